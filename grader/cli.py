@@ -1,0 +1,165 @@
+"""The command line: parses options and calls the library. The only module that imports click."""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from exercises.bank import ExerciseError, exercise_files, load_exercise
+from exercises.models import Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
+from grader.grading import GradingOptions, grade
+from grader.report import FORMATS, PER_SUBMISSION_FORMATS, render_each
+from grader.report.feedback import render_check
+from grader.results import GradingResults
+from grader.runner.client import SandboxError
+from grader.runner.protocol import Limits
+
+DEFAULT_EXERCISE = "rnn-bptt"
+
+
+class UsageProblem(click.ClickException):
+    """A usage error: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+
+def _exercise(exercise_id: str) -> Exercise:
+    try:
+        return load_exercise(exercise_id)
+    except ExerciseError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def _existing(paths: tuple[str, ...]) -> list[Path]:
+    missing = [p for p in paths if not Path(p).exists()]
+    if missing:
+        raise UsageProblem(f"no such file or folder: {missing[0]}")
+    return [Path(p) for p in paths]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rnn-grader")
+def main() -> None:
+    """Grade and self-check RNN / backpropagation-through-time homework."""
+
+
+@main.command("grade")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--exercise", "exercise_id", default=DEFAULT_EXERCISE, show_default=True,
+              help="Exercise id from the bank, or the path of an exercise YAML file.")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True,
+              help="Output format.")
+@click.option("-o", "--output", type=click.Path(), help="Write here instead of stdout (a folder for "
+              "gradescope/github-classroom with several submissions).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Submissions graded at the same time.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=5.0, show_default=True,
+              help="Seconds allowed for one question's run of student code (and for loading it).")
+@click.option("--memory-mb", type=click.IntRange(64, 65536), default=1024, show_default=True,
+              help="Memory limit of student code, in MB.")
+@click.option("--secret", help="Instructor secret the hidden cases are generated from.")
+@click.option("--single", is_flag=True, help="Grade a folder as ONE student's submission.")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False),
+              help="CSV with columns submission,student mapping file/folder names to student ids.")
+def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, secret, single, roster) -> None:
+    """Grade submissions (files, or folders of them) and report scores and feedback."""
+    exercise = _exercise(exercise_id)
+    options = GradingOptions(limits=Limits(timeout=timeout, memory_mb=memory_mb), jobs=jobs, secret=secret,
+                             single=single, roster=_read_roster(roster) if roster else {})
+    started = time.monotonic()
+    results = _run(_existing(paths), exercise, options)
+    _emit(results, fmt, output)
+    click.echo(f"graded {len(results.submissions)} submission(s) in {time.monotonic() - started:.2f} s", err=True)
+
+
+@main.command("check")
+@click.argument("path")
+@click.option("--exercise", "exercise_id", default=DEFAULT_EXERCISE, show_default=True,
+              help="Exercise id from the bank, or the path of an exercise YAML file.")
+@click.option("--timeout", type=click.FloatRange(0.1, 600), default=5.0, show_default=True,
+              help="Seconds allowed for one question's run of your code.")
+def check_command(path, exercise_id, timeout) -> None:
+    """Check your own work on the public cases; exit 0 only when every question passes."""
+    exercise = _exercise(exercise_id)
+    options = GradingOptions(limits=Limits(timeout=timeout), public_only=True, single=True)
+    results = _run(_existing((path,)), exercise, options)
+    click.echo(render_check(results))
+    submission = results.submissions[0]
+    all_passed = submission.status == "graded" and all(q.status == "passed" for q in submission.questions)
+    sys.exit(0 if all_passed else 1)
+
+
+@main.command("list")
+def list_command() -> None:
+    """List the exercises in the bank."""
+    for exercise_id in exercise_files():
+        exercise = load_exercise(exercise_id)
+        click.echo(f"{exercise.id:<20} {exercise.max_score:g} points  {exercise.title}")
+
+
+@main.command("show")
+@click.argument("exercise_id")
+def show_command(exercise_id) -> None:
+    """Show one exercise's questions and points."""
+    exercise = _exercise(exercise_id)
+    click.echo(f"{exercise.id}: {exercise.title} ({exercise.max_score:g} points)")
+    for question in exercise.questions:
+        click.echo(f"  {question.id:<16} {question.points:>4g}  {_describe_question(question)}")
+
+
+def _describe_question(question) -> str:
+    if isinstance(question, ShapeQuestion):
+        return f"shape of {question.symbol}"
+    if isinstance(question, FunctionQuestion):
+        return f"{question.function}({', '.join(question.args)})"
+    if isinstance(question, NumericQuestion):
+        return f"value of {question.name}"
+    return ""
+
+
+def _run(paths: list[Path], exercise: Exercise, options: GradingOptions) -> GradingResults:
+    try:
+        return grade(paths, exercise, options)
+    except SandboxError as exc:
+        raise click.ClickException(f"the sandbox failed: {exc}") from None
+
+
+def _emit(results: GradingResults, fmt: str, output: str | None) -> None:
+    if fmt in PER_SUBMISSION_FORMATS and len(results.submissions) != 1:
+        if not output:
+            raise UsageProblem(f"--format {fmt} describes one submission; with several, give -o FOLDER")
+        _write_each(results, fmt, Path(output))
+        return
+    text = FORMATS[fmt](results)
+    if output:
+        Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    else:
+        click.echo(text.rstrip("\n"))
+
+
+def _write_each(results: GradingResults, fmt: str, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for student, text in render_each(fmt, results).items():
+        (folder / f"{_safe_file_name(student)}.json").write_text(text, encoding="utf-8")
+
+
+def _safe_file_name(name: str) -> str:
+    cleaned = re.sub(r"[^\w.\-]+", "_", name).strip("._")
+    return cleaned or "submission"
+
+
+def _read_roster(path: str) -> dict[str, str]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or not {"submission", "student"} <= set(rows[0]):
+        raise UsageProblem(f"{path}: a roster needs the columns submission,student")
+    return {row["submission"].strip(): row["student"].strip() for row in rows}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Comparing one raw student value with one expected value: forms first, then shape, then numbers.
+
+Pure functions. Messages say what came back and what was expected in shape, never expected values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from exercises.models import Tolerance
+from grader.runner.protocol import TooBig, Unsupported
+
+
+@dataclass(frozen=True)
+class Comparison:
+    ok: bool
+    problem: str = ""  # one sentence for the student when not ok
+
+
+def compare(got: Any, expected: Any, tolerance: Tolerance, labels: list[str] | None = None) -> Comparison:
+    """Does `got` equal `expected` in one of the accepted forms, within tolerance?"""
+    if isinstance(expected, tuple):
+        return _compare_parts(got, expected, tolerance, labels or [])
+    array, problem = as_array(got, np.shape(expected))
+    if array is None:
+        return Comparison(False, problem)
+    return _compare_arrays(array, np.asarray(expected, dtype=np.float64), tolerance)
+
+
+def _compare_parts(got: Any, expected: tuple, tolerance: Tolerance, labels: list[str]) -> Comparison:
+    names = labels if len(labels) == len(expected) else [f"value {n + 1}" for n in range(len(expected))]
+    wanted = f"{len(expected)} values ({', '.join(names)})"
+    if not isinstance(got, list):
+        return Comparison(False, f"returned {_kind(got)}; expected {wanted}")
+    if len(got) != len(expected):
+        return Comparison(False, f"returned {len(got)} values; expected {wanted}")
+    for name, part, want in zip(names, got, expected):
+        result = compare(part, want, tolerance)
+        if not result.ok:
+            return Comparison(False, f"{name}: {result.problem}")
+    return Comparison(True)
+
+
+def as_array(got: Any, shape: tuple[int, ...]) -> tuple[np.ndarray | None, str]:
+    """The student's value as a float array in one of the accepted forms, or why it is not one."""
+    if got is None:
+        return None, "returned None (is a `return` statement missing?)"
+    if isinstance(got, (Unsupported, TooBig, str, dict)):
+        return None, f"returned {_kind(got)}, not an array of numbers"
+    array = _from_sequence(got, shape) if isinstance(got, list) else got
+    if array is None:
+        return None, "returned a list whose items are not all numbers or arrays of one size"
+    if array.dtype.kind not in "biuf":
+        return None, f"returned an array of {array.dtype.name}, not numbers"
+    return _fit(array.astype(np.float64), shape), ""
+
+
+def _from_sequence(items: list[Any], shape: tuple[int, ...]) -> np.ndarray | None:
+    """A list of columns (arrays) or a nested list of rows, whichever gives the expected shape."""
+    try:
+        rows = np.array(_plain(items), dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if rows.shape == shape or not all(isinstance(item, np.ndarray) and item.ndim >= 1 for item in items):
+        return rows
+    columns = np.column_stack([np.ravel(item) for item in items]) if rows.ndim >= 2 else rows
+    return columns if columns.shape == shape or rows.shape != shape else rows
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return value
+    raise TypeError("not numeric")
+
+
+def _fit(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Accept a 1-D vector for a column, and any single number for a scalar; nothing else changes shape."""
+    if array.shape == shape:
+        return array
+    single = int(np.prod(shape)) == 1 and array.size == 1
+    column = len(shape) == 2 and shape[1] == 1 and array.shape == (shape[0],)
+    return array.reshape(shape) if single or column else array
+
+
+def _compare_arrays(got: np.ndarray, expected: np.ndarray, tolerance: Tolerance) -> Comparison:
+    if got.shape != expected.shape:
+        return Comparison(False, f"returned shape {_shape(got.shape)}; expected {_shape(expected.shape)}")
+    if not np.all(np.isfinite(got)):
+        return Comparison(False, "returned values that are NaN or infinite")
+    if got.size == 0:
+        return Comparison(True)
+    errors = np.abs(got - expected)
+    scale = float(np.max(np.abs(expected)))
+    worst = float(np.max(errors))
+    if worst <= tolerance.atol + tolerance.rtol * scale:
+        return Comparison(True)
+    if not np.any(got):
+        return Comparison(False, "returned only zeros (is something never added to, or never returned?)")
+    return Comparison(False, _value_problem(errors, worst, scale, expected.ndim))
+
+
+def _value_problem(errors: np.ndarray, worst: float, scale: float, ndim: int) -> str:
+    wrong = int(np.count_nonzero(errors > 1e-8 + 1e-4 * scale))
+    where = "" if ndim == 0 else f" at index {tuple(int(i) for i in np.unravel_index(np.argmax(errors), errors.shape))}"
+    relative = f" ({worst / scale:.0%} of the largest expected magnitude)" if scale > 0 else ""
+    count = "" if ndim == 0 else f"; {wrong} of {errors.size} entries are off"
+    return f"returned the right shape but wrong values: largest error {worst:.3g}{where}{relative}{count}"
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "scalar" if shape == () else str(tuple(shape))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Unsupported):
+        return f"a {value.type_name}"
+    if isinstance(value, TooBig):
+        return f"an array of shape {tuple(value.shape)}, far larger than expected"
+    if isinstance(value, np.ndarray):
+        return f"one array of shape {_shape(value.shape)}"
+    return {str: "text", dict: "a dict", list: "a list", type(None): "None"}.get(type(value), type(value).__name__)

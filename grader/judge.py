@@ -1,0 +1,278 @@
+"""Verdicts: raw values from the sandbox (or answers read from files) against the reference.
+
+Runs in the grader's own process and knows nothing of processes: it takes what came back,
+one question at a time, and returns a `QuestionResult` with feedback for the student.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from exercises.models import Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
+from grader.cases import Case
+from grader.compare import compare
+from grader.expected import Expected
+from grader.results import QuestionResult
+from grader.runner.client import ItemResult, Record
+from grader.shapes import ShapeParseError, describe, parse_shape
+
+MAX_SHOWN_ERRORS = 2
+
+
+@dataclass
+class Evidence:
+    """What one submission gave, gathered from every source, ready to judge."""
+
+    items: dict[str, ItemResult] = field(default_factory=dict)  # by question id (and "SHAPES")
+    answers: dict[str, Any] = field(default_factory=dict)  # from answer files
+    writeup_shapes: dict[str, str] = field(default_factory=dict)  # symbol -> raw text
+    load_problem: str = ""  # why the code could not be loaded at all
+    load_status: str = "ok"  # ok, timeout, crashed
+    load_errors: list[str] = field(default_factory=list)
+    grader_error: str | None = None
+    timeout: float = 0.0
+
+
+def judge_question(question: Any, evidence: Evidence, cases: list[Case], expected: Expected) -> QuestionResult:
+    """One question's verdict; a failure of the grader itself becomes a visible grader error."""
+    try:
+        if isinstance(question, ShapeQuestion):
+            return judge_shape(question, evidence, expected)
+        if isinstance(question, FunctionQuestion):
+            return judge_function(question, evidence, cases, expected)
+        return judge_numeric(question, evidence, expected)
+    except Exception:  # noqa: BLE001 - the grader's fault, shown as such and kept for staff
+        return _grader_error(question, traceback.format_exc())
+
+
+def _grader_error(question: Any, log: str) -> QuestionResult:
+    return QuestionResult(
+        id=question.id, score=0.0, max_score=question.points, status="error",
+        feedback="Grader error while checking this question (not a problem in your work); "
+        "the course staff have the details.", staff_log=log,
+    )
+
+
+def _result(question: Any, fraction: float, status: str, feedback: str, diagnosis: str | None = None) -> QuestionResult:
+    score = round(question.points * max(0.0, min(1.0, fraction)), 4)
+    return QuestionResult(id=question.id, score=score, max_score=question.points, status=status,
+                          feedback=feedback, diagnosis=diagnosis)
+
+
+# ---------------------------------------------------------------- shapes
+
+
+def judge_shape(question: ShapeQuestion, evidence: Evidence, expected: Expected) -> QuestionResult:
+    raw, source = find_shape_answer(question, evidence)
+    symbol = question.symbol
+    if raw is None:
+        return _result(question, 0, "missing", f"No shape given for {symbol} (looked for SHAPES in your "
+                       "code, answer files, and shape statements in your write-up).")
+    try:
+        given = parse_shape(raw)
+    except ShapeParseError as exc:
+        return _result(question, 0, "failed", f"{symbol} ({source}): {exc}. Write a shape like 7x1.")
+    return _verdict_on_shape(question, given, expected.shapes[symbol], source)
+
+
+def _verdict_on_shape(question: ShapeQuestion, given: tuple[int, ...], want: tuple[int, ...], source: str) -> QuestionResult:
+    symbol, shown = question.symbol, describe(given)
+    if given == want:
+        return _result(question, 1, "passed", f"{symbol}: {shown} is right ({source}).")
+    if len(want) == 2 and want[1] == 1 and given == want[:1]:
+        return _result(question, 1, "passed", f"{symbol}: {shown} accepted ({source}); the handout "
+                       "writes vectors as columns, n×1.")
+    if len(given) == len(want) == 2 and given == want[::-1]:
+        return _result(question, 0, "failed", f"{symbol}: {shown} ({source}) is transposed: rows and "
+                       "columns are swapped.", "transposed")
+    return _result(question, 0, "failed", f"{symbol}: {shown} ({source}) is not its shape. Check the "
+                   f"sizes of what {symbol} multiplies, or is multiplied by, in the equations.")
+
+
+def find_shape_answer(question: ShapeQuestion, evidence: Evidence) -> tuple[Any, str]:
+    """The student's raw answer for a symbol and where it came from; code first, then files, then prose."""
+    names = [question.symbol, *question.aliases]
+    shapes_item = evidence.items.get("SHAPES")
+    code_value = shapes_item.records[0].value if shapes_item and shapes_item.records else None
+    for source, mapping in (("SHAPES in your code", code_value), ("your answers file", evidence.answers),
+                            ("your write-up", evidence.writeup_shapes)):
+        if isinstance(mapping, dict):
+            found = lookup_key(mapping, names, prefix="shapes.")
+            if found is not None:
+                return _plain_python(found), source
+    return None, ""
+
+
+def _plain_python(value: Any) -> Any:
+    """Values that came back from code as arrays (a tuple (7, 1) arrives as two 0-d arrays) as plain numbers."""
+    if isinstance(value, np.ndarray):
+        return value.item() if value.ndim == 0 else [_plain_python(v) for v in value]
+    if isinstance(value, list):
+        return [_plain_python(v) for v in value]
+    return value
+
+
+def lookup_key(mapping: dict[str, Any], names: list[str], prefix: str = "") -> Any:
+    """mapping[name] for the first name present (also with `prefix`), then case-insensitively."""
+    plain = {str(key).removeprefix(prefix).strip(): value for key, value in mapping.items()}
+    for name in names:
+        if name in plain:
+            return plain[name]
+    folded = {key.lower(): value for key, value in plain.items()}
+    return next((folded[name.lower()] for name in names if name.lower() in folded), None)
+
+
+# ---------------------------------------------------------------- functions
+
+
+@dataclass(frozen=True)
+class _CaseVerdict:
+    case: Case
+    passed: bool
+    problem: str = ""
+    diagnosis: str | None = None
+    hint: str = ""
+    raised: bool = False
+
+
+def judge_function(question: FunctionQuestion, evidence: Evidence, cases: list[Case], expected: Expected) -> QuestionResult:
+    unavailable = _unavailable(question, evidence)
+    if unavailable is not None:
+        return unavailable
+    item = evidence.items[question.id]
+    if item.records and item.records[0].missing:
+        status = "error" if evidence.load_errors else "missing"
+        return _result(question, 0, status, _missing_message(question.function, evidence))
+    if item.records and item.records[0].error and len(item.records) == 1 and len(cases) > 1:
+        return _result(question, 0, "error", f"{question.function}: {item.records[0].error}")
+    verdicts = [_judge_case(question, record, case, expected) for record, case in zip(item.records, cases)]
+    return _function_result(question, verdicts, item, cases, evidence.timeout)
+
+
+def _unavailable(question: Any, evidence: Evidence) -> QuestionResult | None:
+    """A verdict when the code never got to run this question, else None."""
+    if evidence.grader_error:
+        return _grader_error(question, evidence.grader_error)
+    if evidence.load_problem:
+        status = "timeout" if evidence.load_status == "timeout" else "error"
+        return _result(question, 0, status, evidence.load_problem)
+    if question.id not in evidence.items:
+        return _result(question, 0, "missing", "Your submission has no code to run, so this question "
+                       "has no answer.")
+    return None
+
+
+def _missing_message(name: str, evidence: Evidence) -> str:
+    message = f"No function named {name} was found in your code."
+    if any("SyntaxError" in error for error in evidence.load_errors):
+        return f"{message} Your code has a syntax error, so none of it could run: {evidence.load_errors[0]}."
+    if evidence.load_errors:
+        message += f" Note that {evidence.load_errors[0]}: was {name} defined after that point?"
+    return message
+
+
+def _judge_case(question: FunctionQuestion, record: Record, case: Case, expected: Expected) -> _CaseVerdict:
+    if record.error is not None:
+        return _CaseVerdict(case, False, f"raised {record.error}", raised=True)
+    want = expected.answer(question, case)
+    outcome = compare(record.value, want, _tolerance(question, expected), question.outputs)
+    if outcome.ok:
+        return _CaseVerdict(case, True)
+    for mistake in expected.mistakes(question, case):
+        if compare(record.value, mistake.value, _tolerance(question, expected)).ok:
+            return _CaseVerdict(case, False, outcome.problem, mistake.diagnosis, mistake.hint)
+    return _CaseVerdict(case, False, outcome.problem)
+
+
+def _tolerance(question: FunctionQuestion | NumericQuestion, expected: Expected):
+    return question.tolerance or expected.exercise.tolerance
+
+
+def _function_result(question: FunctionQuestion, verdicts: list[_CaseVerdict], item: ItemResult,
+                     cases: list[Case], timeout: float) -> QuestionResult:
+    passed = sum(v.passed for v in verdicts)
+    fraction = passed / len(cases) if cases else 0.0
+    diagnosis, hint = _dominant_diagnosis(verdicts)
+    parts = [f"Passed {passed} of {len(cases)} cases."]
+    failures = [v for v in verdicts if not v.passed]
+    parts += [f"{v.case.describe()}: {question.function} {v.problem}." for v in failures[:MAX_SHOWN_ERRORS]]
+    if len(failures) > MAX_SHOWN_ERRORS:
+        parts.append(f"({len(failures) - MAX_SHOWN_ERRORS} more failing cases not shown.)")
+    if hint:
+        parts.append(hint)
+    status = _function_status(verdicts, item, cases)
+    if item.status in ("timeout", "crashed"):
+        parts.append(_interrupted(question.function, item, cases, len(verdicts), timeout))
+    return _result(question, fraction, status, " ".join(parts), diagnosis)
+
+
+def _function_status(verdicts: list[_CaseVerdict], item: ItemResult, cases: list[Case]) -> str:
+    if item.status == "timeout":
+        return "timeout"
+    if item.status == "crashed" or (verdicts and all(v.raised for v in verdicts)):
+        return "error"
+    return "passed" if len(verdicts) == len(cases) and all(v.passed for v in verdicts) else "failed"
+
+
+def _interrupted(name: str, item: ItemResult, cases: list[Case], finished: int, timeout: float) -> str:
+    where = cases[finished].describe() if finished < len(cases) else "the last case"
+    if item.status == "timeout":
+        return f"{name} did not finish {where} within {timeout:g} s (an endless loop?); later cases were not run."
+    return f"{name} stopped the whole program on {where}: {item.detail}; later cases were not run."
+
+
+def _dominant_diagnosis(verdicts: list[_CaseVerdict]) -> tuple[str | None, str]:
+    """The mistake that explains most failing cases; one that fits only a few is a coincidence."""
+    failing = [v for v in verdicts if not v.passed]
+    found = Counter(v.diagnosis for v in failing if v.diagnosis)
+    if not found:
+        return None, ""
+    diagnosis, count = found.most_common(1)[0]
+    if count * 2 < len(failing):
+        return None, ""
+    return diagnosis, next(v.hint for v in verdicts if v.diagnosis == diagnosis)
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def judge_numeric(question: NumericQuestion, evidence: Evidence, expected: Expected) -> QuestionResult:
+    raw, source = _find_numeric_answer(question, evidence)
+    if raw is None:
+        return _result(question, 0, "missing", f"No value given for {question.name} (looked in your "
+                       "code and answer files).")
+    value = _numeric_value(raw)
+    outcome = compare(value, expected.numeric_answer(question), _tolerance(question, expected))
+    if outcome.ok:
+        return _result(question, 1, "passed", f"{question.name} ({source}) is right.")
+    return _result(question, 0, "failed", f"{question.name} ({source}): {outcome.problem}.")
+
+
+def _find_numeric_answer(question: NumericQuestion, evidence: Evidence) -> tuple[Any, str]:
+    item = evidence.items.get(question.id)
+    if item and item.records and not item.records[0].missing and item.records[0].error is None:
+        return item.records[0].value, "in your code"
+    found = lookup_key(evidence.answers, [question.name, question.id])
+    return (found, "in your answers file") if found is not None else (None, "")
+
+
+def _numeric_value(raw: Any) -> Any:
+    """Answers-file values (numbers, nested lists, numeric strings) as arrays; code values as they are."""
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return np.asarray(float(raw))
+    if isinstance(raw, str):
+        try:
+            return np.asarray(float(raw.strip()))
+        except ValueError:
+            return raw
+    if isinstance(raw, list):
+        try:
+            return np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError):
+            return raw
+    return raw

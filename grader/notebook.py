@@ -1,0 +1,60 @@
+"""Jupyter notebooks without a kernel: code cells as plain Python, Markdown cells as text."""
+
+from __future__ import annotations
+
+import re
+
+# Cell magics whose body is Python and can simply run; any other cell magic's body is not Python.
+PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
+_ASSIGNED_SHELL_OR_MAGIC = re.compile(r"^(\s*)([A-Za-z_][\w\.\[\], ]*?)\s*=\s*[!%]")
+_HELP_LINE = re.compile(r"^\s*(\?\??[\w\.]+|[\w\.\(\)]+\?\??)\s*$")
+
+
+class NotebookError(ValueError):
+    """A file that is not a readable notebook."""
+
+
+def read_notebook(text: str) -> tuple[list[str], list[str]]:
+    """(code cells made plain Python, Markdown cell sources), in notebook order."""
+    import nbformat  # slow to import: only when a notebook is actually read
+
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # nbformat raises several unrelated types for broken files
+        raise NotebookError(f"not a valid notebook: {_one_line(exc)}") from None
+    code, markdown = [], []
+    for cell in notebook.get("cells", []):
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        if cell.get("cell_type") == "code":
+            code.append(plain_python(source))
+        elif cell.get("cell_type") == "markdown":
+            markdown.append(source)
+    return code, markdown
+
+
+def plain_python(source: str) -> str:
+    """IPython syntax made harmless: magics and shell lines become `pass`, help lines too."""
+    lines = source.splitlines()
+    first = next((line.strip() for line in lines if line.strip()), "")
+    if first.startswith("%%"):
+        if first[2:].split()[0:1] and first[2:].split()[0] not in PYTHON_CELL_MAGICS:
+            return ""
+        lines = lines[lines.index(next(l for l in lines if l.strip())) + 1:]
+    return "\n".join(_plain_line(line) for line in lines)
+
+
+def _plain_line(line: str) -> str:
+    stripped = line.lstrip()
+    indent = line[: len(line) - len(stripped)]
+    if stripped.startswith(("%", "!")) or _HELP_LINE.match(line):
+        return f"{indent}pass"
+    assigned = _ASSIGNED_SHELL_OR_MAGIC.match(line)
+    if assigned:
+        return f"{assigned.group(1)}{assigned.group(2)} = None"
+    return line
+
+
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]

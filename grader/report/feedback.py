@@ -1,0 +1,47 @@
+"""The student's view of a self-check: every question with its full feedback, then what to fix."""
+
+from __future__ import annotations
+
+from grader.results import GradingResults, QuestionResult, SubmissionResult
+
+MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "missing": "MISSING"}
+
+
+def render_check(results: GradingResults) -> str:
+    return "\n\n".join(_submission(sub) for sub in results.submissions)
+
+
+def _submission(sub: SubmissionResult) -> str:
+    if sub.status == "rejected":
+        return f"{sub.path}: could not be checked: {sub.reason}"
+    lines = [f"{sub.path}: {_num(sub.score)}/{_num(sub.max_score)} on the public cases", ""]
+    lines += [line for q in sub.questions for line in _question(q)]
+    if sub.notes:
+        lines += ["", "Notes:"] + [f"  - {note}" for note in sub.notes]
+    lines += ["", _verdict(sub)]
+    return "\n".join(lines)
+
+
+def _question(q: QuestionResult) -> list[str]:
+    head = f"{MARKS[q.status]:<8} {q.id:<16} {_num(q.score)}/{_num(q.max_score)}"
+    if q.diagnosis:
+        head += f"  [{q.diagnosis}]"
+    if q.status == "passed":
+        return [head]
+    return [head] + [f"         {line}" for line in _sentences(q.feedback)]
+
+
+def _sentences(text: str) -> list[str]:
+    return [part.strip() + ("" if part.strip().endswith((".", ")", "?", ":")) else ".")
+            for part in text.replace("\n", " ").split(". ") if part.strip()]
+
+
+def _verdict(sub: SubmissionResult) -> str:
+    open_questions = [q.id for q in sub.questions if q.status != "passed"]
+    if not open_questions:
+        return "Everything passes on the public cases. The grader also uses hidden cases of other sizes."
+    return f"Not passing yet: {', '.join(open_questions)}."
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"

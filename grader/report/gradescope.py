@@ -1,0 +1,103 @@
+"""Gradescope's `results.json` for one submission, per the autograder specification
+(gradescope-autograders.readthedocs.io/en/latest/specs/, docs/specs.md of gradescope/autograder_samples).
+
+Choices the specification drives:
+- One test per question with `score`, `max_score`, and an explicit `status` ("passed"/"failed"):
+  without it Gradescope decides from score == max_score, which would call an error or a timeout on a
+  0-point question "passed".
+- Every output and name format is set to "text". The top-level output otherwise defaults to
+  "simple_format", which renders HTML, and feedback contains `<`, `&` and quoted student values.
+- `stdout_visibility` is "hidden": stdout of the run is for staff.
+- A rejected submission gets `score` 0 (required when no test carries a score), an explanatory
+  top-level output, and one informational failed test without score, as the specification allows.
+- `diagnosis` goes in the test's `tags` (a stable id staff can count) and, readable, in its output.
+"""
+
+from __future__ import annotations
+
+import json
+
+from grader.results import GradingResults, QuestionResult, SubmissionResult
+
+_TEXT = "text"
+_DEFAULT_OUTPUT = {
+    "failed": "Some points were lost on this question.",
+    "error": "Your code raised an error while answering this question.",
+    "timeout": "Your code ran past the time limit on this question.",
+    "missing": "Your submission does not answer this question.",
+}
+
+
+def render(results: GradingResults) -> str:
+    """The results.json of a run that graded exactly one submission."""
+    if len(results.submissions) != 1:
+        raise ValueError(
+            f"the gradescope format describes one submission, but this run has "
+            f"{len(results.submissions)}; write one results.json per student instead"
+        )
+    return render_submission(results.submissions[0], results)
+
+
+def render_submission(sub: SubmissionResult, results: GradingResults) -> str:
+    """The results.json of one submission of `results`."""
+    document = {
+        "score": sub.score if sub.status == "graded" else 0.0,
+        "output": _summary(sub, results),
+        "output_format": _TEXT,
+        "test_output_format": _TEXT,
+        "test_name_format": _TEXT,
+        "stdout_visibility": "hidden",
+        "tests": _tests(sub),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _tests(sub: SubmissionResult) -> list[dict]:
+    if sub.status != "graded":
+        return [_rejection_test(sub)]
+    return [_test(q, number) for number, q in enumerate(sub.questions, start=1)]
+
+
+def _test(q: QuestionResult, number: int) -> dict:
+    return {
+        "name": q.id,
+        "name_format": _TEXT,
+        "number": str(number),
+        "score": q.score,
+        "max_score": q.max_score,
+        "status": "passed" if q.status == "passed" else "failed",
+        "output": _test_output(q),
+        "output_format": _TEXT,
+        "tags": [q.diagnosis] if q.diagnosis else [],
+    }
+
+
+def _test_output(q: QuestionResult) -> str:
+    """The student-facing feedback, with a default sentence when the grader gave none."""
+    parts = [q.feedback.strip() or _DEFAULT_OUTPUT.get(q.status, "")]
+    if q.diagnosis:
+        parts.append(f"Likely mistake: {q.diagnosis}")
+    return "\n\n".join(part for part in parts if part)
+
+
+def _rejection_test(sub: SubmissionResult) -> dict:
+    return {
+        "name": "Submission could be read",
+        "name_format": _TEXT,
+        "status": "failed",
+        "output": sub.reason or "The submission could not be graded.",
+        "output_format": _TEXT,
+    }
+
+
+def _summary(sub: SubmissionResult, results: GradingResults) -> str:
+    """The top-level output: exercise, total, and the submission-wide notes or the rejection."""
+    if sub.status != "graded":
+        reason = sub.reason or "no reason was recorded"
+        return (
+            f"Exercise {results.exercise}: your submission could not be graded ({reason}). "
+            "Check that you uploaded the right file, then submit again."
+        )
+    lines = [f"Exercise {results.exercise}: {sub.score:g}/{sub.max_score:g} points."]
+    lines.extend(sub.notes)
+    return "\n".join(lines)

@@ -1,0 +1,48 @@
+"""The native JSON results (`--format json`), field for field as the interface specification shows.
+
+Grader-side detail (`staff_log`) never leaves the process; `diagnosis` and `reason` appear only
+when they have a value, as in the specification's example.
+"""
+
+from __future__ import annotations
+
+import json
+
+from grader.results import GradingResults, QuestionResult, SubmissionResult
+
+
+def render(results: GradingResults) -> str:
+    """The whole run as indented JSON: exercise, grader version, one entry per submission."""
+    document = {
+        "exercise": results.exercise,
+        "grader_version": results.grader_version,
+        "submissions": [_submission(sub) for sub in results.submissions],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _submission(sub: SubmissionResult) -> dict:
+    entry: dict = {
+        "path": sub.path,
+        "student": sub.student,
+        "score": sub.score,
+        "max_score": sub.max_score,
+        "status": sub.status,
+    }
+    if sub.reason is not None:
+        entry["reason"] = sub.reason
+    entry["questions"] = [_question(q) for q in sub.questions]
+    return entry
+
+
+def _question(q: QuestionResult) -> dict:
+    entry: dict = {
+        "id": q.id,
+        "score": q.score,
+        "max_score": q.max_score,
+        "status": q.status,
+        "feedback": q.feedback,
+    }
+    if q.diagnosis is not None:
+        entry["diagnosis"] = q.diagnosis
+    return entry

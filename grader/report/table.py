@@ -1,0 +1,126 @@
+"""The default terminal report: one block per submission, then a summary line.
+
+    alice  17/20  graded
+      shapes.a_t  1/1  passed
+      grad_W_H    0/6  failed   missing-tanh-derivative
+          grad_W_H returned shape (7, 15); expected (7, 7)
+    bob     0/20  rejected: not a notebook or a Python file
+    1 graded, 1 rejected, mean score 17/20 (85.0%)
+
+Plain text, columns aligned across the whole run. Text that students control (names, values quoted
+in feedback) is shown on one line with control characters replaced, so it cannot move the cursor
+or recolour the terminal.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from grader.results import GradingResults, QuestionResult, SubmissionResult
+
+_SHOW_FEEDBACK = {"failed", "error", "timeout", "missing"}
+_STATUS_WIDTH = len("timeout")
+_INDENT = "  "
+_FEEDBACK_INDENT = "      "
+
+
+class _Widths(NamedTuple):
+    """Column widths shared by every submission of the run; scores line up on their "/"."""
+
+    student: int
+    score: tuple[int, int]
+    question: int
+    question_score: tuple[int, int]
+
+
+def render(results: GradingResults) -> str:
+    """The readable table of a run, ending with a summary line."""
+    widths = _widths(results)
+    lines: list[str] = []
+    for sub in results.submissions:
+        lines.extend(_submission_lines(sub, widths))
+    lines.append(_summary(results))
+    return "\n".join(lines) + "\n"
+
+
+def _widths(results: GradingResults) -> _Widths:
+    subs = results.submissions
+    questions = [q for s in subs for q in s.questions]
+    return _Widths(
+        student=max((len(_clean(s.student)) for s in subs), default=0),
+        score=_score_widths(subs),
+        question=max((len(_clean(q.id)) for q in questions), default=0),
+        question_score=_score_widths(questions),
+    )
+
+
+def _score_widths(items: Sequence[SubmissionResult | QuestionResult]) -> tuple[int, int]:
+    """Widths of the score and of the max score over `items`."""
+    scores = max((len(_num(item.score)) for item in items), default=0)
+    maxima = max((len(_num(item.max_score)) for item in items), default=0)
+    return scores, maxima
+
+
+def _submission_lines(sub: SubmissionResult, widths: _Widths) -> list[str]:
+    score = _fraction(sub.score, sub.max_score, widths.score)
+    head = f"{_clean(sub.student):<{widths.student}}  {score}  {_status(sub)}"
+    lines = [head.rstrip()]
+    for q in sub.questions:
+        lines.extend(_question_lines(q, widths))
+    return lines
+
+
+def _question_lines(q: QuestionResult, widths: _Widths) -> list[str]:
+    cells = [f"{_clean(q.id):<{widths.question}}", _fraction(q.score, q.max_score, widths.question_score)]
+    cells.append(f"{q.status:<{_STATUS_WIDTH}}")
+    if q.diagnosis:
+        cells.append(_clean(q.diagnosis))
+    lines = [(_INDENT + "  ".join(cells)).rstrip()]
+    feedback = _first_line(q.feedback)
+    if q.status in _SHOW_FEEDBACK and feedback:
+        lines.append(_FEEDBACK_INDENT + feedback)
+    return lines
+
+
+def _status(sub: SubmissionResult) -> str:
+    """`graded`, or `rejected: <first line of the reason>`."""
+    reason = _first_line(sub.reason or "")
+    return sub.status if sub.status == "graded" or not reason else f"{sub.status}: {reason}"
+
+
+def _summary(results: GradingResults) -> str:
+    """Counts of graded and rejected submissions, and the mean score of the graded ones."""
+    graded = [s for s in results.submissions if s.status == "graded"]
+    line = f"{len(graded)} graded, {len(results.submissions) - len(graded)} rejected"
+    if not graded:
+        return line + ", no mean score"
+    mean = sum(s.score for s in graded) / len(graded)
+    mean_max = sum(s.max_score for s in graded) / len(graded)
+    percent = f" ({100 * mean / mean_max:.1f}%)" if mean_max else ""
+    return f"{line}, mean score {_fraction(mean, mean_max)}{percent}"
+
+
+def _fraction(score: float, max_score: float, widths: tuple[int, int] = (0, 0)) -> str:
+    """`score/max_score`, padded to `widths` on each side of the "/"."""
+    return f"{_num(score):>{widths[0]}}/{_num(max_score):<{widths[1]}}"
+
+
+def _num(value: float) -> str:
+    """A score without float dust or a needless `.0`: 17, 0.5, 2.33."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _first_line(text: str) -> str:
+    """The first non-blank line of `text`, cleaned for the terminal."""
+    for line in text.splitlines():
+        if line.strip():
+            return _clean(line.strip())
+    return ""
+
+
+def _clean(text: str) -> str:
+    """`text` on one line, each control character (escape, newline, tab, …) or undecodable
+    byte (a lone surrogate) shown as `?`."""
+    return "".join("?" if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in text)

@@ -1,0 +1,73 @@
+"""The results model: what grading produces and every report format reads.
+
+Field names follow the native JSON result of the interface specification; formatters
+take a `GradingResults` and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+GRADER_VERSION = "0.1.0"
+
+QuestionStatus = Literal["passed", "failed", "error", "timeout", "missing"]
+SubmissionStatus = Literal["graded", "rejected"]
+
+
+class QuestionResult(BaseModel):
+    """One question's verdict for one submission."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    score: float = Field(ge=0)
+    max_score: float = Field(ge=0)
+    status: QuestionStatus
+    feedback: str = ""
+    diagnosis: str | None = Field(default=None, description="Stable id of a recognised mistake.")
+    staff_log: str | None = Field(
+        default=None, description="Grader-side detail (a grader error's traceback); never shown to students."
+    )
+
+    @model_validator(mode="after")
+    def _score_within_max(self) -> "QuestionResult":
+        if self.score > self.max_score + 1e-9:
+            raise ValueError(f"score {self.score} above max_score {self.max_score}")
+        return self
+
+
+class SubmissionResult(BaseModel):
+    """One student's submission: its questions, or the reason it was rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    student: str
+    score: float = Field(ge=0)
+    max_score: float = Field(ge=0)
+    status: SubmissionStatus
+    reason: str | None = Field(default=None, description="Why a submission was rejected.")
+    questions: list[QuestionResult] = Field(default_factory=list)
+    notes: list[str] = Field(
+        default_factory=list, description="Submission-wide remarks: cells that raised, flagged imports."
+    )
+    output: str = Field(default="", description="What the student's code printed, cut at a cap.")
+
+
+class GradingResults(BaseModel):
+    """A grading run: one exercise, any number of submissions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exercise: str
+    grader_version: str = GRADER_VERSION
+    submissions: list[SubmissionResult] = Field(default_factory=list)
+
+
+def total(questions: list[QuestionResult]) -> tuple[float, float]:
+    """(score, max_score) summed over questions, rounded to avoid float dust."""
+    score = round(sum(q.score for q in questions), 6)
+    max_score = round(sum(q.max_score for q in questions), 6)
+    return score, max_score

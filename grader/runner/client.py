@@ -1,0 +1,237 @@
+"""The grader's side of the sandbox: start the warm process, hand it jobs, read back raw data.
+
+Knows nothing of exercises or scores: a job is files, code units and items to fetch; a result
+is, per item, what happened and the raw values that came back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grader
+from grader.runner.protocol import Item, Limits, Request, Unit, decode_raw
+
+ROOT = Path(grader.__file__).resolve().parent.parent
+BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.runner.zygote import main; main()"
+PASSED_THROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PATH")
+MAX_RECORD_FILE = 256 * 1024 * 1024
+
+
+class SandboxError(Exception):
+    """The sandbox itself failed (not the student's code)."""
+
+
+@dataclass
+class Job:
+    """One submission to run: its files (copied into a fresh directory), code units and items."""
+
+    key: str
+    files: list[tuple[Path, str]]
+    units: list[Unit]
+    items: list[Item]
+
+
+@dataclass
+class Record:
+    """One call's (or one value's) result: a value, an error message from student code, or missing."""
+
+    value: Any = None
+    error: str | None = None
+    missing: bool = False
+
+
+@dataclass
+class ItemResult:
+    status: str  # done, timeout, crashed, not-run
+    detail: str = ""
+    records: list[Record] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    key: str
+    level: str = ""
+    load: str = "ok"
+    load_detail: str = ""
+    load_errors: list[str] = field(default_factory=list)
+    items: dict[str, ItemResult] = field(default_factory=dict)  # by Item.id
+    output: str = ""
+    output_dropped: int = 0
+    forbidden_imports: list[str] = field(default_factory=list)
+    grader_error: str | None = None
+
+
+class SandboxPool:
+    """A warm process serving up to `jobs` submissions at once. Use as a context manager."""
+
+    def __init__(self, limits: Limits, jobs: int = 1) -> None:
+        self.limits = limits
+        self.jobs = max(1, jobs)
+        self._uid_base = random.randrange(200_000, 2_000_000_000) if os.geteuid() == 0 else 0
+        self._tmp = Path(tempfile.mkdtemp(prefix="rnn-grader-"))
+        self._tmp.chmod(0o711)
+        self._zygote: subprocess.Popen | None = None
+        self._counter = 0
+
+    def __enter__(self) -> "SandboxPool":
+        self._start_zygote()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop_zygote()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    # ------------------------------------------------------------ the warm process
+
+    def _start_zygote(self) -> None:
+        env = {name: os.environ[name] for name in PASSED_THROUGH_ENV if name in os.environ}
+        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        self._zygote = subprocess.Popen(
+            [sys.executable, "-I", "-c", BOOT, str(ROOT)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=self._tmp, close_fds=True,
+        )
+        ready = self._zygote.stdout.readline()
+        if ready.strip() != b"ready":
+            raise SandboxError("the sandbox process did not start")
+
+    def _stop_zygote(self) -> None:
+        if self._zygote is not None:
+            self._zygote.kill()
+            self._zygote.wait()
+            self._zygote = None
+
+    # ------------------------------------------------------------ jobs
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[RunResult]:
+        """Run jobs, at most `self.jobs` at a time; yield each result as it completes."""
+        pending = iter(jobs)
+        running: dict[str, tuple[Job, Path, float, int]] = {}
+        free_slots = list(range(self.jobs))
+        while True:
+            while free_slots and (job := next(pending, None)) is not None:
+                slot = free_slots.pop()
+                job_dir = self._submit(job, slot)
+                running[str(job_dir)] = (job, job_dir, time.monotonic() + self._budget(job), slot)
+            if not running:
+                return
+            for job_dir_name in self._wait_for_done(running):
+                job, job_dir, _, slot = running.pop(job_dir_name)
+                free_slots.append(slot)
+                yield self._collect(job, job_dir)
+
+    def _budget(self, job: Job) -> float:
+        return (len(job.items) + 1) * (self.limits.timeout + 1.0) * 1.5 + 10.0
+
+    def _submit(self, job: Job, slot: int) -> Path:
+        self._counter += 1
+        job_dir = self._tmp / f"job{self._counter}"
+        box = job_dir / "box"
+        box.mkdir(parents=True)
+        job_dir.chmod(0o711)
+        for source, name in job.files:
+            target = box / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        request = Request(job.units, job.items, self.limits, ["grader", "reference", "exercises"], slot,
+                          self._uid_base)
+        (job_dir / "request.json").write_text(json.dumps(request.to_json()), encoding="utf-8")
+        (job_dir / "request.json").chmod(0o600)
+        self._hand_over(box, slot)
+        self._send(f"{job_dir}\n")
+        return job_dir
+
+    def _hand_over(self, box: Path, slot: int) -> None:
+        """The box belongs to the sandbox uid, when there is one; nobody else may enter it."""
+        box.chmod(0o700)
+        if not self._uid_base:
+            return
+        uid = self._uid_base + slot
+        for path in [box, *box.rglob("*")]:
+            os.chown(path, uid, uid, follow_symlinks=False)
+
+    def _send(self, line: str) -> None:
+        try:
+            self._zygote.stdin.write(line.encode())
+            self._zygote.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise SandboxError(f"the sandbox process is gone: {exc}") from None
+
+    def _wait_for_done(self, running: dict[str, tuple[Job, Path, float, int]]) -> list[str]:
+        stream = self._zygote.stdout
+        while True:
+            now = time.monotonic()
+            overdue = [name for name, (_, _, deadline, _) in running.items() if deadline < now]
+            if overdue:
+                return overdue
+            next_deadline = min(deadline for _, _, deadline, _ in running.values())
+            readable, _, _ = select.select([stream], [], [], max(0.0, next_deadline - now))
+            if readable:
+                line = stream.readline().decode(errors="replace").strip()
+                if not line:
+                    raise SandboxError("the sandbox process ended unexpectedly")
+                name = line.removeprefix("done ")
+                if name in running:
+                    return [name]
+
+    # ------------------------------------------------------------ results
+
+    def _collect(self, job: Job, job_dir: Path) -> RunResult:
+        try:
+            return self._read_result(job, job_dir)
+        finally:
+            shutil.rmtree(job_dir, ignore_errors=True)
+
+    def _read_result(self, job: Job, job_dir: Path) -> RunResult:
+        error_file, outcome_file = job_dir / "grader-error.txt", job_dir / "outcome.json"
+        if error_file.exists():
+            return RunResult(job.key, grader_error=error_file.read_text(encoding="utf-8"))
+        if not outcome_file.exists():
+            return RunResult(job.key, grader_error="the sandbox did not finish this submission in time")
+        outcome = json.loads(outcome_file.read_text(encoding="utf-8"))
+        statuses = outcome.pop("items")
+        items = {item.id: self._read_item(job_dir / "box" / "out", index, status)
+                 for index, (item, status) in enumerate(zip(job.items, statuses))}
+        outcome.pop("runs", None)
+        return RunResult(job.key, items=items, **outcome)
+
+    def _read_item(self, out_dir: Path, index: int, status: dict[str, str]) -> ItemResult:
+        result = ItemResult(status=status["status"], detail=status["detail"])
+        if result.status != "not-run":
+            result.records = read_records(out_dir / f"{index}.jsonl", self.limits.max_elements)
+        return result
+
+
+def read_records(path: Path, max_elements: int) -> list[Record]:
+    """The records a student process wrote, read as untrusted data: no links, size-capped, validated."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return []
+    with os.fdopen(fd, "rb") as handle:
+        if not os.path.isfile(path) or os.fstat(handle.fileno()).st_size > MAX_RECORD_FILE:
+            return [Record(error="the returned data was larger than allowed")]
+        return [_record(line, max_elements) for line in handle if line.strip()]
+
+
+def _record(line: bytes, max_elements: int) -> Record:
+    try:
+        data = json.loads(line)
+        if data.get("missing"):
+            return Record(missing=True)
+        if "error" in data:
+            return Record(error=str(data["error"])[:1000])
+        return Record(value=decode_raw(data["value"], max_elements))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return Record(error="the returned data could not be read")

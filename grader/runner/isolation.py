@@ -1,0 +1,209 @@
+"""Confinement of a student process, and making sure nothing it started outlives it.
+
+Levels, strongest first (the grader reports which one is in force):
+- "user+namespaces": running as root. Student code runs as a throw-away uid in new network
+  and mount namespaces (no network; directories only root may enter are hidden, except the
+  interpreter's own), with rlimits; every process of that uid is killed after each run.
+- "rlimits": anywhere else. rlimits, its own session, and process-tree tracking through a
+  child subreaper, so processes that called setsid() are still found and killed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import resource
+import signal
+import stat
+import sys
+import sysconfig
+import time
+from pathlib import Path
+
+from grader.runner.protocol import Limits
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 4096, 16384, 1 << 18
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_DUMPABLE = 4
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+SAFE_ENVIRONMENT = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "MPLBACKEND": "Agg",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    encode = lambda text: text.encode() if text is not None else None  # noqa: E731
+    _check(_libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)), f"mount {target}")
+
+
+def strongest_level() -> str:
+    return "user+namespaces" if os.geteuid() == 0 else "rlimits"
+
+
+def sandbox_uid(uid_base: int, slot: int) -> int | None:
+    return uid_base + slot if os.geteuid() == 0 and uid_base else None
+
+
+# ---------------------------------------------------------------- inside the student process
+
+
+def confine(limits: Limits, uid: int | None, item_count: int) -> None:
+    """Called in the student process after fork, before any student code runs."""
+    os.setsid()
+    if uid is not None:
+        _enter_namespaces()
+        _drop_privileges(uid)
+    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    _set_rlimits(limits, item_count, separate_uid=uid is not None)
+    os.environ.clear()
+    os.environ.update(SAFE_ENVIRONMENT, HOME=os.getcwd(), TMPDIR=os.getcwd())
+
+
+def _enter_namespaces() -> None:
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _hide_private_directories(_interpreter_paths())
+
+
+def _interpreter_paths() -> list[Path]:
+    """What the interpreter must still reach: its prefix, standard library and site-packages."""
+    names = ("stdlib", "platstdlib", "purelib", "platlib")
+    candidates = {Path(sysconfig.get_path(name)) for name in names}
+    candidates |= {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)}
+    candidates |= {Path(entry) for entry in sys.path if entry and "site-packages" in entry}
+    existing = sorted(p.resolve() for p in candidates if p.exists())
+    return [p for p in existing if not any(q != p and q in p.parents for q in existing)]
+
+
+def _traversable_by_others(path: Path) -> bool:
+    return bool(path.stat().st_mode & stat.S_IXOTH)
+
+
+def _hide_private_directories(keep: list[Path]) -> None:
+    """Cover each directory others may not enter with an empty tmpfs, re-binding what must stay."""
+    blocked: dict[Path, list[Path]] = {}
+    for path in keep:
+        for ancestor in reversed(path.parents):
+            if not _traversable_by_others(ancestor):
+                blocked.setdefault(ancestor, []).append(path)
+                break
+    for directory, inner in blocked.items():
+        handles = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in inner}
+        _mount("tmpfs", str(directory), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k")
+        for path, handle in handles.items():
+            path.mkdir(parents=True, exist_ok=True)
+            _mount(f"/proc/self/fd/{handle}", str(path), None, MS_BIND | MS_REC)
+            os.close(handle)
+
+
+def _drop_privileges(uid: int) -> None:
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+
+
+def _set_rlimits(limits: Limits, item_count: int, separate_uid: bool) -> None:
+    memory = limits.memory_mb * 1024 * 1024
+    cpu_seconds = int(limits.timeout * (item_count + 1)) + 2
+    wanted = {
+        resource.RLIMIT_AS: memory,
+        resource.RLIMIT_CPU: cpu_seconds,
+        resource.RLIMIT_FSIZE: limits.file_size_mb * 1024 * 1024,
+        resource.RLIMIT_CORE: 0,
+        resource.RLIMIT_NOFILE: 256,
+    }
+    if separate_uid:
+        wanted[resource.RLIMIT_NPROC] = limits.max_processes
+    for kind, value in wanted.items():
+        resource.setrlimit(kind, (value, value))
+
+
+# ---------------------------------------------------------------- in the supervisor
+
+
+def become_subreaper() -> None:
+    """Orphans of the student process are re-parented here, so none can slip away."""
+    _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def kill_everything(process_group: int, uid: int | None) -> None:
+    """Kill the student process, its group, every process of its uid and every orphan; reap them all."""
+    for _ in range(50):
+        if uid is not None:
+            _kill_all_of_uid(uid)
+        _signal_group(process_group)
+        for child in _children_of(os.getpid()):
+            _signal_pid(child)
+        if not _reap_children():
+            return
+        time.sleep(0.01)
+
+
+def _signal_group(process_group: int) -> None:
+    try:
+        os.killpg(process_group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _signal_pid(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _kill_all_of_uid(uid: int) -> None:
+    """A helper that becomes the sandbox uid and signals every process it may: all of that uid."""
+    helper = os.fork()
+    if helper == 0:
+        try:
+            os.setresuid(uid, uid, uid)
+            for _ in range(10):
+                if _libc.kill(-1, signal.SIGKILL) != 0 and ctypes.get_errno() == errno.ESRCH:
+                    break
+        finally:
+            os._exit(0)
+    os.waitpid(helper, 0)
+
+
+def _children_of(parent: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == parent:
+            children.append(int(entry))
+    return children
+
+
+def _reap_children() -> bool:
+    """Reap what has exited; True while some child is still alive."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if pid == 0:
+            return True

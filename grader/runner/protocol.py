@@ -1,0 +1,134 @@
+"""What crosses the sandbox boundary, as plain JSON: requests in, statuses and raw values out.
+
+Shared by the grader process and the sandbox; imports nothing but the standard library and numpy.
+Arrays travel as base64 of their bytes with an explicit dtype from a short allow-list, so
+nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+ALLOWED_DTYPES = frozenset(
+    ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+     "float16", "float32", "float64"]
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one submission's student code."""
+
+    timeout: float = 5.0
+    memory_mb: int = 1024
+    file_size_mb: int = 16
+    max_processes: int = 32
+    output_cap: int = 64_000
+    max_elements: int = 4_000_000
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of code to load: a module file, or a notebook's code cells."""
+
+    kind: str  # "module" or "cells"
+    label: str  # file name relative to the submission, for messages
+    path: str = ""  # module file, relative to the sandbox directory
+    cells: list[str] = field(default_factory=list)  # cell sources, already made plain Python
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing to fetch from the loaded code: call a function on each argument list, or read a value."""
+
+    id: str
+    kind: str  # "call" or "value"
+    name: str
+    calls: list[list[dict]] = field(default_factory=list)  # encoded arrays, one list per call
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything the sandbox needs for one submission."""
+
+    units: list[Unit]
+    items: list[Item]
+    limits: Limits
+    forbidden_modules: list[str] = field(default_factory=list)
+    slot: int = 0
+    uid_base: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Request":
+        return cls(
+            units=[Unit(**unit) for unit in data["units"]],
+            items=[Item(**item) for item in data["items"]],
+            limits=Limits(**data["limits"]),
+            forbidden_modules=list(data["forbidden_modules"]),
+            slot=int(data["slot"]),
+            uid_base=int(data["uid_base"]),
+        )
+
+
+def encode_array(array: np.ndarray) -> dict[str, Any]:
+    """A trusted array (one the grader made) as JSON."""
+    return {
+        "dtype": array.dtype.name,
+        "shape": list(array.shape),
+        "data": base64.b64encode(array.tobytes(order="C")).decode("ascii"),
+    }
+
+
+def decode_array(data: dict[str, Any], max_elements: int) -> np.ndarray:
+    """An array from JSON, refusing unknown dtypes, bad sizes and oversized shapes."""
+    dtype_name = data.get("dtype")
+    if dtype_name not in ALLOWED_DTYPES:
+        raise ValueError(f"array of unsupported dtype {dtype_name!r}")
+    shape = tuple(int(n) for n in data["shape"])
+    if any(n < 0 for n in shape) or int(np.prod(shape, dtype=np.int64)) > max_elements:
+        raise ValueError(f"array of shape {shape} is larger than allowed")
+    raw = base64.b64decode(data["data"], validate=True)
+    return np.frombuffer(raw, dtype=np.dtype(dtype_name)).reshape(shape).copy()
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A returned value that is not numbers, text or containers of them (named, never kept)."""
+
+    type_name: str
+
+
+@dataclass(frozen=True)
+class TooBig:
+    """A returned array over the size limit: only its shape came back."""
+
+    shape: tuple[int, ...]
+
+
+def decode_raw(tree: Any, max_elements: int, depth: int = 0) -> Any:
+    """A value tree written by the sandbox, checked node by node; raises ValueError on anything odd."""
+    if not isinstance(tree, dict) or depth > 10:
+        raise ValueError("malformed value")
+    kind = tree.get("t")
+    if kind == "none":
+        return None
+    if kind == "text":
+        return str(tree.get("v", ""))[:2000]
+    if kind == "array":
+        return decode_array(tree, max_elements)
+    if kind == "seq":
+        return [decode_raw(item, max_elements, depth + 1) for item in tree.get("items", [])]
+    if kind == "map":
+        return {str(key): decode_raw(value, max_elements, depth + 1) for key, value in tree.get("items", [])}
+    if kind == "too-big":
+        return TooBig(tuple(int(n) for n in tree.get("shape", [])))
+    if kind == "unsupported":
+        return Unsupported(str(tree.get("type", "object"))[:100])
+    raise ValueError(f"unknown value kind {kind!r}")

@@ -1,0 +1,266 @@
+"""Inside the sandbox: load the submission's code, fetch the requested items, write raw values.
+
+Runs in the confined child process. Everything student code can touch here is its own result:
+the grader reads only the JSON lines written to `out/`, as data.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+import traceback
+import types
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from grader.runner.protocol import ALLOWED_DTYPES, Item, Request, Unit, decode_array, encode_array
+
+MAX_TEXT = 2_000
+MAX_ITEMS = 10_000
+MAX_DEPTH = 8
+DISPLAY_ONLY_MODULES = ("matplotlib", "seaborn", "IPython", "plotly")
+
+
+class Events:
+    """The status line to the supervisor: one JSON object per line."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+
+    def send(self, **event: Any) -> None:
+        line = (json.dumps(event) + "\n").encode()
+        os.write(self._fd, line[:60_000])
+
+
+# ---------------------------------------------------------------- import guards
+
+
+class _ForbiddenImports(importlib.abc.MetaPathFinder):
+    """Refuses the grader's own packages, reporting each attempt."""
+
+    def __init__(self, prefixes: list[str], events: Events) -> None:
+        self._prefixes = prefixes
+        self._events = events
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if any(name == p or name.startswith(p + ".") for p in self._prefixes):
+            self._events.send(event="forbidden-import", module=name)
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+class _Inert:
+    """Stands in for any object of a display-only library that is not installed."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> "_Inert":
+        return self
+
+    def __getattr__(self, name: str) -> "_Inert":
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __getitem__(self, key: Any) -> "_Inert":
+        return self
+
+    def __iter__(self):
+        return iter((_Inert(), _Inert()))
+
+
+class _InertModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Last on the meta path: plotting and display modules that are not installed become no-ops."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None):
+        if name.split(".")[0] in DISPLAY_ONLY_MODULES:
+            return importlib.machinery.ModuleSpec(name, self, is_package=True)
+        return None
+
+    def create_module(self, spec: Any) -> types.ModuleType:
+        module = types.ModuleType(spec.name)
+        module.__path__ = []
+        module.__getattr__ = lambda attr: _Inert()  # type: ignore[attr-defined]
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        return None
+
+
+def guard_imports(forbidden: list[str], events: Events) -> None:
+    for name in list(sys.modules):
+        if any(name == p or name.startswith(p + ".") for p in forbidden):
+            del sys.modules[name]
+    sys.meta_path.insert(0, _ForbiddenImports(forbidden, events))
+    sys.meta_path.append(_InertModuleFinder())
+
+
+# ---------------------------------------------------------------- loading
+
+
+def describe_exception(exc: BaseException, student_files: set[str]) -> str:
+    """'NameError: name x is not defined (rnn.py, line 12)' — where in the student's code it happened."""
+    where = ""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename in student_files:
+            where = f" ({frame.filename}, line {frame.lineno})"
+            break
+    message = str(exc)[:300]
+    return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"
+
+
+def load_module(unit: Unit) -> dict[str, Any]:
+    """Execute a .py file as an importable module; a failure keeps what was defined before it."""
+    name = Path(unit.path).stem
+    existing = sys.modules.get(name)
+    if existing is not None and getattr(existing, "__file__", None) == os.path.abspath(unit.path):
+        return vars(existing)
+    spec = importlib.util.spec_from_file_location(name, os.path.abspath(unit.path))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    module.__file__ = unit.label
+    code = compile(Path(unit.path).read_bytes(), unit.label, "exec")
+    module.__file__ = os.path.abspath(unit.path)
+    exec(code, vars(module))
+    return vars(module)
+
+
+def run_cells(unit: Unit, namespace: dict[str, Any], errors: list[str], files: set[str]) -> None:
+    """Run a notebook's cells in order, as Jupyter would; a raising cell does not stop the rest."""
+    for number, source in enumerate(unit.cells, start=1):
+        label = f"{unit.label}, cell {number}"
+        files.add(label)
+        try:
+            exec(compile(source, label, "exec"), namespace)
+        except BaseException as exc:  # noqa: BLE001 - any failure of student code is feedback
+            errors.append(f"{label} raised {describe_exception(exc, files)}")
+
+
+def load_units(units: list[Unit]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Namespaces in load order, and one message per piece of code that raised."""
+    namespaces: list[dict[str, Any]] = []
+    errors: list[str] = []
+    files = {unit.label for unit in units}
+    for unit in units:
+        if unit.kind == "cells":
+            namespace = {"__name__": "__main__", "__builtins__": builtins}
+            namespaces.append(namespace)
+            run_cells(unit, namespace, errors, files)
+            continue
+        try:
+            namespaces.append(load_module(unit))
+        except BaseException as exc:  # noqa: BLE001
+            module = sys.modules.get(Path(unit.path).stem)
+            if module is not None:
+                namespaces.append(vars(module))
+            errors.append(f"{unit.label} raised {describe_exception(exc, files)}")
+    return namespaces, errors
+
+
+def lookup(namespaces: list[dict[str, Any]], name: str) -> Any:
+    """The last definition of `name` in load order, or None."""
+    for namespace in reversed(namespaces):
+        if name in namespace:
+            return namespace[name]
+    return None
+
+
+# ---------------------------------------------------------------- values out
+
+
+class RawEncoder:
+    """Student data as plain JSON; anything that is not numbers, text or containers is named, not kept."""
+
+    def __init__(self, max_elements: int) -> None:
+        self.max_elements = max_elements
+
+    def encode(self, value: Any, depth: int = 0) -> dict[str, Any]:
+        if depth > MAX_DEPTH:
+            return {"t": "unsupported", "type": "nesting too deep"}
+        if value is None:
+            return {"t": "none"}
+        if isinstance(value, (bool, int, float, np.generic)):
+            return self._number(value)
+        if type(value) is str:
+            return {"t": "text", "v": value[:MAX_TEXT]}
+        if isinstance(value, np.ndarray):
+            return self._array(np.asarray(value))
+        if isinstance(value, dict):
+            items = list(value.items())[:MAX_ITEMS]
+            return {"t": "map", "items": [[str(k)[:200], self.encode(v, depth + 1)] for k, v in items]}
+        if isinstance(value, (list, tuple)):
+            return {"t": "seq", "items": [self.encode(v, depth + 1) for v in list(value)[:MAX_ITEMS]]}
+        if hasattr(value, "__array__"):
+            return self._array(np.asarray(value))
+        return {"t": "unsupported", "type": type(value).__name__[:100]}
+
+    def _number(self, value: Any) -> dict[str, Any]:
+        try:
+            return self._array(np.asarray(value).reshape(()))
+        except (TypeError, ValueError):
+            return {"t": "unsupported", "type": type(value).__name__[:100]}
+
+    def _array(self, array: np.ndarray) -> dict[str, Any]:
+        if array.dtype == object:
+            try:
+                array = array.astype(np.float64)
+            except (TypeError, ValueError):
+                return {"t": "unsupported", "type": "array of objects"}
+        if array.size > self.max_elements:
+            return {"t": "too-big", "shape": list(array.shape)}
+        if array.dtype.name not in ALLOWED_DTYPES:
+            return {"t": "unsupported", "type": f"array of {array.dtype.name}"}
+        return {"t": "array", **encode_array(array.view(np.ndarray))}
+
+
+# ---------------------------------------------------------------- items
+
+
+def fetch(item: Item, namespaces: list[dict[str, Any]], files: set[str], encoder: RawEncoder):
+    """Yield one record per call (or one for a value): the raw value, or what went wrong."""
+    target = lookup(namespaces, item.name)
+    if target is None:
+        yield {"missing": True}
+    elif item.kind == "value":
+        yield _guarded(lambda: encoder.encode(target), files)
+    elif not callable(target):
+        yield {"error": f"{item.name} is a {type(target).__name__}, not a function"}
+    else:
+        for args in item.calls:
+            yield _guarded(lambda args=args: _call(target, args, encoder), files)
+
+
+def _call(function: Callable[..., Any], encoded_args: list[dict], encoder: RawEncoder) -> dict[str, Any]:
+    args = [decode_array(arg, encoder.max_elements) for arg in encoded_args]
+    return encoder.encode(function(*args))
+
+
+def _guarded(produce: Callable[[], dict[str, Any]], files: set[str]) -> dict[str, Any]:
+    try:
+        return {"value": produce()}
+    except BaseException as exc:  # noqa: BLE001 - student code raised: that is the answer
+        return {"error": describe_exception(exc, files)}
+
+
+def serve(request: Request, first_item: int, events: Events) -> None:
+    """Load once, then fetch items from `first_item` on, writing each record as soon as it exists."""
+    guard_imports(request.forbidden_modules, events)
+    sys.path.insert(0, os.getcwd())
+    namespaces, errors = load_units(request.units)
+    events.send(event="loaded", errors=errors)
+    files = {unit.label for unit in request.units}
+    files |= {f"{u.label}, cell {n}" for u in request.units for n in range(1, len(u.cells) + 1)}
+    encoder = RawEncoder(request.limits.max_elements)
+    os.makedirs("out", exist_ok=True)
+    for index in range(first_item, len(request.items)):
+        events.send(event="start", item=index)
+        with open(os.path.join("out", f"{index}.jsonl"), "w", encoding="utf-8") as handle:
+            for record in fetch(request.items[index], namespaces, files, encoder):
+                handle.write(json.dumps(record) + "\n")
+                handle.flush()
+        events.send(event="done", item=index)

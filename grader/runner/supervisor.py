@@ -1,0 +1,231 @@
+"""One submission's session: start the confined student process, keep time, capture output, clean up.
+
+Runs the grader's code only (student code runs in the child it forks). A hang costs the question
+that hung; a crash costs the question that crashed; the session restarts after it and goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from grader.runner import isolation, student
+from grader.runner.protocol import Request
+
+READ_CHUNK = 65536
+MAX_EVENT_BYTES = 1_000_000
+
+
+@dataclass
+class ItemStatus:
+    status: str = "not-run"  # done, timeout, crashed, not-run
+    detail: str = ""
+
+
+@dataclass
+class Outcome:
+    """What the supervisor saw; written as outcome.json for the grader to read."""
+
+    level: str
+    load: str = "ok"  # ok, timeout, crashed
+    load_detail: str = ""
+    load_errors: list[str] = field(default_factory=list)
+    items: list[ItemStatus] = field(default_factory=list)
+    output: str = ""
+    output_dropped: int = 0
+    forbidden_imports: list[str] = field(default_factory=list)
+    runs: int = 0
+
+
+@dataclass
+class _Run:
+    """The live state of one student process."""
+
+    pid: int
+    events: int
+    output: int
+    pidfd: int
+    first_item: int
+    loaded: bool = False
+    current: int | None = None
+    deadline: float = 0.0
+    buffer: bytes = b""
+    event_bytes: int = 0
+    exit_status: int | None = None
+
+
+def supervise(request: Request, box: Path) -> Outcome:
+    uid = isolation.sandbox_uid(request.uid_base, request.slot)
+    outcome = Outcome(level="user+namespaces" if uid is not None else "rlimits")
+    outcome.items = [ItemStatus() for _ in request.items]
+    isolation.become_subreaper()
+    first = 0
+    while first < len(request.items) or outcome.runs == 0:
+        run = _launch(request, box, uid, first)
+        outcome.runs += 1
+        _watch(run, request, outcome)
+        isolation.kill_everything(run.pid, uid)
+        _close(run)
+        first = _next_start(run, outcome)
+        if first is None:
+            break
+    return outcome
+
+
+def _launch(request: Request, box: Path, uid: int | None, first_item: int) -> _Run:
+    events_r, events_w = os.pipe()
+    output_r, output_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        _become_student(request, box, uid, first_item, events_w, output_w)
+    os.close(events_w)
+    os.close(output_w)
+    run = _Run(pid=pid, events=events_r, output=output_r, pidfd=os.pidfd_open(pid), first_item=first_item)
+    run.deadline = time.monotonic() + request.limits.timeout
+    return run
+
+
+def _become_student(request: Request, box: Path, uid: int | None, first: int, events_w: int, output_w: int) -> None:
+    """In the forked child: wire the descriptors, confine, serve. Never returns."""
+    code = 0
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.chdir(box)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(output_w, 1)
+        os.dup2(output_w, 2)
+        os.dup2(events_w, 3)
+        os.closerange(4, 65536)
+        isolation.confine(request.limits, uid, len(request.items))
+        sys.stdout.reconfigure(line_buffering=True)
+        sys.stderr.reconfigure(line_buffering=True)
+        student.serve(request, first, student.Events(3))
+        sys.stdout.flush()
+    except BaseException:  # noqa: BLE001 - report and leave; student code may raise anything
+        code = 70
+        try:
+            os.write(2, traceback.format_exc()[-2000:].encode())
+        except BaseException:  # noqa: BLE001
+            pass
+    os._exit(code)
+
+
+def _watch(run: _Run, request: Request, outcome: Outcome) -> None:
+    """Read events and output until the student process ends or overruns its deadline."""
+    open_fds = {run.events, run.output}
+    while True:
+        remaining = run.deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        readable, _, _ = select.select(list(open_fds) + [run.pidfd], [], [], min(remaining, 1.0))
+        for fd in readable:
+            if fd == run.pidfd:
+                _, status = os.waitpid(run.pid, 0)
+                run.exit_status = status
+                _drain(run, outcome, open_fds, request)
+                return
+            if not _read_into(fd, run, outcome, request):
+                open_fds.discard(fd)
+
+
+def _drain(run: _Run, outcome: Outcome, open_fds: set[int], request: Request) -> None:
+    """After exit, take what is already in the pipes without waiting for stray writers."""
+    for fd in list(open_fds):
+        os.set_blocking(fd, False)
+        try:
+            while _read_into(fd, run, outcome, request):
+                pass
+        except BlockingIOError:
+            pass
+
+
+def _read_into(fd: int, run: _Run, outcome: Outcome, request: Request) -> bool:
+    data = os.read(fd, READ_CHUNK)
+    if not data:
+        return False
+    if fd == run.output:
+        room = max(0, request.limits.output_cap - len(outcome.output))
+        outcome.output += data[:room].decode("utf-8", "replace")
+        outcome.output_dropped += max(0, len(data) - room)
+    else:
+        _take_events(data, run, outcome, request)
+    return True
+
+
+def _take_events(data: bytes, run: _Run, outcome: Outcome, request: Request) -> None:
+    run.event_bytes += len(data)
+    if run.event_bytes > MAX_EVENT_BYTES:
+        return
+    run.buffer += data
+    *lines, run.buffer = run.buffer.split(b"\n")
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            _apply_event(event, run, outcome, request)
+
+
+def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> None:
+    kind, item, now = event.get("event"), event.get("item"), time.monotonic()
+    if kind == "loaded" and not run.loaded:
+        run.loaded = True
+        if run.first_item == 0:
+            outcome.load_errors = [str(e)[:500] for e in event.get("errors", [])][:50]
+    elif kind == "start" and isinstance(item, int) and 0 <= item < len(outcome.items):
+        run.current = item
+        run.deadline = now + request.limits.timeout
+    elif kind == "done" and isinstance(item, int) and item == run.current:
+        outcome.items[item] = ItemStatus("done")
+        run.current = None
+        run.deadline = now + request.limits.timeout
+    elif kind == "forbidden-import":
+        name = str(event.get("module", ""))[:100]
+        if name not in outcome.forbidden_imports:
+            outcome.forbidden_imports.append(name)
+
+
+def _next_start(run: _Run, outcome: Outcome) -> int | None:
+    """Where the next run starts, or None when there is nothing left worth running."""
+    how = "timeout" if run.exit_status is None else "crashed"
+    detail = _describe_exit(run.exit_status)
+    if not run.loaded:
+        outcome.load, outcome.load_detail = how, detail
+        return None
+    if run.current is None:
+        return None
+    outcome.items[run.current] = ItemStatus(how, detail)
+    following = run.current + 1
+    return following if following < len(outcome.items) else None
+
+
+def _describe_exit(status: int | None) -> str:
+    if status is None:
+        return "still running at the time limit"
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        reasons = {signal.SIGXCPU: " (CPU time limit)", signal.SIGXFSZ: " (file size limit)",
+                   signal.SIGKILL: " (killed, usually the memory limit)", signal.SIGSEGV: " (crashed)"}
+        return f"killed by signal {signal.Signals(number).name}{reasons.get(number, '')}"
+    return f"the process exited with code {os.WEXITSTATUS(status)}"
+
+
+def _close(run: _Run) -> None:
+    for fd in (run.events, run.output, run.pidfd):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def write_outcome(outcome: Outcome, path: Path) -> None:
+    path.write_text(json.dumps(asdict(outcome)), encoding="utf-8")

@@ -1,0 +1,63 @@
+"""The warm process: imported numpy once, forks one supervisor per submission.
+
+Started by the grader with a scrubbed environment. Reads one job directory per line on stdin;
+each supervisor writes `outcome.json` into its job directory and then the line
+`done <job directory>` to stdout. Holds no expected answers and imports nothing of the judge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from grader.runner import supervisor
+from grader.runner.protocol import Request
+
+# Loaded lazily by numpy on first use: import them before forking, so each child does not pay.
+PRELOADED = ("numpy.random", "numpy.linalg", "numpy.fft", "math", "random", "json", "collections",
+             "functools", "itertools", "typing", "copy", "time", "decimal", "fractions", "dataclasses")
+
+
+def preload() -> None:
+    import importlib
+
+    for name in PRELOADED:
+        importlib.import_module(name)
+    np.random.default_rng(0).standard_normal(4)
+
+
+def serve_forever() -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
+    for line in sys.stdin:
+        job_dir = Path(line.strip())
+        if job_dir.is_dir() and os.fork() == 0:
+            _run_job(job_dir)
+
+
+def _run_job(job_dir: Path) -> None:
+    """In the forked supervisor. Never returns."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    try:
+        request = Request.from_json(json.loads((job_dir / "request.json").read_text(encoding="utf-8")))
+        outcome = supervisor.supervise(request, job_dir / "box")
+        supervisor.write_outcome(outcome, job_dir / "outcome.json")
+    except BaseException:  # noqa: BLE001 - a grader error must still be reported, never hang the batch
+        (job_dir / "grader-error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+    os.write(1, f"done {job_dir}\n".encode())
+    os._exit(0)
+
+
+def main() -> None:
+    preload()
+    print("ready", flush=True)
+    serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""Finding and reading submissions: what code to run, which answers and write-ups a student gave.
+
+Reads files as untrusted data and never runs them. A file that cannot be used becomes a
+`rejected` submission with a reason, or a note when the rest of a folder is still usable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.answers import ANSWER_SUFFIXES, AnswerFileError, parse_answer_file
+from grader.notebook import NotebookError, read_notebook
+from grader.runner.protocol import Unit
+
+CODE_SUFFIXES = (".py", ".ipynb")
+WRITEUP_SUFFIXES = (".md", ".markdown", ".tex", ".txt")
+READ_SUFFIXES = CODE_SUFFIXES + ANSWER_SUFFIXES + WRITEUP_SUFFIXES
+IGNORED_NAMES = {"__pycache__", ".ipynb_checkpoints", ".git", ".DS_Store", "__MACOSX", "Thumbs.db"}
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_FILES = 200
+
+
+class SubmissionRejected(Exception):
+    """A submission that cannot be graded at all; the message says why, for the student."""
+
+
+@dataclass
+class Submission:
+    """One student's work, read but not run."""
+
+    student: str
+    path: str
+    files: list[tuple[Path, str]] = field(default_factory=list)  # copied into the sandbox
+    units: list[Unit] = field(default_factory=list)  # code to load, in order
+    answers: dict[str, Any] = field(default_factory=dict)  # from answer files
+    writeup: str = ""  # Markdown/LaTeX text: write-up files and notebook Markdown cells
+    notes: list[str] = field(default_factory=list)
+    rejected: str | None = None
+
+
+def discover(paths: list[Path], *, single: bool = False) -> list[Submission]:
+    """Every submission under the given paths: a file is one, a folder is a class (or one, if `single`)."""
+    submissions: list[Submission] = []
+    for path in paths:
+        if path.is_file() or single:
+            submissions.append(read_submission(path, str(path)))
+            continue
+        for entry in sorted(path.iterdir()):
+            if _is_ignored(entry):
+                continue
+            submissions.append(read_submission(entry, str(entry), container=path))
+    return submissions
+
+
+def _is_ignored(entry: Path) -> bool:
+    return entry.name in IGNORED_NAMES or entry.name.startswith(".")
+
+
+def student_name(path: Path) -> str:
+    return path.stem if path.is_file() or path.suffix in READ_SUFFIXES else path.name
+
+
+def read_submission(path: Path, shown_path: str, container: Path | None = None) -> Submission:
+    """One submission from a file or a folder; problems become a rejection, never an exception."""
+    submission = Submission(student=student_name(path), path=shown_path)
+    try:
+        _check_inside(path, container)
+        files = _files_of(path)
+        for file, name in files:
+            _read_file(file, name, submission, single_file=path.is_file())
+        if not (submission.units or submission.answers or submission.writeup.strip()):
+            raise SubmissionRejected(_nothing_usable(files, submission.notes))
+    except SubmissionRejected as exc:
+        submission.rejected = str(exc)
+    return submission
+
+
+def _check_inside(path: Path, container: Path | None) -> None:
+    if path.is_symlink() and container is not None:
+        if container.resolve() not in path.resolve().parents:
+            raise SubmissionRejected("a link pointing outside the submissions folder is not a submission")
+    if not path.exists():
+        raise SubmissionRejected("no such file")
+
+
+def _files_of(path: Path) -> list[tuple[Path, str]]:
+    """(file, name relative to the submission) for every file, skipping links that leave the folder."""
+    if path.is_file():
+        if path.suffix.lower() not in READ_SUFFIXES:
+            raise SubmissionRejected(_unsupported(path))
+        return [(path, path.name)]
+    root = path.resolve()
+    files = []
+    for file in sorted(path.rglob("*")):
+        if any(part in IGNORED_NAMES or part.startswith(".") for part in file.relative_to(path).parts):
+            continue
+        if file.is_file() and root in file.resolve().parents:
+            files.append((file, file.relative_to(path).as_posix()))
+    if len(files) > MAX_FILES:
+        raise SubmissionRejected(f"the folder holds {len(files)} files; at most {MAX_FILES} are read")
+    return files
+
+
+def _unsupported(path: Path) -> str:
+    kinds = ", ".join(READ_SUFFIXES)
+    return f"{path.suffix or 'a file without extension'} files are not read; submit one of {kinds}"
+
+
+def _nothing_usable(files: list[tuple[Path, str]], notes: list[str]) -> str:
+    if not files:
+        return "the submission is empty"
+    if notes:
+        return "; ".join(notes)
+    return "nothing in the submission could be read as code, answers or a write-up"
+
+
+def _read_file(file: Path, name: str, submission: Submission, single_file: bool) -> None:
+    suffix = file.suffix.lower()
+    if suffix not in READ_SUFFIXES:
+        submission.files.append((file, name))  # data a student's code may open
+        return
+    try:
+        _take(_read_text(file, name), file, name, suffix, submission)
+    except SubmissionRejected as exc:
+        if single_file:
+            raise
+        submission.notes.append(str(exc))
+
+
+def _read_text(file: Path, name: str) -> str:
+    size = file.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise SubmissionRejected(f"{name} is {size // 1024 // 1024} MB; files over 8 MB are not read")
+    if size == 0:
+        raise SubmissionRejected(f"{name} is empty")
+    data = file.read_bytes()
+    if b"\x00" in data:
+        raise SubmissionRejected(f"{name} is a binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SubmissionRejected(f"{name} is not UTF-8 text (byte {exc.start} cannot be read)") from None
+
+
+def _take(text: str, file: Path, name: str, suffix: str, submission: Submission) -> None:
+    if suffix == ".py":
+        submission.files.append((file, name))
+        submission.units.append(Unit(kind="module", label=name, path=name))
+    elif suffix == ".ipynb":
+        _take_notebook(text, name, submission)
+    elif suffix in ANSWER_SUFFIXES:
+        _take_answers(text, name, suffix, submission)
+    else:
+        submission.writeup += f"\n\n{text}"
+
+
+def _take_notebook(text: str, name: str, submission: Submission) -> None:
+    try:
+        code_cells, markdown_cells = read_notebook(text)
+    except NotebookError as exc:
+        raise SubmissionRejected(f"{name} is {exc}") from None
+    submission.units.append(Unit(kind="cells", label=name, cells=code_cells))
+    submission.writeup += "\n\n" + "\n\n".join(markdown_cells)
+
+
+def _take_answers(text: str, name: str, suffix: str, submission: Submission) -> None:
+    try:
+        submission.answers.update(parse_answer_file(text, suffix))
+    except AnswerFileError as exc:
+        raise SubmissionRejected(f"{name} was not read: {exc}") from None
