@@ -28,7 +28,9 @@ __all__ = ["normalise_symbol", "shapes_from_text"]
 # Symbols: how one is spelled, and which listed symbol a spelling means
 
 _BRACED = r"\{(?:[^{}]|\{[^{}]*\})*\}"
-_WRAPPER_NAMES = "mathbf|boldsymbol|bm|mathrm|mathit|mathsf|mathcal|vec|textbf|textit|textrm|text|operatorname"
+_WRAPPER_NAMES = (
+    "mathbf|boldsymbol|bm|mathrm|mathit|mathsf|mathcal|vec|textbf|textit|textrm|text|operatorname"
+)
 _ACCENT_MARKS = {
     "widehat": "\u0302", "hat": "\u0302", "overline": "\u0304", "bar": "\u0304",
     "widetilde": "\u0303", "tilde": "\u0303", "dot": "\u0307",
@@ -51,7 +53,7 @@ def normalise_symbol(spelling: str) -> str:
     text, previous = unicodedata.normalize("NFC", spelling), None
     while text != previous:  # wrappers and accents nest: \mathbf{\hat{y}}
         previous = text
-        text = _WRAPPER.sub(lambda match: _argument(match), text)
+        text = _WRAPPER.sub(_argument, text)
         text = _ACCENT.sub(lambda match: _argument(match) + _ACCENT_MARKS[match["name"]], text)
     return unicodedata.normalize("NFC", re.sub(r"[{}\s$]", "", text))
 
@@ -69,7 +71,11 @@ class _SymbolTable:
 
     @classmethod
     def build(cls, symbols: Mapping[str, Sequence[str]]) -> _SymbolTable:
-        spellings = [(normalise_symbol(s), symbol) for symbol, alias in symbols.items() for s in (symbol, *alias)]
+        spellings = [
+            (normalise_symbol(spelling), symbol)
+            for symbol, aliases in symbols.items()
+            for spelling in (symbol, *aliases)
+        ]
         folded: dict[str, set[str]] = {}
         for spelling, symbol in spellings:
             folded.setdefault(spelling.casefold(), set()).add(symbol)
@@ -94,7 +100,8 @@ _DISPLAY = re.compile(
     re.S,
 )
 _ENVIRONMENT_MARKUP = re.compile(
-    r"\\begin\{[^}]*\}(?:\{[^}]*\})?|\\end\{[^}]*\}|\\(?:label|tag)\*?\{[^}]*\}|\\(?:nonumber|notag)(?![A-Za-z])"
+    r"\\begin\{[^}]*\}(?:\{[^}]*\})?|\\end\{[^}]*\}"
+    r"|\\(?:label|tag)\*?\{[^}]*\}|\\(?:nonumber|notag)(?![A-Za-z])"
 )
 _ROW_BREAK = re.compile(r"\\\\(?:\[[^\]]*\])?")
 _LATEX_DOCUMENT = re.compile(r"\\documentclass|\\begin\{document\}|\\(?:sub)*section\*?\{")
@@ -124,7 +131,7 @@ def _math_rows(body: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # Cleaning a row, and cutting it into table cells and clauses
 
-_EMPHASIS = re.compile(r"(?<![\w*\\])(\*\*?|__)(?=\S)(.+?)(?<=\S)\1(?![\w*])")
+_EMPHASIS = re.compile(r"(?<![\w*\\])(\*\*?|__)(?=\S)(.{1,200}?)(?<=\S)\1(?![\w*])")
 _INLINE_MATH = re.compile(r"(?<!\\)\$|\\\(|\\\)|`")
 _TABLE_RULES = re.compile(r"\\(?:hline|toprule|midrule|bottomrule)(?![A-Za-z])|\\cline\s*\{[^}]*\}")
 _TRAILING_ROW_BREAK = re.compile(r"\\\\\s*$")
@@ -134,7 +141,8 @@ _ALIGNMENT_AT_RELATION = re.compile(r"&\s*(?=:?=|:|\\in(?![A-Za-z])|\\coloneqq|\
 _CLAUSE_BREAK = re.compile(
     r"\\text\s*\{\s*(?:and|so|hence|thus|where|,|;)\s*\}|\\q?quad(?![A-Za-z])|\\\\"
     r"|\\(?:Rightarrow|rightarrow|Longrightarrow|longrightarrow|implies|iff|to|therefore|because)(?![A-Za-z])"
-    r"|[→⇒∴;\n]|\b(?:and|since|because|where|so|hence|thus|therefore|as|but|which|whereas|while)\b|\.(?=\s|$)"
+    r"|\b(?:and|since|because|where|so|hence|thus|therefore|as|but|which|whereas|while)\b"
+    r"|[→⇒∴;\n]|\.(?=\s|$)"
 )
 
 
@@ -175,20 +183,27 @@ def _split_top_level_commas(text: str) -> list[str]:
 
 _RELATION = re.compile(
     r":=|\\coloneqq|(?<![<>!=\\])=(?!=)|:|\\in(?![A-Za-z])|∈|\\colon(?![A-Za-z])"
-    r"|\b(?:is|are|has|have)\b(?:\s+(?:of|the|a|an|shape|size|dimensions?|dimensionality|order|equal\s+to)\b)*"
+    r"|\b(?:is|are|has|have)\b"
+    r"(?:\s+(?:of|the|a|an|shape|size|dimensions?|dimensionality|order|equal\s+to)\b)*"
     r"\s*[:=]?",
     re.I,
 )
-_SHAPE_OF_SUFFIX = re.compile(r"(?:\.shape|'s\s+(?:shape|size|dimensions?)|\s+(?:shape|size|dimensions?))\s*$", re.I)
+_SHAPE_OF_SUFFIX = re.compile(
+    r"(?:\.shape|'s\s+(?:shape|size|dimensions?)|\s+(?:shape|size|dimensions?))\s*$", re.I
+)
 _SHAPE_FUNCTION = re.compile(
-    rf"(?:\\(?:operatorname|text|mathrm)\s*\{{\s*)?\\?(?:dim|shape|size)\s*\}}?\s*\(\s*(?P<symbol>{_SYMBOL})\s*\)$", re.I
+    rf"(?:\\(?:operatorname|text|mathrm)\s*\{{\s*)?\\?(?:dim|shape|size)\s*\}}?"
+    rf"\s*\(\s*(?P<symbol>{_SYMBOL})\s*\)$",
+    re.I,
 )
 _LONGEST_SUBJECT = 200
 _TRAILING_SYMBOL = re.compile(rf"(?P<symbol>{_SYMBOL})$")
 _PROSE_MARKUP = re.compile(r"\\(?:text|textbf|textit|mathrm)\s*\{[^{}]*\}")
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _ARTICLE = re.compile(r"^(?:a|an|the)\s+", re.I)
-_KIND_WORD = re.compile(r"\s*(?:\\text\s*\{\s*)?(?:(?:column|row)\s+)?(?:matrix|vector|array|tensor)\s*\}?$", re.I)
+_KIND_WORD = re.compile(
+    r"\s*(?:\\text\s*\{\s*)?(?:(?:column|row)\s+)?(?:matrix|vector|array|tensor)\s*\}?$", re.I
+)
 _TRAILING_REMARK = re.compile(r"\s*\([^()]*\)$")
 _WORDY_REMARK = re.compile(r"\s*\([^()]*[A-Za-z]{2,}[^()]*\)$")
 _EQUALS = re.compile(r"(?<![<>!:=\\])=(?!=)")
@@ -206,7 +221,17 @@ def _explicit_statement(clause: str, table: _SymbolTable) -> tuple[str, str] | N
         answer = _answer_core(clause[relation.end() :]) if symbol else None
         if answer:
             return symbol, answer
-    return None
+    return _defined_then_shaped(clause, table)
+
+
+def _defined_then_shaped(clause: str, table: _SymbolTable) -> tuple[str, str] | None:
+    """`z_t = W_y h_t : \\boxed{10 \\times 1}`: a definition whose last relation states the shape."""
+    relations = list(_RELATION.finditer(clause))
+    if len(relations) < 2 or clause[relations[0].start() : relations[0].end()].strip() != "=":
+        return None
+    symbol = _subject(clause[: relations[0].start()], table)
+    answer = _answer_core(clause[relations[-1].end() :]) if symbol else None
+    return (symbol, answer) if answer else None
 
 
 def _subject(left: str, table: _SymbolTable) -> str | None:
@@ -314,7 +339,9 @@ _SHAPE_LINE_FILLER = re.compile(
     r"|text|mathrm|operatorname|displaystyle)(?![A-Za-z])|\\[,;:! ]|\\mathbb\s*\{?\s*R\s*\}?\s*\^|ℝ\s*\^"
     r"|(?i:softmax|tanh|sigmoid|sigma|relu)|[\s+\-=(){}\[\]&,;.:|~·×→⇒]"
 )
-_FUNCTION_WORDS = frozenset({"softmax", "tanh", "sigmoid", "sigma", "σ", "relu", "log", "ln", "exp", "max", "min", "sum", "diag"})
+_FUNCTION_WORDS = frozenset(
+    {"softmax", "tanh", "sigmoid", "sigma", "σ", "relu", "log", "ln", "exp", "max", "min", "sum", "diag"}
+)
 
 
 def _inferred_statements(rows: list[str], table: _SymbolTable) -> Iterator[tuple[int, str, str]]:
@@ -363,7 +390,7 @@ def _following_shape_lines(rows: list[str], start: int) -> Iterator[list[str]]:
 
 
 def _shape_line(row: str) -> list[str] | None:
-    """The shapes of a row made only of shapes, like (7 \\times 7)(7 \\times 1) + (7 \\times 15)(15 \\times 1)."""
+    """The shapes of a row made only of shapes: (7 \\times 7)(7 \\times 1) + (7 \\times 15)(15 \\times 1)."""
     row = _clean(row)
     shapes = _SHAPE_ITEM.findall(row)
     if not shapes or _SHAPE_LINE_FILLER.sub("", _SHAPE_ITEM.sub(" ", row)):

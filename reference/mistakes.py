@@ -117,7 +117,7 @@ class _BpttSlip:
     h0_in_gradient: bool = True  # False: h0 taken as zero in dW_H
     dW_H_with_h_t: bool = False  # True: dW_H uses h_t where h_{t-1} belongs
     dW_y_with_h_prev: bool = False  # True: dW_y uses h_{t-1} where h_t belongs
-    accumulate_E: bool = True  # False: a repeated word's column is overwritten
+    overwrite_E: str = ""  # "last" or "first": a repeated word's column keeps one occurrence only
     mean: bool = False  # True: every gradient divided by T
 
 
@@ -147,8 +147,10 @@ def _step_grads(slip: _BpttSlip, dh_t, cache: rnn.SequenceCache, t: int) -> rnn.
 def _embedding_grad(slip: _BpttSlip, cache: rnn.SequenceCache, dxs: np.ndarray) -> np.ndarray:
     """∂L/∂E: (D, V) from the per-step dx_t, the columns of dxs: (D, T)."""
     dE = np.zeros_like(cache.E, dtype=float)
-    if not slip.accumulate_E:
-        dE[:, cache.tokens] = dxs  # a repeated word keeps only its last occurrence
+    if slip.overwrite_E:
+        order = range(len(cache.tokens)) if slip.overwrite_E == "last" else reversed(range(len(cache.tokens)))
+        for t in order:  # a forward loop keeps the last occurrence, a backward (BPTT) loop the first
+            dE[:, cache.tokens[t]] = dxs[:, t]
         return dE
     for t, word in enumerate(cache.tokens):
         dE[:, word] += dxs[:, t]
@@ -228,7 +230,22 @@ RNN_FORWARD: list[Mistake] = [
             "hold only the states produced by the T steps.", _forward(_ForwardSlip(hs_start_with_h0=True))),
 ]
 
+def _loss_after(slip: _ForwardSlip) -> Callable[..., Any]:
+    """A function with `rnn_loss`'s signature whose forward pass has `slip` in it."""
+
+    def compute(tokens, targets, E, W_x, W_H, W_y, h0):
+        _, y_hats = _forward_with(slip, tokens, E, W_x, W_H, W_y, h0)
+        targets = np.asarray(targets).astype(int).reshape(-1)
+        return float(-np.sum(np.log(y_hats[targets, np.arange(len(targets))])))
+
+    return compute
+
+
 RNN_LOSS: list[Mistake] = [
+    Mistake("missing-tanh", "Your loss matches a forward pass without the activation: check that "
+            "h_t = tanh(a_t) at every step.", _loss_after(_ForwardSlip(tanh=False))),
+    Mistake("recurrence-uses-h0", "Your loss matches a forward pass in which every step starts "
+            "from h0: check which hidden state feeds into step t.", _loss_after(_ForwardSlip(recurrence=False))),
     Mistake("mean-instead-of-sum", "Your loss matches the average over the time steps: check "
             "how the assignment combines the per-step losses L_t.", _loss(np.mean)),
     Mistake("last-step-only", "Your loss matches the last word's loss alone: check that every "
@@ -283,7 +300,7 @@ GRAD_E: list[Mistake] = _gradient_mistakes(
         "missing-tanh-derivative": _BpttSlip(tanh_derivative=False),
         "truncated-bptt": _BpttSlip(through_time=False),
         "mean-instead-of-sum": _BpttSlip(mean=True),
-        "repeated-words-overwritten": _BpttSlip(accumulate_E=False),
+        "repeated-words-overwritten": _BpttSlip(overwrite_E="last"),
         "missing-onehot-subtraction": _BpttSlip(onehot=False),
     },
     {
@@ -291,6 +308,10 @@ GRAD_E: list[Mistake] = _gradient_mistakes(
         "not for a repeated word: every occurrence of a word contributes to its column of E.",
     },
 )
+
+# The same slip made inside the backward loop, which runs t = T-1 … 0 and so keeps the first occurrence.
+GRAD_E.append(GRAD_E[[m.diagnosis for m in GRAD_E].index("repeated-words-overwritten")]._replace(
+    compute=_gradient("E", _BpttSlip(overwrite_E="first"))))
 
 MISTAKES: dict[str, list[Mistake]] = {
     "rnn_step": RNN_STEP,

@@ -97,7 +97,7 @@ class SandboxPool:
 
     def _start_zygote(self) -> None:
         env = {name: os.environ[name] for name in PASSED_THROUGH_ENV if name in os.environ}
-        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2")
         self._zygote = subprocess.Popen(
             [sys.executable, "-I", "-c", BOOT, str(ROOT)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=self._tmp, close_fds=True,

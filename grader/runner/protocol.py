@@ -26,7 +26,7 @@ class Limits:
     timeout: float = 5.0
     memory_mb: int = 1024
     file_size_mb: int = 16
-    max_processes: int = 32
+    max_processes: int = 256
     output_cap: int = 64_000
     max_elements: int = 4_000_000
 

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import sys
+import threading
 import traceback
 import types
 from pathlib import Path
@@ -247,8 +248,12 @@ def _guarded(produce: Callable[[], dict[str, Any]], files: set[str]) -> dict[str
         return {"error": describe_exception(exc, files)}
 
 
+THREAD_STACK_BYTES = 512 * 1024
+
+
 def serve(request: Request, first_item: int, events: Events) -> None:
     """Load once, then fetch items from `first_item` on, writing each record as soon as it exists."""
+    threading.stack_size(THREAD_STACK_BYTES)  # threads a student leaves running cost little address space
     guard_imports(request.forbidden_modules, events)
     sys.path.insert(0, os.getcwd())
     namespaces, errors = load_units(request.units)

@@ -79,7 +79,8 @@ def test_python_values_parse(answer: object, expected: tuple[int, ...]) -> None:
         ("7 by", "could not read '7 by' as a shape"),  # unfinished
         ("x 1", "could not read 'x 1' as a shape"),  # missing first size
         ("7 x x 1", "could not read '7 x x 1' as a shape"),  # doubled separator
-        ("H x 1", "could not read 'H x 1' as a shape: sizes must be numbers, not letters"),  # letters never resolved
+        # letters are never resolved to sizes
+        ("H x 1", "could not read 'H x 1' as a shape: sizes must be numbers, not letters"),
         ("7 \\times H", "sizes must be numbers, not letters"),  # a letter in LaTeX
         ("seven by one", "sizes must be numbers, not letters"),  # words
         ("-7x1", "every size must be a positive whole number"),  # negative size
@@ -88,7 +89,8 @@ def test_python_values_parse(answer: object, expected: tuple[int, ...]) -> None:
         ("(7 x 1)(1 x 7)", "could not read '(7 x 1)(1 x 7)' as a shape"),  # two shapes, not one
         ("(7, 1]", "could not read '(7, 1]' as a shape"),  # brackets that do not match
         ("7 1", "could not read '7 1' as a shape"),  # no separator
-        ((True, 1), "could not read (True, 1) as a shape: sizes must be whole numbers, not True/False"),  # bools
+        # bools are not sizes, though Python counts them as ints
+        ((True, 1), "could not read (True, 1) as a shape: sizes must be whole numbers, not True/False"),
         (True, "not True/False"),  # a bare bool
         ((7.5, 1), "could not read (7.5, 1) as a shape: sizes must be whole numbers"),  # non-whole float
         (("7", "a"), "sizes must be whole numbers"),  # a non-digit string in a tuple

@@ -89,7 +89,8 @@ z_t &: \boxed{10 \times 1}
 \end{align*}
 """
 
-INLINE_MATH = r"""The hidden state $h_t$ is $7 \times 1$, and $\hat y_t$ is $10 \times 1$; $W_y = 10 \times 7$, $W_H = 7\times7$.
+INLINE_MATH = r"""The hidden state $h_t$ is $7 \times 1$, and $\hat y_t$ is $10 \times 1$;
+$W_y = 10 \times 7$, $W_H = 7\times7$.
 Each input $\mathbf{x}_t$: $(15, 1)$ since $x_t = E[:, w_t]$."""
 
 REAL_SPACE = r"""
@@ -133,7 +134,8 @@ UNICODE = "ŷ_t = 10×1\nW_y: 10 × 7\nh_t = 7 ⨯ 1\n"
 
 DERIVATION_ONLY = r"""
 TASK 2
-$$\frac{\partial L_t}{\partial W_H} = \frac{\partial L_t}{\partial \hat{y}_t} \cdot \frac{\partial \hat{y}_t}{\partial z_t}$$
+$$\frac{\partial L_t}{\partial W_H}
+  = \frac{\partial L_t}{\partial \hat{y}_t} \cdot \frac{\partial \hat{y}_t}{\partial z_t}$$
 $$z_t = W_y h_t, \quad h_t = \tanh(a_t), \quad a_t = W_H h_{t-1} + W_x x_t$$
 $$\delta_t = \hat{y}_t - y_t$$ with y_t = 1 for the target word.
 Hidden layer units : 7, vocabulary : 10
@@ -185,7 +187,10 @@ SEPARATE_COLUMNS = """
         # derivations, equations and values (y_t = 1) state no shape
         (DERIVATION_ONLY, {}),
         # equations in plain text with a line of shapes under each: whole equation aligned
-        (ANNOTATED_PLAIN, {"h_t": (7, 1), "W_H": (7, 7), "W_x": (7, 15), "x_t": (15, 1), "z_t": (10, 1), "W_y": (10, 7)}),
+        (
+            ANNOTATED_PLAIN,
+            {"h_t": (7, 1), "W_H": (7, 7), "W_x": (7, 15), "x_t": (15, 1), "z_t": (10, 1), "W_y": (10, 7)},
+        ),
         # shapes on the next align row fit the right-hand side only (h_{t-1} takes a slot, is not h_t);
         # the reduced row (7 x 1) + (7 x 1) fits neither side and is ignored, so a_t stays unanswered
         (ANNOTATED_ALIGN, {"W_H": (7, 7), "W_x": (7, 15), "x_t": (15, 1)}),
@@ -215,12 +220,15 @@ def test_write_ups(text: str, expected: dict[str, tuple[int, ...]]) -> None:
         ("$$\\boxed{W_y = 10 \\times 7}$$", {"W_y": (10, 7)}),  # the whole statement boxed
         ("W_H (hidden to hidden) = 7 x 7", {"W_H": (7, 7)}),  # a remark after the symbol
         ("shape(a_t) = (7, 1), x_t.shape = (15, 1)", {"a_t": (7, 1), "x_t": (15, 1)}),  # code-like forms
-        ("The shape of W_H is 7 x 7 whereas E is 15 by 10.", {"W_H": (7, 7), "E": (15, 10)}),  # two in a sentence
+        # two statements in one sentence
+        ("The shape of W_H is 7 x 7 whereas E is 15 by 10.", {"W_H": (7, 7), "E": (15, 10)}),
         ("$$W_H = H \\times H = 7 \\times 7$$", {"W_H": (7, 7)}),  # letters first, then the sizes
         ("$$h_{t-1} = 7 \\times 1$$", {}),  # h_{t-1} is not h_t
         ("$$W_y^T = 7 \\times 10$$", {}),  # nor is a transpose W_y
         ("$$h_t = H \\times 1$$", {}),  # letters are not resolved to sizes
-        ("$$h_t = \\tanh(a_t) = 7 \\times 1$$", {}),  # the right side must be only a shape
+        ("$$h_t = \\tanh(a_t) = 7 \\times 1$$", {"h_t": (7, 1)}),  # a definition ending in its shape
+        ("$$z_t = W_y h_t : \\boxed{10 \\times 1}$$", {"z_t": (10, 1)}),  # the same, boxed after a colon
+        ("$$a_t = W_H h_{t-1} + W_x x_t = z_t$$", {}),  # a definition ending in a symbol states no shape
         ("$$\\frac{\\partial L}{\\partial W_H} = 7 \\times 7$$", {}),  # a derivative's shape is not W_H's
         ("$$z_t = w_H h_t$$", {}),  # an equation between symbols
         ("E = 15", {}),  # a single bare number reads as a value, not a shape
@@ -238,7 +246,11 @@ def test_explicit_statement_wins_over_an_annotated_equation() -> None:
 
 def test_prose_between_equation_and_shapes_breaks_the_annotation() -> None:
     # a shape line annotates only the equation right above it
-    text = "$$z_t = W_y h_t$$\nso that, by the rules of matrix products,\n$$(10 \\times 1)(10 \\times 7)(7 \\times 1)$$"
+    text = (
+        "$$z_t = W_y h_t$$\n"
+        "so that, by the rules of matrix products,\n"
+        "$$(10 \\times 1)(10 \\times 7)(7 \\times 1)$$"
+    )
     assert read_shapes(text) == {}
 
 

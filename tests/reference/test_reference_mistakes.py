@@ -14,7 +14,7 @@ from reference import mistakes, rnn, solution
 EXPECTED_IDS = {
     "rnn_step": {"missing-tanh", "sigmoid-instead-of-tanh"},
     "rnn_forward": {"logits-not-softmax", "missing-tanh", "recurrence-uses-h0", "includes-h0"},
-    "rnn_loss": {"mean-instead-of-sum", "last-step-only"},
+    "rnn_loss": {"mean-instead-of-sum", "last-step-only", "missing-tanh", "recurrence-uses-h0"},
     "grad_W_H": {"missing-tanh-derivative", "truncated-bptt", "mean-instead-of-sum",
                  "uses-h_t-not-h_prev", "ignores-h0", "missing-onehot-subtraction",
                  "last-step-only"},
@@ -74,7 +74,9 @@ def test_lists_are_named_after_the_solution_functions():
 @pytest.mark.parametrize("name", EXPECTED_IDS)
 def test_ids_are_unique_kebab_case_and_as_agreed(name):
     ids = [m.diagnosis for m in mistakes.MISTAKES[name]]
-    assert len(ids) == len(set(ids))
+    # An id appears twice only for the two loop directions of the overwritten-embedding slip.
+    repeated = {i for i in ids if ids.count(i) > 1}
+    assert repeated <= {"repeated-words-overwritten"}
     assert all(KEBAB.match(i) for i in ids), ids
     assert set(ids) == EXPECTED_IDS[name]
 
@@ -111,6 +113,8 @@ def test_mistakes_of_one_function_are_told_apart(make_case, sizes, name):
     values = {m.diagnosis: m.compute(*args) for m in mistakes.MISTAKES[name]
               if (name, m.diagnosis) not in SHAPE_CHANGING}
     # No two diagnoses give the same answer, so a match names one mistake.
+    values = {f"{m.diagnosis}#{n}": m.compute(*args) for n, m in enumerate(mistakes.MISTAKES[name])
+              if (name, m.diagnosis) not in SHAPE_CHANGING}
     for (a, va), (b, vb) in itertools.combinations(values.items(), 2):
         assert relative_difference(va, vb) > 1e-2, (a, b)
 

@@ -1,0 +1,218 @@
+"""The sandbox with real processes: limits, containment, and only data coming back."""
+
+from __future__ import annotations
+
+import os
+import socket
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.runner.client import Job, RunResult, SandboxPool
+from grader.runner.protocol import Item, Limits, TooBig, Unit, Unsupported, encode_array
+
+AS_ROOT = os.geteuid() == 0
+FAST = Limits(timeout=1.0, memory_mb=1024, max_elements=1000)
+
+
+def run(tmp_path: Path, source: str, names: list[str], limits: Limits = FAST, calls=None) -> RunResult:
+    """Load `source` as student.py and call each named function once (or fetch it as a value)."""
+    path = tmp_path / "student.py"
+    path.write_text(textwrap.dedent(source))
+    items = [Item(id=name, kind="call", name=name, calls=calls or [[]]) if not name.isupper()
+             else Item(id=name, kind="value", name=name) for name in names]
+    job = Job("k", [(path, "student.py")], [Unit(kind="module", label="student.py", path="student.py")], items)
+    with SandboxPool(limits, jobs=1) as pool:
+        return next(pool.run([job]))
+
+
+def value(result: RunResult, name: str):
+    record = result.items[name].records[0]
+    assert record.error is None, record.error
+    return record.value
+
+
+def test_values_come_back_as_plain_data(tmp_path):
+    result = run(tmp_path, """
+        import numpy as np
+        def pair(): return (np.ones((2, 1)), [np.zeros(2), 3.5])
+        def scalar(): return np.float32(2.5)
+        SHAPES = {"W_H": (7, 7), "h_t": "7x1"}
+    """, ["pair", "scalar", "SHAPES"])
+    hs, rest = value(result, "pair")
+    # Structure and dtype survive; nothing is unpickled.
+    assert hs.shape == (2, 1) and rest[1].shape == () and float(rest[1]) == 3.5
+    assert value(result, "scalar").dtype == np.float32
+    assert value(result, "SHAPES")["h_t"] == "7x1"
+
+
+def test_hostile_return_values_are_judged_as_data(tmp_path):
+    result = run(tmp_path, """
+        import numpy as np, os
+        class Liar(np.ndarray):
+            def __eq__(self, other): return True
+        class Payload:
+            def __reduce__(self): return (os.system, ("touch /tmp/rnn-grader-pwned",))
+        def liar(): return np.zeros((2, 2)).view(Liar)
+        def payload(): return Payload()
+        def huge(): return np.zeros(5000)
+    """, ["liar", "payload", "huge"])
+    liar = value(result, "liar")
+    # An ndarray subclass arrives as a plain array of its numbers: its __eq__ never runs here.
+    assert type(liar) is np.ndarray and not liar.any()
+    assert value(result, "payload") == Unsupported("Payload")
+    assert value(result, "huge") == TooBig((5000,))
+    assert not Path("/tmp/rnn-grader-pwned").exists()
+
+
+def test_a_hang_costs_only_its_question_and_keeps_earlier_cases(tmp_path):
+    result = run(tmp_path, """
+        calls = []
+        def slow(x):
+            if float(x) > 1: 
+                while True: pass
+            return x
+        def fine(x): return x
+    """, ["slow", "fine"], calls=[[encode_array(np.array(1.0))], [encode_array(np.array(2.0))]])
+    slow = result.items["slow"]
+    assert slow.status == "timeout" and len(slow.records) == 1  # the case before the hang is kept
+    assert result.items["fine"].status == "done" and len(result.items["fine"].records) == 2
+
+
+def test_exit_inside_a_function_costs_only_that_question(tmp_path):
+    result = run(tmp_path, """
+        import os, sys
+        def quits(): os._exit(3)
+        def raises(): sys.exit(1)
+        def fine(): return 1.0
+    """, ["quits", "raises", "fine"])
+    assert result.items["quits"].status == "crashed" and "code 3" in result.items["quits"].detail
+    # sys.exit is an exception like any other: reported, not obeyed.
+    assert "SystemExit" in result.items["raises"].records[0].error
+    assert float(value(result, "fine")) == 1.0
+
+
+def test_load_hang_and_load_exit_are_reported(tmp_path):
+    hang = run(tmp_path, "while True: pass\n", ["f"])
+    assert hang.load == "timeout" and hang.items["f"].status == "not-run"
+    gone = run(tmp_path, "import os\nos._exit(0)\n", ["f"])
+    assert gone.load == "crashed"
+
+
+def test_memory_limit(tmp_path):
+    result = run(tmp_path, """
+        import numpy as np
+        def bomb(): return np.ones(10**10).sum()
+        def listbomb():
+            x = []
+            while True: x.append(bytearray(10**7))
+    """, ["bomb", "listbomb"], limits=Limits(timeout=5.0, memory_mb=512))
+    assert "MemoryError" in result.items["bomb"].records[0].error
+    assert result.items["listbomb"].status in ("done", "crashed")
+    assert result.items["listbomb"].status == "crashed" or "MemoryError" in result.items["listbomb"].records[0].error
+
+
+def test_processes_that_escape_with_setsid_are_killed(tmp_path):
+    result = run(tmp_path, """
+        import os, time
+        def escape():
+            pids = []
+            for _ in range(3):
+                pid = os.fork()
+                if pid == 0:
+                    os.setsid()
+                    if os.fork() == 0:  # a grandchild, orphaned at once
+                        time.sleep(60)
+                    os._exit(0)
+                pids.append(pid)
+            time.sleep(0.2)
+            return [int(p) for p in os.popen("ps -e -o pid=,sid=").read().split()[::2]]
+        def fine(): return 1.0
+    """, ["escape", "fine"])
+    assert result.items["fine"].status == "done"
+    sleepers = [line for line in os.popen("ps -e -o args=").read().splitlines() if "rnn-grader" in line]
+    assert not [s for s in sleepers if "zygote" in s], sleepers  # no warm process left either
+    # Nothing that ran as the sandbox is alive: no process sleeps for the student any more.
+    alive = os.popen("ps -e -o etimes=,args= | awk '$1 < 30'").read()
+    assert "time.sleep" not in alive
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="a separate uid needs root")
+def test_fork_loop_is_bounded_and_cleaned_up(tmp_path):
+    result = run(tmp_path, """
+        import os, time
+        def forks():
+            made = 0
+            for _ in range(10000):
+                try:
+                    if os.fork() == 0:
+                        time.sleep(30)
+                        os._exit(0)
+                    made += 1
+                except OSError:
+                    break
+            return made
+    """, ["forks"], limits=Limits(timeout=5.0, max_processes=16))
+    assert float(value(result, "forks")) < 16  # the process limit stopped the loop
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="uid separation and namespaces need root")
+def test_secrets_files_and_network_are_out_of_reach(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNN_GRADER_TEST_SECRET", "s3cret-value")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    outside = tmp_path / "outside.txt"
+    result = run(tmp_path, f"""
+        import os, socket, glob
+        def environment(): return dict(os.environ)
+        def scan():
+            found = []
+            for path in glob.glob("/proc/[0-9]*/environ"):
+                try:
+                    if b"s3cret-value" in open(path, "rb").read(): found.append(path)
+                except OSError: pass
+            return len(found)
+        def network():
+            try:
+                socket.create_connection(("127.0.0.1", {port}), timeout=0.5)
+                return "connected"
+            except OSError as exc:
+                return "refused"
+        def write_outside():
+            try:
+                open({str(outside)!r}, "w").write("x")
+                return "written"
+            except OSError:
+                return "denied"
+    """, ["environment", "scan", "network", "write_outside"])
+    listener.close()
+    assert "RNN_GRADER_TEST_SECRET" not in value(result, "environment")
+    assert float(value(result, "scan")) == 0
+    assert value(result, "network") == "refused"
+    assert value(result, "write_outside") == "denied" and not outside.exists()
+    assert result.level == "user+namespaces"
+
+
+def test_output_is_capped_and_imports_of_the_grader_flagged(tmp_path):
+    result = run(tmp_path, """
+        import sys
+        for _ in range(2000): print("x" * 1000)
+        try:
+            import reference.solution
+        except ImportError:
+            pass
+        def fine(): return 1.0
+    """, ["fine"], limits=Limits(timeout=2.0, output_cap=5000))
+    assert len(result.output) <= 5000 and result.output_dropped > 0
+    assert "reference.solution" in result.forbidden_imports or "reference" in result.forbidden_imports
+    assert float(value(result, "fine")) == 1.0
+
+
+def test_missing_names_and_non_functions(tmp_path):
+    result = run(tmp_path, "grad_W_H = 3\n", ["grad_W_H", "rnn_step"])
+    assert "not a function" in result.items["grad_W_H"].records[0].error
+    assert result.items["rnn_step"].records[0].missing

@@ -1,0 +1,123 @@
+"""Finding and reading submissions from real files: what is code, answers, write-up, or rejected."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.notebook import plain_python
+from grader.submission import discover, read_submission
+
+
+def notebook(path: Path, cells: list[tuple[str, str]]) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) if kind == "code" else nbformat.v4.new_markdown_cell(src)
+                for kind, src in cells]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_folder_is_a_class_of_files_and_folders(tmp_path):
+    (tmp_path / "ann.py").write_text("def f(): pass\n")
+    (tmp_path / "bo").mkdir()
+    (tmp_path / "bo" / "rnn.py").write_text("def f(): pass\n")
+    (tmp_path / "bo" / "answers.yaml").write_text("shapes:\n  W_H: 7x7\n")
+    (tmp_path / ".hidden").write_text("x")
+    (tmp_path / "__pycache__").mkdir()
+    subs = discover([tmp_path])
+    assert [(s.student, s.path) for s in subs] == [("ann", str(tmp_path / "ann.py")), ("bo", str(tmp_path / "bo"))]
+    assert subs[1].answers == {"W_H": "7x7"} and [u.label for u in subs[1].units] == ["rnn.py"]
+
+
+def test_single_grades_a_folder_as_one_submission(tmp_path):
+    (tmp_path / "rnn.py").write_text("def f(): pass\n")
+    (tmp_path / "notes.md").write_text("$$W_H = 7 \\times 7$$")
+    [sub] = discover([tmp_path], single=True)
+    assert sub.student == tmp_path.name and "W_H" in sub.writeup
+
+
+def test_notebook_code_and_markdown_are_separated(tmp_path):
+    path = notebook(tmp_path / "hw.ipynb", [("markdown", "$$a_t : \\boxed{7 \\times 1}$$"),
+                                            ("code", "%matplotlib inline\nimport numpy as np"),
+                                            ("code", "%%bash\necho hi"), ("code", "x = 1")])
+    sub = read_submission(path, str(path))
+    [unit] = sub.units
+    assert unit.cells == ["pass\nimport numpy as np", "", "x = 1"]
+    assert "boxed" in sub.writeup
+
+
+@pytest.mark.parametrize(
+    "source, plain",
+    [
+        ("!pip install numpy", "pass"),  # shell line
+        ("    %time y = f()", "    pass"),  # indented line magic keeps the block valid
+        ("files = !ls", "files = None"),  # captured shell output
+        ("np.dot?", "pass"),  # help
+        ("x = 10 % 3", "x = 10 % 3"),  # the modulo operator is not a magic
+        ("%%time\ny = 2", "y = 2"),  # a Python cell magic runs its body
+        ("%%html\n<b>hi</b>", ""),  # any other cell magic is not Python
+    ],
+)
+def test_ipython_syntax_is_made_harmless(source, plain):
+    assert plain_python(source) == plain
+
+
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("broken.ipynb", b'{"nbformat": 4, "cells": [', "not a valid notebook"),  # truncated JSON
+        ("latin.py", "x = 'caf\xe9'\n".encode("latin-1"), "not UTF-8"),  # another encoding
+        ("empty.py", b"", "empty"),  # nothing at all
+        ("blob.py", b"\x00\x01\x02binary", "binary"),  # not text
+        ("report.docx", b"PK\x03\x04", "not read"),  # a kind of file we do not read
+        ("answers.yaml", b"W_H: [7, 7\n", "cannot parse YAML"),  # malformed answers
+        ("answers.json", b"[1, 2]", "mapping"),  # answers that are not a mapping
+    ],
+)
+def test_unusable_files_are_rejected_with_a_reason(tmp_path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    sub = read_submission(path, str(path))
+    assert sub.rejected is not None and reason in sub.rejected
+
+
+def test_a_bad_file_in_a_folder_is_a_note_not_a_rejection(tmp_path):
+    folder = tmp_path / "cy"
+    folder.mkdir()
+    (folder / "rnn.py").write_text("def f(): pass\n")
+    (folder / "draft.ipynb").write_text("{not json")
+    sub = read_submission(folder, str(folder))
+    assert sub.rejected is None and any("draft.ipynb" in note for note in sub.notes)
+
+
+def test_links_out_of_the_folder_are_not_followed(tmp_path):
+    secret = tmp_path / "secret.py"
+    secret.write_text("KEY = 1\n")
+    klass = tmp_path / "class"
+    klass.mkdir()
+    os.symlink(secret, klass / "sneaky.py")
+    folder = klass / "dee"
+    folder.mkdir()
+    (folder / "rnn.py").write_text("def f(): pass\n")
+    os.symlink(secret, folder / "stolen.py")
+    subs = {s.student: s for s in discover([klass])}
+    assert "outside" in subs["sneaky"].rejected
+    assert [name for _, name in subs["dee"].files] == ["rnn.py"]
+
+
+def test_oversized_files_are_rejected(tmp_path):
+    path = tmp_path / "huge.py"
+    path.write_bytes(b"#" * (9 * 1024 * 1024))
+    assert "over 8 MB" in read_submission(path, str(path)).rejected
+
+
+def test_answer_files_in_every_format(tmp_path):
+    for name, text in [("a.json", json.dumps({"shapes": {"h_t": "7x1"}})), ("b.toml", 'E = "15x10"\n'),
+                       ("c.yml", "shapes.W_x: [7, 15]\n")]:
+        (tmp_path / name).write_text(text)
+    [sub] = discover([tmp_path], single=True)
+    assert sub.answers == {"h_t": "7x1", "E": "15x10", "shapes.W_x": [7, 15]}
