@@ -198,13 +198,11 @@ def _function_result(question: FunctionQuestion, verdicts: list[_CaseVerdict], i
     passed = sum(v.passed for v in verdicts)
     fraction = passed / len(cases) if cases else 0.0
     diagnosis, hint = _dominant_diagnosis(verdicts)
-    parts = [f"Passed {passed} of {len(cases)} cases."]
+    parts = [f"Passed {passed} of {len(cases)} cases."] + ([hint] if hint else [])
     failures = [v for v in verdicts if not v.passed]
     parts += [f"{v.case.describe()}: {question.function} {v.problem}." for v in failures[:MAX_SHOWN_ERRORS]]
     if len(failures) > MAX_SHOWN_ERRORS:
         parts.append(f"({len(failures) - MAX_SHOWN_ERRORS} more failing cases not shown.)")
-    if hint:
-        parts.append(hint)
     status = _function_status(verdicts, item, cases)
     if item.status in ("timeout", "crashed"):
         parts.append(_interrupted(question.function, item, cases, len(verdicts), timeout))

@@ -1,0 +1,128 @@
+"""The real command line, through click's CliRunner in an isolated folder: exit codes and outputs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import main
+
+CORPUS = Path(__file__).parents[1] / "corpus"
+FAST = ["--timeout", "2"]
+
+
+@pytest.fixture
+def classroom(tmp_path, monkeypatch):
+    """A small class in a temporary folder: one right, one wrong, one write-up only."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copy(CORPUS / "correct/student01_loops.py", folder / "ann.py")
+    shutil.copy(CORPUS / "wrong/missing_tanh_derivative.py", folder / "bo.py")
+    shutil.copy(Path(__file__).parents[3] / "shared/examples/student_answer_rnn_bptt.md", folder / "cy.md")
+    monkeypatch.chdir(tmp_path)
+    return Path("class")
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_grade_native_json_follows_the_interface(classroom):
+    result = invoke("grade", str(classroom), "--exercise", "rnn-bptt", "--format", "json", *FAST)
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["exercise"] == "rnn-bptt" and data["grader_version"]
+    subs = {s["student"]: s for s in data["submissions"]}
+    # Paths are as the instructor gave them, never a temporary copy.
+    assert subs["ann"]["path"] == "class/ann.py" and subs["ann"]["status"] == "graded"
+    assert subs["ann"]["score"] == subs["ann"]["max_score"]
+    wrong = {q["id"]: q for q in subs["bo"]["questions"]}
+    assert wrong["grad_W_H"]["status"] == "failed" and wrong["grad_W_H"]["diagnosis"] == "missing-tanh-derivative"
+    assert {"id", "score", "max_score", "status", "feedback"} <= set(wrong["grad_W_H"])
+    assert subs["cy"]["score"] == 7  # seven shapes stated in the real write-up
+
+
+def test_default_table_and_timing_line(classroom):
+    result = invoke("grade", str(classroom), *FAST)
+    assert result.exit_code == 0
+    assert "ann" in result.stdout and "missing-tanh-derivative" in result.stdout
+    assert "graded 3 submission(s)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["grade", "class", "--exercise", "nope"], "unknown exercise"),  # unknown exercise id
+        (["grade", "no/such/dir"], "no such file"),  # a path that does not exist
+        (["check", "missing.py"], "no such file"),  # the same for a student
+        (["show", "nope"], "unknown exercise"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(classroom, args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_gradescope_writes_one_file_per_student(classroom):
+    assert invoke("grade", str(classroom), "--format", "gradescope", *FAST).exit_code == 2  # needs -o
+    result = invoke("grade", str(classroom), "--format", "gradescope", "-o", "out", *FAST)
+    assert result.exit_code == 0
+    files = sorted(p.name for p in Path("out").iterdir())
+    assert files == ["ann.json", "bo.json", "cy.json"]
+    ann = json.loads(Path("out/ann.json").read_text())
+    assert ann["score"] == sum(t["max_score"] for t in ann["tests"])
+
+
+def test_one_submission_in_every_format(classroom):
+    single = str(classroom / "bo.py")
+    outputs = {fmt: invoke("grade", single, "--format", fmt, *FAST) for fmt in
+               ("junit", "csv", "github-classroom", "gradescope")}
+    assert all(r.exit_code == 0 for r in outputs.values())
+    suite = ET.fromstring(outputs["junit"].stdout)
+    assert int(suite.get("failures")) >= 3  # three gradients lose points
+    rows = list(csv.reader(io.StringIO(outputs["csv"].stdout)))
+    assert rows[0][:3] == ["student", "score", "max_score"] and rows[1][0] == "bo"
+    classroom_result = json.loads(outputs["github-classroom"].stdout)
+    assert classroom_result["status"] == "fail" and classroom_result["max_score"] == 30
+    assert json.loads(outputs["gradescope"].stdout)["score"] < 30
+
+
+def test_check_exit_codes_follow_the_verdict(classroom):
+    passing = invoke("check", str(classroom / "ann.py"), *FAST)
+    assert passing.exit_code == 0 and "Everything passes" in passing.stdout
+    failing = invoke("check", str(classroom / "bo.py"), *FAST)
+    assert failing.exit_code == 1 and "grad_W_H" in failing.stdout
+    # A write-up without code does not pass: a missing answer is not a pass.
+    assert invoke("check", str(classroom / "cy.md"), *FAST).exit_code == 1
+    # Self-check uses public cases only.
+    assert "hidden case" not in failing.stdout
+
+
+def test_list_and_show(classroom):
+    listing = invoke("list")
+    assert listing.exit_code == 0 and "rnn-bptt" in listing.stdout
+    shown = invoke("show", "rnn-bptt")
+    assert shown.exit_code == 0 and "grad_W_H" in shown.stdout and "shapes.W_H" in shown.stdout
+
+
+def test_every_command_has_help_text():
+    for name, command in main.commands.items():
+        assert command.help, name
+        result = invoke(name, "--help")
+        assert result.exit_code == 0 and "Usage" in result.stdout
+
+
+def test_module_entry_point_runs():
+    done = subprocess.run([sys.executable, "-m", "grader", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "grade" in done.stdout
