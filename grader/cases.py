@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from exercises.models import Exercise, Sizes
+from exercises.models import Exercise, NumericQuestion, Sizes
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,20 @@ def build_cases(exercise: Exercise, *, secret: str | None = None, include_hidden
 
 
 def numeric_case(sizes: Sizes, seed: int, biases: bool) -> Case:
-    """The single fixed case of a numeric question."""
-    return Case("the handout's case", sizes, make_arrays(sizes, _rng(seed, 0), biases), False)
+    """The single fixed case of a numeric question, with two decimals so it can be worked by hand."""
+    arrays = {name: np.round(a, 2) if a.dtype.kind == "f" else a
+              for name, a in make_arrays(sizes, _rng(seed, 0), biases).items()}
+    return Case("the handout's case", sizes, arrays, False)
+
+
+def describe_numeric_case(question: NumericQuestion, biases: bool) -> str:
+    """The inputs of a numeric question's case, printed for students to work from."""
+    case = numeric_case(question.case, question.seed, biases)
+    lines = []
+    for name in question.args:
+        text = np.array2string(case.arrays[name], precision=2, floatmode="fixed")
+        lines.append(f"  {name} =\n    " + text.replace("\n", "\n    "))
+    return "\n".join(lines)
 
 
 def _draw_sizes(exercise: Exercise, rng: np.random.Generator) -> Sizes:

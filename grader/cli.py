@@ -12,6 +12,7 @@ import click
 
 from exercises.bank import ExerciseError, exercise_files, load_exercise
 from exercises.models import Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
+from grader.cases import describe_numeric_case
 from grader.grading import GradingOptions, grade
 from grader.report import FORMATS, PER_SUBMISSION_FORMATS, render_each
 from grader.report.feedback import render_check
@@ -110,6 +111,12 @@ def show_command(exercise_id) -> None:
     click.echo(f"{exercise.id}: {exercise.title} ({exercise.max_score:g} points)")
     for question in exercise.questions:
         click.echo(f"  {question.id:<16} {question.points:>4g}  {_describe_question(question)}")
+    cases: dict[str, list[str]] = {}
+    for question in exercise.questions:
+        if isinstance(question, NumericQuestion):
+            cases.setdefault(describe_numeric_case(question, exercise.biases), []).append(question.id)
+    for text, ids in cases.items():
+        click.echo(f"\nThe case {', '.join(ids)} ask about:\n{text}")
 
 
 def _describe_question(question) -> str:
