@@ -13,6 +13,7 @@ import click
 from exercises.bank import ExerciseError, exercise_files, load_exercise
 from exercises.models import Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
 from grader.cases import describe_numeric_case
+from grader.gradebook import GradebookError
 from grader.grading import GradingOptions, grade
 from grader.report import FORMATS, PER_SUBMISSION_FORMATS, render_each
 from grader.report.feedback import render_check
@@ -67,15 +68,27 @@ def main() -> None:
 @click.option("--single", is_flag=True, help="Grade a folder as ONE student's submission.")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False),
               help="CSV with columns submission,student mapping file/folder names to student ids.")
-def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, secret, single, roster) -> None:
+@click.option("--gradebook", type=click.Path(dir_okay=False), help="SQLite file that records every result as "
+              "it is made (history kept across regrades).")
+@click.option("--resume", is_flag=True, help="With --gradebook: reuse results of unchanged submissions already "
+              "recorded, grading only the rest (after an interrupted batch).")
+@click.option("--isolation", type=click.Choice(["auto", "rlimits"]), default="auto", show_default=True,
+              help="auto: the strongest isolation this machine offers; rlimits: limits and process tracking only.")
+def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, secret, single, roster,
+                  gradebook, resume, isolation) -> None:
     """Grade submissions (files, or folders of them) and report scores and feedback."""
     exercise = _exercise(exercise_id)
+    if resume and not gradebook:
+        raise UsageProblem("--resume needs --gradebook FILE (where the finished results are)")
     options = GradingOptions(limits=Limits(timeout=timeout, memory_mb=memory_mb), jobs=jobs, secret=secret,
-                             single=single, roster=_read_roster(roster) if roster else {})
+                             single=single, roster=_read_roster(roster) if roster else {},
+                             gradebook=Path(gradebook) if gradebook else None, resume=resume, isolation=isolation)
     started = time.monotonic()
     results = _run(_existing(paths), exercise, options)
     _emit(results, fmt, output)
-    click.echo(f"graded {len(results.submissions)} submission(s) in {time.monotonic() - started:.2f} s", err=True)
+    level = f"; isolation: {results.isolation}" if results.isolation else ""
+    click.echo(f"graded {len(results.submissions)} submission(s) in {time.monotonic() - started:.2f} s{level}",
+               err=True)
 
 
 @main.command("check")
@@ -134,6 +147,8 @@ def _run(paths: list[Path], exercise: Exercise, options: GradingOptions) -> Grad
         return grade(paths, exercise, options)
     except SandboxError as exc:
         raise click.ClickException(f"the sandbox failed: {exc}") from None
+    except GradebookError as exc:
+        raise UsageProblem(str(exc)) from None
 
 
 def _emit(results: GradingResults, fmt: str, output: str | None) -> None:

@@ -1,14 +1,21 @@
-"""The pipeline: exercise → cases → submissions → sandbox runs → verdicts → results."""
+"""The pipeline: exercise → cases → submissions → sandbox runs → verdicts → results.
+
+Each submission's result is final as soon as its run is judged; it goes to the gradebook (when
+there is one) in its own transaction before the next one is looked at, so a batch killed
+half-way loses nothing that was finished.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from exercises.models import Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
 from grader.cases import Case, build_cases
 from grader.expected import Expected
+from grader.gradebook import Gradebook, fingerprint, grading_context
 from grader.judge import Evidence, judge_question
 from grader.results import GradingResults, SubmissionResult, total
 from grader.runner.client import Job, RunResult, SandboxPool
@@ -21,7 +28,7 @@ SHAPES_VARIABLE = "SHAPES"
 
 @dataclass(frozen=True)
 class GradingOptions:
-    """How to grade: limits for student code, parallelism, and which cases."""
+    """How to grade: limits for student code, parallelism, which cases, where results are kept."""
 
     limits: Limits = field(default_factory=Limits)
     jobs: int = 1
@@ -29,34 +36,90 @@ class GradingOptions:
     public_only: bool = False
     single: bool = False
     roster: dict[str, str] = field(default_factory=dict)
+    gradebook: Path | None = None
+    resume: bool = False
+    isolation: str = "auto"
+
+
+@dataclass
+class _Batch:
+    """Everything one grading run shares."""
+
+    exercise: Exercise
+    options: GradingOptions
+    cases: list[Case]
+    expected: Expected
+    context: str
+    levels: set[str] = field(default_factory=set)  # isolation levels the runs reported
 
 
 def grade(paths: list[Path], exercise: Exercise, options: GradingOptions,
           on_result: Callable[[SubmissionResult], None] | None = None) -> GradingResults:
     """Grade every submission under `paths`; one submission's failure never touches another's result."""
     cases = build_cases(exercise, secret=options.secret, include_hidden=not options.public_only)
+    batch = _Batch(exercise, options, cases, Expected(exercise), _context(exercise, options))
     submissions = discover(paths, single=options.single)
-    runs = run_submissions(submissions, exercise, cases, options)
-    expected = Expected(exercise)
-    results = GradingResults(exercise=exercise.id)
+    results: dict[int, SubmissionResult] = {}
+    with _open_gradebook(options) as gradebook:
+        for index, result, is_new in _results(submissions, batch, gradebook):
+            if is_new and gradebook is not None:
+                gradebook.record(exercise.id, _fingerprint(submissions[index], batch), result)
+            results[index] = result
+            if on_result is not None:
+                on_result(result)
+    return GradingResults(exercise=exercise.id, submissions=[results[i] for i in sorted(results)],
+                          isolation=", ".join(sorted(batch.levels)))
+
+
+def _results(submissions: list[Submission], batch: _Batch,
+             gradebook: Gradebook | None) -> Iterator[tuple[int, SubmissionResult, bool]]:
+    """(index, result, newly graded?) for every submission, as each becomes final."""
+    to_run = []
     for index, submission in enumerate(submissions):
-        result = judge_submission(submission, runs.get(str(index)), exercise, cases, expected, options)
-        results.submissions.append(result)
-        if on_result is not None:
-            on_result(result)
-    return results
+        stored = _stored(submission, batch, gradebook)
+        if stored is not None:
+            yield index, stored, False
+        elif submission.rejected is None and submission.units:
+            to_run.append(index)
+        else:
+            yield index, judge_submission(submission, None, batch), True
+    for run in run_submissions({i: submissions[i] for i in to_run}, batch):
+        index = int(run.key)
+        yield index, judge_submission(submissions[index], run, batch), True
 
 
-def run_submissions(submissions: list[Submission], exercise: Exercise, cases: list[Case],
-                    options: GradingOptions) -> dict[str, RunResult]:
-    """Run every submission that has code, in the sandbox, `options.jobs` at a time."""
-    items = build_items(exercise, cases)
-    jobs = [Job(str(index), s.files, s.units, items)
-            for index, s in enumerate(submissions) if s.rejected is None and s.units]
-    if not jobs:
-        return {}
-    with SandboxPool(options.limits, options.jobs) as pool:
-        return {run.key: run for run in pool.run(jobs)}
+def _stored(submission: Submission, batch: _Batch, gradebook: Gradebook | None) -> SubmissionResult | None:
+    if gradebook is None or not batch.options.resume:
+        return None
+    return gradebook.stored(batch.exercise.id, submission.path, _fingerprint(submission, batch))
+
+
+def _fingerprint(submission: Submission, batch: _Batch) -> str:
+    return fingerprint(submission.sources, batch.context)
+
+
+def _context(exercise: Exercise, options: GradingOptions) -> str:
+    settings = {"timeout": options.limits.timeout, "memory_mb": options.limits.memory_mb,
+                "public_only": options.public_only, "roster": options.roster}
+    return grading_context(exercise.model_dump_json(), options.secret, settings)
+
+
+def _open_gradebook(options: GradingOptions):
+    return Gradebook(options.gradebook) if options.gradebook is not None else nullcontext()
+
+
+def run_submissions(submissions: dict[int, Submission], batch: _Batch) -> Iterator[RunResult]:
+    """Run submissions with code in the sandbox, `jobs` at a time, yielding each run as it ends."""
+    if not submissions:
+        return
+    items = build_items(batch.exercise, batch.cases)
+    jobs = [Job(str(index), s.files, s.units, items) for index, s in submissions.items()]
+    options = batch.options
+    with SandboxPool(options.limits, options.jobs, isolation=options.isolation) as pool:
+        for run in pool.run(jobs):
+            if run.level:
+                batch.levels.add(run.level)
+            yield run
 
 
 def build_items(exercise: Exercise, cases: list[Case]) -> list[Item]:
@@ -73,14 +136,14 @@ def build_items(exercise: Exercise, cases: list[Case]) -> list[Item]:
     return items
 
 
-def judge_submission(submission: Submission, run: RunResult | None, exercise: Exercise, cases: list[Case],
-                     expected: Expected, options: GradingOptions) -> SubmissionResult:
+def judge_submission(submission: Submission, run: RunResult | None, batch: _Batch) -> SubmissionResult:
+    exercise, options = batch.exercise, batch.options
     student = options.roster.get(submission.student, submission.student)
     if submission.rejected is not None:
         return SubmissionResult(path=submission.path, student=student, score=0.0, max_score=exercise.max_score,
                                 status="rejected", reason=submission.rejected, notes=submission.notes)
     evidence = gather_evidence(submission, run, exercise, options.limits)
-    questions = [judge_question(q, evidence, cases, expected) for q in exercise.questions]
+    questions = [judge_question(q, evidence, batch.cases, batch.expected) for q in exercise.questions]
     score, max_score = total(questions)
     return SubmissionResult(path=submission.path, student=student, score=score, max_score=max_score,
                             status="graded", questions=questions, notes=_notes(submission, run),

@@ -64,6 +64,7 @@ class GradingResults(BaseModel):
     exercise: str
     grader_version: str = GRADER_VERSION
     submissions: list[SubmissionResult] = Field(default_factory=list)
+    isolation: str = Field(default="", description="Isolation level student code ran under ('' if none ran).")
 
 
 def total(questions: list[QuestionResult]) -> tuple[float, float]:

@@ -33,6 +33,7 @@ class Submission:
     student: str
     path: str
     files: list[tuple[Path, str]] = field(default_factory=list)  # copied into the sandbox
+    sources: list[tuple[Path, str]] = field(default_factory=list)  # every file, for fingerprinting
     units: list[Unit] = field(default_factory=list)  # code to load, in order
     answers: dict[str, Any] = field(default_factory=dict)  # from answer files
     writeup: str = ""  # Markdown/LaTeX text: write-up files and notebook Markdown cells
@@ -68,6 +69,7 @@ def read_submission(path: Path, shown_path: str, container: Path | None = None) 
     try:
         _check_inside(path, container)
         files = _files_of(path)
+        submission.sources = files
         for file, name in files:
             _read_file(file, name, submission, single_file=path.is_file())
         if not (submission.units or submission.answers or submission.writeup.strip()):

@@ -1,7 +1,9 @@
 """The native JSON results (`--format json`), field for field as the interface specification shows.
 
 Grader-side detail (`staff_log`) never leaves the process; `diagnosis` and `reason` appear only
-when they have a value, as in the specification's example.
+when they have a value, as in the specification's example. Beyond the specification's keys, which
+scripts may rely on, it adds `isolation` (the level student code ran under) and, per submission,
+`notes` and the captured `output` when there are any.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ def render(results: GradingResults) -> str:
         "grader_version": results.grader_version,
         "submissions": [_submission(sub) for sub in results.submissions],
     }
+    if results.isolation:
+        document["isolation"] = results.isolation
     return json.dumps(document, indent=2) + "\n"
 
 
@@ -32,6 +36,10 @@ def _submission(sub: SubmissionResult) -> dict:
     if sub.reason is not None:
         entry["reason"] = sub.reason
     entry["questions"] = [_question(q) for q in sub.questions]
+    if sub.notes:
+        entry["notes"] = sub.notes
+    if sub.output:
+        entry["output"] = sub.output
     return entry
 
 

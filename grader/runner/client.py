@@ -76,10 +76,12 @@ class RunResult:
 class SandboxPool:
     """A warm process serving up to `jobs` submissions at once. Use as a context manager."""
 
-    def __init__(self, limits: Limits, jobs: int = 1) -> None:
+    def __init__(self, limits: Limits, jobs: int = 1, isolation: str = "auto") -> None:
         self.limits = limits
         self.jobs = max(1, jobs)
-        self._uid_base = random.randrange(200_000, 2_000_000_000) if os.geteuid() == 0 else 0
+        self.isolation = isolation
+        separate_uid = os.geteuid() == 0 and isolation == "auto"
+        self._uid_base = random.randrange(200_000, 2_000_000_000) if separate_uid else 0
         self._tmp = Path(tempfile.mkdtemp(prefix="rnn-grader-"))
         self._tmp.chmod(0o711)
         self._zygote: subprocess.Popen | None = None
@@ -145,7 +147,7 @@ class SandboxPool:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
         request = Request(job.units, job.items, self.limits, ["grader", "reference", "exercises"], slot,
-                          self._uid_base)
+                          self._uid_base, self.isolation)
         (job_dir / "request.json").write_text(json.dumps(request.to_json()), encoding="utf-8")
         (job_dir / "request.json").chmod(0o600)
         self._hand_over(box, slot)

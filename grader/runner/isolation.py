@@ -4,6 +4,8 @@ Levels, strongest first (the grader reports which one is in force):
 - "user+namespaces": running as root. Student code runs as a throw-away uid in new network
   and mount namespaces (no network; directories only root may enter are hidden, except the
   interpreter's own), with rlimits; every process of that uid is killed after each run.
+- "namespaces": not root, but unprivileged user namespaces are allowed: a new user and network
+  namespace (no network), rlimits and process-tree tracking.
 - "rlimits": anywhere else. rlimits, its own session, and process-tree tracking through a
   child subreaper, so processes that called setsid() are still found and killed.
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 from grader.runner.protocol import Limits
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 4096, 16384, 1 << 18
 PR_SET_CHILD_SUBREAPER = 36
@@ -53,10 +56,6 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
     _check(_libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)), f"mount {target}")
 
 
-def strongest_level() -> str:
-    return "user+namespaces" if os.geteuid() == 0 else "rlimits"
-
-
 def sandbox_uid(uid_base: int, slot: int) -> int | None:
     return uid_base + slot if os.geteuid() == 0 and uid_base else None
 
@@ -64,16 +63,35 @@ def sandbox_uid(uid_base: int, slot: int) -> int | None:
 # ---------------------------------------------------------------- inside the student process
 
 
-def confine(limits: Limits, uid: int | None, item_count: int) -> None:
-    """Called in the student process after fork, before any student code runs."""
+def confine(limits: Limits, uid: int | None, item_count: int, isolation: str) -> str:
+    """Called in the student process after fork, before any student code runs; returns the level reached."""
     os.setsid()
+    level = "rlimits"
     if uid is not None:
         _enter_namespaces()
         _drop_privileges(uid)
+        level = "user+namespaces"
+    elif isolation == "auto" and _enter_user_namespace():
+        level = "namespaces"
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _set_rlimits(limits, item_count, separate_uid=uid is not None)
     os.environ.clear()
     os.environ.update(SAFE_ENVIRONMENT, HOME=os.getcwd(), TMPDIR=os.getcwd())
+    return level
+
+
+def _enter_user_namespace() -> bool:
+    """Without root: a user namespace mapping us to ourselves, and with it a network namespace."""
+    uid, gid = os.getuid(), os.getgid()
+    if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
+        return False
+    try:
+        Path("/proc/self/setgroups").write_text("deny")
+        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    except OSError:
+        return False
+    return True
 
 
 def _enter_namespaces() -> None:

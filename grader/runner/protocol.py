@@ -60,7 +60,8 @@ class Request:
     limits: Limits
     forbidden_modules: list[str] = field(default_factory=list)
     slot: int = 0
-    uid_base: int = 0
+    uid_base: int = 0  # as root: student code runs as uid_base + slot; 0 for no separate uid
+    isolation: str = "auto"  # "auto": the strongest available; "rlimits": limits and process tracking only
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +75,7 @@ class Request:
             forbidden_modules=list(data["forbidden_modules"]),
             slot=int(data["slot"]),
             uid_base=int(data["uid_base"]),
+            isolation=str(data["isolation"]),
         )
 
 

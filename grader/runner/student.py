@@ -251,8 +251,9 @@ def _guarded(produce: Callable[[], dict[str, Any]], files: set[str]) -> dict[str
 THREAD_STACK_BYTES = 512 * 1024
 
 
-def serve(request: Request, first_item: int, events: Events) -> None:
+def serve(request: Request, first_item: int, events: Events, level: str) -> None:
     """Load once, then fetch items from `first_item` on, writing each record as soon as it exists."""
+    events.send(event="isolation", level=level)
     threading.stack_size(THREAD_STACK_BYTES)  # threads a student leaves running cost little address space
     guard_imports(request.forbidden_modules, events)
     sys.path.insert(0, os.getcwd())

@@ -63,7 +63,7 @@ class _Run:
 
 def supervise(request: Request, box: Path) -> Outcome:
     uid = isolation.sandbox_uid(request.uid_base, request.slot)
-    outcome = Outcome(level="user+namespaces" if uid is not None else "rlimits")
+    outcome = Outcome(level="")
     outcome.items = [ItemStatus() for _ in request.items]
     isolation.become_subreaper()
     first = 0
@@ -104,10 +104,10 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         os.dup2(output_w, 2)
         os.dup2(events_w, 3)
         os.closerange(4, 65536)
-        isolation.confine(request.limits, uid, len(request.items))
+        level = isolation.confine(request.limits, uid, len(request.items), request.isolation)
         sys.stdout.reconfigure(line_buffering=True)
         sys.stderr.reconfigure(line_buffering=True)
-        student.serve(request, first, student.Events(3))
+        student.serve(request, first, student.Events(3), level)
         sys.stdout.flush()
     except BaseException:  # noqa: BLE001 - report and leave; student code may raise anything
         code = 70
@@ -177,7 +177,9 @@ def _take_events(data: bytes, run: _Run, outcome: Outcome, request: Request) -> 
 
 def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> None:
     kind, item, now = event.get("event"), event.get("item"), time.monotonic()
-    if kind == "loaded" and not run.loaded:
+    if kind == "isolation" and not outcome.level:
+        outcome.level = str(event.get("level", ""))[:40]
+    elif kind == "loaded" and not run.loaded:
         run.loaded = True
         if run.first_item == 0:
             outcome.load_errors = [str(e)[:500] for e in event.get("errors", [])][:50]

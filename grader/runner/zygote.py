@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
 import traceback
@@ -38,6 +39,16 @@ def serve_forever() -> None:
         job_dir = Path(line.strip())
         if job_dir.is_dir() and os.fork() == 0:
             _run_job(job_dir)
+    _clean_up_after_the_grader()
+
+
+def _clean_up_after_the_grader() -> None:
+    """Stdin closed without a kill: the grader itself died. Let running jobs end, then remove their files."""
+    try:
+        os.wait()  # with SIGCHLD ignored, this returns once every supervisor has ended
+    except ChildProcessError:
+        pass
+    shutil.rmtree(os.getcwd(), ignore_errors=True)
 
 
 def _run_job(job_dir: Path) -> None:

@@ -24,7 +24,7 @@ def test_top_level_fields(results):
 @pytest.mark.parametrize(
     ("index", "keys"),
     [
-        (0, SUBMISSION_KEYS),  # a graded submission has no `reason` key
+        (0, SUBMISSION_KEYS + ["notes"]),  # a graded submission has no `reason`; its notes follow the questions
         (1, SUBMISSION_KEYS[:5] + ["reason", "questions"]),  # a rejected one keeps its reason
     ],
 )
