@@ -10,17 +10,8 @@ from pathlib import Path
 
 import click
 
-from exercises.bank import ExerciseError, exercise_files, load_exercise
-from exercises.models import Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
-from grader.cases import describe_numeric_case
-from grader.gradebook import GradebookError
-from grader.grading import GradingOptions, grade
-from grader.report import FORMATS, PER_SUBMISSION_FORMATS, render_each
-from grader.report.feedback import render_check
-from grader.results import GradingResults
-from grader.runner.client import SandboxError
-from grader.runner.protocol import Limits
-
+# The library is imported inside the commands, so `--help` answers without loading numpy or pydantic.
+FORMAT_NAMES = ("table", "json", "gradescope", "junit", "csv", "github-classroom")
 DEFAULT_EXERCISE = "rnn-bptt"
 
 
@@ -30,7 +21,9 @@ class UsageProblem(click.ClickException):
     exit_code = 2
 
 
-def _exercise(exercise_id: str) -> Exercise:
+def _exercise(exercise_id: str):
+    from exercises.bank import ExerciseError, load_exercise
+
     try:
         return load_exercise(exercise_id)
     except ExerciseError as exc:
@@ -54,7 +47,7 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--exercise", "exercise_id", default=DEFAULT_EXERCISE, show_default=True,
               help="Exercise id from the bank, or the path of an exercise YAML file.")
-@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="table", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), default="table", show_default=True,
               help="Output format.")
 @click.option("-o", "--output", type=click.Path(), help="Write here instead of stdout (a folder for "
               "gradescope/github-classroom with several submissions).")
@@ -77,6 +70,9 @@ def main() -> None:
 def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, secret, single, roster,
                   gradebook, resume, isolation) -> None:
     """Grade submissions (files, or folders of them) and report scores and feedback."""
+    from grader.grading import GradingOptions
+    from grader.runner.protocol import Limits
+
     exercise = _exercise(exercise_id)
     if resume and not gradebook:
         raise UsageProblem("--resume needs --gradebook FILE (where the finished results are)")
@@ -99,6 +95,10 @@ def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, sec
               help="Seconds allowed for one question's run of your code.")
 def check_command(path, exercise_id, timeout) -> None:
     """Check your own work on the public cases; exit 0 only when every question passes."""
+    from grader.grading import GradingOptions
+    from grader.report.feedback import render_check
+    from grader.runner.protocol import Limits
+
     exercise = _exercise(exercise_id)
     options = GradingOptions(limits=Limits(timeout=timeout), public_only=True, single=True)
     results = _run(_existing((path,)), exercise, options)
@@ -111,6 +111,8 @@ def check_command(path, exercise_id, timeout) -> None:
 @main.command("list")
 def list_command() -> None:
     """List the exercises in the bank."""
+    from exercises.bank import exercise_files, load_exercise
+
     for exercise_id in exercise_files():
         exercise = load_exercise(exercise_id)
         click.echo(f"{exercise.id:<20} {exercise.max_score:g} points  {exercise.title}")
@@ -120,6 +122,9 @@ def list_command() -> None:
 @click.argument("exercise_id")
 def show_command(exercise_id) -> None:
     """Show one exercise's questions and points."""
+    from exercises.models import NumericQuestion
+    from grader.cases import describe_numeric_case
+
     exercise = _exercise(exercise_id)
     click.echo(f"{exercise.id}: {exercise.title} ({exercise.max_score:g} points)")
     for question in exercise.questions:
@@ -133,6 +138,8 @@ def show_command(exercise_id) -> None:
 
 
 def _describe_question(question) -> str:
+    from exercises.models import FunctionQuestion, NumericQuestion, ShapeQuestion
+
     if isinstance(question, ShapeQuestion):
         return f"shape of {question.symbol}"
     if isinstance(question, FunctionQuestion):
@@ -142,7 +149,11 @@ def _describe_question(question) -> str:
     return ""
 
 
-def _run(paths: list[Path], exercise: Exercise, options: GradingOptions) -> GradingResults:
+def _run(paths: list[Path], exercise, options):
+    from grader.gradebook import GradebookError
+    from grader.grading import grade
+    from grader.runner.client import SandboxError
+
     try:
         return grade(paths, exercise, options)
     except SandboxError as exc:
@@ -151,7 +162,9 @@ def _run(paths: list[Path], exercise: Exercise, options: GradingOptions) -> Grad
         raise UsageProblem(str(exc)) from None
 
 
-def _emit(results: GradingResults, fmt: str, output: str | None) -> None:
+def _emit(results, fmt: str, output: str | None) -> None:
+    from grader.report import FORMATS, PER_SUBMISSION_FORMATS
+
     if fmt in PER_SUBMISSION_FORMATS and len(results.submissions) != 1:
         if not output:
             raise UsageProblem(f"--format {fmt} describes one submission; with several, give -o FOLDER")
@@ -164,7 +177,9 @@ def _emit(results: GradingResults, fmt: str, output: str | None) -> None:
         click.echo(text.rstrip("\n"))
 
 
-def _write_each(results: GradingResults, fmt: str, folder: Path) -> None:
+def _write_each(results, fmt: str, folder: Path) -> None:
+    from grader.report import render_each
+
     folder.mkdir(parents=True, exist_ok=True)
     for student, text in render_each(fmt, results).items():
         (folder / f"{_safe_file_name(student)}.json").write_text(text, encoding="utf-8")

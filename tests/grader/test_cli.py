@@ -126,3 +126,15 @@ def test_every_command_has_help_text():
 def test_module_entry_point_runs():
     done = subprocess.run([sys.executable, "-m", "grader", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "grade" in done.stdout
+
+
+def test_format_names_match_the_formatters():
+    from grader.cli import FORMAT_NAMES
+    from grader.report import FORMATS
+
+    assert set(FORMAT_NAMES) == set(FORMATS)
+
+
+def test_resume_without_gradebook_is_a_usage_error(classroom):
+    result = invoke("grade", str(classroom), "--resume")
+    assert result.exit_code == 2 and "--gradebook" in result.stderr

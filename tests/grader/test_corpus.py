@@ -77,3 +77,32 @@ def test_feedback_never_reveals_hidden_expected_values(batch):
             for line in question.feedback.split(". "):
                 if "hidden case" in line:
                     assert "expected (" not in line or "shape" in line or "returned" in line
+
+
+# Attacks the weakest level must still contain (it has no separate uid, so tampering and
+# fork loops are the stronger levels' job; see grader/runner/isolation.py).
+RLIMITS_LEVEL_ATTACKS = ["hostile/infinite_loop_grad_W_H.py", "hostile/infinite_loop_import.py",
+                         "hostile/setsid_orphan.py", "hostile/os_exit_in_function.py",
+                         "hostile/sigterm_ignored_loop.py", "hostile/print_200mb.py",
+                         "hostile/memory_bomb_numpy.py", "hostile/never_ending_thread.py",
+                         "hostile/environ_leak.py", "correct/student02_vectorised.py"]
+
+
+def test_the_rlimits_level_still_contains_hangs_crashes_and_escapes():
+    options = GradingOptions(limits=Limits(timeout=2.0), jobs=2, secret="corpus-test-secret", isolation="rlimits")
+    results = grade([CORPUS / key for key in RLIMITS_LEVEL_ATTACKS], load_exercise("rnn-bptt"), options)
+    assert results.isolation == "rlimits"
+    for submission in results.submissions:
+        key = str(Path(submission.path).relative_to(CORPUS))
+        expected = MANIFEST[key]
+        listed = expected.get("questions", {})
+        for question in submission.questions:
+            if question.id in listed:
+                _check_outcome(question, listed[question.id])
+            elif expected.get("expect") == "full" or expected.get("others", "full") == "full":
+                assert question.status == "passed", (key, question.id, question.feedback)
+
+
+def test_flagged_imports_of_the_grader_are_reported(batch):
+    notes = " ".join(batch["hostile/import_grader.py"].notes)
+    assert "Flagged for review" in notes and ("reference" in notes or "grader" in notes)
