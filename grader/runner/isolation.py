@@ -4,6 +4,8 @@ Levels, strongest first (the grader reports which one is in force):
 - "user+namespaces": running as root. Student code runs as a throw-away uid in new network
   and mount namespaces (no network; directories only root may enter are hidden, except the
   interpreter's own), with rlimits; every process of that uid is killed after each run.
+- "user": running as root where namespaces are not allowed (a container without CAP_SYS_ADMIN):
+  the throw-away uid and rlimits, network not cut.
 - "namespaces": not root, but unprivileged user namespaces are allowed: a new user and network
   namespace (no network), rlimits and process-tree tracking.
 - "rlimits": anywhere else. rlimits, its own session, and process-tree tracking through a
@@ -68,13 +70,11 @@ def confine(limits: Limits, uid: int | None, item_count: int, isolation: str) ->
     os.setsid()
     level = "rlimits"
     if uid is not None:
-        _enter_namespaces()
-        _drop_privileges(uid)
-        level = "user+namespaces"
+        level = _as_another_user(uid)
     elif isolation == "auto" and _enter_user_namespace():
         level = "namespaces"
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    _set_rlimits(limits, item_count, separate_uid=uid is not None)
+    _set_rlimits(limits, item_count, separate_uid=level.startswith("user"))
     os.environ.clear()
     os.environ.update(SAFE_ENVIRONMENT, HOME=os.getcwd(), TMPDIR=os.getcwd())
     return level
@@ -94,10 +94,27 @@ def _enter_user_namespace() -> bool:
     return True
 
 
+def _as_another_user(uid: int) -> str:
+    """As root: namespaces where the kernel allows them (not in every container), then the throw-away uid."""
+    try:
+        _enter_namespaces()
+        namespaces = True
+    except OSError:
+        namespaces = False
+    if not namespaces and not all(_reachable_by_others(path) for path in _interpreter_paths()):
+        return "rlimits"  # the interpreter lives where only root may enter, and it cannot be re-mounted
+    _drop_privileges(uid)
+    return "user+namespaces" if namespaces else "user"
+
+
 def _enter_namespaces() -> None:
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _hide_private_directories(_interpreter_paths())
+
+
+def _reachable_by_others(path: Path) -> bool:
+    return all(_traversable_by_others(directory) for directory in [path, *path.parents])
 
 
 def _interpreter_paths() -> list[Path]:
