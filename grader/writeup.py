@@ -94,11 +94,11 @@ class _SymbolTable:
 # The document as rows in reading order: text lines, and the rows of each display-math block
 
 _DISPLAY = re.compile(
-    r"\$\$(?P<dollars>.+?)\$\$|\\\[(?P<brackets>.+?)\\\]"
+    r"\$\$(?P<dollars>.+?)\$\$|\\\[(?P<brackets>(?:(?!\\\[).)+?)\\\]"
     r"|\\begin\{(?P<env>(?:equation|align|alignat|gather|multline|eqnarray|flalign|displaymath|math)\*?)\}"
-    r"(?P<body>.*?)\\end\{(?P=env)\}",
+    r"(?P<body>(?:(?!\\begin\{(?P=env)\}).)*?)\\end\{(?P=env)\}",
     re.S,
-)
+)  # a block ends before the next opening of its kind: an unclosed \[ costs no scan to the end of the text
 _ENVIRONMENT_MARKUP = re.compile(
     r"\\begin\{[^}]*\}(?:\{[^}]*\})?|\\end\{[^}]*\}"
     r"|\\(?:label|tag)\*?\{[^}]*\}|\\(?:nonumber|notag)(?![A-Za-z])"
@@ -217,6 +217,8 @@ def _explicit_statement(clause: str, table: _SymbolTable) -> tuple[str, str] | N
     """(symbol, answer) when the clause states a listed symbol's shape and nothing else."""
     clause = _unbox_statement(clause)
     for relation in _RELATION.finditer(clause):
+        if relation.start() > _LONGEST_SUBJECT:  # every later subject is longer still
+            break
         symbol = _subject(clause[: relation.start()], table)
         answer = _answer_core(clause[relation.end() :]) if symbol else None
         if answer:
@@ -302,12 +304,12 @@ def _closing_brace(text: str, start: int) -> int:
 
 def _table_pairs(cells: list[str], table: _SymbolTable) -> Iterator[tuple[str, str]]:
     """| a_t | 7 × 1 |: a symbol's cell, then the first shape in the cells up to the next symbol."""
-    for index, cell in enumerate(cells):
-        symbol = _cell_symbol(cell, table)
-        following = itertools.takewhile(lambda c: _cell_symbol(c, table) is None, cells[index + 1 :])
-        answer = _shape_in_cells([c for c in following if c]) if symbol else None
+    symbols = [_cell_symbol(cell, table) for cell in cells]
+    starts = [index for index, symbol in enumerate(symbols) if symbol] + [len(cells)]
+    for start, end in itertools.pairwise(starts):
+        answer = _shape_in_cells([cell for cell in cells[start + 1 : end] if cell])
         if answer:
-            yield symbol, answer
+            yield symbols[start], answer
 
 
 def _cell_symbol(cell: str, table: _SymbolTable) -> str | None:
@@ -346,9 +348,10 @@ _FUNCTION_WORDS = frozenset(
 
 def _inferred_statements(rows: list[str], table: _SymbolTable) -> Iterator[tuple[int, str, str]]:
     """(row index, symbol, answer) for each listed variable of an equation annotated with shapes."""
+    shape_lines = [_shape_line(row) for row in rows]
     for index, row in enumerate(rows):
-        sides = _equation_variables(row, table)
-        for shapes in (_following_shape_lines(rows, index + 1) if sides else ()):
+        sides = _equation_variables(row, table) if shape_lines[index] is None else None  # not a shape line
+        for shapes in (_following_shape_lines(shape_lines, index + 1) if sides else ()):
             aligned = _align(sides, shapes)
             if aligned:
                 yield from ((index, symbol, answer) for symbol, answer in aligned)
@@ -381,12 +384,11 @@ def _is_variable(token: str) -> bool:
     return not base.startswith("\\") and base.casefold() not in _FUNCTION_WORDS
 
 
-def _following_shape_lines(rows: list[str], start: int) -> Iterator[list[str]]:
-    for row in rows[start:]:
-        shapes = _shape_line(row)
-        if shapes is None:
-            return
-        yield shapes
+def _following_shape_lines(shape_lines: list[list[str] | None], start: int) -> Iterator[list[str]]:
+    index = start
+    while index < len(shape_lines) and shape_lines[index] is not None:
+        yield shape_lines[index]
+        index += 1
 
 
 def _shape_line(row: str) -> list[str] | None:

@@ -27,6 +27,7 @@ ROOT = Path(grader.__file__).resolve().parent.parent
 BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.runner.zygote import main; main()"
 PASSED_THROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PATH")
 MAX_RECORD_FILE = 256 * 1024 * 1024
+POLL_SECONDS = 0.2
 
 
 class SandboxError(Exception):
@@ -86,6 +87,7 @@ class SandboxPool:
         self._tmp.chmod(0o711)
         self._zygote: subprocess.Popen | None = None
         self._counter = 0
+        self._in_flight: set[Path] = set()  # job directories handed over and not yet collected
 
     def __enter__(self) -> "SandboxPool":
         self._start_zygote()
@@ -130,6 +132,7 @@ class SandboxPool:
                 return
             for job_dir_name in self._wait_for_done(running):
                 job, job_dir, _, slot = running.pop(job_dir_name)
+                self._in_flight.discard(job_dir)
                 free_slots.append(slot)
                 yield self._collect(job, job_dir)
 
@@ -151,6 +154,7 @@ class SandboxPool:
         (job_dir / "request.json").write_text(json.dumps(request.to_json()), encoding="utf-8")
         (job_dir / "request.json").chmod(0o600)
         self._hand_over(box, slot)
+        self._in_flight.add(job_dir)
         self._send(f"{job_dir}\n")
         return job_dir
 
@@ -164,28 +168,44 @@ class SandboxPool:
             os.chown(path, uid, uid, follow_symlinks=False)
 
     def _send(self, line: str) -> None:
+        """Hand a job to the warm process; if it has died, a new one takes every job not yet started."""
         try:
-            self._zygote.stdin.write(line.encode())
-            self._zygote.stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
-            raise SandboxError(f"the sandbox process is gone: {exc}") from None
+            self._write(line)
+        except OSError:
+            self._replace_zygote()
+
+    def _write(self, line: str) -> None:
+        self._zygote.stdin.write(line.encode())
+        self._zygote.stdin.flush()
 
     def _wait_for_done(self, running: dict[str, tuple[Job, Path, float, int]]) -> list[str]:
-        stream = self._zygote.stdout
+        """Names of finished (or overdue) jobs. If the warm process dies, a new one serves the rest."""
         while True:
             now = time.monotonic()
-            overdue = [name for name, (_, _, deadline, _) in running.items() if deadline < now]
-            if overdue:
-                return overdue
-            next_deadline = min(deadline for _, _, deadline, _ in running.values())
-            readable, _, _ = select.select([stream], [], [], max(0.0, next_deadline - now))
-            if readable:
-                line = stream.readline().decode(errors="replace").strip()
-                if not line:
-                    raise SandboxError("the sandbox process ended unexpectedly")
-                name = line.removeprefix("done ")
-                if name in running:
-                    return [name]
+            ended = [name for name, (_, job_dir, deadline, _) in running.items()
+                     if deadline < now or _has_ended(job_dir)]
+            if ended:
+                return ended
+            if self._zygote.poll() is not None:
+                self._replace_zygote()
+            readable, _, _ = select.select([self._zygote.stdout], [], [], POLL_SECONDS)
+            line = self._zygote.stdout.readline().decode(errors="replace").strip() if readable else ""
+            if line.removeprefix("done ") in running:
+                return [line.removeprefix("done ")]
+
+    def _replace_zygote(self) -> None:
+        """A new warm process; jobs the old one never started are handed over again.
+
+        Jobs it did start finish anyway: their supervisors outlive it and write their outcome files.
+        """
+        self._stop_zygote()
+        self._start_zygote()
+        try:
+            for job_dir in sorted(self._in_flight):
+                if not (job_dir / "started").exists():
+                    self._write(f"{job_dir}\n")
+        except OSError as exc:
+            raise SandboxError(f"the sandbox process keeps dying: {exc}") from None
 
     # ------------------------------------------------------------ results
 
@@ -213,6 +233,10 @@ class SandboxPool:
         if result.status != "not-run":
             result.records = read_records(out_dir / f"{index}.jsonl", self.limits.max_elements)
         return result
+
+
+def _has_ended(job_dir: Path) -> bool:
+    return (job_dir / "outcome.json").exists() or (job_dir / "grader-error.txt").exists()
 
 
 def read_records(path: Path, max_elements: int) -> list[Record]:

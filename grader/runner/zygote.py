@@ -37,7 +37,10 @@ def serve_forever() -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
     for line in sys.stdin:
         job_dir = Path(line.strip())
-        if job_dir.is_dir() and os.fork() == 0:
+        if not job_dir.is_dir() or (job_dir / "started").exists():
+            continue
+        (job_dir / "started").touch()  # before the fork: a job is either marked and running, or neither
+        if os.fork() == 0:
             _run_job(job_dir)
     _clean_up_after_the_grader()
 
@@ -59,8 +62,13 @@ def _run_job(job_dir: Path) -> None:
         outcome = supervisor.supervise(request, job_dir / "box")
         supervisor.write_outcome(outcome, job_dir / "outcome.json")
     except BaseException:  # noqa: BLE001 - a grader error must still be reported, never hang the batch
-        (job_dir / "grader-error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-    os.write(1, f"done {job_dir}\n".encode())
+        partial = job_dir / "grader-error.partial"
+        partial.write_text(traceback.format_exc(), encoding="utf-8")
+        os.replace(partial, job_dir / "grader-error.txt")  # whole or absent: the grader may be polling
+    try:
+        os.write(1, f"done {job_dir}\n".encode())
+    except OSError:  # the grader is gone; the outcome file is what counts
+        pass
     os._exit(0)
 
 

@@ -234,3 +234,20 @@ def test_root_without_namespace_rights_degrades_instead_of_failing(tmp_path):
     assert report["isolation"] in ("user", "rlimits")
     [submission] = report["submissions"]
     assert submission["score"] == submission["max_score"]
+
+
+def test_a_batch_survives_the_death_of_the_warm_process(tmp_path):
+    path = tmp_path / "slow.py"
+    path.write_text("import time\ndef f():\n    time.sleep(0.3)\n    return 1.0\n")
+    unit = Unit(kind="module", label="slow.py", path="slow.py")
+    jobs = [Job(str(n), [(path, "slow.py")], [unit], [Item(id="f", kind="call", name="f", calls=[[]])])
+            for n in range(6)]
+    results = []
+    with SandboxPool(FAST, jobs=2) as pool:
+        for result in pool.run(jobs):
+            if not results:
+                pool._zygote.kill()  # the warm process dies with a job still running
+            results.append(result)
+    # Every job still has its answer: the running one from its supervisor, the rest from a new warm process.
+    assert sorted(r.key for r in results) == [str(n) for n in range(6)]
+    assert all(float(r.items["f"].records[0].value) == 1.0 for r in results), [r.grader_error for r in results]
