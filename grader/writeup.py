@@ -93,12 +93,13 @@ class _SymbolTable:
 # ---------------------------------------------------------------------------------------------
 # The document as rows in reading order: text lines, and the rows of each display-math block
 
+# A block ends before the next opening of its kind, so an unclosed \[ is not a scan to the end of the text.
 _DISPLAY = re.compile(
     r"\$\$(?P<dollars>.+?)\$\$|\\\[(?P<brackets>(?:(?!\\\[).)+?)\\\]"
     r"|\\begin\{(?P<env>(?:equation|align|alignat|gather|multline|eqnarray|flalign|displaymath|math)\*?)\}"
     r"(?P<body>(?:(?!\\begin\{(?P=env)\}).)*?)\\end\{(?P=env)\}",
     re.S,
-)  # a block ends before the next opening of its kind: an unclosed \[ costs no scan to the end of the text
+)
 _ENVIRONMENT_MARKUP = re.compile(
     r"\\begin\{[^}]*\}(?:\{[^}]*\})?|\\end\{[^}]*\}"
     r"|\\(?:label|tag)\*?\{[^}]*\}|\\(?:nonumber|notag)(?![A-Za-z])"
@@ -350,7 +351,8 @@ def _inferred_statements(rows: list[str], table: _SymbolTable) -> Iterator[tuple
     """(row index, symbol, answer) for each listed variable of an equation annotated with shapes."""
     shape_lines = [_shape_line(row) for row in rows]
     for index, row in enumerate(rows):
-        sides = _equation_variables(row, table) if shape_lines[index] is None else None  # not a shape line
+        # a line of shapes is what annotates an equation, never an equation itself
+        sides = _equation_variables(row, table) if shape_lines[index] is None else None
         for shapes in (_following_shape_lines(shape_lines, index + 1) if sides else ()):
             aligned = _align(sides, shapes)
             if aligned:

@@ -170,6 +170,10 @@ def test_secrets_files_and_network_are_out_of_reach(tmp_path, monkeypatch):
     listener.listen()
     port = listener.getsockname()[1]
     outside = tmp_path / "outside.txt"
+    neighbour = tmp_path / "class" / "neighbour.py"  # another student's submission
+    neighbour.parent.mkdir()
+    neighbour.write_text("def grad_W_H(): ...\n")
+    grader_source = Path(__file__).parents[2] / "grader" / "judge.py"
     result = run(tmp_path, f"""
         import os, socket, glob
         def environment(): return dict(os.environ)
@@ -192,12 +196,26 @@ def test_secrets_files_and_network_are_out_of_reach(tmp_path, monkeypatch):
                 return "written"
             except OSError:
                 return "denied"
-    """, ["environment", "scan", "network", "write_outside"])
+        def tamper():
+            outcomes = []
+            for attempt in (lambda: os.remove({str(neighbour)!r}),
+                            lambda: open({str(neighbour)!r}, "a").write("# edited"),
+                            lambda: open({str(grader_source)!r}, "r+").close()):
+                try:
+                    attempt()
+                    outcomes.append("done")
+                except OSError:
+                    outcomes.append("denied")
+            return outcomes
+    """, ["environment", "scan", "network", "write_outside", "tamper"])
     listener.close()
     assert "RNN_GRADER_TEST_SECRET" not in value(result, "environment")
     assert float(value(result, "scan")) == 0
     assert value(result, "network") == "refused"
     assert value(result, "write_outside") == "denied" and not outside.exists()
+    # Other submissions and the grader's own files can be neither deleted nor edited.
+    assert value(result, "tamper") == ["denied", "denied", "denied"]
+    assert neighbour.read_text() == "def grad_W_H(): ...\n"
     assert result.level == "user+namespaces"
 
 
