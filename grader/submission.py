@@ -146,8 +146,16 @@ def _read_text(file: Path, name: str) -> str:
         raise SubmissionRejected(f"{name} is not UTF-8 text (byte {exc.start} cannot be read)") from None
 
 
+def _is_test_file(name: str) -> bool:
+    """Test files beside the work (pytest self-checks) are kept as files but never loaded as the answer."""
+    stem = Path(name).stem
+    return stem == "conftest" or stem.startswith("test_") or stem.endswith("_test")
+
+
 def _take(text: str, file: Path, name: str, suffix: str, submission: Submission) -> None:
-    if suffix == ".py":
+    if suffix == ".py" and _is_test_file(name):
+        submission.files.append((file, name))
+    elif suffix == ".py":
         submission.files.append((file, name))
         submission.units.append(Unit(kind="module", label=name, path=name))
     elif suffix == ".ipynb":

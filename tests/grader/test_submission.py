@@ -121,3 +121,11 @@ def test_answer_files_in_every_format(tmp_path):
         (tmp_path / name).write_text(text)
     [sub] = discover([tmp_path], single=True)
     assert sub.answers == {"h_t": "7x1", "E": "15x10", "shapes.W_x": [7, 15]}
+
+
+def test_test_files_beside_the_work_are_not_loaded_as_answers(tmp_path):
+    (tmp_path / "rnn.py").write_text("def f(): pass\n")
+    (tmp_path / "test_rnn.py").write_text("import pytest\n")
+    (tmp_path / "conftest.py").write_text("")
+    [sub] = discover([tmp_path], single=True)
+    assert [u.label for u in sub.units] == ["rnn.py"]

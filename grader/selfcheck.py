@@ -1,0 +1,43 @@
+"""Self-check under pytest: one test per question, failing with the same feedback as `rnn-grader check`.
+
+A student puts this file next to their work and runs `pytest`:
+
+    # test_my_homework.py
+    from grader.selfcheck import question_tests
+    test_question = question_tests(__file__, exercise="rnn-bptt")
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from exercises.bank import load_exercise
+from grader.grading import GradingOptions, grade
+from grader.results import SubmissionResult
+from grader.runner.protocol import Limits
+
+
+@lru_cache(maxsize=8)
+def _checked(folder: str, exercise_id: str) -> SubmissionResult:
+    options = GradingOptions(limits=Limits(timeout=10.0), public_only=True, single=True)
+    return grade([Path(folder)], load_exercise(exercise_id), options).submissions[0]
+
+
+def question_tests(anchor: str, exercise: str = "rnn-bptt"):
+    """A parametrized test checking, on the public cases, the work in the folder holding `anchor`."""
+    folder = str(Path(anchor).resolve().parent)
+    ids = [question.id for question in load_exercise(exercise).questions]
+
+    @pytest.mark.parametrize("question_id", ids)
+    def test_question(question_id: str) -> None:
+        submission = _checked(folder, exercise)
+        if submission.status == "rejected":
+            pytest.fail(f"your work could not be checked: {submission.reason}", pytrace=False)
+        question = next(q for q in submission.questions if q.id == question_id)
+        if question.status != "passed":
+            pytest.fail(f"{question.status}: {question.feedback}", pytrace=False)
+
+    return test_question
