@@ -104,12 +104,13 @@ def guard_imports(forbidden: list[str], events: Events) -> None:
 # ---------------------------------------------------------------- loading
 
 
-def describe_exception(exc: BaseException, student_files: set[str]) -> str:
+def describe_exception(exc: BaseException, student_files: set[str], here: str = "") -> str:
     """'NameError: name x is not defined (rnn.py, line 12)' — where in the student's code it happened."""
     where = ""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if frame.filename in student_files:
-            where = f" ({frame.filename}, line {frame.lineno})"
+            place = "" if frame.filename == here else f"{frame.filename}, "
+            where = f" ({place}line {frame.lineno})"
             break
     message = str(exc)[:300]
     return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"
@@ -139,7 +140,7 @@ def run_cells(unit: Unit, namespace: dict[str, Any], errors: list[str], files: s
         try:
             exec(compile(source, label, "exec"), namespace)
         except BaseException as exc:  # noqa: BLE001 - any failure of student code is feedback
-            errors.append(f"{label} raised {describe_exception(exc, files)}")
+            errors.append(f"{label} raised {describe_exception(exc, files, here=label)}")
 
 
 def load_units(units: list[Unit]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -159,7 +160,7 @@ def load_units(units: list[Unit]) -> tuple[list[dict[str, Any]], list[str]]:
             module = sys.modules.get(Path(unit.path).stem)
             if module is not None:
                 namespaces.append(vars(module))
-            errors.append(f"{unit.label} raised {describe_exception(exc, files)}")
+            errors.append(f"{unit.label} raised {describe_exception(exc, files, here=unit.label)}")
     return namespaces, errors
 
 
