@@ -361,7 +361,18 @@ def machine() -> dict:
     return {"cpus": os.cpu_count(), "cpu": model, "platform": platform.platform(),
             "python": platform.python_version(), "numpy": _version("numpy"), "nbclient": _version("nbclient"),
             "ipykernel": _version("ipykernel"), "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "(unset)"),
-            "load_average_at_start": os.getloadavg()}
+            "load_average_at_start": os.getloadavg(), "revision": revision()}
+
+
+def revision() -> str:
+    """The commit measured, marked dirty when the grader's code differs from it."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "grader", "reference", "exercises")
+    return f"{commit}{' (with uncommitted changes to the grader)' if dirty else ''}"
 
 
 def _cpuinfo() -> list[str]:
@@ -390,6 +401,7 @@ def ratios(per: dict[str, float]) -> dict[str, float]:
     if "kernel_per_notebook" in per:
         out["notebook_speedup_vs_kernel"] = per["kernel_per_notebook"] / per["ours_notebooks_jobs1"]
         out["notebook_speedup_vs_kernel_jobs2"] = per["kernel_per_notebook"] / per["ours_notebooks_jobs2"]
+        out["notebook_speedup_vs_kernel_mean"] = per["kernel_per_notebook_mean"] / per["ours_notebooks_jobs1"]
         out["notebook_speedup_vs_kernel_floor"] = per["kernel_floor"] / per["ours_notebooks_jobs1"]
     if "nbgrader" in per:
         out["notebook_speedup_vs_nbgrader"] = per["nbgrader"] / per["ours_notebooks_jobs1"]
@@ -402,7 +414,7 @@ def verdicts(ratio: dict[str, float]) -> dict[str, str]:
             for key, (_, op, bound) in TARGETS.items()}
 
 
-def per_item(times: dict[str, list[float]], klass: Klass, nbgrader: dict | None) -> dict[str, float]:
+def per_item(times: dict[str, list[float]], klass: Klass, nbgrader: dict) -> dict[str, float]:
     """Seconds per submission (or notebook, or start) from the medians."""
     notebooks = len(klass.notebooks)
     per = {"ours_jobs1": median(times["ours_jobs1"]) / klass.size,
@@ -413,15 +425,18 @@ def per_item(times: dict[str, list[float]], klass: Klass, nbgrader: dict | None)
            "help": median(times["help"]), "python_pass": median(times["python_pass"])}
     if "kernel_per_notebook" in times:
         per["kernel_per_notebook"] = median(times["kernel_per_notebook"])
+        per["kernel_per_notebook_mean"] = statistics.fmean(times["kernel_per_notebook"])
         per["kernel_floor"] = median(times["kernel_floor"])
-    if nbgrader:
-        per["nbgrader"] = nbgrader["per_notebook_s"]
+    per["nbgrader"] = nbgrader["per_notebook_s"]
     return per
 
 
-def table(times: dict[str, list[float]], per: dict[str, float], klass: Klass, nbgrader: dict | None) -> str:
+Row = tuple[str, "list[float] | None", float, str]  # label, wall times of whole runs, seconds per item, unit
+
+
+def table_rows(times: dict[str, list[float]], per: dict[str, float], klass: Klass, nbgrader: dict) -> list[Row]:
     n, nb = klass.size, len(klass.notebooks)
-    rows = [
+    rows: list[Row] = [
         (f"ours  rnn-grader grade, {n} submissions, --jobs 1", times["ours_jobs1"], per["ours_jobs1"], "submission"),
         (f"ours  rnn-grader grade, {n} submissions, --jobs 2", times["ours_jobs2"], per["ours_jobs2"], "submission"),
         (f"ours  rnn-grader grade, {nb} notebooks, --jobs 1", times["ours_notebooks_jobs1"],
@@ -434,15 +449,20 @@ def table(times: dict[str, list[float]], per: dict[str, float], klass: Klass, nb
     if "kernel_per_notebook" in times:
         rows.append((f"(b)   nbclient kernel per notebook ({len(times['kernel_per_notebook'])} notebooks)",
                      None, per["kernel_per_notebook"], "notebook (median)"))
+        rows.append(("(b)   the same, mean per notebook", None, per["kernel_per_notebook_mean"], "notebook (mean)"))
         rows.append(("(b')  kernel floor: one cell `import numpy`", None, per["kernel_floor"], "notebook (median)"))
-    if nbgrader:
-        label = (f"(c)   nbgrader {nbgrader.get('version', '')} autograde, {nbgrader.get('notebooks')} notebooks"
-                 if nbgrader["measured_in_this_run"] else "(c)   nbgrader autograde: MEASURED EARLIER, not this run")
-        rows.append((label, [nbgrader["total_s"]] if nbgrader.get("total_s") else None, per["nbgrader"], "notebook"))
+    if nbgrader["measured_in_this_run"]:
+        rows.append((f"(c)   nbgrader {nbgrader['version']} autograde, {nbgrader['notebooks']} notebooks",
+                     [nbgrader["total_s"]], per["nbgrader"], "notebook"))
+    else:
+        rows.append(("(c)   nbgrader autograde: MEASURED EARLIER, not this run", None, per["nbgrader"], "notebook"))
     rows.append(("rnn-grader --help", times["help"], per["help"], "start (median)"))
     rows.append(("python -c pass", times["python_pass"], per["python_pass"], "start (median)"))
-    lines = [f"{'contender':<58} {'median wall':>11} {'runs':>4} {'per item':>10}  per",
-             "-" * 100]
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    lines = [f"{'contender':<58} {'median wall':>11} {'runs':>4} {'per item':>10}  per", "-" * 100]
     for label, walls, each, unit in rows:
         wall = f"{median(walls):9.2f} s" if walls else f"{'':>11}"
         count = str(len(walls)) if walls else ""
@@ -456,6 +476,7 @@ def ratio_lines(ratio: dict[str, float], verdict: dict[str, str]) -> str:
         "submission_vs_isolated_jobs2": "ours --jobs 2 per submission / (a) per submission",
         "notebook_speedup_vs_kernel": "(b) per notebook / ours --jobs 1 per notebook",
         "notebook_speedup_vs_kernel_jobs2": "(b) per notebook / ours --jobs 2 per notebook",
+        "notebook_speedup_vs_kernel_mean": "(b) mean per notebook / ours --jobs 1 per notebook",
         "notebook_speedup_vs_kernel_floor": "(b') kernel floor / ours --jobs 1 per notebook",
         "notebook_speedup_vs_nbgrader": "(c) nbgrader per notebook / ours --jobs 1 per notebook",
         "help_ms": "rnn-grader --help (ms)",
@@ -532,7 +553,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rnn-grader-bench-") as tmp:
         results, klass = run(plan, args, Path(tmp))
     print()
-    print(table(results["times_s"], results["per_item_s"], klass, results["nbgrader"]))
+    print(table(table_rows(results["times_s"], results["per_item_s"], klass, results["nbgrader"])))
     print()
     print(ratio_lines(results["ratios"], results["targets"]))
     for message in results["skipped"].values():

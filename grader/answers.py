@@ -9,6 +9,10 @@ from typing import Any
 import yaml
 
 ANSWER_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
+MAX_NESTING = 32  # a matrix of answers under `shapes:` is three deep
+# What PyYAML's constructors raise, instead of a YAMLError, on an empty or malformed explicit tag:
+# `!!timestamp x` (AttributeError), `!!bool x` (KeyError), `!!int` (IndexError).
+_YAML_TAG_ERRORS = (AttributeError, KeyError, IndexError)
 
 
 class AnswerFileError(ValueError):
@@ -20,6 +24,8 @@ def parse_answer_file(text: str, suffix: str) -> dict[str, Any]:
     data = _parse(text, suffix)
     if not isinstance(data, dict):
         raise AnswerFileError("expected a mapping of answers (name: value)")
+    if _nesting(data) > MAX_NESTING:
+        raise AnswerFileError(f"answers nested more than {MAX_NESTING} levels deep")
     answers: dict[str, Any] = {}
     for key, value in data.items():
         if str(key).lower() in ("shapes", "answers") and isinstance(value, dict):
@@ -35,7 +41,27 @@ def _parse(text: str, suffix: str) -> Any:
             return json.loads(text)
         if suffix == ".toml":
             return tomllib.loads(text)
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_AnswerLoader)
+    except _YAML_TAG_ERRORS:
+        raise AnswerFileError("cannot parse YAML: a value does not fit its tag (such as !!int)") from None
     except (ValueError, yaml.YAMLError, RecursionError) as exc:
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise AnswerFileError(f"cannot parse {suffix[1:].upper()}: {first_line[:200]}") from None
+
+
+class _AnswerLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: answers never need one, and one makes `&a [*a]` or a billion laughs."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in answers", mark)
+        return super().compose_node(parent, index)
+
+
+def _nesting(value: Any, depth: int = 0) -> int:
+    """How deep lists and mappings nest, counted no further than just past MAX_NESTING."""
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    if depth > MAX_NESTING or not children:
+        return depth
+    return max(_nesting(child, depth + 1) for child in children)

@@ -8,6 +8,7 @@ import re
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
 _ASSIGNED_SHELL_OR_MAGIC = re.compile(r"^(\s*)([A-Za-z_][\w\.\[\], ]*?)\s*=\s*[!%]")
 _HELP_LINE = re.compile(r"^\s*(\?\??[\w\.]+|[\w\.\(\)]+\?\??)\s*$")
+_LINE_BREAK = re.compile(r"\r\n?|\n")  # Python's own
 
 
 class NotebookError(ValueError):
@@ -35,7 +36,7 @@ def read_notebook(text: str) -> tuple[list[str], list[str]]:
 
 def plain_python(source: str) -> str:
     """IPython syntax made harmless: magics and shell lines become `pass`, help lines too."""
-    lines = source.splitlines()
+    lines = _LINE_BREAK.split(source)  # not splitlines(): "\u2028" or "\x0c" inside a string is no line break
     first = next((line.strip() for line in lines if line.strip()), "")
     if first.startswith("%%"):
         if first[2:].split()[0:1] and first[2:].split()[0] not in PYTHON_CELL_MAGICS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import re
+import reprlib
 
 __all__ = ["ShapeParseError", "describe", "parse_shape"]
 
@@ -125,8 +126,8 @@ def _dimension(item: object, answer: object) -> int:
         return int(item)
     if isinstance(item, numbers.Real) and float(item).is_integer():
         return int(item)
-    if isinstance(item, str) and re.fullmatch(r"\s*[+-]?\d+\s*", item):
-        return int(item)
+    if isinstance(item, str) and re.fullmatch(r"\s*[+-]?\d{1,100}\s*", item):  # int() refuses 4300 digits
+        return int(item.strip())  # int() keeps some spaces that \s matches, such as \x1f
     raise _error(answer, "sizes must be whole numbers")
 
 
@@ -139,7 +140,7 @@ def _checked(shape: tuple[int, ...], answer: object) -> tuple[int, ...]:
 
 
 def _error(answer: object, reason: str = "") -> ShapeParseError:
-    shown = f"'{_one_line(answer)}'" if isinstance(answer, str) else repr(answer)
+    shown = f"'{_one_line(answer)}'" if isinstance(answer, str) else reprlib.repr(answer)  # nesting cut short
     message = f"could not read {shown} as a shape"
     return ShapeParseError(f"{message}: {reason}" if reason else message)
 

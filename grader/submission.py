@@ -80,11 +80,11 @@ def read_submission(path: Path, shown_path: str, container: Path | None = None) 
 
 
 def _check_inside(path: Path, container: Path | None) -> None:
+    if not path.exists():  # also a link to nowhere, or a loop of links that resolve() would raise on
+        raise SubmissionRejected("no such file")
     if path.is_symlink() and container is not None:
         if container.resolve() not in path.resolve().parents:
             raise SubmissionRejected("a link pointing outside the submissions folder is not a submission")
-    if not path.exists():
-        raise SubmissionRejected("no such file")
 
 
 def _files_of(path: Path) -> list[tuple[Path, str]]:

@@ -11,6 +11,7 @@ import os
 import random
 import select
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -223,14 +224,15 @@ class SandboxPool:
             return RunResult(job.key, grader_error="the sandbox did not finish this submission in time")
         outcome = json.loads(outcome_file.read_text(encoding="utf-8"))
         statuses = outcome.pop("items")
-        items = {item.id: self._read_item(job_dir / "box" / "out", index, status)
+        out_dir = _real_directory(job_dir / "box" / "out")
+        items = {item.id: self._read_item(out_dir, index, status)
                  for index, (item, status) in enumerate(zip(job.items, statuses))}
         outcome.pop("runs", None)
         return RunResult(job.key, items=items, **outcome)
 
-    def _read_item(self, out_dir: Path, index: int, status: dict[str, str]) -> ItemResult:
+    def _read_item(self, out_dir: Path | None, index: int, status: dict[str, str]) -> ItemResult:
         result = ItemResult(status=status["status"], detail=status["detail"])
-        if result.status != "not-run":
+        if result.status != "not-run" and out_dir is not None:
             result.records = read_records(out_dir / f"{index}.jsonl", self.limits.max_elements)
         return result
 
@@ -239,14 +241,28 @@ def _has_ended(job_dir: Path) -> bool:
     return (job_dir / "outcome.json").exists() or (job_dir / "grader-error.txt").exists()
 
 
-def read_records(path: Path, max_elements: int) -> list[Record]:
-    """The records a student process wrote, read as untrusted data: no links, size-capped, validated."""
+def _real_directory(path: Path) -> Path | None:
+    """`path` if it is a directory and not a link (student code could point out/ at another job's)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        return path if stat.S_ISDIR(os.lstat(path).st_mode) else None
+    except OSError:
+        return None
+
+
+def read_records(path: Path, max_elements: int) -> list[Record]:
+    """The records a student process wrote, read as untrusted data: regular files only, size-capped, validated.
+
+    Called once every student process of the job is dead, so nothing can swap the file meanwhile.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # a FIFO must not make us wait
     except OSError:
         return []
     with os.fdopen(fd, "rb") as handle:
-        if not os.path.isfile(path) or os.fstat(handle.fileno()).st_size > MAX_RECORD_FILE:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return [Record(error="the returned data could not be read")]
+        if info.st_size > MAX_RECORD_FILE:
             return [Record(error="the returned data was larger than allowed")]
         return [_record(line, max_elements) for line in handle if line.strip()]
 

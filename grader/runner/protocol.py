@@ -8,6 +8,7 @@ nothing is ever unpickled.
 from __future__ import annotations
 
 import base64
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -91,13 +92,22 @@ def encode_array(array: np.ndarray) -> dict[str, Any]:
 def decode_array(data: dict[str, Any], max_elements: int) -> np.ndarray:
     """An array from JSON, refusing unknown dtypes, bad sizes and oversized shapes."""
     dtype_name = data.get("dtype")
-    if dtype_name not in ALLOWED_DTYPES:
+    if not isinstance(dtype_name, str) or dtype_name not in ALLOWED_DTYPES:
         raise ValueError(f"array of unsupported dtype {dtype_name!r}")
-    shape = tuple(int(n) for n in data["shape"])
-    if any(n < 0 for n in shape) or int(np.prod(shape, dtype=np.int64)) > max_elements:
+    shape = _shape(data.get("shape"))
+    if math.prod(max(n, 1) for n in shape) > max_elements:  # an empty dimension does not excuse a huge one
         raise ValueError(f"array of shape {shape} is larger than allowed")
+    if not isinstance(data.get("data"), str):
+        raise ValueError("array without its data")
     raw = base64.b64decode(data["data"], validate=True)
     return np.frombuffer(raw, dtype=np.dtype(dtype_name)).reshape(shape).copy()
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    """A shape as JSON: a list of non-negative ints."""
+    if not isinstance(value, list) or not all(type(n) is int and n >= 0 for n in value):
+        raise ValueError(f"malformed shape {str(value)[:100]}")
+    return tuple(value)
 
 
 @dataclass(frozen=True)
@@ -126,11 +136,19 @@ def decode_raw(tree: Any, max_elements: int, depth: int = 0) -> Any:
     if kind == "array":
         return decode_array(tree, max_elements)
     if kind == "seq":
-        return [decode_raw(item, max_elements, depth + 1) for item in tree.get("items", [])]
+        return [decode_raw(item, max_elements, depth + 1) for item in _items(tree)]
     if kind == "map":
-        return {str(key): decode_raw(value, max_elements, depth + 1) for key, value in tree.get("items", [])}
+        return {str(key): decode_raw(value, max_elements, depth + 1) for key, value in _items(tree, pairs=True)}
     if kind == "too-big":
-        return TooBig(tuple(int(n) for n in tree.get("shape", [])))
+        return TooBig(_shape(tree.get("shape", [])))
     if kind == "unsupported":
         return Unsupported(str(tree.get("type", "object"))[:100])
     raise ValueError(f"unknown value kind {kind!r}")
+
+
+def _items(tree: dict[str, Any], pairs: bool = False) -> list[Any]:
+    """A seq's items, or a map's [key, value] pairs, as a list."""
+    items = tree.get("items", [])
+    if not isinstance(items, list) or pairs and not all(isinstance(p, list) and len(p) == 2 for p in items):
+        raise ValueError("malformed items")
+    return items

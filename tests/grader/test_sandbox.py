@@ -269,3 +269,16 @@ def test_a_batch_survives_the_death_of_the_warm_process(tmp_path):
     # Every job still has its answer: the running one from its supervisor, the rest from a new warm process.
     assert sorted(r.key for r in results) == [str(n) for n in range(6)]
     assert all(float(r.items["f"].records[0].value) == 1.0 for r in results), [r.grader_error for r in results]
+
+
+def test_results_are_never_read_through_a_link(tmp_path):
+    """Student code that points its out/ folder at someone else's results gets nothing from it."""
+    forged = tmp_path / "elsewhere"
+    forged.mkdir()
+    (forged / "0.jsonl").write_text('{"value": {"t": "text", "v": "forged"}}\n')
+    result = run(tmp_path, f"""
+        import os
+        os.symlink({str(forged)!r}, "out")
+        def f(): return "mine"
+    """, ["f"])
+    assert all(record.value != "forged" for record in result.items["f"].records)

@@ -64,6 +64,7 @@ def test_text_answers_parse(answer: str, expected: tuple[int, ...]) -> None:
         (7, (7,)),  # a bare int is a 1-D shape
         (np.int64(7), (7,)),  # so is a numpy int
         ((7,), (7,)),  # a one-element tuple
+        (("7\x1f", "1"), (7, 1)),  # \x1f, a space to \s that int() refused (a bare ValueError)
     ],
 )
 def test_python_values_parse(answer: object, expected: tuple[int, ...]) -> None:
@@ -98,12 +99,23 @@ def test_python_values_parse(answer: object, expected: tuple[int, ...]) -> None:
         ((7, 0), "every size must be a positive whole number"),  # zero in a tuple
         (None, "could not read None as a shape: no answer was given"),  # no answer at all
         ({"rows": 7}, "could not read {'rows': 7} as a shape"),  # a mapping is not a shape
+        (["9" * 5000], "sizes must be whole numbers"),  # more digits than int() reads: was a bare ValueError
     ],
 )
 def test_unreadable_answers_are_rejected_with_a_plain_message(answer: object, message: str) -> None:
     with pytest.raises(ShapeParseError, match=re.escape(message)) as raised:
         parse_shape(answer)
     assert "\n" not in str(raised.value)  # one line, fit for feedback
+
+
+def test_a_deeply_nested_answer_gets_a_short_message() -> None:
+    # the message showed the whole repr: 5,000 levels here, or a YAML billion laughs that never ends
+    answer: list = []
+    for _ in range(5000):
+        answer = [answer]
+    with pytest.raises(ShapeParseError) as raised:
+        parse_shape(answer)
+    assert len(str(raised.value)) < 140
 
 
 def test_shape_parse_error_is_a_value_error() -> None:

@@ -60,6 +60,8 @@ def test_notebook_code_and_markdown_are_separated(tmp_path):
         ("x = 10 % 3", "x = 10 % 3"),  # the modulo operator is not a magic
         ("%%time\ny = 2", "y = 2"),  # a Python cell magic runs its body
         ("%%html\n<b>hi</b>", ""),  # any other cell magic is not Python
+        ('s = "a\u2028b"', 's = "a\u2028b"'),  # a line separator in a string: splitlines() broke the string
+        ("x = 1\r\n!ls\ry = 2", "x = 1\npass\ny = 2"),  # Windows and old Mac line ends are lines too
     ],
 )
 def test_ipython_syntax_is_made_harmless(source, plain):
@@ -107,6 +109,13 @@ def test_links_out_of_the_folder_are_not_followed(tmp_path):
     subs = {s.student: s for s in discover([klass])}
     assert "outside" in subs["sneaky"].rejected
     assert [name for _, name in subs["dee"].files] == ["rnn.py"]
+
+
+def test_a_loop_of_links_in_a_class_is_rejected_not_raised(tmp_path):
+    # Path.resolve() raises RuntimeError on a loop: discovering the class used to crash
+    os.symlink(tmp_path / "loop.py", tmp_path / "loop.py")
+    [sub] = discover([tmp_path])
+    assert sub.student == "loop" and sub.rejected == "no such file"
 
 
 def test_oversized_files_are_rejected(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -232,10 +233,30 @@ def test_write_ups(text: str, expected: dict[str, tuple[int, ...]]) -> None:
         ("$$\\frac{\\partial L}{\\partial W_H} = 7 \\times 7$$", {}),  # a derivative's shape is not W_H's
         ("$$z_t = w_H h_t$$", {}),  # an equation between symbols
         ("E = 15", {}),  # a single bare number reads as a value, not a shape
+        ("\\[ draft \\[ W_H = 7 \\times 7 \\]", {"W_H": (7, 7)}),  # an unclosed \[ does not swallow the next block
     ],
 )
 def test_single_statements(text: str, expected: dict[str, tuple[int, ...]]) -> None:
     assert read_shapes(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\\[ a" * 5000,  # every \[ unclosed: each one was a scan to the end of the text
+        "\\begin{equation} x " * 1100,  # every environment unclosed: the same
+        "|" * 20_000,  # one table row of 20,000 empty cells: each cell copied the rest of the row
+        "&" * 20_000,  # the same as a LaTeX row
+        "7x1 = 7x1 7x1\n" * 1500,  # rows both equations and lines of shapes: each re-read all below it (9 s)
+        "h_t=" * 5000,  # one clause with 5,000 relations: each copied the clause up to it
+    ],
+    ids=["unclosed-brackets", "unclosed-environments", "pipes", "ampersands", "equation-shape-lines", "relations"],
+)
+def test_long_write_ups_are_read_in_linear_time(text: str) -> None:
+    # 20,000 characters of each worst case take milliseconds; they took from 0.1 to 9 s before
+    start = time.perf_counter()
+    shapes_from_text(text, SYMBOLS)
+    assert time.perf_counter() - start < 2.0
 
 
 def test_explicit_statement_wins_over_an_annotated_equation() -> None:
