@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Grading speed: rnn-grader against the cost of isolated runs and of Jupyter kernels, in one run.
 
-    python benchmarks/bench_grading.py            # the full run (a few minutes on 2 cores)
+    python benchmarks/bench_grading.py            # the full run (5 to 7 minutes on 2 cores)
     python benchmarks/bench_grading.py --quick    # a smoke run on 20 submissions
 
 Contenders, all on the same generated class of submissions (see benchmarks/README.md):
