@@ -178,17 +178,26 @@ def become_subreaper() -> None:
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def kill_everything(process_group: int, uid: int | None) -> None:
+def kill_everything(student_pid: int, uid: int | None) -> None:
     """Kill the student process, its group, every process of its uid and every orphan; reap them all."""
     for _ in range(50):
         if uid is not None:
             _kill_all_of_uid(uid)
-        _signal_group(process_group)
-        for child in _children_of(os.getpid()):
-            _signal_pid(child)
+        _signal_group(student_pid)
+        _signal_pid(student_pid)  # even if it left its group
+        _reap(student_pid)
         if not _reap_children():
             return
+        for child in _children_of(os.getpid()):  # orphans re-parented here that escaped the group
+            _signal_pid(child)
         time.sleep(0.01)
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
 
 
 def _signal_group(process_group: int) -> None:

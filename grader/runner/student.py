@@ -150,7 +150,8 @@ def load_units(units: list[Unit]) -> tuple[list[dict[str, Any]], list[str]]:
     files = {unit.label for unit in units}
     for unit in units:
         if unit.kind == "cells":
-            namespace = {"__name__": "__main__", "__builtins__": builtins}
+            # Not "__main__": demos under `if __name__ == "__main__":` are skipped, as for .py files.
+            namespace = {"__name__": Path(unit.label).stem, "__builtins__": builtins}
             namespaces.append(namespace)
             run_cells(unit, namespace, errors, files)
             continue
