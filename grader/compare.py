@@ -17,7 +17,8 @@ from grader.runner.protocol import TooBig, Unsupported
 @dataclass(frozen=True)
 class Comparison:
     ok: bool
-    problem: str = ""  # one sentence for the student when not ok
+    problem: str = ""  # one sentence for the student when not ok; safe for hidden cases
+    detail: str = ""  # how far off and where: shown for public cases only
 
 
 def compare(got: Any, expected: Any, tolerance: Tolerance, labels: list[str] | None = None) -> Comparison:
@@ -36,11 +37,12 @@ def _compare_parts(got: Any, expected: tuple, tolerance: Tolerance, labels: list
     if not isinstance(got, list):
         return Comparison(False, f"returned {_kind(got)}; expected {wanted}")
     if len(got) != len(expected):
-        return Comparison(False, f"returned {len(got)} values; expected {wanted}")
+        count = f"{len(got)} value" + ("" if len(got) == 1 else "s")
+        return Comparison(False, f"returned {count}; expected {wanted}")
     for name, part, want in zip(names, got, expected):
         result = compare(part, want, tolerance)
         if not result.ok:
-            return Comparison(False, f"{name}: {result.problem}")
+            return Comparison(False, f"{name}: {result.problem}", result.detail)
     return Comparison(True)
 
 
@@ -59,21 +61,28 @@ def as_array(got: Any, shape: tuple[int, ...]) -> tuple[np.ndarray | None, str]:
 
 
 def _from_sequence(items: list[Any], shape: tuple[int, ...]) -> np.ndarray | None:
-    """A list of columns (arrays) or a nested list of rows, whichever gives the expected shape."""
+    """A list of arrays is a list of columns (the assignment's form); a nested list of numbers is rows."""
+    if items and all(isinstance(item, np.ndarray) and item.ndim >= 1 for item in items):
+        columns = _columns(items)
+        if columns is not None and (columns.shape == shape or len(shape) != 2):
+            return columns
     try:
-        rows = np.array(_plain(items), dtype=np.float64)
+        return np.array(_plain(items), dtype=np.float64)
     except (TypeError, ValueError):
         return None
-    if rows.shape == shape or not all(isinstance(item, np.ndarray) and item.ndim >= 1 for item in items):
-        return rows
-    columns = np.column_stack([np.ravel(item) for item in items]) if rows.ndim >= 2 else rows
-    return columns if columns.shape == shape or rows.shape != shape else rows
+
+
+def _columns(items: list[np.ndarray]) -> np.ndarray | None:
+    try:
+        return np.column_stack([np.ravel(item) for item in items])
+    except ValueError:
+        return None
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(item) for item in value]
-    if isinstance(value, np.ndarray):
+    if isinstance(value, (np.ndarray, int, float)) and not isinstance(value, bool):
         return value
     raise TypeError("not numeric")
 
@@ -101,15 +110,19 @@ def _compare_arrays(got: np.ndarray, expected: np.ndarray, tolerance: Tolerance)
         return Comparison(True)
     if not np.any(got):
         return Comparison(False, "returned only zeros (is something never added to, or never returned?)")
-    return Comparison(False, _value_problem(errors, worst, scale, expected.ndim))
+    return Comparison(False, "returned the right shape but wrong values", _value_detail(errors, worst, scale))
 
 
-def _value_problem(errors: np.ndarray, worst: float, scale: float, ndim: int) -> str:
-    wrong = int(np.count_nonzero(errors > 1e-8 + 1e-4 * scale))
-    where = "" if ndim == 0 else f" at index {tuple(int(i) for i in np.unravel_index(np.argmax(errors), errors.shape))}"
-    relative = f" ({worst / scale:.0%} of the largest expected magnitude)" if scale > 0 else ""
-    count = "" if ndim == 0 else f"; {wrong} of {errors.size} entries are off"
-    return f"returned the right shape but wrong values: largest error {worst:.3g}{where}{relative}{count}"
+def _value_detail(errors: np.ndarray, worst: float, scale: float) -> str:
+    """How far off, where, and how many entries: numbers derived from the expected answer."""
+    parts = [f"largest error {worst:.3g}"]
+    if errors.ndim:
+        parts[0] += f" at index {tuple(int(i) for i in np.unravel_index(np.argmax(errors), errors.shape))}"
+        wrong = int(np.count_nonzero(errors > 1e-8 + 1e-4 * scale))
+        parts.append(f"{wrong} of {errors.size} entries are off")
+    if scale > 0:
+        parts.insert(1, f"{worst / scale:.2g} times the largest expected magnitude")
+    return "; ".join(parts)
 
 
 def _shape(shape: tuple[int, ...]) -> str:

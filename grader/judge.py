@@ -183,10 +183,12 @@ def _judge_case(question: FunctionQuestion, record: Record, case: Case, expected
     outcome = compare(record.value, want, _tolerance(question, expected), question.outputs)
     if outcome.ok:
         return _CaseVerdict(case, True)
+    # Hidden cases say what is wrong, never how far off or where: that would leak the expected values.
+    problem = outcome.problem if case.hidden or not outcome.detail else f"{outcome.problem}: {outcome.detail}"
     for mistake in expected.mistakes(question, case):
         if compare(record.value, mistake.value, _tolerance(question, expected)).ok:
-            return _CaseVerdict(case, False, outcome.problem, mistake.diagnosis, mistake.hint)
-    return _CaseVerdict(case, False, outcome.problem)
+            return _CaseVerdict(case, False, problem, mistake.diagnosis, mistake.hint)
+    return _CaseVerdict(case, False, problem)
 
 
 def _tolerance(question: FunctionQuestion | NumericQuestion, expected: Expected):

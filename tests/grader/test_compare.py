@@ -13,6 +13,7 @@ TOL = Tolerance(rtol=1e-4, atol=1e-8)
 RNG = np.random.default_rng(3)
 COLUMN = RNG.normal(size=(4, 1))
 MATRIX = RNG.normal(size=(4, 3))
+SQUARE = RNG.normal(size=(3, 3))
 
 
 @pytest.mark.parametrize(
@@ -28,6 +29,9 @@ MATRIX = RNG.normal(size=(4, 3))
         (np.asarray([2.5]), np.asarray(2.5)),  # a one-element array for a scalar
         (np.asarray([[2.5]]), np.asarray(2.5)),  # even 1×1
         ([MATRIX, [c for c in COLUMN.T]], (MATRIX, COLUMN.T)),  # a pair, second part as a list
+        ([c for c in SQUARE.T], SQUARE),  # square: a list of 1-D arrays is still a list of columns
+        ([c.reshape(-1, 1) for c in SQUARE.T], SQUARE),  # and so is a list of column vectors
+        ([[float(v) for v in row] for row in SQUARE], SQUARE),  # while nested lists of numbers are rows
     ],
 )
 def test_equivalent_forms_are_accepted(got, expected):
@@ -47,7 +51,7 @@ def test_equivalent_forms_are_accepted(got, expected):
         (TooBig((10**9,)), MATRIX, "far larger"),
         ("7x1", COLUMN, "text"),
         (MATRIX, (MATRIX, COLUMN), "expected 2 values"),  # one array where a pair is due
-        ([MATRIX], (MATRIX, COLUMN), "returned 1 values"),
+        ([MATRIX], (MATRIX, COLUMN), "returned 1 value;"),
         ([1, "a"], MATRIX, "not all numbers"),
     ],
 )
@@ -58,6 +62,8 @@ def test_wrong_answers_are_refused_with_a_reason(got, expected, words):
 
 def test_messages_never_contain_expected_values():
     outcome = compare(MATRIX + 1.0, MATRIX, TOL)
-    # Only the error, where it is, and how many entries are off: no entry of the answer.
+    # The problem says only that values are wrong; the detail (public cases only) gives the error,
+    # where it is and how many entries are off, but no entry of the answer.
+    assert outcome.problem == "returned the right shape but wrong values"
     for value in MATRIX.ravel():
-        assert f"{value:.3g}" not in outcome.problem
+        assert f"{value:.3g}" not in outcome.problem + outcome.detail
