@@ -15,6 +15,7 @@ from pathlib import Path
 from exercises.models import Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
 from grader.cases import Case, build_cases
 from grader.expected import Expected
+from grader.flags import PROTECTED_PACKAGES, flagged_imports
 from grader.gradebook import Gradebook, fingerprint, grading_context
 from grader.judge import Evidence, judge_question
 from grader.results import GradingResults, SubmissionResult, total
@@ -115,7 +116,8 @@ def run_submissions(submissions: dict[int, Submission], batch: _Batch) -> Iterat
     items = build_items(batch.exercise, batch.cases)
     jobs = [Job(str(index), s.files, s.units, items) for index, s in submissions.items()]
     options = batch.options
-    with SandboxPool(options.limits, options.jobs, isolation=options.isolation) as pool:
+    with SandboxPool(options.limits, options.jobs, isolation=options.isolation,
+                     protected_packages=PROTECTED_PACKAGES) as pool:
         for run in pool.run(jobs):
             if run.level:
                 batch.levels.add(run.level)
@@ -174,12 +176,13 @@ def _load_problem(run: RunResult, limits: Limits) -> str:
 
 
 def _notes(submission: Submission, run: RunResult | None) -> list[str]:
-    notes = list(submission.notes)
+    notes = list(submission.notes) + flagged_imports(submission)
     if run is None:
         return notes
     notes += run.load_errors
+    named = " ".join(notes)
     notes += [f"Flagged for review: the code tried to import {name!r}, the grader's own code."
-              for name in run.forbidden_imports]
+              for name in run.forbidden_imports if repr(name.split(".")[0]) not in named]
     if run.output_dropped:
         notes.append(f"Your code printed {run.output_dropped + len(run.output):,} characters or more; "
                      "only the beginning was kept.")

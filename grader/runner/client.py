@@ -6,6 +6,7 @@ is, per item, what happened and the raw values that came back.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
@@ -78,10 +79,12 @@ class RunResult:
 class SandboxPool:
     """A warm process serving up to `jobs` submissions at once. Use as a context manager."""
 
-    def __init__(self, limits: Limits, jobs: int = 1, isolation: str = "auto") -> None:
+    def __init__(self, limits: Limits, jobs: int = 1, isolation: str = "auto",
+                 protected_packages: tuple[str, ...] = ()) -> None:
         self.limits = limits
         self.jobs = max(1, jobs)
         self.isolation = isolation
+        self.protected_packages = list(protected_packages)
         separate_uid = os.geteuid() == 0 and isolation == "auto"
         self._uid_base = random.randrange(200_000, 2_000_000_000) if separate_uid else 0
         self._tmp = Path(tempfile.mkdtemp(prefix="rnn-grader-"))
@@ -150,8 +153,8 @@ class SandboxPool:
             target = box / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-        request = Request(job.units, job.items, self.limits, ["grader", "reference", "exercises"], slot,
-                          self._uid_base, self.isolation)
+        request = Request(job.units, job.items, self.limits, self.protected_packages, slot,
+                          self._uid_base, self.isolation, _package_dirs(self.protected_packages) + [str(self._tmp)])
         (job_dir / "request.json").write_text(json.dumps(request.to_json()), encoding="utf-8")
         (job_dir / "request.json").chmod(0o600)
         self._hand_over(box, slot)
@@ -235,6 +238,15 @@ class SandboxPool:
         if result.status != "not-run" and out_dir is not None:
             result.records = read_records(out_dir / f"{index}.jsonl", self.limits.max_elements)
         return result
+
+
+def _package_dirs(names: list[str]) -> list[str]:
+    """Where the protected packages live, to be hidden from student code where mounts allow it."""
+    folders = []
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        folders += list(spec.submodule_search_locations or []) if spec else []
+    return folders
 
 
 def _has_ended(job_dir: Path) -> bool:

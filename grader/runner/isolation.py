@@ -65,13 +65,18 @@ def sandbox_uid(uid_base: int, slot: int) -> int | None:
 # ---------------------------------------------------------------- inside the student process
 
 
-def confine(limits: Limits, uid: int | None, item_count: int, isolation: str) -> str:
-    """Called in the student process after fork, before any student code runs; returns the level reached."""
+def confine(limits: Limits, uid: int | None, item_count: int, isolation: str, hidden: list[str]) -> str:
+    """Called in the student process after fork, before any student code runs; returns the level reached.
+
+    `hidden` are folders to cover (the grader's packages, the other jobs' folders) where mounts are
+    possible; the working directory, the student's own box, stays reachable.
+    """
     os.setsid()
     level = "rlimits"
+    covered = [Path(path) for path in hidden]
     if uid is not None:
-        level = _as_another_user(uid)
-    elif isolation == "auto" and _enter_user_namespace():
+        level = _as_another_user(uid, covered)
+    elif isolation == "auto" and _enter_user_namespace(covered):
         level = "namespaces"
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _set_rlimits(limits, item_count, separate_uid=level.startswith("user"))
@@ -80,24 +85,26 @@ def confine(limits: Limits, uid: int | None, item_count: int, isolation: str) ->
     return level
 
 
-def _enter_user_namespace() -> bool:
-    """Without root: a user namespace mapping us to ourselves, and with it a network namespace."""
+def _enter_user_namespace(covered: list[Path]) -> bool:
+    """Without root: a user namespace mapping us to ourselves, and with it network and mount namespaces."""
     uid, gid = os.getuid(), os.getgid()
-    if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0:
+    if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) != 0:
         return False
     try:
         Path("/proc/self/setgroups").write_text("deny")
         Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
         Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+        _mount(None, "/", None, MS_REC | MS_PRIVATE)
+        _cover(covered, Path.cwd())
     except OSError:
         return False
     return True
 
 
-def _as_another_user(uid: int) -> str:
+def _as_another_user(uid: int, covered: list[Path]) -> str:
     """As root: namespaces where the kernel allows them (not in every container), then the throw-away uid."""
     try:
-        _enter_namespaces()
+        _enter_namespaces(covered)
         namespaces = True
     except OSError:
         namespaces = False
@@ -107,10 +114,24 @@ def _as_another_user(uid: int) -> str:
     return "user+namespaces" if namespaces else "user"
 
 
-def _enter_namespaces() -> None:
+def _enter_namespaces(covered: list[Path]) -> None:
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _hide_private_directories(_interpreter_paths())
+    _cover(covered, Path.cwd())
+
+
+def _cover(folders: list[Path], keep: Path) -> None:
+    """An empty tmpfs over each folder; `keep`, when inside one of them, is bound back in place."""
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        handle = os.open(keep, os.O_PATH | os.O_DIRECTORY) if folder in keep.parents else None
+        _mount("tmpfs", str(folder), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k")
+        if handle is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            _mount(f"/proc/self/fd/{handle}", str(keep), None, MS_BIND | MS_REC)
+            os.close(handle)
 
 
 def _reachable_by_others(path: Path) -> bool:

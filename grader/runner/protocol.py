@@ -63,6 +63,7 @@ class Request:
     slot: int = 0
     uid_base: int = 0  # as root: student code runs as uid_base + slot; 0 for no separate uid
     isolation: str = "auto"  # "auto": the strongest available; "rlimits": limits and process tracking only
+    hidden_paths: list[str] = field(default_factory=list)  # covered where mounts allow (the own box stays)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,6 +78,7 @@ class Request:
             slot=int(data["slot"]),
             uid_base=int(data["uid_base"]),
             isolation=str(data["isolation"]),
+            hidden_paths=[str(path) for path in data["hidden_paths"]],
         )
 
 

@@ -104,7 +104,7 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         os.dup2(output_w, 2)
         os.dup2(events_w, 3)
         os.closerange(4, 65536)
-        level = isolation.confine(request.limits, uid, len(request.items), request.isolation)
+        level = isolation.confine(request.limits, uid, len(request.items), request.isolation, request.hidden_paths)
         sys.stdout.reconfigure(line_buffering=True)
         sys.stderr.reconfigure(line_buffering=True)
         student.serve(request, first, student.Events(3), level)

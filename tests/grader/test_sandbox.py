@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from grader.flags import PROTECTED_PACKAGES
 from grader.runner.client import Job, RunResult, SandboxPool
 from grader.runner.protocol import Item, Limits, TooBig, Unit, Unsupported, encode_array
 
@@ -28,7 +29,7 @@ def run(tmp_path: Path, source: str, names: list[str], limits: Limits = FAST, ca
     items = [Item(id=name, kind="call", name=name, calls=calls or [[]]) if not name.isupper()
              else Item(id=name, kind="value", name=name) for name in names]
     job = Job("k", [(path, "student.py")], [Unit(kind="module", label="student.py", path="student.py")], items)
-    with SandboxPool(limits, jobs=1) as pool:
+    with SandboxPool(limits, jobs=1, protected_packages=PROTECTED_PACKAGES) as pool:
         return next(pool.run([job]))
 
 
@@ -282,3 +283,30 @@ def test_results_are_never_read_through_a_link(tmp_path):
         def f(): return "mine"
     """, ["f"])
     assert all(record.value != "forged" for record in result.items["f"].records)
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="mount namespaces need root here")
+def test_the_model_solution_cannot_be_imported_or_read(tmp_path):
+    solution = Path(__file__).parents[2] / "reference" / "solution.py"
+    result = run(tmp_path, f"""
+        import sys
+        sys.meta_path[:] = [f for f in sys.meta_path if "Forbidden" not in type(f).__name__]
+        def imported():
+            try:
+                from reference.solution import grad_W_H
+                return "imported"
+            except ImportError:
+                return "refused"
+        def read():
+            try:
+                return open({str(solution)!r}).read()[:20]
+            except OSError:
+                return "refused"
+        def other_jobs():
+            import os
+            return sorted(os.listdir(os.path.dirname(os.path.dirname(os.getcwd()))))
+    """, ["imported", "read", "other_jobs"])
+    # Even with the import guard taken apart, the packages' folders are empty in the sandbox.
+    assert value(result, "imported") == "refused" and value(result, "read") == "refused"
+    # And of the batch's folder, only its own job is there.
+    assert len(value(result, "other_jobs")) == 1

@@ -1,0 +1,28 @@
+"""Imports of the grader's own packages are flagged from the source, whatever the code does at run time."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.flags import flagged_imports
+from grader.submission import read_submission
+
+
+@pytest.mark.parametrize(
+    "source, flagged",
+    [
+        ("from reference.solution import grad_W_H\n", "reference"),  # the plain way
+        ("import grader.judge as j\n", "grader"),  # the judge itself
+        ("import importlib\nm = importlib.import_module('reference.solution')\n", "reference"),  # by name
+        ("m = __import__('exercises')\n", "exercises"),  # the builtin
+        ("def f():\n    import reference\n", "reference"),  # hidden inside a function
+        ("import numpy as np\nreference = np.zeros(3)\n", None),  # a variable that shares the name
+        ("from .reference import x\n", None),  # the student's own relative module
+        ("def broken(:\n", None),  # a syntax error is reported elsewhere, not flagged
+    ],
+)
+def test_imports_of_protected_packages_are_flagged(tmp_path, source, flagged):
+    path = tmp_path / "hw.py"
+    path.write_text(source)
+    notes = flagged_imports(read_submission(path, str(path)))
+    assert (notes[0].count(repr(flagged)) == 1 and "line" in notes[0]) if flagged else notes == []
