@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -41,6 +42,12 @@ def _existing(paths: tuple[str, ...]) -> list[Path]:
 @click.version_option(package_name="rnn-grader")
 def main() -> None:
     """Grade and self-check RNN / backpropagation-through-time homework."""
+    signal.signal(signal.SIGTERM, _stop_on_terminate)
+
+
+def _stop_on_terminate(signum: int, frame: object) -> None:
+    """SIGTERM (a CI cancel, a platform time limit) unwinds like Ctrl-C: the sandbox is cleaned up."""
+    raise SystemExit(128 + signum)
 
 
 @main.command("grade")

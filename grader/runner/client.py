@@ -30,6 +30,7 @@ BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.runner.zygote i
 PASSED_THROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PATH")
 MAX_RECORD_FILE = 256 * 1024 * 1024
 POLL_SECONDS = 0.2
+STOP_SECONDS = 10.0
 
 
 class SandboxError(Exception):
@@ -109,16 +110,28 @@ class SandboxPool:
         self._zygote = subprocess.Popen(
             [sys.executable, "-I", "-c", BOOT, str(ROOT)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=self._tmp, close_fds=True,
+            start_new_session=True,  # its own process group, which it signals to stop its supervisors
         )
         ready = self._zygote.stdout.readline()
         if ready.strip() != b"ready":
             raise SandboxError("the sandbox process did not start")
 
     def _stop_zygote(self) -> None:
-        if self._zygote is not None:
+        """Ask the warm process to stop every job it runs; insist if it does not."""
+        if self._zygote is None:
+            return
+        self._zygote.terminate()
+        try:
+            self._zygote.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
             self._zygote.kill()
             self._zygote.wait()
-            self._zygote = None
+        for stream in (self._zygote.stdin, self._zygote.stdout):
+            try:
+                stream.close()
+            except OSError:  # unflushed input to a process that is gone
+                pass
+        self._zygote = None
 
     # ------------------------------------------------------------ jobs
 

@@ -61,6 +61,16 @@ class _Run:
     exit_status: int | None = None
 
 
+_LIVE: list[tuple[int, int | None]] = []  # the student process now running, for `stop`
+
+
+def stop(signum: int, frame: object) -> None:
+    """SIGTERM: kill the student code now running, with everything it started, and leave."""
+    for pid, uid in _LIVE:
+        isolation.kill_everything(pid, uid)
+    os._exit(1)
+
+
 def supervise(request: Request, box: Path) -> Outcome:
     uid = isolation.sandbox_uid(request.uid_base, request.slot)
     outcome = Outcome(level="")
@@ -69,9 +79,11 @@ def supervise(request: Request, box: Path) -> Outcome:
     first = 0
     while first < len(request.items) or outcome.runs == 0:
         run = _launch(request, box, uid, first)
+        _LIVE[:] = [(run.pid, uid)]
         outcome.runs += 1
         _watch(run, request, outcome)
         isolation.kill_everything(run.pid, uid)
+        _LIVE.clear()
         _close(run)
         first = _next_start(run, outcome)
         if first is None:
@@ -97,6 +109,7 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
     code = 0
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.chdir(box)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)

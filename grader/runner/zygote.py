@@ -7,6 +7,7 @@ each supervisor writes `outcome.json` into its job directory and then the line
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -19,6 +20,8 @@ import numpy as np
 
 from grader.runner import supervisor
 from grader.runner.protocol import Request
+
+PR_SET_PDEATHSIG = 1
 
 # Loaded lazily by numpy on first use: import them before forking, so each child does not pay.
 PRELOADED = ("numpy.random", "numpy.linalg", "numpy.fft", "math", "random", "json", "collections",
@@ -54,17 +57,37 @@ def _clean_up_after_the_grader() -> None:
     shutil.rmtree(os.getcwd(), ignore_errors=True)
 
 
+def _shut_down(signum: int, frame: object) -> None:
+    """Asked to stop, or the grader died: every supervisor kills its student code, then the files go."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    os.killpg(0, signal.SIGTERM)  # this process group is the warm process and its supervisors
+    _clean_up_after_the_grader()
+    os._exit(0)
+
+
+def _stop_with_the_grader() -> None:
+    """SIGTERM when the grader dies, whatever way it dies (even kill -9)."""
+    signal.signal(signal.SIGTERM, _shut_down)
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() == 1:  # it died before we asked
+        _shut_down(signal.SIGTERM, None)
+
+
 def _run_job(job_dir: Path) -> None:
     """In the forked supervisor. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, supervisor.stop)
     try:
         request = Request.from_json(json.loads((job_dir / "request.json").read_text(encoding="utf-8")))
         outcome = supervisor.supervise(request, job_dir / "box")
         supervisor.write_outcome(outcome, job_dir / "outcome.json")
     except BaseException:  # noqa: BLE001 - a grader error must still be reported, never hang the batch
-        partial = job_dir / "grader-error.partial"
-        partial.write_text(traceback.format_exc(), encoding="utf-8")
-        os.replace(partial, job_dir / "grader-error.txt")  # whole or absent: the grader may be polling
+        _report_grader_error(job_dir, traceback.format_exc())
+    finally:
+        _report_done(job_dir)
+
+
+def _report_done(job_dir: Path) -> None:
     try:
         os.write(1, f"done {job_dir}\n".encode())
     except OSError:  # the grader is gone; the outcome file is what counts
@@ -72,7 +95,17 @@ def _run_job(job_dir: Path) -> None:
     os._exit(0)
 
 
+def _report_grader_error(job_dir: Path, text: str) -> None:
+    try:
+        partial = job_dir / "grader-error.partial"
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, job_dir / "grader-error.txt")  # whole or absent: the grader may be polling
+    except OSError:
+        pass
+
+
 def main() -> None:
+    _stop_with_the_grader()
     preload()
     print("ready", flush=True)
     serve_forever()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -310,3 +314,33 @@ def test_the_model_solution_cannot_be_imported_or_read(tmp_path):
     assert value(result, "imported") == "refused" and value(result, "read") == "refused"
     # And of the batch's folder, only its own job is there.
     assert len(value(result, "other_jobs")) == 1
+
+
+def _zygote_processes() -> list[str]:
+    listing = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    return [line for line in listing.splitlines() if "grader.runner.zygote" in line]
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
+def test_stopping_the_grader_leaves_no_process_and_no_files(tmp_path, stop):
+    """A CI cancel (SIGTERM) or a hard kill mid-batch: student code, supervisors and files all go."""
+    klass = tmp_path / "class"
+    klass.mkdir()
+    for n in range(3):
+        (klass / f"s{n}.py").write_text("import os, time\nif os.fork() == 0:\n    os.setsid()\n"
+                                        "while True:\n    time.sleep(1)\n")
+    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    batch = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(klass), "--timeout", "60", "--jobs", "2"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*/job*/started") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # let the student code start its loops
+    batch.send_signal(stop)
+    batch.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while (_zygote_processes() or set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) - before) and (
+            time.monotonic() < deadline):
+        time.sleep(0.1)
+    assert _zygote_processes() == []  # the warm process, supervisors and student code share its command line
+    assert set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) - before == set()
