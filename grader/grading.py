@@ -96,7 +96,7 @@ def _stored(submission: Submission, batch: _Batch, gradebook: Gradebook | None) 
 
 
 def _fingerprint(submission: Submission, batch: _Batch) -> str:
-    return fingerprint(submission.sources, batch.context)
+    return fingerprint(submission.files, batch.context)
 
 
 def _context(exercise: Exercise, options: GradingOptions) -> str:

@@ -151,6 +151,9 @@ def judge_function(question: FunctionQuestion, evidence: Evidence, cases: list[C
     if item.records and item.records[0].error and len(item.records) == 1 and len(cases) > 1:
         return _result(question, 0, "error", f"{question.function}: {item.records[0].error}")
     verdicts = [_judge_case(question, record, case, expected) for record, case in zip(item.records, cases)]
+    if item.status == "done":  # finished, yet some results are missing: the student's code removed them
+        verdicts += [_CaseVerdict(case, False, "gave no result that could be read")
+                     for case in cases[len(verdicts):]]
     return _function_result(question, verdicts, item, cases, evidence.timeout)
 
 
@@ -244,19 +247,24 @@ def _dominant_diagnosis(verdicts: list[_CaseVerdict]) -> tuple[str | None, str]:
 def judge_numeric(question: NumericQuestion, evidence: Evidence, expected: Expected) -> QuestionResult:
     raw, source = _find_numeric_answer(question, evidence)
     if raw is None:
-        return _result(question, 0, "missing", f"No value given for {question.name} (looked in your "
-                       "code and answer files).")
+        message = f"No value given for {question.name} (looked in your code and answer files)."
+        if evidence.load_errors:
+            message += f" Note that {evidence.load_errors[0]}: was {question.name} set after that point?"
+        return _result(question, 0, "missing", message)
     value = _numeric_value(raw)
     outcome = compare(value, expected.numeric_answer(question), _tolerance(question, expected))
     if outcome.ok:
         return _result(question, 1, "passed", f"{question.name} ({source}) is right.")
+    if outcome.detail:  # a public, hand-worked case: how far off is fair to say
+        return _result(question, 0, "failed", f"{question.name} ({source}) is off: {outcome.detail}.")
     return _result(question, 0, "failed", f"{question.name} ({source}): {outcome.problem}.")
 
 
 def _find_numeric_answer(question: NumericQuestion, evidence: Evidence) -> tuple[Any, str]:
     item = evidence.items.get(question.id)
-    if item and item.records and not item.records[0].missing and item.records[0].error is None:
-        return item.records[0].value, "in your code"
+    if item and item.records and not item.records[0].missing:
+        record = item.records[0]
+        return (record.value, "in your code") if record.error is None else (record.error, "your code raised")
     found = lookup_key(evidence.answers, [question.name, question.id])
     return (found, "in your answers file") if found is not None else (None, "")
 

@@ -18,7 +18,8 @@ CODE_SUFFIXES = (".py", ".ipynb")
 WRITEUP_SUFFIXES = (".md", ".markdown", ".tex", ".txt")
 READ_SUFFIXES = CODE_SUFFIXES + ANSWER_SUFFIXES + WRITEUP_SUFFIXES
 IGNORED_NAMES = {"__pycache__", ".ipynb_checkpoints", ".git", ".DS_Store", "__MACOSX", "Thumbs.db"}
-MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_FILE_BYTES = 8 * 1024 * 1024  # read as code, answers or write-up
+MAX_COPY_BYTES = 64 * 1024 * 1024  # copied as data the code may open
 MAX_FILES = 200
 
 
@@ -32,13 +33,13 @@ class Submission:
 
     student: str
     path: str
-    files: list[tuple[Path, str]] = field(default_factory=list)  # copied into the sandbox
-    sources: list[tuple[Path, str]] = field(default_factory=list)  # every file, for fingerprinting
+    files: list[tuple[Path, str]] = field(default_factory=list)  # every file: copied into the sandbox
     units: list[Unit] = field(default_factory=list)  # code to load, in order
     answers: dict[str, Any] = field(default_factory=dict)  # from answer files
     writeup: str = ""  # Markdown/LaTeX text: write-up files and notebook Markdown cells
     notes: list[str] = field(default_factory=list)
     rejected: str | None = None
+    test_units: list[Unit] = field(default_factory=list)  # test files: loaded only when nothing else is code
 
 
 def discover(paths: list[Path], *, single: bool = False) -> list[Submission]:
@@ -69,9 +70,12 @@ def read_submission(path: Path, shown_path: str, container: Path | None = None) 
     try:
         _check_inside(path, container)
         files = _files_of(path)
-        submission.sources = files
+        submission.files = [(file, name) for file, name in files if file.stat().st_size <= MAX_COPY_BYTES]
+        submission.notes += [f"{name} was left out: files over 64 MB are not copied for the code to read"
+                             for file, name in files if file.stat().st_size > MAX_COPY_BYTES]
         for file, name in files:
             _read_file(file, name, submission, single_file=path.is_file())
+        submission.units = submission.units or submission.test_units
         if not (submission.units or submission.answers or submission.writeup.strip()):
             raise SubmissionRejected(_nothing_usable(files, submission.notes))
     except SubmissionRejected as exc:
@@ -121,8 +125,7 @@ def _nothing_usable(files: list[tuple[Path, str]], notes: list[str]) -> str:
 def _read_file(file: Path, name: str, submission: Submission, single_file: bool) -> None:
     suffix = file.suffix.lower()
     if suffix not in READ_SUFFIXES:
-        submission.files.append((file, name))  # data a student's code may open
-        return
+        return  # data the student's code may open: copied into the sandbox, not read here
     try:
         _take(_read_text(file, name), file, name, suffix, submission)
     except SubmissionRejected as exc:
@@ -154,9 +157,8 @@ def _is_test_file(name: str) -> bool:
 
 def _take(text: str, file: Path, name: str, suffix: str, submission: Submission) -> None:
     if suffix == ".py" and _is_test_file(name):
-        submission.files.append((file, name))
+        submission.test_units.append(Unit(kind="module", label=name, path=name))
     elif suffix == ".py":
-        submission.files.append((file, name))
         submission.units.append(Unit(kind="module", label=name, path=name))
     elif suffix == ".ipynb":
         _take_notebook(text, name, submission)

@@ -240,16 +240,20 @@ class SandboxPool:
             return RunResult(job.key, grader_error="the sandbox did not finish this submission in time")
         outcome = json.loads(outcome_file.read_text(encoding="utf-8"))
         statuses = outcome.pop("items")
-        out_dir = _real_directory(job_dir / "box" / "out")
-        items = {item.id: self._read_item(out_dir, index, status)
-                 for index, (item, status) in enumerate(zip(job.items, statuses))}
+        out_dir = _open_real_directory(job_dir / "box" / "out")
+        try:
+            items = {item.id: self._read_item(out_dir, index, status)
+                     for index, (item, status) in enumerate(zip(job.items, statuses))}
+        finally:
+            if out_dir is not None:
+                os.close(out_dir)
         outcome.pop("runs", None)
         return RunResult(job.key, items=items, **outcome)
 
-    def _read_item(self, out_dir: Path | None, index: int, status: dict[str, str]) -> ItemResult:
+    def _read_item(self, out_dir: int | None, index: int, status: dict[str, str]) -> ItemResult:
         result = ItemResult(status=status["status"], detail=status["detail"])
         if result.status != "not-run" and out_dir is not None:
-            result.records = read_records(out_dir / f"{index}.jsonl", self.limits.max_elements)
+            result.records = read_records(Path(f"{index}.jsonl"), self.limits.max_elements, dir_fd=out_dir)
         return result
 
 
@@ -266,21 +270,21 @@ def _has_ended(job_dir: Path) -> bool:
     return (job_dir / "outcome.json").exists() or (job_dir / "grader-error.txt").exists()
 
 
-def _real_directory(path: Path) -> Path | None:
-    """`path` if it is a directory and not a link (student code could point out/ at another job's)."""
+def _open_real_directory(path: Path) -> int | None:
+    """A descriptor of `path` if it is a directory and not a link (student code could point out/ elsewhere)."""
     try:
-        return path if stat.S_ISDIR(os.lstat(path).st_mode) else None
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
         return None
 
 
-def read_records(path: Path, max_elements: int) -> list[Record]:
+def read_records(path: Path, max_elements: int, dir_fd: int | None = None) -> list[Record]:
     """The records a student process wrote, read as untrusted data: regular files only, size-capped, validated.
 
-    Called once every student process of the job is dead, so nothing can swap the file meanwhile.
+    Opened through the directory's descriptor, without following links, so nothing can be swapped in.
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # a FIFO must not make us wait
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)  # a FIFO must not block
     except OSError:
         return []
     with os.fdopen(fd, "rb") as handle:

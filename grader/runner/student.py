@@ -112,7 +112,7 @@ def describe_exception(exc: BaseException, student_files: set[str], here: str = 
             place = "" if frame.filename == here else f"{frame.filename}, "
             where = f" ({place}line {frame.lineno})"
             break
-    message = str(exc)[:300]
+    message = str(exc).replace(os.getcwd() + os.sep, "")[:300]  # the sandbox's folder means nothing to them
     return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"
 
 

@@ -60,3 +60,17 @@ def test_unreadable_numbers_fail_with_a_message(tmp_path, raw):
     path.write_text(f"loss_value: {raw!r}\n")
     question = grade_one(path)["loss_value"]
     assert question.status == "failed" and question.feedback
+
+
+def test_code_may_read_data_files_beside_it(tmp_path):
+    """A folder submission whose code opens its own data file: every file is in the sandbox with it."""
+    values = reference_values()
+    folder = tmp_path / "ann"
+    folder.mkdir()
+    (folder / "loss.txt").write_text(f"{float(values['loss_value'])!r}\n")
+    (folder / "hand.py").write_text("from pathlib import Path\n"
+                                    "loss_value = float(Path(__file__).with_name('loss.txt').read_text())\n"
+                                    "dW_y_value = float(open('missing.txt').read())\n")
+    questions = grade_one(tmp_path)  # a class of one folder
+    assert questions["loss_value"].status == "passed", questions["loss_value"].feedback
+    assert "missing.txt" in questions["dW_y_value"].feedback and "rnn-grader" not in questions["dW_y_value"].feedback

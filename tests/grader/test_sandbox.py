@@ -286,7 +286,7 @@ def test_results_are_never_read_through_a_link(tmp_path):
         os.symlink({str(forged)!r}, "out")
         def f(): return "mine"
     """, ["f"])
-    assert all(record.value != "forged" for record in result.items["f"].records)
+    assert result.items["f"].records == []  # nothing was read through the link
 
 
 @pytest.mark.skipif(not AS_ROOT, reason="mount namespaces need root here")

@@ -138,3 +138,10 @@ def test_test_files_beside_the_work_are_not_loaded_as_answers(tmp_path):
     (tmp_path / "conftest.py").write_text("")
     [sub] = discover([tmp_path], single=True)
     assert [u.label for u in sub.units] == ["rnn.py"]
+
+
+def test_a_lone_test_file_is_still_the_work(tmp_path):
+    path = tmp_path / "test_rnn.py"
+    path.write_text("def grad_W_H(): pass\n")
+    sub = read_submission(path, str(path))
+    assert sub.rejected is None and [u.label for u in sub.units] == ["test_rnn.py"]
