@@ -87,7 +87,9 @@ def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, sec
                              single=single, roster=_read_roster(roster) if roster else {},
                              gradebook=Path(gradebook) if gradebook else None, resume=resume, isolation=isolation)
     started = time.monotonic()
-    results = _run(_existing(paths), exercise, options)
+    existing = _existing(paths)
+    _check_destination(fmt, output, existing, single)
+    results = _run(existing, exercise, options)
     _emit(results, fmt, output)
     level = f"; isolation: {results.isolation}" if results.isolation else ""
     click.echo(f"graded {len(results.submissions)} submission(s) in {time.monotonic() - started:.2f} s{level}",
@@ -169,27 +171,47 @@ def _run(paths: list[Path], exercise, options):
         raise UsageProblem(str(exc)) from None
 
 
+PER_SUBMISSION_FORMAT_NAMES = ("gradescope", "github-classroom")
+
+
+def _check_destination(fmt: str, output: str | None, paths: list[Path], single: bool) -> None:
+    """Refuse, before any grading, an output that could not be written."""
+    several = len(paths) > 1 or (not single and any(path.is_dir() for path in paths))
+    if fmt in PER_SUBMISSION_FORMAT_NAMES and several and not output:
+        raise UsageProblem(f"--format {fmt} describes one submission; for a class, give -o FOLDER")
+    if output and not Path(output).is_dir() and not Path(output).absolute().parent.is_dir():
+        raise UsageProblem(f"cannot write {output}: its folder does not exist")
+
+
 def _emit(results, fmt: str, output: str | None) -> None:
     from grader.report import FORMATS, PER_SUBMISSION_FORMATS
 
-    if fmt in PER_SUBMISSION_FORMATS and len(results.submissions) != 1:
-        if not output:
-            raise UsageProblem(f"--format {fmt} describes one submission; with several, give -o FOLDER")
-        _write_each(results, fmt, Path(output))
-        return
-    text = FORMATS[fmt](results)
-    if output:
-        Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    else:
-        click.echo(text.rstrip("\n"))
+    try:
+        if fmt in PER_SUBMISSION_FORMATS and (len(results.submissions) != 1 or (output and Path(output).is_dir())):
+            _write_each(results, fmt, Path(output))
+        elif output:
+            text = FORMATS[fmt](results)
+            Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        else:
+            click.echo(FORMATS[fmt](results).rstrip("\n"))
+    except OSError as exc:
+        raise click.ClickException(f"cannot write the results: {exc}") from None
 
 
 def _write_each(results, fmt: str, folder: Path) -> None:
+    """One `<student>.json` per submission; names that clean up alike get -2, -3, …"""
     from grader.report import render_each
 
     folder.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
     for student, text in render_each(fmt, results).items():
-        (folder / f"{_safe_file_name(student)}.json").write_text(text, encoding="utf-8")
+        name = base = _safe_file_name(student)
+        counter = 1
+        while name in taken:
+            counter += 1
+            name = f"{base}-{counter}"
+        taken.add(name)
+        (folder / f"{name}.json").write_text(text, encoding="utf-8")
 
 
 def _safe_file_name(name: str) -> str:

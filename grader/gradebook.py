@@ -63,14 +63,17 @@ class Gradebook:
             )
 
     def stored(self, exercise: str, path: str, fingerprint: str) -> SubmissionResult | None:
-        """The current result for a submission, if it was graded with this very fingerprint."""
+        """The current result for a submission, if it was graded with this very fingerprint and no grader error."""
         row = self._db.execute(
             "SELECT fingerprint, result_json FROM grades WHERE exercise = ? AND path = ? ORDER BY id DESC LIMIT 1",
             (exercise, path),
         ).fetchone()
         if row is None or row[0] != fingerprint:
             return None
-        return SubmissionResult.model_validate_json(row[1])
+        result = SubmissionResult.model_validate_json(row[1])
+        if any(question.staff_log for question in result.questions):
+            return None  # a grader error is worth another try
+        return result
 
     def history(self, exercise: str, path: str) -> list[tuple[float, float]]:
         """(score, graded_at) of every grade a submission has had, oldest first."""

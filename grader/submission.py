@@ -6,6 +6,7 @@ Reads files as untrusted data and never runs them. A file that cannot be used be
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,15 @@ def discover(paths: list[Path], *, single: bool = False) -> list[Submission]:
             if _is_ignored(entry):
                 continue
             submissions.append(read_submission(entry, str(entry), container=path))
+    return _distinct_students(submissions)
+
+
+def _distinct_students(submissions: list[Submission]) -> list[Submission]:
+    """alice.py and alice.md are two submissions: name both by their file, so no two rows look alike."""
+    counts = Counter(submission.student for submission in submissions)
+    for submission in submissions:
+        if counts[submission.student] > 1:
+            submission.student = Path(submission.path).name
     return submissions
 
 

@@ -138,3 +138,19 @@ def test_format_names_match_the_formatters():
 def test_resume_without_gradebook_is_a_usage_error(classroom):
     result = invoke("grade", str(classroom), "--resume")
     assert result.exit_code == 2 and "--gradebook" in result.stderr
+
+
+def test_output_problems_are_caught_before_grading(classroom):
+    # A folder that does not exist: refused at once, with one line, before any grading.
+    result = invoke("grade", str(classroom), "--format", "json", "-o", "no/such/folder/out.json")
+    assert result.exit_code == 2 and "does not exist" in result.stderr and "graded" not in result.stderr
+    # A class in a per-submission format needs a folder to put one file per student in.
+    assert invoke("grade", str(classroom), "--format", "github-classroom").exit_code == 2
+
+
+def test_gradescope_into_an_existing_results_folder(classroom):
+    """The natural Gradescope call: one submission, -o /autograder/results (a folder)."""
+    Path("results").mkdir()
+    result = invoke("grade", str(classroom / "ann.py"), "--format", "gradescope", "-o", "results", *FAST)
+    assert result.exit_code == 0
+    assert json.loads(Path("results/ann.json").read_text())["score"] == 30

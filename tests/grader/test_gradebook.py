@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader.gradebook import Gradebook, fingerprint
-from grader.results import SubmissionResult
+from grader.results import QuestionResult, SubmissionResult
 
 CORPUS = Path(__file__).parents[1] / "corpus"
 CLASS_SIZE = 8
@@ -109,9 +109,13 @@ def test_a_file_that_is_not_a_gradebook_is_a_usage_error(tmp_path):
     assert done.returncode == 2 and "not a usable gradebook" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_stored_results_round_trip(tmp_path):
+def test_stored_results_round_trip_and_grader_errors_are_retried(tmp_path):
     result = SubmissionResult(path="p", student="s", score=1.0, max_score=2.0, status="graded")
+    failed = result.model_copy(update={"path": "q", "questions": [QuestionResult(
+        id="a", score=0, max_score=1, status="error", feedback="Grader error", staff_log="Traceback ...")]})
     with Gradebook(tmp_path / "b.sqlite") as book:
         book.record("ex", "fp", result)
+        book.record("ex", "fp", failed)
         assert book.stored("ex", "p", "fp") == result
         assert book.stored("ex", "p", "another") is None
+        assert book.stored("ex", "q", "fp") is None  # --resume grades it again

@@ -145,3 +145,10 @@ def test_a_lone_test_file_is_still_the_work(tmp_path):
     path.write_text("def grad_W_H(): pass\n")
     sub = read_submission(path, str(path))
     assert sub.rejected is None and [u.label for u in sub.units] == ["test_rnn.py"]
+
+
+def test_entries_sharing_a_name_get_distinct_students(tmp_path):
+    (tmp_path / "alice.py").write_text("def f(): pass\n")
+    (tmp_path / "alice.md").write_text("$$W_H = 7 \\times 7$$")
+    (tmp_path / "bob.py").write_text("def f(): pass\n")
+    assert [s.student for s in discover([tmp_path])] == ["alice.md", "alice.py", "bob"]
