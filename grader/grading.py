@@ -19,8 +19,8 @@ from grader.flags import PROTECTED_PACKAGES, flagged_imports
 from grader.gradebook import Gradebook, fingerprint, grading_context
 from grader.judge import Evidence, judge_question
 from grader.results import GradingResults, SubmissionResult, total
-from grader.runner.client import Job, RunResult, SandboxPool
-from grader.runner.protocol import Item, Limits, encode_array
+from grader.runner.client import Job, SandboxPool
+from grader.runner.protocol import Item, Limits, RunResult, encode_array
 from grader.submission import Submission, discover
 from grader.writeup import shapes_from_text
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from exercises.models import Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
+from exercises.models import FunctionQuestion, NumericQuestion, ShapeQuestion
 from grader.cases import Case
 from grader.compare import compare
 from grader.expected import Expected
 from grader.results import QuestionResult
-from grader.runner.client import ItemResult, Record
+from grader.runner.protocol import ItemResult, Record
 from grader.shapes import ShapeParseError, describe, parse_shape
 
 MAX_SHOWN_ERRORS = 2

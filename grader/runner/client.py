@@ -18,12 +18,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import grader
-from grader.runner.protocol import Item, Limits, Request, Unit, decode_raw
+from grader.runner.protocol import Item, ItemResult, Limits, Record, Request, RunResult, Unit, decode_raw
 
 ROOT = Path(grader.__file__).resolve().parent.parent
 BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.runner.zygote import main; main()"
@@ -45,36 +44,6 @@ class Job:
     files: list[tuple[Path, str]]
     units: list[Unit]
     items: list[Item]
-
-
-@dataclass
-class Record:
-    """One call's (or one value's) result: a value, an error message from student code, or missing."""
-
-    value: Any = None
-    error: str | None = None
-    missing: bool = False
-
-
-@dataclass
-class ItemResult:
-    status: str  # done, timeout, crashed, not-run
-    detail: str = ""
-    records: list[Record] = field(default_factory=list)
-
-
-@dataclass
-class RunResult:
-    key: str
-    level: str = ""
-    load: str = "ok"
-    load_detail: str = ""
-    load_errors: list[str] = field(default_factory=list)
-    items: dict[str, ItemResult] = field(default_factory=dict)  # by Item.id
-    output: str = ""
-    output_dropped: int = 0
-    forbidden_imports: list[str] = field(default_factory=list)
-    grader_error: str | None = None
 
 
 class SandboxPool:

@@ -154,3 +154,36 @@ def _items(tree: dict[str, Any], pairs: bool = False) -> list[Any]:
     if not isinstance(items, list) or pairs and not all(isinstance(p, list) and len(p) == 2 for p in items):
         raise ValueError("malformed items")
     return items
+
+
+# ---------------------------------------------------------------- what the grader gets back
+
+
+@dataclass
+class Record:
+    """One call's (or one value's) result: a value, an error message from student code, or missing."""
+
+    value: Any = None
+    error: str | None = None
+    missing: bool = False
+
+
+@dataclass
+class ItemResult:
+    status: str  # done, timeout, crashed, not-run
+    detail: str = ""
+    records: list[Record] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    key: str
+    level: str = ""
+    load: str = "ok"
+    load_detail: str = ""
+    load_errors: list[str] = field(default_factory=list)
+    items: dict[str, ItemResult] = field(default_factory=dict)  # by Item.id
+    output: str = ""
+    output_dropped: int = 0
+    forbidden_imports: list[str] = field(default_factory=list)
+    grader_error: str | None = None

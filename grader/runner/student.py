@@ -125,7 +125,6 @@ def load_module(unit: Unit) -> dict[str, Any]:
     spec = importlib.util.spec_from_file_location(name, os.path.abspath(unit.path))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    module.__file__ = unit.label
     code = compile(Path(unit.path).read_bytes(), unit.label, "exec")
     module.__file__ = os.path.abspath(unit.path)
     exec(code, vars(module))

@@ -12,7 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 from grader.gradebook import Gradebook, fingerprint
 from grader.results import QuestionResult, SubmissionResult
