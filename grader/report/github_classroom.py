@@ -24,26 +24,16 @@ from __future__ import annotations
 
 import json
 
+from grader.report.common import DEFAULT_MESSAGE, only_submission
 from grader.results import GradingResults, QuestionResult, SubmissionResult
 
 RUNNER_RESULT_VERSION = 1
 _STATUS = {"passed": "pass", "failed": "fail", "missing": "fail", "error": "error", "timeout": "error"}
-_DEFAULT_MESSAGE = {
-    "failed": "Some points were lost on this question.",
-    "error": "Your code raised an error while answering this question.",
-    "timeout": "Your code ran past the time limit on this question.",
-    "missing": "Your submission does not answer this question.",
-}
 
 
 def render(results: GradingResults) -> str:
     """The runner result of a run that graded exactly one submission (one repository per job)."""
-    if len(results.submissions) != 1:
-        raise ValueError(
-            f"the github-classroom format describes one submission, but this run has "
-            f"{len(results.submissions)}; write one result per student instead"
-        )
-    return render_submission(results.submissions[0], results)
+    return render_submission(only_submission(results, "github-classroom"), results)
 
 
 def render_submission(sub: SubmissionResult, results: GradingResults) -> str:
@@ -88,4 +78,4 @@ def _message(q: QuestionResult) -> str | None:
     text = "\n".join(part for part in parts if part)
     if text:
         return text
-    return _DEFAULT_MESSAGE.get(q.status)
+    return DEFAULT_MESSAGE.get(q.status)

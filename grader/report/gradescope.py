@@ -17,25 +17,15 @@ from __future__ import annotations
 
 import json
 
+from grader.report.common import DEFAULT_MESSAGE, only_submission
 from grader.results import GradingResults, QuestionResult, SubmissionResult
 
 _TEXT = "text"
-_DEFAULT_OUTPUT = {
-    "failed": "Some points were lost on this question.",
-    "error": "Your code raised an error while answering this question.",
-    "timeout": "Your code ran past the time limit on this question.",
-    "missing": "Your submission does not answer this question.",
-}
 
 
 def render(results: GradingResults) -> str:
     """The results.json of a run that graded exactly one submission."""
-    if len(results.submissions) != 1:
-        raise ValueError(
-            f"the gradescope format describes one submission, but this run has "
-            f"{len(results.submissions)}; write one results.json per student instead"
-        )
-    return render_submission(results.submissions[0], results)
+    return render_submission(only_submission(results, "gradescope"), results)
 
 
 def render_submission(sub: SubmissionResult, results: GradingResults) -> str:
@@ -74,7 +64,7 @@ def _test(q: QuestionResult, number: int) -> dict:
 
 def _test_output(q: QuestionResult) -> str:
     """The student-facing feedback, with a default sentence when the grader gave none."""
-    parts = [q.feedback.strip() or _DEFAULT_OUTPUT.get(q.status, "")]
+    parts = [q.feedback.strip() or DEFAULT_MESSAGE.get(q.status, "")]
     if q.diagnosis:
         parts.append(f"Likely mistake: {q.diagnosis}")
     return "\n\n".join(part for part in parts if part)
