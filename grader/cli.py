@@ -89,6 +89,9 @@ def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, sec
     started = time.monotonic()
     existing = _existing(paths)
     _check_destination(fmt, output, existing, single)
+    if exercise.hidden.count and not secret:
+        click.echo("warning: no --secret: the hidden cases come from the exercise file's default secret, "
+                   "which students can read", err=True)
     results = _run(existing, exercise, options)
     _emit(results, fmt, output)
     level = f"; isolation: {results.isolation}" if results.isolation else ""

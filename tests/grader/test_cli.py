@@ -154,3 +154,8 @@ def test_gradescope_into_an_existing_results_folder(classroom):
     result = invoke("grade", str(classroom / "ann.py"), "--format", "gradescope", "-o", "results", *FAST)
     assert result.exit_code == 0
     assert json.loads(Path("results/ann.json").read_text())["score"] == 30
+
+
+def test_grading_without_a_secret_warns(classroom):
+    assert "no --secret" in invoke("grade", str(classroom / "ann.py"), *FAST).stderr
+    assert "no --secret" not in invoke("grade", str(classroom / "ann.py"), "--secret", "s", *FAST).stderr
