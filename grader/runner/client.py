@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import grader
@@ -62,6 +62,7 @@ class SandboxPool:
         self._zygote: subprocess.Popen | None = None
         self._counter = 0
         self._in_flight: set[Path] = set()  # job directories handed over and not yet collected
+        self._items_files: dict[Path, list[Item]] = {}
 
     def __enter__(self) -> "SandboxPool":
         self._start_zygote()
@@ -77,13 +78,16 @@ class SandboxPool:
         env = {name: os.environ[name] for name in PASSED_THROUGH_ENV if name in os.environ}
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2")
         self._zygote = subprocess.Popen(
-            [sys.executable, "-I", "-c", BOOT, str(ROOT)],
+            [sys.executable, "-I", "-c", BOOT, str(ROOT), json.dumps(self._zygote_config())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=self._tmp, close_fds=True,
             start_new_session=True,  # its own process group, which it signals to stop its supervisors
         )
         ready = self._zygote.stdout.readline()
         if ready.strip() != b"ready":
             raise SandboxError("the sandbox process did not start")
+
+    def _zygote_config(self) -> dict:
+        return {"isolation": self.isolation, "hidden": _package_dirs(self.protected_packages)}
 
     def _stop_zygote(self) -> None:
         """Ask the warm process to stop every job it runs; insist if it does not."""
@@ -137,12 +141,22 @@ class SandboxPool:
             shutil.copyfile(source, target)
         request = Request(job.units, job.items, self.limits, self.protected_packages, slot,
                           self._uid_base, self.isolation, _package_dirs(self.protected_packages) + [str(self._tmp)])
-        (job_dir / "request.json").write_text(json.dumps(request.to_json()), encoding="utf-8")
+        items_file = self._items_file(job.items)
+        (job_dir / "request.json").write_text(json.dumps(request.to_json(str(items_file))), encoding="utf-8")
         (job_dir / "request.json").chmod(0o600)
         self._hand_over(box, slot)
         self._in_flight.add(job_dir)
         self._send(f"{job_dir}\n")
         return job_dir
+
+    def _items_file(self, items: list[Item]) -> Path:
+        """The items as JSON, written once for all the jobs that share them (readable by root only)."""
+        path = self._tmp / f"items-{id(items)}.json"
+        if path not in self._items_files:
+            path.write_text(json.dumps([asdict(item) for item in items]), encoding="utf-8")
+            path.chmod(0o600)
+            self._items_files[path] = items  # keeps `items` alive, so its id is not reused
+        return path
 
     def _hand_over(self, box: Path, slot: int) -> None:
         """The box belongs to the sandbox uid, when there is one; nobody else may enter it."""

@@ -58,6 +58,25 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
     _check(_libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)), f"mount {target}")
 
 
+# Namespaces the warm process entered once for every job it forks (root only); process state, inherited.
+_shared_namespaces = False
+
+
+def enter_shared_namespaces(isolation: str, covered: list[Path]) -> None:
+    """In the warm process, as root: no network, root-only folders and the grader's packages covered.
+
+    Done once, so no job pays for it; a kernel or container that refuses leaves each job to fall back.
+    """
+    global _shared_namespaces
+    if os.geteuid() != 0 or isolation != "auto":
+        return
+    try:
+        _enter_namespaces(covered)
+        _shared_namespaces = True
+    except OSError:
+        _shared_namespaces = False
+
+
 def sandbox_uid(uid_base: int, slot: int) -> int | None:
     return uid_base + slot if os.geteuid() == 0 and uid_base else None
 
@@ -68,14 +87,15 @@ def sandbox_uid(uid_base: int, slot: int) -> int | None:
 def confine(limits: Limits, uid: int | None, item_count: int, isolation: str, hidden: list[str]) -> str:
     """Called in the student process after fork, before any student code runs; returns the level reached.
 
-    `hidden` are folders to cover (the grader's packages, the other jobs' folders) where mounts are
-    possible; the working directory, the student's own box, stays reachable.
+    `hidden` are folders to cover (the grader's packages, the other jobs' folders) when the job needs
+    namespaces of its own (not root); the working directory, the student's own box, stays reachable.
+    As root they were covered once in the warm process, and the other jobs are another uid's.
     """
     os.setsid()
     level = "rlimits"
     covered = [Path(path) for path in hidden]
     if uid is not None:
-        level = _as_another_user(uid, covered)
+        level = _as_another_user(uid)
     elif isolation == "auto" and _enter_user_namespace(covered):
         level = "namespaces"
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
@@ -101,17 +121,12 @@ def _enter_user_namespace(covered: list[Path]) -> bool:
     return True
 
 
-def _as_another_user(uid: int, covered: list[Path]) -> str:
-    """As root: namespaces where the kernel allows them (not in every container), then the throw-away uid."""
-    try:
-        _enter_namespaces(covered)
-        namespaces = True
-    except OSError:
-        namespaces = False
-    if not namespaces and not all(_reachable_by_others(path) for path in _interpreter_paths()):
+def _as_another_user(uid: int) -> str:
+    """As root: the throw-away uid, inside the warm process's namespaces where the kernel allowed them."""
+    if not _shared_namespaces and not all(_reachable_by_others(path) for path in _interpreter_paths()):
         return "rlimits"  # the interpreter lives where only root may enter, and it cannot be re-mounted
     _drop_privileges(uid)
-    return "user+namespaces" if namespaces else "user"
+    return "user+namespaces" if _shared_namespaces else "user"
 
 
 def _enter_namespaces(covered: list[Path]) -> None:

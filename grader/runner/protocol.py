@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import math
-from dataclasses import asdict, dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -65,14 +67,18 @@ class Request:
     isolation: str = "auto"  # "auto": the strongest available; "rlimits": limits and process tracking only
     hidden_paths: list[str] = field(default_factory=list)  # covered where mounts allow (the own box stays)
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_json(self, items_file: str) -> dict[str, Any]:
+        """As JSON, with the items (the same for every submission of a batch) in a file written once."""
+        data = asdict(replace(self, items=[]))
+        del data["items"]
+        return {**data, "items_file": items_file}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Request":
+        items = json.loads(Path(data["items_file"]).read_text(encoding="utf-8"))
         return cls(
             units=[Unit(**unit) for unit in data["units"]],
-            items=[Item(**item) for item in data["items"]],
+            items=[Item(**item) for item in items],
             limits=Limits(**data["limits"]),
             forbidden_modules=list(data["forbidden_modules"]),
             slot=int(data["slot"]),

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.runner import supervisor
+from grader.runner import isolation, supervisor
 from grader.runner.protocol import Request
 
 PR_SET_PDEATHSIG = 1
@@ -105,8 +105,11 @@ def _report_grader_error(job_dir: Path, text: str) -> None:
 
 
 def main() -> None:
+    """argv: [root of the grader, JSON {"isolation": ..., "hidden": [folders to cover]}]."""
     _stop_with_the_grader()
     preload()
+    config = json.loads(sys.argv[2])
+    isolation.enter_shared_namespaces(config["isolation"], [Path(p) for p in config["hidden"]])
     print("ready", flush=True)
     serve_forever()
 

@@ -308,12 +308,15 @@ def test_the_model_solution_cannot_be_imported_or_read(tmp_path):
                 return "refused"
         def other_jobs():
             import os
-            return sorted(os.listdir(os.path.dirname(os.path.dirname(os.getcwd()))))
+            try:
+                return len(os.listdir(os.path.dirname(os.path.dirname(os.getcwd()))))
+            except OSError:
+                return 0
     """, ["imported", "read", "other_jobs"])
     # Even with the import guard taken apart, the packages' folders are empty in the sandbox.
     assert value(result, "imported") == "refused" and value(result, "read") == "refused"
-    # And of the batch's folder, only its own job is there.
-    assert len(value(result, "other_jobs")) == 1
+    # And of the batch's folder, it sees its own job at most.
+    assert float(value(result, "other_jobs")) <= 1
 
 
 def _zygote_processes() -> list[str]:
