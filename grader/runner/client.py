@@ -12,6 +12,7 @@ import os
 import random
 import select
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -22,7 +23,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import grader
-from grader.runner.protocol import Item, ItemResult, Limits, Record, Request, RunResult, Unit, decode_raw
+from grader.runner.protocol import (
+    Item,
+    ItemResult,
+    Limits,
+    Record,
+    Request,
+    RunResult,
+    Unit,
+    decode_raw,
+)
+from grader.runner.supervisor import job_time_limit
 
 ROOT = Path(grader.__file__).resolve().parent.parent
 BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.runner.zygote import main; main()"
@@ -77,17 +88,21 @@ class SandboxPool:
     def _start_zygote(self) -> None:
         env = {name: os.environ[name] for name in PASSED_THROUGH_ENV if name in os.environ}
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2")
-        self._zygote = subprocess.Popen(
-            [sys.executable, "-I", "-c", BOOT, str(ROOT), json.dumps(self._zygote_config())],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=self._tmp, close_fds=True,
-            start_new_session=True,  # its own process group, which it signals to stop its supervisors
-        )
+        try:
+            self._zygote = subprocess.Popen(
+                [sys.executable, "-I", "-c", BOOT, str(ROOT), json.dumps(self._zygote_config())],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=self._tmp, close_fds=True,
+                start_new_session=True,  # its own process group, which it signals to stop its supervisors
+            )
+        except OSError as exc:
+            raise SandboxError(f"the sandbox process could not start: {exc}") from None
         ready = self._zygote.stdout.readline()
         if ready.strip() != b"ready":
             raise SandboxError("the sandbox process did not start")
 
     def _zygote_config(self) -> dict:
-        return {"isolation": self.isolation, "hidden": _package_dirs(self.protected_packages)}
+        return {"grader_pid": os.getpid(), "isolation": self.isolation,
+                "hidden": _package_dirs(self.protected_packages)}
 
     def _stop_zygote(self) -> None:
         """Ask the warm process to stop every job it runs; insist if it does not."""
@@ -111,25 +126,25 @@ class SandboxPool:
     def run(self, jobs: Iterable[Job]) -> Iterator[RunResult]:
         """Run jobs, at most `self.jobs` at a time; yield each result as it completes."""
         pending = iter(jobs)
-        running: dict[str, tuple[Job, Path, float, int]] = {}
-        free_slots = list(range(self.jobs))
+        running: dict[str, tuple[Job, Path, float]] = {}
         while True:
-            while free_slots and (job := next(pending, None)) is not None:
-                slot = free_slots.pop()
-                job_dir = self._submit(job, slot)
-                running[str(job_dir)] = (job, job_dir, time.monotonic() + self._budget(job), slot)
+            while len(running) < self.jobs and (job := next(pending, None)) is not None:
+                job_dir = self._submit(job)
+                running[str(job_dir)] = (job, job_dir, time.monotonic() + self._budget(job))
             if not running:
                 return
             for job_dir_name in self._wait_for_done(running):
-                job, job_dir, _, slot = running.pop(job_dir_name)
+                job, job_dir, _ = running.pop(job_dir_name)
                 self._in_flight.discard(job_dir)
-                free_slots.append(slot)
+                if not _has_ended(job_dir):
+                    _stop_supervisor(job_dir)  # overdue: it must not outlive its files
                 yield self._collect(job, job_dir)
 
     def _budget(self, job: Job) -> float:
-        return (len(job.items) + 1) * (self.limits.timeout + 1.0) * 1.5 + 10.0
+        """The supervisor keeps its own, shorter limit; this one only guards against a stuck supervisor."""
+        return job_time_limit(self.limits, len(job.items)) + 30.0
 
-    def _submit(self, job: Job, slot: int) -> Path:
+    def _submit(self, job: Job) -> Path:
         self._counter += 1
         job_dir = self._tmp / f"job{self._counter}"
         box = job_dir / "box"
@@ -139,12 +154,12 @@ class SandboxPool:
             target = box / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-        request = Request(job.units, job.items, self.limits, self.protected_packages, slot,
+        request = Request(job.units, job.items, self.limits, self.protected_packages, self._counter,
                           self._uid_base, self.isolation, _package_dirs(self.protected_packages) + [str(self._tmp)])
         items_file = self._items_file(job.items)
         (job_dir / "request.json").write_text(json.dumps(request.to_json(str(items_file))), encoding="utf-8")
         (job_dir / "request.json").chmod(0o600)
-        self._hand_over(box, slot)
+        self._hand_over(box, self._counter)
         self._in_flight.add(job_dir)
         self._send(f"{job_dir}\n")
         return job_dir
@@ -158,12 +173,12 @@ class SandboxPool:
             self._items_files[path] = items  # keeps `items` alive, so its id is not reused
         return path
 
-    def _hand_over(self, box: Path, slot: int) -> None:
+    def _hand_over(self, box: Path, job_number: int) -> None:
         """The box belongs to the sandbox uid, when there is one; nobody else may enter it."""
         box.chmod(0o700)
         if not self._uid_base:
             return
-        uid = self._uid_base + slot
+        uid = self._uid_base + job_number
         for path in [box, *box.rglob("*")]:
             os.chown(path, uid, uid, follow_symlinks=False)
 
@@ -178,11 +193,11 @@ class SandboxPool:
         self._zygote.stdin.write(line.encode())
         self._zygote.stdin.flush()
 
-    def _wait_for_done(self, running: dict[str, tuple[Job, Path, float, int]]) -> list[str]:
+    def _wait_for_done(self, running: dict[str, tuple[Job, Path, float]]) -> list[str]:
         """Names of finished (or overdue) jobs. If the warm process dies, a new one serves the rest."""
         while True:
             now = time.monotonic()
-            ended = [name for name, (_, job_dir, deadline, _) in running.items()
+            ended = [name for name, (_, job_dir, deadline) in running.items()
                      if deadline < now or _has_ended(job_dir)]
             if ended:
                 return ended
@@ -204,6 +219,8 @@ class SandboxPool:
             for job_dir in sorted(self._in_flight):
                 if not (job_dir / "started").exists():
                     self._write(f"{job_dir}\n")
+                elif not _has_ended(job_dir) and not _supervisor_alive(job_dir):
+                    _record_lost(job_dir)
         except OSError as exc:
             raise SandboxError(f"the sandbox process keeps dying: {exc}") from None
 
@@ -247,6 +264,27 @@ def _package_dirs(names: list[str]) -> list[str]:
         spec = importlib.util.find_spec(name)
         folders += list(spec.submodule_search_locations or []) if spec else []
     return folders
+
+
+def _stop_supervisor(job_dir: Path) -> None:
+    """SIGTERM to an overdue job's supervisor, which then kills its student code."""
+    try:
+        os.kill(int((job_dir / "supervisor.pid").read_text()), signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
+
+
+def _supervisor_alive(job_dir: Path) -> bool:
+    try:
+        os.kill(int((job_dir / "supervisor.pid").read_text()), 0)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def _record_lost(job_dir: Path) -> None:
+    """A job whose supervisor was stopped with the warm process: a grader error, which --resume retries."""
+    (job_dir / "grader-error.txt").write_text("the sandbox was stopped while it graded this submission\n")
 
 
 def _has_ended(job_dir: Path) -> bool:

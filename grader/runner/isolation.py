@@ -30,10 +30,9 @@ from grader.runner.protocol import Limits
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 4096, 16384, 1 << 18
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
-PR_SET_DUMPABLE = 4
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -77,8 +76,9 @@ def enter_shared_namespaces(isolation: str, covered: list[Path]) -> None:
         _shared_namespaces = False
 
 
-def sandbox_uid(uid_base: int, slot: int) -> int | None:
-    return uid_base + slot if os.geteuid() == 0 and uid_base else None
+def sandbox_uid(uid_base: int, job_number: int) -> int | None:
+    """A uid of its own for every job: nothing one job leaves behind can touch the next."""
+    return uid_base + job_number if os.geteuid() == 0 and uid_base else None
 
 
 # ---------------------------------------------------------------- inside the student process
@@ -214,14 +214,17 @@ def become_subreaper() -> None:
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def kill_everything(student_pid: int, uid: int | None) -> None:
+def kill_everything(student_pid: int, student_pidfd: int, uid: int | None) -> None:
     """Kill the student process, its group, every process of its uid and every orphan; reap them all."""
+    _signal_group(student_pid)
+    try:
+        signal.pidfd_send_signal(student_pidfd, signal.SIGKILL)  # this very process, even if it left its group
+    except OSError:
+        pass  # already gone
+    _reap(student_pid)
     for _ in range(50):
         if uid is not None:
             _kill_all_of_uid(uid)
-        _signal_group(student_pid)
-        _signal_pid(student_pid)  # even if it left its group
-        _reap(student_pid)
         if not _reap_children():
             return
         for child in _children_of(os.getpid()):  # orphans re-parented here that escaped the group
@@ -254,6 +257,7 @@ def _kill_all_of_uid(uid: int) -> None:
     """A helper that becomes the sandbox uid and signals every process it may: all of that uid."""
     helper = os.fork()
     if helper == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         try:
             os.setresuid(uid, uid, uid)
             for _ in range(10):

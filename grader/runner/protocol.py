@@ -8,8 +8,8 @@ nothing is ever unpickled.
 from __future__ import annotations
 
 import base64
-import math
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -62,8 +62,8 @@ class Request:
     items: list[Item]
     limits: Limits
     forbidden_modules: list[str] = field(default_factory=list)
-    slot: int = 0
-    uid_base: int = 0  # as root: student code runs as uid_base + slot; 0 for no separate uid
+    job_number: int = 0  # unique in the batch
+    uid_base: int = 0  # as root: student code runs as uid_base + job_number; 0 for no separate uid
     isolation: str = "auto"  # "auto": the strongest available; "rlimits": limits and process tracking only
     hidden_paths: list[str] = field(default_factory=list)  # covered where mounts allow (the own box stays)
 
@@ -81,7 +81,7 @@ class Request:
             items=[Item(**item) for item in items],
             limits=Limits(**data["limits"]),
             forbidden_modules=list(data["forbidden_modules"]),
-            slot=int(data["slot"]),
+            job_number=int(data["job_number"]),
             uid_base=int(data["uid_base"]),
             isolation=str(data["isolation"]),
             hidden_paths=[str(path) for path in data["hidden_paths"]],

@@ -21,7 +21,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from grader.runner.protocol import ALLOWED_DTYPES, Item, Request, Unit, decode_array, encode_array
+from grader.runner.protocol import (
+    ALLOWED_DTYPES,
+    Item,
+    Request,
+    Unit,
+    decode_array,
+    encode_array,
+)
 
 MAX_TEXT = 2_000
 MAX_ITEMS = 10_000

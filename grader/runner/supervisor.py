@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader.runner import isolation, student
-from grader.runner.protocol import Request
+from grader.runner.protocol import Limits, Request
 
 READ_CHUNK = 65536
 MAX_EVENT_BYTES = 1_000_000
@@ -53,6 +53,7 @@ class _Run:
     output: int
     pidfd: int
     first_item: int
+    next_item: int
     loaded: bool = False
     current: int | None = None
     deadline: float = 0.0
@@ -61,45 +62,66 @@ class _Run:
     exit_status: int | None = None
 
 
-_LIVE: list[tuple[int, int | None]] = []  # the student process now running, for `stop`
+_LIVE: list[tuple[int, int, int | None]] = []  # (pid, pidfd, uid) of the student process now running
 
 
 def stop(signum: int, frame: object) -> None:
     """SIGTERM: kill the student code now running, with everything it started, and leave."""
-    for pid, uid in _LIVE:
-        isolation.kill_everything(pid, uid)
+    for pid, pidfd, uid in _LIVE:
+        isolation.kill_everything(pid, pidfd, uid)
     os._exit(1)
 
 
+def job_time_limit(limits: Limits, item_count: int) -> float:
+    """All one submission may take, whatever its code reports: loading, then each item, reloading after a hang."""
+    return limits.timeout * (2 * item_count + 2) + 2.0
+
+
 def supervise(request: Request, box: Path) -> Outcome:
-    uid = isolation.sandbox_uid(request.uid_base, request.slot)
+    uid = isolation.sandbox_uid(request.uid_base, request.job_number)
     outcome = Outcome(level="")
     outcome.items = [ItemStatus() for _ in request.items]
     isolation.become_subreaper()
+    ends_at = time.monotonic() + job_time_limit(request.limits, len(request.items))
     first = 0
     while first < len(request.items) or outcome.runs == 0:
         run = _launch(request, box, uid, first)
-        _LIVE[:] = [(run.pid, uid)]
         outcome.runs += 1
-        _watch(run, request, outcome)
-        isolation.kill_everything(run.pid, uid)
+        _watch(run, request, outcome, ends_at)
+        isolation.kill_everything(run.pid, run.pidfd, uid)
         _LIVE.clear()
         _close(run)
         first = _next_start(run, outcome)
-        if first is None:
+        if first is None or time.monotonic() >= ends_at:
             break
+    _out_of_time(outcome)
     return outcome
+
+
+def _out_of_time(outcome: Outcome) -> None:
+    """Items never reached because the submission used up its whole time are timeouts too."""
+    if outcome.load != "ok":
+        return
+    for status in outcome.items:
+        if status.status == "not-run":
+            status.status, status.detail = "timeout", "the submission used up its total time before this question"
 
 
 def _launch(request: Request, box: Path, uid: int | None, first_item: int) -> _Run:
     events_r, events_w = os.pipe()
     output_r, output_w = os.pipe()
+    # SIGTERM waits until the child is registered in _LIVE, so `stop` can never miss it.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     pid = os.fork()
     if pid == 0:
         _become_student(request, box, uid, first_item, events_w, output_w)
+    pidfd = os.pidfd_open(pid)
+    _LIVE[:] = [(pid, pidfd, uid)]
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     os.close(events_w)
     os.close(output_w)
-    run = _Run(pid=pid, events=events_r, output=output_r, pidfd=os.pidfd_open(pid), first_item=first_item)
+    run = _Run(pid=pid, events=events_r, output=output_r, pidfd=pidfd, first_item=first_item,
+               next_item=first_item)
     run.deadline = time.monotonic() + request.limits.timeout
     return run
 
@@ -110,6 +132,7 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         os.chdir(box)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
@@ -131,11 +154,11 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
     os._exit(code)
 
 
-def _watch(run: _Run, request: Request, outcome: Outcome) -> None:
+def _watch(run: _Run, request: Request, outcome: Outcome, ends_at: float) -> None:
     """Read events and output until the student process ends or overruns its deadline."""
     open_fds = {run.events, run.output}
     while True:
-        remaining = run.deadline - time.monotonic()
+        remaining = min(run.deadline, ends_at) - time.monotonic()
         if remaining <= 0:
             return
         readable, _, _ = select.select(list(open_fds) + [run.pidfd], [], [], min(remaining, 1.0))
@@ -196,12 +219,12 @@ def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> 
         run.loaded = True
         if run.first_item == 0:
             outcome.load_errors = [str(e)[:500] for e in event.get("errors", [])][:50]
-    elif kind == "start" and isinstance(item, int) and 0 <= item < len(outcome.items):
-        run.current = item
+    elif kind == "start" and run.loaded and run.current is None and item == run.next_item < len(outcome.items):
+        run.current = item  # events come through a descriptor student code can write: only progress counts
         run.deadline = now + request.limits.timeout
     elif kind == "done" and isinstance(item, int) and item == run.current:
         outcome.items[item] = ItemStatus("done")
-        run.current = None
+        run.current, run.next_item = None, item + 1
         run.deadline = now + request.limits.timeout
     elif kind == "forbidden-import":
         name = str(event.get("module", ""))[:100]

@@ -44,8 +44,13 @@ def serve_forever() -> None:
         if not job_dir.is_dir() or (job_dir / "started").exists():
             continue
         (job_dir / "started").touch()  # before the fork: a job is either marked and running, or neither
-        if os.fork() == 0:
+        pid = os.fork()
+        if pid == 0:
             _run_job(job_dir)
+        try:
+            (job_dir / "supervisor.pid").write_text(str(pid))  # for the grader to stop it if it overruns
+        except OSError:
+            pass  # already finished and collected
     _clean_up_after_the_grader()
 
 
@@ -58,19 +63,29 @@ def _clean_up_after_the_grader() -> None:
     shutil.rmtree(os.getcwd(), ignore_errors=True)
 
 
+_grader_pid = 0
+
+
 def _shut_down(signum: int, frame: object) -> None:
-    """Asked to stop, or the grader died: every supervisor kills its student code, then the files go."""
+    """Asked to stop, or the grader died: every supervisor kills its student code.
+
+    The files are the grader's while it lives (it may start another warm process); once it is
+    gone, nobody else will remove them.
+    """
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.killpg(0, signal.SIGTERM)  # this process group is the warm process and its supervisors
-    _clean_up_after_the_grader()
+    if os.getppid() != _grader_pid:
+        _clean_up_after_the_grader()
     os._exit(0)
 
 
-def _stop_with_the_grader() -> None:
+def _stop_with_the_grader(grader_pid: int) -> None:
     """SIGTERM when the grader dies, whatever way it dies (even kill -9)."""
+    global _grader_pid
+    _grader_pid = grader_pid
     signal.signal(signal.SIGTERM, _shut_down)
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() == 1:  # it died before we asked
+    if os.getppid() != grader_pid:  # it died before we asked
         _shut_down(signal.SIGTERM, None)
 
 
@@ -106,10 +121,10 @@ def _report_grader_error(job_dir: Path, text: str) -> None:
 
 
 def main() -> None:
-    """argv: [root of the grader, JSON {"isolation": ..., "hidden": [folders to cover]}]."""
-    _stop_with_the_grader()
-    preload()
+    """argv: [root of the grader, JSON {"grader_pid": ..., "isolation": ..., "hidden": [folders to cover]}]."""
     config = json.loads(sys.argv[2])
+    _stop_with_the_grader(int(config["grader_pid"]))
+    preload()
     isolation.enter_shared_namespaces(config["isolation"], [Path(p) for p in config["hidden"]])
     gc.freeze()  # children's collections then skip what is loaded now, so fewer pages get copied
     print("ready", flush=True)
