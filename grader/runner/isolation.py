@@ -6,8 +6,9 @@ Levels, strongest first (the grader reports which one is in force):
   interpreter's own), with rlimits; every process of that uid is killed after each run.
 - "user": running as root where namespaces are not allowed (a container without CAP_SYS_ADMIN):
   the throw-away uid and rlimits, network not cut.
-- "namespaces": not root, but unprivileged user namespaces are allowed: a new user and network
-  namespace (no network), rlimits and process-tree tracking.
+- "namespaces": not root, but unprivileged user namespaces are allowed: new user, network and
+  mount namespaces (no network; the grader's packages and the other jobs' folders covered), no
+  capabilities left, rlimits and process-tree tracking.
 - "rlimits": anywhere else. rlimits, its own session, and process-tree tracking through a
   child subreaper, so processes that called setsid() are still found and killed.
 """
@@ -116,9 +117,24 @@ def _enter_user_namespace(covered: list[Path]) -> bool:
         Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
         _cover(covered, Path.cwd())
+        _drop_capabilities()  # else the code could unmount the covers of its own namespace
     except OSError:
         return False
     return True
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_capabilities() -> None:
+    """No capabilities left, not even those a new user namespace grants its creator."""
+    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    _check(_libc.capset(ctypes.byref(header), (_CapData * 2)()), "capset")
 
 
 def _as_another_user(uid: int) -> str:

@@ -309,3 +309,34 @@ def test_stopping_the_grader_leaves_no_process_and_no_files(tmp_path, stop):
         time.sleep(0.1)
     assert _zygote_processes() == []  # the warm process, supervisors and student code share its command line
     assert set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) - before == set()
+
+
+def _can_map_user() -> bool:
+    probe = subprocess.run(["unshare", "--map-user=1234", "--map-group=1234", "true"], capture_output=True)
+    return shutil.which("unshare") is not None and probe.returncode == 0
+
+
+@pytest.mark.skipif(not AS_ROOT or not _can_map_user(), reason="needs unshare --map-user")
+def test_without_root_the_namespaces_level_covers_and_keeps_no_capabilities(tmp_path):
+    """The grader run as an ordinary user (uid 1234 in a user namespace): the `namespaces` level."""
+    reference = Path(__file__).parents[2] / "reference"
+    attacker = tmp_path / "attacker.py"
+    attacker.write_text(textwrap.dedent(f"""
+        import ctypes, os
+        unmounted = ctypes.CDLL(None, use_errno=True).umount2({str(reference)!r}.encode(), 2)
+        seen = os.listdir({str(reference)!r})
+        capabilities = open("/proc/self/status").read().split("CapEff:")[1].split()[0]
+        SHAPES = {{"W_H": f"{{unmounted}} {{seen}} {{capabilities}}"}}
+    """))
+    command = ["unshare", "--map-user=1234", "--map-group=1234", sys.executable, "-m", "grader", "grade",
+               str(attacker), str(Path(__file__).parents[1] / "corpus/correct/student02_vectorised.py"),
+               "--format", "json", "--timeout", "5", "--secret", "s"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["isolation"] == "namespaces"
+    attacked, honest = report["submissions"]
+    feedback = attacked["questions"][0]["feedback"]
+    # The cover cannot be removed, the model solution is not there, no capability is left.
+    assert "'-1 [] 0000000000000000'" in feedback, feedback
+    assert honest["score"] == honest["max_score"]
