@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 import signal
 import sys
@@ -64,7 +65,10 @@ def _stop_on_terminate(signum: int, frame: object) -> None:
               help="Seconds allowed for one question's run of student code (and for loading it).")
 @click.option("--memory-mb", type=click.IntRange(64, 65536), default=1024, show_default=True,
               help="Memory limit of student code, in MB.")
-@click.option("--secret", help="Instructor secret the hidden cases are generated from.")
+@click.option("--secret", help="Instructor secret the hidden cases are generated from (visible in the process "
+              "list: prefer --secret-file).")
+@click.option("--secret-file", type=click.Path(exists=True, dir_okay=False),
+              help="File whose first line is the instructor secret.")
 @click.option("--single", is_flag=True, help="Grade a folder as ONE student's submission.")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False),
               help="CSV with columns submission,student mapping file/folder names to student ids.")
@@ -74,7 +78,7 @@ def _stop_on_terminate(signum: int, frame: object) -> None:
               "recorded, grading only the rest (after an interrupted batch).")
 @click.option("--isolation", type=click.Choice(["auto", "rlimits"]), default="auto", show_default=True,
               help="auto: the strongest isolation this machine offers; rlimits: limits and process tracking only.")
-def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, secret, single, roster,
+def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, secret, secret_file, single, roster,
                   gradebook, resume, isolation) -> None:
     """Grade submissions (files, or folders of them) and report scores and feedback."""
     from grader.grading import GradingOptions
@@ -83,9 +87,12 @@ def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, sec
     exercise = _exercise(exercise_id)
     if resume and not gradebook:
         raise UsageProblem("--resume needs --gradebook FILE (where the finished results are)")
+    if secret_file:
+        secret = _read_secret(Path(secret_file))
     options = GradingOptions(limits=Limits(timeout=timeout, memory_mb=memory_mb), jobs=jobs, secret=secret,
                              single=single, roster=_read_roster(roster) if roster else {},
-                             gradebook=Path(gradebook) if gradebook else None, resume=resume, isolation=isolation)
+                             gradebook=Path(gradebook) if gradebook else None, resume=resume, isolation=isolation,
+                             private_folders=(Path(output).absolute().parent,) if output else ())
     started = time.monotonic()
     existing = _existing(paths)
     _check_destination(fmt, output, existing, single)
@@ -180,10 +187,19 @@ PER_SUBMISSION_FORMAT_NAMES = ("gradescope", "github-classroom")
 def _check_destination(fmt: str, output: str | None, paths: list[Path], single: bool) -> None:
     """Refuse, before any grading, an output that could not be written."""
     several = len(paths) > 1 or (not single and any(path.is_dir() for path in paths))
-    if fmt in PER_SUBMISSION_FORMAT_NAMES and several and not output:
+    per_submission = fmt in PER_SUBMISSION_FORMAT_NAMES
+    if per_submission and several and not output:
         raise UsageProblem(f"--format {fmt} describes one submission; for a class, give -o FOLDER")
-    if output and not Path(output).is_dir() and not Path(output).absolute().parent.is_dir():
-        raise UsageProblem(f"cannot write {output}: its folder does not exist")
+    if not output:
+        return
+    target = Path(output)
+    if per_submission and several and target.exists() and not target.is_dir():
+        raise UsageProblem(f"cannot write {output}: one file per student needs a folder, and it is a file")
+    if not per_submission and target.is_dir():
+        raise UsageProblem(f"cannot write {output}: it is a folder")
+    folder = target if target.is_dir() else target.absolute().parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise UsageProblem(f"cannot write {output}: its folder does not exist or is not writable")
 
 
 def _emit(results, fmt: str, output: str | None) -> None:
@@ -220,6 +236,13 @@ def _write_each(results, fmt: str, folder: Path) -> None:
 def _safe_file_name(name: str) -> str:
     cleaned = re.sub(r"[^\w.\-]+", "_", name).strip("._")
     return cleaned or "submission"
+
+
+def _read_secret(path: Path) -> str:
+    lines = path.read_text(encoding="utf-8").strip().splitlines()
+    if not lines or not lines[0].strip():
+        raise UsageProblem(f"{path}: the secret file is empty")
+    return lines[0].strip()
 
 
 def _read_roster(path: str) -> dict[str, str]:

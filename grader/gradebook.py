@@ -42,6 +42,7 @@ class Gradebook:
         try:
             self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
             self._db.executescript(SCHEMA)
+            path.chmod(0o600)  # grades and feedback of the whole class
         except sqlite3.DatabaseError as exc:
             raise GradebookError(f"{path}: not a usable gradebook ({exc})") from None
 

@@ -40,6 +40,7 @@ class GradingOptions:
     gradebook: Path | None = None
     resume: bool = False
     isolation: str = "auto"
+    private_folders: tuple[Path, ...] = ()  # also hidden from student code (where results are written)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class _Batch:
     cases: list[Case]
     expected: Expected
     context: str
+    private_folders: list[Path] = field(default_factory=list)  # hidden from student code where mounts allow
     levels: set[str] = field(default_factory=set)  # isolation levels the runs reported
 
 
@@ -58,7 +60,8 @@ def grade(paths: list[Path], exercise: Exercise, options: GradingOptions,
           on_result: Callable[[SubmissionResult], None] | None = None) -> GradingResults:
     """Grade every submission under `paths`; one submission's failure never touches another's result."""
     cases = build_cases(exercise, secret=options.secret, include_hidden=not options.public_only)
-    batch = _Batch(exercise, options, cases, Expected(exercise), _context(exercise, options))
+    batch = _Batch(exercise, options, cases, Expected(exercise), _context(exercise, options),
+                   _private_folders(paths, options))
     submissions = discover(paths, single=options.single)
     results: dict[int, SubmissionResult] = {}
     with _open_gradebook(options) as gradebook:
@@ -89,6 +92,14 @@ def _results(submissions: list[Submission], batch: _Batch,
         yield index, judge_submission(submissions[index], run, batch), True
 
 
+def _private_folders(paths: list[Path], options: GradingOptions) -> list[Path]:
+    """The folders of every submission, the gradebook and the outputs: no student's code may read them."""
+    folders = [path.resolve() if path.is_dir() else path.resolve().parent for path in paths]
+    if options.gradebook is not None:
+        folders.append(options.gradebook.resolve().parent)
+    return folders + [folder.resolve() for folder in options.private_folders]
+
+
 def _stored(submission: Submission, batch: _Batch, gradebook: Gradebook | None) -> SubmissionResult | None:
     if gradebook is None or not batch.options.resume:
         return None
@@ -117,7 +128,7 @@ def run_submissions(submissions: dict[int, Submission], batch: _Batch) -> Iterat
     jobs = [Job(str(index), s.files, s.units, items) for index, s in submissions.items()]
     options = batch.options
     with SandboxPool(options.limits, options.jobs, isolation=options.isolation,
-                     protected_packages=PROTECTED_PACKAGES) as pool:
+                     protected_packages=PROTECTED_PACKAGES, private_folders=batch.private_folders) as pool:
         for run in pool.run(jobs):
             if run.level:
                 batch.levels.add(run.level)

@@ -248,6 +248,8 @@ def judge_numeric(question: NumericQuestion, evidence: Evidence, expected: Expec
     raw, source = _find_numeric_answer(question, evidence)
     if raw is None:
         message = f"No value given for {question.name} (looked in your code and answer files)."
+        if source:
+            message = f"No value given for {question.name}: {source}."
         if evidence.load_errors:
             message += f" Note that {evidence.load_errors[0]}: was {question.name} set after that point?"
         return _result(question, 0, "missing", message)
@@ -261,12 +263,17 @@ def judge_numeric(question: NumericQuestion, evidence: Evidence, expected: Expec
 
 
 def _find_numeric_answer(question: NumericQuestion, evidence: Evidence) -> tuple[Any, str]:
+    """The code's value, else the answers file's; a value the code could not give falls back too."""
     item = evidence.items.get(question.id)
-    if item and item.records and not item.records[0].missing:
-        record = item.records[0]
-        return (record.value, "in your code") if record.error is None else (record.error, "your code raised")
+    record = item.records[0] if item and item.records else None
+    if record is not None and not record.missing and record.error is None:
+        return record.value, "in your code"
     found = lookup_key(evidence.answers, [question.name, question.id])
-    return (found, "in your answers file") if found is not None else (None, "")
+    if found is not None:
+        return found, "in your answers file"
+    if record is not None and record.error is not None:
+        return None, f"reading it from your code raised {record.error}"
+    return None, ""
 
 
 def _numeric_value(raw: Any) -> Any:

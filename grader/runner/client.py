@@ -61,11 +61,12 @@ class SandboxPool:
     """A warm process serving up to `jobs` submissions at once. Use as a context manager."""
 
     def __init__(self, limits: Limits, jobs: int = 1, isolation: str = "auto",
-                 protected_packages: tuple[str, ...] = ()) -> None:
+                 protected_packages: tuple[str, ...] = (), private_folders: list[Path] | None = None) -> None:
         self.limits = limits
         self.jobs = max(1, jobs)
         self.isolation = isolation
         self.protected_packages = list(protected_packages)
+        self._covered = _package_dirs(self.protected_packages) + [str(p) for p in private_folders or []]
         separate_uid = os.geteuid() == 0 and isolation == "auto"
         self._uid_base = random.randrange(200_000, 2_000_000_000) if separate_uid else 0
         self._tmp = Path(tempfile.mkdtemp(prefix="rnn-grader-"))
@@ -101,8 +102,7 @@ class SandboxPool:
             raise SandboxError("the sandbox process did not start")
 
     def _zygote_config(self) -> dict:
-        return {"grader_pid": os.getpid(), "isolation": self.isolation,
-                "hidden": _package_dirs(self.protected_packages)}
+        return {"grader_pid": os.getpid(), "isolation": self.isolation, "hidden": self._covered}
 
     def _stop_zygote(self) -> None:
         """Ask the warm process to stop every job it runs; insist if it does not."""
@@ -155,7 +155,7 @@ class SandboxPool:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
         request = Request(job.units, job.items, self.limits, self.protected_packages, self._counter,
-                          self._uid_base, self.isolation, _package_dirs(self.protected_packages) + [str(self._tmp)])
+                          self._uid_base, self.isolation, self._covered + [str(self._tmp)])
         items_file = self._items_file(job.items)
         (job_dir / "request.json").write_text(json.dumps(request.to_json(str(items_file))), encoding="utf-8")
         (job_dir / "request.json").chmod(0o600)

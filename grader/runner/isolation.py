@@ -75,6 +75,11 @@ def enter_shared_namespaces(isolation: str, covered: list[Path]) -> None:
         _shared_namespaces = True
     except OSError:
         _shared_namespaces = False
+        return
+    try:  # a /proc of our own where a uid sees only its own processes (not the grader's command line)
+        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=2")
+    except OSError:
+        pass
 
 
 def sandbox_uid(uid_base: int, job_number: int) -> int | None:
@@ -153,9 +158,13 @@ def _enter_namespaces(covered: list[Path]) -> None:
 
 
 def _cover(folders: list[Path], keep: Path) -> None:
-    """An empty tmpfs over each folder; `keep`, when inside one of them, is bound back in place."""
+    """An empty tmpfs over each folder; `keep`, when inside one of them, is bound back in place.
+
+    A folder holding the interpreter's own files is left alone: the sandbox needs them.
+    """
+    needed = _interpreter_paths()
     for folder in folders:
-        if not folder.is_dir():
+        if not folder.is_dir() or any(folder == path or folder in path.parents for path in needed):
             continue
         handle = os.open(keep, os.O_PATH | os.O_DIRECTORY) if folder in keep.parents else None
         _mount("tmpfs", str(folder), "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=64k")
@@ -186,7 +195,7 @@ def _traversable_by_others(path: Path) -> bool:
 def _hide_private_directories(keep: list[Path]) -> None:
     """Cover each directory others may not enter with an empty tmpfs, re-binding what must stay."""
     blocked: dict[Path, list[Path]] = {}
-    for path in keep:
+    for path in keep + [Path.cwd()]:  # and the jobs' folder, wherever the temporary folder is
         for ancestor in reversed(path.parents):
             if not _traversable_by_others(ancestor):
                 blocked.setdefault(ancestor, []).append(path)

@@ -159,3 +159,21 @@ def test_gradescope_into_an_existing_results_folder(classroom):
 def test_grading_without_a_secret_warns(classroom):
     assert "no --secret" in invoke("grade", str(classroom / "ann.py"), *FAST).stderr
     assert "no --secret" not in invoke("grade", str(classroom / "ann.py"), "--secret", "s", *FAST).stderr
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--format", "json", "-o", "class"], "it is a folder"),  # one file asked for, a folder given
+        (["--format", "gradescope", "-o", "class/ann.py"], "it is a file"),  # a folder needed, a file given
+    ],
+)
+def test_more_output_problems_are_caught_before_grading(classroom, args, words):
+    result = invoke("grade", str(classroom), *args)
+    assert result.exit_code == 2 and words in result.stderr
+
+
+def test_secret_file(classroom, tmp_path):
+    (tmp_path / "secret").write_text("s3cret\n")
+    result = invoke("grade", str(classroom / "ann.py"), "--secret-file", str(tmp_path / "secret"), *FAST)
+    assert result.exit_code == 0 and "no --secret" not in result.stderr

@@ -340,3 +340,38 @@ def test_without_root_the_namespaces_level_covers_and_keeps_no_capabilities(tmp_
     # The cover cannot be removed, the model solution is not there, no capability is left.
     assert "'-1 [] 0000000000000000'" in feedback, feedback
     assert honest["score"] == honest["max_score"]
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="needs the root level's namespaces")
+def test_other_submissions_gradebook_and_secret_are_out_of_sight(tmp_path):
+    tmp_path = Path(tempfile.mkdtemp(prefix="course-"))  # world-readable, as course folders often are
+    tmp_path.chmod(0o755)
+    klass = tmp_path / "class"
+    klass.mkdir(mode=0o755)
+    (klass / "bob.py").write_text("SECRET_WORK = 1\n")
+    (tmp_path / "secret.txt").write_text("TOPSECRET-123\n")
+    (klass / "eve.py").write_text(textwrap.dedent(f"""
+        import glob, os
+        seen = []
+        for path in glob.glob("/proc/[0-9]*/cmdline"):
+            try:
+                seen.append(open(path, "rb").read().decode(errors="replace"))
+            except OSError:
+                pass
+        leaks = [text for text in seen if "TOPSECRET" in text or "gradebook" in text]
+        def listing(path):
+            try:
+                return sorted(os.listdir(path))
+            except OSError:
+                return []
+        SHAPES = {{"W_H": repr([leaks, listing({str(klass)!r}), listing({str(tmp_path)!r})])}}
+    """))
+    command = [sys.executable, "-m", "grader", "grade", str(klass), "--format", "json", "--timeout", "5",
+               "--secret-file", str(tmp_path / "secret.txt"), "--gradebook", str(tmp_path / "book.sqlite")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    eve = json.loads(done.stdout)["submissions"][1]
+    # No command line with the secret, nothing of the class folder or of the gradebook's folder.
+    assert "[[], [], []]" in eve["questions"][0]["feedback"], eve["questions"][0]["feedback"]
+    assert os.stat(tmp_path / "book.sqlite").st_mode & 0o077 == 0
+    shutil.rmtree(tmp_path)
