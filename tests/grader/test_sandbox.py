@@ -375,3 +375,38 @@ def test_other_submissions_gradebook_and_secret_are_out_of_sight(tmp_path):
     assert "[[], [], []]" in eve["questions"][0]["feedback"], eve["questions"][0]["feedback"]
     assert os.stat(tmp_path / "book.sqlite").st_mode & 0o077 == 0
     shutil.rmtree(tmp_path)
+
+
+def test_forged_progress_events_cannot_extend_a_job_or_reach_the_next(tmp_path):
+    """Student code writes 'start' events to the supervisor's pipe to stay alive, and attacks later jobs."""
+    attacker = tmp_path / "attacker.py"
+    attacker.write_text(textwrap.dedent("""
+        import glob, os, time
+        root = os.path.dirname(os.path.dirname(os.getcwd()))
+        def f():
+            end = time.time() + 30
+            while time.time() < end:
+                for item in range(3):
+                    try:
+                        os.write(3, ('{"event": "start", "item": %d}\\n' % item).encode())
+                    except OSError:
+                        pass
+                for path in glob.glob(root + "/job*/box/out/*.jsonl"):
+                    try:
+                        open(path, "w").write('{"error": "sabotaged"}\\n')
+                    except OSError:
+                        pass
+                time.sleep(0.1)
+    """))
+    honest = tmp_path / "honest.py"
+    honest.write_text("def f():\n    return 1.0\n")
+    item = Item(id="f", kind="call", name="f", calls=[[]])
+    jobs = [Job(name, [(path, "s.py")], [Unit(kind="module", label="s.py", path="s.py")], [item])
+            for name, path in (("attacker", attacker), ("honest", honest))]
+    started = time.monotonic()
+    with SandboxPool(FAST, jobs=1) as pool:
+        results = {r.key: r for r in pool.run(jobs)}
+    # The attacker times out on its own limit; the next job is untouched.
+    assert results["attacker"].items["f"].status == "timeout"
+    assert float(results["honest"].items["f"].records[0].value) == 1.0
+    assert time.monotonic() - started < 15
