@@ -40,6 +40,7 @@ BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.runner.zygote i
 PASSED_THROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PATH")
 MAX_RECORD_FILE = 256 * 1024 * 1024
 POLL_SECONDS = 0.2
+FOLDER_PREFIX = "rnn-grader-"
 STOP_SECONDS = 10.0
 
 
@@ -69,8 +70,10 @@ class SandboxPool:
         self._covered = _package_dirs(self.protected_packages) + [str(p) for p in private_folders or []]
         separate_uid = os.geteuid() == 0 and isolation == "auto"
         self._uid_base = random.randrange(200_000, 2_000_000_000) if separate_uid else 0
-        self._tmp = Path(tempfile.mkdtemp(prefix="rnn-grader-"))
+        _sweep_abandoned_folders()
+        self._tmp = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
         self._tmp.chmod(0o711)
+        (self._tmp / "grader.pid").write_text(str(os.getpid()))
         self._zygote: subprocess.Popen | None = None
         self._counter = 0
         self._in_flight: set[Path] = set()  # job directories handed over and not yet collected
@@ -255,6 +258,17 @@ class SandboxPool:
         if result.status != "not-run" and out_dir is not None:
             result.records = read_records(Path(f"{index}.jsonl"), self.limits.max_elements, dir_fd=out_dir)
         return result
+
+
+def _sweep_abandoned_folders() -> None:
+    """Folders left by a grader that died before it could clean up (killed at its very start)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        try:
+            os.kill(int((folder / "grader.pid").read_text()), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):
+            pass  # another user's, or not ours to judge
 
 
 def _package_dirs(names: list[str]) -> list[str]:

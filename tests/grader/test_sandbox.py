@@ -298,7 +298,8 @@ def test_stopping_the_grader_leaves_no_process_and_no_files(tmp_path, stop):
     batch = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(klass), "--timeout", "60", "--jobs", "2"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
-    while not glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*/job*/started") and time.monotonic() < deadline:
+    while time.monotonic() < deadline and not [path for path in glob.glob(
+            f"{tempfile.gettempdir()}/rnn-grader-*/job*/started") if str(Path(path).parents[1]) not in before]:
         time.sleep(0.05)
     time.sleep(0.5)  # let the student code start its loops
     batch.send_signal(stop)
@@ -410,3 +411,17 @@ def test_forged_progress_events_cannot_extend_a_job_or_reach_the_next(tmp_path):
     assert results["attacker"].items["f"].status == "timeout"
     assert float(results["honest"].items["f"].records[0].value) == 1.0
     assert time.monotonic() - started < 15
+
+
+def test_folders_of_a_dead_grader_are_swept_by_the_next_one(tmp_path):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    abandoned = Path(tempfile.mkdtemp(prefix="rnn-grader-"))
+    (abandoned / "grader.pid").write_text(str(gone.pid))
+    (abandoned / "job1").mkdir()
+    alive = Path(tempfile.mkdtemp(prefix="rnn-grader-"))
+    (alive / "grader.pid").write_text(str(os.getpid()))  # a grader still running: left alone
+    with SandboxPool(FAST, jobs=1):
+        pass
+    assert not abandoned.exists() and alive.exists()
+    shutil.rmtree(alive)
