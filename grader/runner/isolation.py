@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import resource
 import signal
@@ -178,6 +179,7 @@ def _reachable_by_others(path: Path) -> bool:
     return all(_traversable_by_others(directory) for directory in [path, *path.parents])
 
 
+@functools.cache
 def _interpreter_paths() -> list[Path]:
     """What the interpreter must still reach: its prefix, standard library and site-packages."""
     names = ("stdlib", "platstdlib", "purelib", "platlib")
