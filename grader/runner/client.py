@@ -201,7 +201,7 @@ class SandboxPool:
         while True:
             now = time.monotonic()
             ended = [name for name, (_, job_dir, deadline) in running.items()
-                     if deadline < now or _has_ended(job_dir)]
+                     if deadline < now or _has_ended(job_dir) or _lost(job_dir)]
             if ended:
                 return ended
             if self._zygote.poll() is not None:
@@ -294,6 +294,14 @@ def _supervisor_alive(job_dir: Path) -> bool:
         return True
     except (OSError, ValueError):
         return False
+
+
+def _lost(job_dir: Path) -> bool:
+    """A supervisor that died without an outcome (stopped with its warm process): recorded as lost."""
+    if not (job_dir / "supervisor.pid").exists() or _supervisor_alive(job_dir) or _has_ended(job_dir):
+        return False
+    _record_lost(job_dir)
+    return True
 
 
 def _record_lost(job_dir: Path) -> None:

@@ -44,9 +44,12 @@ def serve_forever() -> None:
         if not job_dir.is_dir() or (job_dir / "started").exists():
             continue
         (job_dir / "started").touch()  # before the fork: a job is either marked and running, or neither
+        # SIGTERM waits until the child has its own handler: this process's would remove every job's files.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         pid = os.fork()
         if pid == 0:
             _run_job(job_dir)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         try:
             (job_dir / "supervisor.pid").write_text(str(pid))  # for the grader to stop it if it overruns
         except OSError:
@@ -93,6 +96,7 @@ def _run_job(job_dir: Path) -> None:
     """In the forked supervisor. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, supervisor.stop)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     try:
         request = Request.from_json(json.loads((job_dir / "request.json").read_text(encoding="utf-8")))
         outcome = supervisor.supervise(request, job_dir / "box")

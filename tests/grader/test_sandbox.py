@@ -285,7 +285,8 @@ def test_a_batch_survives_the_death_of_the_warm_process(tmp_path, how):
     answered = [r for r in results if r.grader_error is None]
     assert all(float(r.items["f"].records[0].value) == 1.0 for r in answered)
     assert len(answered) >= (5 if how == signal.SIGKILL else 4)
-    assert all("stopped" in r.grader_error for r in results if r.grader_error)
+    errors = [r.grader_error for r in results if r.grader_error]
+    assert all("stopped" in error for error in errors), errors
 
 
 def _zygote_processes() -> list[str]:
