@@ -6,6 +6,7 @@ that hung; a crash costs the question that crashed; the session restarts after i
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import select
@@ -19,7 +20,8 @@ from pathlib import Path
 from grader.runner import isolation, student
 from grader.runner.protocol import Limits, Request
 
-READ_CHUNK = 65536
+READ_CHUNK = 1 << 20
+F_SETPIPE_SZ = 1031  # fcntl: a larger pipe, so floods of output cost fewer reads
 MAX_EVENT_BYTES = 1_000_000
 
 
@@ -110,6 +112,10 @@ def _out_of_time(outcome: Outcome) -> None:
 def _launch(request: Request, box: Path, uid: int | None, first_item: int) -> _Run:
     events_r, events_w = os.pipe()
     output_r, output_w = os.pipe()
+    try:
+        fcntl.fcntl(output_r, F_SETPIPE_SZ, READ_CHUNK)
+    except OSError:
+        pass  # the system's limit on pipe sizes: the default size only costs speed
     # SIGTERM waits until the child is registered in _LIVE, so `stop` can never miss it.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     pid = os.fork()
