@@ -222,7 +222,8 @@ class SandboxPool:
             for job_dir in sorted(self._in_flight):
                 if not (job_dir / "started").exists():
                     self._write(f"{job_dir}\n")
-                elif not _has_ended(job_dir) and not _supervisor_alive(job_dir):
+                elif not _has_ended(job_dir) and (not (job_dir / "supervisor.pid").exists()
+                                                  or not _supervisor_alive(job_dir)):
                     _record_lost(job_dir)
         except OSError as exc:
             raise SandboxError(f"the sandbox process keeps dying: {exc}") from None
@@ -289,11 +290,14 @@ def _stop_supervisor(job_dir: Path) -> None:
 
 
 def _supervisor_alive(job_dir: Path) -> bool:
+    """False only when its pid is known and no such process exists."""
     try:
         os.kill(int((job_dir / "supervisor.pid").read_text()), 0)
-        return True
-    except (OSError, ValueError):
+    except ProcessLookupError:
         return False
+    except (OSError, ValueError):
+        pass
+    return True
 
 
 def _lost(job_dir: Path) -> bool:
