@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import grader
+from grader.runner.isolation import remove_folder
 from grader.runner.protocol import (
     Item,
     ItemResult,
@@ -85,7 +86,7 @@ class SandboxPool:
 
     def __exit__(self, *exc: object) -> None:
         self._stop_zygote()
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        remove_folder(self._tmp)
 
     # ------------------------------------------------------------ the warm process
 
@@ -234,7 +235,7 @@ class SandboxPool:
         try:
             return self._read_result(job, job_dir)
         finally:
-            shutil.rmtree(job_dir, ignore_errors=True)
+            remove_folder(job_dir)
 
     def _read_result(self, job: Job, job_dir: Path) -> RunResult:
         error_file, outcome_file = job_dir / "grader-error.txt", job_dir / "outcome.json"

@@ -11,7 +11,6 @@ import ctypes
 import gc
 import json
 import os
-import shutil
 import signal
 import sys
 import traceback
@@ -44,12 +43,12 @@ def serve_forever() -> None:
         if not job_dir.is_dir() or (job_dir / "started").exists():
             continue
         (job_dir / "started").touch()  # before the fork: a job is either marked and running, or neither
-        # SIGTERM waits until the child has its own handler: this process's would remove every job's files.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        # SIGTERM and SIGHUP wait until the child has its own handlers: this process's would stop every job.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
         pid = os.fork()
         if pid == 0:
             _run_job(job_dir)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
         try:  # for the grader to stop it if it overruns; whole or absent, as the grader may be reading
             (job_dir / "supervisor.partial").write_text(str(pid))
             os.replace(job_dir / "supervisor.partial", job_dir / "supervisor.pid")
@@ -58,46 +57,52 @@ def serve_forever() -> None:
     _clean_up_after_the_grader()
 
 
-def _clean_up_after_the_grader() -> None:
-    """Stdin closed without a kill: the grader itself died. Let running jobs end, then remove their files."""
+def _wait_for_supervisors() -> None:
     try:
         os.wait()  # with SIGCHLD ignored, this returns once every supervisor has ended
     except ChildProcessError:
         pass
-    shutil.rmtree(os.getcwd(), ignore_errors=True)
+
+
+def _clean_up_after_the_grader() -> None:
+    """Stdin closed without a kill: the grader itself died. Let running jobs end, then remove their files."""
+    _wait_for_supervisors()
+    isolation.remove_folder(Path.cwd())
 
 
 _grader_pid = 0
 
 
 def _shut_down(signum: int, frame: object) -> None:
-    """Asked to stop, or the grader died: every supervisor kills its student code.
-
-    The files are the grader's while it lives (it may start another warm process); once it is
-    gone, nobody else will remove them.
-    """
+    """SIGTERM (the grader asks) or SIGHUP (the grader died): every supervisor kills its student code,
+    and only then we exit. The files are the grader's while it lives; if it is gone, nobody else will
+    remove them, so we do."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     os.killpg(0, signal.SIGTERM)  # this process group is the warm process and its supervisors
-    if os.getppid() != _grader_pid:
-        _clean_up_after_the_grader()
+    _wait_for_supervisors()
+    if signum == signal.SIGHUP and os.getppid() != _grader_pid:  # by now re-parenting shows
+        isolation.remove_folder(Path.cwd())
     os._exit(0)
 
 
 def _stop_with_the_grader(grader_pid: int) -> None:
-    """SIGTERM when the grader dies, whatever way it dies (even kill -9)."""
+    """SIGHUP when the grader dies, whatever way it dies (even kill -9); SIGTERM when it asks us to stop."""
     global _grader_pid
     _grader_pid = grader_pid
     signal.signal(signal.SIGTERM, _shut_down)
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    signal.signal(signal.SIGHUP, _shut_down)
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGHUP, 0, 0, 0)
     if os.getppid() != grader_pid:  # it died before we asked
-        _shut_down(signal.SIGTERM, None)
+        _shut_down(signal.SIGHUP, None)
 
 
 def _run_job(job_dir: Path) -> None:
     """In the forked supervisor. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, supervisor.stop)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
     try:
         request = Request.from_json(json.loads((job_dir / "request.json").read_text(encoding="utf-8")))
         outcome = supervisor.supervise(request, job_dir / "box")
