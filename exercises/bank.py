@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
+import sys
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -28,40 +32,117 @@ def exercise_files() -> dict[str, Path]:
 def load_exercise(id_or_path: str) -> Exercise:
     """An exercise from the bank by id, or from a YAML file an instructor wrote."""
     path = Path(id_or_path)
-    if path.suffix in (".yaml", ".yml") and path.is_file():
-        return load_exercise_file(path)
+    if path.suffix in (".yaml", ".yml"):
+        if not path.is_file():
+            raise ExerciseError(f"no such exercise file: {id_or_path}")
+        return load_exercise_file(path.resolve())
     files = exercise_files()
     if id_or_path not in files:
         known = ", ".join(files) or "none"
-        raise ExerciseError(f"unknown exercise {id_or_path!r} (known: {known})")
+        raise ExerciseError(f"unknown exercise {id_or_path!r} (known: {known}; or give the path of a .yaml file)")
     return load_exercise_file(files[id_or_path])
 
 
 @lru_cache(maxsize=32)
 def load_exercise_file(path: Path) -> Exercise:
-    """Parse and validate one exercise file; errors name the file and the field."""
+    """Parse and validate one exercise file; errors name the file, the field and, where known, the line."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ExerciseError(f"{path}: cannot read exercise file: {exc}") from None
     try:
-        return Exercise.model_validate(data)
+        exercise = Exercise.model_validate(data)
     except ValidationError as exc:
-        raise ExerciseError(f"{path}: invalid exercise: {_first_errors(exc)}") from None
+        raise ExerciseError(f"{path}: invalid exercise: {_first_errors(exc, text)}") from None
+    exercise._source = path
+    return exercise
 
 
-def _first_errors(exc: ValidationError, limit: int = 3) -> str:
+def _first_errors(exc: ValidationError, text: str, limit: int = 3) -> str:
     parts = []
     for error in exc.errors()[:limit]:
-        where = ".".join(str(part) for part in error["loc"])
-        parts.append(f"{where}: {error['msg']}")
+        location = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
+        location = [part for part in location if part not in _UNION_TAGS]
+        message = error["msg"].removeprefix("Value error, ")
+        where = ".".join(location)
+        line = _line_of(location, text)
+        parts.append(f"{where}{f' (line {line})' if line else ''}: {message}" if where else message)
     return "; ".join(parts)
 
 
-def resolve_callable(dotted: str) -> Callable[..., Any]:
-    """'package.module:name' -> the object it names."""
-    module_name, _, attribute = dotted.partition(":")
+_UNION_TAGS = {"shape", "function", "backward", "numeric", "normal", "uniform", "integers", "onehot",
+               "bernoulli", "derived"}
+
+
+def _line_of(location: list[str], text: str) -> int | None:
+    """The line of the deepest key of `location` that can be found in the YAML text, in order."""
     try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise ExerciseError(f"cannot resolve {dotted!r}: {exc}") from None
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in location:
+        node = _child(node, part)
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _child(node: Any, key: str) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return next((value for k, value in node.value if k.value == key), None)
+    if isinstance(node, yaml.SequenceNode) and key.isdigit() and int(key) < len(node.value):
+        return node.value[int(key)]
+    return None
+
+
+def resolve_callable(path: str, folder: Path | None = None) -> Callable[..., Any]:
+    """'package.module:name', or 'file.py:name' relative to `folder`, -> the object it names."""
+    module_name, _, attribute = path.partition(":")
+    try:
+        module = _file_module(folder, module_name) if module_name.endswith(".py") else \
+            importlib.import_module(module_name)
+        return getattr(module, attribute)
+    except FileNotFoundError:
+        raise ExerciseError(f"cannot resolve {path!r}: no file {module_name} beside the exercise") from None
+    except AttributeError:
+        raise ExerciseError(f"cannot resolve {path!r}: {module_name} has no {attribute!r}") from None
+    except ExerciseError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an instructor's file may fail in any way while importing
+        raise ExerciseError(f"cannot resolve {path!r}: {type(exc).__name__}: {exc}") from None
+
+
+def source_of(exercise: Exercise) -> str:
+    """The exercise's file, for messages ('<id>' when it was not read from a file)."""
+    return str(exercise._source) if exercise._source else f"<{exercise.id}>"
+
+
+def resolve(exercise: Exercise, path: str) -> Callable[..., Any]:
+    """A callable path of `exercise`, file references taken relative to its file."""
+    return resolve_callable(path, exercise._source.parent if exercise._source else None)
+
+
+@lru_cache(maxsize=64)
+def _file_module(folder: Path | None, relative: str) -> ModuleType:
+    """An instructor's reference file, imported in the grader's process under a name of its own."""
+    if folder is None:
+        raise ExerciseError(f"{relative}: a file reference needs an exercise loaded from a file")
+    path = (folder / relative).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(path)
+    name = f"_exercise_reference_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
+    sys.path.insert(0, str(path.parent))  # so that it can import a helper file beside it
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    finally:
+        sys.path.remove(str(path.parent))
+    return module

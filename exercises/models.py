@@ -1,66 +1,61 @@
-"""Pydantic models of an exercise file: one model per question kind, keyed on `kind`.
+"""Pydantic models of an exercise file: its dimensions, inputs and questions (one model per kind).
 
-An exercise names reference callables by dotted path ("reference.solution:grad_W_H");
+An exercise declares its own world (see exercises/FORMAT.md): named dimensions, input arrays
+drawn in those dimensions, and questions that name inputs by key. Reference callables are named
+by path ("reference.rnn:shapes", or "my_reference.py:gru_step" beside the exercise file);
 expected answers are computed from them at grading time, never written here.
+
+Checks that need nothing but the file live here (names, shapes, expressions); checks that call
+the references live in `exercises.bank`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pathlib import Path
 
-SIZE_LETTERS = ("T", "V", "D", "H")
-DOTTED_PATH = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
+
+from exercises.expressions import ExpressionError, check_expression, evaluate
+
+CALLABLE_PATH = r"^([A-Za-z_][\w.]*|[\w./\-]+\.py):[A-Za-z_]\w*$"
+IDENTIFIER = r"^[A-Za-z_]\w*$"
+
+Expression = Union[float, str]  # a number, or an expression over the dimensions ("0.9 / sqrt(H)")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Sizes(_Strict):
-    """The four sizes of the assignment's notation."""
+class Dimension(_Strict):
+    """A named size (T, N, H …)."""
 
-    T: int = Field(ge=1, le=64, description="Words in the input sequence.")
-    V: int = Field(ge=2, le=256, description="Vocabulary size.")
-    D: int = Field(ge=1, le=256, description="Embedding size.")
-    H: int = Field(ge=1, le=256, description="Hidden units.")
-
-
-class SizeRanges(_Strict):
-    """Inclusive [low, high] ranges hidden cases draw their sizes from."""
-
-    T: tuple[int, int] = Field(description="Range of sequence lengths.")
-    V: tuple[int, int] = Field(description="Range of vocabulary sizes (low at least 2).")
-    D: tuple[int, int] = Field(description="Range of embedding sizes.")
-    H: tuple[int, int] = Field(description="Range of hidden sizes.")
+    range: tuple[int, int] = Field(description="Inclusive range hidden cases draw this size from.")
+    min: int = Field(default=1, ge=0, description="The smallest value any case may use.")
+    doc: str = Field(default="", description="What the size counts, for humans.")
 
     @model_validator(mode="after")
-    def _ranges_are_ordered(self) -> "SizeRanges":
-        for letter in SIZE_LETTERS:
-            low, high = getattr(self, letter)
-            if not 1 <= low <= high:
-                raise ValueError(f"{letter} range must satisfy 1 <= low <= high, got [{low}, {high}]")
-        if self.V[0] < 2:
-            raise ValueError("V range must start at 2 or more")
+    def _range_is_ordered(self) -> "Dimension":
+        low, high = self.range
+        if not self.min <= low <= high:
+            raise ValueError(f"range must satisfy min ({self.min}) <= low <= high, got [{low}, {high}]")
         return self
 
 
 class PublicCases(_Strict):
     """Cases students see in self-check; their seed is public."""
 
-    seed: int = Field(description="Seed the public cases are generated from.")
-    sizes: list[Sizes] = Field(min_length=1, description="One case per entry, in this order.")
+    seed: int = Field(description="Seed the public cases are drawn from.")
+    cases: list[dict[str, int]] = Field(min_length=1, description="Each case's dimensions, in this order.")
 
 
 class HiddenCases(_Strict):
-    """Cases used only by `grade`; generated from the instructor's secret, never echoed."""
+    """Cases used only by `grade`; drawn from the instructor's secret, never echoed."""
 
-    count: int = Field(ge=0, le=100, description="How many hidden cases to generate.")
-    ranges: SizeRanges = Field(description="Where hidden case sizes are drawn from.")
-    default_secret: str = Field(
-        description="Secret used when the instructor passes none; set your own with --secret."
-    )
+    count: int = Field(ge=0, le=100, description="How many hidden cases to draw.")
+    default_secret: str = Field(description="Secret used when the instructor passes none (grade warns).")
 
 
 class Tolerance(_Strict):
@@ -70,6 +65,89 @@ class Tolerance(_Strict):
     atol: float = Field(default=1e-8, ge=0, description="Absolute tolerance.")
 
 
+class Imports(_Strict):
+    """What student code may import, and the course modules the exercise provides."""
+
+    allowed: list[str] = Field(default_factory=lambda: ["numpy"], description="Packages students may import.")
+    provided: list[str] = Field(default_factory=list, description="Files or folders beside the exercise, "
+                                "copied beside each student's files (course modules).")
+    package: str | None = Field(default=None, pattern=IDENTIFIER, description="Load student files as modules "
+                                "of this package, so relative imports of provided modules work.")
+
+
+# ---------------------------------------------------------------- inputs
+
+
+class _Drawn(_Strict):
+    shape: list[Union[int, str]] = Field(default_factory=list, description="Sizes: dimension names or numbers.")
+    dtype: str | None = Field(default=None, description="numpy dtype name; a sensible default per draw.")
+
+
+class NormalInput(_Drawn):
+    """Gaussian entries."""
+
+    draw: Literal["normal"]
+    scale: Expression = Field(default=1.0, description="Standard deviation.")
+    mean: Expression = Field(default=0.0, description="Mean.")
+
+
+class UniformInput(_Drawn):
+    """Uniform entries in [low, high)."""
+
+    draw: Literal["uniform"]
+    low: Expression
+    high: Expression
+
+
+class IntegersInput(_Drawn):
+    """Whole numbers in [low, high); `repeat` makes one later entry equal the first (a repeated word)."""
+
+    draw: Literal["integers"]
+    low: Expression = 0
+    high: Expression
+    repeat: bool = False
+
+
+class OneHotInput(_Drawn):
+    """Rows that are one-hot along the last axis."""
+
+    draw: Literal["onehot"]
+
+
+class BernoulliInput(_Drawn):
+    """Booleans, True with probability p; at least one of each when there are two entries or more."""
+
+    draw: Literal["bernoulli"]
+    p: float = Field(default=0.5, gt=0, lt=1)
+
+
+class DerivedInput(_Strict):
+    """An input that data cannot describe: a reference callable builds it from earlier inputs."""
+
+    derived: str = Field(pattern=CALLABLE_PATH, description="Callable path.")
+    args: list[str] = Field(min_length=1, description="Earlier inputs it is called with.")
+
+
+def _input_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "derived" if "derived" in value else str(value.get("draw", "normal"))
+    return "derived" if isinstance(value, DerivedInput) else str(getattr(value, "draw", ""))
+
+
+Input = Annotated[
+    Union[
+        Annotated[NormalInput, Tag("normal")], Annotated[UniformInput, Tag("uniform")],
+        Annotated[IntegersInput, Tag("integers")], Annotated[OneHotInput, Tag("onehot")],
+        Annotated[BernoulliInput, Tag("bernoulli")], Annotated[DerivedInput, Tag("derived")],
+    ],
+    Discriminator(_input_kind),
+]
+DRAWN_EXPRESSIONS = ("scale", "mean", "low", "high")
+
+
+# ---------------------------------------------------------------- questions
+
+
 class _Question(_Strict):
     id: str = Field(pattern=r"^[A-Za-z_][\w.\-]*$", description="Stable question id used in results.")
     points: float = Field(gt=0, description="Full marks for this question.")
@@ -77,71 +155,193 @@ class _Question(_Strict):
 
 
 class ShapeQuestion(_Question):
-    """The student states the shape of a symbol; the answer comes from the reference's shapes."""
+    """The student states the shape of a symbol; the answer comes from the exercise's `shapes` callable."""
 
     kind: Literal["shape"]
-    symbol: str = Field(description="Key in the reference's shape table, e.g. 'W_H'.")
-    aliases: list[str] = Field(
-        default_factory=list, description="Other spellings students use for the symbol (w_H, \\hat{y}_t)."
-    )
+    symbol: str = Field(description="Key in the shapes table, e.g. 'W_H'.")
+    aliases: list[str] = Field(default_factory=list, description="Other spellings students use (w_H, \\hat{y}_t).")
 
 
 class FunctionQuestion(_Question):
-    """The student writes a function; it is called on generated cases and compared to the reference."""
+    """The student writes a function; it is called on every case and compared to the reference."""
 
     kind: Literal["function"]
-    function: str = Field(pattern=r"^[A-Za-z_]\w*$", description="Name the student's function must have.")
-    args: list[str] = Field(min_length=1, description="Case arrays passed positionally, in this order.")
-    reference: str = Field(pattern=DOTTED_PATH, description="Reference callable with the same signature.")
-    mistakes: str | None = Field(
-        default=None, pattern=DOTTED_PATH, description="List of known mistakes (reference.mistakes.Mistake)."
-    )
+    function: str = Field(pattern=IDENTIFIER, description="Name the student's function must have.")
+    args: list[str] = Field(description="Inputs passed positionally, in this order.")
+    reference: str = Field(pattern=CALLABLE_PATH, description="Reference callable with the same signature.")
+    outputs: list[str] = Field(default_factory=list, description="Names of the returned values when several.")
+    cache: str | None = Field(default=None, description="Which output is a layer cache: kept in the sandbox, "
+                              "never compared, handed to a backward question.")
+    mistakes: str | None = Field(default=None, pattern=CALLABLE_PATH, description="A list of known mistakes.")
     tolerance: Tolerance | None = Field(default=None, description="Overrides the exercise tolerance.")
-    outputs: list[str] = Field(
-        default_factory=list, description="Names of the returned values when it returns several (for messages)."
-    )
+
+    @model_validator(mode="after")
+    def _cache_is_an_output(self) -> "FunctionQuestion":
+        if self.cache is not None and self.cache not in self.outputs:
+            raise ValueError(f"cache {self.cache!r} is not one of the outputs {self.outputs}")
+        return self
+
+    @property
+    def compared_outputs(self) -> list[str]:
+        return [name for name in self.outputs if name != self.cache]
+
+
+class BackwardQuestion(_Question):
+    """The backward of a forward/backward pair: it receives the cache the student's own forward returned."""
+
+    kind: Literal["backward"]
+    forward: str = Field(description="Id of the function question whose cache this backward takes.")
+    function: str = Field(pattern=IDENTIFIER, description="Name the student's backward must have.")
+    upstream: list[str] = Field(description="Inputs passed before the cache (upstream gradients).")
+    reference: str = Field(pattern=CALLABLE_PATH, description="Called as reference(*upstream, reference_cache).")
+    outputs: list[str] = Field(default_factory=list, description="Names of the returned gradients.")
+    mistakes: str | None = Field(default=None, pattern=CALLABLE_PATH, description="Known mistakes, same signature.")
+    gradient_check: bool = Field(default=False, description="Also compare with central differences of the "
+                                 "student's own forward (gradients in the order of its float inputs).")
+    tolerance: Tolerance | None = Field(default=None, description="Overrides the exercise tolerance.")
 
 
 class NumericQuestion(_Question):
-    """The student gives a number or matrix (answers file key or code variable) for one fixed case."""
+    """The student gives a number or matrix (answers-file key or code variable) for one printed case."""
 
     kind: Literal["numeric"]
-    name: str = Field(pattern=r"^[A-Za-z_]\w*$", description="Answers-file key or variable name.")
-    args: list[str] = Field(min_length=1, description="Case arrays the reference is called with.")
-    reference: str = Field(pattern=DOTTED_PATH, description="Reference callable computing the answer.")
-    case: Sizes = Field(description="Sizes of the one case the question is about.")
+    name: str = Field(pattern=IDENTIFIER, description="Answers-file key or variable name.")
+    args: list[str] = Field(description="Inputs the reference is called with.")
+    reference: str = Field(pattern=CALLABLE_PATH, description="Reference callable computing the answer.")
+    case: dict[str, int] = Field(description="Dimensions of the one case the question is about.")
     seed: int = Field(description="Seed of that case; it is printed in the handout.")
+    decimals: int | None = Field(default=2, ge=0, le=12, description="Inputs rounded so it can be done by hand.")
     tolerance: Tolerance | None = Field(default=None, description="Overrides the exercise tolerance.")
 
 
-Question = Annotated[Union[ShapeQuestion, FunctionQuestion, NumericQuestion], Field(discriminator="kind")]
+Question = Annotated[
+    Union[ShapeQuestion, FunctionQuestion, BackwardQuestion, NumericQuestion], Field(discriminator="kind")
+]
+CodeQuestion = Union[FunctionQuestion, BackwardQuestion]
+
+
+# ---------------------------------------------------------------- the exercise
 
 
 class Exercise(_Strict):
-    """One exercise: its sizes, its cases and its questions."""
+    """One exercise: its world (dimensions, inputs), its cases and its questions."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]*$", description="Exercise id used on the command line.")
     title: str = Field(description="One-line title.")
-    sizes: Sizes = Field(description="Sizes in force for shape questions.")
-    shapes_reference: str = Field(
-        default="reference.rnn:shapes", pattern=DOTTED_PATH, description="Callable(T, V, D, H) -> shapes."
-    )
-    biases: bool = Field(default=False, description="Whether cases carry b_h and b_y.")
+    dimensions: dict[str, Dimension] = Field(min_length=1, description="Named sizes, in draw order.")
+    constraints: list[str] = Field(default_factory=list, description="Expressions every case satisfies.")
+    handout: dict[str, int] = Field(description="Sizes in force for shape questions and handouts.")
+    public: PublicCases
+    hidden: HiddenCases
     tolerance: Tolerance = Field(default_factory=Tolerance, description="Default comparison tolerance.")
-    public: PublicCases = Field(description="Cases shown in self-check.")
-    hidden: HiddenCases = Field(description="Cases only `grade` uses.")
+    inputs: dict[str, Input] = Field(default_factory=dict, description="Arrays questions pass, in draw order.")
+    shapes: str | None = Field(default=None, pattern=CALLABLE_PATH, description="Callable(**dimensions) -> "
+                               "{symbol: shape} for shape questions.")
+    imports: Imports = Field(default_factory=Imports)
     questions: list[Question] = Field(min_length=1, description="Questions, in report order.")
+    _source: Path | None = PrivateAttr(default=None)  # the file it was read from: file references are relative to it
 
-    @field_validator("questions")
-    @classmethod
-    def _ids_are_unique(cls, questions: list[Question]) -> list[Question]:
-        seen: set[str] = set()
-        for question in questions:
-            if question.id in seen:
-                raise ValueError(f"duplicate question id {question.id!r}")
-            seen.add(question.id)
-        return questions
+    @model_validator(mode="after")
+    def _names_are_declared(self) -> "Exercise":
+        check_exercise(self)
+        return self
 
     @property
     def max_score(self) -> float:
         return round(sum(q.points for q in self.questions), 6)
+
+    def question(self, question_id: str) -> Question:
+        return next(q for q in self.questions if q.id == question_id)
+
+
+# ---------------------------------------------------------------- checks on the whole file
+
+
+def check_exercise(exercise: Exercise) -> None:
+    """Every name a field uses is declared, every case fits the dimensions; ValueError names the field."""
+    names = list(exercise.dimensions)
+    for name in names:
+        if not _is_identifier(name):
+            raise ValueError(f"dimensions: {name!r} is not a name")
+    for where, expression in _expressions(exercise):
+        try:
+            check_expression(expression, names)
+        except ExpressionError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+    _check_sizes("handout", exercise.handout, exercise)
+    for number, case in enumerate(exercise.public.cases):
+        _check_sizes(f"public.cases.{number}", case, exercise)
+    _check_inputs(exercise)
+    _check_questions(exercise)
+
+
+def _is_identifier(name: str) -> bool:
+    return name.isidentifier()
+
+
+def _expressions(exercise: Exercise):
+    for number, constraint in enumerate(exercise.constraints):
+        yield f"constraints.{number}", constraint
+    for name, spec in exercise.inputs.items():
+        for field in DRAWN_EXPRESSIONS:
+            value = getattr(spec, field, None)
+            if isinstance(value, str):
+                yield f"inputs.{name}.{field}", value
+
+
+def _check_sizes(where: str, sizes: dict[str, int], exercise: Exercise) -> None:
+    """A case names every dimension and nothing else, within each minimum, satisfying the constraints."""
+    declared = exercise.dimensions
+    if set(sizes) != set(declared):
+        missing, extra = sorted(set(declared) - set(sizes)), sorted(set(sizes) - set(declared))
+        raise ValueError(f"{where}: must give every dimension and only those (missing {missing}, unknown {extra})")
+    for name, value in sizes.items():
+        if value < declared[name].min:
+            raise ValueError(f"{where}: {name}={value} is below its minimum {declared[name].min}")
+    for constraint in exercise.constraints:
+        if not evaluate(constraint, sizes):
+            raise ValueError(f"{where}: {sizes} breaks the constraint {constraint!r}")
+
+
+def _check_inputs(exercise: Exercise) -> None:
+    seen: list[str] = []
+    for name, spec in exercise.inputs.items():
+        if not _is_identifier(name):
+            raise ValueError(f"inputs: {name!r} is not a name")
+        if isinstance(spec, DerivedInput):
+            unknown = [arg for arg in spec.args if arg not in seen]
+            if unknown:
+                raise ValueError(f"inputs.{name}.args: {unknown[0]!r} is not an earlier input")
+        else:
+            for size in spec.shape:
+                if isinstance(size, str) and size not in exercise.dimensions:
+                    raise ValueError(f"inputs.{name}.shape: {size!r} is not a declared dimension")
+        seen.append(name)
+
+
+def _check_questions(exercise: Exercise) -> None:
+    ids = [q.id for q in exercise.questions]
+    for number, question in enumerate(exercise.questions):
+        where = f"questions.{number}"
+        if ids.count(question.id) > 1:
+            raise ValueError(f"{where}.id: duplicate question id {question.id!r}")
+        for field in ("args", "upstream"):
+            for arg in getattr(question, field, []):
+                if arg not in exercise.inputs:
+                    raise ValueError(f"{where}.{field}: {arg!r} is not a declared input "
+                                     f"(inputs: {', '.join(exercise.inputs) or 'none'})")
+        if isinstance(question, ShapeQuestion) and exercise.shapes is None:
+            raise ValueError(f"{where}: a shape question needs the exercise's `shapes` callable")
+        if isinstance(question, BackwardQuestion):
+            _check_backward(where, question, exercise)
+        if isinstance(question, NumericQuestion):
+            _check_sizes(f"{where}.case", question.case, exercise)
+
+
+def _check_backward(where: str, question: BackwardQuestion, exercise: Exercise) -> None:
+    forward = next((q for q in exercise.questions if q.id == question.forward), None)
+    if not isinstance(forward, FunctionQuestion) or forward.cache is None:
+        raise ValueError(f"{where}.forward: {question.forward!r} is not a function question with a `cache`")
+    if len(question.upstream) != len(forward.compared_outputs):
+        raise ValueError(f"{where}.upstream: {len(question.upstream)} upstream gradients for the "
+                         f"{len(forward.compared_outputs)} outputs of {forward.id} ({forward.compared_outputs})")

@@ -1,7 +1,8 @@
-"""Test cases: the arrays each function is called with, generated from sizes and a seed.
+"""Test cases: the named arrays each question is called with, drawn as the exercise declares them.
 
 Public cases come from the exercise's public seed; hidden ones from the instructor's secret,
-so a student who never sees the secret cannot know them.
+so a student who never sees the secret cannot know them. Nothing here knows a homework: sizes
+are the exercise's dimensions, arrays its inputs.
 """
 
 from __future__ import annotations
@@ -11,50 +12,102 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from exercises.models import Exercise, NumericQuestion, Sizes
+from exercises.bank import resolve
+from exercises.expressions import evaluate
+from exercises.models import (
+    BernoulliInput,
+    DerivedInput,
+    Exercise,
+    IntegersInput,
+    NormalInput,
+    NumericQuestion,
+    OneHotInput,
+    UniformInput,
+)
+
+MAX_REDRAWS = 1000
+
+
+class CaseError(Exception):
+    """An exercise whose cases cannot be drawn (constraints that hidden ranges never satisfy)."""
 
 
 @dataclass(frozen=True)
 class Case:
-    """One generated case: named arrays, their sizes, and whether students may see it."""
+    """One drawn case: named arrays, the dimensions they were drawn in, and whether students may see it."""
 
     label: str
-    sizes: Sizes
+    sizes: dict[str, int]
     arrays: dict[str, np.ndarray]
     hidden: bool
 
     def describe(self) -> str:
-        s = self.sizes
-        return f"{self.label} (T={s.T}, V={s.V}, D={s.D}, H={s.H})"
+        return f"{self.label} ({', '.join(f'{name}={value}' for name, value in self.sizes.items())})"
 
 
-def make_arrays(sizes: Sizes, rng: np.random.Generator, biases: bool = False) -> dict[str, np.ndarray]:
-    """Inputs that expose mistakes: non-zero h0, a repeated word, non-symmetric weights, unsaturated tanh."""
-    T, V, D, H = sizes.T, sizes.V, sizes.D, sizes.H
-    tokens = rng.integers(0, V, size=T)
-    if T >= 2:
-        tokens[rng.integers(1, T)] = tokens[0]
-    arrays = {
-        "tokens": tokens.astype(np.int64),
-        "targets": rng.integers(0, V, size=T).astype(np.int64),
-        "E": rng.normal(0.0, 1.0, size=(D, V)),
-        "W_x": rng.normal(0.0, 1.0 / np.sqrt(D), size=(H, D)),
-        "W_H": rng.normal(0.0, 0.9 / np.sqrt(H), size=(H, H)),
-        "W_y": rng.normal(0.0, 1.5 / np.sqrt(H), size=(V, H)),
-        "h0": rng.normal(0.0, 0.5, size=(H, 1)),
-        "h_prev": rng.normal(0.0, 0.5, size=(H, 1)),
-    }
-    arrays["x_t"] = arrays["E"][:, [int(tokens[0])]].copy()
-    if biases:
-        arrays["b_h"] = rng.normal(0.0, 0.3, size=(H, 1))
-        arrays["b_y"] = rng.normal(0.0, 0.3, size=(V, 1))
+def draw_arrays(exercise: Exercise, sizes: dict[str, int], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Every input of the exercise, in declared order (a derived input reads earlier ones)."""
+    arrays: dict[str, np.ndarray] = {}
+    for name, spec in exercise.inputs.items():
+        if isinstance(spec, DerivedInput):
+            built = resolve(exercise, spec.derived)(*(arrays[arg].copy() for arg in spec.args))
+            arrays[name] = np.array(built)
+        else:
+            arrays[name] = _draw(spec, sizes, rng)
     return arrays
+
+
+def _draw(spec, sizes: dict[str, int], rng: np.random.Generator) -> np.ndarray:
+    shape = tuple(sizes[size] if isinstance(size, str) else size for size in spec.shape)
+    value = lambda field: evaluate(getattr(spec, field), sizes)  # noqa: E731
+    if isinstance(spec, NormalInput):
+        array = np.asarray(rng.normal(value("mean"), value("scale"), size=shape))
+    elif isinstance(spec, UniformInput):
+        array = np.asarray(rng.uniform(value("low"), value("high"), size=shape))
+    elif isinstance(spec, IntegersInput):
+        array = _integers(rng, int(value("low")), int(value("high")), shape, spec.repeat)
+    elif isinstance(spec, OneHotInput):
+        array = _one_hot(rng, shape)
+    else:
+        array = _bernoulli(rng, spec, shape)
+    return array.astype(spec.dtype or _default_dtype(spec))
+
+
+def _default_dtype(spec) -> str:
+    if isinstance(spec, IntegersInput):
+        return "int64"
+    return "bool" if isinstance(spec, BernoulliInput) else "float64"
+
+
+def _integers(rng: np.random.Generator, low: int, high: int, shape: tuple[int, ...], repeat: bool) -> np.ndarray:
+    """Whole numbers; with `repeat`, a later entry equals the first (a word that occurs twice)."""
+    array = np.asarray(rng.integers(low, high, size=shape))
+    if repeat and array.size >= 2:
+        flat = array.reshape(-1)
+        flat[rng.integers(1, array.size)] = flat[0]
+    return array
+
+
+def _one_hot(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    if not shape:
+        return np.ones(())
+    hot = rng.integers(0, shape[-1], size=shape[:-1])
+    return (np.arange(shape[-1]) == hot[..., None]).astype(np.float64)
+
+
+def _bernoulli(rng: np.random.Generator, spec: BernoulliInput, shape: tuple[int, ...]) -> np.ndarray:
+    """True with probability p, with at least one True and one False when there is room for both."""
+    array = np.asarray(rng.random(size=shape) < spec.p)
+    if array.size >= 2 and (array.all() or not array.any()):
+        flat = array.reshape(-1)
+        flat[0], flat[-1] = True, False
+    return array
 
 
 def public_cases(exercise: Exercise) -> list[Case]:
     return [
-        Case(f"public case {n}", sizes, make_arrays(sizes, _rng(exercise.public.seed, n), exercise.biases), False)
-        for n, sizes in enumerate(exercise.public.sizes, start=1)
+        Case(f"public case {n}", sizes, draw_arrays(exercise, sizes, _rng(exercise.public.seed, n)), False)
+        for n, sizes in enumerate(exercise.public.cases, start=1)
     ]
 
 
@@ -63,8 +116,8 @@ def hidden_cases(exercise: Exercise, secret: str | None) -> list[Case]:
     cases = []
     for n in range(1, exercise.hidden.count + 1):
         rng = _rng(seed, n)
-        sizes = _draw_sizes(exercise, rng)
-        cases.append(Case(f"hidden case {n}", sizes, make_arrays(sizes, rng, exercise.biases), True))
+        sizes = draw_sizes(exercise, rng)
+        cases.append(Case(f"hidden case {n}", sizes, draw_arrays(exercise, sizes, rng), True))
     return cases
 
 
@@ -74,27 +127,32 @@ def build_cases(exercise: Exercise, *, secret: str | None = None, include_hidden
     return cases + hidden_cases(exercise, secret) if include_hidden else cases
 
 
-def numeric_case(sizes: Sizes, seed: int, biases: bool) -> Case:
-    """The single fixed case of a numeric question, with two decimals so it can be worked by hand."""
-    arrays = {name: np.round(a, 2) if a.dtype.kind == "f" else a
-              for name, a in make_arrays(sizes, _rng(seed, 0), biases).items()}
-    return Case("the handout's case", sizes, arrays, False)
+def numeric_case(exercise: Exercise, question: NumericQuestion) -> Case:
+    """The single fixed case of a numeric question, rounded so that it can be worked by hand."""
+    arrays = draw_arrays(exercise, question.case, _rng(question.seed, 0))
+    if question.decimals is not None:
+        arrays = {name: np.round(a, question.decimals) if a.dtype.kind == "f" else a for name, a in arrays.items()}
+    return Case("the handout's case", dict(question.case), arrays, False)
 
 
-def describe_numeric_case(question: NumericQuestion, biases: bool) -> str:
+def describe_numeric_case(exercise: Exercise, question: NumericQuestion) -> str:
     """The inputs of a numeric question's case, printed for students to work from."""
-    case = numeric_case(question.case, question.seed, biases)
+    case = numeric_case(exercise, question)
     lines = []
     for name in question.args:
-        text = np.array2string(case.arrays[name], precision=2, floatmode="fixed")
+        text = np.array2string(case.arrays[name], precision=question.decimals or 8, floatmode="fixed")
         lines.append(f"  {name} =\n    " + text.replace("\n", "\n    "))
     return "\n".join(lines)
 
 
-def _draw_sizes(exercise: Exercise, rng: np.random.Generator) -> Sizes:
-    ranges = exercise.hidden.ranges
-    draw = lambda bounds: int(rng.integers(bounds[0], bounds[1] + 1))  # noqa: E731
-    return Sizes(T=draw(ranges.T), V=draw(ranges.V), D=draw(ranges.D), H=draw(ranges.H))
+def draw_sizes(exercise: Exercise, rng: np.random.Generator) -> dict[str, int]:
+    """Dimensions from their hidden ranges, in declared order, redrawn until the constraints hold."""
+    for _ in range(MAX_REDRAWS):
+        sizes = {name: int(rng.integers(dim.range[0], dim.range[1] + 1)) for name, dim in exercise.dimensions.items()}
+        if all(evaluate(constraint, sizes) for constraint in exercise.constraints):
+            return sizes
+    raise CaseError(f"{exercise.id}: no sizes within the dimensions' ranges satisfy {exercise.constraints} "
+                    f"after {MAX_REDRAWS} draws")
 
 
 def _rng(seed: int, index: int) -> np.random.Generator:

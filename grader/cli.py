@@ -24,10 +24,11 @@ class UsageProblem(click.ClickException):
 
 
 def _exercise(exercise_id: str):
-    from exercises.bank import ExerciseError, load_exercise
+    from exercises.bank import ExerciseError
+    from grader.exercise_check import load_checked_exercise
 
     try:
-        return load_exercise(exercise_id)
+        return load_checked_exercise(exercise_id)
     except ExerciseError as exc:
         raise UsageProblem(str(exc)) from None
 
@@ -151,18 +152,20 @@ def show_command(exercise_id) -> None:
     cases: dict[str, list[str]] = {}
     for question in exercise.questions:
         if isinstance(question, NumericQuestion):
-            cases.setdefault(describe_numeric_case(question, exercise.biases), []).append(question.id)
+            cases.setdefault(describe_numeric_case(exercise, question), []).append(question.id)
     for text, ids in cases.items():
         click.echo(f"\nThe case {', '.join(ids)} ask about:\n{text}")
 
 
 def _describe_question(question) -> str:
-    from exercises.models import FunctionQuestion, NumericQuestion, ShapeQuestion
+    from exercises.models import BackwardQuestion, FunctionQuestion, NumericQuestion, ShapeQuestion
 
     if isinstance(question, ShapeQuestion):
         return f"shape of {question.symbol}"
     if isinstance(question, FunctionQuestion):
         return f"{question.function}({', '.join(question.args)})"
+    if isinstance(question, BackwardQuestion):
+        return f"{question.function}({', '.join([*question.upstream, 'cache'])}) after {question.forward}"
     if isinstance(question, NumericQuestion):
         return f"value of {question.name}"
     return ""

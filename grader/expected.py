@@ -7,8 +7,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from exercises.bank import resolve_callable
-from exercises.models import Exercise, FunctionQuestion, NumericQuestion
+from exercises.bank import resolve
+from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion
 from grader.cases import Case, numeric_case
 
 
@@ -36,37 +36,74 @@ class Expected:
 
     @cached_property
     def shapes(self) -> dict[str, tuple[int, ...]]:
-        sizes = self.exercise.sizes
-        table = resolve_callable(self.exercise.shapes_reference)(sizes.T, sizes.V, sizes.D, sizes.H)
+        table = resolve(self.exercise, self.exercise.shapes)(**self.exercise.handout)
         return {symbol: tuple(int(n) for n in shape) for symbol, shape in table.items()}
 
-    def answer(self, question: FunctionQuestion | NumericQuestion, case: Case) -> Any:
+    def answer(self, question: FunctionQuestion | BackwardQuestion | NumericQuestion, case: Case) -> Any:
+        """The reference's answer, as float arrays (a tuple when there are several outputs; no cache)."""
         key = (question.id, case.label)
         if key not in self._answers:
-            self._answers[key] = _as_plain(resolve_callable(question.reference)(*_args(question, case)))
+            self._answers[key] = _as_plain(compared_part(question, self.raw_answer(question, case)))
         return self._answers[key]
 
-    def numeric_answer(self, question: NumericQuestion) -> Any:
-        return self.answer(question, numeric_case(question.case, question.seed, self.exercise.biases))
+    def raw_answer(self, question: FunctionQuestion | BackwardQuestion | NumericQuestion, case: Case) -> Any:
+        """What the reference returns, as it returns it (a forward's cache included)."""
+        if isinstance(question, BackwardQuestion):
+            return self._call(question.reference, question, case, self._reference_cache(question, case))
+        return self._call(question.reference, question, case)
 
-    def mistakes(self, question: FunctionQuestion, case: Case) -> list[KnownMistake]:
+    def numeric_answer(self, question: NumericQuestion) -> Any:
+        return self.answer(question, numeric_case(self.exercise, question))
+
+    def mistakes(self, question: FunctionQuestion | BackwardQuestion, case: Case) -> list[KnownMistake]:
         """Generic slips (transposed, sign) and the question's listed mistakes, on this case."""
         key = (question.id, case.label)
         if key not in self._mistakes:
             self._mistakes[key] = self._compute_mistakes(question, case)
         return self._mistakes[key]
 
-    def _compute_mistakes(self, question: FunctionQuestion, case: Case) -> list[KnownMistake]:
+    def listed_mistakes(self, question: FunctionQuestion | BackwardQuestion) -> list[Any]:
+        return list(resolve(self.exercise, question.mistakes)) if question.mistakes else []
+
+    def mistake_value(self, question: FunctionQuestion | BackwardQuestion, mistake: Any, case: Case) -> Any:
+        """What one listed mistake returns on a case, in the compared form."""
+        cache = self._reference_cache(question, case) if isinstance(question, BackwardQuestion) else None
+        return _as_plain(compared_part(question, _call_with(mistake.compute, question, case, cache)))
+
+    def _compute_mistakes(self, question: FunctionQuestion | BackwardQuestion, case: Case) -> list[KnownMistake]:
         right = self.answer(question, case)
         known = [KnownMistake(d, GENERIC_HINTS[d], _transform(right, f)) for d, f in _GENERIC.items()]
-        listed = resolve_callable(question.mistakes) if question.mistakes else []
-        args = _args(question, case)
-        known += [KnownMistake(m.diagnosis, m.hint, _as_plain(m.compute(*args))) for m in listed]
+        known += [KnownMistake(m.diagnosis, m.hint, self.mistake_value(question, m, case))
+                  for m in self.listed_mistakes(question)]
         return known
 
+    def _reference_cache(self, question: BackwardQuestion, case: Case) -> Any:
+        forward = self.exercise.question(question.forward)
+        result = self._call(forward.reference, forward, case)
+        return result[forward.outputs.index(forward.cache)]
 
-def _args(question: FunctionQuestion | NumericQuestion, case: Case) -> list[np.ndarray]:
-    return [case.arrays[name].copy() for name in question.args]
+    def _call(self, path: str, question: Any, case: Case, cache: Any = None) -> Any:
+        return _call_with(resolve(self.exercise, path), question, case, cache)
+
+
+def call_args(question: Any, case: Case) -> list[np.ndarray]:
+    """The arrays a question passes (a backward: its upstream gradients), fresh copies."""
+    names = question.upstream if isinstance(question, BackwardQuestion) else question.args
+    return [case.arrays[name].copy() for name in names]
+
+
+def _call_with(function: Any, question: Any, case: Case, cache: Any = None) -> Any:
+    args = call_args(question, case)
+    return function(*args, cache) if isinstance(question, BackwardQuestion) else function(*args)
+
+
+def compared_part(question: Any, value: Any) -> Any:
+    """A forward's outputs without its cache (which is never compared); anything else as it is."""
+    if isinstance(question, FunctionQuestion) and question.cache is not None:
+        index = question.outputs.index(question.cache)
+        kept = [part for n, part in enumerate(value) if n != index]
+        return kept[0] if len(kept) == 1 else tuple(kept)
+    return value
 
 
 def _as_plain(value: Any) -> Any:

@@ -12,9 +12,10 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exercises.models import Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
+from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
 from grader.cases import Case, build_cases
-from grader.expected import Expected
+from grader.expected import Expected, call_args
+from grader.gradient_check import gradient_check_id, probe_calls
 from grader.flags import PROTECTED_PACKAGES, flagged_imports
 from grader.gradebook import Gradebook, fingerprint, grading_context
 from grader.judge import Evidence, judge_question
@@ -140,13 +141,35 @@ def build_items(exercise: Exercise, cases: list[Case]) -> list[Item]:
     items = []
     for question in exercise.questions:
         if isinstance(question, FunctionQuestion):
-            calls = [[encode_array(case.arrays[name]) for name in question.args] for case in cases]
-            items.append(Item(id=question.id, kind="call", name=question.function, calls=calls))
+            items.append(Item(id=question.id, kind="call", name=question.function, drop=_cache_index(question),
+                              calls=[_encoded(call_args(question, case)) for case in cases]))
+        elif isinstance(question, BackwardQuestion):
+            items += _backward_items(question, exercise.question(question.forward), cases)
         elif isinstance(question, NumericQuestion):
             items.append(Item(id=question.id, kind="value", name=question.name))
     if any(isinstance(q, ShapeQuestion) for q in exercise.questions):
         items.append(Item(id=SHAPES_VARIABLE, kind="value", name=SHAPES_VARIABLE))
     return items
+
+
+def _backward_items(question: BackwardQuestion, forward: FunctionQuestion, cases: list[Case]) -> list[Item]:
+    """The student's backward fed by the student's forward; and, for a gradient check, the forward probed."""
+    chain = Item(id=question.id, kind="chain", name=question.function, forward=forward.function,
+                 drop=_cache_index(forward), split=len(forward.args),
+                 calls=[_encoded(call_args(forward, case) + call_args(question, case)) for case in cases])
+    if not question.gradient_check:
+        return [chain]
+    probes = [_encoded(call) for case in cases for call in probe_calls(call_args(forward, case), case)]
+    return [chain, Item(id=gradient_check_id(question), kind="call", name=forward.function,
+                        drop=_cache_index(forward), calls=probes)]
+
+
+def _cache_index(question: FunctionQuestion) -> int | None:
+    return question.outputs.index(question.cache) if question.cache is not None else None
+
+
+def _encoded(arrays: list) -> list[dict]:
+    return [encode_array(array) for array in arrays]
 
 
 def judge_submission(submission: Submission, run: RunResult | None, batch: _Batch) -> SubmissionResult:

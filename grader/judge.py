@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from exercises.models import FunctionQuestion, NumericQuestion, ShapeQuestion
+from exercises.models import BackwardQuestion, CodeQuestion, FunctionQuestion, NumericQuestion, ShapeQuestion
 from grader.cases import Case
 from grader.compare import compare
-from grader.expected import Expected
+from grader.expected import Expected, call_args
+from grader import gradient_check
 from grader.results import QuestionResult
 from grader.runner.protocol import ItemResult, Record
 from grader.shapes import ShapeParseError, describe, parse_shape
@@ -43,7 +44,7 @@ def judge_question(question: Any, evidence: Evidence, cases: list[Case], expecte
     try:
         if isinstance(question, ShapeQuestion):
             return judge_shape(question, evidence, expected)
-        if isinstance(question, FunctionQuestion):
+        if isinstance(question, (FunctionQuestion, BackwardQuestion)):
             return judge_function(question, evidence, cases, expected)
         return judge_numeric(question, evidence, expected)
     except Exception:  # noqa: BLE001 - the grader's fault, shown as such and kept for staff
@@ -138,9 +139,10 @@ class _CaseVerdict:
     diagnosis: str | None = None
     hint: str = ""
     raised: bool = False
+    note: str = ""  # said once, whatever the verdict (a backward excused by its own forward)
 
 
-def judge_function(question: FunctionQuestion, evidence: Evidence, cases: list[Case], expected: Expected) -> QuestionResult:
+def judge_function(question: CodeQuestion, evidence: Evidence, cases: list[Case], expected: Expected) -> QuestionResult:
     unavailable = _unavailable(question, evidence)
     if unavailable is not None:
         return unavailable
@@ -150,7 +152,8 @@ def judge_function(question: FunctionQuestion, evidence: Evidence, cases: list[C
         return _result(question, 0, status, _missing_message(question.function, evidence))
     if item.records and item.records[0].error and len(item.records) == 1 and len(cases) > 1:
         return _result(question, 0, "error", f"{question.function}: {item.records[0].error}")
-    verdicts = [_judge_case(question, record, case, expected) for record, case in zip(item.records, cases)]
+    verdicts = [_judge_code_case(question, record, index, case, evidence, expected)
+                for index, (record, case) in enumerate(zip(item.records, cases))]
     if item.status == "done":  # finished, yet some results are missing: the student's code removed them
         verdicts += [_CaseVerdict(case, False, "gave no result that could be read")
                      for case in cases[len(verdicts):]]
@@ -179,11 +182,55 @@ def _missing_message(name: str, evidence: Evidence) -> str:
     return message
 
 
-def _judge_case(question: FunctionQuestion, record: Record, case: Case, expected: Expected) -> _CaseVerdict:
+def _judge_code_case(question: CodeQuestion, record: Record, index: int, case: Case, evidence: Evidence,
+                     expected: Expected) -> _CaseVerdict:
+    verdict = _judge_case(question, record, case, expected)
+    if verdict.passed or not isinstance(question, BackwardQuestion):
+        return verdict
+    forward = expected.exercise.question(question.forward)
+    if _case_passes(forward, evidence, index, case, expected):
+        return verdict
+    return _blame_forward(question, forward, verdict, record, index, case, evidence)
+
+
+def _blame_forward(question: BackwardQuestion, forward: FunctionQuestion, verdict: _CaseVerdict, record: Record,
+                   index: int, case: Case, evidence: Evidence) -> _CaseVerdict:
+    """The forward is wrong on this case: its cache fed the backward, so the forward is the root cause."""
+    if question.gradient_check and _consistent_with_own_forward(question, forward, record, index, case, evidence):
+        return _CaseVerdict(case, True, note=f"Your {forward.function} is wrong on some cases, but "
+                            f"{question.function} is the right derivative of it there, so only "
+                            f"{forward.function} loses points for it.")
+    hint = (f"{forward.function} is wrong on the cases where {question.function} fails, and its cache feeds "
+            f"{question.function}: fix {forward.function} first.")
+    return _CaseVerdict(case, False, verdict.problem, "wrong-forward", hint, verdict.raised)
+
+
+def _case_passes(question: CodeQuestion, evidence: Evidence, index: int, case: Case, expected: Expected) -> bool:
+    item = evidence.items.get(question.id)
+    if item is None or index >= len(item.records):
+        return False
+    return _judge_case(question, item.records[index], case, expected).passed
+
+
+def _consistent_with_own_forward(question: BackwardQuestion, forward: FunctionQuestion, record: Record, index: int,
+                                 case: Case, evidence: Evidence) -> bool:
+    probes = evidence.items.get(gradient_check.gradient_check_id(question))
+    if probes is None or record.error is not None:
+        return False
+    args = call_args(forward, case)
+    stride = len(gradient_check.probe_calls(args, case))
+    outputs = probes.records[index * stride:(index + 1) * stride]
+    if len(outputs) < stride or any(o.error is not None or o.missing for o in outputs):
+        return False
+    return bool(gradient_check.consistent(args, case, [o.value for o in outputs], call_args(question, case),
+                                          record.value))
+
+
+def _judge_case(question: CodeQuestion, record: Record, case: Case, expected: Expected) -> _CaseVerdict:
     if record.error is not None:
         return _CaseVerdict(case, False, f"raised {record.error}", raised=True)
     want = expected.answer(question, case)
-    outcome = compare(record.value, want, _tolerance(question, expected), question.outputs)
+    outcome = compare(record.value, want, _tolerance(question, expected), _labels(question))
     if outcome.ok:
         return _CaseVerdict(case, True)
     # Hidden cases say what is wrong, never how far off or where: that would leak the expected values.
@@ -194,16 +241,21 @@ def _judge_case(question: FunctionQuestion, record: Record, case: Case, expected
     return _CaseVerdict(case, False, problem)
 
 
-def _tolerance(question: FunctionQuestion | NumericQuestion, expected: Expected):
+def _labels(question: CodeQuestion) -> list[str]:
+    return question.compared_outputs if isinstance(question, FunctionQuestion) else question.outputs
+
+
+def _tolerance(question: CodeQuestion | NumericQuestion, expected: Expected):
     return question.tolerance or expected.exercise.tolerance
 
 
-def _function_result(question: FunctionQuestion, verdicts: list[_CaseVerdict], item: ItemResult,
+def _function_result(question: CodeQuestion, verdicts: list[_CaseVerdict], item: ItemResult,
                      cases: list[Case], timeout: float) -> QuestionResult:
     passed = sum(v.passed for v in verdicts)
     fraction = passed / len(cases) if cases else 0.0
     diagnosis, hint = _dominant_diagnosis(verdicts)
     parts = [f"Passed {passed} of {len(cases)} cases."] + ([hint] if hint else [])
+    parts += sorted({v.note for v in verdicts if v.note})
     failures = [v for v in verdicts if not v.passed]
     parts += [f"{v.case.describe()}: {question.function} {v.problem}." for v in failures[:MAX_SHOWN_ERRORS]]
     if len(failures) > MAX_SHOWN_ERRORS:

@@ -49,9 +49,12 @@ class Item:
     """One thing to fetch from the loaded code: call a function on each argument list, or read a value."""
 
     id: str
-    kind: str  # "call" or "value"
+    kind: str  # "call", "chain" or "value"
     name: str
     calls: list[list[dict]] = field(default_factory=list)  # encoded arrays, one list per call
+    drop: int | None = None  # index of a returned value that stays in the sandbox (a layer's cache)
+    forward: str = ""  # "chain": call `forward` on the first `split` arrays, then `name` on the rest
+    split: int = 0  # and the value at `drop` of what `forward` returned
 
 
 @dataclass(frozen=True)

@@ -239,14 +239,40 @@ def fetch(item: Item, namespaces: list[dict[str, Any]], files: set[str], encoder
         yield _guarded(lambda: encoder.encode(target), files)
     elif not callable(target):
         yield {"error": f"{item.name} is a {type(target).__name__}, not a function"}
+    elif item.kind == "chain":
+        yield from _fetch_chain(item, target, namespaces, files, encoder)
     else:
         for args in item.calls:
-            yield _guarded(lambda args=args: _call(target, args, encoder), files)
+            yield _guarded(lambda args=args: encoder.encode(_call(target, args, item.drop, encoder)), files)
 
 
-def _call(function: Callable[..., Any], encoded_args: list[dict], encoder: RawEncoder) -> dict[str, Any]:
-    args = [decode_array(arg, encoder.max_elements) for arg in encoded_args]
-    return encoder.encode(function(*args))
+def _fetch_chain(item: Item, backward: Callable[..., Any], namespaces: list[dict[str, Any]], files: set[str],
+                 encoder: RawEncoder):
+    """A backward fed by the student's own forward: the cache is made and used here, never sent out."""
+    forward = lookup(namespaces, item.forward)
+    if not callable(forward):
+        yield {"error": f"needs {item.forward}, whose cache it takes, and no function {item.forward} was found"}
+        return
+    for args in item.calls:
+        yield _guarded(lambda args=args: encoder.encode(_chain(forward, backward, args, item, encoder)), files)
+
+
+def _chain(forward: Callable[..., Any], backward: Callable[..., Any], args: list[dict], item: Item,
+           encoder: RawEncoder) -> Any:
+    returned = _call(forward, args[:item.split], None, encoder)
+    if not isinstance(returned, (tuple, list)) or len(returned) <= item.drop:
+        raise ValueError(f"{item.forward} returned {type(returned).__name__}, not its outputs and the cache")
+    upstream = [decode_array(arg, encoder.max_elements) for arg in args[item.split:]]
+    return backward(*upstream, returned[item.drop])
+
+
+def _call(function: Callable[..., Any], encoded_args: list[dict], drop: int | None, encoder: RawEncoder) -> Any:
+    """The function's return value; with `drop`, without the value at that index (a cache stays here)."""
+    returned = function(*[decode_array(arg, encoder.max_elements) for arg in encoded_args])
+    if drop is None or not isinstance(returned, (tuple, list)) or len(returned) <= drop:
+        return returned
+    kept = [part for index, part in enumerate(returned) if index != drop]
+    return kept[0] if len(kept) == 1 else kept
 
 
 def _guarded(produce: Callable[[], dict[str, Any]], files: set[str]) -> dict[str, Any]:

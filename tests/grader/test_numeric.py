@@ -22,7 +22,7 @@ OPTIONS = GradingOptions(limits=Limits(timeout=2.0))
 def reference_values() -> dict[str, np.ndarray]:
     """What a careful student computes by hand, from the printed case (independent of the grader's cache)."""
     question = next(q for q in EXERCISE.questions if isinstance(q, NumericQuestion))
-    args = [numeric_case(question.case, question.seed, False).arrays[name] for name in question.args]
+    args = [numeric_case(EXERCISE, question).arrays[name] for name in question.args]
     return {"loss_value": np.asarray(solution.rnn_loss(*args)), "dW_y_value": solution.grad_W_y(*args)}
 
 

@@ -1,0 +1,113 @@
+"""An exercise checks itself when it is loaded, before any student is graded.
+
+Every callable it names is resolved, the cases are drawn, and every reference and listed mistake
+runs once on the first public case and must return what the question declares. A problem is one
+`ExerciseError` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from exercises.bank import ExerciseError, load_exercise, resolve, source_of
+from exercises.models import BackwardQuestion, DerivedInput, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
+from grader.cases import Case, CaseError, build_cases, numeric_case
+from grader.expected import Expected, call_args
+from grader.gradient_check import float_inputs
+
+
+def load_checked_exercise(id_or_path: str) -> Exercise:
+    """An exercise by id or path, loaded and checked."""
+    exercise = load_exercise(id_or_path)
+    check_exercise_runs(exercise)
+    return exercise
+
+
+def check_exercise_runs(exercise: Exercise) -> None:
+    """Raise ExerciseError (file: field: problem) for the first thing that would fail while grading."""
+    _at(exercise, "shapes", lambda: _check_shapes(exercise))
+    for name, spec in exercise.inputs.items():
+        if isinstance(spec, DerivedInput):
+            _at(exercise, f"inputs.{name}.derived", lambda spec=spec: resolve(exercise, spec.derived))
+    cases = _at(exercise, "inputs", lambda: build_cases(exercise, include_hidden=True))
+    expected = Expected(exercise)
+    for number, question in enumerate(exercise.questions):
+        if isinstance(question, (FunctionQuestion, BackwardQuestion)):
+            _check_code_question(exercise, number, question, cases[0], expected)
+        elif isinstance(question, NumericQuestion):
+            _at(exercise, f"questions.{number}.reference",
+                lambda question=question: expected.answer(question, numeric_case(exercise, question)))
+
+
+def _at(exercise: Exercise, field: str, check: Callable[[], Any]) -> Any:
+    """Run one check; any failure becomes an ExerciseError naming the file and the field."""
+    try:
+        return check()
+    except ExerciseError as exc:
+        raise ExerciseError(f"{source_of(exercise)}: {field}: {exc}") from None
+    except CaseError as exc:
+        raise ExerciseError(f"{source_of(exercise)}: dimensions: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - an instructor's reference may fail in any way
+        raise ExerciseError(f"{source_of(exercise)}: {field}: {type(exc).__name__}: {exc}") from None
+
+
+def _check_shapes(exercise: Exercise) -> None:
+    symbols = [q.symbol for q in exercise.questions if isinstance(q, ShapeQuestion)]
+    if not symbols:
+        return
+    table = Expected(exercise).shapes
+    unknown = [symbol for symbol in symbols if symbol not in table]
+    if unknown:
+        raise ExerciseError(f"{exercise.shapes} knows no symbol {unknown[0]!r} (it knows {', '.join(table)})")
+
+
+def _check_code_question(exercise: Exercise, number: int, question: FunctionQuestion | BackwardQuestion,
+                         case: Case, expected: Expected) -> None:
+    where = f"questions.{number}"
+    raw = _at(exercise, f"{where}.reference", lambda: expected.raw_answer(question, case))
+    _at(exercise, f"{where}.outputs", lambda: _check_count(question, raw, question.reference))
+    if isinstance(question, BackwardQuestion) and question.gradient_check:
+        _at(exercise, f"{where}.gradient_check", lambda: _check_gradient_count(exercise, question, raw, case))
+    if question.mistakes is None:
+        return
+    mistakes = _at(exercise, f"{where}.mistakes", lambda: _mistake_list(expected, question))
+    for mistake in mistakes:
+        value = _at(exercise, f"{where}.mistakes", lambda m=mistake: expected.mistake_value(question, m, case))
+        _at(exercise, f"{where}.mistakes", lambda m=mistake, v=value: _same_form(question, v, m.diagnosis))
+
+
+def _check_count(question: FunctionQuestion | BackwardQuestion, raw: Any, path: str) -> None:
+    """The reference returns as many values as `outputs` names (one value when it names one or none)."""
+    declared = len(question.outputs)
+    returned = len(raw) if isinstance(raw, (tuple, list)) else 1
+    if declared >= 2 and (not isinstance(raw, (tuple, list)) or returned != declared):
+        raise ExerciseError(f"{path} returns {returned} value(s), but outputs names {declared}: {question.outputs}")
+    if declared <= 1 and isinstance(raw, tuple):
+        raise ExerciseError(f"{path} returns {returned} values; name them in outputs")
+
+
+def _check_gradient_count(exercise: Exercise, question: BackwardQuestion, raw: Any, case: Case) -> None:
+    forward = exercise.question(question.forward)
+    floats = len(float_inputs(call_args(forward, case)))
+    returned = len(raw) if isinstance(raw, (tuple, list)) else 1
+    if returned != floats:
+        raise ExerciseError(f"a gradient check needs one gradient per float input of {forward.function} "
+                            f"({floats}), and {question.reference} returns {returned}")
+
+
+def _mistake_list(expected: Expected, question: FunctionQuestion | BackwardQuestion) -> list[Any]:
+    mistakes = expected.listed_mistakes(question)
+    for mistake in mistakes:
+        if not all(hasattr(mistake, name) for name in ("diagnosis", "hint", "compute")):
+            raise ExerciseError(f"{question.mistakes} holds {type(mistake).__name__}, not a mistake with "
+                                "diagnosis, hint and compute")
+    return mistakes
+
+
+def _same_form(question: FunctionQuestion | BackwardQuestion, value: Any, diagnosis: str) -> None:
+    labels = question.compared_outputs if isinstance(question, FunctionQuestion) else question.outputs
+    want = max(len(labels), 1)
+    got = len(value) if isinstance(value, tuple) else 1
+    if got != want:
+        raise ExerciseError(f"mistake {diagnosis!r} returns {got} value(s); the reference returns {want}")
