@@ -120,9 +120,14 @@ def source_of(exercise: Exercise) -> str:
     return str(exercise._source) if exercise._source else f"<{exercise.id}>"
 
 
+def exercise_folder(exercise: Exercise) -> Path:
+    """The folder of the exercise's file: file references and provided modules are relative to it."""
+    return exercise._source.parent if exercise._source else BANK_DIR
+
+
 def resolve(exercise: Exercise, path: str) -> Callable[..., Any]:
     """A callable path of `exercise`, file references taken relative to its file."""
-    return resolve_callable(path, exercise._source.parent if exercise._source else None)
+    return resolve_callable(path, exercise_folder(exercise))
 
 
 @lru_cache(maxsize=64)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from exercises.bank import ExerciseError, load_exercise, resolve, source_of
+from exercises.bank import ExerciseError, exercise_folder, load_exercise, resolve, source_of
 from exercises.models import BackwardQuestion, DerivedInput, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
 from grader.cases import Case, CaseError, build_cases, numeric_case
 from grader.expected import Expected, call_args
@@ -27,6 +27,9 @@ def load_checked_exercise(id_or_path: str) -> Exercise:
 def check_exercise_runs(exercise: Exercise) -> None:
     """Raise ExerciseError (file: field: problem) for the first thing that would fail while grading."""
     _at(exercise, "shapes", lambda: _check_shapes(exercise))
+    for number, entry in enumerate(exercise.imports.provided):
+        if not (exercise_folder(exercise) / entry).exists():
+            raise ExerciseError(f"{source_of(exercise)}: imports.provided.{number}: no {entry} beside the exercise")
     for name, spec in exercise.inputs.items():
         if isinstance(spec, DerivedInput):
             _at(exercise, f"inputs.{name}.derived", lambda spec=spec: resolve(exercise, spec.derived))

@@ -7,11 +7,13 @@ half-way loses nothing that was finished.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from exercises.bank import exercise_folder
 from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
 from grader.cases import Case, build_cases
 from grader.expected import Expected, call_args
@@ -126,7 +128,10 @@ def run_submissions(submissions: dict[int, Submission], batch: _Batch) -> Iterat
     if not submissions:
         return
     items = build_items(batch.exercise, batch.cases)
-    jobs = [Job(str(index), s.files, s.units, items) for index, s in submissions.items()]
+    provided, imports = provided_files(batch.exercise), batch.exercise.imports
+    allowed = [*imports.allowed, "numpy"]
+    jobs = [Job(str(index), s.files + provided, s.units, items, imports.package, allowed)
+            for index, s in submissions.items()]
     options = batch.options
     with SandboxPool(options.limits, options.jobs, isolation=options.isolation,
                      protected_packages=PROTECTED_PACKAGES, private_folders=batch.private_folders) as pool:
@@ -134,6 +139,18 @@ def run_submissions(submissions: dict[int, Submission], batch: _Batch) -> Iterat
             if run.level:
                 batch.levels.add(run.level)
             yield run
+
+
+def provided_files(exercise: Exercise) -> list[tuple[Path, str]]:
+    """The course modules an exercise provides, as (file, name in the student's folder)."""
+    folder = exercise_folder(exercise)
+    files = []
+    for entry in exercise.imports.provided:
+        source = folder / entry
+        paths = sorted(p for p in source.rglob("*.py") if "__pycache__" not in p.parts) if source.is_dir() \
+            else [source]
+        files += [(path, str(path.relative_to(source.parent))) for path in paths]
+    return files
 
 
 def build_items(exercise: Exercise, cases: list[Case]) -> list[Item]:
@@ -196,7 +213,32 @@ def gather_evidence(submission: Submission, run: RunResult | None, exercise: Exe
     evidence.grader_error = run.grader_error
     evidence.load_status, evidence.load_errors = run.load, run.load_errors
     evidence.load_problem = _load_problem(run, limits)
+    evidence.import_problem = import_problem(run.load_errors, exercise)
     return evidence
+
+
+_MISSING_MODULE = re.compile(r"^(?P<file>.+?) raised ModuleNotFoundError: No module named '(?P<module>[^']+)'"
+                             r"(?: \((?:.*, )?line (?P<line>\d+)\))?")
+
+
+def import_problem(load_errors: list[str], exercise: Exercise) -> str:
+    """One line on the first import that stopped the student's code, and what the grader provides."""
+    for error in load_errors:
+        match = _MISSING_MODULE.match(error)
+        if match:
+            where = match["file"] + (f", line {match['line']}" if match["line"] else "")
+            return (f"{where}: `import {match['module']}` stopped your code, so nothing after it ran: the "
+                    f"grader provides {_provided(exercise)}. Remove that import or use what is provided.")
+    return ""
+
+
+def _provided(exercise: Exercise) -> str:
+    packages = sorted({"numpy", *exercise.imports.allowed})
+    text = ", ".join(packages) + " and Python's standard library"
+    modules = sorted({name for _, name in provided_files(exercise)})
+    if modules:
+        text += "; course modules: " + ", ".join(name.removesuffix(".py").replace("/", ".") for name in modules)
+    return text
 
 
 def _load_problem(run: RunResult, limits: Limits) -> str:

@@ -35,6 +35,7 @@ class Evidence:
     load_problem: str = ""  # why the code could not be loaded at all
     load_status: str = "ok"  # ok, timeout, crashed
     load_errors: list[str] = field(default_factory=list)
+    import_problem: str = ""  # an import the grader does not provide stopped the code
     grader_error: str | None = None
     timeout: float = 0.0
 
@@ -71,6 +72,8 @@ def _result(question: Any, fraction: float, status: str, feedback: str, diagnosi
 def judge_shape(question: ShapeQuestion, evidence: Evidence, expected: Expected) -> QuestionResult:
     raw, source = find_shape_answer(question, evidence)
     symbol = question.symbol
+    if raw is None and evidence.import_problem:
+        return _result(question, 0, "error", evidence.import_problem)
     if raw is None:
         return _result(question, 0, "missing", f"No shape given for {symbol} (looked for SHAPES in your "
                        "code, answer files, and shape statements in your write-up).")
@@ -149,7 +152,7 @@ def judge_function(question: CodeQuestion, evidence: Evidence, cases: list[Case]
     item = evidence.items[question.id]
     if item.records and item.records[0].missing:
         status = "error" if evidence.load_errors else "missing"
-        return _result(question, 0, status, _missing_message(question.function, evidence))
+        return _result(question, 0, status, evidence.import_problem or _missing_message(question.function, evidence))
     if item.records and item.records[0].error and len(item.records) == 1 and len(cases) > 1:
         return _result(question, 0, "error", f"{question.function}: {item.records[0].error}")
     verdicts = [_judge_code_case(question, record, index, case, evidence, expected)

@@ -6,6 +6,8 @@ Reads files as untrusted data and never runs them. A file that cannot be used be
 
 from __future__ import annotations
 
+import ast
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,7 +167,38 @@ def _is_test_file(name: str) -> bool:
     return stem == "conftest" or stem.startswith("test_") or stem.endswith("_test")
 
 
+PYTHON2_NAMES = {"xrange", "raw_input", "unichr", "basestring", "execfile", "reduce", "unicode"}
+PYTHON2_METHODS = {"iteritems", "itervalues", "iterkeys", "has_key"}
+PYTHON2_SYNTAX = {"Missing parentheses in call to 'print'": "a print statement",
+                  "Missing parentheses in call to 'exec'": "an exec statement",
+                  "multiple exception types must be parenthesized": "`except E, e:`"}
+
+
+def python2_reason(text: str, name: str) -> str | None:
+    """Why a file is Python 2 only, or None; read as text (parsed, never run)."""
+    try:
+        tree = ast.parse(text, name)
+    except SyntaxError as exc:
+        hint = next((what for marker, what in PYTHON2_SYNTAX.items() if marker in str(exc.msg)), None)
+        return f"{name} is Python 2 code ({hint} at line {exc.lineno})" if hint else None
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    defined = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    defined |= {alias.asname or alias.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+                for alias in n.names}
+    defined |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in PYTHON2_NAMES - defined and isinstance(node.ctx, ast.Load):
+            return f"{name} is Python 2 code ({node.id} at line {node.lineno} does not exist in Python 3)"
+        if isinstance(node, ast.Attribute) and node.attr in PYTHON2_METHODS and isinstance(node.ctx, ast.Load):
+            return f"{name} is Python 2 code (.{node.attr}() at line {node.lineno} does not exist in Python 3)"
+    return None
+
+
 def _take(text: str, file: Path, name: str, suffix: str, submission: Submission) -> None:
+    if suffix == ".py" and (reason := python2_reason(text, name)):
+        raise SubmissionRejected(f"{reason}; the grader runs Python 3: port it (print(...), range, ...) "
+                                 "and submit again")
     if suffix == ".py" and _is_test_file(name):
         submission.test_units.append(Unit(kind="module", label=name, path=name))
     elif suffix == ".py":

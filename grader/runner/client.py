@@ -57,6 +57,8 @@ class Job:
     files: list[tuple[Path, str]]
     units: list[Unit]
     items: list[Item]
+    package: str | None = None  # student modules are loaded inside this package
+    allowed_modules: list[str] | None = None  # what student code may import besides the standard library
 
 
 class SandboxPool:
@@ -159,7 +161,8 @@ class SandboxPool:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
         request = Request(job.units, job.items, self.limits, self.protected_packages, self._counter,
-                          self._uid_base, self.isolation, self._covered + [str(self._tmp)])
+                          self._uid_base, self.isolation, self._covered + [str(self._tmp)], job.package,
+                          job.allowed_modules)
         items_file = self._items_file(job.items)
         (job_dir / "request.json").write_text(json.dumps(request.to_json(str(items_file))), encoding="utf-8")
         (job_dir / "request.json").chmod(0o600)

@@ -69,6 +69,8 @@ class Request:
     uid_base: int = 0  # as root: student code runs as uid_base + job_number; 0 for no separate uid
     isolation: str = "auto"  # "auto": the strongest available; "rlimits": limits and process tracking only
     hidden_paths: list[str] = field(default_factory=list)  # covered where mounts allow (the own box stays)
+    package: str | None = None  # load module units as modules of this package (relative imports work)
+    allowed_modules: list[str] | None = None  # beyond the standard library and the box's own files; None: any
 
     def to_json(self, items_file: str) -> dict[str, Any]:
         """As JSON, with the items (the same for every submission of a batch) in a file written once."""
@@ -88,6 +90,8 @@ class Request:
             uid_base=int(data["uid_base"]),
             isolation=str(data["isolation"]),
             hidden_paths=[str(path) for path in data["hidden_paths"]],
+            package=data.get("package"),
+            allowed_modules=data.get("allowed_modules"),
         )
 
 

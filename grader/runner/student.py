@@ -100,12 +100,36 @@ class _InertModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return None
 
 
-def guard_imports(forbidden: list[str], events: Events) -> None:
+class _AllowedImports(importlib.abc.MetaPathFinder):
+    """Refuses packages the exercise does not allow: only the standard library, the allowed ones and the
+    box's own files (the student's and the course's modules) may be imported."""
+
+    def __init__(self, allowed: list[str]) -> None:
+        self._allowed = set(allowed) | set(sys.stdlib_module_names) | set(DISPLAY_ONLY_MODULES)
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        top = name.split(".")[0]
+        if top in self._allowed or top in sys.modules or os.path.exists(top + ".py") or os.path.isdir(top):
+            return None
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+def guard_imports(forbidden: list[str], allowed: list[str] | None, events: Events) -> None:
     for name in list(sys.modules):
         if any(name == p or name.startswith(p + ".") for p in forbidden):
             del sys.modules[name]
     sys.meta_path.insert(0, _ForbiddenImports(forbidden, events))
+    if allowed is not None:
+        sys.meta_path.insert(1, _AllowedImports(allowed))
     sys.meta_path.append(_InertModuleFinder())
+
+
+def make_package(name: str) -> None:
+    """An empty package whose modules are the box's folder of that name and the box itself."""
+    package = types.ModuleType(name)
+    package.__path__ = [os.path.abspath(name), os.getcwd()]
+    package.__package__ = name
+    sys.modules[name] = package
 
 
 # ---------------------------------------------------------------- loading
@@ -123,19 +147,25 @@ def describe_exception(exc: BaseException, student_files: set[str], here: str = 
     return f"{type(exc).__name__}: {message}{where}" if message else f"{type(exc).__name__}{where}"
 
 
-def load_module(unit: Unit) -> dict[str, Any]:
+def load_module(unit: Unit, package: str | None = None) -> dict[str, Any]:
     """Execute a .py file as an importable module; a failure keeps what was defined before it."""
-    name = Path(unit.path).stem
+    name = module_name(unit, package)
     existing = sys.modules.get(name)
     if existing is not None and getattr(existing, "__file__", None) == os.path.abspath(unit.path):
         return vars(existing)
     spec = importlib.util.spec_from_file_location(name, os.path.abspath(unit.path))
     module = importlib.util.module_from_spec(spec)
+    module.__package__ = package or ""
     sys.modules[name] = module
     code = compile(Path(unit.path).read_bytes(), unit.label, "exec")
     module.__file__ = os.path.abspath(unit.path)
     exec(code, vars(module))
     return vars(module)
+
+
+def module_name(unit: Unit, package: str | None) -> str:
+    stem = Path(unit.path).stem
+    return f"{package}.{stem}" if package else stem
 
 
 def run_cells(unit: Unit, namespace: dict[str, Any], errors: list[str], files: set[str]) -> None:
@@ -149,7 +179,7 @@ def run_cells(unit: Unit, namespace: dict[str, Any], errors: list[str], files: s
             errors.append(f"{label} raised {describe_exception(exc, files, here=label)}")
 
 
-def load_units(units: list[Unit]) -> tuple[list[dict[str, Any]], list[str]]:
+def load_units(units: list[Unit], package: str | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """Namespaces in load order, and one message per piece of code that raised."""
     namespaces: list[dict[str, Any]] = []
     errors: list[str] = []
@@ -162,9 +192,9 @@ def load_units(units: list[Unit]) -> tuple[list[dict[str, Any]], list[str]]:
             run_cells(unit, namespace, errors, files)
             continue
         try:
-            namespaces.append(load_module(unit))
+            namespaces.append(load_module(unit, package))
         except BaseException as exc:  # noqa: BLE001
-            module = sys.modules.get(Path(unit.path).stem)
+            module = sys.modules.get(module_name(unit, package))
             if module is not None:
                 namespaces.append(vars(module))
             errors.append(f"{unit.label} raised {describe_exception(exc, files, here=unit.label)}")
@@ -289,9 +319,11 @@ def serve(request: Request, first_item: int, events: Events, level: str) -> None
     """Load once, then fetch items from `first_item` on, writing each record as soon as it exists."""
     events.send(event="isolation", level=level)
     threading.stack_size(THREAD_STACK_BYTES)  # threads a student leaves running cost little address space
-    guard_imports(request.forbidden_modules, events)
+    guard_imports(request.forbidden_modules, request.allowed_modules, events)
     sys.path.insert(0, os.getcwd())
-    namespaces, errors = load_units(request.units)
+    if request.package:
+        make_package(request.package)
+    namespaces, errors = load_units(request.units, request.package)
     events.send(event="loaded", errors=errors)
     files = {unit.label for unit in request.units}
     files |= {f"{u.label}, cell {n}" for u in request.units for n in range(1, len(u.cells) + 1)}
