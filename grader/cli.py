@@ -128,6 +128,19 @@ def check_command(path, exercise_id, timeout) -> None:
     sys.exit(0 if all_passed else 1)
 
 
+@main.command("validate")
+@click.argument("exercise_id", required=False)
+def validate_command(exercise_id) -> None:
+    """Check an exercise (all shipped ones without an argument): the reference earns full marks and
+    every listed mistake loses points and is named. Exit 1 otherwise."""
+    from exercises.bank import exercise_files
+    from grader.validate import render_validation, validate
+
+    results = [validate(_exercise(name)) for name in ([exercise_id] if exercise_id else list(exercise_files()))]
+    click.echo("\n\n".join(render_validation(result) for result in results))
+    sys.exit(0 if all(result.ok for result in results) else 1)
+
+
 @main.command("list")
 def list_command() -> None:
     """List the exercises in the bank."""

@@ -1,0 +1,57 @@
+"""Exercises other than the default, graded end to end with the real sandbox, and validated.
+
+The GRU step (tests/exercises/gru_step/) is an instructor's exercise written only as data, with its
+own reference file beside it; nothing in the package knows it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from exercises.bank import exercise_files
+from grader.exercise_check import load_checked_exercise
+from grader.grading import GradingOptions, grade
+from grader.runner.protocol import Limits
+from grader.validate import render_validation, validate
+from manifests import check_submission
+
+TESTS = Path(__file__).parents[1]
+GRU = TESTS / "exercises" / "gru_step"
+OPTIONS = GradingOptions(limits=Limits(timeout=3.0), jobs=2, secret="exercises-as-data")
+CORPORA = {  # exercise (id or file) -> folder of submissions with a manifest.yaml
+    str(GRU / "gru.yaml"): GRU / "submissions",
+}
+
+
+def _graded(exercise: str, folder: Path):
+    manifest = yaml.safe_load((folder / "manifest.yaml").read_text())
+    results = grade([folder / key for key in sorted(manifest)], load_checked_exercise(exercise), OPTIONS)
+    return manifest, {str(Path(s.path).relative_to(folder)): s for s in results.submissions}
+
+
+@pytest.fixture(scope="module", params=sorted(CORPORA))
+def graded(request):
+    return _graded(request.param, CORPORA[request.param])
+
+
+def test_every_corpus_submission_gets_its_manifest_verdicts(graded):
+    manifest, results = graded
+    assert set(results) == set(manifest)
+    failures = []
+    for key in sorted(manifest):
+        try:
+            check_submission(manifest[key], results[key])
+        except AssertionError as exc:
+            failures.append(f"{key}: {exc}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("exercise", [*exercise_files(), str(GRU / "gru.yaml")])
+def test_every_exercise_validates(exercise):
+    validation = validate(load_checked_exercise(exercise))
+    assert validation.ok, render_validation(validation)
+    # Every listed mistake is caught by a public case, so a student's self-check sees it too.
+    assert all(check.public_catching for check in validation.mistakes), render_validation(validation)

@@ -1,0 +1,57 @@
+"""`rnn-grader validate`: an exercise that tests itself fails where its reference or catalogue is wrong."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from grader.cli import main
+
+GRU = Path(__file__).parents[1] / "exercises" / "gru_step"
+
+# Appended to a copy of the GRU reference: a catalogue whose "mistake" is the reference itself, and a
+# backward that is not the derivative of the forward (b's gradient doubled).
+BROKEN = '''
+
+IMPOSSIBLE = [Mistake("not-a-mistake", "Same as the reference.", gru_step_backward)]
+
+
+def doubled_db_backward(dnext_h, cache):
+    dx, dprev_h, dWx, dWh, db = gru_step_backward(dnext_h, cache)
+    return dx, dprev_h, dWx, dWh, 2 * db
+'''
+
+
+def _copy(tmp_path: Path, change) -> Path:
+    shutil.copy(GRU / "gru_reference.py", tmp_path / "gru_reference.py")
+    with open(tmp_path / "gru_reference.py", "a") as handle:
+        handle.write(BROKEN)
+    data = yaml.safe_load((GRU / "gru.yaml").read_text())
+    change({q["id"]: q for q in data["questions"]})
+    (tmp_path / "gru.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return tmp_path / "gru.yaml"
+
+
+def test_a_sound_exercise_validates_with_exit_0_and_a_row_per_mistake():
+    result = CliRunner().invoke(main, ["validate", str(GRU / "gru.yaml")])
+    assert result.exit_code == 0, result.output
+    assert "the reference earns full marks" in result.output
+    assert "missing-sigmoid-derivative" in result.output and result.output.rstrip().endswith("ok")
+
+
+def test_a_mistake_no_case_can_tell_from_the_reference_fails(tmp_path):
+    path = _copy(tmp_path, lambda q: q["gru_step_backward"].update(mistakes="gru_reference.py:IMPOSSIBLE"))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert "not-a-mistake" in result.output and "no case tells it from the reference" in result.output
+
+
+def test_a_reference_backward_that_is_not_the_forwards_derivative_fails(tmp_path):
+    path = _copy(tmp_path, lambda q: q["gru_step_backward"].update(reference="gru_reference.py:doubled_db_backward",
+                                                                   mistakes=None))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert "does NOT earn full marks" in result.output and "gru_step_backward" in result.output
