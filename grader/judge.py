@@ -53,10 +53,11 @@ def judge_question(question: Any, evidence: Evidence, cases: list[Case], expecte
 
 
 def _grader_error(question: Any, log: str) -> QuestionResult:
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
     return QuestionResult(
         id=question.id, score=0.0, max_score=question.points, status="error",
         feedback="Grader error while checking this question (not a problem in your work); "
-        "the course staff have the details.", staff_log=log,
+        "the course staff have the details.", grader_error=lines[-1][:300] if lines else "unknown", staff_log=log,
     )
 
 

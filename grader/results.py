@@ -27,6 +27,9 @@ class QuestionResult(BaseModel):
     status: QuestionStatus
     feedback: str = ""
     diagnosis: str | None = Field(default=None, description="Stable id of a recognised mistake.")
+    grader_error: str | None = Field(
+        default=None, description="When the grader itself failed: the error in one line, for instructors."
+    )
     staff_log: str | None = Field(
         default=None, description="Grader-side detail (a grader error's traceback); never shown to students."
     )
@@ -72,3 +75,15 @@ def total(questions: list[QuestionResult]) -> tuple[float, float]:
     score = round(sum(q.score for q in questions), 6)
     max_score = round(sum(q.max_score for q in questions), 6)
     return score, max_score
+
+
+def diagnosis_counts(results: GradingResults) -> dict[str, dict[str, int]]:
+    """Per question, how many submissions hit each diagnosis, most common first: the class's mistakes."""
+    counts: dict[str, dict[str, int]] = {}
+    for submission in results.submissions:
+        for question in submission.questions:
+            if question.diagnosis:
+                per_question = counts.setdefault(question.id, {})
+                per_question[question.diagnosis] = per_question.get(question.diagnosis, 0) + 1
+    return {qid: dict(sorted(found.items(), key=lambda item: (-item[1], item[0]))) for qid, found in counts.items()}
+

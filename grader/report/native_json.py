@@ -1,8 +1,10 @@
 """The native JSON results (`--format json`), field for field as the interface specification shows.
 
-Grader-side detail (`staff_log`) never leaves the process; `diagnosis` and `reason` appear only
-when they have a value, as in the specification's example. Beyond the specification's keys, which
-scripts may rely on, it adds `isolation` (the level student code ran under) and, per submission,
+The traceback of a grader error (`staff_log`) never leaves the process; its one-line summary
+(`grader_error`) does, so an instructor sees why the grader failed; `diagnosis` and `reason`
+appear only when they have a value, as in the specification's example. Beyond the specification's
+keys, which scripts may rely on, it adds `isolation` (the level student code ran under),
+`diagnoses` (per question, how many submissions hit each known mistake) and, per submission,
 `notes` and the captured `output` when there are any.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from grader.results import GradingResults, QuestionResult, SubmissionResult
+from grader.results import GradingResults, QuestionResult, SubmissionResult, diagnosis_counts
 
 
 def render(results: GradingResults) -> str:
@@ -22,6 +24,9 @@ def render(results: GradingResults) -> str:
     }
     if results.isolation:
         document["isolation"] = results.isolation
+    counts = diagnosis_counts(results)
+    if counts:
+        document["diagnoses"] = counts
     return json.dumps(document, indent=2) + "\n"
 
 
@@ -53,4 +58,6 @@ def _question(q: QuestionResult) -> dict:
     }
     if q.diagnosis is not None:
         entry["diagnosis"] = q.diagnosis
+    if q.grader_error:
+        entry["grader_error"] = q.grader_error
     return entry

@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from grader.results import GradingResults, QuestionResult, SubmissionResult
+from grader.results import GradingResults, QuestionResult, SubmissionResult, diagnosis_counts
 
 _SHOW_FEEDBACK = {"failed", "error", "timeout", "missing"}
 _STATUS_WIDTH = len("timeout")
@@ -41,8 +41,21 @@ def render(results: GradingResults) -> str:
     lines: list[str] = []
     for sub in results.submissions:
         lines.extend(_submission_lines(sub, widths))
+    lines.extend(_class_mistakes(results))
     lines.append(_summary(results))
     return "\n".join(lines) + "\n"
+
+
+def _class_mistakes(results: GradingResults) -> list[str]:
+    """Per question, the known mistakes the class made and how many made each."""
+    counts = diagnosis_counts(results)
+    if not counts or len(results.submissions) < 2:
+        return []
+    lines = ["mistakes in this class:"]
+    for question_id, found in counts.items():
+        listed = ", ".join(f"{_clean(diagnosis)} {count}" for diagnosis, count in found.items())
+        lines.append(f"{_INDENT}{_clean(question_id)}: {listed}")
+    return lines
 
 
 def _widths(results: GradingResults) -> _Widths:
@@ -81,6 +94,8 @@ def _question_lines(q: QuestionResult, widths: _Widths) -> list[str]:
     feedback = _first_line(q.feedback)
     if q.status in _SHOW_FEEDBACK and feedback:
         lines.append(_FEEDBACK_INDENT + feedback)
+    if q.grader_error:
+        lines.append(_FEEDBACK_INDENT + "grader error: " + _clean(q.grader_error))
     return lines
 
 

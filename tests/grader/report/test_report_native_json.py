@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from report_cases import REJECT_REASON, TRICKY_FEEDBACK, TRICKY_STUDENT
+from report_cases import REJECT_REASON, TRICKY_FEEDBACK, TRICKY_STUDENT, graded, question, run
 
 from grader.report import native_json
 
@@ -15,7 +15,9 @@ QUESTION_KEYS = ["id", "score", "max_score", "status", "feedback"]
 
 def test_top_level_fields(results):
     document = json.loads(native_json.render(results))
-    assert list(document) == ["exercise", "grader_version", "submissions"]
+    # the spec's keys, then the class's mistakes: per question, how many submissions hit each diagnosis
+    assert list(document) == ["exercise", "grader_version", "submissions", "diagnoses"]
+    assert document["diagnoses"] == {"grad_W_H": {"missing-tanh-derivative": 1}}
     assert document["exercise"] == "rnn-bptt"
     assert document["grader_version"] == results.grader_version
     assert len(document["submissions"]) == 2
@@ -59,3 +61,9 @@ def test_values_survive_escaping(results):
 
 def test_indented_two_spaces(results):
     assert native_json.render(results).splitlines()[1].startswith('  "exercise"')
+
+
+def test_a_grader_error_reaches_the_instructor_as_one_line(results):
+    failing = question("grad_W_H", 0, 6, "error", feedback="Grader error", grader_error="KeyError: 'W_HH'")
+    document = json.loads(native_json.render(run(graded("ann", [failing]))))
+    assert document["submissions"][0]["questions"][0]["grader_error"] == "KeyError: 'W_HH'"

@@ -54,6 +54,7 @@ def test_control_characters_cannot_reach_the_terminal(results):
 
 def test_columns_align_across_submissions():
     out = lines(run(graded("ann"), graded("bartholomew", [question("q", 10.0, 10.0, "passed")])))
+    out = out[:out.index("mistakes in this class:")] + out[-1:]  # the class's mistakes are not rows
     heads = [line for line in out if not line.startswith(" ")][:-1]
     assert len({line.index("graded") for line in heads}) == 1
     rows = [line for line in out if line.startswith("  ") and not line.startswith("      ")]
@@ -71,3 +72,16 @@ def test_columns_align_across_submissions():
 )
 def test_summary(submissions, summary):
     assert lines(run(*submissions))[-1] == summary
+
+
+def test_the_class_mistakes_are_counted_per_question():
+    out = lines(run(graded("ann"), graded("bob"), graded("cy", [question("grad_W_H", 0, 6, "failed",
+                                                                          diagnosis="truncated-bptt")])))
+    block = out[out.index("mistakes in this class:") + 1:-1]
+    assert block == ["  grad_W_H: missing-tanh-derivative 2, truncated-bptt 1"]
+
+
+def test_a_grader_error_is_shown_to_the_instructor_in_one_line():
+    failing = question("grad_W_H", 0, 6, "error", feedback="Grader error", grader_error="KeyError: 'W_HH'")
+    text = table.render(run(graded("ann", [failing])))
+    assert "      grader error: KeyError: 'W_HH'" in text.splitlines()
