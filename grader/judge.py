@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import traceback
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from exercises.models import BackwardQuestion, CodeQuestion, FunctionQuestion, NumericQuestion, ShapeQuestion
 from grader.cases import Case
-from grader.compare import compare
+from grader.compare import as_array, compare
 from grader.expected import Expected, call_args
 from grader import gradient_check
 from grader.results import QuestionResult
@@ -161,7 +161,22 @@ def judge_function(question: CodeQuestion, evidence: Evidence, cases: list[Case]
     if item.status == "done":  # finished, yet some results are missing: the student's code removed them
         verdicts += [_CaseVerdict(case, False, "gave no result that could be read")
                      for case in cases[len(verdicts):]]
-    return _function_result(question, verdicts, item, cases, evidence.timeout)
+    return _function_result(question, _with_hard_coded_sizes(verdicts, expected.exercise.handout), item, cases,
+                            evidence.timeout)
+
+
+HARD_CODED_HINT = ("Your function is right at the handout's sizes and wrong at every other size: a size seems to "
+                   "be written as a number; read sizes from the arguments instead (their .shape, len(...)).")
+
+
+def _with_hard_coded_sizes(verdicts: list[_CaseVerdict], handout: dict[str, int]) -> list[_CaseVerdict]:
+    """Right exactly where the sizes are the handout's: the failures are named hard-coded-sizes."""
+    at_handout = [v.case.sizes == handout for v in verdicts]
+    if not (any(at_handout) and not all(at_handout)):
+        return verdicts
+    if not all(v.passed == here for v, here in zip(verdicts, at_handout)):
+        return verdicts
+    return [v if v.passed else replace(v, diagnosis="hard-coded-sizes", hint=HARD_CODED_HINT) for v in verdicts]
 
 
 def _unavailable(question: Any, evidence: Evidence) -> QuestionResult | None:
@@ -242,7 +257,25 @@ def _judge_case(question: CodeQuestion, record: Record, case: Case, expected: Ex
     for mistake in expected.mistakes(question, case):
         if compare(record.value, mistake.value, _tolerance(question, expected)).ok:
             return _CaseVerdict(case, False, problem, mistake.diagnosis, mistake.hint)
+    factor = _constant_factor(record.value, want, _tolerance(question, expected))
+    if factor is not None:
+        shown = "" if case.hidden else f" ({factor:.3g} on {case.label})"
+        return _CaseVerdict(case, False, problem, "scaled-by-constant", "Your answer is the expected one times "
+                            f"a constant factor{shown}: look for a factor added or dropped (a 2, a 1/N, a mean).")
     return _CaseVerdict(case, False, problem)
+
+
+def _constant_factor(got: Any, want: Any, tolerance) -> float | None:
+    """c when `got` is c times `want` for a c other than 1 and -1 (a scaled answer), else None."""
+    if isinstance(want, tuple):
+        return None
+    array, _ = as_array(got, np.shape(want))
+    if array is None or array.shape != np.shape(want) or not np.all(np.isfinite(array)) or not np.any(want):
+        return None
+    factor = float(np.sum(array * want) / np.sum(want * want))
+    if min(abs(factor - 1), abs(factor + 1)) < 1e-3 or abs(factor) < 1e-6:
+        return None
+    return factor if compare(array, factor * np.asarray(want), tolerance).ok else None
 
 
 def _labels(question: CodeQuestion) -> list[str]:

@@ -8,7 +8,7 @@ one that only hidden cases catch gets a warning, since a student's self-check wo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -78,9 +78,28 @@ def validate(exercise: Exercise) -> Validation:
         if isinstance(question, BackwardQuestion) and question.gradient_check:
             result.reference_problems += _inconsistent_cases(question, evidence, cases, expected)
         if isinstance(question, (FunctionQuestion, BackwardQuestion)):
-            result.mistakes += [_check_mistake(question, m, evidence, cases, expected)
-                                for m in expected.listed_mistakes(question)]
+            checks = [_check_mistake(question, m, evidence, cases, expected) for m in expected.listed_mistakes(question)]
+            result.mistakes += _by_diagnosis(checks)
     return result
+
+
+def _by_diagnosis(checks: list[MistakeCheck]) -> list[MistakeCheck]:
+    """One row per diagnosis: variants of one slip (truncation at several depths) count together. The row
+    shows the variant that matters most: a caught one with a problem, else any caught one."""
+    groups: dict[str, list[MistakeCheck]] = {}
+    for check in checks:
+        groups.setdefault(check.diagnosis, []).append(check)
+    return [_merged(group) for group in groups.values()]
+
+
+def _merged(group: list[MistakeCheck]) -> MistakeCheck:
+    def weight(check: MistakeCheck) -> tuple[bool, bool]:
+        caught = bool(check.public_catching or check.hidden_catching)
+        return caught, caught and bool(check.problem)
+
+    shown = max(group, key=weight)
+    return replace(shown, public_catching=sorted({n for check in group for n in check.public_catching}),
+                   hidden_catching=max(check.hidden_catching for check in group))
 
 
 def _inconsistent_cases(question: BackwardQuestion, evidence: Evidence, cases: list[Case],

@@ -186,6 +186,40 @@ def _gradient(name: str, slip: _BpttSlip) -> Callable[..., Any]:
     return compute
 
 
+def _truncated_bptt(depth: int, tokens, targets, E, W_x, W_H, W_y, h0) -> dict[str, np.ndarray]:
+    """Gradients "E", "W_x", "W_H" when each L_t flows back only `depth` steps (k >= t - depth)."""
+    cache = rnn.sequence_forward(tokens, E, W_x, W_H, W_y, h0)
+    targets = np.asarray(targets).astype(int).reshape(-1)
+    grads = {"W_x": np.zeros(np.shape(W_x)), "W_H": np.zeros(np.shape(W_H))}
+    dxs = np.zeros((np.shape(E)[0], len(cache.tokens)))
+    for t in range(len(cache.tokens)):
+        dh = rnn.output_backward(int(targets[t]), cache.outputs[t]).dh_t
+        for k in range(t, max(-1, t - depth - 1), -1):
+            step = rnn.step_backward(dh, cache.steps[k])
+            grads["W_x"] += step.dW_x
+            grads["W_H"] += step.dW_H
+            dxs[:, [k]] += step.dx_t
+            dh = step.dh_prev
+    grads["E"] = _embedding_grad(_BpttSlip(), cache, dxs)
+    return grads
+
+
+def _truncated(name: str, hint: str, depths: range) -> list[Mistake]:
+    """BPTT cut after K steps, for each K: one diagnosis, whatever the depth the student chose."""
+
+    def at_depth(depth: int) -> Callable[..., Any]:
+        def compute(tokens, targets, E, W_x, W_H, W_y, h0):
+            return _truncated_bptt(depth, tokens, targets, E, W_x, W_H, W_y, h0)[name]
+
+        compute.depth = depth  # type: ignore[attr-defined]  # at depth >= T - 1 it is BPTT itself
+        return compute
+
+    return [Mistake("truncated-bptt", hint, at_depth(depth)) for depth in depths]
+
+
+TRUNCATION_DEPTHS = range(1, 7)  # k >= t - K for K = 1 … 6; K = 0 is the one-step slip in the lists
+
+
 # ---------------------------------------------------------------------------------------------
 # The lists
 # ---------------------------------------------------------------------------------------------
@@ -308,6 +342,11 @@ GRAD_E: list[Mistake] = _gradient_mistakes(
         "not for a repeated word: every occurrence of a word contributes to its column of E.",
     },
 )
+
+_TRUNCATED_HINT = ("Your gradient matches BPTT cut off a few steps back: every earlier state h_k (k < t) "
+                   "affects L_t, so the chain ∂h_t/∂h_k must go all the way back to the first step.")
+for _name, _list in (("W_H", GRAD_W_H), ("W_x", GRAD_W_X), ("E", GRAD_E)):
+    _list.extend(_truncated(_name, _TRUNCATED_HINT, TRUNCATION_DEPTHS))
 
 # The same slip made inside the backward loop, which runs t = T-1 … 0 and so keeps the first occurrence.
 GRAD_E.append(GRAD_E[[m.diagnosis for m in GRAD_E].index("repeated-words-overwritten")]._replace(

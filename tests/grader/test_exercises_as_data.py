@@ -1,7 +1,8 @@
 """Exercises other than the default, graded end to end with the real sandbox, and validated.
 
 The GRU step (tests/exercises/gru_step/) is an instructor's exercise written only as data, with its
-own reference file beside it; nothing in the package knows it.
+own reference file beside it; nothing in the package knows it. cs231n-rnn is shipped: CS231n's
+rnn_layers.py as students submit it (relative imports of the course's layers, caches of every kind).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ GRU = TESTS / "exercises" / "gru_step"
 OPTIONS = GradingOptions(limits=Limits(timeout=3.0), jobs=2, secret="exercises-as-data")
 CORPORA = {  # exercise (id or file) -> folder of submissions with a manifest.yaml
     str(GRU / "gru.yaml"): GRU / "submissions",
+    "cs231n-rnn": TESTS / "corpus" / "cs231n",
 }
 
 
