@@ -20,7 +20,7 @@ from grader.expected import Expected, call_args
 from grader.gradient_check import gradient_check_id, probe_calls
 from grader.flags import PROTECTED_PACKAGES, flagged_imports
 from grader.gradebook import Gradebook, fingerprint, grading_context
-from grader.judge import Evidence, judge_question
+from grader.judge import Evidence, judge_question, trace_root_causes
 from grader.results import GradingResults, SubmissionResult, total
 from grader.runner.client import Job, SandboxPool
 from grader.runner.protocol import Item, Limits, RunResult, encode_array
@@ -196,7 +196,8 @@ def judge_submission(submission: Submission, run: RunResult | None, batch: _Batc
         return SubmissionResult(path=submission.path, student=student, score=0.0, max_score=exercise.max_score,
                                 status="rejected", reason=submission.rejected, notes=submission.notes)
     evidence = gather_evidence(submission, run, exercise, options.limits)
-    questions = [judge_question(q, evidence, batch.cases, batch.expected) for q in exercise.questions]
+    questions = trace_root_causes([judge_question(q, evidence, batch.cases, batch.expected)
+                                   for q in exercise.questions])
     score, max_score = total(questions)
     return SubmissionResult(path=submission.path, student=student, score=score, max_score=max_score,
                             status="graded", questions=questions, notes=_notes(submission, run),

@@ -67,6 +67,24 @@ def _result(question: Any, fraction: float, status: str, feedback: str, diagnosi
                           feedback=feedback, diagnosis=diagnosis)
 
 
+def trace_root_causes(results: list[QuestionResult]) -> list[QuestionResult]:
+    """A mistake that shows in several questions is traced to the first one (in report order) that shows it:
+    the later ones say so, so a student fixes the cause once instead of chasing each symptom."""
+    first_with: dict[str, str] = {}
+    traced = []
+    for result in results:
+        root = first_with.setdefault(result.diagnosis, result.id) if result.diagnosis else None
+        if root is not None and root != result.id and result.diagnosis not in GENERIC_DIAGNOSES:
+            result = result.model_copy(update={"feedback": f"{result.feedback} The same mistake "
+                                               f"({result.diagnosis}) shows in {root}: fixing it there is likely "
+                                               "to fix this too."})
+        traced.append(result)
+    return traced
+
+
+GENERIC_DIAGNOSES = {"transposed", "sign-flipped", "scaled-by-constant", "hard-coded-sizes", "wrong-forward"}
+
+
 # ---------------------------------------------------------------- shapes
 
 

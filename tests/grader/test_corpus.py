@@ -93,3 +93,11 @@ def test_hidden_expected_values_never_appear_in_feedback(batch):
             for sentence in question.feedback.split("hidden case")[1:]:
                 assert "largest error" not in sentence and "index" not in sentence
                 assert not [number for number in secrets if f" {number} " in f" {sentence} "]
+
+
+def test_a_mistake_shared_by_several_questions_is_traced_to_the_first(batch):
+    questions = {q.id: q for q in batch["wrong/missing_tanh_derivative.py"].questions}
+    # grad_W_x comes first in report order: the later questions point to it, and it points nowhere.
+    assert "shows in grad_W_x" in questions["grad_E"].feedback
+    assert "shows in grad_W_x" in questions["grad_W_H"].feedback
+    assert "shows in" not in questions["grad_W_x"].feedback
