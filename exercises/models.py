@@ -220,6 +220,14 @@ Question = Annotated[
 CodeQuestion = Union[FunctionQuestion, BackwardQuestion]
 
 
+class Variants(_Strict):
+    """Per-student variants: each student's handout sizes and case seeds are drawn from their id."""
+
+    seed: int = Field(description="Public seed of the draw (students recompute their own variant with it).")
+    dimensions: dict[str, tuple[int, int]] = Field(min_length=1, description="Inclusive ranges a student's "
+                                                    "handout sizes are drawn from; other dimensions keep the handout's.")
+
+
 # ---------------------------------------------------------------- the exercise
 
 
@@ -238,6 +246,7 @@ class Exercise(_Strict):
     shapes: str | None = Field(default=None, pattern=CALLABLE_PATH, description="Callable(**dimensions) -> "
                                "{symbol: shape} for shape questions.")
     imports: Imports = Field(default_factory=Imports)
+    variants: Variants | None = Field(default=None, description="Draw sizes and seeds per student.")
     questions: list[Question] = Field(min_length=1, description="Questions, in report order.")
     _source: Path | None = PrivateAttr(default=None)  # the file it was read from: file references are relative to it
 
@@ -273,6 +282,7 @@ def check_exercise(exercise: Exercise) -> None:
         _check_sizes(f"public.cases.{number}", case, exercise)
     _check_inputs(exercise)
     _check_questions(exercise)
+    _check_variants(exercise)
 
 
 def _is_identifier(name: str) -> bool:
@@ -345,3 +355,13 @@ def _check_backward(where: str, question: BackwardQuestion, exercise: Exercise) 
     if len(question.upstream) != len(forward.compared_outputs):
         raise ValueError(f"{where}.upstream: {len(question.upstream)} upstream gradients for the "
                          f"{len(forward.compared_outputs)} outputs of {forward.id} ({forward.compared_outputs})")
+
+
+def _check_variants(exercise: Exercise) -> None:
+    if exercise.variants is None:
+        return
+    for name, (low, high) in exercise.variants.dimensions.items():
+        if name not in exercise.dimensions:
+            raise ValueError(f"variants.dimensions: {name!r} is not a declared dimension")
+        if not exercise.dimensions[name].min <= low <= high:
+            raise ValueError(f"variants.dimensions.{name}: range must satisfy min <= low <= high")

@@ -113,14 +113,17 @@ def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, sec
               help="Exercise id from the bank, or the path of an exercise YAML file.")
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=5.0, show_default=True,
               help="Seconds allowed for one question's run of your code.")
-def check_command(path, exercise_id, timeout) -> None:
+@click.option("--student", help="Your student id, for an exercise with a variant per student.")
+def check_command(path, exercise_id, timeout, student) -> None:
     """Check your own work on the public cases; exit 0 only when every question passes."""
     from grader.grading import GradingOptions
     from grader.report.feedback import render_check
     from grader.runner.protocol import Limits
 
     exercise = _exercise(exercise_id)
-    options = GradingOptions(limits=Limits(timeout=timeout), public_only=True, single=True)
+    if exercise.variants is not None and not student:
+        raise UsageProblem(f"{exercise.id} gives each student their own sizes: add --student YOUR_ID")
+    options = GradingOptions(limits=Limits(timeout=timeout), public_only=True, single=True, student=student)
     results = _run(_existing((path,)), exercise, options)
     click.echo(render_check(results))
     submission = results.submissions[0]
@@ -139,6 +142,22 @@ def validate_command(exercise_id) -> None:
     results = [validate(_exercise(name)) for name in ([exercise_id] if exercise_id else list(exercise_files()))]
     click.echo("\n\n".join(render_validation(result) for result in results))
     sys.exit(0 if all(result.ok for result in results) else 1)
+
+
+@main.command("template")
+@click.argument("exercise_id")
+@click.option("--student", help="The student whose variant to write (for exercises with variants).")
+@click.option("-o", "--output", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Folder the handout is written to.")
+def template_command(exercise_id, student, output) -> None:
+    """Write one student's handout: a .py file and a notebook with stubs, in their sizes."""
+    from grader.template import write_handout
+
+    exercise = _exercise(exercise_id)
+    if exercise.variants is not None and not student:
+        raise UsageProblem(f"{exercise.id} gives each student their own sizes: add --student ID")
+    for path in write_handout(exercise, student, Path(output)):
+        click.echo(str(path))
 
 
 @main.command("list")

@@ -24,6 +24,7 @@ from grader.judge import Evidence, judge_question, trace_root_causes
 from grader.results import GradingResults, SubmissionResult, total
 from grader.runner.client import Job, SandboxPool
 from grader.runner.protocol import Item, Limits, RunResult, encode_array
+from grader.variants import for_student
 from grader.submission import Submission, discover
 from grader.writeup import shapes_from_text
 
@@ -44,6 +45,17 @@ class GradingOptions:
     resume: bool = False
     isolation: str = "auto"
     private_folders: tuple[Path, ...] = ()  # also hidden from student code (where results are written)
+    student: str | None = None  # whose variant a single submission is (check --student)
+
+
+@dataclass
+class _Setting:
+    """What grading needs of one variant of the exercise (the exercise itself when it has no variants)."""
+
+    exercise: Exercise
+    cases: list[Case]
+    expected: Expected
+    items: list[Item] = field(default_factory=list)
 
 
 @dataclass
@@ -52,19 +64,28 @@ class _Batch:
 
     exercise: Exercise
     options: GradingOptions
-    cases: list[Case]
-    expected: Expected
     context: str
     private_folders: list[Path] = field(default_factory=list)  # hidden from student code where mounts allow
     levels: set[str] = field(default_factory=set)  # isolation levels the runs reported
+    settings: dict[str | None, _Setting] = field(default_factory=dict)
+
+    def student(self, submission: Submission) -> str:
+        return self.options.student or self.options.roster.get(submission.student, submission.student)
+
+    def setting(self, submission: Submission) -> _Setting:
+        """The variant this submission's student is graded against: cases and answers computed once each."""
+        key = self.student(submission) if self.exercise.variants else None
+        if key not in self.settings:
+            exercise = for_student(self.exercise, key)
+            cases = build_cases(exercise, secret=self.options.secret, include_hidden=not self.options.public_only)
+            self.settings[key] = _Setting(exercise, cases, Expected(exercise), build_items(exercise, cases))
+        return self.settings[key]
 
 
 def grade(paths: list[Path], exercise: Exercise, options: GradingOptions,
           on_result: Callable[[SubmissionResult], None] | None = None) -> GradingResults:
     """Grade every submission under `paths`; one submission's failure never touches another's result."""
-    cases = build_cases(exercise, secret=options.secret, include_hidden=not options.public_only)
-    batch = _Batch(exercise, options, cases, Expected(exercise), _context(exercise, options),
-                   _private_folders(paths, options))
+    batch = _Batch(exercise, options, _context(exercise, options), _private_folders(paths, options))
     submissions = discover(paths, single=options.single)
     results: dict[int, SubmissionResult] = {}
     with _open_gradebook(options) as gradebook:
@@ -127,11 +148,10 @@ def run_submissions(submissions: dict[int, Submission], batch: _Batch) -> Iterat
     """Run submissions with code in the sandbox, `jobs` at a time, yielding each run as it ends."""
     if not submissions:
         return
-    items = build_items(batch.exercise, batch.cases)
     provided, imports = provided_files(batch.exercise), batch.exercise.imports
     allowed = [*imports.allowed, "numpy"]
-    jobs = [Job(str(index), s.files + provided, s.units, items, imports.package, allowed)
-            for index, s in submissions.items()]
+    jobs = (Job(str(index), s.files + provided, s.units, batch.setting(s).items, imports.package, allowed)
+            for index, s in submissions.items())
     options = batch.options
     with SandboxPool(options.limits, options.jobs, isolation=options.isolation,
                      protected_packages=PROTECTED_PACKAGES, private_folders=batch.private_folders) as pool:
@@ -191,13 +211,14 @@ def _encoded(arrays: list) -> list[dict]:
 
 def judge_submission(submission: Submission, run: RunResult | None, batch: _Batch) -> SubmissionResult:
     exercise, options = batch.exercise, batch.options
-    student = options.roster.get(submission.student, submission.student)
+    student = batch.student(submission)
     if submission.rejected is not None:
         return SubmissionResult(path=submission.path, student=student, score=0.0, max_score=exercise.max_score,
                                 status="rejected", reason=submission.rejected, notes=submission.notes)
-    evidence = gather_evidence(submission, run, exercise, options.limits)
-    questions = trace_root_causes([judge_question(q, evidence, batch.cases, batch.expected)
-                                   for q in exercise.questions])
+    setting = batch.setting(submission)
+    evidence = gather_evidence(submission, run, setting.exercise, options.limits)
+    questions = trace_root_causes([judge_question(q, evidence, setting.cases, setting.expected)
+                                   for q in setting.exercise.questions])
     score, max_score = total(questions)
     return SubmissionResult(path=submission.path, student=student, score=score, max_score=max_score,
                             status="graded", questions=questions, notes=_notes(submission, run),
