@@ -187,6 +187,7 @@ def python2_reason(text: str, name: str) -> str | None:
     defined |= {alias.asname or alias.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
                 for alias in n.names}
     defined |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    defined |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id in PYTHON2_NAMES - defined and isinstance(node.ctx, ast.Load):
             return f"{name} is Python 2 code ({node.id} at line {node.lineno} does not exist in Python 3)"

@@ -56,6 +56,11 @@ def _step_with_sigmoid(x_t, h_prev, W_x, W_H) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * cache.a_t))
 
 
+def _step_tanh_misplaced(x_t, h_prev, W_x, W_H) -> np.ndarray:
+    """tanh applied to the recurrent term only: tanh(W_H h_prev) + W_x x_t, (H, 1)."""
+    return np.tanh(W_H @ h_prev) + W_x @ x_t
+
+
 @dataclass(frozen=True)
 class _ForwardSlip:
     """One departure from the correct forward pass; the defaults are the correct one."""
@@ -64,6 +69,7 @@ class _ForwardSlip:
     softmax: bool = True  # False: y_hats hold z_t
     recurrence: bool = True  # False: every step starts from h0
     hs_start_with_h0: bool = False  # True: hs gets h0 as an extra first column
+    tanh_on_recurrence_only: bool = False  # True: h_t = tanh(W_H h_{t-1}) + W_x x_t
 
 
 def _forward_with(slip: _ForwardSlip, tokens, E, W_x, W_H, W_y, h0):
@@ -73,6 +79,8 @@ def _forward_with(slip: _ForwardSlip, tokens, E, W_x, W_H, W_y, h0):
     for word in np.asarray(tokens).astype(int).reshape(-1):
         h_t, step = rnn.step_forward(E[:, [word]], h_prev, W_x, W_H)
         h_t = h_t if slip.tanh else step.a_t
+        if slip.tanh_on_recurrence_only:
+            h_t = _step_tanh_misplaced(E[:, [word]], h_prev, W_x, W_H)
         y_hat_t, out = rnn.output_forward(h_t, W_y)
         hs.append(h_t)
         y_hats.append(y_hat_t if slip.softmax else out.z_t)
@@ -249,6 +257,8 @@ RNN_STEP: list[Mistake] = [
             "activation function is applied.", _step_without_tanh),
     Mistake("sigmoid-instead-of-tanh", "Your h_t matches a sigmoid of a_t: check which "
             "activation function this RNN uses.", _step_with_sigmoid),
+    Mistake("tanh-misplaced", "Your h_t applies tanh to part of a_t only: the activation takes the whole "
+            "sum W_H h_{t-1} + W_x x_t.", _step_tanh_misplaced),
 ]
 
 RNN_FORWARD: list[Mistake] = [
@@ -262,6 +272,8 @@ RNN_FORWARD: list[Mistake] = [
             "hidden state feeds into step t.", _forward(_ForwardSlip(recurrence=False))),
     Mistake("includes-h0", "Your hs has one column too many: its first column is h0. hs should "
             "hold only the states produced by the T steps.", _forward(_ForwardSlip(hs_start_with_h0=True))),
+    Mistake("tanh-misplaced", "Your hidden states apply tanh to part of a_t only: the activation takes the "
+            "whole sum W_H h_{t-1} + W_x x_t.", _forward(_ForwardSlip(tanh_on_recurrence_only=True))),
 ]
 
 def _loss_after(slip: _ForwardSlip) -> Callable[..., Any]:
@@ -280,6 +292,9 @@ RNN_LOSS: list[Mistake] = [
             "h_t = tanh(a_t) at every step.", _loss_after(_ForwardSlip(tanh=False))),
     Mistake("recurrence-uses-h0", "Your loss matches a forward pass in which every step starts "
             "from h0: check which hidden state feeds into step t.", _loss_after(_ForwardSlip(recurrence=False))),
+    Mistake("tanh-misplaced", "Your loss matches a forward pass with tanh on part of a_t only: the "
+            "activation takes the whole sum W_H h_{t-1} + W_x x_t.",
+            _loss_after(_ForwardSlip(tanh_on_recurrence_only=True))),
     Mistake("mean-instead-of-sum", "Your loss matches the average over the time steps: check "
             "how the assignment combines the per-step losses L_t.", _loss(np.mean)),
     Mistake("last-step-only", "Your loss matches the last word's loss alone: check that every "

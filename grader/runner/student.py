@@ -187,7 +187,7 @@ def load_units(units: list[Unit], package: str | None = None) -> tuple[list[dict
     for unit in units:
         if unit.kind == "cells":
             # Not "__main__": demos under `if __name__ == "__main__":` are skipped, as for .py files.
-            namespace = {"__name__": Path(unit.label).stem, "__builtins__": builtins}
+            namespace = {"__name__": Path(unit.label).stem, "__builtins__": builtins, "__package__": package}
             namespaces.append(namespace)
             run_cells(unit, namespace, errors, files)
             continue

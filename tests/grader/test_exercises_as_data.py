@@ -57,3 +57,21 @@ def test_every_exercise_validates(exercise):
     assert validation.ok, render_validation(validation)
     # Every listed mistake is caught by a public case, so a student's self-check sees it too.
     assert all(check.public_catching for check in validation.mistakes), render_validation(validation)
+
+
+def test_an_import_the_grader_does_not_provide_is_named_once_with_its_line(tmp_path):
+    correct = (TESTS / "corpus" / "correct" / "student01_loops.py").read_text()
+    (tmp_path / "torchy.py").write_text("import numpy as np\nimport torch\n" + correct)
+    [result] = grade([tmp_path / "torchy.py"], load_checked_exercise("rnn-bptt"), OPTIONS).submissions
+    for question in result.questions:  # code and shapes alike: the import stopped the whole file
+        assert question.status == "error"
+        assert question.feedback.startswith("torchy.py, line 2: `import torch` stopped your code")
+        assert "numpy" in question.feedback
+
+
+def test_course_modules_are_provided_and_imported_as_students_write_them(tmp_path):
+    correct = sorted((TESTS / "corpus" / "cs231n" / "correct").glob("*.py"))
+    relative = next(p for p in correct if "from .layers import" in p.read_text())
+    absolute = next(p for p in correct if "from cs231n.layers import" in p.read_text())
+    results = grade([relative, absolute], load_checked_exercise("cs231n-rnn"), OPTIONS).submissions
+    assert all(s.score == s.max_score for s in results), [(s.student, s.questions) for s in results]

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from grader.notebook import plain_python
-from grader.submission import discover, read_submission
+from grader.submission import discover, python2_reason, read_submission
 
 
 def notebook(path: Path, cells: list[tuple[str, str]]) -> Path:
@@ -152,3 +152,30 @@ def test_entries_sharing_a_name_get_distinct_students(tmp_path):
     (tmp_path / "alice.md").write_text("$$W_H = 7 \\times 7$$")
     (tmp_path / "bob.py").write_text("def f(): pass\n")
     assert [s.student for s in discover([tmp_path])] == ["alice.md", "alice.py", "bob"]
+
+
+@pytest.mark.parametrize(
+    "source, why",
+    [
+        ('def f(x):\n    print "x is", x\n', "a print statement at line 2"),  # the classic
+        ("def f(n):\n    return [i for i in xrange(n)]\n", "xrange at line 2"),  # runs until called, then fails
+        ("try:\n    pass\nexcept ValueError, e:\n    pass\n", "`except E, e:` at line 3"),
+        ("def f(d):\n    return d.iteritems()\n", ".iteritems() at line 2"),
+    ],
+)
+def test_python2_files_are_recognised(source, why):
+    assert python2_reason(source, "hw.py") == f"hw.py is Python 2 code ({why} does not exist in Python 3)" \
+        or python2_reason(source, "hw.py") == f"hw.py is Python 2 code ({why})"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from functools import reduce\nx = reduce(lambda a, b: a + b, [1, 2])\n",  # imported: Python 3
+        "def f(unicode):\n    return unicode\n",  # a parameter that happens to have an old name
+        "xrange = range\nfor i in xrange(3):\n    pass\n",  # a compatibility shim
+        "def f(:\n    pass\n",  # an ordinary syntax error is the sandbox's to report, not a Python 2 file
+    ],
+)
+def test_python3_files_are_not_called_python2(source):
+    assert python2_reason(source, "hw.py") is None

@@ -55,3 +55,18 @@ def test_a_reference_backward_that_is_not_the_forwards_derivative_fails(tmp_path
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 1
     assert "does NOT earn full marks" in result.output and "gru_step_backward" in result.output
+
+
+def test_a_broken_exercise_stops_grade_before_any_student_with_one_line_and_exit_2(tmp_path):
+    data = yaml.safe_load((GRU / "gru.yaml").read_text())
+    data["questions"][-1]["reference"] = "gru_reference.py:gru_step_backwards"  # misspelt
+    shutil.copy(GRU / "gru_reference.py", tmp_path / "gru_reference.py")
+    (tmp_path / "gru.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp_path / "results.json"
+    result = CliRunner().invoke(main, ["grade", str(GRU / "submissions" / "correct"), "--exercise",
+                                       str(tmp_path / "gru.yaml"), "--format", "json", "-o", str(out)])
+    assert result.exit_code == 2 and not out.exists()
+    message = result.output.strip()
+    assert "\n" not in message and "Traceback" not in message
+    assert str(tmp_path / "gru.yaml") in message and "questions.4.reference" in message
+    assert "gru_step_backwards" in message

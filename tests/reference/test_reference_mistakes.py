@@ -12,9 +12,9 @@ from reference import mistakes, rnn, solution
 
 # The ids other code depends on, per solution function.
 EXPECTED_IDS = {
-    "rnn_step": {"missing-tanh", "sigmoid-instead-of-tanh"},
-    "rnn_forward": {"logits-not-softmax", "missing-tanh", "recurrence-uses-h0", "includes-h0"},
-    "rnn_loss": {"mean-instead-of-sum", "last-step-only", "missing-tanh", "recurrence-uses-h0"},
+    "rnn_step": {"missing-tanh", "sigmoid-instead-of-tanh", "tanh-misplaced"},
+    "rnn_forward": {"logits-not-softmax", "missing-tanh", "recurrence-uses-h0", "includes-h0", "tanh-misplaced"},
+    "rnn_loss": {"mean-instead-of-sum", "last-step-only", "missing-tanh", "recurrence-uses-h0", "tanh-misplaced"},
     "grad_W_H": {"missing-tanh-derivative", "truncated-bptt", "mean-instead-of-sum",
                  "uses-h_t-not-h_prev", "ignores-h0", "missing-onehot-subtraction",
                  "last-step-only"},
