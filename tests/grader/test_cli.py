@@ -27,7 +27,7 @@ def classroom(tmp_path, monkeypatch):
     folder.mkdir()
     shutil.copy(CORPUS / "correct/student01_loops.py", folder / "ann.py")
     shutil.copy(CORPUS / "wrong/missing_tanh_derivative.py", folder / "bo.py")
-    shutil.copy(Path(__file__).parents[3] / "shared/examples/student_answer_rnn_bptt.md", folder / "cy.md")
+    shutil.copy(Path(__file__).parents[1] / "examples/student_answer_rnn_bptt.md", folder / "cy.md")
     monkeypatch.chdir(tmp_path)
     return Path("class")
 

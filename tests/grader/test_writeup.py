@@ -10,7 +10,7 @@ import pytest
 from grader.shapes import parse_shape
 from grader.writeup import normalise_symbol, shapes_from_text
 
-EXAMPLE = Path(__file__).parents[3] / "shared/examples/student_answer_rnn_bptt.md"
+EXAMPLE = Path(__file__).parents[1] / "examples/student_answer_rnn_bptt.md"
 
 SYMBOLS = {
     "W_H": ["W_H", "w_H", "W_{hh}"],
