@@ -120,6 +120,15 @@ def source_of(exercise: Exercise) -> str:
     return str(exercise._source) if exercise._source else f"<{exercise.id}>"
 
 
+def where_in(exercise: Exercise, field: str) -> str:
+    """'field (line N)' for a dotted field of the exercise's file, or the field alone."""
+    try:
+        line = _line_of(field.split("."), exercise._source.read_text(encoding="utf-8")) if exercise._source else None
+    except OSError:
+        line = None
+    return f"{field} (line {line})" if line else field
+
+
 def exercise_folder(exercise: Exercise) -> Path:
     """The folder of the exercise's file: file references and provided modules are relative to it."""
     return exercise._source.parent if exercise._source else BANK_DIR

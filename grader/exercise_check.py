@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from exercises.bank import ExerciseError, exercise_folder, load_exercise, resolve, source_of
+from exercises.bank import ExerciseError, exercise_folder, load_exercise, resolve, source_of, where_in
 from exercises.models import BackwardQuestion, DerivedInput, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
 from grader.cases import Case, CaseError, build_cases, numeric_case
 from grader.expected import Expected, call_args
@@ -29,7 +29,8 @@ def check_exercise_runs(exercise: Exercise) -> None:
     _at(exercise, "shapes", lambda: _check_shapes(exercise))
     for number, entry in enumerate(exercise.imports.provided):
         if not (exercise_folder(exercise) / entry).exists():
-            raise ExerciseError(f"{source_of(exercise)}: imports.provided.{number}: no {entry} beside the exercise")
+            raise ExerciseError(f"{source_of(exercise)}: {where_in(exercise, f'imports.provided.{number}')}: "
+                                f"no {entry} beside the exercise")
     for name, spec in exercise.inputs.items():
         if isinstance(spec, DerivedInput):
             _at(exercise, f"inputs.{name}.derived", lambda spec=spec: resolve(exercise, spec.derived))
@@ -48,11 +49,16 @@ def _at(exercise: Exercise, field: str, check: Callable[[], Any]) -> Any:
     try:
         return check()
     except ExerciseError as exc:
-        raise ExerciseError(f"{source_of(exercise)}: {field}: {exc}") from None
+        raise ExerciseError(f"{source_of(exercise)}: {where_in(exercise, field)}: {exc}") from None
     except CaseError as exc:
-        raise ExerciseError(f"{source_of(exercise)}: dimensions: {exc}") from None
+        raise ExerciseError(f"{source_of(exercise)}: {where_in(exercise, 'dimensions')}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - an instructor's reference may fail in any way
-        raise ExerciseError(f"{source_of(exercise)}: {field}: {type(exc).__name__}: {exc}") from None
+        raise ExerciseError(f"{source_of(exercise)}: {where_in(exercise, field)}: {type(exc).__name__}: "
+                            f"{_one_line(str(exc))}") from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
 
 
 def _check_shapes(exercise: Exercise) -> None:

@@ -101,7 +101,7 @@ def test_invalid_exercise_files_are_rejected_naming_file_and_field(tmp_path, cha
     "change, words",
     [
         # a misspelt reference callable (was: every student 0 with "Grader error", exit 0)
-        (_set_question("reference", "reference.solution:grad_W_HH"), ["questions.", ".reference", "grad_W_HH"]),
+        (_set_question("reference", "reference.solution:grad_W_HH"), ["questions.", ".reference (line", "grad_W_HH"]),
         # a misspelt module
         (_set_question("reference", "reference.solutions:grad_W_H"), [".reference", "reference.solutions"]),
         # a mistakes list that does not exist

@@ -70,3 +70,16 @@ def test_a_broken_exercise_stops_grade_before_any_student_with_one_line_and_exit
     assert "\n" not in message and "Traceback" not in message
     assert str(tmp_path / "gru.yaml") in message and "questions.4.reference" in message
     assert "gru_step_backwards" in message
+
+
+def test_a_mistake_only_hidden_cases_catch_is_a_warning_not_a_failure(tmp_path):
+    # reset-before-product equals the reference when H = 1: with only H = 1 public cases, self-check misses it
+    path = _copy(tmp_path, lambda questions: None)
+    data = yaml.safe_load(path.read_text())
+    data["public"]["cases"] = [{"N": 3, "D": 2, "H": 1}, {"N": 2, "D": 4, "H": 1}]
+    data["handout"] = {"N": 3, "D": 2, "H": 1}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "reset-before-product" in line)
+    assert "only hidden cases catch it" in row
