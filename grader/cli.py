@@ -179,8 +179,9 @@ def show_command(exercise_id) -> None:
 
     exercise = _exercise(exercise_id)
     click.echo(f"{exercise.id}: {exercise.title} ({exercise.max_score:g} points)")
+    width = max(len(question.id) for question in exercise.questions)
     for question in exercise.questions:
-        click.echo(f"  {question.id:<16} {question.points:>4g}  {_describe_question(question)}")
+        click.echo(f"  {question.id:<{width}} {question.points:>4g}  {_describe_question(question)}")
     cases: dict[str, list[str]] = {}
     for question in exercise.questions:
         if isinstance(question, NumericQuestion):
