@@ -114,17 +114,22 @@ def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, sec
 @click.option("--timeout", type=click.FloatRange(0.1, 600), default=5.0, show_default=True,
               help="Seconds allowed for one question's run of your code.")
 @click.option("--student", help="Your student id, for an exercise with a variant per student.")
-def check_command(path, exercise_id, timeout, student) -> None:
+@click.option("--kit", type=click.Path(file_okay=False), help="A self-check kit folder (from `export student`) "
+              "instead of an exercise of the bank.")
+def check_command(path, exercise_id, timeout, student, kit) -> None:
     """Check your own work on the public cases; exit 0 only when every question passes."""
     from grader.grading import GradingOptions
     from grader.report.feedback import render_check
     from grader.runner.protocol import Limits
 
-    exercise = _exercise(exercise_id)
-    if exercise.variants is not None and not student:
+    exercise = _kit_exercise(kit) if kit else _exercise(exercise_id)
+    if exercise.variants is not None and not student and not kit:
         raise UsageProblem(f"{exercise.id} gives each student their own sizes: add --student YOUR_ID")
-    options = GradingOptions(limits=Limits(timeout=timeout), public_only=True, single=True, student=student)
-    results = _run(_existing((path,)), exercise, options)
+    work = _existing((path,))
+    _one_students_work(work[0])
+    options = GradingOptions(limits=Limits(timeout=timeout), public_only=True, single=True, student=student,
+                             kit=Path(kit) if kit else None)
+    results = _run(work, exercise, options)
     click.echo(render_check(results))
     submission = results.submissions[0]
     all_passed = submission.status == "graded" and all(q.status == "passed" for q in submission.questions)
@@ -158,6 +163,48 @@ def template_command(exercise_id, student, output) -> None:
         raise UsageProblem(f"{exercise.id} gives each student their own sizes: add --student ID")
     for path in write_handout(exercise, student, Path(output)):
         click.echo(str(path))
+
+
+def _kit_exercise(folder: str):
+    from grader.kit import KitError, load_kit
+
+    try:
+        return load_kit(Path(folder)).exercise
+    except KitError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def _one_students_work(path: Path) -> None:
+    """`check` takes one student's work: a folder of several students' folders is refused with a hint."""
+    from grader.submission import CODE_SUFFIXES
+
+    if not path.is_dir():
+        return
+    with_code = [entry.name for entry in sorted(path.iterdir()) if entry.is_dir() and not entry.name.startswith(".")
+                 and any(f.suffix in CODE_SUFFIXES for f in entry.rglob("*")) and not (entry / "kit.json").exists()]
+    if len(with_code) >= 2:
+        raise UsageProblem(f"{path} holds several folders of work ({', '.join(with_code[:3])}, ...): check takes "
+                           "one student's work; give one of them, or grade a class with `rnn-grader grade`")
+
+
+@main.group("export")
+def export_group() -> None:
+    """Write what a platform or a student needs: a self-check kit, a Gradescope bundle, a Classroom workflow."""
+
+
+@export_group.command("student")
+@click.argument("exercise_id")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder to write the kit to.")
+@click.option("--student", help="The student whose variant it is (for exercises with variants).")
+def export_student_command(exercise_id, output, student) -> None:
+    """A self-check kit: public cases and their answers as data, and the checker; no model solution."""
+    from grader.kit import export_kit
+
+    exercise = _exercise(exercise_id)
+    if exercise.variants is not None and not student:
+        raise UsageProblem(f"{exercise.id} gives each student their own sizes: add --student ID")
+    folder = export_kit(exercise, Path(output), student=student)
+    click.echo(f"wrote the self-check kit of {exercise.id} to {folder} (see its README.md)")
 
 
 @main.command("list")

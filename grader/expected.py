@@ -73,9 +73,12 @@ class Expected:
     def _compute_mistakes(self, question: FunctionQuestion | BackwardQuestion, case: Case) -> list[KnownMistake]:
         right = self.answer(question, case)
         known = [KnownMistake(d, GENERIC_HINTS[d], _transform(right, f)) for d, f in _GENERIC.items()]
-        known += [KnownMistake(m.diagnosis, m.hint, self.mistake_value(question, m, case))
-                  for m in self.listed_mistakes(question)]
-        return known
+        return known + self.listed_known(question, case)
+
+    def listed_known(self, question: FunctionQuestion | BackwardQuestion, case: Case) -> list[KnownMistake]:
+        """The question's listed mistakes, with their answers on this case."""
+        return [KnownMistake(m.diagnosis, m.hint, self.mistake_value(question, m, case))
+                for m in self.listed_mistakes(question)]
 
     def _reference_cache(self, question: BackwardQuestion, case: Case) -> Any:
         forward = self.exercise.question(question.forward)

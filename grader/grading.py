@@ -20,6 +20,7 @@ from grader.expected import Expected, call_args
 from grader.gradient_check import gradient_check_id, probe_calls
 from grader.flags import PROTECTED_PACKAGES, flagged_imports
 from grader.gradebook import Gradebook, fingerprint, grading_context
+from grader.kit import load_kit
 from grader.judge import Evidence, judge_question, trace_root_causes
 from grader.results import GradingResults, SubmissionResult, total
 from grader.runner.client import Job, SandboxPool
@@ -46,6 +47,7 @@ class GradingOptions:
     isolation: str = "auto"
     private_folders: tuple[Path, ...] = ()  # also hidden from student code (where results are written)
     student: str | None = None  # whose variant a single submission is (check --student)
+    kit: Path | None = None  # a student kit: its public cases and answers instead of the references
 
 
 @dataclass
@@ -74,7 +76,10 @@ class _Batch:
 
     def setting(self, submission: Submission) -> _Setting:
         """The variant this submission's student is graded against: cases and answers computed once each."""
-        key = self.student(submission) if self.exercise.variants else None
+        key = self.student(submission) if self.exercise.variants and not self.options.kit else None
+        if key not in self.settings and self.options.kit is not None:
+            kit = load_kit(self.options.kit)
+            self.settings[key] = _Setting(kit.exercise, kit.cases, kit.expected, build_items(kit.exercise, kit.cases))
         if key not in self.settings:
             exercise = for_student(self.exercise, key)
             cases = build_cases(exercise, secret=self.options.secret, include_hidden=not self.options.public_only)

@@ -17,6 +17,7 @@ from grader.answers import ANSWER_SUFFIXES, AnswerFileError, parse_answer_file
 from grader.notebook import NotebookError, read_notebook
 from grader.runner.protocol import Unit
 
+KIT_FILE = "kit.json"  # marks a student's self-check kit (grader/kit.py), never part of their work
 CODE_SUFFIXES = (".py", ".ipynb")
 WRITEUP_SUFFIXES = (".md", ".markdown", ".tex", ".txt")
 READ_SUFFIXES = CODE_SUFFIXES + ANSWER_SUFFIXES + WRITEUP_SUFFIXES
@@ -69,7 +70,7 @@ def _distinct_students(submissions: list[Submission]) -> list[Submission]:
 
 
 def _is_ignored(entry: Path) -> bool:
-    return entry.name in IGNORED_NAMES or entry.name.startswith(".")
+    return entry.name in IGNORED_NAMES or entry.name.startswith(".") or (entry / KIT_FILE).is_file()
 
 
 def student_name(path: Path) -> str:
@@ -111,8 +112,11 @@ def _files_of(path: Path) -> list[tuple[Path, str]]:
         return [(path, path.name)]
     root = path.resolve()
     files = []
+    kits = [kit.parent for kit in path.rglob(KIT_FILE)]
     for file in sorted(path.rglob("*")):
         if any(part in IGNORED_NAMES or part.startswith(".") for part in file.relative_to(path).parts):
+            continue
+        if any(kit in file.parents for kit in kits):  # a self-check kit beside the work is not the work
             continue
         if file.is_file() and root in file.resolve().parents:
             files.append((file, file.relative_to(path).as_posix()))

@@ -15,14 +15,15 @@ def _submission(sub: SubmissionResult) -> str:
     if sub.status == "rejected":
         return f"{sub.path}: could not be checked: {sub.reason}"
     lines = [f"{sub.path}: {_num(sub.score)}/{_num(sub.max_score)} on the public cases", ""]
-    lines += [line for q in sub.questions for line in _question(q)]
+    lines += [line for q in sub.questions for line in render_question(q)]
     if sub.notes:
         lines += ["", "Notes:"] + [f"  - {note}" for note in sub.notes]
     lines += ["", _verdict(sub)]
     return "\n".join(lines)
 
 
-def _question(q: QuestionResult) -> list[str]:
+def render_question(q: QuestionResult) -> list[str]:
+    """One question's lines: its mark, id, score and diagnosis, then its feedback, a sentence a line."""
     head = f"{MARKS[q.status]:<8} {q.id:<16} {_num(q.score)}/{_num(q.max_score)}"
     if q.diagnosis:
         head += f"  [{q.diagnosis}]"

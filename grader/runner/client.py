@@ -280,7 +280,10 @@ def _package_dirs(names: list[str]) -> list[str]:
     """Where the protected packages live, to be hidden from student code where mounts allow it."""
     folders = []
     for name in names:
-        spec = importlib.util.find_spec(name)
+        try:
+            spec = importlib.util.find_spec(name)
+        except ImportError:  # not installed here (a student kit has no model solution): nothing to hide
+            continue
         folders += list(spec.submodule_search_locations or []) if spec else []
     return folders
 
@@ -344,10 +347,11 @@ def read_records(path: Path, max_elements: int, dir_fd: int | None = None) -> li
             return [Record(error="the returned data could not be read")]
         if info.st_size > MAX_RECORD_FILE:
             return [Record(error="the returned data was larger than allowed")]
-        return [_record(line, max_elements) for line in handle if line.strip()]
+        return [parse_record(line, max_elements) for line in handle if line.strip()]
 
 
-def _record(line: bytes, max_elements: int) -> Record:
+def parse_record(line: bytes, max_elements: int) -> Record:
+    """One line the sandbox wrote, as the grader reads it: a value, an error message, or missing."""
     try:
         data = json.loads(line)
         if data.get("missing"):

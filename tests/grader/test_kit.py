@@ -1,0 +1,113 @@
+"""The student kit: no model solution inside, and the same verdicts as `rnn-grader check` three ways
+(its command line, pytest, a notebook's check("...")), for the default exercise, one with course modules
+and an instructor's own exercise with its reference file beside it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from grader.cli import main
+from grader.notebook_check import check_in_notebook
+
+ROOT = Path(__file__).parents[2]
+CORPUS = ROOT / "tests" / "corpus"
+GRU = ROOT / "tests" / "exercises" / "gru_step"
+# exercise -> work to check with it (a correct file and wrong ones)
+WORK = {
+    "rnn-bptt": [CORPUS / "correct/student02_vectorised.py", CORPUS / "wrong/missing_tanh_derivative.py",
+                 CORPUS / "wrong/truncated_bptt.py", CORPUS / "correct/notebook_homework.ipynb"],
+    "cs231n-rnn": sorted((CORPUS / "cs231n/correct").glob("*.py"))[:1] + sorted((CORPUS / "cs231n/wrong").glob("*.py"))[:2],
+    str(GRU / "gru.yaml"): [GRU / "submissions/correct/dict_cache_slices.py",
+                            GRU / "submissions/wrong/bwd_missing_sigmoid_derivative.py"],
+}
+# Run in the kit's subprocesses: `reference` cannot be imported at all, so nothing can lean on it.
+NO_REFERENCE = """
+import sys
+class _NoReference:
+    def find_spec(self, name, path=None, target=None):
+        if name == "reference" or name.startswith("reference."):
+            raise ModuleNotFoundError("the model solution is not on a student's machine")
+sys.meta_path.insert(0, _NoReference())
+"""
+
+
+@pytest.fixture(scope="module", params=sorted(WORK))
+def kit(request, tmp_path_factory) -> tuple[str, Path]:
+    folder = tmp_path_factory.mktemp("kit") / "kit"
+    result = CliRunner().invoke(main, ["export", "student", request.param, "-o", str(folder)])
+    assert result.exit_code == 0, result.output
+    return request.param, folder
+
+
+def _kit_env(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "block").mkdir(exist_ok=True)
+    (tmp_path / "block" / "sitecustomize.py").write_text(NO_REFERENCE)
+    return {**os.environ, "PYTHONPATH": str(tmp_path / "block")}
+
+
+def test_the_kit_holds_no_reference_code_hidden_case_or_secret(kit):
+    exercise, folder = kit
+    references = list((ROOT / "reference").glob("*.py")) + list(GRU.glob("*_reference.py"))
+    # the model solutions' numerical lines: what a student must not be handed
+    lines = {line.strip() for path in references for line in path.read_text().splitlines()
+             if len(line.strip()) > 30 and "np." in line and not line.strip().startswith(("#", '"', "'"))}
+    for path in folder.rglob("*"):
+        assert "reference" not in path.relative_to(folder).parts[0]
+        if path.is_file() and path.suffix in (".py", ".json", ".md", ".txt"):
+            text = path.read_text()
+            assert not [line for line in lines if line in text], path  # no line of any model solution
+    data = json.loads((folder / "kit.json").read_text())
+    assert data["exercise"]["hidden"] == {"count": 0, "default_secret": ""}
+    assert all(case["label"].startswith("public") for case in data["cases"])
+
+
+def test_the_kits_command_line_says_what_check_says(kit, tmp_path):
+    exercise, folder = kit
+    for work in WORK[exercise]:
+        mine = subprocess.run([sys.executable, str(folder / "check.py"), str(work)], capture_output=True,
+                              text=True, env=_kit_env(tmp_path), timeout=120)
+        theirs = CliRunner().invoke(main, ["check", str(work), "--exercise", exercise])
+        assert mine.returncode == theirs.exit_code, mine.stderr
+        assert mine.stdout.strip() == theirs.output.strip(), work
+
+
+def test_pytest_in_the_kit_has_one_test_per_question_failing_where_check_fails(kit, tmp_path):
+    exercise, folder = kit
+    work = WORK[exercise][1]  # a wrong one
+    homework = tmp_path / "homework"
+    homework.mkdir()
+    shutil.copy(work, homework / work.name)
+    shutil.copytree(folder, homework / "kit")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "kit"], cwd=homework,
+                          capture_output=True, text=True, env=_kit_env(tmp_path), timeout=300)
+    checked = CliRunner().invoke(main, ["check", str(homework), "--exercise", exercise])
+    failing = checked.output.count("\nFAIL ") + checked.output.count("\nERROR ") + checked.output.count("\nMISSING ")
+    summary = done.stdout.strip().splitlines()[-1]
+    assert f"{failing} failed" in summary, done.stdout[-3000:]
+
+
+def test_a_notebooks_check_gives_checks_verdicts_on_the_code_questions(kit):
+    exercise, folder = kit
+    for work in WORK[exercise]:
+        if work.suffix != ".py":
+            continue
+        namespace = {"__name__": "__main__"}
+        source = work.read_text()
+        if "from ." in source or "from cs231n" in source:  # a notebook imports the course module absolutely
+            source = source.replace("from .layers import", "from cs231n.layers import")
+            sys.path.insert(0, str(folder / "exercise" / "provided"))
+        exec(compile(source, str(work), "exec"), namespace)
+        results = {r.id: r for r in check_in_notebook(folder, namespace, echo=False)}
+        checked = CliRunner().invoke(main, ["check", str(work), "--exercise", exercise])
+        for question_id, result in results.items():
+            line = next(line for line in checked.output.splitlines() if f" {question_id} " in f"{line} ")
+            assert line.split()[0] == {"passed": "PASS", "failed": "FAIL", "error": "ERROR",
+                                       "missing": "MISSING", "timeout": "TIMEOUT"}[result.status], (work, question_id)
