@@ -13,7 +13,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from grader.results import SubmissionResult
+from grader.results import GradingResults, SubmissionResult
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS grades (
@@ -75,6 +75,20 @@ class Gradebook:
         if any(question.staff_log for question in result.questions):
             return None  # a grader error is worth another try
         return result
+
+    def current(self, exercise: str | None = None) -> GradingResults:
+        """Every submission's current grade (its newest row), for reports; the exercise may be left out
+        when the gradebook holds only one."""
+        known = [row[0] for row in self._db.execute("SELECT DISTINCT exercise FROM grades ORDER BY exercise")]
+        if exercise is None and len(known) != 1:
+            raise GradebookError(f"the gradebook holds {len(known)} exercises ({', '.join(known) or 'none'}): "
+                                 "name one with --exercise")
+        exercise = exercise or known[0]
+        rows = self._db.execute(
+            "SELECT result_json FROM grades AS g WHERE exercise = ? AND id = "
+            "(SELECT MAX(id) FROM grades WHERE exercise = g.exercise AND path = g.path) ORDER BY id", (exercise,)
+        )
+        return GradingResults(exercise=exercise, submissions=[SubmissionResult.model_validate_json(r[0]) for r in rows])
 
     def history(self, exercise: str, path: str) -> list[tuple[float, float]]:
         """(score, graded_at) of every grade a submission has had, oldest first."""

@@ -118,3 +118,19 @@ def test_stored_results_round_trip_and_grader_errors_are_retried(tmp_path):
         assert book.stored("ex", "p", "fp") == result
         assert book.stored("ex", "p", "another") is None
         assert book.stored("ex", "q", "fp") is None  # --resume grades it again
+
+
+def test_the_current_grades_are_the_newest_row_of_each_submission(tmp_path):
+    from grader.gradebook import Gradebook
+    from grader.results import SubmissionResult
+
+    def result(path, score):
+        return SubmissionResult(path=path, student=path, score=score, max_score=10, status="graded")
+
+    with Gradebook(tmp_path / "g.sqlite") as book:
+        book.record("ex", "f1", result("a.py", 3))
+        book.record("ex", "f2", result("b.py", 5))
+        book.record("ex", "f3", result("a.py", 7))  # a regrade: the newest row counts
+        current = book.current()
+    assert current.exercise == "ex"
+    assert {s.path: s.score for s in current.submissions} == {"a.py": 7, "b.py": 5}
