@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 # The library is imported inside the commands, so `--help` answers without loading numpy or pydantic.
-FORMAT_NAMES = ("table", "json", "gradescope", "junit", "csv", "github-classroom")
+FORMAT_NAMES = ("table", "json", "gradescope", "junit", "csv", "github-classroom", "html", "canvas")
 DEFAULT_EXERCISE = "rnn-bptt"
 
 
@@ -72,7 +72,11 @@ def _stop_on_terminate(signum: int, frame: object) -> None:
               help="File whose first line is the instructor secret.")
 @click.option("--single", is_flag=True, help="Grade a folder as ONE student's submission.")
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False),
-              help="CSV with columns submission,student mapping file/folder names to student ids.")
+              help="CSV mapping file/folder names to students: columns submission,student, or Canvas's own "
+              "gradebook export (Student, ID, SIS User ID, SIS Login ID, Section; keyed by a `submission` column, "
+              "else SIS Login ID, SIS User ID or ID).")
+@click.option("--assignment", help="With --format canvas: the gradebook column, \"Name (id)\" for an existing "
+              "Canvas assignment.")
 @click.option("--gradebook", type=click.Path(dir_okay=False), help="SQLite file that records every result as "
               "it is made (history kept across regrades).")
 @click.option("--resume", is_flag=True, help="With --gradebook: reuse results of unchanged submissions already "
@@ -80,7 +84,7 @@ def _stop_on_terminate(signum: int, frame: object) -> None:
 @click.option("--isolation", type=click.Choice(["auto", "rlimits"]), default="auto", show_default=True,
               help="auto: the strongest isolation this machine offers; rlimits: limits and process tracking only.")
 def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, secret, secret_file, single, roster,
-                  gradebook, resume, isolation) -> None:
+                  assignment, gradebook, resume, isolation) -> None:
     """Grade submissions (files, or folders of them) and report scores and feedback."""
     from grader.grading import GradingOptions
     from grader.runner.protocol import Limits
@@ -90,8 +94,11 @@ def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, sec
         raise UsageProblem("--resume needs --gradebook FILE (where the finished results are)")
     if secret_file:
         secret = _read_secret(Path(secret_file))
+    roster_rows = _read_roster(roster) if roster else {}
+    if fmt == "canvas":
+        _check_canvas_assignment(assignment)
     options = GradingOptions(limits=Limits(timeout=timeout, memory_mb=memory_mb), jobs=jobs, secret=secret,
-                             single=single, roster=_read_roster(roster) if roster else {},
+                             single=single, roster=_student_ids(roster_rows),
                              gradebook=Path(gradebook) if gradebook else None, resume=resume, isolation=isolation,
                              private_folders=(Path(output).absolute().parent,) if output else ())
     started = time.monotonic()
@@ -100,8 +107,15 @@ def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, sec
     if exercise.hidden.count and not secret:
         click.echo("warning: no --secret: the hidden cases come from the exercise file's default secret, "
                    "which students can read", err=True)
-    results = _run(existing, exercise, options)
-    _emit(results, fmt, output)
+    results = _run(existing, exercise, options, total=_count_submissions(existing, single))
+    if fmt == "canvas":
+        _emit_canvas(results, roster_rows, assignment, output)
+    else:
+        _emit(results, fmt, output)
+    from grader.progress import batch_summary
+
+    for line in batch_summary(results):
+        click.echo(line, err=True)
     level = f"; isolation: {results.isolation}" if results.isolation else ""
     click.echo(f"graded {len(results.submissions)} submission(s) in {time.monotonic() - started:.2f} s{level}",
                err=True)
@@ -251,13 +265,15 @@ def _describe_question(question) -> str:
     return ""
 
 
-def _run(paths: list[Path], exercise, options):
+def _run(paths: list[Path], exercise, options, total: int | None = None):
     from grader.gradebook import GradebookError
     from grader.grading import grade
+    from grader.progress import Progress
     from grader.runner.client import SandboxError
 
     try:
-        return grade(paths, exercise, options)
+        with Progress(total) as bar:
+            return grade(paths, exercise, options, on_result=bar.on_result)
     except SandboxError as exc:
         raise click.ClickException(f"the sandbox failed: {exc}") from None
     except GradebookError as exc:
@@ -273,6 +289,10 @@ def _check_destination(fmt: str, output: str | None, paths: list[Path], single: 
     per_submission = fmt in PER_SUBMISSION_FORMAT_NAMES
     if per_submission and several and not output:
         raise UsageProblem(f"--format {fmt} describes one submission; for a class, give -o FOLDER")
+    if fmt == "html":
+        if not output or (Path(output).exists() and not Path(output).is_dir()):
+            raise UsageProblem("--format html writes a folder of pages: give -o FOLDER")
+        return
     if not output:
         return
     target = Path(output)
@@ -289,7 +309,9 @@ def _emit(results, fmt: str, output: str | None) -> None:
     from grader.report import FORMATS, PER_SUBMISSION_FORMATS
 
     try:
-        if fmt in PER_SUBMISSION_FORMATS and (len(results.submissions) != 1 or (output and Path(output).is_dir())):
+        if fmt == "html":
+            _write_html(results, Path(output))
+        elif fmt in PER_SUBMISSION_FORMATS and (len(results.submissions) != 1 or (output and Path(output).is_dir())):
             _write_each(results, fmt, Path(output))
         elif output:
             text = FORMATS[fmt](results)
@@ -298,6 +320,32 @@ def _emit(results, fmt: str, output: str | None) -> None:
             click.echo(FORMATS[fmt](results).rstrip("\n"))
     except OSError as exc:
         raise click.ClickException(f"cannot write the results: {exc}") from None
+
+
+def _write_html(results, folder: Path) -> None:
+    from grader.report.html import ReportDependencyError, write_html
+
+    try:
+        write_html(results, folder)
+    except ReportDependencyError as exc:
+        raise UsageProblem(str(exc)) from None
+    click.echo(f"wrote {folder / 'index.html'} and a page per student", err=True)
+
+
+@main.command("report")
+@click.argument("gradebook", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder for the pages.")
+@click.option("--exercise", "exercise_id", help="Which exercise, when the gradebook holds several.")
+def report_command(gradebook, output, exercise_id) -> None:
+    """The HTML class page and a page per student, from a gradebook's current grades."""
+    from grader.gradebook import Gradebook, GradebookError
+
+    try:
+        with Gradebook(Path(gradebook)) as book:
+            results = book.current(exercise_id)
+    except GradebookError as exc:
+        raise UsageProblem(str(exc)) from None
+    _write_html(results, Path(output))
 
 
 def _write_each(results, fmt: str, folder: Path) -> None:
@@ -328,12 +376,50 @@ def _read_secret(path: Path) -> str:
     return lines[0].strip()
 
 
-def _read_roster(path: str) -> dict[str, str]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows or not {"submission", "student"} <= set(rows[0]):
-        raise UsageProblem(f"{path}: a roster needs the columns submission,student")
-    return {row["submission"].strip(): row["student"].strip() for row in rows}
+def _read_roster(path: str) -> dict:
+    from grader.report.canvas import RosterError, read_canvas_roster
+
+    try:
+        return read_canvas_roster(path)
+    except RosterError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def _student_ids(rows: dict) -> dict[str, str]:
+    from grader.report.canvas import student_ids
+
+    return student_ids(rows) if rows else {}
+
+
+def _count_submissions(paths: list[Path], single: bool) -> int:
+    """How many submissions a batch holds, counted cheaply for the progress bar (nothing is read)."""
+    return sum(1 if path.is_file() or single else
+               sum(1 for entry in path.iterdir() if not entry.name.startswith((".", "__"))) for path in paths)
+
+
+def _check_canvas_assignment(assignment: str | None) -> None:
+    from grader.report.canvas import check_assignment
+
+    if not assignment:
+        raise UsageProblem("--format canvas needs --assignment \"Name (id)\": the gradebook column to fill")
+    try:
+        check_assignment(assignment)
+    except ValueError as exc:
+        raise UsageProblem(f"--assignment: {exc}") from None
+
+
+def _emit_canvas(results, roster_rows: dict, assignment: str, output: str | None) -> None:
+    from grader.report import canvas
+
+    text = canvas.render(results, roster_rows, assignment)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text.rstrip("\n"))
+    for line in canvas.describe(canvas.missing_students(results, roster_rows)):
+        click.echo(f"no submission: {line}", err=True)
+    for submission in canvas.unmatched_submissions(results, roster_rows):
+        click.echo(f"not in the roster: {submission.path}", err=True)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,23 @@
-"""A CSV gradebook: one row per submission, one column per question.
+"""The spreadsheet gradebook: one row per submission; per question, its score and its diagnosis.
 
-    student,score,max_score,shapes.a_t,grad_W_H,...
+    student,score,max_score,shapes.a_t,shapes.a_t diagnosis,grad_W_H,grad_W_H diagnosis,...
 
-Shaped for the grade imports of Canvas- and Moodle-like gradebooks:
-- No `status` (or any text) column. Canvas turns every column it does not recognise into a new
-  assignment, and Moodle aborts an import on a non-numeric grade in a mapped column ("badgrade");
-  every column after `student` is therefore a number or empty. A rejected submission is visible
-  by its total of 0 with every question cell empty.
-- Empty means "no grade": Moodle reads "" (or "-") as no grade, Canvas leaves the cell ungraded.
-  It is used where a question was not graded (a rejected submission, or a question a submission's
-  result does not list); a question graded as missing gets 0.
+This file is for reading, sorting and counting in a spreadsheet (`=COUNTIF(E:E,"transposed")`).
+To import grades into Canvas, use `--format canvas` (`grader/report/canvas.py`), which is shaped
+for Canvas's importer; this file is not:
+- Each `<question id> diagnosis` column, right after that question's score, holds the stable id of
+  the recognised mistake (`missing-tanh-derivative`, `transposed`, …) or is empty. It is text, so
+  Canvas would turn it into an assignment of its own and Moodle would refuse it as a grade: to
+  import this file into Moodle anyway, map only `score` and the question score columns.
+- Every other column after `student` is a number or empty, as before, so those columns still
+  import as grades. A rejected submission has a total of 0 and every question cell empty.
+- Empty means "no grade": used where a question was not graded (a rejected submission, or a
+  question a submission's result does not list); a question graded as missing gets 0.
 - Question columns are the union of question ids in first-seen order, which is the exercise's order.
-- A student cell that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is prefixed
+- A text cell that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is prefixed
   with an apostrophe, since student names come from file names students chose.
 - Rows end in "\\n": the caller writes text, and "\\r\\n" would become "\\r\\r\\n" under newline
-  translation; both importers accept either ending.
+  translation; spreadsheets and importers accept either ending.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from grader.results import GradingResults, SubmissionResult
 
 _FIXED_COLUMNS = ["student", "score", "max_score"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+DIAGNOSIS_SUFFIX = " diagnosis"
 
 
 def render(results: GradingResults) -> str:
@@ -33,7 +37,7 @@ def render(results: GradingResults) -> str:
     question_ids = _question_ids(results)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(_FIXED_COLUMNS + question_ids)
+    writer.writerow(_FIXED_COLUMNS + _question_headers(question_ids))
     writer.writerows(_row(sub, question_ids) for sub in results.submissions)
     return buffer.getvalue()
 
@@ -46,20 +50,30 @@ def _question_ids(results: GradingResults) -> list[str]:
     return list(seen)
 
 
+def _question_headers(question_ids: list[str]) -> list[str]:
+    """Two columns per question: its score, then its diagnosis."""
+    return [cell for qid in question_ids for cell in (safe_text(qid), safe_text(qid + DIAGNOSIS_SUFFIX))]
+
+
 def _row(sub: SubmissionResult, question_ids: list[str]) -> list[str]:
+    """A submission's cells: name, total, maximum, then score and diagnosis of each question."""
     graded = sub.status == "graded"
-    scores = {q.id: _num(q.score) for q in sub.questions} if graded else {}
-    total = _num(sub.score) if graded else "0"
-    cells = [_student_cell(sub.student), total, _num(sub.max_score)]
-    return cells + [scores.get(qid, "") for qid in question_ids]
+    questions = {q.id: q for q in sub.questions} if graded else {}
+    total = plain_number(sub.score) if graded else "0"
+    cells = [safe_text(sub.student), total, plain_number(sub.max_score)]
+    for qid in question_ids:
+        question = questions.get(qid)
+        cells.append(plain_number(question.score) if question else "")
+        cells.append(safe_text(question.diagnosis or "") if question else "")
+    return cells
 
 
-def _num(value: float) -> str:
+def plain_number(value: float) -> str:
     """A plain decimal (no exponent, no float dust, no needless `.0`): 17, 0.5, 0.333333."""
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
-def _student_cell(student: str) -> str:
-    """The name as a spreadsheet shows it, never as a formula; undecodable bytes as U+FFFD."""
-    text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in student)
+def safe_text(text: str) -> str:
+    """Text as a spreadsheet shows it, never as a formula; undecodable bytes as U+FFFD."""
+    text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
     return "'" + text if text.startswith(_FORMULA_START) else text

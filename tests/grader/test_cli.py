@@ -132,7 +132,8 @@ def test_format_names_match_the_formatters():
     from grader.cli import FORMAT_NAMES
     from grader.report import FORMATS
 
-    assert set(FORMAT_NAMES) == set(FORMATS)
+    # html (a folder of pages) and canvas (a roster and an assignment) are written by the command itself
+    assert set(FORMAT_NAMES) == set(FORMATS) | {"html", "canvas"}
 
 
 def test_resume_without_gradebook_is_a_usage_error(classroom):
@@ -177,3 +178,33 @@ def test_secret_file(classroom, tmp_path):
     (tmp_path / "secret").write_text("s3cret\n")
     result = invoke("grade", str(classroom / "ann.py"), "--secret-file", str(tmp_path / "secret"), *FAST)
     assert result.exit_code == 0 and "no --secret" not in result.stderr
+
+
+def test_canvas_gradebook_from_the_command_line(classroom, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("Student,ID,SIS User ID,SIS Login ID,Section,submission\n"
+                      "Ann A,11,s11,ann,A,ann\nBo B,12,s12,bo,A,bo\nDee D,13,s13,dee,B,dee\n")
+    result = invoke("grade", str(classroom), "--format", "canvas", "--roster", str(roster), "--assignment",
+                    "RNN (7)", "-o", "canvas.csv", *FAST)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(open("canvas.csv", newline="")))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "RNN (7)"]
+    assert rows[1][0] == "Points Possible" and rows[1][5] == "30"
+    by_id = {row[1]: row for row in rows[2:]}
+    assert by_id["11"][5] == "30" and float(by_id["12"][5]) < 30 and by_id["13"][5] == ""  # dee: no submission
+    assert "no submission: Dee D" in result.stderr and "cy.md" in result.stderr  # cy is in no roster row
+    assert invoke("grade", str(classroom), "--format", "canvas", *FAST).exit_code == 2  # no --assignment
+
+
+def test_html_report_from_grade_and_from_a_gradebook(classroom):
+    pytest.importorskip("jinja2")
+    result = invoke("grade", str(classroom), "--format", "html", "-o", "report", "--gradebook", "g.sqlite", *FAST)
+    assert result.exit_code == 0, result.output
+    assert Path("report/index.html").is_file() and len(list(Path("report/students").glob("*.html"))) == 3
+    again = invoke("report", "g.sqlite", "-o", "again")
+    assert again.exit_code == 0
+    # the same pages from the gradebook (which does not keep the isolation level, only the results)
+    pages = sorted(p.name for p in Path("report/students").glob("*.html"))
+    assert pages == sorted(p.name for p in Path("again/students").glob("*.html"))
+    assert all(Path("again/students", name).read_text() == Path("report/students", name).read_text() for name in pages)
+    assert invoke("grade", str(classroom), "--format", "html", *FAST).exit_code == 2  # needs -o FOLDER

@@ -1,0 +1,174 @@
+"""A progress bar for long batches, and the end-of-batch lines naming what went wrong.
+
+    grading ━━━━━━━━━━━━━━━━━━━━━╺━━━━━━━━━━━━━━━━━━  37/120 1.4/s 0:59 left 2 rejected, 1 timeout
+
+`Progress` is fed one `SubmissionResult` at a time (pass `progress.on_result` as `grade()`'s
+`on_result`). It draws only on a terminal: when its stream is not a tty, when `TERM` is `dumb`, when
+the `CI` environment variable is set (to anything but "", "0" or "false"), or when `rich` is not
+installed, it prints nothing at all, so logs and pipes stay clean. `rich` is imported only then.
+
+Failures counted as they come: rejected submissions, and questions whose status is `timeout` or
+`error`. The total is known only if the caller counted submissions first; without it the bar shows
+`37/?` and no time left, and ends at `n/n`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import unicodedata
+from types import TracebackType
+from typing import Self, TextIO
+
+from grader.results import GradingResults, SubmissionResult
+
+_CI_OFF = ("", "0", "false")
+_REASON_CHARS = 120
+
+
+class Progress:
+    """A context manager that shows done/total, rate, time left and failures so far on a terminal."""
+
+    def __init__(self, total: int | None, stream: TextIO | None = None) -> None:
+        self.total = total
+        self.stream = sys.stderr if stream is None else stream
+        self.done = self.rejected = self.timeouts = self.errors = 0
+        self._bar = None
+        self._task = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Draw the bar, if this stream is a terminal worth drawing on."""
+        if self._bar is None and shows_on(self.stream):
+            self._bar = _rich_progress(self.stream)
+            if self._bar is not None:
+                self._bar.start()
+                self._task = self._bar.add_task("grading", total=self.total, failures=self.failures_text())
+
+    def on_result(self, result: SubmissionResult) -> None:
+        """Count one finished submission and redraw."""
+        self.done += 1
+        if result.status == "rejected":
+            self.rejected += 1
+        self.timeouts += sum(q.status == "timeout" for q in result.questions)
+        self.errors += sum(q.status == "error" for q in result.questions)
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done, failures=self.failures_text())
+
+    __call__ = on_result
+
+    def stop(self) -> None:
+        """Leave the final bar on screen (at n/n when the total was unknown) and stop redrawing."""
+        if self._bar is None:
+            return
+        if self.total is None:
+            self._bar.update(self._task, total=self.done)
+        self._bar.refresh()
+        self._bar.stop()
+        self._bar = None
+
+    def failures_text(self) -> str:
+        """`no failures`, or e.g. `2 rejected, 1 timeout, 3 errors`."""
+        parts = [_count(self.rejected, "rejected", "rejected"), _count(self.timeouts, "timeout", "timeouts"),
+                 _count(self.errors, "error", "errors")]
+        return ", ".join(part for part in parts if part) or "no failures"
+
+
+def shows_on(stream: TextIO, environ: dict[str, str] | None = None) -> bool:
+    """Whether a bar belongs on this stream: a terminal, not dumb, and not in CI."""
+    environ = os.environ if environ is None else environ
+    if environ.get("CI", "").strip().lower() not in _CI_OFF:
+        return False
+    if environ.get("TERM", "") in ("dumb", "unknown"):
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _rich_progress(stream: TextIO):
+    """A rich Progress drawing on `stream`, or None when rich is not installed."""
+    try:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+        from rich.progress import Progress as RichProgress
+    except ImportError:
+        return None
+    rate, left = _time_columns()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), rate, left,
+               TextColumn("{task.fields[failures]}", markup=False))
+    console = Console(file=stream)
+    return RichProgress(*columns, console=console, speed_estimate_period=120.0,
+                        redirect_stdout=False, redirect_stderr=stream is sys.stderr)
+
+
+def _time_columns():
+    """Rate (`1.4/s`, or `12/min` when slower than one a second) and time left (blank if unknown)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(rate_text(task.finished_speed or task.speed), style="progress.data.speed")
+
+    class LeftColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            seconds = task.time_remaining
+            text = "" if seconds is None or task.total is None or task.finished else f"{_clock(seconds)} left"
+            return Text(text, style="progress.remaining")
+
+    return RateColumn(), LeftColumn()
+
+
+def rate_text(per_second: float | None) -> str:
+    """Submissions per second, or per minute when fewer than one a second; `-/s` before any."""
+    if not per_second:
+        return "-/s"
+    return f"{per_second:.1f}/s" if per_second >= 1 else f"{per_second * 60:.1f}/min"
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return "" if n == 0 else f"{n} {one if n == 1 else many}"
+
+
+def batch_summary(results: GradingResults) -> list[str]:
+    """End-of-batch lines naming rejected and timed-out submissions (name and path); none if all went well."""
+    lines: list[str] = []
+    rejected = [sub for sub in results.submissions if sub.status == "rejected"]
+    if rejected:
+        lines.append(f"{len(rejected)} rejected:")
+        lines += [f"  {_who(sub)}: {_first_line(sub.reason or 'no reason given')}" for sub in rejected]
+    timed_out = [(sub, [q.id for q in sub.questions if q.status == "timeout"]) for sub in results.submissions]
+    timed_out = [(sub, ids) for sub, ids in timed_out if ids]
+    if timed_out:
+        lines.append(f"{len(timed_out)} timed out:")
+        lines += [f"  {_who(sub)}: {printable(', '.join(ids))}" for sub, ids in timed_out]
+    return lines
+
+
+def _who(sub: SubmissionResult) -> str:
+    return f"{printable(sub.student)} ({printable(sub.path)})"
+
+
+def _first_line(text: str) -> str:
+    line = printable(text.strip().splitlines()[0] if text.strip() else "")
+    return line if len(line) <= _REASON_CHARS else line[: _REASON_CHARS - 1] + "…"
+
+
+def printable(text: str) -> str:
+    """Text safe to print on a terminal: control and format characters (escapes, bidi) become `?`."""
+    return "".join("?" if unicodedata.category(ch) in ("Cc", "Cf", "Cs") else ch for ch in text)
