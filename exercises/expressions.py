@@ -37,9 +37,9 @@ def evaluate(expression: float | str, dimensions: dict[str, int]) -> Any:
         raise ExpressionError(f"{expression!r}: {_message(exc)}") from None
 
 
-def check_expression(expression: str, names: list[str]) -> None:
-    """Evaluate once with every dimension set to 2, so unknown names and bad syntax show at load time."""
-    evaluate(expression, {name: 2 for name in names})
+def check_expression(expression: str, sizes: dict[str, int]) -> Any:
+    """Its value at `sizes` (the handout's): unknown names, bad syntax and a failing value show at load time."""
+    return evaluate(expression, sizes)
 
 
 def _message(exc: Exception) -> str:

@@ -183,6 +183,7 @@ class FunctionQuestion(_Question):
 
     @property
     def compared_outputs(self) -> list[str]:
+        """The outputs compared with the reference's: all but the cache."""
         return [name for name in self.outputs if name != self.cache]
 
 
@@ -199,6 +200,11 @@ class BackwardQuestion(_Question):
     gradient_check: bool = Field(default=False, description="Also compare with central differences of the "
                                  "student's own forward (gradients in the order of its float inputs).")
     tolerance: Tolerance | None = Field(default=None, description="Overrides the exercise tolerance.")
+
+    @property
+    def compared_outputs(self) -> list[str]:
+        """The outputs compared with the reference's: every gradient."""
+        return list(self.outputs)
 
 
 class NumericQuestion(_Question):
@@ -268,15 +274,17 @@ class Exercise(_Strict):
 
 def check_exercise(exercise: Exercise) -> None:
     """Every name a field uses is declared, every case fits the dimensions; ValueError names the field."""
-    names = list(exercise.dimensions)
-    for name in names:
-        if not _is_identifier(name):
+    for name in exercise.dimensions:
+        if not name.isidentifier():
             raise ValueError(f"dimensions: {name!r} is not a name")
+    _check_names("handout", exercise.handout, exercise)
     for where, expression in _expressions(exercise):
-        try:
-            check_expression(expression, names)
+        try:  # at the handout's sizes, which every exercise must be able to draw
+            value = check_expression(expression, exercise.handout)
         except ExpressionError as exc:
             raise ValueError(f"{where}: {exc}") from None
+        if where.startswith("constraints") and not isinstance(value, bool):
+            raise ValueError(f"{where}: {expression!r} is not a condition (it gives {value!r})")
     _check_sizes("handout", exercise.handout, exercise)
     for number, case in enumerate(exercise.public.cases):
         _check_sizes(f"public.cases.{number}", case, exercise)
@@ -285,8 +293,11 @@ def check_exercise(exercise: Exercise) -> None:
     _check_variants(exercise)
 
 
-def _is_identifier(name: str) -> bool:
-    return name.isidentifier()
+def _check_names(where: str, sizes: dict[str, int], exercise: Exercise) -> None:
+    declared = exercise.dimensions
+    if set(sizes) != set(declared):
+        missing, extra = sorted(set(declared) - set(sizes)), sorted(set(sizes) - set(declared))
+        raise ValueError(f"{where}: must give every dimension and only those (missing {missing}, unknown {extra})")
 
 
 def _expressions(exercise: Exercise):
@@ -302,9 +313,7 @@ def _expressions(exercise: Exercise):
 def _check_sizes(where: str, sizes: dict[str, int], exercise: Exercise) -> None:
     """A case names every dimension and nothing else, within each minimum, satisfying the constraints."""
     declared = exercise.dimensions
-    if set(sizes) != set(declared):
-        missing, extra = sorted(set(declared) - set(sizes)), sorted(set(sizes) - set(declared))
-        raise ValueError(f"{where}: must give every dimension and only those (missing {missing}, unknown {extra})")
+    _check_names(where, sizes, exercise)
     for name, value in sizes.items():
         if value < declared[name].min:
             raise ValueError(f"{where}: {name}={value} is below its minimum {declared[name].min}")
@@ -316,7 +325,7 @@ def _check_sizes(where: str, sizes: dict[str, int], exercise: Exercise) -> None:
 def _check_inputs(exercise: Exercise) -> None:
     seen: list[str] = []
     for name, spec in exercise.inputs.items():
-        if not _is_identifier(name):
+        if not name.isidentifier():
             raise ValueError(f"inputs: {name!r} is not a name")
         if isinstance(spec, DerivedInput):
             unknown = [arg for arg in spec.args if arg not in seen]
@@ -326,7 +335,22 @@ def _check_inputs(exercise: Exercise) -> None:
             for size in spec.shape:
                 if isinstance(size, str) and size not in exercise.dimensions:
                     raise ValueError(f"inputs.{name}.shape: {size!r} is not a declared dimension")
+            _check_size_cap(f"inputs.{name}.shape", spec.shape, exercise)
         seen.append(name)
+
+
+MAX_INPUT_ELEMENTS = 4_000_000  # what the sandbox accepts in one array (Limits.max_elements)
+
+
+def _check_size_cap(where: str, shape: list[int | str], exercise: Exercise) -> None:
+    """An input stays drawable at the largest sizes any case may have."""
+    largest = {name: max([dim.range[1], exercise.handout[name], *(c.get(name, 0) for c in exercise.public.cases)])
+               for name, dim in exercise.dimensions.items()}
+    elements = 1
+    for size in shape:
+        elements *= largest[size] if isinstance(size, str) else size
+    if elements > MAX_INPUT_ELEMENTS:
+        raise ValueError(f"{where}: {elements:,} entries at the largest sizes; at most {MAX_INPUT_ELEMENTS:,}")
 
 
 def _check_questions(exercise: Exercise) -> None:

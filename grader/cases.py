@@ -32,6 +32,14 @@ class CaseError(Exception):
     """An exercise whose cases cannot be drawn (constraints that hidden ranges never satisfy)."""
 
 
+class InputError(CaseError):
+    """One input could not be drawn or built; `field` names it in the exercise file."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(problem)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class Case:
     """One drawn case: named arrays, the dimensions they were drawn in, and whether students may see it."""
@@ -49,11 +57,14 @@ def draw_arrays(exercise: Exercise, sizes: dict[str, int], rng: np.random.Genera
     """Every input of the exercise, in declared order (a derived input reads earlier ones)."""
     arrays: dict[str, np.ndarray] = {}
     for name, spec in exercise.inputs.items():
-        if isinstance(spec, DerivedInput):
-            built = resolve(exercise, spec.derived)(*(arrays[arg].copy() for arg in spec.args))
-            arrays[name] = np.array(built)
-        else:
-            arrays[name] = _draw(spec, sizes, rng)
+        field = f"inputs.{name}" + (".derived" if isinstance(spec, DerivedInput) else "")
+        try:
+            if isinstance(spec, DerivedInput):
+                arrays[name] = np.array(resolve(exercise, spec.derived)(*(arrays[arg].copy() for arg in spec.args)))
+            else:
+                arrays[name] = _draw(spec, sizes, rng)
+        except Exception as exc:  # noqa: BLE001 - an instructor's callable or distribution may fail in any way
+            raise InputError(field, f"{type(exc).__name__}: {exc} (sizes {sizes})") from None
     return arrays
 
 
@@ -145,13 +156,17 @@ def describe_numeric_case(exercise: Exercise, question: NumericQuestion) -> str:
     return "\n".join(lines)
 
 
-def draw_sizes(exercise: Exercise, rng: np.random.Generator) -> dict[str, int]:
-    """Dimensions from their hidden ranges, in declared order, redrawn until the constraints hold."""
+def draw_sizes(exercise: Exercise, rng: np.random.Generator, ranges: dict[str, tuple[int, int]] | None = None,
+               fixed: dict[str, int] | None = None) -> dict[str, int]:
+    """Dimensions drawn from `ranges` (the hidden ones by default) in declared order, the others taken from
+    `fixed`, redrawn until the constraints hold."""
+    ranges = ranges if ranges is not None else {name: dim.range for name, dim in exercise.dimensions.items()}
     for _ in range(MAX_REDRAWS):
-        sizes = {name: int(rng.integers(dim.range[0], dim.range[1] + 1)) for name, dim in exercise.dimensions.items()}
+        sizes = {name: int(rng.integers(ranges[name][0], ranges[name][1] + 1)) if name in ranges else fixed[name]
+                 for name in exercise.dimensions}
         if all(evaluate(constraint, sizes) for constraint in exercise.constraints):
             return sizes
-    raise CaseError(f"{exercise.id}: no sizes within the dimensions' ranges satisfy {exercise.constraints} "
+    raise CaseError(f"{exercise.id}: no sizes within {ranges} satisfy {exercise.constraints} "
                     f"after {MAX_REDRAWS} draws")
 
 

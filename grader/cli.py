@@ -23,12 +23,12 @@ class UsageProblem(click.ClickException):
     exit_code = 2
 
 
-def _exercise(exercise_id: str):
+def _exercise(exercise_id: str, secret: str | None = None):
     from exercises.bank import ExerciseError
     from grader.exercise_check import load_checked_exercise
 
     try:
-        return load_checked_exercise(exercise_id)
+        return load_checked_exercise(exercise_id, secret)
     except ExerciseError as exc:
         raise UsageProblem(str(exc)) from None
 
@@ -89,11 +89,11 @@ def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, sec
     from grader.grading import GradingOptions
     from grader.runner.protocol import Limits
 
-    exercise = _exercise(exercise_id)
-    if resume and not gradebook:
-        raise UsageProblem("--resume needs --gradebook FILE (where the finished results are)")
     if secret_file:
         secret = _read_secret(Path(secret_file))
+    exercise = _exercise(exercise_id, secret)
+    if resume and not gradebook:
+        raise UsageProblem("--resume needs --gradebook FILE (where the finished results are)")
     roster_rows = _read_roster(roster) if roster else {}
     if fmt == "canvas":
         _check_canvas_assignment(assignment)
@@ -219,6 +219,50 @@ def export_student_command(exercise_id, output, student) -> None:
         raise UsageProblem(f"{exercise.id} gives each student their own sizes: add --student ID")
     folder = export_kit(exercise, Path(output), student=student)
     click.echo(f"wrote the self-check kit of {exercise.id} to {folder} (see its README.md)")
+
+
+@export_group.command("gradescope")
+@click.argument("exercise_id")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The zip to write.")
+@click.option("--secret", help="Secret of the hidden cases (default: a random one, kept in the bundle).")
+@click.option("--secret-file", type=click.Path(exists=True, dir_okay=False), help="File whose first line is it.")
+@click.option("--student-field", default="email", show_default=True,
+              help="Key of Gradescope's submission metadata that names the student (per-student variants).")
+def export_gradescope_command(exercise_id, output, secret, secret_file, student_field) -> None:
+    """A Gradescope autograder zip (setup.sh, run_autograder) that installs this grader and grades with it."""
+    from exercises.bank import ExerciseError
+    from grader.export import ExportError, build_gradescope_bundle
+
+    secret = _read_secret(Path(secret_file)) if secret_file else secret
+    try:
+        path = build_gradescope_bundle(exercise_id, Path(output), secret=secret, student_field=student_field,
+                                       project_root=Path(__file__).resolve().parents[1])
+    except (ExportError, ExerciseError) as exc:
+        raise UsageProblem(str(exc)) from None
+    click.echo(f"wrote {path}" + ("" if secret else " (with a random secret of its own, in its `secret` file)"))
+
+
+@export_group.command("github-classroom")
+@click.argument("exercise_id")
+@click.option("-o", "--output", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="The template repository to write the workflow into.")
+@click.option("--requirement", help="What the workflow pip-installs (default: this version of rnn-grader).")
+@click.option("--style", type=click.Choice(["runner-result", "command-grader"]), default="runner-result",
+              show_default=True, help="One runner with per-question points, or one all-or-nothing step per question.")
+@click.option("--timeout-minutes", type=click.IntRange(1, 360), default=10, show_default=True)
+@click.option("--no-gitlab", is_flag=True, help="Do not write the GitLab CI example.")
+def export_classroom_command(exercise_id, output, requirement, style, timeout_minutes, no_gitlab) -> None:
+    """A GitHub Classroom workflow (and a GitLab CI example with a JUnit report) that grades on push."""
+    from exercises.bank import ExerciseError
+    from grader.export import ExportError, write_classroom_files
+
+    try:
+        paths = write_classroom_files(exercise_id, Path(output), grader_requirement=requirement, style=style,
+                                      timeout_minutes=timeout_minutes, gitlab=not no_gitlab)
+    except (ExportError, ExerciseError) as exc:
+        raise UsageProblem(str(exc)) from None
+    for path in paths:
+        click.echo(str(path))
 
 
 @main.command("list")

@@ -12,20 +12,29 @@ from typing import Any
 
 from exercises.bank import ExerciseError, exercise_folder, load_exercise, resolve, source_of, where_in
 from exercises.models import BackwardQuestion, DerivedInput, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
-from grader.cases import Case, CaseError, build_cases, numeric_case
+from grader.cases import Case, CaseError, InputError, build_cases, numeric_case
 from grader.expected import Expected, call_args
 from grader.gradient_check import float_inputs
+from grader.variants import corner_variants, for_student
 
 
-def load_checked_exercise(id_or_path: str) -> Exercise:
-    """An exercise by id or path, loaded and checked."""
+def load_checked_exercise(id_or_path: str, secret: str | None = None) -> Exercise:
+    """An exercise by id or path, loaded and checked (with the hidden cases `secret` draws)."""
     exercise = load_exercise(id_or_path)
-    check_exercise_runs(exercise)
+    check_exercise_runs(exercise, secret)
     return exercise
 
 
-def check_exercise_runs(exercise: Exercise) -> None:
-    """Raise ExerciseError (file: field: problem) for the first thing that would fail while grading."""
+def check_exercise_runs(exercise: Exercise, secret: str | None = None) -> None:
+    """Raise ExerciseError (file: field: problem) for the first thing that would fail while grading:
+    on the cases of `secret`, and for the variants at the corners of the variant ranges."""
+    _check_one(exercise, secret)
+    for variant in _at(exercise, "variants", lambda: corner_variants(exercise) or [for_student(exercise, "a")]
+                       if exercise.variants else []):
+        _check_one(variant, secret)
+
+
+def _check_one(exercise: Exercise, secret: str | None) -> None:
     _at(exercise, "shapes", lambda: _check_shapes(exercise))
     for number, entry in enumerate(exercise.imports.provided):
         if not (exercise_folder(exercise) / entry).exists():
@@ -34,7 +43,7 @@ def check_exercise_runs(exercise: Exercise) -> None:
     for name, spec in exercise.inputs.items():
         if isinstance(spec, DerivedInput):
             _at(exercise, f"inputs.{name}.derived", lambda spec=spec: resolve(exercise, spec.derived))
-    cases = _at(exercise, "inputs", lambda: build_cases(exercise, include_hidden=True))
+    cases = _at(exercise, "inputs", lambda: build_cases(exercise, secret=secret, include_hidden=True))
     expected = Expected(exercise)
     for number, question in enumerate(exercise.questions):
         if isinstance(question, (FunctionQuestion, BackwardQuestion)):
@@ -50,6 +59,8 @@ def _at(exercise: Exercise, field: str, check: Callable[[], Any]) -> Any:
         return check()
     except ExerciseError as exc:
         raise ExerciseError(f"{source_of(exercise)}: {where_in(exercise, field)}: {exc}") from None
+    except InputError as exc:
+        raise ExerciseError(f"{source_of(exercise)}: {where_in(exercise, exc.field)}: {_one_line(str(exc))}") from None
     except CaseError as exc:
         raise ExerciseError(f"{source_of(exercise)}: {where_in(exercise, 'dimensions')}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - an instructor's reference may fail in any way
@@ -115,8 +126,7 @@ def _mistake_list(expected: Expected, question: FunctionQuestion | BackwardQuest
 
 
 def _same_form(question: FunctionQuestion | BackwardQuestion, value: Any, diagnosis: str) -> None:
-    labels = question.compared_outputs if isinstance(question, FunctionQuestion) else question.outputs
-    want = max(len(labels), 1)
+    want = max(len(question.compared_outputs), 1)
     got = len(value) if isinstance(value, tuple) else 1
     if got != want:
         raise ExerciseError(f"mistake {diagnosis!r} returns {got} value(s); the reference returns {want}")

@@ -8,6 +8,7 @@ half-way loses nothing that was finished.
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from grader.gradient_check import gradient_check_id, probe_calls
 from grader.flags import PROTECTED_PACKAGES, flagged_imports
 from grader.gradebook import Gradebook, fingerprint, grading_context
 from grader.kit import load_kit
-from grader.judge import Evidence, judge_question, trace_root_causes
+from grader.judge import Evidence, grader_error, judge_question, trace_root_causes
 from grader.results import GradingResults, SubmissionResult, total
 from grader.runner.client import Job, SandboxPool
 from grader.runner.protocol import Item, Limits, RunResult, encode_array
@@ -58,6 +59,7 @@ class _Setting:
     cases: list[Case]
     expected: Expected
     items: list[Item] = field(default_factory=list)
+    error: str | None = None  # the variant could not be built: its students get grader errors, the batch goes on
 
 
 @dataclass
@@ -81,16 +83,22 @@ class _Batch:
             kit = load_kit(self.options.kit)
             self.settings[key] = _Setting(kit.exercise, kit.cases, kit.expected, build_items(kit.exercise, kit.cases))
         if key not in self.settings:
-            exercise = for_student(self.exercise, key)
-            cases = build_cases(exercise, secret=self.options.secret, include_hidden=not self.options.public_only)
-            self.settings[key] = _Setting(exercise, cases, Expected(exercise), build_items(exercise, cases))
+            self.settings[key] = self._build_setting(key)
         return self.settings[key]
+
+    def _build_setting(self, student: str | None) -> _Setting:
+        try:
+            exercise = for_student(self.exercise, student)
+            cases = build_cases(exercise, secret=self.options.secret, include_hidden=not self.options.public_only)
+            return _Setting(exercise, cases, Expected(exercise), build_items(exercise, cases))
+        except Exception:  # noqa: BLE001 - the exercise's fault, not the student's: a grader error for them
+            return _Setting(self.exercise, [], Expected(self.exercise), error=traceback.format_exc())
 
 
 def grade(paths: list[Path], exercise: Exercise, options: GradingOptions,
           on_result: Callable[[SubmissionResult], None] | None = None) -> GradingResults:
     """Grade every submission under `paths`; one submission's failure never touches another's result."""
-    batch = _Batch(exercise, options, _context(exercise, options), _private_folders(paths, options))
+    batch = _Batch(exercise, options, _context(exercise, options), _private_folders(paths, exercise, options))
     submissions = discover(paths, single=options.single)
     results: dict[int, SubmissionResult] = {}
     with _open_gradebook(options) as gradebook:
@@ -112,7 +120,7 @@ def _results(submissions: list[Submission], batch: _Batch,
         stored = _stored(submission, batch, gradebook)
         if stored is not None:
             yield index, stored, False
-        elif submission.rejected is None and submission.units:
+        elif submission.rejected is None and submission.units and batch.setting(submission).error is None:
             to_run.append(index)
         else:
             yield index, judge_submission(submission, None, batch), True
@@ -121,9 +129,11 @@ def _results(submissions: list[Submission], batch: _Batch,
         yield index, judge_submission(submissions[index], run, batch), True
 
 
-def _private_folders(paths: list[Path], options: GradingOptions) -> list[Path]:
-    """The folders of every submission, the gradebook and the outputs: no student's code may read them."""
+def _private_folders(paths: list[Path], exercise: Exercise, options: GradingOptions) -> list[Path]:
+    """The folders of every submission, the exercise (an instructor's reference files), the gradebook and the
+    outputs: no student's code may read them."""
     folders = [path.resolve() if path.is_dir() else path.resolve().parent for path in paths]
+    folders.append(exercise_folder(exercise).resolve())
     if options.gradebook is not None:
         folders.append(options.gradebook.resolve().parent)
     return folders + [folder.resolve() for folder in options.private_folders]
@@ -221,9 +231,12 @@ def judge_submission(submission: Submission, run: RunResult | None, batch: _Batc
         return SubmissionResult(path=submission.path, student=student, score=0.0, max_score=exercise.max_score,
                                 status="rejected", reason=submission.rejected, notes=submission.notes)
     setting = batch.setting(submission)
-    evidence = gather_evidence(submission, run, setting.exercise, options.limits)
-    questions = trace_root_causes([judge_question(q, evidence, setting.cases, setting.expected)
-                                   for q in setting.exercise.questions])
+    if setting.error is not None:
+        questions = [grader_error(q, setting.error) for q in setting.exercise.questions]
+    else:
+        evidence = gather_evidence(submission, run, setting.exercise, options.limits)
+        questions = trace_root_causes([judge_question(q, evidence, setting.cases, setting.expected)
+                                       for q in setting.exercise.questions])
     score, max_score = total(questions)
     return SubmissionResult(path=submission.path, student=student, score=score, max_score=max_score,
                             status="graded", questions=questions, notes=_notes(submission, run),

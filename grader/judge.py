@@ -49,10 +49,10 @@ def judge_question(question: Any, evidence: Evidence, cases: list[Case], expecte
             return judge_function(question, evidence, cases, expected)
         return judge_numeric(question, evidence, expected)
     except Exception:  # noqa: BLE001 - the grader's fault, shown as such and kept for staff
-        return _grader_error(question, traceback.format_exc())
+        return grader_error(question, traceback.format_exc())
 
 
-def _grader_error(question: Any, log: str) -> QuestionResult:
+def grader_error(question: Any, log: str) -> QuestionResult:
     lines = [line.strip() for line in log.splitlines() if line.strip()]
     return QuestionResult(
         id=question.id, score=0.0, max_score=question.points, status="error",
@@ -200,7 +200,7 @@ def _with_hard_coded_sizes(verdicts: list[_CaseVerdict], handout: dict[str, int]
 def _unavailable(question: Any, evidence: Evidence) -> QuestionResult | None:
     """A verdict when the code never got to run this question, else None."""
     if evidence.grader_error:
-        return _grader_error(question, evidence.grader_error)
+        return grader_error(question, evidence.grader_error)
     if evidence.load_problem:
         status = "timeout" if evidence.load_status == "timeout" else "error"
         return _result(question, 0, status, evidence.load_problem)
@@ -267,7 +267,7 @@ def _judge_case(question: CodeQuestion, record: Record, case: Case, expected: Ex
     if record.error is not None:
         return _CaseVerdict(case, False, f"raised {record.error}", raised=True)
     want = expected.answer(question, case)
-    outcome = compare(record.value, want, _tolerance(question, expected), _labels(question))
+    outcome = compare(record.value, want, _tolerance(question, expected), question.compared_outputs)
     if outcome.ok:
         return _CaseVerdict(case, True)
     # Hidden cases say what is wrong, never how far off or where: that would leak the expected values.
@@ -285,7 +285,7 @@ def _judge_case(question: CodeQuestion, record: Record, case: Case, expected: Ex
 
 def _constant_factor(got: Any, want: Any, tolerance) -> float | None:
     """c when `got` is c times `want` for a c other than 1 and -1 (a scaled answer), else None."""
-    if isinstance(want, tuple):
+    if isinstance(want, tuple) or np.size(want) < 2:  # any wrong number is some multiple of the right one
         return None
     array, _ = as_array(got, np.shape(want))
     if array is None or array.shape != np.shape(want) or not np.all(np.isfinite(array)) or not np.any(want):
@@ -294,10 +294,6 @@ def _constant_factor(got: Any, want: Any, tolerance) -> float | None:
     if min(abs(factor - 1), abs(factor + 1)) < 1e-3 or abs(factor) < 1e-6:
         return None
     return factor if compare(array, factor * np.asarray(want), tolerance).ok else None
-
-
-def _labels(question: CodeQuestion) -> list[str]:
-    return question.compared_outputs if isinstance(question, FunctionQuestion) else question.outputs
 
 
 def _tolerance(question: CodeQuestion | NumericQuestion, expected: Expected):

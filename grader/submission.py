@@ -221,6 +221,10 @@ def _take_notebook(text: str, name: str, submission: Submission) -> None:
         code_cells, markdown_cells = read_notebook(text)
     except NotebookError as exc:
         raise SubmissionRejected(f"{name} is {exc}") from None
+    for number, cell in enumerate(code_cells, start=1):
+        if reason := python2_reason(cell, f"{name}, cell {number}"):
+            raise SubmissionRejected(f"{reason}; the grader runs Python 3: port it (print(...), range, ...) "
+                                     "and submit again")
     submission.units.append(Unit(kind="cells", label=name, cells=code_cells))
     submission.writeup += "\n\n" + "\n\n".join(markdown_cells)
 

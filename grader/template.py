@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from exercises.bank import BANK_DIR, exercise_folder
 from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
 from grader.cases import describe_numeric_case
 from grader.grading import SHAPES_VARIABLE
@@ -56,8 +57,11 @@ def _heading(exercise: Exercise, student: str | None) -> str:
     who = f" (variant of {student})" if student else ""
     lines = [f"# {exercise.title}{who}", "", f"Your sizes: {sizes}.", ""]
     lines += [f"- {name}: {dim.doc}" for name, dim in exercise.dimensions.items() if dim.doc]
-    lines += ["", f"Check your work with `rnn-grader check FILE --exercise {exercise.id}"
-              + (f" --student {student}`." if student else "`.")]
+    who_flag = f" --student {student}" if student else ""
+    if exercise_folder(exercise) == BANK_DIR:
+        lines += ["", f"Check your work with `rnn-grader check FILE --exercise {exercise.id}{who_flag}`."]
+    else:  # the course's own exercise: students check with the kit the course hands out, never its references
+        lines += ["", f"Check your work with the course's self-check kit: `python KIT/check.py FILE{who_flag}`."]
     return "\n".join(lines)
 
 

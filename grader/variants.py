@@ -13,8 +13,7 @@ import numpy as np
 
 from exercises.expressions import evaluate
 from exercises.models import Exercise, NumericQuestion
-
-MAX_REDRAWS = 1000
+from grader.cases import draw_sizes
 
 
 def for_student(exercise: Exercise, student: str | None) -> Exercise:
@@ -22,7 +21,13 @@ def for_student(exercise: Exercise, student: str | None) -> Exercise:
     if exercise.variants is None or student is None:
         return exercise
     rng = np.random.default_rng(_seed(exercise, student))
-    handout = _draw_handout(exercise, rng)
+    handout = draw_sizes(exercise, rng, ranges=dict(exercise.variants.dimensions), fixed=exercise.handout)
+    return with_handout(exercise, handout, rng)
+
+
+def with_handout(exercise: Exercise, handout: dict[str, int], rng: np.random.Generator) -> Exercise:
+    """The exercise for other handout sizes: the public case that had the handout's sizes takes these,
+    and the public and numeric seeds are drawn anew from `rng`."""
     seed_of = lambda seed: int(rng.integers(0, 2**62)) ^ seed  # noqa: E731
     public = exercise.public.model_copy(update={
         "seed": seed_of(exercise.public.seed),
@@ -35,14 +40,15 @@ def for_student(exercise: Exercise, student: str | None) -> Exercise:
     return variant
 
 
-def _draw_handout(exercise: Exercise, rng: np.random.Generator) -> dict[str, int]:
-    ranges = exercise.variants.dimensions
-    for _ in range(MAX_REDRAWS):
-        sizes = {name: int(rng.integers(ranges[name][0], ranges[name][1] + 1)) if name in ranges else value
-                 for name, value in exercise.handout.items()}
-        if all(evaluate(constraint, sizes) for constraint in exercise.constraints):
-            return sizes
-    return dict(exercise.handout)
+def corner_variants(exercise: Exercise) -> list[Exercise]:
+    """The variants at the corners of the variant ranges (all low, all high) that satisfy the constraints:
+    where a scale or a reference is most likely to fail, checked before any student is graded."""
+    if exercise.variants is None:
+        return []
+    corners = [{**exercise.handout, **{name: bounds[end] for name, bounds in exercise.variants.dimensions.items()}}
+               for end in (0, 1)]
+    valid = [c for c in corners if all(evaluate(rule, c) for rule in exercise.constraints)]
+    return [with_handout(exercise, corner, np.random.default_rng(n)) for n, corner in enumerate(valid)]
 
 
 def _numeric_for(question: NumericQuestion, old: dict[str, int], new: dict[str, int], seed_of) -> NumericQuestion:

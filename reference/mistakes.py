@@ -225,7 +225,7 @@ def _truncated(name: str, hint: str, depths: range) -> list[Mistake]:
     return [Mistake("truncated-bptt", hint, at_depth(depth)) for depth in depths]
 
 
-TRUNCATION_DEPTHS = range(1, 7)  # k >= t - K for K = 1 … 6; K = 0 is the one-step slip in the lists
+TRUNCATION_DEPTHS = range(1, 16)  # k >= t - K for K = 1 … 15 (sequences up to 16 words); K = 0 is in the lists
 
 
 # ---------------------------------------------------------------------------------------------

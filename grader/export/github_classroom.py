@@ -36,6 +36,7 @@ import json
 import re
 import shlex
 import shutil
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def write_classroom_files(exercise: str, folder: Path, *, grader_requirement: st
         if fractional:
             raise ExportError(f"the command grader awards whole points only (max-score is parsed with parseInt); "
                               f"{', '.join(fractional)} have fractions: use style runner-result")
-    requirement = grader_requirement or f"rnn-grader=={metadata.version('rnn-grader')}"
+    requirement = grader_requirement or _this_version()
 
     folder = Path(folder)
     written: list[Path] = []
@@ -113,15 +114,24 @@ def write_classroom_files(exercise: str, folder: Path, *, grader_requirement: st
     return written
 
 
+def _this_version() -> str:
+    try:
+        return f"rnn-grader=={metadata.version('rnn-grader')}"
+    except metadata.PackageNotFoundError:
+        raise ExportError("rnn-grader is not installed, so its version is unknown: give the requirement to "
+                          "install (such as rnn-grader @ git+https://.../rnn-grader@TAG)") from None
+
+
+@dataclass(frozen=True)
 class _Grading:
-    def __init__(self, *, exercise_id: str, exercise_argument: str, requirement: str, secret_variable: str,
-                 variants: bool, copied: bool) -> None:
-        self.exercise_id = exercise_id
-        self.exercise_argument = exercise_argument
-        self.requirement = requirement
-        self.secret_variable = secret_variable
-        self.variants = variants
-        self.copied = copied
+    """What every generated grading step shares."""
+
+    exercise_id: str
+    exercise_argument: str  # --exercise: the bank id, or the copied YAML's path in the repository
+    requirement: str  # what pip installs
+    secret_variable: str
+    variants: bool
+    copied: bool  # the exercise's files are in the repository
 
     def script(self, *, fmt: str, output: str, temp: str, student: str) -> list[str]:
         """POSIX sh lines: the secret into a file (when set), a roster for variants, then `rnn-grader grade`."""

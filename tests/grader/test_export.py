@@ -184,7 +184,7 @@ def test_the_bundle_has_gradescopes_two_scripts_at_its_root_executable_and_the_p
     assert 'args=(grade "$ROOT/submission" --single --exercise "$EXERCISE" --format gradescope ' \
            '-o "$RESULTS/results.json")' in run_script
     assert 'args+=(--secret-file "$SOURCE/secret")' in run_script
-    assert "EXERCISE=rnn-bptt\n" in run and 'ROOT="${AUTOGRADER_ROOT:-/autograder}"' in run_script
+    assert "EXERCISE=rnn-bptt\n" in run_script and 'ROOT="${AUTOGRADER_ROOT:-/autograder}"' in run_script
 
     again = build_gradescope_bundle("rnn-bptt", tmp_path / "again.zip", secret=SECRET, project_root=PROJECT)
     assert again.read_bytes() == bundle.read_bytes()  # reproducible: same inputs, same zip
