@@ -71,8 +71,18 @@ def _first_errors(exc: ValidationError, text: str, limit: int = 3) -> str:
     return "; ".join(parts)
 
 
-_UNION_TAGS = {"shape", "function", "backward", "numeric", "normal", "uniform", "integers", "onehot",
-               "bernoulli", "derived"}
+_UNION_TAGS = {
+    "shape",
+    "function",
+    "backward",
+    "numeric",
+    "normal",
+    "uniform",
+    "integers",
+    "onehot",
+    "bernoulli",
+    "derived",
+}
 
 
 def _line_of(location: list[str], text: str) -> int | None:
@@ -102,8 +112,9 @@ def resolve_callable(path: str, folder: Path | None = None) -> Callable[..., Any
     """'package.module:name', or 'file.py:name' relative to `folder`, -> the object it names."""
     module_name, _, attribute = path.partition(":")
     try:
-        module = _file_module(folder, module_name) if module_name.endswith(".py") else \
-            importlib.import_module(module_name)
+        module = (
+            _file_module(folder, module_name) if module_name.endswith(".py") else importlib.import_module(module_name)
+        )
         return getattr(module, attribute)
     except FileNotFoundError:
         raise ExerciseError(f"cannot resolve {path!r}: no file {module_name} beside the exercise") from None

@@ -21,8 +21,15 @@ def _distinct(*values: Any) -> bool:
     return len(set(values)) == len(values)
 
 
-FUNCTIONS = {"sqrt": math.sqrt, "log": math.log, "exp": math.exp, "min": min, "max": max, "abs": abs,
-             "distinct": _distinct}
+FUNCTIONS = {
+    "sqrt": math.sqrt,
+    "log": math.log,
+    "exp": math.exp,
+    "min": min,
+    "max": max,
+    "abs": abs,
+    "distinct": _distinct,
+}
 
 
 def evaluate(expression: float | str, dimensions: dict[str, int]) -> Any:

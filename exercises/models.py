@@ -11,9 +11,8 @@ the references live in `exercises.bank`.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
-
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
@@ -22,7 +21,7 @@ from exercises.expressions import ExpressionError, check_expression, evaluate
 CALLABLE_PATH = r"^([A-Za-z_][\w.]*|[\w./\-]+\.py):[A-Za-z_]\w*$"
 IDENTIFIER = r"^[A-Za-z_]\w*$"
 
-Expression = Union[float, str]  # a number, or an expression over the dimensions ("0.9 / sqrt(H)")
+Expression = float | str  # a number, or an expression over the dimensions ("0.9 / sqrt(H)")
 
 
 class _Strict(BaseModel):
@@ -37,7 +36,7 @@ class Dimension(_Strict):
     doc: str = Field(default="", description="What the size counts, for humans.")
 
     @model_validator(mode="after")
-    def _range_is_ordered(self) -> "Dimension":
+    def _range_is_ordered(self) -> Dimension:
         low, high = self.range
         if not self.min <= low <= high:
             raise ValueError(f"range must satisfy min ({self.min}) <= low <= high, got [{low}, {high}]")
@@ -69,17 +68,22 @@ class Imports(_Strict):
     """What student code may import, and the course modules the exercise provides."""
 
     allowed: list[str] = Field(default_factory=lambda: ["numpy"], description="Packages students may import.")
-    provided: list[str] = Field(default_factory=list, description="Files or folders beside the exercise, "
-                                "copied beside each student's files (course modules).")
-    package: str | None = Field(default=None, pattern=IDENTIFIER, description="Load student files as modules "
-                                "of this package, so relative imports of provided modules work.")
+    provided: list[str] = Field(
+        default_factory=list,
+        description="Files or folders beside the exercise, copied beside each student's files (course modules).",
+    )
+    package: str | None = Field(
+        default=None,
+        pattern=IDENTIFIER,
+        description="Load student files as modules of this package, so relative imports of provided modules work.",
+    )
 
 
 # ---------------------------------------------------------------- inputs
 
 
 class _Drawn(_Strict):
-    shape: list[Union[int, str]] = Field(default_factory=list, description="Sizes: dimension names or numbers.")
+    shape: list[int | str] = Field(default_factory=list, description="Sizes: dimension names or numbers.")
     dtype: str | None = Field(default=None, description="numpy dtype name; a sensible default per draw.")
 
 
@@ -135,11 +139,12 @@ def _input_kind(value: Any) -> str:
 
 
 Input = Annotated[
-    Union[
-        Annotated[NormalInput, Tag("normal")], Annotated[UniformInput, Tag("uniform")],
-        Annotated[IntegersInput, Tag("integers")], Annotated[OneHotInput, Tag("onehot")],
-        Annotated[BernoulliInput, Tag("bernoulli")], Annotated[DerivedInput, Tag("derived")],
-    ],
+    Annotated[NormalInput, Tag("normal")]
+    | Annotated[UniformInput, Tag("uniform")]
+    | Annotated[IntegersInput, Tag("integers")]
+    | Annotated[OneHotInput, Tag("onehot")]
+    | Annotated[BernoulliInput, Tag("bernoulli")]
+    | Annotated[DerivedInput, Tag("derived")],
     Discriminator(_input_kind),
 ]
 DRAWN_EXPRESSIONS = ("scale", "mean", "low", "high")
@@ -170,13 +175,16 @@ class FunctionQuestion(_Question):
     args: list[str] = Field(description="Inputs passed positionally, in this order.")
     reference: str = Field(pattern=CALLABLE_PATH, description="Reference callable with the same signature.")
     outputs: list[str] = Field(default_factory=list, description="Names of the returned values when several.")
-    cache: str | None = Field(default=None, description="Which output is a layer cache: kept in the sandbox, "
-                              "never compared, handed to a backward question.")
+    cache: str | None = Field(
+        default=None,
+        description="Which output is a layer cache: kept in the sandbox, "
+        "never compared, handed to a backward question.",
+    )
     mistakes: str | None = Field(default=None, pattern=CALLABLE_PATH, description="A list of known mistakes.")
     tolerance: Tolerance | None = Field(default=None, description="Overrides the exercise tolerance.")
 
     @model_validator(mode="after")
-    def _cache_is_an_output(self) -> "FunctionQuestion":
+    def _cache_is_an_output(self) -> FunctionQuestion:
         if self.cache is not None and self.cache not in self.outputs:
             raise ValueError(f"cache {self.cache!r} is not one of the outputs {self.outputs}")
         return self
@@ -197,8 +205,11 @@ class BackwardQuestion(_Question):
     reference: str = Field(pattern=CALLABLE_PATH, description="Called as reference(*upstream, reference_cache).")
     outputs: list[str] = Field(default_factory=list, description="Names of the returned gradients.")
     mistakes: str | None = Field(default=None, pattern=CALLABLE_PATH, description="Known mistakes, same signature.")
-    gradient_check: bool = Field(default=False, description="Also compare with central differences of the "
-                                 "student's own forward (gradients in the order of its float inputs).")
+    gradient_check: bool = Field(
+        default=False,
+        description="Also compare with central differences of the "
+        "student's own forward (gradients in the order of its float inputs).",
+    )
     tolerance: Tolerance | None = Field(default=None, description="Overrides the exercise tolerance.")
 
     @property
@@ -220,18 +231,18 @@ class NumericQuestion(_Question):
     tolerance: Tolerance | None = Field(default=None, description="Overrides the exercise tolerance.")
 
 
-Question = Annotated[
-    Union[ShapeQuestion, FunctionQuestion, BackwardQuestion, NumericQuestion], Field(discriminator="kind")
-]
-CodeQuestion = Union[FunctionQuestion, BackwardQuestion]
+Question = Annotated[ShapeQuestion | FunctionQuestion | BackwardQuestion | NumericQuestion, Field(discriminator="kind")]
+CodeQuestion = FunctionQuestion | BackwardQuestion
 
 
 class Variants(_Strict):
     """Per-student variants: each student's handout sizes and case seeds are drawn from their id."""
 
     seed: int = Field(description="Public seed of the draw (students recompute their own variant with it).")
-    dimensions: dict[str, tuple[int, int]] = Field(min_length=1, description="Inclusive ranges a student's "
-                                                    "handout sizes are drawn from; other dimensions keep the handout's.")
+    dimensions: dict[str, tuple[int, int]] = Field(
+        min_length=1,
+        description="Inclusive ranges a student's handout sizes are drawn from; other dimensions keep the handout's.",
+    )
 
 
 # ---------------------------------------------------------------- the exercise
@@ -249,15 +260,18 @@ class Exercise(_Strict):
     hidden: HiddenCases
     tolerance: Tolerance = Field(default_factory=Tolerance, description="Default comparison tolerance.")
     inputs: dict[str, Input] = Field(default_factory=dict, description="Arrays questions pass, in draw order.")
-    shapes: str | None = Field(default=None, pattern=CALLABLE_PATH, description="Callable(**dimensions) -> "
-                               "{symbol: shape} for shape questions.")
+    shapes: str | None = Field(
+        default=None,
+        pattern=CALLABLE_PATH,
+        description="Callable(**dimensions) -> {symbol: shape} for shape questions.",
+    )
     imports: Imports = Field(default_factory=Imports)
     variants: Variants | None = Field(default=None, description="Draw sizes and seeds per student.")
     questions: list[Question] = Field(min_length=1, description="Questions, in report order.")
     _source: Path | None = PrivateAttr(default=None)  # the file it was read from: file references are relative to it
 
     @model_validator(mode="after")
-    def _names_are_declared(self) -> "Exercise":
+    def _names_are_declared(self) -> Exercise:
         check_exercise(self)
         return self
 
@@ -344,8 +358,10 @@ MAX_INPUT_ELEMENTS = 4_000_000  # what the sandbox accepts in one array (Limits.
 
 def _check_size_cap(where: str, shape: list[int | str], exercise: Exercise) -> None:
     """An input stays drawable at the largest sizes any case may have."""
-    largest = {name: max([dim.range[1], exercise.handout[name], *(c.get(name, 0) for c in exercise.public.cases)])
-               for name, dim in exercise.dimensions.items()}
+    largest = {
+        name: max([dim.range[1], exercise.handout[name], *(c.get(name, 0) for c in exercise.public.cases)])
+        for name, dim in exercise.dimensions.items()
+    }
     elements = 1
     for size in shape:
         elements *= largest[size] if isinstance(size, str) else size
@@ -362,8 +378,10 @@ def _check_questions(exercise: Exercise) -> None:
         for field in ("args", "upstream"):
             for arg in getattr(question, field, []):
                 if arg not in exercise.inputs:
-                    raise ValueError(f"{where}.{field}: {arg!r} is not a declared input "
-                                     f"(inputs: {', '.join(exercise.inputs) or 'none'})")
+                    raise ValueError(
+                        f"{where}.{field}: {arg!r} is not a declared input "
+                        f"(inputs: {', '.join(exercise.inputs) or 'none'})"
+                    )
         if isinstance(question, ShapeQuestion) and exercise.shapes is None:
             raise ValueError(f"{where}: a shape question needs the exercise's `shapes` callable")
         if isinstance(question, BackwardQuestion):
@@ -377,8 +395,10 @@ def _check_backward(where: str, question: BackwardQuestion, exercise: Exercise) 
     if not isinstance(forward, FunctionQuestion) or forward.cache is None:
         raise ValueError(f"{where}.forward: {question.forward!r} is not a function question with a `cache`")
     if len(question.upstream) != len(forward.compared_outputs):
-        raise ValueError(f"{where}.upstream: {len(question.upstream)} upstream gradients for the "
-                         f"{len(forward.compared_outputs)} outputs of {forward.id} ({forward.compared_outputs})")
+        raise ValueError(
+            f"{where}.upstream: {len(question.upstream)} upstream gradients for the "
+            f"{len(forward.compared_outputs)} outputs of {forward.id} ({forward.compared_outputs})"
+        )
 
 
 def _check_variants(exercise: Exercise) -> None:

@@ -156,18 +156,23 @@ def describe_numeric_case(exercise: Exercise, question: NumericQuestion) -> str:
     return "\n".join(lines)
 
 
-def draw_sizes(exercise: Exercise, rng: np.random.Generator, ranges: dict[str, tuple[int, int]] | None = None,
-               fixed: dict[str, int] | None = None) -> dict[str, int]:
+def draw_sizes(
+    exercise: Exercise,
+    rng: np.random.Generator,
+    ranges: dict[str, tuple[int, int]] | None = None,
+    fixed: dict[str, int] | None = None,
+) -> dict[str, int]:
     """Dimensions drawn from `ranges` (the hidden ones by default) in declared order, the others taken from
     `fixed`, redrawn until the constraints hold."""
     ranges = ranges if ranges is not None else {name: dim.range for name, dim in exercise.dimensions.items()}
     for _ in range(MAX_REDRAWS):
-        sizes = {name: int(rng.integers(ranges[name][0], ranges[name][1] + 1)) if name in ranges else fixed[name]
-                 for name in exercise.dimensions}
+        sizes = {
+            name: int(rng.integers(ranges[name][0], ranges[name][1] + 1)) if name in ranges else fixed[name]
+            for name in exercise.dimensions
+        }
         if all(evaluate(constraint, sizes) for constraint in exercise.constraints):
             return sizes
-    raise CaseError(f"{exercise.id}: no sizes within {ranges} satisfy {exercise.constraints} "
-                    f"after {MAX_REDRAWS} draws")
+    raise CaseError(f"{exercise.id}: no sizes within {ranges} satisfy {exercise.constraints} after {MAX_REDRAWS} draws")
 
 
 def _rng(seed: int, index: int) -> np.random.Generator:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import signal
@@ -54,37 +53,94 @@ def _stop_on_terminate(signum: int, frame: object) -> None:
 
 @main.command("grade")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--exercise", "exercise_id", default=DEFAULT_EXERCISE, show_default=True,
-              help="Exercise id from the bank, or the path of an exercise YAML file.")
-@click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), default="table", show_default=True,
-              help="Output format.")
-@click.option("-o", "--output", type=click.Path(), help="Write here instead of stdout (a folder for "
-              "gradescope/github-classroom with several submissions).")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Submissions graded at the same time.")
-@click.option("--timeout", type=click.FloatRange(0.1, 600), default=5.0, show_default=True,
-              help="Seconds allowed for one question's run of student code (and for loading it).")
-@click.option("--memory-mb", type=click.IntRange(64, 65536), default=1024, show_default=True,
-              help="Memory limit of student code, in MB.")
-@click.option("--secret", help="Instructor secret the hidden cases are generated from (visible in the process "
-              "list: prefer --secret-file).")
-@click.option("--secret-file", type=click.Path(exists=True, dir_okay=False),
-              help="File whose first line is the instructor secret.")
+@click.option(
+    "--exercise",
+    "exercise_id",
+    default=DEFAULT_EXERCISE,
+    show_default=True,
+    help="Exercise id from the bank, or the path of an exercise YAML file.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMAT_NAMES), default="table", show_default=True, help="Output format."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    help="Write here instead of stdout (a folder for gradescope/github-classroom with several submissions).",
+)
+@click.option(
+    "--jobs", type=click.IntRange(1, 64), default=1, show_default=True, help="Submissions graded at the same time."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 600),
+    default=5.0,
+    show_default=True,
+    help="Seconds allowed for one question's run of student code (and for loading it).",
+)
+@click.option(
+    "--memory-mb",
+    type=click.IntRange(64, 65536),
+    default=1024,
+    show_default=True,
+    help="Memory limit of student code, in MB.",
+)
+@click.option(
+    "--secret",
+    help="Instructor secret the hidden cases are generated from (visible in the process list: prefer --secret-file).",
+)
+@click.option(
+    "--secret-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="File whose first line is the instructor secret.",
+)
 @click.option("--single", is_flag=True, help="Grade a folder as ONE student's submission.")
-@click.option("--roster", type=click.Path(exists=True, dir_okay=False),
-              help="CSV mapping file/folder names to students: columns submission,student, or Canvas's own "
-              "gradebook export (Student, ID, SIS User ID, SIS Login ID, Section; keyed by a `submission` column, "
-              "else SIS Login ID, SIS User ID or ID).")
-@click.option("--assignment", help="With --format canvas: the gradebook column, \"Name (id)\" for an existing "
-              "Canvas assignment.")
-@click.option("--gradebook", type=click.Path(dir_okay=False), help="SQLite file that records every result as "
-              "it is made (history kept across regrades).")
-@click.option("--resume", is_flag=True, help="With --gradebook: reuse results of unchanged submissions already "
-              "recorded, grading only the rest (after an interrupted batch).")
-@click.option("--isolation", type=click.Choice(["auto", "rlimits"]), default="auto", show_default=True,
-              help="auto: the strongest isolation this machine offers; rlimits: limits and process tracking only.")
-def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, secret, secret_file, single, roster,
-                  assignment, gradebook, resume, isolation) -> None:
+@click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False),
+    help="CSV mapping file/folder names to students: columns submission,student, or Canvas's own "
+    "gradebook export (Student, ID, SIS User ID, SIS Login ID, Section; keyed by a `submission` column, "
+    "else SIS Login ID, SIS User ID or ID).",
+)
+@click.option(
+    "--assignment", help='With --format canvas: the gradebook column, "Name (id)" for an existing Canvas assignment.'
+)
+@click.option(
+    "--gradebook",
+    type=click.Path(dir_okay=False),
+    help="SQLite file that records every result as it is made (history kept across regrades).",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="With --gradebook: reuse results of unchanged submissions already "
+    "recorded, grading only the rest (after an interrupted batch).",
+)
+@click.option(
+    "--isolation",
+    type=click.Choice(["auto", "rlimits"]),
+    default="auto",
+    show_default=True,
+    help="auto: the strongest isolation this machine offers; rlimits: limits and process tracking only.",
+)
+def grade_command(
+    paths,
+    exercise_id,
+    fmt,
+    output,
+    jobs,
+    timeout,
+    memory_mb,
+    secret,
+    secret_file,
+    single,
+    roster,
+    assignment,
+    gradebook,
+    resume,
+    isolation,
+) -> None:
     """Grade submissions (files, or folders of them) and report scores and feedback."""
     from grader.grading import GradingOptions
     from grader.runner.protocol import Limits
@@ -97,16 +153,26 @@ def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, sec
     roster_rows = _read_roster(roster) if roster else {}
     if fmt == "canvas":
         _check_canvas_assignment(assignment)
-    options = GradingOptions(limits=Limits(timeout=timeout, memory_mb=memory_mb), jobs=jobs, secret=secret,
-                             single=single, roster=_student_ids(roster_rows),
-                             gradebook=Path(gradebook) if gradebook else None, resume=resume, isolation=isolation,
-                             private_folders=(Path(output).absolute().parent,) if output else ())
+    options = GradingOptions(
+        limits=Limits(timeout=timeout, memory_mb=memory_mb),
+        jobs=jobs,
+        secret=secret,
+        single=single,
+        roster=_student_ids(roster_rows),
+        gradebook=Path(gradebook) if gradebook else None,
+        resume=resume,
+        isolation=isolation,
+        private_folders=(Path(output).absolute().parent,) if output else (),
+    )
     started = time.monotonic()
     existing = _existing(paths)
     _check_destination(fmt, output, existing, single)
     if exercise.hidden.count and not secret:
-        click.echo("warning: no --secret: the hidden cases come from the exercise file's default secret, "
-                   "which students can read", err=True)
+        click.echo(
+            "warning: no --secret: the hidden cases come from the exercise file's default secret, "
+            "which students can read",
+            err=True,
+        )
     results = _run(existing, exercise, options, total=_count_submissions(existing, single))
     if fmt == "canvas":
         _emit_canvas(results, roster_rows, assignment, output)
@@ -117,19 +183,33 @@ def grade_command(paths, exercise_id, fmt, output, jobs, timeout, memory_mb, sec
     for line in batch_summary(results):
         click.echo(line, err=True)
     level = f"; isolation: {results.isolation}" if results.isolation else ""
-    click.echo(f"graded {len(results.submissions)} submission(s) in {time.monotonic() - started:.2f} s{level}",
-               err=True)
+    click.echo(
+        f"graded {len(results.submissions)} submission(s) in {time.monotonic() - started:.2f} s{level}", err=True
+    )
 
 
 @main.command("check")
 @click.argument("path")
-@click.option("--exercise", "exercise_id", default=DEFAULT_EXERCISE, show_default=True,
-              help="Exercise id from the bank, or the path of an exercise YAML file.")
-@click.option("--timeout", type=click.FloatRange(0.1, 600), default=5.0, show_default=True,
-              help="Seconds allowed for one question's run of your code.")
+@click.option(
+    "--exercise",
+    "exercise_id",
+    default=DEFAULT_EXERCISE,
+    show_default=True,
+    help="Exercise id from the bank, or the path of an exercise YAML file.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 600),
+    default=5.0,
+    show_default=True,
+    help="Seconds allowed for one question's run of your code.",
+)
 @click.option("--student", help="Your student id, for an exercise with a variant per student.")
-@click.option("--kit", type=click.Path(file_okay=False), help="A self-check kit folder (from `export student`) "
-              "instead of an exercise of the bank.")
+@click.option(
+    "--kit",
+    type=click.Path(file_okay=False),
+    help="A self-check kit folder (from `export student`) instead of an exercise of the bank.",
+)
 def check_command(path, exercise_id, timeout, student, kit) -> None:
     """Check your own work on the public cases; exit 0 only when every question passes."""
     from grader.grading import GradingOptions
@@ -141,8 +221,9 @@ def check_command(path, exercise_id, timeout, student, kit) -> None:
         raise UsageProblem(f"{exercise.id} gives each student their own sizes: add --student YOUR_ID")
     work = _existing((path,))
     _one_students_work(work[0])
-    options = GradingOptions(limits=Limits(timeout=timeout), public_only=True, single=True, student=student,
-                             kit=Path(kit) if kit else None)
+    options = GradingOptions(
+        limits=Limits(timeout=timeout), public_only=True, single=True, student=student, kit=Path(kit) if kit else None
+    )
     results = _run(work, exercise, options)
     click.echo(render_check(results))
     submission = results.submissions[0]
@@ -166,8 +247,14 @@ def validate_command(exercise_id) -> None:
 @main.command("template")
 @click.argument("exercise_id")
 @click.option("--student", help="The student whose variant to write (for exercises with variants).")
-@click.option("-o", "--output", default=".", show_default=True, type=click.Path(file_okay=False),
-              help="Folder the handout is written to.")
+@click.option(
+    "-o",
+    "--output",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder the handout is written to.",
+)
 def template_command(exercise_id, student, output) -> None:
     """Write one student's handout: a .py file and a notebook with stubs, in their sizes."""
     from grader.template import write_handout
@@ -194,11 +281,19 @@ def _one_students_work(path: Path) -> None:
 
     if not path.is_dir():
         return
-    with_code = [entry.name for entry in sorted(path.iterdir()) if entry.is_dir() and not entry.name.startswith(".")
-                 and any(f.suffix in CODE_SUFFIXES for f in entry.rglob("*")) and not (entry / "kit.json").exists()]
+    with_code = [
+        entry.name
+        for entry in sorted(path.iterdir())
+        if entry.is_dir()
+        and not entry.name.startswith(".")
+        and any(f.suffix in CODE_SUFFIXES for f in entry.rglob("*"))
+        and not (entry / "kit.json").exists()
+    ]
     if len(with_code) >= 2:
-        raise UsageProblem(f"{path} holds several folders of work ({', '.join(with_code[:3])}, ...): check takes "
-                           "one student's work; give one of them, or grade a class with `rnn-grader grade`")
+        raise UsageProblem(
+            f"{path} holds several folders of work ({', '.join(with_code[:3])}, ...): check takes "
+            "one student's work; give one of them, or grade a class with `rnn-grader grade`"
+        )
 
 
 @main.group("export")
@@ -226,8 +321,12 @@ def export_student_command(exercise_id, output, student) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The zip to write.")
 @click.option("--secret", help="Secret of the hidden cases (default: a random one, kept in the bundle).")
 @click.option("--secret-file", type=click.Path(exists=True, dir_okay=False), help="File whose first line is it.")
-@click.option("--student-field", default="email", show_default=True,
-              help="Key of Gradescope's submission metadata that names the student (per-student variants).")
+@click.option(
+    "--student-field",
+    default="email",
+    show_default=True,
+    help="Key of Gradescope's submission metadata that names the student (per-student variants).",
+)
 def export_gradescope_command(exercise_id, output, secret, secret_file, student_field) -> None:
     """A Gradescope autograder zip (setup.sh, run_autograder) that installs this grader and grades with it."""
     from exercises.bank import ExerciseError
@@ -235,8 +334,13 @@ def export_gradescope_command(exercise_id, output, secret, secret_file, student_
 
     secret = _read_secret(Path(secret_file)) if secret_file else secret
     try:
-        path = build_gradescope_bundle(exercise_id, Path(output), secret=secret, student_field=student_field,
-                                       project_root=Path(__file__).resolve().parents[1])
+        path = build_gradescope_bundle(
+            exercise_id,
+            Path(output),
+            secret=secret,
+            student_field=student_field,
+            project_root=Path(__file__).resolve().parents[1],
+        )
     except (ExportError, ExerciseError) as exc:
         raise UsageProblem(str(exc)) from None
     click.echo(f"wrote {path}" + ("" if secret else " (with a random secret of its own, in its `secret` file)"))
@@ -244,11 +348,22 @@ def export_gradescope_command(exercise_id, output, secret, secret_file, student_
 
 @export_group.command("github-classroom")
 @click.argument("exercise_id")
-@click.option("-o", "--output", default=".", show_default=True, type=click.Path(file_okay=False),
-              help="The template repository to write the workflow into.")
+@click.option(
+    "-o",
+    "--output",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The template repository to write the workflow into.",
+)
 @click.option("--requirement", help="What the workflow pip-installs (default: this version of rnn-grader).")
-@click.option("--style", type=click.Choice(["runner-result", "command-grader"]), default="runner-result",
-              show_default=True, help="One runner with per-question points, or one all-or-nothing step per question.")
+@click.option(
+    "--style",
+    type=click.Choice(["runner-result", "command-grader"]),
+    default="runner-result",
+    show_default=True,
+    help="One runner with per-question points, or one all-or-nothing step per question.",
+)
 @click.option("--timeout-minutes", type=click.IntRange(1, 360), default=10, show_default=True)
 @click.option("--no-gitlab", is_flag=True, help="Do not write the GitLab CI example.")
 def export_classroom_command(exercise_id, output, requirement, style, timeout_minutes, no_gitlab) -> None:
@@ -257,8 +372,14 @@ def export_classroom_command(exercise_id, output, requirement, style, timeout_mi
     from grader.export import ExportError, write_classroom_files
 
     try:
-        paths = write_classroom_files(exercise_id, Path(output), grader_requirement=requirement, style=style,
-                                      timeout_minutes=timeout_minutes, gitlab=not no_gitlab)
+        paths = write_classroom_files(
+            exercise_id,
+            Path(output),
+            grader_requirement=requirement,
+            style=style,
+            timeout_minutes=timeout_minutes,
+            gitlab=not no_gitlab,
+        )
     except (ExportError, ExerciseError) as exc:
         raise UsageProblem(str(exc)) from None
     for path in paths:
@@ -437,15 +558,17 @@ def _student_ids(rows: dict) -> dict[str, str]:
 
 def _count_submissions(paths: list[Path], single: bool) -> int:
     """How many submissions a batch holds, counted cheaply for the progress bar (nothing is read)."""
-    return sum(1 if path.is_file() or single else
-               sum(1 for entry in path.iterdir() if not entry.name.startswith((".", "__"))) for path in paths)
+    return sum(
+        1 if path.is_file() or single else sum(1 for entry in path.iterdir() if not entry.name.startswith((".", "__")))
+        for path in paths
+    )
 
 
 def _check_canvas_assignment(assignment: str | None) -> None:
     from grader.report.canvas import check_assignment
 
     if not assignment:
-        raise UsageProblem("--format canvas needs --assignment \"Name (id)\": the gradebook column to fill")
+        raise UsageProblem('--format canvas needs --assignment "Name (id)": the gradebook column to fill')
     try:
         check_assignment(assignment)
     except ValueError as exc:

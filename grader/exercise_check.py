@@ -29,8 +29,11 @@ def check_exercise_runs(exercise: Exercise, secret: str | None = None) -> None:
     """Raise ExerciseError (file: field: problem) for the first thing that would fail while grading:
     on the cases of `secret`, and for the variants at the corners of the variant ranges."""
     _check_one(exercise, secret)
-    for variant in _at(exercise, "variants", lambda: corner_variants(exercise) or [for_student(exercise, "a")]
-                       if exercise.variants else []):
+    for variant in _at(
+        exercise,
+        "variants",
+        lambda: corner_variants(exercise) or [for_student(exercise, "a")] if exercise.variants else [],
+    ):
         _check_one(variant, secret)
 
 
@@ -38,8 +41,10 @@ def _check_one(exercise: Exercise, secret: str | None) -> None:
     _at(exercise, "shapes", lambda: _check_shapes(exercise))
     for number, entry in enumerate(exercise.imports.provided):
         if not (exercise_folder(exercise) / entry).exists():
-            raise ExerciseError(f"{source_of(exercise)}: {where_in(exercise, f'imports.provided.{number}')}: "
-                                f"no {entry} beside the exercise")
+            raise ExerciseError(
+                f"{source_of(exercise)}: {where_in(exercise, f'imports.provided.{number}')}: "
+                f"no {entry} beside the exercise"
+            )
     for name, spec in exercise.inputs.items():
         if isinstance(spec, DerivedInput):
             _at(exercise, f"inputs.{name}.derived", lambda spec=spec: resolve(exercise, spec.derived))
@@ -49,8 +54,11 @@ def _check_one(exercise: Exercise, secret: str | None) -> None:
         if isinstance(question, (FunctionQuestion, BackwardQuestion)):
             _check_code_question(exercise, number, question, cases[0], expected)
         elif isinstance(question, NumericQuestion):
-            _at(exercise, f"questions.{number}.reference",
-                lambda question=question: expected.answer(question, numeric_case(exercise, question)))
+            _at(
+                exercise,
+                f"questions.{number}.reference",
+                lambda question=question: expected.answer(question, numeric_case(exercise, question)),
+            )
 
 
 def _at(exercise: Exercise, field: str, check: Callable[[], Any]) -> Any:
@@ -64,8 +72,9 @@ def _at(exercise: Exercise, field: str, check: Callable[[], Any]) -> Any:
     except CaseError as exc:
         raise ExerciseError(f"{source_of(exercise)}: {where_in(exercise, 'dimensions')}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - an instructor's reference may fail in any way
-        raise ExerciseError(f"{source_of(exercise)}: {where_in(exercise, field)}: {type(exc).__name__}: "
-                            f"{_one_line(str(exc))}") from None
+        raise ExerciseError(
+            f"{source_of(exercise)}: {where_in(exercise, field)}: {type(exc).__name__}: {_one_line(str(exc))}"
+        ) from None
 
 
 def _one_line(text: str) -> str:
@@ -82,8 +91,9 @@ def _check_shapes(exercise: Exercise) -> None:
         raise ExerciseError(f"{exercise.shapes} knows no symbol {unknown[0]!r} (it knows {', '.join(table)})")
 
 
-def _check_code_question(exercise: Exercise, number: int, question: FunctionQuestion | BackwardQuestion,
-                         case: Case, expected: Expected) -> None:
+def _check_code_question(
+    exercise: Exercise, number: int, question: FunctionQuestion | BackwardQuestion, case: Case, expected: Expected
+) -> None:
     where = f"questions.{number}"
     raw = _at(exercise, f"{where}.reference", lambda: expected.raw_answer(question, case))
     _at(exercise, f"{where}.outputs", lambda: _check_count(question, raw, question.reference))
@@ -112,16 +122,19 @@ def _check_gradient_count(exercise: Exercise, question: BackwardQuestion, raw: A
     floats = len(float_inputs(call_args(forward, case)))
     returned = len(raw) if isinstance(raw, (tuple, list)) else 1
     if returned != floats:
-        raise ExerciseError(f"a gradient check needs one gradient per float input of {forward.function} "
-                            f"({floats}), and {question.reference} returns {returned}")
+        raise ExerciseError(
+            f"a gradient check needs one gradient per float input of {forward.function} "
+            f"({floats}), and {question.reference} returns {returned}"
+        )
 
 
 def _mistake_list(expected: Expected, question: FunctionQuestion | BackwardQuestion) -> list[Any]:
     mistakes = expected.listed_mistakes(question)
     for mistake in mistakes:
         if not all(hasattr(mistake, name) for name in ("diagnosis", "hint", "compute")):
-            raise ExerciseError(f"{question.mistakes} holds {type(mistake).__name__}, not a mistake with "
-                                "diagnosis, hint and compute")
+            raise ExerciseError(
+                f"{question.mistakes} holds {type(mistake).__name__}, not a mistake with diagnosis, hint and compute"
+            )
     return mistakes
 
 

@@ -77,8 +77,10 @@ class Expected:
 
     def listed_known(self, question: FunctionQuestion | BackwardQuestion, case: Case) -> list[KnownMistake]:
         """The question's listed mistakes, with their answers on this case."""
-        return [KnownMistake(m.diagnosis, m.hint, self.mistake_value(question, m, case))
-                for m in self.listed_mistakes(question)]
+        return [
+            KnownMistake(m.diagnosis, m.hint, self.mistake_value(question, m, case))
+            for m in self.listed_mistakes(question)
+        ]
 
     def _reference_cache(self, question: BackwardQuestion, case: Case) -> Any:
         forward = self.exercise.question(question.forward)

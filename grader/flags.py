@@ -24,8 +24,10 @@ def flagged_imports(submission: Submission) -> list[str]:
             top = name.split(".")[0]
             if top in PROTECTED_PACKAGES and top not in found:
                 found[top] = f"{label}, line {line}"
-    return [f"Flagged for review: the code imports {name!r}, the grader's own code ({where})."
-            for name, where in found.items()]
+    return [
+        f"Flagged for review: the code imports {name!r}, the grader's own code ({where})."
+        for name, where in found.items()
+    ]
 
 
 def _sources(submission: Submission) -> Iterator[tuple[str, str]]:
@@ -56,8 +58,11 @@ def _imported_names(source: str) -> Iterator[tuple[str, int]]:
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             yield node.module, node.lineno
         elif isinstance(node, ast.Call) and _called_name(node.func) in IMPORT_CALLS:
-            yield from ((arg.value, node.lineno) for arg in node.args[:1]
-                        if isinstance(arg, ast.Constant) and isinstance(arg.value, str))
+            yield from (
+                (arg.value, node.lineno)
+                for arg in node.args[:1]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+            )
 
 
 def _called_name(func: ast.expr) -> str:

@@ -46,7 +46,7 @@ class Gradebook:
         except sqlite3.DatabaseError as exc:
             raise GradebookError(f"{path}: not a usable gradebook ({exc})") from None
 
-    def __enter__(self) -> "Gradebook":
+    def __enter__(self) -> Gradebook:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -59,8 +59,16 @@ class Gradebook:
             self._db.execute(
                 "INSERT INTO grades (exercise, path, student, fingerprint, score, max_score, result_json, graded_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (exercise, result.path, result.student, fingerprint, result.score, result.max_score,
-                 result.model_dump_json(), time.time()),
+                (
+                    exercise,
+                    result.path,
+                    result.student,
+                    fingerprint,
+                    result.score,
+                    result.max_score,
+                    result.model_dump_json(),
+                    time.time(),
+                ),
             )
 
     def stored(self, exercise: str, path: str, fingerprint: str) -> SubmissionResult | None:
@@ -81,12 +89,14 @@ class Gradebook:
         when the gradebook holds only one."""
         known = [row[0] for row in self._db.execute("SELECT DISTINCT exercise FROM grades ORDER BY exercise")]
         if exercise is None and len(known) != 1:
-            raise GradebookError(f"the gradebook holds {len(known)} exercises ({', '.join(known) or 'none'}): "
-                                 "name one with --exercise")
+            raise GradebookError(
+                f"the gradebook holds {len(known)} exercises ({', '.join(known) or 'none'}): name one with --exercise"
+            )
         exercise = exercise or known[0]
         rows = self._db.execute(
             "SELECT result_json FROM grades AS g WHERE exercise = ? AND id = "
-            "(SELECT MAX(id) FROM grades WHERE exercise = g.exercise AND path = g.path) ORDER BY id", (exercise,)
+            "(SELECT MAX(id) FROM grades WHERE exercise = g.exercise AND path = g.path) ORDER BY id",
+            (exercise,),
         )
         return GradingResults(exercise=exercise, submissions=[SubmissionResult.model_validate_json(r[0]) for r in rows])
 

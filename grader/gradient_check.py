@@ -45,8 +45,9 @@ def probe_calls(args: list[np.ndarray], case: Case) -> list[list[np.ndarray]]:
     return calls
 
 
-def consistent(args: list[np.ndarray], case: Case, outputs: list[Any], upstream: list[np.ndarray],
-               gradients: Any) -> bool | None:
+def consistent(
+    args: list[np.ndarray], case: Case, outputs: list[Any], upstream: list[np.ndarray], gradients: Any
+) -> bool | None:
     """Does the backward's `gradients` agree with the forward's `outputs` on the probes? None: cannot tell."""
     probes = _probes(args, case)
     grads = gradients if isinstance(gradients, list) else [gradients]

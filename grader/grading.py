@@ -18,16 +18,16 @@ from exercises.bank import exercise_folder
 from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
 from grader.cases import Case, build_cases
 from grader.expected import Expected, call_args
-from grader.gradient_check import gradient_check_id, probe_calls
 from grader.flags import PROTECTED_PACKAGES, flagged_imports
 from grader.gradebook import Gradebook, fingerprint, grading_context
-from grader.kit import load_kit
+from grader.gradient_check import gradient_check_id, probe_calls
 from grader.judge import Evidence, grader_error, judge_question, trace_root_causes
+from grader.kit import load_kit
 from grader.results import GradingResults, SubmissionResult, total
 from grader.runner.client import Job, SandboxPool
 from grader.runner.protocol import Item, Limits, RunResult, encode_array
-from grader.variants import for_student
 from grader.submission import Submission, discover
+from grader.variants import for_student
 from grader.writeup import shapes_from_text
 
 SHAPES_VARIABLE = "SHAPES"
@@ -95,8 +95,12 @@ class _Batch:
             return _Setting(self.exercise, [], Expected(self.exercise), error=traceback.format_exc())
 
 
-def grade(paths: list[Path], exercise: Exercise, options: GradingOptions,
-          on_result: Callable[[SubmissionResult], None] | None = None) -> GradingResults:
+def grade(
+    paths: list[Path],
+    exercise: Exercise,
+    options: GradingOptions,
+    on_result: Callable[[SubmissionResult], None] | None = None,
+) -> GradingResults:
     """Grade every submission under `paths`; one submission's failure never touches another's result."""
     batch = _Batch(exercise, options, _context(exercise, options), _private_folders(paths, exercise, options))
     submissions = discover(paths, single=options.single)
@@ -108,12 +112,16 @@ def grade(paths: list[Path], exercise: Exercise, options: GradingOptions,
             results[index] = result
             if on_result is not None:
                 on_result(result)
-    return GradingResults(exercise=exercise.id, submissions=[results[i] for i in sorted(results)],
-                          isolation=", ".join(sorted(batch.levels)))
+    return GradingResults(
+        exercise=exercise.id,
+        submissions=[results[i] for i in sorted(results)],
+        isolation=", ".join(sorted(batch.levels)),
+    )
 
 
-def _results(submissions: list[Submission], batch: _Batch,
-             gradebook: Gradebook | None) -> Iterator[tuple[int, SubmissionResult, bool]]:
+def _results(
+    submissions: list[Submission], batch: _Batch, gradebook: Gradebook | None
+) -> Iterator[tuple[int, SubmissionResult, bool]]:
     """(index, result, newly graded?) for every submission, as each becomes final."""
     to_run = []
     for index, submission in enumerate(submissions):
@@ -150,8 +158,12 @@ def _fingerprint(submission: Submission, batch: _Batch) -> str:
 
 
 def _context(exercise: Exercise, options: GradingOptions) -> str:
-    settings = {"timeout": options.limits.timeout, "memory_mb": options.limits.memory_mb,
-                "public_only": options.public_only, "roster": options.roster}
+    settings = {
+        "timeout": options.limits.timeout,
+        "memory_mb": options.limits.memory_mb,
+        "public_only": options.public_only,
+        "roster": options.roster,
+    }
     return grading_context(exercise.model_dump_json(), options.secret, settings)
 
 
@@ -165,11 +177,18 @@ def run_submissions(submissions: dict[int, Submission], batch: _Batch) -> Iterat
         return
     provided, imports = provided_files(batch.exercise), batch.exercise.imports
     allowed = [*imports.allowed, "numpy"]
-    jobs = (Job(str(index), s.files + provided, s.units, batch.setting(s).items, imports.package, allowed)
-            for index, s in submissions.items())
+    jobs = (
+        Job(str(index), s.files + provided, s.units, batch.setting(s).items, imports.package, allowed)
+        for index, s in submissions.items()
+    )
     options = batch.options
-    with SandboxPool(options.limits, options.jobs, isolation=options.isolation,
-                     protected_packages=PROTECTED_PACKAGES, private_folders=batch.private_folders) as pool:
+    with SandboxPool(
+        options.limits,
+        options.jobs,
+        isolation=options.isolation,
+        protected_packages=PROTECTED_PACKAGES,
+        private_folders=batch.private_folders,
+    ) as pool:
         for run in pool.run(jobs):
             if run.level:
                 batch.levels.add(run.level)
@@ -182,8 +201,7 @@ def provided_files(exercise: Exercise) -> list[tuple[Path, str]]:
     files = []
     for entry in exercise.imports.provided:
         source = folder / entry
-        paths = sorted(p for p in source.rglob("*.py") if "__pycache__" not in p.parts) if source.is_dir() \
-            else [source]
+        paths = sorted(p for p in source.rglob("*.py") if "__pycache__" not in p.parts) if source.is_dir() else [source]
         files += [(path, str(path.relative_to(source.parent))) for path in paths]
     return files
 
@@ -193,8 +211,15 @@ def build_items(exercise: Exercise, cases: list[Case]) -> list[Item]:
     items = []
     for question in exercise.questions:
         if isinstance(question, FunctionQuestion):
-            items.append(Item(id=question.id, kind="call", name=question.function, drop=_cache_index(question),
-                              calls=[_encoded(call_args(question, case)) for case in cases]))
+            items.append(
+                Item(
+                    id=question.id,
+                    kind="call",
+                    name=question.function,
+                    drop=_cache_index(question),
+                    calls=[_encoded(call_args(question, case)) for case in cases],
+                )
+            )
         elif isinstance(question, BackwardQuestion):
             items += _backward_items(question, exercise.question(question.forward), cases)
         elif isinstance(question, NumericQuestion):
@@ -206,14 +231,24 @@ def build_items(exercise: Exercise, cases: list[Case]) -> list[Item]:
 
 def _backward_items(question: BackwardQuestion, forward: FunctionQuestion, cases: list[Case]) -> list[Item]:
     """The student's backward fed by the student's forward; and, for a gradient check, the forward probed."""
-    chain = Item(id=question.id, kind="chain", name=question.function, forward=forward.function,
-                 drop=_cache_index(forward), split=len(forward.args),
-                 calls=[_encoded(call_args(forward, case) + call_args(question, case)) for case in cases])
+    chain = Item(
+        id=question.id,
+        kind="chain",
+        name=question.function,
+        forward=forward.function,
+        drop=_cache_index(forward),
+        split=len(forward.args),
+        calls=[_encoded(call_args(forward, case) + call_args(question, case)) for case in cases],
+    )
     if not question.gradient_check:
         return [chain]
     probes = [_encoded(call) for case in cases for call in probe_calls(call_args(forward, case), case)]
-    return [chain, Item(id=gradient_check_id(question), kind="call", name=forward.function,
-                        drop=_cache_index(forward), calls=probes)]
+    return [
+        chain,
+        Item(
+            id=gradient_check_id(question), kind="call", name=forward.function, drop=_cache_index(forward), calls=probes
+        ),
+    ]
 
 
 def _cache_index(question: FunctionQuestion) -> int | None:
@@ -228,25 +263,43 @@ def judge_submission(submission: Submission, run: RunResult | None, batch: _Batc
     exercise, options = batch.exercise, batch.options
     student = batch.student(submission)
     if submission.rejected is not None:
-        return SubmissionResult(path=submission.path, student=student, score=0.0, max_score=exercise.max_score,
-                                status="rejected", reason=submission.rejected, notes=submission.notes)
+        return SubmissionResult(
+            path=submission.path,
+            student=student,
+            score=0.0,
+            max_score=exercise.max_score,
+            status="rejected",
+            reason=submission.rejected,
+            notes=submission.notes,
+        )
     setting = batch.setting(submission)
     if setting.error is not None:
         questions = [grader_error(q, setting.error) for q in setting.exercise.questions]
     else:
         evidence = gather_evidence(submission, run, setting.exercise, options.limits)
-        questions = trace_root_causes([judge_question(q, evidence, setting.cases, setting.expected)
-                                       for q in setting.exercise.questions])
+        questions = trace_root_causes(
+            [judge_question(q, evidence, setting.cases, setting.expected) for q in setting.exercise.questions]
+        )
     score, max_score = total(questions)
-    return SubmissionResult(path=submission.path, student=student, score=score, max_score=max_score,
-                            status="graded", questions=questions, notes=_notes(submission, run),
-                            output=run.output if run else "")
+    return SubmissionResult(
+        path=submission.path,
+        student=student,
+        score=score,
+        max_score=max_score,
+        status="graded",
+        questions=questions,
+        notes=_notes(submission, run),
+        output=run.output if run else "",
+    )
 
 
 def gather_evidence(submission: Submission, run: RunResult | None, exercise: Exercise, limits: Limits) -> Evidence:
     symbols = {q.symbol: [q.symbol, *q.aliases] for q in exercise.questions if isinstance(q, ShapeQuestion)}
-    evidence = Evidence(answers=submission.answers, timeout=limits.timeout,
-                        writeup_shapes=shapes_from_text(submission.writeup, symbols) if symbols else {})
+    evidence = Evidence(
+        answers=submission.answers,
+        timeout=limits.timeout,
+        writeup_shapes=shapes_from_text(submission.writeup, symbols) if symbols else {},
+    )
     if run is None:
         return evidence
     evidence.items = run.items
@@ -257,8 +310,10 @@ def gather_evidence(submission: Submission, run: RunResult | None, exercise: Exe
     return evidence
 
 
-_MISSING_MODULE = re.compile(r"^(?P<file>.+?) raised ModuleNotFoundError: No module named '(?P<module>[^']+)'"
-                             r"(?: \((?:.*, )?line (?P<line>\d+)\))?")
+_MISSING_MODULE = re.compile(
+    r"^(?P<file>.+?) raised ModuleNotFoundError: No module named '(?P<module>[^']+)'"
+    r"(?: \((?:.*, )?line (?P<line>\d+)\))?"
+)
 
 
 def import_problem(load_errors: list[str], exercise: Exercise) -> str:
@@ -267,8 +322,10 @@ def import_problem(load_errors: list[str], exercise: Exercise) -> str:
         match = _MISSING_MODULE.match(error)
         if match:
             where = match["file"] + (f", line {match['line']}" if match["line"] else "")
-            return (f"{where}: `import {match['module']}` stopped your code, so nothing after it ran: the "
-                    f"grader provides {_provided(exercise)}. Remove that import or use what is provided.")
+            return (
+                f"{where}: `import {match['module']}` stopped your code, so nothing after it ran: the "
+                f"grader provides {_provided(exercise)}. Remove that import or use what is provided."
+            )
     return ""
 
 
@@ -283,9 +340,11 @@ def _provided(exercise: Exercise) -> str:
 
 def _load_problem(run: RunResult, limits: Limits) -> str:
     if run.load == "timeout":
-        return (f"Loading your code took longer than {limits.timeout:g} s, so nothing in it could be checked: "
-                "is there an endless loop or a long demo at the top level? Put demos under "
-                "`if __name__ == \"__main__\":`.")
+        return (
+            f"Loading your code took longer than {limits.timeout:g} s, so nothing in it could be checked: "
+            "is there an endless loop or a long demo at the top level? Put demos under "
+            '`if __name__ == "__main__":`.'
+        )
     if run.load == "crashed":
         return f"Your code ended the whole program while loading ({run.load_detail}), so nothing could be checked."
     return ""
@@ -297,9 +356,14 @@ def _notes(submission: Submission, run: RunResult | None) -> list[str]:
         return notes
     notes += run.load_errors
     named = " ".join(notes)
-    notes += [f"Flagged for review: the code tried to import {name!r}, the grader's own code."
-              for name in run.forbidden_imports if repr(name.split(".")[0]) not in named]
+    notes += [
+        f"Flagged for review: the code tried to import {name!r}, the grader's own code."
+        for name in run.forbidden_imports
+        if repr(name.split(".")[0]) not in named
+    ]
     if run.output_dropped:
-        notes.append(f"Your code printed {run.output_dropped + len(run.output):,} characters or more; "
-                     "only the beginning was kept.")
+        notes.append(
+            f"Your code printed {run.output_dropped + len(run.output):,} characters or more; "
+            "only the beginning was kept."
+        )
     return notes

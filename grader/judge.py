@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 from exercises.models import BackwardQuestion, CodeQuestion, FunctionQuestion, NumericQuestion, ShapeQuestion
+from grader import gradient_check
 from grader.cases import Case
 from grader.compare import as_array, compare
 from grader.expected import Expected, call_args
-from grader import gradient_check
 from grader.results import QuestionResult
 from grader.runner.protocol import ItemResult, Record
 from grader.shapes import ShapeParseError, describe, parse_shape
@@ -55,16 +55,22 @@ def judge_question(question: Any, evidence: Evidence, cases: list[Case], expecte
 def grader_error(question: Any, log: str) -> QuestionResult:
     lines = [line.strip() for line in log.splitlines() if line.strip()]
     return QuestionResult(
-        id=question.id, score=0.0, max_score=question.points, status="error",
+        id=question.id,
+        score=0.0,
+        max_score=question.points,
+        status="error",
         feedback="Grader error while checking this question (not a problem in your work); "
-        "the course staff have the details.", grader_error=lines[-1][:300] if lines else "unknown", staff_log=log,
+        "the course staff have the details.",
+        grader_error=lines[-1][:300] if lines else "unknown",
+        staff_log=log,
     )
 
 
 def _result(question: Any, fraction: float, status: str, feedback: str, diagnosis: str | None = None) -> QuestionResult:
     score = round(question.points * max(0.0, min(1.0, fraction)), 4)
-    return QuestionResult(id=question.id, score=score, max_score=question.points, status=status,
-                          feedback=feedback, diagnosis=diagnosis)
+    return QuestionResult(
+        id=question.id, score=score, max_score=question.points, status=status, feedback=feedback, diagnosis=diagnosis
+    )
 
 
 def trace_root_causes(results: list[QuestionResult]) -> list[QuestionResult]:
@@ -75,9 +81,13 @@ def trace_root_causes(results: list[QuestionResult]) -> list[QuestionResult]:
     for result in results:
         root = first_with.setdefault(result.diagnosis, result.id) if result.diagnosis else None
         if root is not None and root != result.id and result.diagnosis not in GENERIC_DIAGNOSES:
-            result = result.model_copy(update={"feedback": f"{result.feedback} The same mistake "
-                                               f"({result.diagnosis}) shows in {root}: fixing it there is likely "
-                                               "to fix this too."})
+            result = result.model_copy(
+                update={
+                    "feedback": f"{result.feedback} The same mistake "
+                    f"({result.diagnosis}) shows in {root}: fixing it there is likely "
+                    "to fix this too."
+                }
+            )
         traced.append(result)
     return traced
 
@@ -94,8 +104,13 @@ def judge_shape(question: ShapeQuestion, evidence: Evidence, expected: Expected)
     if raw is None and evidence.import_problem:
         return _result(question, 0, "error", evidence.import_problem)
     if raw is None:
-        return _result(question, 0, "missing", f"No shape given for {symbol} (looked for SHAPES in your "
-                       "code, answer files, and shape statements in your write-up).")
+        return _result(
+            question,
+            0,
+            "missing",
+            f"No shape given for {symbol} (looked for SHAPES in your "
+            "code, answer files, and shape statements in your write-up).",
+        )
     try:
         given = parse_shape(raw)
     except ShapeParseError as exc:
@@ -103,18 +118,31 @@ def judge_shape(question: ShapeQuestion, evidence: Evidence, expected: Expected)
     return _verdict_on_shape(question, given, expected.shapes[symbol], source)
 
 
-def _verdict_on_shape(question: ShapeQuestion, given: tuple[int, ...], want: tuple[int, ...], source: str) -> QuestionResult:
+def _verdict_on_shape(
+    question: ShapeQuestion, given: tuple[int, ...], want: tuple[int, ...], source: str
+) -> QuestionResult:
     symbol, shown = question.symbol, describe(given)
     if given == want:
         return _result(question, 1, "passed", f"{symbol}: {shown} is right ({source}).")
     if len(want) == 2 and want[1] == 1 and given == want[:1]:
-        return _result(question, 1, "passed", f"{symbol}: {shown} accepted ({source}); the handout "
-                       "writes vectors as columns, n×1.")
+        return _result(
+            question, 1, "passed", f"{symbol}: {shown} accepted ({source}); the handout writes vectors as columns, n×1."
+        )
     if len(given) == len(want) == 2 and given == want[::-1]:
-        return _result(question, 0, "failed", f"{symbol}: {shown} ({source}) is transposed: rows and "
-                       "columns are swapped.", "transposed")
-    return _result(question, 0, "failed", f"{symbol}: {shown} ({source}) is not its shape. Check the "
-                   f"sizes of what {symbol} multiplies, or is multiplied by, in the equations.")
+        return _result(
+            question,
+            0,
+            "failed",
+            f"{symbol}: {shown} ({source}) is transposed: rows and columns are swapped.",
+            "transposed",
+        )
+    return _result(
+        question,
+        0,
+        "failed",
+        f"{symbol}: {shown} ({source}) is not its shape. Check the "
+        f"sizes of what {symbol} multiplies, or is multiplied by, in the equations.",
+    )
 
 
 def find_shape_answer(question: ShapeQuestion, evidence: Evidence) -> tuple[Any, str]:
@@ -122,8 +150,11 @@ def find_shape_answer(question: ShapeQuestion, evidence: Evidence) -> tuple[Any,
     names = [question.symbol, *question.aliases]
     shapes_item = evidence.items.get("SHAPES")
     code_value = shapes_item.records[0].value if shapes_item and shapes_item.records else None
-    for source, mapping in (("SHAPES in your code", code_value), ("your answers file", evidence.answers),
-                            ("your write-up", evidence.writeup_shapes)):
+    for source, mapping in (
+        ("SHAPES in your code", code_value),
+        ("your answers file", evidence.answers),
+        ("your write-up", evidence.writeup_shapes),
+    ):
         if isinstance(mapping, dict):
             found = lookup_key(mapping, names, prefix="shapes.")
             if found is not None:
@@ -174,17 +205,21 @@ def judge_function(question: CodeQuestion, evidence: Evidence, cases: list[Case]
         return _result(question, 0, status, evidence.import_problem or _missing_message(question.function, evidence))
     if item.records and item.records[0].error and len(item.records) == 1 and len(cases) > 1:
         return _result(question, 0, "error", f"{question.function}: {item.records[0].error}")
-    verdicts = [_judge_code_case(question, record, index, case, evidence, expected)
-                for index, (record, case) in enumerate(zip(item.records, cases))]
+    verdicts = [
+        _judge_code_case(question, record, index, case, evidence, expected)
+        for index, (record, case) in enumerate(zip(item.records, cases))
+    ]
     if item.status == "done":  # finished, yet some results are missing: the student's code removed them
-        verdicts += [_CaseVerdict(case, False, "gave no result that could be read")
-                     for case in cases[len(verdicts):]]
-    return _function_result(question, _with_hard_coded_sizes(verdicts, expected.exercise.handout), item, cases,
-                            evidence.timeout)
+        verdicts += [_CaseVerdict(case, False, "gave no result that could be read") for case in cases[len(verdicts) :]]
+    return _function_result(
+        question, _with_hard_coded_sizes(verdicts, expected.exercise.handout), item, cases, evidence.timeout
+    )
 
 
-HARD_CODED_HINT = ("Your function is right at the handout's sizes and wrong at every other size: a size seems to "
-                   "be written as a number; read sizes from the arguments instead (their .shape, len(...)).")
+HARD_CODED_HINT = (
+    "Your function is right at the handout's sizes and wrong at every other size: a size seems to "
+    "be written as a number; read sizes from the arguments instead (their .shape, len(...))."
+)
 
 
 def _with_hard_coded_sizes(verdicts: list[_CaseVerdict], handout: dict[str, int]) -> list[_CaseVerdict]:
@@ -205,8 +240,7 @@ def _unavailable(question: Any, evidence: Evidence) -> QuestionResult | None:
         status = "timeout" if evidence.load_status == "timeout" else "error"
         return _result(question, 0, status, evidence.load_problem)
     if question.id not in evidence.items:
-        return _result(question, 0, "missing", "Your submission has no code to run, so this question "
-                       "has no answer.")
+        return _result(question, 0, "missing", "Your submission has no code to run, so this question has no answer.")
     return None
 
 
@@ -219,8 +253,9 @@ def _missing_message(name: str, evidence: Evidence) -> str:
     return message
 
 
-def _judge_code_case(question: CodeQuestion, record: Record, index: int, case: Case, evidence: Evidence,
-                     expected: Expected) -> _CaseVerdict:
+def _judge_code_case(
+    question: CodeQuestion, record: Record, index: int, case: Case, evidence: Evidence, expected: Expected
+) -> _CaseVerdict:
     verdict = _judge_case(question, record, case, expected)
     if verdict.passed or not isinstance(question, BackwardQuestion):
         return verdict
@@ -230,15 +265,28 @@ def _judge_code_case(question: CodeQuestion, record: Record, index: int, case: C
     return _blame_forward(question, forward, verdict, record, index, case, evidence)
 
 
-def _blame_forward(question: BackwardQuestion, forward: FunctionQuestion, verdict: _CaseVerdict, record: Record,
-                   index: int, case: Case, evidence: Evidence) -> _CaseVerdict:
+def _blame_forward(
+    question: BackwardQuestion,
+    forward: FunctionQuestion,
+    verdict: _CaseVerdict,
+    record: Record,
+    index: int,
+    case: Case,
+    evidence: Evidence,
+) -> _CaseVerdict:
     """The forward is wrong on this case: its cache fed the backward, so the forward is the root cause."""
     if question.gradient_check and _consistent_with_own_forward(question, forward, record, index, case, evidence):
-        return _CaseVerdict(case, True, note=f"Your {forward.function} is wrong on some cases, but "
-                            f"{question.function} is the right derivative of it there, so only "
-                            f"{forward.function} loses points for it.")
-    hint = (f"{forward.function} is wrong on the cases where {question.function} fails, and its cache feeds "
-            f"{question.function}: fix {forward.function} first.")
+        return _CaseVerdict(
+            case,
+            True,
+            note=f"Your {forward.function} is wrong on some cases, but "
+            f"{question.function} is the right derivative of it there, so only "
+            f"{forward.function} loses points for it.",
+        )
+    hint = (
+        f"{forward.function} is wrong on the cases where {question.function} fails, and its cache feeds "
+        f"{question.function}: fix {forward.function} first."
+    )
     return _CaseVerdict(case, False, verdict.problem, "wrong-forward", hint, verdict.raised)
 
 
@@ -249,18 +297,20 @@ def _case_passes(question: CodeQuestion, evidence: Evidence, index: int, case: C
     return _judge_case(question, item.records[index], case, expected).passed
 
 
-def _consistent_with_own_forward(question: BackwardQuestion, forward: FunctionQuestion, record: Record, index: int,
-                                 case: Case, evidence: Evidence) -> bool:
+def _consistent_with_own_forward(
+    question: BackwardQuestion, forward: FunctionQuestion, record: Record, index: int, case: Case, evidence: Evidence
+) -> bool:
     probes = evidence.items.get(gradient_check.gradient_check_id(question))
     if probes is None or record.error is not None:
         return False
     args = call_args(forward, case)
     stride = len(gradient_check.probe_calls(args, case))
-    outputs = probes.records[index * stride:(index + 1) * stride]
+    outputs = probes.records[index * stride : (index + 1) * stride]
     if len(outputs) < stride or any(o.error is not None or o.missing for o in outputs):
         return False
-    return bool(gradient_check.consistent(args, case, [o.value for o in outputs], call_args(question, case),
-                                          record.value))
+    return bool(
+        gradient_check.consistent(args, case, [o.value for o in outputs], call_args(question, case), record.value)
+    )
 
 
 def _judge_case(question: CodeQuestion, record: Record, case: Case, expected: Expected) -> _CaseVerdict:
@@ -278,8 +328,14 @@ def _judge_case(question: CodeQuestion, record: Record, case: Case, expected: Ex
     factor = _constant_factor(record.value, want, _tolerance(question, expected))
     if factor is not None:
         shown = "" if case.hidden else f" ({factor:.3g} on {case.label})"
-        return _CaseVerdict(case, False, problem, "scaled-by-constant", "Your answer is the expected one times "
-                            f"a constant factor{shown}: look for a factor added or dropped (a 2, a 1/N, a mean).")
+        return _CaseVerdict(
+            case,
+            False,
+            problem,
+            "scaled-by-constant",
+            "Your answer is the expected one times "
+            f"a constant factor{shown}: look for a factor added or dropped (a 2, a 1/N, a mean).",
+        )
     return _CaseVerdict(case, False, problem)
 
 
@@ -300,8 +356,9 @@ def _tolerance(question: CodeQuestion | NumericQuestion, expected: Expected):
     return question.tolerance or expected.exercise.tolerance
 
 
-def _function_result(question: CodeQuestion, verdicts: list[_CaseVerdict], item: ItemResult,
-                     cases: list[Case], timeout: float) -> QuestionResult:
+def _function_result(
+    question: CodeQuestion, verdicts: list[_CaseVerdict], item: ItemResult, cases: list[Case], timeout: float
+) -> QuestionResult:
     passed = sum(v.passed for v in verdicts)
     fraction = passed / len(cases) if cases else 0.0
     diagnosis, hint = _dominant_diagnosis(verdicts)

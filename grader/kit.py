@@ -28,8 +28,15 @@ from grader.variants import for_student
 
 KIT_FORMAT = 1
 CHECKER_PACKAGES = ("grader", "exercises")
-REQUIREMENTS = ["numpy>=1.24", "pydantic>=2.5", "click>=8.1", "nbformat>=5.9", "PyYAML>=6.0", "simpleeval>=1.0",
-                "pytest>=7.4"]
+REQUIREMENTS = [
+    "numpy>=1.24",
+    "pydantic>=2.5",
+    "click>=8.1",
+    "nbformat>=5.9",
+    "PyYAML>=6.0",
+    "simpleeval>=1.0",
+    "pytest>=7.4",
+]
 MAX_ELEMENTS = 50_000_000
 
 
@@ -62,22 +69,40 @@ def export_kit(exercise: Exercise, folder: Path, *, student: str | None = None) 
 def kit_data(exercise: Exercise, student: str | None) -> dict[str, Any]:
     """Everything a self-check needs, as JSON: the exercise without its hidden part, and public answers."""
     cases, expected = public_cases(exercise), Expected(exercise)
-    public = exercise.model_copy(update={"hidden": exercise.hidden.model_copy(update={"count": 0,
-                                                                                      "default_secret": ""})})
+    public = exercise.model_copy(
+        update={"hidden": exercise.hidden.model_copy(update={"count": 0, "default_secret": ""})}
+    )
     code = [q for q in exercise.questions if isinstance(q, (FunctionQuestion, BackwardQuestion))]
     return {
-        "format": KIT_FORMAT, "student": student, "exercise": public.model_dump(mode="json"),
-        "cases": [{"label": c.label, "sizes": c.sizes, "arrays": {n: encode_array(a) for n, a in c.arrays.items()}}
-                  for c in cases],
+        "format": KIT_FORMAT,
+        "student": student,
+        "exercise": public.model_dump(mode="json"),
+        "cases": [
+            {"label": c.label, "sizes": c.sizes, "arrays": {n: encode_array(a) for n, a in c.arrays.items()}}
+            for c in cases
+        ],
         "answers": {q.id: [_encode(expected.answer(q, c)) for c in cases] for q in code},
-        "mistakes": {q.id: [[{"diagnosis": m.diagnosis, "hint": m.hint,
-                              "value": _encode(expected.mistake_value(q, m, c))} for m in expected.listed_mistakes(q)]
-                            for c in cases] for q in code},
-        "numeric": {q.id: {"answer": _encode(expected.numeric_answer(q)),
-                           "arrays": {n: encode_array(a) for n, a in numeric_case(exercise, q).arrays.items()}}
-                    for q in exercise.questions if isinstance(q, NumericQuestion)},
+        "mistakes": {
+            q.id: [
+                [
+                    {"diagnosis": m.diagnosis, "hint": m.hint, "value": _encode(expected.mistake_value(q, m, c))}
+                    for m in expected.listed_mistakes(q)
+                ]
+                for c in cases
+            ]
+            for q in code
+        },
+        "numeric": {
+            q.id: {
+                "answer": _encode(expected.numeric_answer(q)),
+                "arrays": {n: encode_array(a) for n, a in numeric_case(exercise, q).arrays.items()},
+            }
+            for q in exercise.questions
+            if isinstance(q, NumericQuestion)
+        },
         "shapes": {s: list(shape) for s, shape in expected.shapes.items()}
-        if any(isinstance(q, ShapeQuestion) for q in exercise.questions) else {},
+        if any(isinstance(q, ShapeQuestion) for q in exercise.questions)
+        else {},
     }
 
 
@@ -139,8 +164,10 @@ def load_kit(folder: Path) -> Kit:
         raise KitError(f"{folder}: a kit of another version of rnn-grader; ask for a new one")
     exercise = Exercise.model_validate(data["exercise"])
     exercise._source = folder / "exercise" / "exercise.yaml"  # provided modules are found beside it
-    cases = [Case(c["label"], c["sizes"], {n: decode_array(a, MAX_ELEMENTS) for n, a in c["arrays"].items()}, False)
-             for c in data["cases"]]
+    cases = [
+        Case(c["label"], c["sizes"], {n: decode_array(a, MAX_ELEMENTS) for n, a in c["arrays"].items()}, False)
+        for c in data["cases"]
+    ]
     return Kit(exercise, cases, KitExpected(exercise, data), folder)
 
 
@@ -206,7 +233,7 @@ def check(question_id=None):
 
     return check_in_notebook(Path(__file__).resolve().parent, vars(__main__), question_id)
 ''',
-    "README.md": '''# Self-check kit: EXERCISE_ID
+    "README.md": """# Self-check kit: EXERCISE_ID
 
 This folder checks your work on the public cases, as the course's grader does (it holds no solution).
 
@@ -214,6 +241,7 @@ This folder checks your work on the public cases, as the course's grader does (i
 
 - command line:  `python check.py my_work.py`  (or a folder with your files)
 - pytest: put this folder inside your homework folder and run `pytest KIT_FOLDER_NAME` (one test per question)
-- notebook:  `import sys; sys.path.insert(0, "KIT_FOLDER_NAME"); from rnn_check import check` then `check("QUESTION_ID")`
-''',
+- notebook:  `import sys; sys.path.insert(0, "KIT_FOLDER_NAME"); from rnn_check import check`,
+  then `check("QUESTION_ID")`
+""",
 }

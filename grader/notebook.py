@@ -41,7 +41,7 @@ def plain_python(source: str) -> str:
     if first.startswith("%%"):
         if first[2:].split()[0:1] and first[2:].split()[0] not in PYTHON_CELL_MAGICS:
             return ""
-        lines = lines[lines.index(next(l for l in lines if l.strip())) + 1:]
+        lines = lines[lines.index(next(line for line in lines if line.strip())) + 1 :]
     return "\n".join(_plain_line(line) for line in lines)
 
 

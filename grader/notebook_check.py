@@ -23,8 +23,9 @@ from grader.runner.student import RawEncoder, fetch
 NOTEBOOK = "your notebook"
 
 
-def check_in_notebook(kit_folder: Path, namespace: dict[str, Any], question_id: str | None = None,
-                      echo: bool = True) -> list[QuestionResult]:
+def check_in_notebook(
+    kit_folder: Path, namespace: dict[str, Any], question_id: str | None = None, echo: bool = True
+) -> list[QuestionResult]:
     """Judge one question (or every one) on the kit's public cases, with the functions in `namespace`."""
     kit = load_kit(kit_folder)
     questions = [q for q in kit.exercise.questions if question_id in (None, q.id)]
@@ -42,8 +43,9 @@ def _items(kit, namespace: dict[str, Any]) -> dict[str, ItemResult]:
     encoder = RawEncoder(max_elements=50_000_000)
     fetched = {}
     for item in build_items(kit.exercise, kit.cases):
-        records = [parse_record(json.dumps(raw).encode(), encoder.max_elements)
-                   for raw in fetch(item, [namespace], {NOTEBOOK}, encoder)]
+        records = [
+            parse_record(json.dumps(raw).encode(), encoder.max_elements)
+            for raw in fetch(item, [namespace], {NOTEBOOK}, encoder)
+        ]
         fetched[item.id] = ItemResult("done", records=records)
     return fetched
-

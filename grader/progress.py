@@ -40,8 +40,9 @@ class Progress:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.stop()
 
     def start(self) -> None:
@@ -76,8 +77,11 @@ class Progress:
 
     def failures_text(self) -> str:
         """`no failures`, or e.g. `2 rejected, 1 timeout, 3 errors`."""
-        parts = [_count(self.rejected, "rejected", "rejected"), _count(self.timeouts, "timeout", "timeouts"),
-                 _count(self.errors, "error", "errors")]
+        parts = [
+            _count(self.rejected, "rejected", "rejected"),
+            _count(self.timeouts, "timeout", "timeouts"),
+            _count(self.errors, "error", "errors"),
+        ]
         return ", ".join(part for part in parts if part) or "no failures"
 
 
@@ -103,11 +107,22 @@ def _rich_progress(stream: TextIO):
     except ImportError:
         return None
     rate, left = _time_columns()
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), rate, left,
-               TextColumn("{task.fields[failures]}", markup=False))
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        rate,
+        left,
+        TextColumn("{task.fields[failures]}", markup=False),
+    )
     console = Console(file=stream)
-    return RichProgress(*columns, console=console, speed_estimate_period=120.0,
-                        redirect_stdout=False, redirect_stderr=stream is sys.stderr)
+    return RichProgress(
+        *columns,
+        console=console,
+        speed_estimate_period=120.0,
+        redirect_stdout=False,
+        redirect_stderr=stream is sys.stderr,
+    )
 
 
 def _time_columns():

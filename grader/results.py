@@ -35,7 +35,7 @@ class QuestionResult(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _score_within_max(self) -> "QuestionResult":
+    def _score_within_max(self) -> QuestionResult:
         if self.score > self.max_score + 1e-9:
             raise ValueError(f"score {self.score} above max_score {self.max_score}")
         return self
@@ -86,4 +86,3 @@ def diagnosis_counts(results: GradingResults) -> dict[str, dict[str, int]]:
                 per_question = counts.setdefault(question.id, {})
                 per_question[question.diagnosis] = per_question.get(question.diagnosis, 0) + 1
     return {qid: dict(sorted(found.items(), key=lambda item: (-item[1], item[0]))) for qid, found in counts.items()}
-

@@ -23,8 +23,7 @@ from grader.runner.protocol import Limits
 
 @lru_cache(maxsize=8)
 def _checked(folder: str, exercise_id: str, kit: str | None = None) -> SubmissionResult:
-    options = GradingOptions(limits=Limits(timeout=10.0), public_only=True, single=True,
-                             kit=Path(kit) if kit else None)
+    options = GradingOptions(limits=Limits(timeout=10.0), public_only=True, single=True, kit=Path(kit) if kit else None)
     exercise = load_kit(Path(kit)).exercise if kit else load_exercise(exercise_id)
     return grade([Path(folder)], exercise, options).submissions[0]
 

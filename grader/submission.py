@@ -7,7 +7,6 @@ Reads files as untrusted data and never runs them. A file that cannot be used be
 from __future__ import annotations
 
 import ast
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,8 +83,11 @@ def read_submission(path: Path, shown_path: str, container: Path | None = None) 
         _check_inside(path, container)
         files = _files_of(path)
         submission.files = [(file, name) for file, name in files if file.stat().st_size <= MAX_COPY_BYTES]
-        submission.notes += [f"{name} was left out: files over 64 MB are not copied for the code to read"
-                             for file, name in files if file.stat().st_size > MAX_COPY_BYTES]
+        submission.notes += [
+            f"{name} was left out: files over 64 MB are not copied for the code to read"
+            for file, name in files
+            if file.stat().st_size > MAX_COPY_BYTES
+        ]
         for file, name in files:
             _read_file(file, name, submission, single_file=path.is_file())
         submission.units = submission.units or submission.test_units
@@ -173,9 +175,11 @@ def _is_test_file(name: str) -> bool:
 
 PYTHON2_NAMES = {"xrange", "raw_input", "unichr", "basestring", "execfile", "reduce", "unicode"}
 PYTHON2_METHODS = {"iteritems", "itervalues", "iterkeys", "has_key"}
-PYTHON2_SYNTAX = {"Missing parentheses in call to 'print'": "a print statement",
-                  "Missing parentheses in call to 'exec'": "an exec statement",
-                  "multiple exception types must be parenthesized": "`except E, e:`"}
+PYTHON2_SYNTAX = {
+    "Missing parentheses in call to 'print'": "a print statement",
+    "Missing parentheses in call to 'exec'": "an exec statement",
+    "multiple exception types must be parenthesized": "`except E, e:`",
+}
 
 
 def python2_reason(text: str, name: str) -> str | None:
@@ -188,8 +192,12 @@ def python2_reason(text: str, name: str) -> str | None:
     except (ValueError, RecursionError, MemoryError):
         return None
     defined = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    defined |= {alias.asname or alias.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
-                for alias in n.names}
+    defined |= {
+        alias.asname or alias.name
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+        for alias in n.names
+    }
     defined |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     defined |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
     for node in ast.walk(tree):
@@ -202,8 +210,9 @@ def python2_reason(text: str, name: str) -> str | None:
 
 def _take(text: str, file: Path, name: str, suffix: str, submission: Submission) -> None:
     if suffix == ".py" and (reason := python2_reason(text, name)):
-        raise SubmissionRejected(f"{reason}; the grader runs Python 3: port it (print(...), range, ...) "
-                                 "and submit again")
+        raise SubmissionRejected(
+            f"{reason}; the grader runs Python 3: port it (print(...), range, ...) and submit again"
+        )
     if suffix == ".py" and _is_test_file(name):
         submission.test_units.append(Unit(kind="module", label=name, path=name))
     elif suffix == ".py":
@@ -223,8 +232,9 @@ def _take_notebook(text: str, name: str, submission: Submission) -> None:
         raise SubmissionRejected(f"{name} is {exc}") from None
     for number, cell in enumerate(code_cells, start=1):
         if reason := python2_reason(cell, f"{name}, cell {number}"):
-            raise SubmissionRejected(f"{reason}; the grader runs Python 3: port it (print(...), range, ...) "
-                                     "and submit again")
+            raise SubmissionRejected(
+                f"{reason}; the grader runs Python 3: port it (print(...), range, ...) and submit again"
+            )
     submission.units.append(Unit(kind="cells", label=name, cells=code_cells))
     submission.writeup += "\n\n" + "\n\n".join(markdown_cells)
 

@@ -27,8 +27,10 @@ def write_handout(exercise: Exercise, student: str | None, folder: Path) -> list
     py = folder / f"{stem}.py"
     py.write_text("\n\n\n".join(_as_python(kind, text) for kind, text in cells) + "\n", encoding="utf-8")
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text)
-                      for kind, text in cells]
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text)
+        for kind, text in cells
+    ]
     ipynb = folder / f"{stem}.ipynb"
     nbformat.write(notebook, str(ipynb))
     return [py, ipynb]
@@ -40,15 +42,26 @@ def handout_cells(exercise: Exercise, student: str | None) -> list[tuple[str, st
     shapes = [q for q in exercise.questions if isinstance(q, ShapeQuestion)]
     if shapes:
         entries = "\n".join(f'    "{q.symbol}": "",' for q in shapes)
-        cells.append(("code", f"# The shape of each symbol for YOUR sizes above, written like \"3x1\"\n"
-                      f"{SHAPES_VARIABLE} = {{\n{entries}\n}}"))
+        cells.append(
+            (
+                "code",
+                f'# The shape of each symbol for YOUR sizes above, written like "3x1"\n'
+                f"{SHAPES_VARIABLE} = {{\n{entries}\n}}",
+            )
+        )
     for question in exercise.questions:
         if isinstance(question, (FunctionQuestion, BackwardQuestion)):
             cells.append(("code", _stub(question)))
         elif isinstance(question, NumericQuestion):
             case = describe_numeric_case(exercise, question)
-            cells.append(("code", f"# {question.title or question.name}, for this case:\n"
-                          + "\n".join(f"# {line}" for line in case.splitlines()) + f"\n{question.name} = None"))
+            cells.append(
+                (
+                    "code",
+                    f"# {question.title or question.name}, for this case:\n"
+                    + "\n".join(f"# {line}" for line in case.splitlines())
+                    + f"\n{question.name} = None",
+                )
+            )
     return cells
 
 
@@ -69,9 +82,11 @@ def _stub(question: FunctionQuestion | BackwardQuestion) -> str:
     args = [*question.upstream, "cache"] if isinstance(question, BackwardQuestion) else question.args
     returns = ", ".join(question.outputs) if question.outputs else "the answer"
     title = f"{question.title}. " if question.title else ""
-    return (f"def {question.function}({', '.join(args)}):\n"
-            f'    """{title}Returns {returns}."""\n'
-            "    raise NotImplementedError")
+    return (
+        f"def {question.function}({', '.join(args)}):\n"
+        f'    """{title}Returns {returns}."""\n'
+        "    raise NotImplementedError"
+    )
 
 
 def _as_python(kind: str, text: str) -> str:

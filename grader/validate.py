@@ -72,13 +72,17 @@ def validate(exercise: Exercise) -> Validation:
     for question in exercise.questions:
         verdict = judge_question(question, evidence, cases, expected)
         if verdict.score < question.points:
-            result.reference_problems.append(f"{question.id}: the reference scores {verdict.score:g}/"
-                                             f"{question.points:g}: {verdict.feedback} {verdict.staff_log or ''}")
+            result.reference_problems.append(
+                f"{question.id}: the reference scores {verdict.score:g}/"
+                f"{question.points:g}: {verdict.feedback} {verdict.staff_log or ''}"
+            )
     for question in exercise.questions:
         if isinstance(question, BackwardQuestion) and question.gradient_check:
             result.reference_problems += _inconsistent_cases(question, evidence, cases, expected)
         if isinstance(question, (FunctionQuestion, BackwardQuestion)):
-            checks = [_check_mistake(question, m, evidence, cases, expected) for m in expected.listed_mistakes(question)]
+            checks = [
+                _check_mistake(question, m, evidence, cases, expected) for m in expected.listed_mistakes(question)
+            ]
             result.mistakes += _by_diagnosis(checks)
     return result
 
@@ -98,12 +102,16 @@ def _merged(group: list[MistakeCheck]) -> MistakeCheck:
         return caught, caught and bool(check.problem)
 
     shown = max(group, key=weight)
-    return replace(shown, public_catching=sorted({n for check in group for n in check.public_catching}),
-                   hidden_catching=max(check.hidden_catching for check in group))
+    return replace(
+        shown,
+        public_catching=sorted({n for check in group for n in check.public_catching}),
+        hidden_catching=max(check.hidden_catching for check in group),
+    )
 
 
-def _inconsistent_cases(question: BackwardQuestion, evidence: Evidence, cases: list[Case],
-                        expected: Expected) -> list[str]:
+def _inconsistent_cases(
+    question: BackwardQuestion, evidence: Evidence, cases: list[Case], expected: Expected
+) -> list[str]:
     """Cases on which the reference backward disagrees with central differences of the reference forward."""
     forward = expected.exercise.question(question.forward)
     probes = evidence.items[gradient_check_id(question)].records
@@ -111,11 +119,13 @@ def _inconsistent_cases(question: BackwardQuestion, evidence: Evidence, cases: l
     for index, case in enumerate(cases):
         args = call_args(forward, case)
         stride = len(probe_calls(args, case))
-        outputs = [record.value for record in probes[index * stride:(index + 1) * stride]]
+        outputs = [record.value for record in probes[index * stride : (index + 1) * stride]]
         gradients = evidence.items[question.id].records[index].value
         if not consistent(args, case, outputs, call_args(question, case), gradients):
-            problems.append(f"{question.id}: {question.reference} is not the derivative of {forward.reference} "
-                            f"on {case.describe()} (central differences disagree)")
+            problems.append(
+                f"{question.id}: {question.reference} is not the derivative of {forward.reference} "
+                f"on {case.describe()} (central differences disagree)"
+            )
     return problems
 
 
@@ -127,8 +137,9 @@ def reference_evidence(exercise: Exercise, cases: list[Case], expected: Expected
             values = [expected.answer(question, case) for case in cases]
             evidence.items[question.id] = _item(values)
         if isinstance(question, BackwardQuestion) and question.gradient_check:
-            evidence.items[gradient_check_id(question)] = _probe_item(exercise.question(question.forward),
-                                                                      cases, expected)
+            evidence.items[gradient_check_id(question)] = _probe_item(
+                exercise.question(question.forward), cases, expected
+            )
         if isinstance(question, NumericQuestion):
             evidence.answers[question.name] = expected.numeric_answer(question).tolist()
     if any(isinstance(q, ShapeQuestion) for q in exercise.questions):
@@ -140,8 +151,11 @@ def reference_evidence(exercise: Exercise, cases: list[Case], expected: Expected
 def _probe_item(forward: FunctionQuestion, cases: list[Case], expected: Expected) -> ItemResult:
     """The reference forward's outputs on the probes of a gradient check."""
     function = resolve(expected.exercise, forward.reference)
-    values = [compared_part(forward, function(*call)) for case in cases
-              for call in probe_calls(call_args(forward, case), case)]
+    values = [
+        compared_part(forward, function(*call))
+        for case in cases
+        for call in probe_calls(call_args(forward, case), case)
+    ]
     return _item(values)
 
 
@@ -156,24 +170,33 @@ def _raw(value: Any) -> Any:
     return np.asarray(value)
 
 
-def _check_mistake(question: FunctionQuestion | BackwardQuestion, mistake: Any, evidence: Evidence,
-                   cases: list[Case], expected: Expected) -> MistakeCheck:
+def _check_mistake(
+    question: FunctionQuestion | BackwardQuestion,
+    mistake: Any,
+    evidence: Evidence,
+    cases: list[Case],
+    expected: Expected,
+) -> MistakeCheck:
     values = [expected.mistake_value(question, mistake, case) for case in cases]
     tolerance = question.tolerance or expected.exercise.tolerance
-    differs = [not compare(_raw(value), expected.answer(question, case), tolerance).ok
-               for value, case in zip(values, cases)]
+    differs = [
+        not compare(_raw(value), expected.answer(question, case), tolerance).ok for value, case in zip(values, cases)
+    ]
     wrong = Evidence(**{**evidence.__dict__, "items": {**evidence.items, question.id: _item(values)}})
     verdict = judge_question(question, wrong, cases, expected)
     public = [n for n, (case, off) in enumerate(zip(cases, differs), start=1) if off and not case.hidden]
     hidden = sum(off for case, off in zip(cases, differs) if case.hidden)
-    return MistakeCheck(question.id, mistake.diagnosis, public, hidden, verdict.score, question.points,
-                        verdict.diagnosis)
+    return MistakeCheck(
+        question.id, mistake.diagnosis, public, hidden, verdict.score, question.points, verdict.diagnosis
+    )
 
 
 def render_validation(validation: Validation) -> str:
     """The table an instructor reads: one row per mistake, then what is wrong or worth a look."""
-    lines = [f"{validation.exercise}: the reference " + ("earns full marks" if not validation.reference_problems
-                                                          else "does NOT earn full marks")]
+    lines = [
+        f"{validation.exercise}: the reference "
+        + ("earns full marks" if not validation.reference_problems else "does NOT earn full marks")
+    ]
     lines += [f"  ! {problem}" for problem in validation.reference_problems]
     if validation.mistakes:
         lines.append(f"  {'question':<24} {'mistake':<36} {'public cases':<13} {'hidden':>6}  verdict")

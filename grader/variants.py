@@ -29,12 +29,16 @@ def with_handout(exercise: Exercise, handout: dict[str, int], rng: np.random.Gen
     """The exercise for other handout sizes: the public case that had the handout's sizes takes these,
     and the public and numeric seeds are drawn anew from `rng`."""
     seed_of = lambda seed: int(rng.integers(0, 2**62)) ^ seed  # noqa: E731
-    public = exercise.public.model_copy(update={
-        "seed": seed_of(exercise.public.seed),
-        "cases": [handout if case == exercise.handout else case for case in exercise.public.cases],
-    })
-    questions = [_numeric_for(q, exercise.handout, handout, seed_of) if isinstance(q, NumericQuestion) else q
-                 for q in exercise.questions]
+    public = exercise.public.model_copy(
+        update={
+            "seed": seed_of(exercise.public.seed),
+            "cases": [handout if case == exercise.handout else case for case in exercise.public.cases],
+        }
+    )
+    questions = [
+        _numeric_for(q, exercise.handout, handout, seed_of) if isinstance(q, NumericQuestion) else q
+        for q in exercise.questions
+    ]
     variant = exercise.model_copy(update={"handout": handout, "public": public, "questions": questions})
     variant._source = exercise._source
     return variant
@@ -45,8 +49,10 @@ def corner_variants(exercise: Exercise) -> list[Exercise]:
     where a scale or a reference is most likely to fail, checked before any student is graded."""
     if exercise.variants is None:
         return []
-    corners = [{**exercise.handout, **{name: bounds[end] for name, bounds in exercise.variants.dimensions.items()}}
-               for end in (0, 1)]
+    corners = [
+        {**exercise.handout, **{name: bounds[end] for name, bounds in exercise.variants.dimensions.items()}}
+        for end in (0, 1)
+    ]
     valid = [c for c in corners if all(evaluate(rule, c) for rule in exercise.constraints)]
     return [with_handout(exercise, corner, np.random.default_rng(n)) for n, corner in enumerate(valid)]
 

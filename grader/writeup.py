@@ -28,12 +28,15 @@ __all__ = ["normalise_symbol", "shapes_from_text"]
 # Symbols: how one is spelled, and which listed symbol a spelling means
 
 _BRACED = r"\{(?:[^{}]|\{[^{}]*\})*\}"
-_WRAPPER_NAMES = (
-    "mathbf|boldsymbol|bm|mathrm|mathit|mathsf|mathcal|vec|textbf|textit|textrm|text|operatorname"
-)
+_WRAPPER_NAMES = "mathbf|boldsymbol|bm|mathrm|mathit|mathsf|mathcal|vec|textbf|textit|textrm|text|operatorname"
 _ACCENT_MARKS = {
-    "widehat": "\u0302", "hat": "\u0302", "overline": "\u0304", "bar": "\u0304",
-    "widetilde": "\u0303", "tilde": "\u0303", "dot": "\u0307",
+    "widehat": "\u0302",
+    "hat": "\u0302",
+    "overline": "\u0304",
+    "bar": "\u0304",
+    "widetilde": "\u0303",
+    "tilde": "\u0303",
+    "dot": "\u0307",
 }
 _ARGUMENT = r"(?:\{\s*(?P<braced>[^{}]*?)\s*\}|(?P<bare>\\?[A-Za-z]))"
 _WRAPPER = re.compile(rf"\\(?:{_WRAPPER_NAMES})(?![A-Za-z])\s*{_ARGUMENT}")
@@ -189,9 +192,7 @@ _RELATION = re.compile(
     r"\s*[:=]?",
     re.I,
 )
-_SHAPE_OF_SUFFIX = re.compile(
-    r"(?:\.shape|'s\s+(?:shape|size|dimensions?)|\s+(?:shape|size|dimensions?))\s*$", re.I
-)
+_SHAPE_OF_SUFFIX = re.compile(r"(?:\.shape|'s\s+(?:shape|size|dimensions?)|\s+(?:shape|size|dimensions?))\s*$", re.I)
 _SHAPE_FUNCTION = re.compile(
     rf"(?:\\(?:operatorname|text|mathrm)\s*\{{\s*)?\\?(?:dim|shape|size)\s*\}}?"
     rf"\s*\(\s*(?P<symbol>{_SYMBOL})\s*\)$",
@@ -202,15 +203,11 @@ _TRAILING_SYMBOL = re.compile(rf"(?P<symbol>{_SYMBOL})$")
 _PROSE_MARKUP = re.compile(r"\\(?:text|textbf|textit|mathrm)\s*\{[^{}]*\}")
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _ARTICLE = re.compile(r"^(?:a|an|the)\s+", re.I)
-_KIND_WORD = re.compile(
-    r"\s*(?:\\text\s*\{\s*)?(?:(?:column|row)\s+)?(?:matrix|vector|array|tensor)\s*\}?$", re.I
-)
+_KIND_WORD = re.compile(r"\s*(?:\\text\s*\{\s*)?(?:(?:column|row)\s+)?(?:matrix|vector|array|tensor)\s*\}?$", re.I)
 _TRAILING_REMARK = re.compile(r"\s*\([^()]*\)$")
 _WORDY_REMARK = re.compile(r"\s*\([^()]*[A-Za-z]{2,}[^()]*\)$")
 _EQUALS = re.compile(r"(?<![<>!:=\\])=(?!=)")
-_SYMBOLIC_SHAPE = re.compile(
-    r"\s*(?:[A-Za-z]|\d+)(?:\s*(?:\\times|\\cdot|[×xX,*]|by)\s*(?:[A-Za-z]|\d+))+\s*"
-)
+_SYMBOLIC_SHAPE = re.compile(r"\s*(?:[A-Za-z]|\d+)(?:\s*(?:\\times|\\cdot|[×xX,*]|by)\s*(?:[A-Za-z]|\d+))+\s*")
 _SHAPE_NOTATION = re.compile(r"\\mathbb\s*\{?\s*R\s*\}?\s*\^|ℝ\s*\^|\\R\s*\^|\\left|\\right|[{}()\[\]]")
 
 
@@ -353,7 +350,7 @@ def _inferred_statements(rows: list[str], table: _SymbolTable) -> Iterator[tuple
     for index, row in enumerate(rows):
         # a line of shapes is what annotates an equation, never an equation itself
         sides = _equation_variables(row, table) if shape_lines[index] is None else None
-        for shapes in (_following_shape_lines(shape_lines, index + 1) if sides else ()):
+        for shapes in _following_shape_lines(shape_lines, index + 1) if sides else ():
             aligned = _align(sides, shapes)
             if aligned:
                 yield from ((index, symbol, answer) for symbol, answer in aligned)

@@ -13,8 +13,9 @@ also listed for `rnn_backward`, which loops it). A `hint` says where to look, no
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -133,9 +134,13 @@ def _bptt(slip: _BpttSlip) -> Callable[..., Any]:
             upstream = dh[:, t, :] if slip.every_step or t == T - 1 else 0.0
             grads[t] = slip.step(upstream + (dprev_h if slip.carry else 0.0), cache.steps[t])
             dprev_h = grads[t].dprev_h
-        return ref.SequenceGrads(dx=np.stack([g.dx for g in grads], axis=1), dh0=dprev_h,
-                                 dWx=sum(g.dWx for g in grads), dWh=sum(g.dWh for g in grads),
-                                 db=sum(g.db for g in grads))
+        return ref.SequenceGrads(
+            dx=np.stack([g.dx for g in grads], axis=1),
+            dh0=dprev_h,
+            dWx=sum(g.dWx for g in grads),
+            dWh=sum(g.dWh for g in grads),
+            db=sum(g.db for g in grads),
+        )
 
     return compute
 
@@ -229,52 +234,85 @@ RNN_STEP_BACKWARD: list[Mistake] = [Mistake(d, _STEP_HINTS[d], slip) for d, slip
 
 RNN_FORWARD: list[Mistake] = [
     Mistake("missing-tanh", _ACTIVATION_HINTS["missing-tanh"], _forward(_step_forward(lambda a: a))),
-    Mistake("sigmoid-instead-of-tanh", _ACTIVATION_HINTS["sigmoid-instead-of-tanh"],
-            _forward(_step_forward(_sigmoid))),
-    Mistake("recurrence-uses-h0", "Every step of your forward pass starts from h0: check which "
-            "hidden state feeds into step t.", _forward(from_h0=True)),
+    Mistake("sigmoid-instead-of-tanh", _ACTIVATION_HINTS["sigmoid-instead-of-tanh"], _forward(_step_forward(_sigmoid))),
+    Mistake(
+        "recurrence-uses-h0",
+        "Every step of your forward pass starts from h0: check which hidden state feeds into step t.",
+        _forward(from_h0=True),
+    ),
 ]
 
 RNN_BACKWARD: list[Mistake] = [
-    Mistake("dprev_h-not-carried", "Your gradients match BPTT in which each step sees only its own "
-            "dh[:, t]: h_t also feeds step t+1, so check what else flows into step t.",
-            _bptt(_BpttSlip(carry=False))),
-    Mistake("upstream-only-at-last-step", "Your gradients use dh only at the last step: dh holds "
-            "the upstream gradient of every hidden state, so check what enters the earlier steps.",
-            _bptt(_BpttSlip(every_step=False))),
-    Mistake("time-loop-not-reversed", "Your gradients match a loop that runs forwards in time: "
-            "check the order in which the steps must be visited for dprev_h to be ready.",
-            _bptt(_BpttSlip(reverse=False))),
+    Mistake(
+        "dprev_h-not-carried",
+        "Your gradients match BPTT in which each step sees only its own "
+        "dh[:, t]: h_t also feeds step t+1, so check what else flows into step t.",
+        _bptt(_BpttSlip(carry=False)),
+    ),
+    Mistake(
+        "upstream-only-at-last-step",
+        "Your gradients use dh only at the last step: dh holds "
+        "the upstream gradient of every hidden state, so check what enters the earlier steps.",
+        _bptt(_BpttSlip(every_step=False)),
+    ),
+    Mistake(
+        "time-loop-not-reversed",
+        "Your gradients match a loop that runs forwards in time: "
+        "check the order in which the steps must be visited for dprev_h to be ready.",
+        _bptt(_BpttSlip(reverse=False)),
+    ),
     *(Mistake(d, _STEP_HINTS[d], _bptt(_BpttSlip(step=slip))) for d, slip in _STEP_SLIPS),
 ]
 
 WORD_EMBEDDING_FORWARD: list[Mistake] = []
 
 WORD_EMBEDDING_BACKWARD: list[Mistake] = [
-    Mistake("embedding-assigned-not-accumulated", "Your dW is right for words that occur once but "
-            "not for a repeated word: every occurrence of a word contributes to its row of dW.",
-            _embedding_assigned),
+    Mistake(
+        "embedding-assigned-not-accumulated",
+        "Your dW is right for words that occur once but "
+        "not for a repeated word: every occurrence of a word contributes to its row of dW.",
+        _embedding_assigned,
+    ),
 ]
 
 TEMPORAL_AFFINE_FORWARD: list[Mistake] = []
 
 TEMPORAL_AFFINE_BACKWARD: list[Mistake] = [
-    Mistake("db-averaged-not-summed", "Your db matches the mean of dout over the batch and the "
-            "time steps: check how each (n, t) contributes to db.", _affine_db_averaged),
+    Mistake(
+        "db-averaged-not-summed",
+        "Your db matches the mean of dout over the batch and the time steps: check how each (n, t) contributes to db.",
+        _affine_db_averaged,
+    ),
 ]
 
 TEMPORAL_SOFTMAX_LOSS: list[Mistake] = [
-    Mistake("mask-ignored", "Your loss and dx match a loss in which every time step counts: check "
-            "what mask[n, t] = False means for that step.", _loss(_LossSlip(mask_loss=False, mask_dx=False))),
-    Mistake("dx-not-masked", "Your loss is right but your dx is not zero where mask is False: a "
-            "step left out of the loss has no gradient.", _loss(_LossSlip(mask_dx=False))),
-    Mistake("divided-by-NT", "Your loss and dx are divided by N*T: check what the loss is "
-            "averaged over and what it is summed over.", _loss(_LossSlip(divisor="N*T"))),
-    Mistake("not-divided-by-N", "Your loss and dx are sums over the minibatch: check what the "
-            "loss is averaged over.", _loss(_LossSlip(divisor="1"))),
-    Mistake("missing-onehot-subtraction", "Your dx treats the softmax probabilities as ∂L/∂x: "
-            "check the derivative of the cross-entropy, where the target word matters.",
-            _loss(_LossSlip(onehot=False))),
+    Mistake(
+        "mask-ignored",
+        "Your loss and dx match a loss in which every time step counts: check "
+        "what mask[n, t] = False means for that step.",
+        _loss(_LossSlip(mask_loss=False, mask_dx=False)),
+    ),
+    Mistake(
+        "dx-not-masked",
+        "Your loss is right but your dx is not zero where mask is False: a step left out of the loss has no gradient.",
+        _loss(_LossSlip(mask_dx=False)),
+    ),
+    Mistake(
+        "divided-by-NT",
+        "Your loss and dx are divided by N*T: check what the loss is averaged over and what it is summed over.",
+        _loss(_LossSlip(divisor="N*T")),
+    ),
+    Mistake(
+        "not-divided-by-N",
+        "Your loss and dx are sums over the minibatch: check what the loss is averaged over.",
+        _loss(_LossSlip(divisor="1")),
+    ),
+    Mistake(
+        "missing-onehot-subtraction",
+        "Your dx treats the softmax probabilities as ∂L/∂x: "
+        "check the derivative of the cross-entropy, where the target word matters.",
+        _loss(_LossSlip(onehot=False)),
+    ),
 ]
 
 MISTAKES: dict[str, list[Mistake]] = {

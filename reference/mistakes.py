@@ -11,8 +11,9 @@ id in two lists names the same slip. A `hint` tells the student where to look, n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -233,8 +234,7 @@ TRUNCATION_DEPTHS = range(1, 16)  # k >= t - K for K = 1 … 15 (sequences up to
 # ---------------------------------------------------------------------------------------------
 
 _GRADIENT_HINTS = {
-    "missing-tanh-derivative": "Your gradient matches BPTT without the derivative of tanh: "
-    "check the factor ∂h_t/∂a_t.",
+    "missing-tanh-derivative": "Your gradient matches BPTT without the derivative of tanh: check the factor ∂h_t/∂a_t.",
     "truncated-bptt": "Your gradient matches BPTT that stops after one step: h_t also affects "
     "every later loss through h_{t+1}, so check the ∂h_t/∂h_k terms with k < t.",
     "mean-instead-of-sum": "Your gradient matches the gradient of the average loss per step: "
@@ -253,28 +253,54 @@ def _gradient_mistakes(name: str, slips: dict[str, _BpttSlip], hints=None) -> li
 
 
 RNN_STEP: list[Mistake] = [
-    Mistake("missing-tanh", "Your h_t equals the pre-activation a_t: check that the "
-            "activation function is applied.", _step_without_tanh),
-    Mistake("sigmoid-instead-of-tanh", "Your h_t matches a sigmoid of a_t: check which "
-            "activation function this RNN uses.", _step_with_sigmoid),
-    Mistake("tanh-misplaced", "Your h_t applies tanh to part of a_t only: the activation takes the whole "
-            "sum W_H h_{t-1} + W_x x_t.", _step_tanh_misplaced),
+    Mistake(
+        "missing-tanh",
+        "Your h_t equals the pre-activation a_t: check that the activation function is applied.",
+        _step_without_tanh,
+    ),
+    Mistake(
+        "sigmoid-instead-of-tanh",
+        "Your h_t matches a sigmoid of a_t: check which activation function this RNN uses.",
+        _step_with_sigmoid,
+    ),
+    Mistake(
+        "tanh-misplaced",
+        "Your h_t applies tanh to part of a_t only: the activation takes the whole sum W_H h_{t-1} + W_x x_t.",
+        _step_tanh_misplaced,
+    ),
 ]
 
 RNN_FORWARD: list[Mistake] = [
-    Mistake("logits-not-softmax", "Your y_hats hold the raw scores z_t: each column of y_hats "
-            "should be a probability distribution over the vocabulary.",
-            _forward(_ForwardSlip(softmax=False))),
-    Mistake("missing-tanh", "Your hidden states equal the pre-activations a_t: check that the "
-            "activation is applied at every step, before h_t is used.",
-            _forward(_ForwardSlip(tanh=False))),
-    Mistake("recurrence-uses-h0", "Every step of your forward pass starts from h0: check which "
-            "hidden state feeds into step t.", _forward(_ForwardSlip(recurrence=False))),
-    Mistake("includes-h0", "Your hs has one column too many: its first column is h0. hs should "
-            "hold only the states produced by the T steps.", _forward(_ForwardSlip(hs_start_with_h0=True))),
-    Mistake("tanh-misplaced", "Your hidden states apply tanh to part of a_t only: the activation takes the "
-            "whole sum W_H h_{t-1} + W_x x_t.", _forward(_ForwardSlip(tanh_on_recurrence_only=True))),
+    Mistake(
+        "logits-not-softmax",
+        "Your y_hats hold the raw scores z_t: each column of y_hats "
+        "should be a probability distribution over the vocabulary.",
+        _forward(_ForwardSlip(softmax=False)),
+    ),
+    Mistake(
+        "missing-tanh",
+        "Your hidden states equal the pre-activations a_t: check that the "
+        "activation is applied at every step, before h_t is used.",
+        _forward(_ForwardSlip(tanh=False)),
+    ),
+    Mistake(
+        "recurrence-uses-h0",
+        "Every step of your forward pass starts from h0: check which hidden state feeds into step t.",
+        _forward(_ForwardSlip(recurrence=False)),
+    ),
+    Mistake(
+        "includes-h0",
+        "Your hs has one column too many: its first column is h0. hs should "
+        "hold only the states produced by the T steps.",
+        _forward(_ForwardSlip(hs_start_with_h0=True)),
+    ),
+    Mistake(
+        "tanh-misplaced",
+        "Your hidden states apply tanh to part of a_t only: the activation takes the whole sum W_H h_{t-1} + W_x x_t.",
+        _forward(_ForwardSlip(tanh_on_recurrence_only=True)),
+    ),
 ]
+
 
 def _loss_after(slip: _ForwardSlip) -> Callable[..., Any]:
     """A function with `rnn_loss`'s signature whose forward pass has `slip` in it."""
@@ -288,17 +314,33 @@ def _loss_after(slip: _ForwardSlip) -> Callable[..., Any]:
 
 
 RNN_LOSS: list[Mistake] = [
-    Mistake("missing-tanh", "Your loss matches a forward pass without the activation: check that "
-            "h_t = tanh(a_t) at every step.", _loss_after(_ForwardSlip(tanh=False))),
-    Mistake("recurrence-uses-h0", "Your loss matches a forward pass in which every step starts "
-            "from h0: check which hidden state feeds into step t.", _loss_after(_ForwardSlip(recurrence=False))),
-    Mistake("tanh-misplaced", "Your loss matches a forward pass with tanh on part of a_t only: the "
-            "activation takes the whole sum W_H h_{t-1} + W_x x_t.",
-            _loss_after(_ForwardSlip(tanh_on_recurrence_only=True))),
-    Mistake("mean-instead-of-sum", "Your loss matches the average over the time steps: check "
-            "how the assignment combines the per-step losses L_t.", _loss(np.mean)),
-    Mistake("last-step-only", "Your loss matches the last word's loss alone: check that every "
-            "time step contributes to L.", _loss(lambda losses: losses[-1])),
+    Mistake(
+        "missing-tanh",
+        "Your loss matches a forward pass without the activation: check that h_t = tanh(a_t) at every step.",
+        _loss_after(_ForwardSlip(tanh=False)),
+    ),
+    Mistake(
+        "recurrence-uses-h0",
+        "Your loss matches a forward pass in which every step starts "
+        "from h0: check which hidden state feeds into step t.",
+        _loss_after(_ForwardSlip(recurrence=False)),
+    ),
+    Mistake(
+        "tanh-misplaced",
+        "Your loss matches a forward pass with tanh on part of a_t only: the "
+        "activation takes the whole sum W_H h_{t-1} + W_x x_t.",
+        _loss_after(_ForwardSlip(tanh_on_recurrence_only=True)),
+    ),
+    Mistake(
+        "mean-instead-of-sum",
+        "Your loss matches the average over the time steps: check how the assignment combines the per-step losses L_t.",
+        _loss(np.mean),
+    ),
+    Mistake(
+        "last-step-only",
+        "Your loss matches the last word's loss alone: check that every time step contributes to L.",
+        _loss(lambda losses: losses[-1]),
+    ),
 ]
 
 GRAD_W_H: list[Mistake] = _gradient_mistakes(
@@ -358,14 +400,19 @@ GRAD_E: list[Mistake] = _gradient_mistakes(
     },
 )
 
-_TRUNCATED_HINT = ("Your gradient matches BPTT cut off a few steps back: every earlier state h_k (k < t) "
-                   "affects L_t, so the chain ∂h_t/∂h_k must go all the way back to the first step.")
+_TRUNCATED_HINT = (
+    "Your gradient matches BPTT cut off a few steps back: every earlier state h_k (k < t) "
+    "affects L_t, so the chain ∂h_t/∂h_k must go all the way back to the first step."
+)
 for _name, _list in (("W_H", GRAD_W_H), ("W_x", GRAD_W_X), ("E", GRAD_E)):
     _list.extend(_truncated(_name, _TRUNCATED_HINT, TRUNCATION_DEPTHS))
 
 # The same slip made inside the backward loop, which runs t = T-1 … 0 and so keeps the first occurrence.
-GRAD_E.append(GRAD_E[[m.diagnosis for m in GRAD_E].index("repeated-words-overwritten")]._replace(
-    compute=_gradient("E", _BpttSlip(overwrite_E="first"))))
+GRAD_E.append(
+    GRAD_E[[m.diagnosis for m in GRAD_E].index("repeated-words-overwritten")]._replace(
+        compute=_gradient("E", _BpttSlip(overwrite_E="first"))
+    )
+)
 
 MISTAKES: dict[str, list[Mistake]] = {
     "rnn_step": RNN_STEP,

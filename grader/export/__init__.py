@@ -12,8 +12,10 @@ def __getattr__(name: str):
     # Imported on first use, so `python -m grader.export.question_passed` loads nothing heavy.
     if name == "build_gradescope_bundle":
         from grader.export.gradescope_bundle import build_gradescope_bundle
+
         return build_gradescope_bundle
     if name == "write_classroom_files":
         from grader.export.github_classroom import write_classroom_files
+
         return write_classroom_files
     raise AttributeError(name)

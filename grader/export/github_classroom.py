@@ -55,10 +55,17 @@ RESULT_FILE = "rnn-grader-result.json"
 GITLAB_IMAGE = "python:{version}"
 
 
-def write_classroom_files(exercise: str, folder: Path, *, grader_requirement: str | None = None,
-                          python_version: str = "3.12", timeout_minutes: int = 10,
-                          secret_variable: str = "RNN_GRADER_SECRET", style: str = "runner-result",
-                          gitlab: bool = True) -> list[Path]:
+def write_classroom_files(
+    exercise: str,
+    folder: Path,
+    *,
+    grader_requirement: str | None = None,
+    python_version: str = "3.12",
+    timeout_minutes: int = 10,
+    secret_variable: str = "RNN_GRADER_SECRET",
+    style: str = "runner-result",
+    gitlab: bool = True,
+) -> list[Path]:
     """Write `.github/workflows/classroom.yml` (and `.gitlab-ci.yml`) into a template repository.
 
     `exercise` is a bank id or the path of an exercise YAML (then copied, with the files it uses, into
@@ -80,8 +87,10 @@ def write_classroom_files(exercise: str, folder: Path, *, grader_requirement: st
     if style == "command-grader":
         fractional = [q.id for q in loaded.questions if q.points != int(q.points)]
         if fractional:
-            raise ExportError(f"the command grader awards whole points only (max-score is parsed with parseInt); "
-                              f"{', '.join(fractional)} have fractions: use style runner-result")
+            raise ExportError(
+                f"the command grader awards whole points only (max-score is parsed with parseInt); "
+                f"{', '.join(fractional)} have fractions: use style runner-result"
+            )
     requirement = grader_requirement or _this_version()
 
     folder = Path(folder)
@@ -99,14 +108,18 @@ def write_classroom_files(exercise: str, folder: Path, *, grader_requirement: st
             written.append(destination)
         exercise_argument = (EXERCISE_FOLDER / found.yaml_file).as_posix()
 
-    grading = _Grading(exercise_id=loaded.id, exercise_argument=exercise_argument, requirement=requirement,
-                       secret_variable=secret_variable, variants=loaded.variants is not None,
-                       copied=is_exercise_path(exercise))
+    grading = _Grading(
+        exercise_id=loaded.id,
+        exercise_argument=exercise_argument,
+        requirement=requirement,
+        secret_variable=secret_variable,
+        variants=loaded.variants is not None,
+        copied=is_exercise_path(exercise),
+    )
     workflow = folder / WORKFLOW_PATH
     workflow.parent.mkdir(parents=True, exist_ok=True)
     questions = [(q.id, int(q.points)) for q in loaded.questions]
-    workflow.write_text(_github_workflow(grading, python_version, timeout_minutes, style, questions),
-                        encoding="utf-8")
+    workflow.write_text(_github_workflow(grading, python_version, timeout_minutes, style, questions), encoding="utf-8")
     written.append(workflow)
     if gitlab:
         (folder / GITLAB_PATH).write_text(_gitlab_ci(grading, python_version), encoding="utf-8")
@@ -118,8 +131,10 @@ def _this_version() -> str:
     try:
         return f"rnn-grader=={metadata.version('rnn-grader')}"
     except metadata.PackageNotFoundError:
-        raise ExportError("rnn-grader is not installed, so its version is unknown: give the requirement to "
-                          "install (such as rnn-grader @ git+https://.../rnn-grader@TAG)") from None
+        raise ExportError(
+            "rnn-grader is not installed, so its version is unknown: give the requirement to "
+            "install (such as rnn-grader @ git+https://.../rnn-grader@TAG)"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -139,7 +154,7 @@ class _Grading:
         lines = [
             "set --",
             f'if [ -n "${{{self.secret_variable}:-}}" ]; then',
-            f"  printf '%s\\n' \"${self.secret_variable}\" > \"{secret}\"",
+            f'  printf \'%s\\n\' "${self.secret_variable}" > "{secret}"',
             f'  set -- --secret-file "{secret}"',
             "else",
             f'  echo "warning: no {self.secret_variable}: the hidden cases come from the exercise\'s default secret"',
@@ -148,11 +163,15 @@ class _Grading:
         target = "."
         if self.variants:  # whose variant: the roster names the checked-out folder after the pusher
             roster = f"{temp}/rnn-grader-roster.csv"
-            lines += [f"printf 'submission,student\\n%s,%s\\n' \"$(basename \"$PWD\")\" \"${student}\" > \"{roster}\"",
-                      f'set -- "$@" --roster "{roster}"']
+            lines += [
+                f'printf \'submission,student\\n%s,%s\\n\' "$(basename "$PWD")" "${student}" > "{roster}"',
+                f'set -- "$@" --roster "{roster}"',
+            ]
             target = '"$PWD"'
-        lines.append(f"rnn-grader grade {target} --single --exercise {shlex.quote(self.exercise_argument)} "
-                     f"--format {fmt} -o {output} \"$@\"")
+        lines.append(
+            f"rnn-grader grade {target} --single --exercise {shlex.quote(self.exercise_argument)} "
+            f'--format {fmt} -o {output} "$@"'
+        )
         return lines
 
     def install(self) -> str:
@@ -166,8 +185,10 @@ class _Grading:
             "# can read).",
         ]
         if self.copied:
-            lines.append(f"# The exercise is in {EXERCISE_FOLDER.as_posix()}/: anyone who can read this repository can "
-                         "read it, reference included.")
+            lines.append(
+                f"# The exercise is in {EXERCISE_FOLDER.as_posix()}/: anyone who can read this repository can "
+                "read it, reference included."
+            )
         if self.variants:
             lines.append("# Per-student variants: the student is whoever pushed (their login).")
         return lines
@@ -183,8 +204,9 @@ def _block(lines: list[str], indent: int) -> str:
     return "\n".join(pad + line if line else "" for line in lines)
 
 
-def _github_workflow(grading: _Grading, python_version: str, timeout_minutes: int, style: str,
-                     questions: list[tuple[str, int]]) -> str:
+def _github_workflow(
+    grading: _Grading, python_version: str, timeout_minutes: int, style: str, questions: list[tuple[str, int]]
+) -> str:
     result = f"$RUNNER_TEMP/{RESULT_FILE}"
     script = grading.script(fmt="github-classroom", output=f'"{result}"', temp="$RUNNER_TEMP", student="GITHUB_ACTOR")
     lines = grading.header("GitHub Classroom autograding")
@@ -236,8 +258,10 @@ def _github_workflow(grading: _Grading, python_version: str, timeout_minutes: in
         for number, (question_id, points) in enumerate(questions, start=1):
             step_id = f"q{number}"
             runners.append(step_id)
-            command = (f"python -P -m grader.export.question_passed \"${{{{ runner.temp }}}}/{RESULT_FILE}\" "
-                       f"{shlex.quote(question_id)}")
+            command = (
+                f'python -P -m grader.export.question_passed "${{{{ runner.temp }}}}/{RESULT_FILE}" '
+                f"{shlex.quote(question_id)}"
+            )
             lines += [
                 f"      - name: {_q(question_id)}",
                 f"        id: {step_id}",
@@ -252,7 +276,7 @@ def _github_workflow(grading: _Grading, python_version: str, timeout_minutes: in
         "      - name: Autograding Reporter",
         f"        uses: {REPORTER}",
         "        env:",
-        *[f"          {runner.upper()}_RESULTS: \"${{{{ steps.{runner}.outputs.result }}}}\"" for runner in runners],
+        *[f'          {runner.upper()}_RESULTS: "${{{{ steps.{runner}.outputs.result }}}}"' for runner in runners],
         "        with:",
         f"          runners: {','.join(runners)}",
     ]

@@ -47,8 +47,9 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed, so the same inputs make the same zip
 GENERATED_SECRET_BYTES = 32
 
 
-def build_gradescope_bundle(exercise_path_or_id: str, output_zip: Path, *, secret: str | None,
-                            project_root: Path, student_field: str = "email") -> Path:
+def build_gradescope_bundle(
+    exercise_path_or_id: str, output_zip: Path, *, secret: str | None, project_root: Path, student_field: str = "email"
+) -> Path:
     """Write Gradescope's autograder zip for one exercise (a bank id or a YAML path) and return its path.
 
     `secret` generates the hidden cases; None puts a random one in the bundle (its `secret` file), so
@@ -83,8 +84,13 @@ def build_gradescope_bundle(exercise_path_or_id: str, output_zip: Path, *, secre
         entries.append((f"{PACKAGE_FOLDER}/{relative.as_posix()}", (project_root / relative).read_bytes(), 0o644))
     entries.append((SECRET_FILE, (secret + "\n").encode(), 0o600))
     entries.append(("setup.sh", _script(SETUP_SH, exercise_argument, student_field), 0o755))
-    entries.append(("run_autograder", _script(
-        RUN_AUTOGRADER, exercise_argument, student_field, variants=exercise.variants is not None), 0o755))
+    entries.append(
+        (
+            "run_autograder",
+            _script(RUN_AUTOGRADER, exercise_argument, student_field, variants=exercise.variants is not None),
+            0o755,
+        )
+    )
 
     output_zip = Path(output_zip)
     output_zip.parent.mkdir(parents=True, exist_ok=True)

@@ -78,8 +78,9 @@ def exercise_files(yaml_path: Path) -> ExerciseFiles:
             raise ExportError(f"{yaml_path}: imports.provided names {entry}, which is not beside the exercise")
     found.update(_with_local_imports(python_files))
     root = Path(os.path.commonpath([str(path.parent) for path in found]))
-    return ExerciseFiles(root=root, yaml_file=yaml_path.relative_to(root),
-                         files=tuple(sorted(path.relative_to(root) for path in found)))
+    return ExerciseFiles(
+        root=root, yaml_file=yaml_path.relative_to(root), files=tuple(sorted(path.relative_to(root) for path in found))
+    )
 
 
 def _file_references(node: object) -> set[str]:
@@ -137,8 +138,7 @@ def _imported_names(path: Path) -> set[str]:
 
 def _tree(folder: Path) -> list[Path]:
     """Every file under `folder`, without caches, bytecode or version-control folders."""
-    return sorted(path for path in folder.rglob("*")
-                  if path.is_file() and not _skipped(path.relative_to(folder)))
+    return sorted(path for path in folder.rglob("*") if path.is_file() and not _skipped(path.relative_to(folder)))
 
 
 def _skipped(relative: Path) -> bool:
@@ -158,8 +158,10 @@ def project_files(project_root: Path) -> list[Path]:
     project_root = project_root.resolve()
     pyproject_path = project_root / "pyproject.toml"
     if not pyproject_path.is_file():
-        raise ExportError(f"{project_root} is not the rnn-grader project (no pyproject.toml): give the folder "
-                          "of a checkout of the project")
+        raise ExportError(
+            f"{project_root} is not the rnn-grader project (no pyproject.toml): give the folder "
+            "of a checkout of the project"
+        )
     try:
         pyproject = tomllib.loads(pyproject_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -172,8 +174,11 @@ def project_files(project_root: Path) -> list[Path]:
     if not packages:
         raise ExportError(f"{project_root}: no package folder found to bundle")
     for package in packages:
-        files.update(path.relative_to(project_root) for path in _tree(project_root / package)
-                     if not any(part.endswith(".egg-info") for part in path.parts))
+        files.update(
+            path.relative_to(project_root)
+            for path in _tree(project_root / package)
+            if not any(part.endswith(".egg-info") for part in path.parts)
+        )
     return sorted(files)
 
 
@@ -193,8 +198,9 @@ def _metadata_files(pyproject: dict) -> list[str]:
 
 
 def _package_folders(project_root: Path, pyproject: dict) -> list[str]:
-    candidates = sorted(path.name for path in project_root.iterdir()
-                        if path.is_dir() and (path / "__init__.py").is_file())
+    candidates = sorted(
+        path.name for path in project_root.iterdir() if path.is_dir() and (path / "__init__.py").is_file()
+    )
     find = pyproject.get("tool", {}).get("setuptools", {}).get("packages", {})
     include = find.get("find", {}).get("include") if isinstance(find, dict) else None
     if isinstance(find, list):  # packages = ["grader", "grader.report", ...]

@@ -46,8 +46,17 @@ STUDENT_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 KEY_COLUMNS = ("submission", "SIS Login ID", "SIS User ID", "ID")
 POINTS_POSSIBLE = "Points Possible"
 # The importer drops any header matching one of these (unanchored), so such a name is no assignment.
-RESERVED_FRAGMENTS = ("Current Score", "Current Points", "Current Grade", "Final Score", "Final Points",
-                      "Final Grade", "Override Score", "Override Grade", "Override Status")
+RESERVED_FRAGMENTS = (
+    "Current Score",
+    "Current Points",
+    "Current Grade",
+    "Final Score",
+    "Final Points",
+    "Final Grade",
+    "Override Score",
+    "Override Grade",
+    "Override Status",
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NOT_A_STUDENT = re.compile(r"^\s*(Muted|Manual Posting.*)?\s*$", re.IGNORECASE)
 
@@ -84,8 +93,9 @@ def unmatched_submissions(results: GradingResults, roster: Roster) -> list[Submi
     return match_submissions(results, roster)[1]
 
 
-def match_submissions(results: GradingResults, roster: Roster) -> tuple[dict[str, SubmissionResult],
-                                                                         list[SubmissionResult]]:
+def match_submissions(
+    results: GradingResults, roster: Roster
+) -> tuple[dict[str, SubmissionResult], list[SubmissionResult]]:
     """({roster key: its submission}, submissions without a row); a row takes the first submission."""
     by_student: dict[str, str] = {}
     for key, student in student_ids(roster).items():
@@ -121,9 +131,13 @@ def _roster_key(sub: SubmissionResult, roster: Roster, by_student: dict[str, str
 
 def _student_row(row: dict[str, str], sub: SubmissionResult | None) -> list[str]:
     """One student's cells: who (ids only from the roster) and the score, empty without a submission."""
-    cells = [_name_cell(row.get("Student", "")), _id_cell(row.get("ID", "")),
-             _identifier_cell(row.get("SIS User ID", "")), _identifier_cell(row.get("SIS Login ID", "")),
-             safe_text(row.get("Section", ""))]
+    cells = [
+        _name_cell(row.get("Student", "")),
+        _id_cell(row.get("ID", "")),
+        _identifier_cell(row.get("SIS User ID", "")),
+        _identifier_cell(row.get("SIS Login ID", "")),
+        safe_text(row.get("Section", "")),
+    ]
     return [*cells, _score_cell(sub)]
 
 

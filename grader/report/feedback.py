@@ -33,8 +33,11 @@ def render_question(q: QuestionResult) -> list[str]:
 
 
 def _sentences(text: str) -> list[str]:
-    return [part.strip() + ("" if part.strip().endswith((".", ")", "?", ":")) else ".")
-            for part in text.replace("\n", " ").split(". ") if part.strip()]
+    return [
+        part.strip() + ("" if part.strip().endswith((".", ")", "?", ":")) else ".")
+        for part in text.replace("\n", " ").split(". ")
+        if part.strip()
+    ]
 
 
 def _verdict(sub: SubmissionResult) -> str:

@@ -81,19 +81,24 @@ def write_html(results: GradingResults, folder: Path) -> list[Path]:
     template = env.get_template("student.html.j2")
     for sub, page in zip(results.submissions, pages):
         path = folder / "students" / page
-        path.write_text(template.render(results=results, sub=sub, default_message=DEFAULT_MESSAGE),
-                        encoding="utf-8")
+        path.write_text(template.render(results=results, sub=sub, default_message=DEFAULT_MESSAGE), encoding="utf-8")
         written.append(path)
     return written
 
 
-def _class_page(env, results: GradingResults, pages: list[str], stats: list[QuestionStats],
-                figures: list[Path]) -> str:
+def _class_page(env, results: GradingResults, pages: list[str], stats: list[QuestionStats], figures: list[Path]) -> str:
     return env.get_template("class.html.j2").render(
-        results=results, pages=pages, stats=stats, summary=_summary(results), diagnoses=_top_diagnoses(results),
-        figures={path.name for path in figures}, histogram=HISTOGRAM_FILE, questions_figure=QUESTIONS_FILE,
+        results=results,
+        pages=pages,
+        stats=stats,
+        summary=_summary(results),
+        diagnoses=_top_diagnoses(results),
+        figures={path.name for path in figures},
+        histogram=HISTOGRAM_FILE,
+        questions_figure=QUESTIONS_FILE,
         rejected=[(i, sub) for i, sub in enumerate(results.submissions) if sub.status == "rejected"],
-        limits=_limits(results), default_message=DEFAULT_MESSAGE,
+        limits=_limits(results),
+        default_message=DEFAULT_MESSAGE,
     )
 
 
@@ -118,8 +123,12 @@ def _dependencies():
 
 def _environment(jinja2):
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, finalize=_finalize,
-        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        finalize=_finalize,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     env.filters["num"] = number
     env.filters["percent"] = lambda value: f"{value:.0f}%"
@@ -130,9 +139,7 @@ def _finalize(value):
     """Every printed string with control characters (but newline and tab) and lone surrogates replaced."""
     if not isinstance(value, str):
         return value
-    return "".join(
-        "\ufffd" if unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t" else ch for ch in value
-    )
+    return "".join("\ufffd" if unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t" else ch for ch in value)
 
 
 def number(value: float) -> str:
@@ -230,10 +237,20 @@ def _question_bars(figure, stats: list[QuestionStats], path: Path) -> Path:
     fig = figure(figsize=(5.5, 1.2 + 0.3 * len(stats)), layout="constrained")
     ax = fig.add_subplot()
     rows = range(len(stats))
-    ax.barh([r - 0.2 for r in rows], [s.pass_rate for s in stats], height=0.4, color=PASS_COLOR,
-            label="passed (% of submissions)")
-    ax.barh([r + 0.2 for r in rows], [s.mean_percent for s in stats], height=0.4, color=MEAN_COLOR,
-            label="mean score (% of the maximum)")
+    ax.barh(
+        [r - 0.2 for r in rows],
+        [s.pass_rate for s in stats],
+        height=0.4,
+        color=PASS_COLOR,
+        label="passed (% of submissions)",
+    )
+    ax.barh(
+        [r + 0.2 for r in rows],
+        [s.mean_percent for s in stats],
+        height=0.4,
+        color=MEAN_COLOR,
+        label="mean score (% of the maximum)",
+    )
     ax.set_yticks(list(rows), [s.id.replace("$", r"\$") for s in stats])
     ax.set(xlim=(0, 100), ylim=(len(stats) - 0.5, -0.5), xlabel="%")
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)

@@ -64,8 +64,14 @@ class Job:
 class SandboxPool:
     """A warm process serving up to `jobs` submissions at once. Use as a context manager."""
 
-    def __init__(self, limits: Limits, jobs: int = 1, isolation: str = "auto",
-                 protected_packages: tuple[str, ...] = (), private_folders: list[Path] | None = None) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        jobs: int = 1,
+        isolation: str = "auto",
+        protected_packages: tuple[str, ...] = (),
+        private_folders: list[Path] | None = None,
+    ) -> None:
         self.limits = limits
         self.jobs = max(1, jobs)
         self.isolation = isolation
@@ -82,7 +88,7 @@ class SandboxPool:
         self._in_flight: set[Path] = set()  # job directories handed over and not yet collected
         self._items_files: dict[Path, list[Item]] = {}
 
-    def __enter__(self) -> "SandboxPool":
+    def __enter__(self) -> SandboxPool:
         self._start_zygote()
         return self
 
@@ -98,7 +104,11 @@ class SandboxPool:
         try:
             self._zygote = subprocess.Popen(
                 [sys.executable, "-I", "-c", BOOT, str(ROOT), json.dumps(self._zygote_config())],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=self._tmp, close_fds=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+                cwd=self._tmp,
+                close_fds=True,
                 start_new_session=True,  # its own process group, which it signals to stop its supervisors
             )
         except OSError as exc:
@@ -160,9 +170,18 @@ class SandboxPool:
             target = box / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-        request = Request(job.units, job.items, self.limits, self.protected_packages, self._counter,
-                          self._uid_base, self.isolation, self._covered + [str(self._tmp)], job.package,
-                          job.allowed_modules)
+        request = Request(
+            job.units,
+            job.items,
+            self.limits,
+            self.protected_packages,
+            self._counter,
+            self._uid_base,
+            self.isolation,
+            self._covered + [str(self._tmp)],
+            job.package,
+            job.allowed_modules,
+        )
         items_file = self._items_file(job.items)
         (job_dir / "request.json").write_text(json.dumps(request.to_json(str(items_file))), encoding="utf-8")
         (job_dir / "request.json").chmod(0o600)
@@ -204,8 +223,11 @@ class SandboxPool:
         """Names of finished (or overdue) jobs. If the warm process dies, a new one serves the rest."""
         while True:
             now = time.monotonic()
-            ended = [name for name, (_, job_dir, deadline) in running.items()
-                     if deadline < now or _has_ended(job_dir) or _lost(job_dir)]
+            ended = [
+                name
+                for name, (_, job_dir, deadline) in running.items()
+                if deadline < now or _has_ended(job_dir) or _lost(job_dir)
+            ]
             if ended:
                 return ended
             if self._zygote.poll() is not None:
@@ -226,8 +248,9 @@ class SandboxPool:
             for job_dir in sorted(self._in_flight):
                 if not (job_dir / "started").exists():
                     self._write(f"{job_dir}\n")
-                elif not _has_ended(job_dir) and (not (job_dir / "supervisor.pid").exists()
-                                                  or not _supervisor_alive(job_dir)):
+                elif not _has_ended(job_dir) and (
+                    not (job_dir / "supervisor.pid").exists() or not _supervisor_alive(job_dir)
+                ):
                     _record_lost(job_dir)
         except OSError as exc:
             raise SandboxError(f"the sandbox process keeps dying: {exc}") from None
@@ -250,8 +273,10 @@ class SandboxPool:
         statuses = outcome.pop("items")
         out_dir = _open_real_directory(job_dir / "box" / "out")
         try:
-            items = {item.id: self._read_item(out_dir, index, status)
-                     for index, (item, status) in enumerate(zip(job.items, statuses))}
+            items = {
+                item.id: self._read_item(out_dir, index, status)
+                for index, (item, status) in enumerate(zip(job.items, statuses))
+            }
         finally:
             if out_dir is not None:
                 os.close(out_dir)

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 
 ALLOWED_DTYPES = frozenset(
-    ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-     "float16", "float32", "float64"]
+    ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"]
 )
 
 
@@ -79,7 +78,7 @@ class Request:
         return {**data, "items_file": items_file}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Request":
+    def from_json(cls, data: dict[str, Any]) -> Request:
         items = json.loads(Path(data["items_file"]).read_text(encoding="utf-8"))
         return cls(
             units=[Unit(**unit) for unit in data["units"]],

@@ -16,8 +16,9 @@ import sys
 import threading
 import traceback
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -67,15 +68,15 @@ class _ForbiddenImports(importlib.abc.MetaPathFinder):
 class _Inert:
     """Stands in for any object of a display-only library that is not installed."""
 
-    def __call__(self, *args: Any, **kwargs: Any) -> "_Inert":
+    def __call__(self, *args: Any, **kwargs: Any) -> _Inert:
         return self
 
-    def __getattr__(self, name: str) -> "_Inert":
+    def __getattr__(self, name: str) -> _Inert:
         if name.startswith("__"):
             raise AttributeError(name)
         return self
 
-    def __getitem__(self, key: Any) -> "_Inert":
+    def __getitem__(self, key: Any) -> _Inert:
         return self
 
     def __iter__(self):
@@ -289,8 +290,9 @@ def fetch(item: Item, namespaces: list[dict[str, Any]], files: set[str], encoder
             yield _guarded(lambda args=args: encoder.encode(_call(target, args, item.drop, encoder)), files)
 
 
-def _fetch_chain(item: Item, backward: Callable[..., Any], namespaces: list[dict[str, Any]], files: set[str],
-                 encoder: RawEncoder):
+def _fetch_chain(
+    item: Item, backward: Callable[..., Any], namespaces: list[dict[str, Any]], files: set[str], encoder: RawEncoder
+):
     """A backward fed by the student's own forward: the cache is made and used here, never sent out."""
     forward = lookup(namespaces, item.forward)
     if not callable(forward):
@@ -300,12 +302,13 @@ def _fetch_chain(item: Item, backward: Callable[..., Any], namespaces: list[dict
         yield _guarded(lambda args=args: encoder.encode(_chain(forward, backward, args, item, encoder)), files)
 
 
-def _chain(forward: Callable[..., Any], backward: Callable[..., Any], args: list[dict], item: Item,
-           encoder: RawEncoder) -> Any:
-    returned = _call(forward, args[:item.split], None, encoder)
+def _chain(
+    forward: Callable[..., Any], backward: Callable[..., Any], args: list[dict], item: Item, encoder: RawEncoder
+) -> Any:
+    returned = _call(forward, args[: item.split], None, encoder)
     if not isinstance(returned, (tuple, list)) or len(returned) <= item.drop:
         raise ValueError(f"{item.forward} returned {type(returned).__name__}, not its outputs and the cache")
-    upstream = [decode_array(arg, encoder.max_elements) for arg in args[item.split:]]
+    upstream = [decode_array(arg, encoder.max_elements) for arg in args[item.split :]]
     return backward(*upstream, returned[item.drop])
 
 

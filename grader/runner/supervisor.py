@@ -126,8 +126,7 @@ def _launch(request: Request, box: Path, uid: int | None, first_item: int) -> _R
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     os.close(events_w)
     os.close(output_w)
-    run = _Run(pid=pid, events=events_r, output=output_r, pidfd=pidfd, first_item=first_item,
-               next_item=first_item)
+    run = _Run(pid=pid, events=events_r, output=output_r, pidfd=pidfd, first_item=first_item, next_item=first_item)
     run.deadline = time.monotonic() + request.limits.timeout
     return run
 
@@ -257,8 +256,12 @@ def _describe_exit(status: int | None) -> str:
         return "still running at the time limit"
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
-        reasons = {signal.SIGXCPU: " (CPU time limit)", signal.SIGXFSZ: " (file size limit)",
-                   signal.SIGKILL: " (killed, usually the memory limit)", signal.SIGSEGV: " (crashed)"}
+        reasons = {
+            signal.SIGXCPU: " (CPU time limit)",
+            signal.SIGXFSZ: " (file size limit)",
+            signal.SIGKILL: " (killed, usually the memory limit)",
+            signal.SIGSEGV: " (crashed)",
+        }
         return f"killed by signal {signal.Signals(number).name}{reasons.get(number, '')}"
     return f"the process exited with code {os.WEXITSTATUS(status)}"
 

@@ -24,8 +24,23 @@ from grader.runner.protocol import Request
 PR_SET_PDEATHSIG = 1
 
 # Loaded lazily by numpy on first use: import them before forking, so each child does not pay.
-PRELOADED = ("numpy.random", "numpy.linalg", "numpy.fft", "math", "random", "json", "collections",
-             "functools", "itertools", "typing", "copy", "time", "decimal", "fractions", "dataclasses")
+PRELOADED = (
+    "numpy.random",
+    "numpy.linalg",
+    "numpy.fft",
+    "math",
+    "random",
+    "json",
+    "collections",
+    "functools",
+    "itertools",
+    "typing",
+    "copy",
+    "time",
+    "decimal",
+    "fractions",
+    "dataclasses",
+)
 
 
 def preload() -> None:

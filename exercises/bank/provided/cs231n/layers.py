@@ -4,8 +4,6 @@ Copied beside a student's `rnn_layers.py` when the exercise `cs231n-rnn` is grad
 not answers to any graded question. numpy only.
 """
 
-from __future__ import print_function, division
-
 import numpy as np
 
 # No __all__, as in the course's file: `from .layers import *` also brings `np`, which some
