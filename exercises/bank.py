@@ -6,7 +6,6 @@ import hashlib
 import importlib
 import importlib.util
 import sys
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -108,7 +107,7 @@ def _child(node: Any, key: str) -> Any:
     return None
 
 
-def resolve_callable(path: str, folder: Path | None = None) -> Callable[..., Any]:
+def resolve_callable(path: str, folder: Path | None = None) -> Any:
     """'package.module:name', or 'file.py:name' relative to `folder`, -> the object it names."""
     module_name, _, attribute = path.partition(":")
     try:
@@ -145,8 +144,9 @@ def exercise_folder(exercise: Exercise) -> Path:
     return exercise._source.parent if exercise._source else BANK_DIR
 
 
-def resolve(exercise: Exercise, path: str) -> Callable[..., Any]:
-    """A callable path of `exercise`, file references taken relative to its file."""
+def resolve(exercise: Exercise, path: str) -> Any:
+    """What a callable path of `exercise` names (a callable, or a list of mistakes), file references taken
+    relative to its file."""
     return resolve_callable(path, exercise_folder(exercise))
 
 
@@ -160,6 +160,8 @@ def _file_module(folder: Path | None, relative: str) -> ModuleType:
         raise FileNotFoundError(path)
     name = f"_exercise_reference_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ExerciseError(f"{relative}: cannot be imported as a Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up by name
     sys.path.insert(0, str(path.parent))  # so that it can import a helper file beside it

@@ -282,6 +282,13 @@ class Exercise(_Strict):
     def question(self, question_id: str) -> Question:
         return next(q for q in self.questions if q.id == question_id)
 
+    def forward_of(self, question: BackwardQuestion) -> FunctionQuestion:
+        """The function question whose cache `question` takes (checked at load: one with a `cache`)."""
+        forward = self.question(question.forward)
+        if not isinstance(forward, FunctionQuestion) or forward.cache is None:
+            raise ValueError(f"{question.id}: {question.forward!r} is not a function question with a `cache`")
+        return forward
+
 
 # ---------------------------------------------------------------- checks on the whole file
 

@@ -165,6 +165,7 @@ def draw_sizes(
     """Dimensions drawn from `ranges` (the hidden ones by default) in declared order, the others taken from
     `fixed`, redrawn until the constraints hold."""
     ranges = ranges if ranges is not None else {name: dim.range for name, dim in exercise.dimensions.items()}
+    fixed = fixed if fixed is not None else {}  # needed only for dimensions `ranges` leaves out
     for _ in range(MAX_REDRAWS):
         sizes = {
             name: int(rng.integers(ranges[name][0], ranges[name][1] + 1)) if name in ranges else fixed[name]

@@ -475,9 +475,9 @@ def _emit(results, fmt: str, output: str | None) -> None:
 
     try:
         if fmt == "html":
-            _write_html(results, Path(output))
+            _write_html(results, _output_folder(fmt, output))
         elif fmt in PER_SUBMISSION_FORMATS and (len(results.submissions) != 1 or (output and Path(output).is_dir())):
-            _write_each(results, fmt, Path(output))
+            _write_each(results, fmt, _output_folder(fmt, output))
         elif output:
             text = FORMATS[fmt](results)
             Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
@@ -485,6 +485,13 @@ def _emit(results, fmt: str, output: str | None) -> None:
             click.echo(FORMATS[fmt](results).rstrip("\n"))
     except OSError as exc:
         raise click.ClickException(f"cannot write the results: {exc}") from None
+
+
+def _output_folder(fmt: str, output: str | None) -> Path:
+    """The -o FOLDER of a format that writes several files (`_check_destination` asks for it before grading)."""
+    if output is None:
+        raise UsageProblem(f"--format {fmt} writes a file per submission: give -o FOLDER")
+    return Path(output)
 
 
 def _write_html(results, folder: Path) -> None:

@@ -47,18 +47,22 @@ def _check_one(exercise: Exercise, secret: str | None) -> None:
             )
     for name, spec in exercise.inputs.items():
         if isinstance(spec, DerivedInput):
-            _at(exercise, f"inputs.{name}.derived", lambda spec=spec: resolve(exercise, spec.derived))
+
+            def resolve_derived(spec: DerivedInput = spec) -> Any:
+                return resolve(exercise, spec.derived)
+
+            _at(exercise, f"inputs.{name}.derived", resolve_derived)
     cases = _at(exercise, "inputs", lambda: build_cases(exercise, secret=secret, include_hidden=True))
     expected = Expected(exercise)
     for number, question in enumerate(exercise.questions):
         if isinstance(question, (FunctionQuestion, BackwardQuestion)):
             _check_code_question(exercise, number, question, cases[0], expected)
         elif isinstance(question, NumericQuestion):
-            _at(
-                exercise,
-                f"questions.{number}.reference",
-                lambda question=question: expected.answer(question, numeric_case(exercise, question)),
-            )
+
+            def numeric_answer(question: NumericQuestion = question) -> Any:
+                return expected.answer(question, numeric_case(exercise, question))
+
+            _at(exercise, f"questions.{number}.reference", numeric_answer)
 
 
 def _at(exercise: Exercise, field: str, check: Callable[[], Any]) -> Any:
@@ -103,8 +107,16 @@ def _check_code_question(
         return
     mistakes = _at(exercise, f"{where}.mistakes", lambda: _mistake_list(expected, question))
     for mistake in mistakes:
-        value = _at(exercise, f"{where}.mistakes", lambda m=mistake: expected.mistake_value(question, m, case))
-        _at(exercise, f"{where}.mistakes", lambda m=mistake, v=value: _same_form(question, v, m.diagnosis))
+
+        def mistake_value(m: Any = mistake) -> Any:
+            return expected.mistake_value(question, m, case)
+
+        value = _at(exercise, f"{where}.mistakes", mistake_value)
+
+        def same_form(m: Any = mistake, v: Any = value) -> None:
+            _same_form(question, v, m.diagnosis)
+
+        _at(exercise, f"{where}.mistakes", same_form)
 
 
 def _check_count(question: FunctionQuestion | BackwardQuestion, raw: Any, path: str) -> None:
@@ -118,7 +130,7 @@ def _check_count(question: FunctionQuestion | BackwardQuestion, raw: Any, path: 
 
 
 def _check_gradient_count(exercise: Exercise, question: BackwardQuestion, raw: Any, case: Case) -> None:
-    forward = exercise.question(question.forward)
+    forward = exercise.forward_of(question)
     floats = len(float_inputs(call_args(forward, case)))
     returned = len(raw) if isinstance(raw, (tuple, list)) else 1
     if returned != floats:

@@ -36,6 +36,8 @@ class Expected:
 
     @cached_property
     def shapes(self) -> dict[str, tuple[int, ...]]:
+        if self.exercise.shapes is None:  # the model requires it of an exercise with shape questions
+            raise ValueError(f"{self.exercise.id}: no `shapes` callable, so it has no shapes table")
         table = resolve(self.exercise, self.exercise.shapes)(**self.exercise.handout)
         return {symbol: tuple(int(n) for n in shape) for symbol, shape in table.items()}
 
@@ -83,7 +85,8 @@ class Expected:
         ]
 
     def _reference_cache(self, question: BackwardQuestion, case: Case) -> Any:
-        forward = self.exercise.question(question.forward)
+        forward = self.exercise.forward_of(question)
+        assert forward.cache is not None  # forward_of gives only a forward with a cache
         result = self._call(forward.reference, forward, case)
         return result[forward.outputs.index(forward.cache)]
 

@@ -221,7 +221,7 @@ def build_items(exercise: Exercise, cases: list[Case]) -> list[Item]:
                 )
             )
         elif isinstance(question, BackwardQuestion):
-            items += _backward_items(question, exercise.question(question.forward), cases)
+            items += _backward_items(question, exercise.forward_of(question), cases)
         elif isinstance(question, NumericQuestion):
             items.append(Item(id=question.id, kind="value", name=question.name))
     if any(isinstance(q, ShapeQuestion) for q in exercise.questions):

@@ -18,7 +18,7 @@ from grader import gradient_check
 from grader.cases import Case
 from grader.compare import as_array, compare
 from grader.expected import Expected, call_args
-from grader.results import QuestionResult
+from grader.results import QuestionResult, QuestionStatus
 from grader.runner.protocol import ItemResult, Record
 from grader.shapes import ShapeParseError, describe, parse_shape
 
@@ -66,7 +66,9 @@ def grader_error(question: Any, log: str) -> QuestionResult:
     )
 
 
-def _result(question: Any, fraction: float, status: str, feedback: str, diagnosis: str | None = None) -> QuestionResult:
+def _result(
+    question: Any, fraction: float, status: QuestionStatus, feedback: str, diagnosis: str | None = None
+) -> QuestionResult:
     score = round(question.points * max(0.0, min(1.0, fraction)), 4)
     return QuestionResult(
         id=question.id, score=score, max_score=question.points, status=status, feedback=feedback, diagnosis=diagnosis
@@ -201,7 +203,7 @@ def judge_function(question: CodeQuestion, evidence: Evidence, cases: list[Case]
         return unavailable
     item = evidence.items[question.id]
     if item.records and item.records[0].missing:
-        status = "error" if evidence.load_errors else "missing"
+        status: QuestionStatus = "error" if evidence.load_errors else "missing"
         return _result(question, 0, status, evidence.import_problem or _missing_message(question.function, evidence))
     if item.records and item.records[0].error and len(item.records) == 1 and len(cases) > 1:
         return _result(question, 0, "error", f"{question.function}: {item.records[0].error}")
@@ -237,7 +239,7 @@ def _unavailable(question: Any, evidence: Evidence) -> QuestionResult | None:
     if evidence.grader_error:
         return grader_error(question, evidence.grader_error)
     if evidence.load_problem:
-        status = "timeout" if evidence.load_status == "timeout" else "error"
+        status: QuestionStatus = "timeout" if evidence.load_status == "timeout" else "error"
         return _result(question, 0, status, evidence.load_problem)
     if question.id not in evidence.items:
         return _result(question, 0, "missing", "Your submission has no code to run, so this question has no answer.")
@@ -259,7 +261,7 @@ def _judge_code_case(
     verdict = _judge_case(question, record, case, expected)
     if verdict.passed or not isinstance(question, BackwardQuestion):
         return verdict
-    forward = expected.exercise.question(question.forward)
+    forward = expected.exercise.forward_of(question)
     if _case_passes(forward, evidence, index, case, expected):
         return verdict
     return _blame_forward(question, forward, verdict, record, index, case, evidence)
@@ -374,7 +376,7 @@ def _function_result(
     return _result(question, fraction, status, " ".join(parts), diagnosis)
 
 
-def _function_status(verdicts: list[_CaseVerdict], item: ItemResult, cases: list[Case]) -> str:
+def _function_status(verdicts: list[_CaseVerdict], item: ItemResult, cases: list[Case]) -> QuestionStatus:
     if item.status == "timeout":
         return "timeout"
     if item.status == "crashed" or (verdicts and all(v.raised for v in verdicts)):

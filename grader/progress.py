@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 import unicodedata
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Self, TextIO
 
@@ -85,12 +86,12 @@ class Progress:
         return ", ".join(part for part in parts if part) or "no failures"
 
 
-def shows_on(stream: TextIO, environ: dict[str, str] | None = None) -> bool:
+def shows_on(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
     """Whether a bar belongs on this stream: a terminal, not dumb, and not in CI."""
-    environ = os.environ if environ is None else environ
-    if environ.get("CI", "").strip().lower() not in _CI_OFF:
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    if env.get("CI", "").strip().lower() not in _CI_OFF:
         return False
-    if environ.get("TERM", "") in ("dumb", "unknown"):
+    if env.get("TERM", "") in ("dumb", "unknown"):
         return False
     try:
         return stream.isatty()

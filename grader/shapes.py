@@ -8,6 +8,7 @@ Sizes must be positive whole numbers: letters ("H x 1") are never resolved.
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 import reprlib
@@ -77,7 +78,9 @@ def _tokenize(core: str, text: str) -> list[tuple[str, str]]:
         match = _TOKEN.match(core, position)
         if match is None:
             raise _unreadable(core[position:], text)
-        tokens.append((match.lastgroup, match.group(match.lastgroup)))
+        kind = match.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
+        tokens.append((kind, match.group(kind)))
         position = match.end()
     return tokens
 
@@ -125,7 +128,7 @@ def _dimension(item: object, answer: object) -> int:
     if isinstance(item, numbers.Integral):
         return int(item)
     if isinstance(item, numbers.Real) and float(item).is_integer():
-        return int(item)
+        return int(math.trunc(item))
     if isinstance(item, str) and re.fullmatch(r"\s*[+-]?\d{1,100}\s*", item):  # int() refuses 4300 digits
         return int(item.strip())  # int() keeps some spaces that \s matches, such as \x1f
     raise _error(answer, "sizes must be whole numbers")

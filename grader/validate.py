@@ -113,7 +113,7 @@ def _inconsistent_cases(
     question: BackwardQuestion, evidence: Evidence, cases: list[Case], expected: Expected
 ) -> list[str]:
     """Cases on which the reference backward disagrees with central differences of the reference forward."""
-    forward = expected.exercise.question(question.forward)
+    forward = expected.exercise.forward_of(question)
     probes = evidence.items[gradient_check_id(question)].records
     problems = []
     for index, case in enumerate(cases):
@@ -137,9 +137,7 @@ def reference_evidence(exercise: Exercise, cases: list[Case], expected: Expected
             values = [expected.answer(question, case) for case in cases]
             evidence.items[question.id] = _item(values)
         if isinstance(question, BackwardQuestion) and question.gradient_check:
-            evidence.items[gradient_check_id(question)] = _probe_item(
-                exercise.question(question.forward), cases, expected
-            )
+            evidence.items[gradient_check_id(question)] = _probe_item(exercise.forward_of(question), cases, expected)
         if isinstance(question, NumericQuestion):
             evidence.answers[question.name] = expected.numeric_answer(question).tolist()
     if any(isinstance(q, ShapeQuestion) for q in exercise.questions):

@@ -20,7 +20,7 @@ def for_student(exercise: Exercise, student: str | None) -> Exercise:
     """The exercise as `student` receives it; the exercise itself when it has no variants or no student."""
     if exercise.variants is None or student is None:
         return exercise
-    rng = np.random.default_rng(_seed(exercise, student))
+    rng = np.random.default_rng(_seed(exercise.id, exercise.variants.seed, student))
     handout = draw_sizes(exercise, rng, ranges=dict(exercise.variants.dimensions), fixed=exercise.handout)
     return with_handout(exercise, handout, rng)
 
@@ -62,6 +62,6 @@ def _numeric_for(question: NumericQuestion, old: dict[str, int], new: dict[str, 
     return question.model_copy(update={"case": case, "seed": seed_of(question.seed)})
 
 
-def _seed(exercise: Exercise, student: str) -> int:
-    text = f"{exercise.id}\0{exercise.variants.seed}\0{student}"
+def _seed(exercise_id: str, variants_seed: int, student: str) -> int:
+    text = f"{exercise_id}\0{variants_seed}\0{student}"
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")

@@ -218,7 +218,9 @@ def _explicit_statement(clause: str, table: _SymbolTable) -> tuple[str, str] | N
         if relation.start() > _LONGEST_SUBJECT:  # every later subject is longer still
             break
         symbol = _subject(clause[: relation.start()], table)
-        answer = _answer_core(clause[relation.end() :]) if symbol else None
+        if not symbol:
+            continue
+        answer = _answer_core(clause[relation.end() :])
         if answer:
             return symbol, answer
     return _defined_then_shaped(clause, table)
@@ -230,7 +232,9 @@ def _defined_then_shaped(clause: str, table: _SymbolTable) -> tuple[str, str] | 
     if len(relations) < 2 or clause[relations[0].start() : relations[0].end()].strip() != "=":
         return None
     symbol = _subject(clause[: relations[0].start()], table)
-    answer = _answer_core(clause[relations[-1].end() :]) if symbol else None
+    if not symbol:
+        return None
+    answer = _answer_core(clause[relations[-1].end() :])
     return (symbol, answer) if answer else None
 
 
@@ -285,7 +289,9 @@ def _states_shape(core: str) -> bool:
 def _unbox_statement(clause: str) -> str:
     """\\boxed{h_t = 7 \\times 1} -> h_t = 7 \\times 1; a boxed shape on its own stays boxed."""
     box = _BOX.search(clause)
-    end = _closing_brace(clause, box.end()) if box else -1
+    if box is None:
+        return clause
+    end = _closing_brace(clause, box.end())
     if end < 0 or not _RELATION.search(clause[box.end() : end]):
         return clause
     return clause[: box.start()] + clause[box.end() : end] + clause[end + 1 :]
@@ -305,9 +311,11 @@ def _table_pairs(cells: list[str], table: _SymbolTable) -> Iterator[tuple[str, s
     symbols = [_cell_symbol(cell, table) for cell in cells]
     starts = [index for index, symbol in enumerate(symbols) if symbol] + [len(cells)]
     for start, end in itertools.pairwise(starts):
+        symbol = symbols[start]
+        assert symbol is not None  # every start but the last (len(cells)) indexes a listed symbol
         answer = _shape_in_cells([cell for cell in cells[start + 1 : end] if cell])
         if answer:
-            yield symbols[start], answer
+            yield symbol, answer
 
 
 def _cell_symbol(cell: str, table: _SymbolTable) -> str | None:
@@ -349,8 +357,12 @@ def _inferred_statements(rows: list[str], table: _SymbolTable) -> Iterator[tuple
     shape_lines = [_shape_line(row) for row in rows]
     for index, row in enumerate(rows):
         # a line of shapes is what annotates an equation, never an equation itself
-        sides = _equation_variables(row, table) if shape_lines[index] is None else None
-        for shapes in _following_shape_lines(shape_lines, index + 1) if sides else ():
+        if shape_lines[index] is not None:
+            continue
+        sides = _equation_variables(row, table)
+        if sides is None:
+            continue
+        for shapes in _following_shape_lines(shape_lines, index + 1):
             aligned = _align(sides, shapes)
             if aligned:
                 yield from ((index, symbol, answer) for symbol, answer in aligned)
@@ -384,10 +396,10 @@ def _is_variable(token: str) -> bool:
 
 
 def _following_shape_lines(shape_lines: list[list[str] | None], start: int) -> Iterator[list[str]]:
-    index = start
-    while index < len(shape_lines) and shape_lines[index] is not None:
-        yield shape_lines[index]
-        index += 1
+    for shapes in shape_lines[start:]:
+        if shapes is None:
+            return
+        yield shapes
 
 
 def _shape_line(row: str) -> list[str] | None:

@@ -128,7 +128,7 @@ def _bptt(slip: _BpttSlip) -> Callable[..., Any]:
 
     def compute(dh, cache: ref.SequenceCache):
         T = len(cache.steps)
-        grads = [None] * T
+        grads: list[Any] = [None] * T  # each step's StepGrads, in the order the loop reaches them
         dprev_h = np.zeros_like(dh[:, 0, :], dtype=float)
         for t in reversed(range(T)) if slip.reverse else range(T):
             upstream = dh[:, t, :] if slip.every_step or t == T - 1 else 0.0

@@ -22,7 +22,7 @@ order of the forward's inputs. `rnn_forward` and `rnn_backward` loop the step fu
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -138,7 +138,7 @@ def rnn_forward(x, h0, Wx, Wh, b) -> tuple[np.ndarray, SequenceCache]:
 def rnn_backward(dh, cache: SequenceCache) -> SequenceGrads:
     """Backpropagation through time. dh: (N, T, H) is the upstream gradient of every hidden
     state; step t also receives, through h_{t+1}, the dprev_h of step t+1."""
-    grads = [None] * len(cache.steps)
+    grads: list[Any] = [None] * len(cache.steps)  # each step's StepGrads, filled in from the last
     dprev_h = np.zeros_like(dh[:, 0, :], dtype=float)  # nothing flows back into the last step
     for t in reversed(range(len(cache.steps))):
         grads[t] = rnn_step_backward(dh[:, t, :] + dprev_h, cache.steps[t])

@@ -172,7 +172,7 @@ def _bptt_with(slip: _BpttSlip, tokens, targets, E, W_x, W_H, W_y, h0) -> dict[s
     targets = np.asarray(targets).astype(int).reshape(-1)
     T = len(cache.tokens)
     grads = {name: np.zeros(np.shape(w)) for name, w in (("W_x", W_x), ("W_H", W_H), ("W_y", W_y))}
-    dxs = [None] * T
+    dxs: list[Any] = [None] * T  # each step's input gradient, filled in from the last
     dh_next = np.zeros_like(cache.steps[0].h_t)
     for t in reversed(range(T)):
         out = _output_grads(slip, int(targets[t]), cache, t)

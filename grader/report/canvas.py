@@ -98,8 +98,8 @@ def match_submissions(
 ) -> tuple[dict[str, SubmissionResult], list[SubmissionResult]]:
     """({roster key: its submission}, submissions without a row); a row takes the first submission."""
     by_student: dict[str, str] = {}
-    for key, student in student_ids(roster).items():
-        by_student.setdefault(student, key)
+    for row_key, student in student_ids(roster).items():
+        by_student.setdefault(student, row_key)
     matched: dict[str, SubmissionResult] = {}
     unmatched: list[SubmissionResult] = []
     for sub in results.submissions:

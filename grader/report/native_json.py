@@ -11,13 +11,14 @@ keys, which scripts may rely on, it adds `isolation` (the level student code ran
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from grader.results import GradingResults, QuestionResult, SubmissionResult, diagnosis_counts
 
 
 def render(results: GradingResults) -> str:
     """The whole run as indented JSON: exercise, grader version, one entry per submission."""
-    document = {
+    document: dict[str, Any] = {
         "exercise": results.exercise,
         "grader_version": results.grader_version,
         "submissions": [_submission(sub) for sub in results.submissions],

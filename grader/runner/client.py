@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import IO
 
 import grader
 from grader.runner.isolation import remove_folder
@@ -83,7 +84,7 @@ class SandboxPool:
         self._tmp = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
         self._tmp.chmod(0o711)
         (self._tmp / "grader.pid").write_text(str(os.getpid()))
-        self._zygote: subprocess.Popen | None = None
+        self._zygote: subprocess.Popen[bytes] | None = None
         self._counter = 0
         self._in_flight: set[Path] = set()  # job directories handed over and not yet collected
         self._items_files: dict[Path, list[Item]] = {}
@@ -113,12 +114,31 @@ class SandboxPool:
             )
         except OSError as exc:
             raise SandboxError(f"the sandbox process could not start: {exc}") from None
-        ready = self._zygote.stdout.readline()
+        ready = self._stdout.readline()
         if ready.strip() != b"ready":
             raise SandboxError("the sandbox process did not start")
 
     def _zygote_config(self) -> dict:
         return {"grader_pid": os.getpid(), "isolation": self.isolation, "hidden": self._covered}
+
+    @property
+    def _warm(self) -> subprocess.Popen[bytes]:
+        """The warm process, which runs from `__enter__` to `__exit__`."""
+        if self._zygote is None:
+            raise SandboxError("the sandbox process is not running (use SandboxPool as a context manager)")
+        return self._zygote
+
+    @property
+    def _stdin(self) -> IO[bytes]:
+        stdin = self._warm.stdin
+        assert stdin is not None  # started with stdin=PIPE
+        return stdin
+
+    @property
+    def _stdout(self) -> IO[bytes]:
+        stdout = self._warm.stdout
+        assert stdout is not None  # started with stdout=PIPE
+        return stdout
 
     def _stop_zygote(self) -> None:
         """Ask the warm process to stop every job it runs; insist if it does not."""
@@ -130,7 +150,7 @@ class SandboxPool:
         except subprocess.TimeoutExpired:
             self._zygote.kill()
             self._zygote.wait()
-        for stream in (self._zygote.stdin, self._zygote.stdout):
+        for stream in (self._stdin, self._stdout):
             try:
                 stream.close()
             except OSError:  # unflushed input to a process that is gone
@@ -216,8 +236,8 @@ class SandboxPool:
             self._replace_zygote()
 
     def _write(self, line: str) -> None:
-        self._zygote.stdin.write(line.encode())
-        self._zygote.stdin.flush()
+        self._stdin.write(line.encode())
+        self._stdin.flush()
 
     def _wait_for_done(self, running: dict[str, tuple[Job, Path, float]]) -> list[str]:
         """Names of finished (or overdue) jobs. If the warm process dies, a new one serves the rest."""
@@ -230,10 +250,10 @@ class SandboxPool:
             ]
             if ended:
                 return ended
-            if self._zygote.poll() is not None:
+            if self._warm.poll() is not None:
                 self._replace_zygote()
-            readable, _, _ = select.select([self._zygote.stdout], [], [], POLL_SECONDS)
-            line = self._zygote.stdout.readline().decode(errors="replace").strip() if readable else ""
+            readable, _, _ = select.select([self._stdout], [], [], POLL_SECONDS)
+            line = self._stdout.readline().decode(errors="replace").strip() if readable else ""
             if line.removeprefix("done ") in running:
                 return [line.removeprefix("done ")]
 

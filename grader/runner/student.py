@@ -94,7 +94,7 @@ class _InertModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def create_module(self, spec: Any) -> types.ModuleType:
         module = types.ModuleType(spec.name)
         module.__path__ = []
-        module.__getattr__ = lambda attr: _Inert()  # type: ignore[attr-defined]
+        vars(module)["__getattr__"] = lambda attr: _Inert()  # a module-level __getattr__ (PEP 562)
         return module
 
     def exec_module(self, module: types.ModuleType) -> None:
@@ -121,7 +121,7 @@ class _AllowedImports(importlib.abc.MetaPathFinder):
     def _from_student_code(self) -> bool:
         """Whether the code asking for the import is the student's (compiled under its file's label, or in the
         box), rather than an installed library's."""
-        frame = sys._getframe(2)
+        frame: types.FrameType | None = sys._getframe(2)
         while frame is not None and frame.f_code.co_filename.startswith("<frozen importlib"):
             frame = frame.f_back
         filename = frame.f_code.co_filename if frame is not None else ""
@@ -168,6 +168,8 @@ def load_module(unit: Unit, package: str | None = None) -> dict[str, Any]:
     if existing is not None and getattr(existing, "__file__", None) == os.path.abspath(unit.path):
         return vars(existing)
     spec = importlib.util.spec_from_file_location(name, os.path.abspath(unit.path))
+    if spec is None:
+        raise ImportError(f"{unit.label} cannot be loaded as a Python module")
     module = importlib.util.module_from_spec(spec)
     module.__package__ = package or ""
     sys.modules[name] = module
@@ -287,29 +289,45 @@ def fetch(item: Item, namespaces: list[dict[str, Any]], files: set[str], encoder
         yield from _fetch_chain(item, target, namespaces, files, encoder)
     else:
         for args in item.calls:
-            yield _guarded(lambda args=args: encoder.encode(_call(target, args, item.drop, encoder)), files)
+
+            def produce(args: list[dict] = args) -> dict[str, Any]:
+                return encoder.encode(_call(target, args, item.drop, encoder))
+
+            yield _guarded(produce, files)
 
 
 def _fetch_chain(
     item: Item, backward: Callable[..., Any], namespaces: list[dict[str, Any]], files: set[str], encoder: RawEncoder
 ):
     """A backward fed by the student's own forward: the cache is made and used here, never sent out."""
+    drop = item.drop
+    if drop is None:  # the grader makes chain items only for a forward with a cache
+        raise ValueError(f"chain item {item.id} does not say where the forward returns its cache")
     forward = lookup(namespaces, item.forward)
     if not callable(forward):
         yield {"error": f"needs {item.forward}, whose cache it takes, and no function {item.forward} was found"}
         return
     for args in item.calls:
-        yield _guarded(lambda args=args: encoder.encode(_chain(forward, backward, args, item, encoder)), files)
+
+        def produce(args: list[dict] = args) -> dict[str, Any]:
+            return encoder.encode(_chain(forward, backward, args, item, drop, encoder))
+
+        yield _guarded(produce, files)
 
 
 def _chain(
-    forward: Callable[..., Any], backward: Callable[..., Any], args: list[dict], item: Item, encoder: RawEncoder
+    forward: Callable[..., Any],
+    backward: Callable[..., Any],
+    args: list[dict],
+    item: Item,
+    drop: int,
+    encoder: RawEncoder,
 ) -> Any:
     returned = _call(forward, args[: item.split], None, encoder)
-    if not isinstance(returned, (tuple, list)) or len(returned) <= item.drop:
+    if not isinstance(returned, (tuple, list)) or len(returned) <= drop:
         raise ValueError(f"{item.forward} returned {type(returned).__name__}, not its outputs and the cache")
     upstream = [decode_array(arg, encoder.max_elements) for arg in args[item.split :]]
-    return backward(*upstream, returned[item.drop])
+    return backward(*upstream, returned[drop])
 
 
 def _call(function: Callable[..., Any], encoded_args: list[dict], drop: int | None, encoder: RawEncoder) -> Any:

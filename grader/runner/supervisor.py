@@ -7,6 +7,7 @@ that hung; a crash costs the question that crashed; the session restarts after i
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
 import select
@@ -93,9 +94,10 @@ def supervise(request: Request, box: Path) -> Outcome:
         isolation.kill_everything(run.pid, run.pidfd, uid)
         _LIVE.clear()
         _close(run)
-        first = _next_start(run, outcome)
-        if first is None or time.monotonic() >= ends_at:
+        next_first = _next_start(run, outcome)
+        if next_first is None or time.monotonic() >= ends_at:
             break
+        first = next_first
     _out_of_time(outcome)
     return outcome
 
@@ -146,8 +148,9 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         os.dup2(events_w, 3)
         os.closerange(4, 65536)
         level = isolation.confine(request.limits, uid, len(request.items), request.isolation, request.hidden_paths)
-        sys.stdout.reconfigure(line_buffering=True)
-        sys.stderr.reconfigure(line_buffering=True)
+        for stream in (sys.stdout, sys.stderr):
+            assert isinstance(stream, io.TextIOWrapper)  # the supervisor process's own standard streams
+            stream.reconfigure(line_buffering=True)
         student.serve(request, first, student.Events(3), level)
         sys.stdout.flush()
     except BaseException:  # noqa: BLE001 - report and leave; student code may raise anything
@@ -255,14 +258,14 @@ def _describe_exit(status: int | None) -> str:
     if status is None:
         return "still running at the time limit"
     if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
+        number = signal.Signals(os.WTERMSIG(status))
         reasons = {
             signal.SIGXCPU: " (CPU time limit)",
             signal.SIGXFSZ: " (file size limit)",
             signal.SIGKILL: " (killed, usually the memory limit)",
             signal.SIGSEGV: " (crashed)",
         }
-        return f"killed by signal {signal.Signals(number).name}{reasons.get(number, '')}"
+        return f"killed by signal {number.name}{reasons.get(number, '')}"
     return f"the process exited with code {os.WEXITSTATUS(status)}"
 
 

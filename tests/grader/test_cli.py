@@ -208,3 +208,11 @@ def test_html_report_from_grade_and_from_a_gradebook(classroom):
     assert pages == sorted(p.name for p in Path("again/students").glob("*.html"))
     assert all(Path("again/students", name).read_text() == Path("report/students", name).read_text() for name in pages)
     assert invoke("grade", str(classroom), "--format", "html", *FAST).exit_code == 2  # needs -o FOLDER
+
+
+def test_check_refuses_a_folder_of_several_students_with_a_hint(tmp_path):
+    for student in ("ann", "bo"):
+        (tmp_path / "class" / student).mkdir(parents=True)
+        shutil.copy(CORPUS / "correct/student01_loops.py", tmp_path / "class" / student / "rnn.py")
+    result = invoke("check", str(tmp_path / "class"))
+    assert result.exit_code == 2 and "several folders of work" in result.stderr and "rnn-grader grade" in result.stderr

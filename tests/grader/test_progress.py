@@ -164,3 +164,42 @@ def test_batch_summary_cannot_drive_the_terminal():
     assert "\x1b" not in line and "\x07" not in line
     assert line.endswith("…") and len(line) < 200
     assert printable("a\u202eb\tc") == "a?b?c"
+
+
+def _run_cli_on_pty(args: list[str], **env: str) -> str:
+    """The real `rnn-grader` with its stderr on a pseudo-terminal; what the terminal received, escapes removed."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))
+    command = [sys.executable, "-c", "from grader.cli import main; main()", *args]
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave,
+                            env=child_env(**env), cwd=ROOT)
+    os.close(slave)
+    received = b""
+    try:
+        while chunk := _read(master):
+            received += chunk
+    finally:
+        os.close(master)
+        proc.wait(timeout=120)
+    return ANSI.sub("", received.decode("utf-8", "replace"))
+
+
+@pytest.fixture(scope="module")
+def class_of_200(tmp_path_factory) -> Path:
+    """200 students who handed in answer files (graded without running code, so the batch is quick)."""
+    folder = tmp_path_factory.mktemp("class200")
+    for n in range(200):
+        (folder / f"s{n:03d}.json").write_text('{"shapes": {"W_H": "7x7", "h_t": "1x7"}}')
+    return folder
+
+
+def test_a_batch_of_200_on_a_terminal_shows_the_bar(class_of_200):
+    screen = _run_cli_on_pty(["grade", str(class_of_200), "--exercise", "rnn-bptt", "--secret", "s", "-o",
+                              str(class_of_200.parent / "out.txt")])
+    assert "200/200" in screen, screen[-2000:]
+
+
+def test_the_same_batch_in_ci_prints_no_bar(class_of_200):
+    screen = _run_cli_on_pty(["grade", str(class_of_200), "--exercise", "rnn-bptt", "--secret", "s", "-o",
+                              str(class_of_200.parent / "out-ci.txt")], CI="true")
+    assert "200/200" not in screen and "graded 200 submission(s)" in screen
