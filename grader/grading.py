@@ -290,6 +290,7 @@ def judge_submission(submission: Submission, run: RunResult | None, batch: _Batc
         questions=questions,
         notes=_notes(submission, run),
         output=run.output if run else "",
+        seconds=run.seconds if run else None,
     )
 
 

@@ -57,6 +57,7 @@ class SubmissionResult(BaseModel):
         default_factory=list, description="Submission-wide remarks: cells that raised, flagged imports."
     )
     output: str = Field(default="", description="What the student's code printed, cut at a cap.")
+    seconds: float | None = Field(default=None, description="Wall time of running the student's code, in seconds.")
 
 
 class GradingResults(BaseModel):

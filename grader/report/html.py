@@ -98,6 +98,7 @@ def _class_page(env, results: GradingResults, pages: list[str], stats: list[Ques
         questions_figure=QUESTIONS_FILE,
         rejected=[(i, sub) for i, sub in enumerate(results.submissions) if sub.status == "rejected"],
         limits=_limits(results),
+        slowest=slowest(results),
         default_message=DEFAULT_MESSAGE,
     )
 
@@ -207,6 +208,12 @@ def _limits(results: GradingResults) -> list[tuple[int, SubmissionResult, list]]
         if questions:
             hits.append((index, sub, questions))
     return hits
+
+
+def slowest(results: GradingResults, count: int = 5) -> list[tuple[int, SubmissionResult]]:
+    """(index, submission) of the submissions whose code took longest to run, slowest first."""
+    timed = [(index, sub) for index, sub in enumerate(results.submissions) if sub.seconds is not None]
+    return sorted(timed, key=lambda pair: -(pair[1].seconds or 0.0))[:count]
 
 
 def _figures(figure, results: GradingResults, stats: list[QuestionStats], folder: Path) -> list[Path]:

@@ -163,10 +163,12 @@ class SandboxPool:
         """Run jobs, at most `self.jobs` at a time; yield each result as it completes."""
         pending = iter(jobs)
         running: dict[str, tuple[Job, Path, float]] = {}
+        started: dict[str, float] = {}
         while True:
             while len(running) < self.jobs and (job := next(pending, None)) is not None:
                 job_dir = self._submit(job)
-                running[str(job_dir)] = (job, job_dir, time.monotonic() + self._budget(job))
+                started[str(job_dir)] = time.monotonic()
+                running[str(job_dir)] = (job, job_dir, started[str(job_dir)] + self._budget(job))
             if not running:
                 return
             for job_dir_name in self._wait_for_done(running):
@@ -174,7 +176,9 @@ class SandboxPool:
                 self._in_flight.discard(job_dir)
                 if not _has_ended(job_dir):
                     _stop_supervisor(job_dir)  # overdue: it must not outlive its files
-                yield self._collect(job, job_dir)
+                result = self._collect(job, job_dir)
+                result.seconds = round(time.monotonic() - started.pop(job_dir_name), 4)
+                yield result
 
     def _budget(self, job: Job) -> float:
         """The supervisor keeps its own, shorter limit; this one only guards against a stuck supervisor."""

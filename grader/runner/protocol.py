@@ -199,3 +199,4 @@ class RunResult:
     output_dropped: int = 0
     forbidden_imports: list[str] = field(default_factory=list)
     grader_error: str | None = None
+    seconds: float = 0.0  # wall time from handing the job over to reading its result

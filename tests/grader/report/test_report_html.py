@@ -199,6 +199,11 @@ def test_bundled_class(example_report):
     assert {row[-2] for row in body_rows(page, "diagnosis-table")} == {"missing-tanh-derivative", "transposed"}
     assert len(body_rows(page, "student-table")) == 6
     assert len(body_rows(page, "question-table")) == len(results.submissions[0].questions)
+    # the slowest submissions whose code ran (the write-up alone ran none), slowest first
+    slow = body_rows(page, "slowest-table")
+    ran = [s for s in results.submissions if s.seconds is not None]
+    assert len(slow) == min(5, len(ran)) and [float(row[-1]) for row in slow] == sorted(
+        (float(f"{s.seconds:.2f}") for s in ran), reverse=True)[:5]
 
 
 # --- In a real browser --------------------------------------------------------------------------------------
