@@ -103,8 +103,8 @@ def confine(limits: Limits, uid: int | None, item_count: int, isolation: str, hi
     level = "rlimits"
     covered = [Path(path) for path in hidden]
     if uid is not None:
-        level = _as_another_user(uid)
-    elif isolation == "auto" and _enter_user_namespace(covered):
+        level = _as_another_user(uid, limits)
+    elif isolation == "auto" and _enter_user_namespace(covered, limits):
         level = "namespaces"
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _set_rlimits(limits, item_count, separate_uid=level.startswith("user"))
@@ -113,7 +113,7 @@ def confine(limits: Limits, uid: int | None, item_count: int, isolation: str, hi
     return level
 
 
-def _enter_user_namespace(covered: list[Path]) -> bool:
+def _enter_user_namespace(covered: list[Path], limits: Limits) -> bool:
     """Without root: a user namespace mapping us to ourselves, and with it network and mount namespaces."""
     uid, gid = os.getuid(), os.getgid()
     if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) != 0:
@@ -124,6 +124,7 @@ def _enter_user_namespace(covered: list[Path]) -> bool:
         Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
         _cover(covered, Path.cwd())
+        _private_scratch(limits)
         _drop_capabilities()  # else the code could unmount the covers of its own namespace
     except OSError:
         return False
@@ -144,12 +145,45 @@ def _drop_capabilities() -> None:
     _check(_libc.capset(ctypes.byref(header), (_CapData * 2)()), "capset")
 
 
-def _as_another_user(uid: int) -> str:
-    """As root: the throw-away uid, inside the warm process's namespaces where the kernel allowed them."""
+def _as_another_user(uid: int, limits: Limits) -> str:
+    """As root: the throw-away uid, inside the warm process's namespaces where the kernel allowed them, with
+    scratch folders of its own."""
     if not _shared_namespaces and not all(_reachable_by_others(path) for path in _interpreter_paths()):
         return "rlimits"  # the interpreter lives where only root may enter, and it cannot be re-mounted
+    if _shared_namespaces:
+        try:
+            _check(_libc.unshare(CLONE_NEWNS), "unshare")
+            _private_scratch(limits)
+        except OSError:
+            pass  # the shared scratch folders then, swept of this uid's files when the job ends
     _drop_privileges(uid)
     return "user+namespaces" if _shared_namespaces else "user"
+
+
+SCRATCH_FOLDERS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
+
+
+def _private_scratch(limits: Limits) -> None:
+    """In the job's own mount namespace: an empty tmpfs, capped in size and in files, over each scratch folder.
+    What the student writes there is gone with its last process, and no other job ever sees it. The job's box
+    and the interpreter's files, when they live under one of them, are bound back in place."""
+    options = f"mode=1777,size={limits.scratch_mb}m,nr_inodes={limits.scratch_files}"
+    keep = [Path.cwd(), *_interpreter_paths()]
+    for folder in SCRATCH_FOLDERS:
+        if folder.is_dir() and not folder.is_symlink():
+            _cover_keeping(folder, [path for path in keep if folder in path.parents], options)
+
+
+def _cover_keeping(folder: Path, keep: list[Path], options: str) -> None:
+    handles = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in keep]
+    try:
+        _mount("tmpfs", str(folder), "tmpfs", MS_NOSUID | MS_NODEV, options)
+        for path, handle in handles:
+            path.mkdir(parents=True, exist_ok=True)
+            _mount(f"/proc/self/fd/{handle}", str(path), None, MS_BIND | MS_REC)
+    finally:
+        for _, handle in handles:
+            os.close(handle)
 
 
 def _enter_namespaces(covered: list[Path]) -> None:
@@ -254,10 +288,32 @@ def kill_everything(student_pid: int, student_pidfd: int, uid: int | None) -> No
         if uid is not None:
             _kill_all_of_uid(uid)
         if not _reap_children():
-            return
+            break
         for child in _children_of(os.getpid()):  # orphans re-parented here that escaped the group
             _signal_pid(child)
         time.sleep(0.01)
+    if uid is not None:
+        sweep_scratch(uid)
+
+
+def sweep_scratch(uid: int) -> None:
+    """Remove what `uid` left in the machine's scratch folders: where the job had no private ones (a container
+    without namespaces), this is all that stops one student's files reaching the next."""
+    for folder in SCRATCH_FOLDERS:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                pass
 
 
 def _reap(pid: int) -> None:

@@ -31,6 +31,8 @@ class Limits:
     max_processes: int = 256
     output_cap: int = 64_000
     max_elements: int = 4_000_000
+    scratch_mb: int = 64  # each private /tmp, /var/tmp, /dev/shm of a job (where namespaces allow)
+    scratch_files: int = 2_000  # files and folders each of them may hold
 
 
 @dataclass(frozen=True)
