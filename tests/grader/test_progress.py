@@ -48,10 +48,15 @@ def child_env(**extra: str) -> dict[str, str]:
 
 def run_on_pty(total: str, **env: str) -> str:
     """Run FEED with its stderr on a pseudo-terminal; everything the terminal received, escapes removed."""
+    return on_pty([sys.executable, "-c", FEED, total], timeout=30, **env)
+
+
+def on_pty(command: list[str], timeout: float, **env: str) -> str:
+    """Run `command` with its stderr on a pseudo-terminal; what the terminal received, escapes removed."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-c", FEED, total], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=slave, env=child_env(**env), cwd=ROOT)
+    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave,
+                            env=child_env(**env), cwd=ROOT)
     os.close(slave)
     received = b""
     try:
@@ -59,7 +64,7 @@ def run_on_pty(total: str, **env: str) -> str:
             received += chunk
     finally:
         os.close(master)
-    assert proc.wait(timeout=30) == 0
+    assert proc.wait(timeout=timeout) == 0
     return ANSI.sub("", received.decode("utf-8", "replace"))
 
 
@@ -167,21 +172,8 @@ def test_batch_summary_cannot_drive_the_terminal():
 
 
 def _run_cli_on_pty(args: list[str], **env: str) -> str:
-    """The real `rnn-grader` with its stderr on a pseudo-terminal; what the terminal received, escapes removed."""
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))
-    command = [sys.executable, "-c", "from grader.cli import main; main()", *args]
-    proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave,
-                            env=child_env(**env), cwd=ROOT)
-    os.close(slave)
-    received = b""
-    try:
-        while chunk := _read(master):
-            received += chunk
-    finally:
-        os.close(master)
-        proc.wait(timeout=120)
-    return ANSI.sub("", received.decode("utf-8", "replace"))
+    """The real `rnn-grader` with its stderr on a pseudo-terminal."""
+    return on_pty([sys.executable, "-c", "from grader.cli import main; main()", *args], timeout=120, **env)
 
 
 @pytest.fixture(scope="module")
