@@ -124,6 +124,13 @@ def _stop_on_terminate(signum: int, frame: object) -> None:
     show_default=True,
     help="auto: the strongest isolation this machine offers; rlimits: limits and process tracking only.",
 )
+@click.option(
+    "--shard",
+    "shard_text",
+    metavar="K/N",
+    help="Grade only shard K of N (1-based): a stable share of the class by student id, the same on every "
+    "machine; with --gradebook, join the shards' gradebooks with `rnn-grader merge`.",
+)
 def grade_command(
     paths,
     exercise_id,
@@ -140,6 +147,7 @@ def grade_command(
     gradebook,
     resume,
     isolation,
+    shard_text,
 ) -> None:
     """Grade submissions (files, or folders of them) and report scores and feedback."""
     from grader.grading import GradingOptions
@@ -147,6 +155,7 @@ def grade_command(
 
     if secret_file:
         secret = _read_secret(Path(secret_file))
+    shard = _parse_shard(shard_text)
     exercise = _exercise(exercise_id, secret)
     if resume and not gradebook:
         raise UsageProblem("--resume needs --gradebook FILE (where the finished results are)")
@@ -167,13 +176,16 @@ def grade_command(
     started = time.monotonic()
     existing = _existing(paths)
     _check_destination(fmt, output, existing, single)
+    if shard and not gradebook:
+        click.echo("note: --shard without --gradebook: `rnn-grader merge` joins shards' gradebooks", err=True)
     if exercise.hidden.count and not secret:
         click.echo(
             "warning: no --secret: the hidden cases come from the exercise file's default secret, "
             "which students can read",
             err=True,
         )
-    results = _run(existing, exercise, options, total=_count_submissions(existing, single))
+    total = shard.count_entries(existing, single, options.roster) if shard else _count_submissions(existing, single)
+    results = _run(existing, exercise, options, total=total, shard=shard)
     if fmt == "canvas":
         _emit_canvas(results, roster_rows, assignment, output)
     else:
@@ -183,9 +195,88 @@ def grade_command(
     for line in batch_summary(results):
         click.echo(line, err=True)
     level = f"; isolation: {results.isolation}" if results.isolation else ""
+    share = f" (shard {shard})" if shard else ""
     click.echo(
-        f"graded {len(results.submissions)} submission(s) in {time.monotonic() - started:.2f} s{level}", err=True
+        f"graded {len(results.submissions)} submission(s){share} in {time.monotonic() - started:.2f} s{level}",
+        err=True,
     )
+
+
+def _parse_shard(text: str | None):
+    from grader.shard import ShardError, parse_shard
+
+    if text is None:
+        return None
+    try:
+        return parse_shard(text)
+    except ShardError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+@main.command("merge")
+@click.argument("gradebooks", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(FORMAT_NAMES), default="table", show_default=True, help="Output format."
+)
+@click.option("-o", "--output", type=click.Path(), help="Write here instead of stdout (as `grade -o`).")
+@click.option("--exercise", "exercise_id", help="Which exercise, when the gradebooks hold several.")
+@click.option(
+    "--class",
+    "class_paths",
+    multiple=True,
+    help="A submission path given to `grade` (repeat for each): lists the class's submissions no shard "
+    "graded, and orders the result as an unsharded run does.",
+)
+@click.option("--single", is_flag=True, help="As `grade --single`: each --class folder is ONE student's work.")
+@click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The roster given to `grade`: its students without a graded submission are listed (and, with "
+    "--format canvas, it is the import's rows).",
+)
+@click.option("--assignment", help='With --format canvas: the gradebook column, "Name (id)".')
+@click.option("--allow-missing", is_flag=True, help="Write the result even when --class submissions were not graded.")
+def merge_command(gradebooks, fmt, output, exercise_id, class_paths, single, roster, assignment, allow_missing) -> None:
+    """Join the gradebooks of `grade --shard K/N --gradebook G` into one result, in any format.
+
+    Exit 1 when a submission was graded twice with different results, or when a --class submission
+    was graded by no shard (unless --allow-missing); both are listed."""
+    from grader.merge import MergeError, merge
+    from grader.submission import discover
+
+    roster_rows = _read_roster(roster) if roster else {}
+    if fmt == "canvas":
+        _check_canvas_assignment(assignment)
+    klass = discover(_existing(class_paths), single=single) if class_paths else None
+    try:
+        merged = merge([Path(g) for g in gradebooks], exercise_id, klass)
+    except MergeError as exc:
+        raise click.ClickException(str(exc)) from None
+    _report_merge_gaps(merged, roster_rows, allow_missing or klass is None, canvas=fmt == "canvas")
+    _check_destination(fmt, output, [Path(s.path) for s in merged.results.submissions], single=True)
+    if fmt == "canvas":
+        _emit_canvas(merged.results, roster_rows, assignment, output)
+    else:
+        _emit(merged.results, fmt, output)
+    click.echo(f"merged {len(merged.results.submissions)} submission(s) from {len(gradebooks)} gradebook(s)", err=True)
+
+
+def _report_merge_gaps(merged, roster_rows: dict, allow_missing: bool, canvas: bool) -> None:
+    """List, on stderr, what the shards left out; fail on class submissions nobody graded."""
+    from grader.report.canvas import describe, missing_students
+
+    for result in merged.outside:
+        click.echo(f"not in the --class paths: {result.student} ({result.path})", err=True)
+    if roster_rows and not canvas:  # the canvas output lists these itself
+        for line in describe(missing_students(merged.results, roster_rows)):
+            click.echo(f"no submission: {line}", err=True)
+    if not merged.missing:
+        return
+    listed = "\n".join(f"  {submission.student} ({submission.path})" for submission in merged.missing)
+    message = f"{len(merged.missing)} submission(s) of the class graded by no shard:\n{listed}"
+    if not allow_missing:
+        raise click.ClickException(message + "\n(a shard's gradebook left out? --allow-missing writes the rest)")
+    click.echo(f"warning: {message}", err=True)
 
 
 @main.command("check")
@@ -430,7 +521,7 @@ def _describe_question(question) -> str:
     return ""
 
 
-def _run(paths: list[Path], exercise, options, total: int | None = None):
+def _run(paths: list[Path], exercise, options, total: int | None = None, shard=None):
     from grader.gradebook import GradebookError
     from grader.grading import grade
     from grader.progress import Progress
@@ -438,7 +529,7 @@ def _run(paths: list[Path], exercise, options, total: int | None = None):
 
     try:
         with Progress(total) as bar:
-            return grade(paths, exercise, options, on_result=bar.on_result)
+            return grade(paths, exercise, options, on_result=bar.on_result, shard=shard)
     except SandboxError as exc:
         raise click.ClickException(f"the sandbox failed: {exc}") from None
     except GradebookError as exc:

@@ -26,6 +26,7 @@ from grader.kit import load_kit
 from grader.results import GradingResults, SubmissionResult, total
 from grader.runner.client import Job, SandboxPool
 from grader.runner.protocol import Item, Limits, RunResult, encode_array
+from grader.shard import Shard
 from grader.submission import Submission, discover
 from grader.variants import for_student
 from grader.writeup import shapes_from_text
@@ -100,10 +101,14 @@ def grade(
     exercise: Exercise,
     options: GradingOptions,
     on_result: Callable[[SubmissionResult], None] | None = None,
+    shard: Shard | None = None,
 ) -> GradingResults:
-    """Grade every submission under `paths`; one submission's failure never touches another's result."""
+    """Grade every submission under `paths` (only `shard`'s students, given one); one submission's failure
+    never touches another's result."""
     batch = _Batch(exercise, options, _context(exercise, options), _private_folders(paths, exercise, options))
     submissions = discover(paths, single=options.single)
+    if shard is not None:
+        submissions = shard.select(submissions, options.roster)
     results: dict[int, SubmissionResult] = {}
     with _open_gradebook(options) as gradebook:
         for index, result, is_new in _results(submissions, batch, gradebook):
