@@ -231,7 +231,83 @@ class NumericQuestion(_Question):
     tolerance: Tolerance | None = Field(default=None, description="Overrides the exercise tolerance.")
 
 
-Question = Annotated[ShapeQuestion | FunctionQuestion | BackwardQuestion | NumericQuestion, Field(discriminator="kind")]
+# ---------------------------------------------------------------- written questions (a derivation on paper)
+
+
+class _WrittenQuestion(_Question):
+    symbols: dict[str, list[str]] = Field(
+        min_length=1,
+        description="Each quantity's name (as the reference callables name it) and how a write-up may write it, "
+        "in LaTeX (`w_H`, `W_{hh}`, `\\hat{y}_t`); every spelling is parsed, so `W_{H}` and `W_H` are one.",
+    )
+    model_answer: str | None = Field(
+        default=None,
+        pattern=CALLABLE_PATH,
+        description="Callable returning a correct write-up (Markdown); `validate` checks it earns full marks.",
+    )
+
+
+class EquationsQuestion(_WrittenQuestion):
+    """The model's equations, written by the student; each is checked for meaning by evaluating both sides."""
+
+    kind: Literal["equations"]
+    reference: str = Field(
+        pattern=CALLABLE_PATH,
+        description="Callable(**given arrays) -> {quantity: array}: the expected value of every quantity.",
+    )
+    given: dict[str, list[int | str]] = Field(
+        min_length=1, description="The arrays the equations start from and their shapes (dimension names)."
+    )
+    onehot: list[str] = Field(default_factory=list, description="Given arrays drawn one-hot (a target word).")
+    equations: list[str] = Field(min_length=1, description="The quantities whose equation must be stated, in order.")
+    weights: list[str] = Field(
+        default_factory=list, description="Weight matrices a slip may confuse (W_H for W_y): tried as replacements."
+    )
+    local_symbols: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict,
+        description="Spellings that mean something else in one equation (y_t, the target, in L_t's).",
+    )
+
+
+class ChainQuestion(_WrittenQuestion):
+    """The dependency chain from the loss back to a weight, arrows or a product of partial derivatives."""
+
+    kind: Literal["chain"]
+    chain: list[str] = Field(min_length=2, description="Quantities from the loss to the weight, in order.")
+    recurrent: str = Field(description="The quantity whose previous step the chain must recurse through (h_t).")
+    previous: str = Field(description="That quantity one step earlier, as named in `symbols` (h_prev).")
+
+
+class GradientQuestion(_WrittenQuestion):
+    """The gradient as a double sum over t and k <= t of the chain's factors, with dh_t/dh_k a product."""
+
+    kind: Literal["gradient"]
+    loss: str = Field(description="The total loss's quantity name (L).")
+    step_loss: str = Field(description="One step's loss (L_t).")
+    weight: str = Field(description="The weight differentiated (W_H).")
+    chain: list[str] = Field(min_length=2, description="Quantities the summand's factors go through (L_t … h_t).")
+    recurrent: str = Field(description="The recurrent state (h_t), differentiated with respect to itself at step k.")
+    steps: str = Field(default="T", description="The number of steps (the outer sum's upper bound).")
+    step_aliases: list[str] = Field(default_factory=lambda: ["n"], description="Other names for it (n).")
+    reference: str | None = Field(
+        default=None,
+        pattern=CALLABLE_PATH,
+        description="Callable(W_H, h_t) -> dh_t/dh_{t-1}: the one-step Jacobian, to check it when written out.",
+    )
+
+
+WrittenQuestion = EquationsQuestion | ChainQuestion | GradientQuestion
+
+Question = Annotated[
+    ShapeQuestion
+    | FunctionQuestion
+    | BackwardQuestion
+    | NumericQuestion
+    | EquationsQuestion
+    | ChainQuestion
+    | GradientQuestion,
+    Field(discriminator="kind"),
+]
 CodeQuestion = FunctionQuestion | BackwardQuestion
 
 
@@ -395,6 +471,19 @@ def _check_questions(exercise: Exercise) -> None:
             _check_backward(where, question, exercise)
         if isinstance(question, NumericQuestion):
             _check_sizes(f"{where}.case", question.case, exercise)
+        if isinstance(question, EquationsQuestion):
+            _check_equations(where, question, exercise)
+
+
+def _check_equations(where: str, question: EquationsQuestion, exercise: Exercise) -> None:
+    for name, shape in question.given.items():
+        for size in shape:
+            if isinstance(size, str) and size not in exercise.dimensions:
+                raise ValueError(f"{where}.given.{name}: {size!r} is not a declared dimension")
+    for field in ("onehot", "weights"):
+        for name in getattr(question, field):
+            if name not in question.given:
+                raise ValueError(f"{where}.{field}: {name!r} is not one of the given arrays")
 
 
 def _check_backward(where: str, question: BackwardQuestion, exercise: Exercise) -> None:

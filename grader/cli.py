@@ -514,6 +514,8 @@ def _describe_question(question) -> str:
         return f"shape of {question.symbol}"
     if isinstance(question, FunctionQuestion):
         return f"{question.function}({', '.join(question.args)})"
+    if question.kind in ("equations", "chain", "gradient"):
+        return f"written: {question.title or question.kind} (in your write-up)"
     if isinstance(question, BackwardQuestion):
         return f"{question.function}({', '.join([*question.upstream, 'cache'])}) after {question.forward}"
     if isinstance(question, NumericQuestion):

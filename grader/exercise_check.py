@@ -11,7 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 from exercises.bank import ExerciseError, exercise_folder, load_exercise, resolve, source_of, where_in
-from exercises.models import BackwardQuestion, DerivedInput, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
+from exercises.models import (
+    BackwardQuestion,
+    DerivedInput,
+    Exercise,
+    FunctionQuestion,
+    NumericQuestion,
+    ShapeQuestion,
+    WrittenQuestion,
+)
 from grader.cases import Case, CaseError, InputError, build_cases, numeric_case
 from grader.expected import Expected, call_args
 from grader.gradient_check import float_inputs
@@ -63,6 +71,20 @@ def _check_one(exercise: Exercise, secret: str | None) -> None:
                 return expected.answer(question, numeric_case(exercise, question))
 
             _at(exercise, f"questions.{number}.reference", numeric_answer)
+        elif isinstance(question, WrittenQuestion):
+            _check_written(exercise, number, question)
+
+
+def _check_written(exercise: Exercise, number: int, question: WrittenQuestion) -> None:
+    """A written question's callables resolve (they run when graded; the parser is an optional extra)."""
+    for field in ("reference", "model_answer"):
+        path = getattr(question, field, None)
+        if path:
+
+            def resolved(path: str = path) -> Any:
+                return resolve(exercise, path)
+
+            _at(exercise, f"questions.{number}.{field}", resolved)
 
 
 def _at(exercise: Exercise, field: str, check: Callable[[], Any]) -> Any:

@@ -305,6 +305,7 @@ def gather_evidence(submission: Submission, run: RunResult | None, exercise: Exe
         answers=submission.answers,
         timeout=limits.timeout,
         writeup_shapes=shapes_from_text(submission.writeup, symbols) if symbols else {},
+        writeup=submission.writeup,  # read by written questions (grader/derivation/), never run
     )
     if run is None:
         return evidence

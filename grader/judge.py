@@ -13,10 +13,19 @@ from typing import Any
 
 import numpy as np
 
-from exercises.models import BackwardQuestion, CodeQuestion, FunctionQuestion, NumericQuestion, ShapeQuestion
+from exercises.bank import resolve
+from exercises.models import (
+    BackwardQuestion,
+    CodeQuestion,
+    FunctionQuestion,
+    NumericQuestion,
+    ShapeQuestion,
+    WrittenQuestion,
+)
 from grader import gradient_check
 from grader.cases import Case
 from grader.compare import as_array, compare
+from grader.derivation import WrittenUnavailable, judge_written
 from grader.expected import Expected, call_args
 from grader.results import QuestionResult, QuestionStatus
 from grader.runner.protocol import ItemResult, Record
@@ -32,6 +41,7 @@ class Evidence:
     items: dict[str, ItemResult] = field(default_factory=dict)  # by question id (and "SHAPES")
     answers: dict[str, Any] = field(default_factory=dict)  # from answer files
     writeup_shapes: dict[str, str] = field(default_factory=dict)  # symbol -> raw text
+    writeup: str = ""  # the Markdown/LaTeX text of write-ups and notebook Markdown cells, for written questions
     load_problem: str = ""  # why the code could not be loaded at all
     load_status: str = "ok"  # ok, timeout, crashed
     load_errors: list[str] = field(default_factory=list)
@@ -47,7 +57,11 @@ def judge_question(question: Any, evidence: Evidence, cases: list[Case], expecte
             return judge_shape(question, evidence, expected)
         if isinstance(question, (FunctionQuestion, BackwardQuestion)):
             return judge_function(question, evidence, cases, expected)
+        if isinstance(question, WrittenQuestion):
+            return judge_writeup(question, evidence, expected)
         return judge_numeric(question, evidence, expected)
+    except WrittenUnavailable as exc:
+        return grader_error(question, f"WrittenUnavailable: {exc}")
     except Exception:  # noqa: BLE001 - the grader's fault, shown as such and kept for staff
         return grader_error(question, traceback.format_exc())
 
@@ -401,6 +415,25 @@ def _dominant_diagnosis(verdicts: list[_CaseVerdict]) -> tuple[str | None, str]:
     if count * 2 < len(failing):
         return None, ""
     return diagnosis, next(v.hint for v in verdicts if v.diagnosis == diagnosis)
+
+
+# ---------------------------------------------------------------- written derivations
+
+
+def judge_writeup(question: WrittenQuestion, evidence: Evidence, expected: Expected) -> QuestionResult:
+    """A written part of the derivation, read from the write-up's math (grader/derivation/)."""
+    if not evidence.writeup.strip():
+        return _result(
+            question,
+            0,
+            "missing",
+            "Your submission has no write-up (Markdown/LaTeX, or a notebook's Markdown cells), "
+            "so this written question has no answer.",
+        )
+    exercise = expected.exercise
+    verdict = judge_written(question, evidence.writeup, exercise.handout, lambda path: resolve(exercise, path))
+    status: QuestionStatus = verdict.status  # type: ignore[assignment]
+    return _result(question, verdict.fraction, status, verdict.feedback, verdict.diagnosis)
 
 
 # ---------------------------------------------------------------- numbers

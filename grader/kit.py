@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 
 from exercises.bank import exercise_folder
-from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
+from exercises.models import (
+    BackwardQuestion,
+    Exercise,
+    FunctionQuestion,
+    NumericQuestion,
+    ShapeQuestion,
+    WrittenQuestion,
+)
 from grader.cases import Case, numeric_case, public_cases
 from grader.expected import Expected, KnownMistake
 from grader.runner.protocol import decode_array, encode_array
@@ -69,8 +76,11 @@ def export_kit(exercise: Exercise, folder: Path, *, student: str | None = None) 
 def kit_data(exercise: Exercise, student: str | None) -> dict[str, Any]:
     """Everything a self-check needs, as JSON: the exercise without its hidden part, and public answers."""
     cases, expected = public_cases(exercise), Expected(exercise)
-    public = exercise.model_copy(
-        update={"hidden": exercise.hidden.model_copy(update={"count": 0, "default_secret": ""})}
+    public = exercise.model_copy(  # written questions need the reference's equations: graded by the course only
+        update={
+            "hidden": exercise.hidden.model_copy(update={"count": 0, "default_secret": ""}),
+            "questions": [q for q in exercise.questions if not isinstance(q, WrittenQuestion)],
+        }
     )
     code = [q for q in exercise.questions if isinstance(q, (FunctionQuestion, BackwardQuestion))]
     return {

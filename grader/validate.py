@@ -14,7 +14,14 @@ from typing import Any
 import numpy as np
 
 from exercises.bank import resolve
-from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
+from exercises.models import (
+    BackwardQuestion,
+    Exercise,
+    FunctionQuestion,
+    NumericQuestion,
+    ShapeQuestion,
+    WrittenQuestion,
+)
 from grader.cases import Case, build_cases
 from grader.compare import compare
 from grader.expected import Expected, call_args, compared_part
@@ -143,7 +150,17 @@ def reference_evidence(exercise: Exercise, cases: list[Case], expected: Expected
     if any(isinstance(q, ShapeQuestion) for q in exercise.questions):
         shapes = {symbol: "x".join(map(str, shape)) for symbol, shape in expected.shapes.items()}
         evidence.items[SHAPES_VARIABLE] = ItemResult("done", records=[Record(value=shapes)])
+    evidence.writeup = model_writeup(exercise)
     return evidence
+
+
+def model_writeup(exercise: Exercise) -> str:
+    """The written questions' model answers, one write-up: the reference's derivation, as a student writes it.
+    A written question without a `model_answer` is reported by `validate` as not earning full marks."""
+    paths = dict.fromkeys(
+        q.model_answer for q in exercise.questions if isinstance(q, WrittenQuestion) and q.model_answer
+    )
+    return "\n\n".join(str(resolve(exercise, path)()) for path in paths if path)
 
 
 def _probe_item(forward: FunctionQuestion, cases: list[Case], expected: Expected) -> ItemResult:

@@ -153,3 +153,14 @@ def test_shape_questions_name_symbols_the_reference_knows():
     exercise = load_exercise("rnn-bptt")
     shapes = Expected(exercise).shapes
     assert all(q.symbol in shapes for q in exercise.questions if isinstance(q, ShapeQuestion))
+
+
+def test_default_assignment_grades_the_written_derivation():
+    exercise = load_exercise("rnn-bptt")
+    written = {q.id: q for q in exercise.questions if q.id.startswith("derivation.")}
+    # Task 2, written: the three parts of the contract, each its own kind, points set by the exercise
+    assert {q.id: q.kind for q in written.values()} == {
+        "derivation.equations": "equations", "derivation.chain": "chain", "derivation.gradient": "gradient"}
+    assert sum(q.points for q in written.values()) == 7 and exercise.max_score == 37
+    # every written question names a model write-up, which `validate` grades
+    assert all(q.model_answer for q in written.values())

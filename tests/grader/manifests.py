@@ -1,8 +1,14 @@
-"""Checking a graded batch against a corpus manifest (format: the header of tests/corpus/manifest.yaml)."""
+"""Checking a graded batch against a corpus manifest (format: the header of tests/corpus/manifest.yaml).
+
+Written questions (`derivation.*`) are `missing` for submissions without a derivation unless the entry says
+`written: full`; tests/grader/test_derivation.py checks the write-up corpus (tests/corpus/writeups/)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+
+WRITTEN_PREFIX = "derivation."
 
 
 def check_submission(expected: dict[str, Any], result) -> None:
@@ -17,9 +23,11 @@ def check_submission(expected: dict[str, Any], result) -> None:
     for question_id, outcome in listed.items():
         check_outcome(questions[question_id], outcome)
     others = "full" if expected.get("expect") == "full" else expected.get("others", "full")
+    written = expected.get("written", "missing")  # the derivation.* questions: a write-up's, absent from code
     for question_id, question in questions.items():
         if question_id not in listed:
-            assert question.status == ("passed" if others == "full" else "missing"), (question_id, question.feedback)
+            wanted = written if question_id.startswith(WRITTEN_PREFIX) else others
+            assert question.status == ("passed" if wanted == "full" else "missing"), (question_id, question.feedback)
 
 
 def check_outcome(question, outcome: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ FAST = ["--timeout", "2"]
 
 @pytest.fixture
 def classroom(tmp_path, monkeypatch):
-    """A small class in a temporary folder: one right, one wrong, one write-up only."""
+    """A small class in a temporary folder: one right (code only), one wrong, one write-up only."""
     folder = tmp_path / "class"
     folder.mkdir()
     shutil.copy(CORPUS / "correct/student01_loops.py", folder / "ann.py")
@@ -44,11 +44,13 @@ def test_grade_native_json_follows_the_interface(classroom):
     subs = {s["student"]: s for s in data["submissions"]}
     # Paths are as the instructor gave them, never a temporary copy.
     assert subs["ann"]["path"] == "class/ann.py" and subs["ann"]["status"] == "graded"
-    assert subs["ann"]["score"] == subs["ann"]["max_score"]
+    # right code, no write-up: everything but the written Task 2 (derivation.*, 7 points, missing)
+    assert subs["ann"]["score"] == subs["ann"]["max_score"] - 7
     wrong = {q["id"]: q for q in subs["bo"]["questions"]}
     assert wrong["grad_W_H"]["status"] == "failed" and wrong["grad_W_H"]["diagnosis"] == "missing-tanh-derivative"
     assert {"id", "score", "max_score", "status", "feedback"} <= set(wrong["grad_W_H"])
-    assert subs["cy"]["score"] == 7  # seven shapes stated in the real write-up
+    # seven shapes stated in the real write-up, and its written Task 2 but for z_t = w_H h_t (0.4 of 2 points)
+    assert subs["cy"]["score"] == pytest.approx(7 + 7 - 0.4)
 
 
 def test_default_table_and_timing_line(classroom):
@@ -81,7 +83,7 @@ def test_gradescope_writes_one_file_per_student(classroom):
     files = sorted(p.name for p in Path("out").iterdir())
     assert files == ["ann.json", "bo.json", "cy.json"]
     ann = json.loads(Path("out/ann.json").read_text())
-    assert ann["score"] == sum(t["max_score"] for t in ann["tests"])
+    assert ann["score"] == sum(t["max_score"] for t in ann["tests"] if not t["name"].startswith("derivation."))
 
 
 def test_one_submission_in_every_format(classroom):
@@ -94,12 +96,17 @@ def test_one_submission_in_every_format(classroom):
     rows = list(csv.reader(io.StringIO(outputs["csv"].stdout)))
     assert rows[0][:3] == ["student", "score", "max_score"] and rows[1][0] == "bo"
     classroom_result = json.loads(outputs["github-classroom"].stdout)
-    assert classroom_result["status"] == "fail" and classroom_result["max_score"] == 30
-    assert json.loads(outputs["gradescope"].stdout)["score"] < 30
+    assert classroom_result["status"] == "fail" and classroom_result["max_score"] == 37
+    assert json.loads(outputs["gradescope"].stdout)["score"] < 37
 
 
 def test_check_exit_codes_follow_the_verdict(classroom):
-    passing = invoke("check", str(classroom / "ann.py"), *FAST)
+    complete = classroom / "eve"  # right code and the derivation written out
+    complete.mkdir()
+    shutil.copy(classroom / "ann.py", complete / "rnn.py")
+    shutil.copy(CORPUS / "writeups/correct/handout_notation.md", complete / "derivation.md")
+    passing = invoke("check", str(complete), *FAST)
+    assert invoke("check", str(classroom / "ann.py"), *FAST).exit_code == 1  # the written part is missing
     assert passing.exit_code == 0 and "Everything passes" in passing.stdout
     failing = invoke("check", str(classroom / "bo.py"), *FAST)
     assert failing.exit_code == 1 and "grad_W_H" in failing.stdout
@@ -189,9 +196,9 @@ def test_canvas_gradebook_from_the_command_line(classroom, tmp_path):
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(open("canvas.csv", newline="")))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "RNN (7)"]
-    assert rows[1][0] == "Points Possible" and rows[1][5] == "30"
+    assert rows[1][0] == "Points Possible" and rows[1][5] == "37"
     by_id = {row[1]: row for row in rows[2:]}
-    assert by_id["11"][5] == "30" and float(by_id["12"][5]) < 30 and by_id["13"][5] == ""  # dee: no submission
+    assert by_id["11"][5] == "30" and float(by_id["12"][5]) < 30  # code only: the written 7 points missing and by_id["13"][5] == ""  # dee: no submission
     assert "no submission: Dee D" in result.stderr and "cy.md" in result.stderr  # cy is in no roster row
     assert invoke("grade", str(classroom), "--format", "canvas", *FAST).exit_code == 2  # no --assignment
 

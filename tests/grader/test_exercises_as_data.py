@@ -67,6 +67,9 @@ def test_an_import_the_grader_does_not_provide_is_named_with_its_line_on_each_qu
     (tmp_path / "torchy.py").write_text("import numpy as np\nimport torch\n" + correct)
     [result] = grade([tmp_path / "torchy.py"], load_checked_exercise("rnn-bptt"), OPTIONS).submissions
     for question in result.questions:  # code and shapes alike: the import stopped the whole file
+        if question.id.startswith("derivation."):  # written questions read no code: there is no write-up
+            assert question.status == "missing"
+            continue
         assert question.status == "error"
         assert question.feedback.startswith("torchy.py, line 2: `import torch` stopped your code")
         assert "numpy" in question.feedback
@@ -137,7 +140,8 @@ def test_an_allowed_librarys_own_imports_are_its_business(tmp_path):
     correct = (TESTS / "corpus" / "correct" / "student01_loops.py").read_text()
     (tmp_path / "plots.py").write_text("import matplotlib.pyplot as plt\n" + correct)
     [result] = grade([tmp_path / "plots.py"], load_checked_exercise("rnn-bptt"), OPTIONS).submissions
-    assert result.score == result.max_score, [q.feedback for q in result.questions if q.status != "passed"]
+    graded = [q for q in result.questions if not q.id.startswith("derivation.")]  # code only: no write-up
+    assert all(q.status == "passed" for q in graded), [q.feedback for q in graded if q.status != "passed"]
 
 
 def test_a_wrong_number_is_not_called_a_scaled_answer(tmp_path):

@@ -38,6 +38,7 @@ PROJECT = Path(__file__).parents[2]
 CORPUS = PROJECT / "tests/corpus"
 GRU = PROJECT / "tests/exercises/gru_step"
 CORRECT = CORPUS / "correct/student02_vectorised.py"
+WRITEUP = CORPUS / "writeups/correct/handout_notation.md"  # the written Task 2 (derivation.*), done right
 WRONG = CORPUS / "wrong/missing_tanh_derivative.py"
 GRU_CORRECT = GRU / "submissions/correct/tuple_cache_split.py"
 PYTHON = Path(sys.executable)
@@ -191,7 +192,7 @@ def test_the_bundle_has_gradescopes_two_scripts_at_its_root_executable_and_the_p
 
 
 def test_a_correct_submission_gets_full_marks_in_the_simulated_autograder(bundle, tmp_path):
-    root = autograder_tree(tmp_path, bundle, [CORRECT])
+    root = autograder_tree(tmp_path, bundle, [CORRECT, WRITEUP])
     process, document = run_autograder(root)
     assert process.returncode == 0, process.stderr
     exercise = load_exercise("rnn-bptt")
@@ -319,7 +320,7 @@ def test_with_variants_the_student_comes_from_gradescopes_submission_metadata(tm
 @pytest.mark.slow
 def test_setup_sh_really_installs_the_bundled_package_into_its_venv(bundle, tmp_path):
     """Gradescope's image build without apt: setup.sh with a given Python, then run_autograder on its venv."""
-    root = autograder_tree(tmp_path, bundle, [CORRECT])
+    root = autograder_tree(tmp_path, bundle, [CORRECT, WRITEUP])
     venv = tmp_path / "venv"
     environment = {**os.environ, "AUTOGRADER_ROOT": str(root), "RNN_GRADER_PYTHON": str(PYTHON),
                    "RNN_GRADER_VENV": str(venv)}
@@ -472,10 +473,10 @@ def assert_github_workflow_shape(workflow: dict, style: str) -> list[dict]:
     return steps
 
 
-@pytest.mark.parametrize("exercise, student", [("rnn-bptt", CORRECT), (str(GRU / "gru.yaml"), GRU_CORRECT)],
+@pytest.mark.parametrize("exercise, student", [("rnn-bptt", [CORRECT, WRITEUP]), (str(GRU / "gru.yaml"), [GRU_CORRECT])],
                          ids=["bank", "instructors-own"])
 def test_the_classroom_workflow_reports_every_questions_points_to_the_grading_reporter(tmp_path, exercise, student):
-    repo = sample_repository(tmp_path, [student])
+    repo = sample_repository(tmp_path, student)
     written = write_classroom_files(exercise, repo)
     assert repo / ".github/workflows/classroom.yml" in written and repo / ".gitlab-ci.yml" in written
     if exercise.endswith(".yaml"):
@@ -527,7 +528,7 @@ def test_the_command_grader_style_refuses_fractional_points(tmp_path):
 
 
 def test_the_gitlab_example_publishes_a_junit_report(tmp_path):
-    repo = sample_repository(tmp_path, [CORRECT])
+    repo = sample_repository(tmp_path, [CORRECT, WRITEUP])
     write_classroom_files("rnn-bptt", repo, grader_requirement="rnn-grader @ git+https://example.org/rnn-grader@v1")
     data = yaml.safe_load((repo / ".gitlab-ci.yml").read_text())
     job = data["rnn-grader"]

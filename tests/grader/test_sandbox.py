@@ -263,7 +263,8 @@ def test_root_without_namespace_rights_degrades_instead_of_failing(tmp_path):
     report = json.loads(done.stdout)
     assert report["isolation"] in ("user", "rlimits")
     [submission] = report["submissions"]
-    assert submission["score"] == submission["max_score"]
+    # full marks but for the written derivation.* questions (code only: missing)
+    assert all(q["status"] == "passed" for q in submission["questions"] if not q["id"].startswith("derivation."))
 
 
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
@@ -348,7 +349,7 @@ def test_without_root_the_namespaces_level_covers_and_keeps_no_capabilities(tmp_
     feedback = attacked["questions"][0]["feedback"]
     # The cover cannot be removed, the model solution is not there, no capability is left.
     assert "'-1 [] 0000000000000000'" in feedback, feedback
-    assert honest["score"] == honest["max_score"]
+    assert all(q["status"] == "passed" for q in honest["questions"] if not q["id"].startswith("derivation."))
 
 
 @pytest.mark.skipif(not AS_ROOT, reason="needs the root level's namespaces")

@@ -86,7 +86,8 @@ def test_fillers_leave_nothing_and_no_later_student_sees_their_marks(tmp_path, t
     results = grade([_class(tmp_path, tag)], load_exercise("rnn-bptt"), options)
     assert results.isolation == "user+namespaces"
     for submission in results.submissions:  # the filler's own functions are right: filling costs it nothing
-        assert submission.score == submission.max_score, (submission.student, submission.questions)
+        code = [q for q in submission.questions if not q.id.startswith("derivation.")]  # no write-up: missing
+        assert all(q.status == "passed" for q in code), (submission.student, submission.questions)
     assert _left_behind(tag) == []
 
 

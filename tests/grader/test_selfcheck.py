@@ -19,14 +19,16 @@ def run_pytest(folder: Path) -> subprocess.CompletedProcess:
 
 def test_pytest_passes_correct_work(tmp_path):
     shutil.copy(CORPUS / "correct/student02_vectorised.py", tmp_path / "rnn.py")
+    shutil.copy(CORPUS / "writeups/correct/handout_notation.md", tmp_path / "derivation.md")
     done = run_pytest(tmp_path)
     assert done.returncode == 0, done.stdout
-    assert "16 passed" in done.stdout
+    assert "19 passed" in done.stdout
 
 
 def test_pytest_fails_exactly_the_broken_question_with_its_feedback(tmp_path):
     shutil.copy(CORPUS / "wrong/mean_loss.py", tmp_path / "rnn.py")
+    shutil.copy(CORPUS / "writeups/correct/handout_notation.md", tmp_path / "derivation.md")
     done = run_pytest(tmp_path)
     assert done.returncode == 1
-    assert "1 failed, 15 passed" in done.stdout
+    assert "1 failed, 18 passed" in done.stdout
     assert "test_question[rnn_loss]" in done.stdout and "average over the time steps" in done.stdout

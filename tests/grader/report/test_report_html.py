@@ -196,7 +196,12 @@ def test_bundled_class(example_report):
     results, folder, written = example_report
     assert len(results.submissions) == 6 and len(written) == 3 + 6
     page = Page(folder / "index.html")
-    assert {row[-2] for row in body_rows(page, "diagnosis-table")} == {"missing-tanh-derivative", "transposed"}
+    # the real write-up (student_answer_rnn_bptt.md) writes z_t = w_H h_t: its written Task 2 names the slip
+    assert {row[-2] for row in body_rows(page, "diagnosis-table")} == {
+        "missing-tanh-derivative",
+        "transposed",
+        "wrong-weight-matrix",
+    }
     assert len(body_rows(page, "student-table")) == 6
     assert len(body_rows(page, "question-table")) == len(results.submissions[0].questions)
     # the slowest submissions whose code ran (the write-up alone ran none), slowest first
@@ -236,7 +241,11 @@ def test_chromium_renders_the_class_page(example_report, tmp_path):
     _, folder, _ = example_report
     dom = rendered(tmp_path, folder / "index.html")
     assert dom.images == [HISTOGRAM_FILE, QUESTIONS_FILE]
-    assert {row[-2] for row in body_rows(dom, "diagnosis-table")} == {"missing-tanh-derivative", "transposed"}
+    assert {row[-2] for row in body_rows(dom, "diagnosis-table")} == {  # the real write-up: z_t = w_H h_t
+        "missing-tanh-derivative",
+        "transposed",
+        "wrong-weight-matrix",
+    }
 
 
 @needs_chromium

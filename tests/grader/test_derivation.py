@@ -1,0 +1,175 @@
+"""Task 2, written: the derivation graded by meaning (grader/derivation/), through the real pipeline.
+
+tests/corpus/writeups/manifest.yaml says what each write-up must earn; the rest of this file checks
+the parser on notations students use, the cases the manifest cannot say (a notebook's Markdown
+cells, an unreadable line, a grader without lark), and fuzzes the whole written grading.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+pytest.importorskip("lark")
+
+from exercises.bank import load_exercise  # noqa: E402
+from grader.derivation.parsing import MathSyntaxError, parse_math, read_writeup  # noqa: E402
+from grader.derivation.symbols import key  # noqa: E402
+from grader.expected import Expected  # noqa: E402
+from grader.grading import GradingOptions, grade  # noqa: E402
+from grader.judge import Evidence, judge_question  # noqa: E402
+from grader.runner.protocol import Limits  # noqa: E402
+from reference.rnn_written import MODEL_WRITEUP  # noqa: E402
+
+TESTS = Path(__file__).parents[1]
+WRITEUPS = TESTS / "corpus" / "writeups"
+MANIFEST = yaml.safe_load((WRITEUPS / "manifest.yaml").read_text())
+REAL_ANSWER = TESTS / "examples" / "student_answer_rnn_bptt.md"
+OPTIONS = GradingOptions(limits=Limits(timeout=2.0), jobs=1, secret="writeups")
+EXERCISE = load_exercise("rnn-bptt")
+WRITTEN = [q for q in EXERCISE.questions if q.id.startswith("derivation.")]
+
+
+def _written(text: str) -> dict:
+    """Each written question's result on a write-up, judged as the pipeline judges it."""
+    expected = Expected(EXERCISE)
+    return {q.id: judge_question(q, Evidence(writeup=text), [], expected) for q in WRITTEN}
+
+
+@pytest.fixture(scope="module")
+def graded():
+    """The whole write-up corpus as one class, through grader.grading.grade."""
+    paths = [(WRITEUPS / key).resolve() for key in sorted(MANIFEST)]
+    results = grade(paths, EXERCISE, OPTIONS)
+    return {key: result for key, result in zip(sorted(MANIFEST), results.submissions)}
+
+
+@pytest.mark.parametrize("key", sorted(MANIFEST))
+def test_writeups_get_their_manifest_verdicts(graded, key):
+    expected, result = MANIFEST[key], graded[key]
+    assert result.status == "graded", result.reason
+    questions = {q.id: q for q in result.questions}
+    listed = expected.get("questions", {})
+    for question in WRITTEN:
+        got = questions[question.id]
+        outcome = listed.get(question.id)
+        if outcome is None:  # full marks, whatever the notation
+            assert got.status == "passed" and got.score == got.max_score, (question.id, got.feedback)
+            continue
+        # a slip loses points on its own part only, and is named
+        assert got.status == outcome["status"] and 0 < got.score < got.max_score, (question.id, got.feedback)
+        assert got.diagnosis == outcome["diagnosis"], (question.id, got.diagnosis, got.feedback)
+        for words in outcome.get("feedback_contains", []):
+            assert words in got.feedback, (question.id, got.feedback)
+    # a write-up has no code: the code questions are missing, not errors
+    assert questions["grad_W_H"].status == "missing"
+
+
+def test_the_real_answer_loses_only_its_z_t_equation():
+    results = _written(REAL_ANSWER.read_text())
+    equations = results["derivation.equations"]
+    # four of the five equations are right (a_t, h_t, ŷ_t by inline substitution of z_t, L_t), z_t is not
+    assert equations.score == pytest.approx(equations.max_score * 4 / 5)
+    assert "z_t is computed with W_y, not W_H" in equations.feedback
+    # the rest of its Task 2 earns full marks; its loose ranges (k from 0 to n) are remarked on, not penalised
+    assert results["derivation.chain"].score == results["derivation.chain"].max_score
+    gradient = results["derivation.gradient"]
+    assert gradient.score == gradient.max_score and "k > t" in gradient.feedback and "k = 0" in gradient.feedback
+
+
+def test_the_model_answer_earns_full_marks():
+    assert all(r.score == r.max_score for r in _written(MODEL_WRITEUP).values())
+
+
+def test_a_notebooks_markdown_cells_are_read(tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    halves = (WRITEUPS / "correct" / "handout_notation.md").read_text().split("Dependency chain")
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell(halves[0]),
+        nbformat.v4.new_code_cell("import numpy as np\nx = np.zeros(3)"),
+        nbformat.v4.new_markdown_cell("Dependency chain" + halves[1]),
+    ]
+    path = tmp_path / "homework.ipynb"
+    nbformat.write(notebook, path)
+    result = grade([path], EXERCISE, OPTIONS).submissions[0]
+    written = [q for q in result.questions if q.id.startswith("derivation.")]
+    assert all(q.score == q.max_score for q in written), [q.feedback for q in written]
+
+
+def test_code_only_has_the_written_questions_missing():
+    code = Path(__file__).parents[2] / "examples" / "submissions" / "loops.py"
+    result = grade([code], EXERCISE, OPTIONS).submissions[0]
+    written = [q for q in result.questions if q.id.startswith("derivation.")]
+    assert written and all(q.status == "missing" and "write-up" in q.feedback for q in written)
+
+
+def test_an_unreadable_line_is_named_and_costs_nothing():
+    text = MODEL_WRITEUP + "\n\n$$z_t = W_y h_t \\frac{ + $$\n"
+    results = _written(text)
+    assert all(r.score == r.max_score for r in results.values())
+    assert "Could not read line" in results["derivation.equations"].feedback
+
+
+def test_without_lark_the_written_questions_say_so_for_staff(monkeypatch):
+    monkeypatch.setitem(sys.modules, "lark", None)  # import lark now raises ImportError
+    result = _written(MODEL_WRITEUP)["derivation.equations"]
+    assert result.status == "error" and "lark" in (result.grader_error or "")
+    assert "not a problem in your work" in result.feedback
+
+
+@pytest.mark.parametrize(
+    "one, other",
+    [
+        ("W_H", "W_{H}"),  # braces or not
+        ("\\hat{y}_t", "\\hat y_t"),  # \hat with or without braces
+        ("\\hat{y}_t", "\\widehat{y}_{t}"),
+        ("h_{t-1}", "h_{t - 1}"),  # spaces inside a subscript
+        ("W_{hh}", "\\mathbf{W}_{hh}"),  # bold matrices
+    ],
+)
+def test_spellings_of_one_symbol_have_one_key(one, other):
+    assert key(parse_math(one)) == key(parse_math(other))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\\frac{a", "a_t = W_H h_{t-1", "\\sum_{k=}", "}{", "$$", "\\begin{aligned} a &= \\end{aligned}"],
+)
+def test_broken_math_is_a_syntax_error_not_a_crash(text):
+    with pytest.raises(MathSyntaxError):
+        parse_math(text)
+
+
+def test_feedback_does_not_give_the_missing_term_away():
+    text = (WRITEUPS / "wrong" / "missing_term.md").read_text()
+    feedback = _written(text)["derivation.equations"].feedback
+    assert "missing a term" in feedback and "W_x" not in feedback and "x_t" not in feedback
+
+
+FRAGMENTS = [
+    "$$", "$", "\\frac{", "}", "{", "\\partial", "h_{t-1}", "W_H", "=", "\\rightarrow", "\\sum_{k=1}^{t}",
+    "\\prod_{j=k+1}^{t}", "\\\\", "&", "\\begin{aligned}", "\\end{aligned}", "\\hat{y}_t", "\\tanh(", ")",
+    "\\text{softmax}", "^T", "_", "^", "[", "]", "→", "L_t", "z_t = ", "a_t = ", "\\left(", "\\right)", "\n",
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=6)), max_size=40))
+def test_written_grading_never_raises(pieces):
+    results = _written("".join(pieces))
+    for result in results.values():
+        assert result.status != "error", result.staff_log
+        assert 0 <= result.score <= result.max_score
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=300))
+def test_random_text_never_raises(text):
+    for result in _written(text).values():
+        assert result.status != "error", result.staff_log
