@@ -7,6 +7,7 @@ Reads files as untrusted data and never runs them. A file that cannot be used be
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,8 +183,16 @@ PYTHON2_SYNTAX = {
 }
 
 
+# Words without which a file cannot be Python 2 only: most files skip the parse below entirely.
+PYTHON2_HINTS = re.compile(
+    r"\bprint[ \t]+[^\s(=,)]|\bexec[ \t]+[^\s(=,)]|\bexcept\b[^:\n]*,|" + "|".join(PYTHON2_NAMES | PYTHON2_METHODS)
+)
+
+
 def python2_reason(text: str, name: str) -> str | None:
     """Why a file is Python 2 only, or None; read as text (parsed, never run)."""
+    if not PYTHON2_HINTS.search(text):
+        return None
     try:
         tree = ast.parse(text, name)
     except SyntaxError as exc:
@@ -191,21 +200,32 @@ def python2_reason(text: str, name: str) -> str | None:
         return f"{name} is Python 2 code ({hint} at line {exc.lineno})" if hint else None
     except (ValueError, RecursionError, MemoryError):
         return None
-    defined = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    defined |= {
-        alias.asname or alias.name
-        for n in ast.walk(tree)
-        if isinstance(n, (ast.Import, ast.ImportFrom))
-        for alias in n.names
-    }
-    defined |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    defined |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in PYTHON2_NAMES - defined and isinstance(node.ctx, ast.Load):
-            return f"{name} is Python 2 code ({node.id} at line {node.lineno} does not exist in Python 3)"
-        if isinstance(node, ast.Attribute) and node.attr in PYTHON2_METHODS and isinstance(node.ctx, ast.Load):
+    defined: set[str] = set()
+    used: list[ast.Name | ast.Attribute] = []
+    for node in ast.walk(tree):  # one pass: what the file defines, and the old names it reads
+        defined |= _names_defined(node)
+        if isinstance(node, ast.Name) and node.id in PYTHON2_NAMES and isinstance(node.ctx, ast.Load):
+            used.append(node)
+        elif isinstance(node, ast.Attribute) and node.attr in PYTHON2_METHODS and isinstance(node.ctx, ast.Load):
+            used.append(node)
+    for node in used:
+        if isinstance(node, ast.Attribute):
             return f"{name} is Python 2 code (.{node.attr}() at line {node.lineno} does not exist in Python 3)"
+        if node.id not in defined:
+            return f"{name} is Python 2 code ({node.id} at line {node.lineno} does not exist in Python 3)"
     return None
+
+
+def _names_defined(node: ast.AST) -> set[str]:
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+        return {node.id}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {alias.asname or alias.name for alias in node.names}
+    if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, ast.arg):
+        return {node.arg}
+    return set()
 
 
 def _take(text: str, file: Path, name: str, suffix: str, submission: Submission) -> None:
