@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from exercises.bank import resolve
 from exercises.models import (
     BackwardQuestion,
     CodeQuestion,
@@ -431,7 +430,7 @@ def judge_writeup(question: WrittenQuestion, evidence: Evidence, expected: Expec
             "so this written question has no answer.",
         )
     exercise = expected.exercise
-    verdict = judge_written(question, evidence.writeup, exercise.handout, lambda path: resolve(exercise, path))
+    verdict = judge_written(question, evidence.writeup, exercise.handout, expected.resolve)
     status: QuestionStatus = verdict.status  # type: ignore[assignment]
     return _result(question, verdict.fraction, status, verdict.feedback, verdict.diagnosis)
 

@@ -9,8 +9,10 @@ same pipeline gives the same verdicts as `rnn-grader check`, without any referen
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from exercises.bank import exercise_folder
+from exercises.bank import exercise_folder, resolve
 from exercises.models import (
     BackwardQuestion,
     Exercise,
@@ -42,6 +44,8 @@ REQUIREMENTS = [
     "nbformat>=5.9",
     "PyYAML>=6.0",
     "simpleeval>=1.0",
+    "lark>=1.1",
+    "rich>=13",
     "pytest>=7.4",
 ]
 MAX_ELEMENTS = 50_000_000
@@ -76,16 +80,14 @@ def export_kit(exercise: Exercise, folder: Path, *, student: str | None = None) 
 def kit_data(exercise: Exercise, student: str | None) -> dict[str, Any]:
     """Everything a self-check needs, as JSON: the exercise without its hidden part, and public answers."""
     cases, expected = public_cases(exercise), Expected(exercise)
-    public = exercise.model_copy(  # written questions need the reference's equations: graded by the course only
-        update={
-            "hidden": exercise.hidden.model_copy(update={"count": 0, "default_secret": ""}),
-            "questions": [q for q in exercise.questions if not isinstance(q, WrittenQuestion)],
-        }
+    public = exercise.model_copy(
+        update={"hidden": exercise.hidden.model_copy(update={"count": 0, "default_secret": ""})}
     )
     code = [q for q in exercise.questions if isinstance(q, (FunctionQuestion, BackwardQuestion))]
     return {
         "format": KIT_FORMAT,
         "student": student,
+        "recorded": record_written(exercise),
         "exercise": public.model_dump(mode="json"),
         "cases": [
             {"label": c.label, "sizes": c.sizes, "arrays": {n: encode_array(a) for n, a in c.arrays.items()}}
@@ -116,13 +118,57 @@ def kit_data(exercise: Exercise, student: str | None) -> dict[str, Any]:
     }
 
 
+def record_written(exercise: Exercise) -> dict[str, list[dict[str, Any]]]:
+    """What the written questions' reference callables answer, on the fixed inputs the checker gives them (the
+    same for every write-up): a kit replays these answers instead of shipping the reference."""
+    from grader.derivation import given_shapes
+    from grader.derivation.equations import draw_environments
+    from grader.derivation.gradient import jacobian_probe
+
+    recorded: dict[str, list[dict[str, Any]]] = {}
+    for question in exercise.questions:
+        path = getattr(question, "reference", None) if isinstance(question, WrittenQuestion) else None
+        if not isinstance(path, str):
+            continue
+        calls = recorded.setdefault(path, [])
+        function = _recorder(resolve(exercise, path), calls)
+        if question.kind == "equations":
+            draw_environments(given_shapes(question, exercise.handout), question.onehot, function)
+        elif question.kind == "gradient":
+            function(*jacobian_probe(exercise.handout))
+    return recorded
+
+
+def _recorder(function: Callable[..., Any], calls: list[dict[str, Any]]) -> Callable[..., Any]:
+    def record(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        calls.append({"args": _digest(args, kwargs), "result": _encode(result)})
+        return result
+
+    return record
+
+
+def _digest(args: tuple, kwargs: dict[str, Any]) -> str:
+    """The same text for the same arrays: what a replayed call is looked up by."""
+    digest = hashlib.sha256()
+    for name, value in [*enumerate(args), *sorted(kwargs.items())]:
+        array = np.ascontiguousarray(value, dtype=np.float64)
+        digest.update(f"{name}:{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
 def _encode(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {"dict": {name: _encode(part) for name, part in value.items()}}
     if isinstance(value, tuple):
         return {"tuple": [_encode(part) for part in value]}
     return encode_array(np.asarray(value, dtype=np.float64))
 
 
 def _decode(data: Any) -> Any:
+    if "dict" in data:
+        return {name: _decode(part) for name, part in data["dict"].items()}
     if "tuple" in data:
         return tuple(_decode(part) for part in data["tuple"])
     return decode_array(data, MAX_ELEMENTS)
@@ -200,6 +246,18 @@ class KitExpected(Expected):
 
     def numeric_answer(self, question: NumericQuestion) -> Any:
         return _decode(self._data["numeric"][question.id]["answer"])
+
+    def resolve(self, path: str) -> Any:
+        """The reference's recorded answers for `path`, looked up by the arrays a call passes."""
+        answers = {call["args"]: call["result"] for call in self._data.get("recorded", {}).get(path, [])}
+
+        def replay(*args: Any, **kwargs: Any) -> Any:
+            key = _digest(args, kwargs)
+            if key not in answers:
+                raise KitError(f"this kit holds no answer of {path} for these inputs; ask for a new kit")
+            return _decode(answers[key])
+
+        return replay
 
     def listed_known(self, question: Any, case: Case) -> list[KnownMistake]:
         listed = self._data["mistakes"][question.id][self._case_index[case.label]]

@@ -35,12 +35,18 @@ def judge_written(
 
     reading = read_writeup(writeup)
     if question.kind == "equations":
-        given = {name: tuple(_size(d, handout) for d in shape) for name, shape in question.given.items()}
-        return equations.judge_equations(question, reading, given, resolve(question.reference))
+        return equations.judge_equations(
+            question, reading, given_shapes(question, handout), resolve(question.reference)
+        )
     if question.kind == "chain":
         return chain.judge_chain(question, reading)
     jacobian = resolve(question.reference) if question.reference else None
     return gradient.judge_gradient(question, reading, handout, jacobian)
+
+
+def given_shapes(question: Any, handout: dict[str, int]) -> dict[str, tuple[int, ...]]:
+    """The shapes, at the handout's sizes, of the arrays an equations question draws."""
+    return {name: tuple(_size(d, handout) for d in shape) for name, shape in question.given.items()}
 
 
 def _size(dimension: int | str, handout: dict[str, int]) -> int:

@@ -228,11 +228,16 @@ def _check_product(question, product: BigOp, names, jacobian, handout, problems)
     return _explicit_step(question, product, names, jacobian, handout, problems)
 
 
-def _explicit_step(question, product: BigOp, names, jacobian, handout, problems) -> float:
-    """The one-step Jacobian written out (`diag(1 - h_j^2) W_H`): evaluated against the reference."""
+def jacobian_probe(handout: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed (weight, state) a written one-step Jacobian is evaluated at: the same for every write-up."""
     size = handout.get("H", 3)
     generator = np.random.default_rng(7)
-    weight, state = generator.normal(size=(size, size)), np.tanh(generator.normal(size=(size, 1)))
+    return generator.normal(size=(size, size)), np.tanh(generator.normal(size=(size, 1)))
+
+
+def _explicit_step(question, product: BigOp, names, jacobian, handout, problems) -> float:
+    """The one-step Jacobian written out (`diag(1 - h_j^2) W_H`): evaluated against the reference."""
+    weight, state = jacobian_probe(handout)
     local = dict(names)
     local[f"h_{product.var}"] = "__state"
     env = {question.weight: weight, "__state": state}

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from grader.cli import main
@@ -24,7 +23,10 @@ GRU = ROOT / "tests" / "exercises" / "gru_step"
 # exercise -> work to check with it (a correct file and wrong ones)
 WORK = {
     "rnn-bptt": [CORPUS / "correct/student02_vectorised.py", CORPUS / "wrong/missing_tanh_derivative.py",
-                 CORPUS / "wrong/truncated_bptt.py", CORPUS / "correct/notebook_homework.ipynb"],
+                 CORPUS / "wrong/truncated_bptt.py", CORPUS / "correct/notebook_homework.ipynb",
+                 # write-ups: the written questions are checked from the kit's recorded reference answers
+                 ROOT / "tests/examples/student_answer_rnn_bptt.md", CORPUS / "writeups/correct/handout_notation.md",
+                 CORPUS / "writeups/wrong/jacobian_without_tanh.md"],
     "cs231n-rnn": sorted((CORPUS / "cs231n/correct").glob("*.py"))[:1] + sorted((CORPUS / "cs231n/wrong").glob("*.py"))[:2],
     str(GRU / "gru.yaml"): [GRU / "submissions/correct/dict_cache_slices.py",
                             GRU / "submissions/wrong/bwd_missing_sigmoid_derivative.py"],
@@ -46,21 +48,6 @@ def kit(request, tmp_path_factory) -> tuple[str, Path]:
     result = CliRunner().invoke(main, ["export", "student", request.param, "-o", str(folder)])
     assert result.exit_code == 0, result.output
     return request.param, folder
-
-
-def _without_written(exercise: str, tmp_path: Path) -> str:
-    """The exercise as a kit grades it: written questions (derivation.*) need the reference's equations, so
-    a kit leaves them to the course's grader; `check` is compared on the same questions."""
-    from exercises.bank import exercise_files
-
-    source = exercise_files().get(exercise, Path(exercise))
-    data = yaml.safe_load(source.read_text())
-    if not any(q["kind"] in ("equations", "chain", "gradient") for q in data["questions"]):
-        return exercise
-    data["questions"] = [q for q in data["questions"] if q["kind"] not in ("equations", "chain", "gradient")]
-    path = tmp_path / f"{data['id']}-code.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    return str(path)
 
 
 def _kit_env(tmp_path: Path) -> dict[str, str]:
@@ -90,7 +77,7 @@ def test_the_kits_command_line_says_what_check_says(kit, tmp_path):
     for work in WORK[exercise]:
         mine = subprocess.run([sys.executable, str(folder / "check.py"), str(work)], capture_output=True,
                               text=True, env=_kit_env(tmp_path), timeout=120)
-        theirs = CliRunner().invoke(main, ["check", str(work), "--exercise", _without_written(exercise, tmp_path)])
+        theirs = CliRunner().invoke(main, ["check", str(work), "--exercise", exercise])
         assert mine.returncode == theirs.exit_code, mine.stderr
         assert mine.stdout.strip() == theirs.output.strip(), work
 
@@ -104,7 +91,7 @@ def test_pytest_in_the_kit_has_one_test_per_question_failing_where_check_fails(k
     shutil.copytree(folder, homework / "kit")
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "kit"], cwd=homework,
                           capture_output=True, text=True, env=_kit_env(tmp_path), timeout=300)
-    checked = CliRunner().invoke(main, ["check", str(homework), "--exercise", _without_written(exercise, tmp_path)])
+    checked = CliRunner().invoke(main, ["check", str(homework), "--exercise", exercise])
     failing = checked.output.count("\nFAIL ") + checked.output.count("\nERROR ") + checked.output.count("\nMISSING ")
     summary = done.stdout.strip().splitlines()[-1]
     assert f"{failing} failed" in summary, done.stdout[-3000:]
