@@ -97,7 +97,7 @@ def test_pytest_in_the_kit_has_one_test_per_question_failing_where_check_fails(k
     assert f"{failing} failed" in summary, done.stdout[-3000:]
 
 
-def test_a_notebooks_check_gives_checks_verdicts_on_the_code_questions(kit):
+def test_a_notebooks_check_gives_checks_verdicts_on_the_code_questions(kit, monkeypatch):
     exercise, folder = kit
     for work in WORK[exercise]:
         if work.suffix != ".py":
@@ -106,7 +106,7 @@ def test_a_notebooks_check_gives_checks_verdicts_on_the_code_questions(kit):
         source = work.read_text()
         if "from ." in source or "from cs231n" in source:  # a notebook imports the course module absolutely
             source = source.replace("from .layers import", "from cs231n.layers import")
-            sys.path.insert(0, str(folder / "exercise" / "provided"))
+            monkeypatch.syspath_prepend(str(folder / "exercise" / "provided"))
         exec(compile(source, str(work), "exec"), namespace)
         results = {r.id: r for r in check_in_notebook(folder, namespace, echo=False)}
         checked = CliRunner().invoke(main, ["check", str(work), "--exercise", exercise])
