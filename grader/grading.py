@@ -18,7 +18,7 @@ from exercises.bank import exercise_folder
 from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
 from grader.cases import Case, build_cases
 from grader.expected import Expected, call_args
-from grader.flags import PROTECTED_PACKAGES, flagged_imports
+from grader.flags import PROTECTED_PACKAGES, display_imports, flagged_imports
 from grader.gradebook import Gradebook, fingerprint, grading_context
 from grader.gradient_check import gradient_check_id, probe_calls
 from grader.judge import Evidence, grader_error, judge_question, trace_root_causes
@@ -193,6 +193,7 @@ def run_submissions(submissions: dict[int, Submission], batch: _Batch) -> Iterat
         isolation=options.isolation,
         protected_packages=PROTECTED_PACKAGES,
         private_folders=batch.private_folders,
+        preload=display_imports(submissions.values()),
     ) as pool:
         for run in pool.run(jobs):
             if run.level:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import queue
 import random
 import select
 import shutil
@@ -17,6 +18,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -62,6 +64,16 @@ class Job:
     allowed_modules: list[str] | None = None  # what student code may import besides the standard library
 
 
+@dataclass
+class _Running:
+    """A job handed to the sandbox (or ready to be): its folder, and when it started."""
+
+    job: Job
+    job_dir: Path
+    started: float = 0.0
+    deadline: float = 0.0  # past it, the supervisor is stopped: it must have its own, shorter limit
+
+
 class SandboxPool:
     """A warm process serving up to `jobs` submissions at once. Use as a context manager."""
 
@@ -72,8 +84,10 @@ class SandboxPool:
         isolation: str = "auto",
         protected_packages: tuple[str, ...] = (),
         private_folders: list[Path] | None = None,
+        preload: list[str] | None = None,
     ) -> None:
         self.limits = limits
+        self.preload = list(preload or [])  # modules the warm process imports for every job (plotting libraries)
         self.jobs = max(1, jobs)
         self.isolation = isolation
         self.protected_packages = list(protected_packages)
@@ -88,12 +102,15 @@ class SandboxPool:
         self._counter = 0
         self._in_flight: set[Path] = set()  # job directories handed over and not yet collected
         self._items_files: dict[Path, list[Item]] = {}
+        self._scheduler: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def __enter__(self) -> SandboxPool:
         self._start_zygote()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop_scheduler()
         self._stop_zygote()
         remove_folder(self._tmp)
 
@@ -102,6 +119,7 @@ class SandboxPool:
     def _start_zygote(self) -> None:
         env = {name: os.environ[name] for name in PASSED_THROUGH_ENV if name in os.environ}
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2")
+        env.update(MPLBACKEND="Agg", MPLCONFIGDIR=str(self._tmp / "matplotlib"))  # its font cache, made once a batch
         try:
             self._zygote = subprocess.Popen(
                 [sys.executable, "-I", "-c", BOOT, str(ROOT), json.dumps(self._zygote_config())],
@@ -119,7 +137,12 @@ class SandboxPool:
             raise SandboxError("the sandbox process did not start")
 
     def _zygote_config(self) -> dict:
-        return {"grader_pid": os.getpid(), "isolation": self.isolation, "hidden": self._covered}
+        return {
+            "grader_pid": os.getpid(),
+            "isolation": self.isolation,
+            "hidden": self._covered,
+            "preload": self.preload,
+        }
 
     @property
     def _warm(self) -> subprocess.Popen[bytes]:
@@ -160,31 +183,73 @@ class SandboxPool:
     # ------------------------------------------------------------ jobs
 
     def run(self, jobs: Iterable[Job]) -> Iterator[RunResult]:
-        """Run jobs, at most `self.jobs` at a time; yield each result as it completes."""
+        """Run jobs, at most `self.jobs` at a time; yield each result as it completes.
+
+        The scheduling runs in a thread of its own, so the sandbox is handed its next job while the caller
+        is still judging the previous result: the caller's work and the students' code overlap.
+        """
+        results: queue.Queue[RunResult | BaseException | None] = queue.Queue()
+        self._stopping.clear()
+        thread = threading.Thread(target=self._schedule_into, args=(list(jobs), results), daemon=True)
+        self._scheduler = thread
+        thread.start()
+        try:
+            while (result := results.get()) is not None:
+                if isinstance(result, BaseException):
+                    raise result
+                yield result
+        finally:
+            self._stop_scheduler()
+
+    def _stop_scheduler(self) -> None:
+        self._stopping.set()
+        if self._scheduler is not None and self._scheduler is not threading.current_thread():
+            self._scheduler.join()
+        self._scheduler = None
+
+    def _schedule_into(self, jobs: list[Job], results: queue.Queue[RunResult | BaseException | None]) -> None:
+        try:
+            for result in self._schedule(jobs):
+                results.put(result)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            results.put(exc)
+        finally:
+            results.put(None)
+
+    def _schedule(self, jobs: list[Job]) -> Iterator[RunResult]:
+        """Keep `self.jobs` jobs running, the next one's folder ready; a finished job's successor is handed
+        over before the finished job's result is read."""
         pending = iter(jobs)
-        running: dict[str, tuple[Job, Path, float]] = {}
-        started: dict[str, float] = {}
-        while True:
-            while len(running) < self.jobs and (job := next(pending, None)) is not None:
-                job_dir = self._submit(job)
-                started[str(job_dir)] = time.monotonic()
-                running[str(job_dir)] = (job, job_dir, started[str(job_dir)] + self._budget(job))
-            if not running:
-                return
-            for job_dir_name in self._wait_for_done(running):
-                job, job_dir, _ = running.pop(job_dir_name)
-                self._in_flight.discard(job_dir)
-                if not _has_ended(job_dir):
-                    _stop_supervisor(job_dir)  # overdue: it must not outlive its files
-                result = self._collect(job, job_dir)
-                result.seconds = round(time.monotonic() - started.pop(job_dir_name), 4)
+        running: dict[str, _Running] = {}
+        ready = self._prepare(next(pending, None))
+
+        def fill() -> None:
+            nonlocal ready
+            while len(running) < self.jobs and ready is not None:
+                running[str(ready.job_dir)] = self._start(ready)
+                ready = self._prepare(next(pending, None))
+
+        fill()
+        while running and not self._stopping.is_set():
+            finished = [running.pop(name) for name in self._wait_for_done(running)]
+            for run in finished:
+                self._in_flight.discard(run.job_dir)
+                if not _has_ended(run.job_dir):
+                    _stop_supervisor(run.job_dir)  # overdue: it must not outlive its files
+            fill()
+            for run in finished:
+                result = self._collect(run.job, run.job_dir)
+                result.seconds = round(time.monotonic() - run.started, 4)
                 yield result
 
     def _budget(self, job: Job) -> float:
         """The supervisor keeps its own, shorter limit; this one only guards against a stuck supervisor."""
         return job_time_limit(self.limits, len(job.items)) + 30.0
 
-    def _submit(self, job: Job) -> Path:
+    def _prepare(self, job: Job | None) -> _Running | None:
+        """The job's folder, files and request, written before the sandbox is ready for it."""
+        if job is None:
+            return None
         self._counter += 1
         job_dir = self._tmp / f"job{self._counter}"
         box = job_dir / "box"
@@ -210,9 +275,14 @@ class SandboxPool:
         (job_dir / "request.json").write_text(json.dumps(request.to_json(str(items_file))), encoding="utf-8")
         (job_dir / "request.json").chmod(0o600)
         self._hand_over(box, self._counter)
-        self._in_flight.add(job_dir)
-        self._send(f"{job_dir}\n")
-        return job_dir
+        return _Running(job, job_dir)
+
+    def _start(self, ready: _Running) -> _Running:
+        self._in_flight.add(ready.job_dir)
+        self._send(f"{ready.job_dir}\n")
+        ready.started = time.monotonic()
+        ready.deadline = ready.started + self._budget(ready.job)
+        return ready
 
     def _items_file(self, items: list[Item]) -> Path:
         """The items as JSON, written once for all the jobs that share them (readable by root only)."""
@@ -243,16 +313,16 @@ class SandboxPool:
         self._stdin.write(line.encode())
         self._stdin.flush()
 
-    def _wait_for_done(self, running: dict[str, tuple[Job, Path, float]]) -> list[str]:
+    def _wait_for_done(self, running: dict[str, _Running]) -> list[str]:
         """Names of finished (or overdue) jobs. If the warm process dies, a new one serves the rest."""
         while True:
             now = time.monotonic()
             ended = [
                 name
-                for name, (_, job_dir, deadline) in running.items()
-                if deadline < now or _has_ended(job_dir) or _lost(job_dir)
+                for name, run in running.items()
+                if run.deadline < now or _has_ended(run.job_dir) or _lost(run.job_dir)
             ]
-            if ended:
+            if ended or self._stopping.is_set():
                 return ended
             if self._warm.poll() is not None:
                 self._replace_zygote()

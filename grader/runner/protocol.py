@@ -80,11 +80,13 @@ class Request:
         return {**data, "items_file": items_file}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Request:
-        items = json.loads(Path(data["items_file"]).read_text(encoding="utf-8"))
+    def from_json(cls, data: dict[str, Any], items: list[Item] | None = None) -> Request:
+        """`items`: the items file's, already read (the same for every job of a batch)."""
+        if items is None:
+            items = [Item(**item) for item in json.loads(Path(data["items_file"]).read_text(encoding="utf-8"))]
         return cls(
             units=[Unit(**unit) for unit in data["units"]],
-            items=[Item(**item) for item in items],
+            items=items,
             limits=Limits(**data["limits"]),
             forbidden_modules=list(data["forbidden_modules"]),
             job_number=int(data["job_number"]),

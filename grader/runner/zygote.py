@@ -8,7 +8,9 @@ each supervisor writes `outcome.json` into its job directory and then the line
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
+import importlib
 import json
 import os
 import signal
@@ -18,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grader.runner import isolation, supervisor
-from grader.runner.protocol import Request
+from grader.runner import isolation, student, supervisor
+from grader.runner.protocol import Item, Request
 
 PR_SET_PDEATHSIG = 1
 
@@ -43,12 +45,35 @@ PRELOADED = (
 )
 
 
-def preload() -> None:
-    import importlib
-
+def preload(wanted: list[str]) -> None:
+    """The modules students use, imported once here rather than in every job; `wanted` are those this batch's
+    code imports beyond numpy's (plotting libraries), skipped when they fail to import."""
     for name in PRELOADED:
         importlib.import_module(name)
     np.random.default_rng(0).standard_normal(4)
+    for name in wanted:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the job that imports it will report the failure
+            pass
+
+
+@functools.lru_cache(maxsize=8)
+def _items(items_file: str) -> tuple[Item, ...]:
+    """A batch's items, parsed once and with their arguments decoded, for every job forked after (one file per
+    variant of the exercise: the last few are kept)."""
+    items = tuple(Item(**item) for item in json.loads(Path(items_file).read_text(encoding="utf-8")))
+    student.decode_arguments(items)
+    return items
+
+
+def _read_request(job_dir: Path) -> Request | str:
+    """The job's request, or why it could not be read (reported by the job, not by this process)."""
+    try:
+        data = json.loads((job_dir / "request.json").read_text(encoding="utf-8"))
+        return Request.from_json(data, list(_items(str(data["items_file"]))))
+    except Exception:  # noqa: BLE001
+        return traceback.format_exc()
 
 
 def serve_forever() -> None:
@@ -58,11 +83,12 @@ def serve_forever() -> None:
         if not job_dir.is_dir() or (job_dir / "started").exists():
             continue
         (job_dir / "started").touch()  # before the fork: a job is either marked and running, or neither
+        request = _read_request(job_dir)
         # SIGTERM and SIGHUP wait until the child has its own handlers: this process's would stop every job.
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
         pid = os.fork()
         if pid == 0:
-            _run_job(job_dir)
+            _run_job(job_dir, request)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
         try:  # for the grader to stop it if it overruns; whole or absent, as the grader may be reading
             (job_dir / "supervisor.partial").write_text(str(pid))
@@ -112,14 +138,15 @@ def _stop_with_the_grader(grader_pid: int) -> None:
         _shut_down(signal.SIGHUP, None)
 
 
-def _run_job(job_dir: Path) -> None:
+def _run_job(job_dir: Path, request: Request | str) -> None:
     """In the forked supervisor. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
     try:
-        request = Request.from_json(json.loads((job_dir / "request.json").read_text(encoding="utf-8")))
+        if isinstance(request, str):
+            raise RuntimeError(f"the job's request could not be read:\n{request}")
         outcome = supervisor.supervise(request, job_dir / "box")
         supervisor.write_outcome(outcome, job_dir / "outcome.json")
     except BaseException:  # noqa: BLE001 - a grader error must still be reported, never hang the batch
@@ -146,10 +173,11 @@ def _report_grader_error(job_dir: Path, text: str) -> None:
 
 
 def main() -> None:
-    """argv: [root of the grader, JSON {"grader_pid": ..., "isolation": ..., "hidden": [folders to cover]}]."""
+    """argv: [root of the grader, JSON {"grader_pid": ..., "isolation": ..., "hidden": [folders to cover],
+    "preload": [modules]}]."""
     config = json.loads(sys.argv[2])
     _stop_with_the_grader(int(config["grader_pid"]))
-    preload()
+    preload(config.get("preload", []))
     isolation.enter_shared_namespaces(config["isolation"], [Path(p) for p in config["hidden"]])
     gc.freeze()  # children's collections then skip what is loaded now, so fewer pages get copied
     print("ready", flush=True)
