@@ -7,6 +7,7 @@ half-way loses nothing that was finished.
 
 from __future__ import annotations
 
+import itertools
 import re
 import traceback
 from collections.abc import Callable, Iterator
@@ -127,17 +128,22 @@ def grade(
 def _results(
     submissions: list[Submission], batch: _Batch, gradebook: Gradebook | None
 ) -> Iterator[tuple[int, SubmissionResult, bool]]:
-    """(index, result, newly graded?) for every submission, as each becomes final."""
-    to_run = []
+    """(index, result, newly graded?) for every submission, as each becomes final. Submissions without code
+    (write-ups, answer files) are judged while the sandbox is already running the others."""
+    to_run, not_run = {}, []
     for index, submission in enumerate(submissions):
         stored = _stored(submission, batch, gradebook)
         if stored is not None:
             yield index, stored, False
         elif submission.rejected is None and submission.units and batch.setting(submission).error is None:
-            to_run.append(index)
+            to_run[index] = submission
         else:
-            yield index, judge_submission(submission, None, batch), True
-    for run in run_submissions({i: submissions[i] for i in to_run}, batch):
+            not_run.append(index)
+    runs = run_submissions(to_run, batch)
+    first = next(runs, None)  # the sandbox's scheduler starts here and goes on while the rest is judged
+    for index in not_run:
+        yield index, judge_submission(submissions[index], None, batch), True
+    for run in itertools.chain([first] if first is not None else [], runs):
         index = int(run.key)
         yield index, judge_submission(submissions[index], run, batch), True
 

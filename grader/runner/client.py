@@ -36,6 +36,7 @@ from grader.runner.protocol import (
     RunResult,
     Unit,
     decode_raw,
+    step_timings,
 )
 from grader.runner.supervisor import job_time_limit
 
@@ -46,6 +47,7 @@ MAX_RECORD_FILE = 256 * 1024 * 1024
 POLL_SECONDS = 0.2
 FOLDER_PREFIX = "rnn-grader-"
 STOP_SECONDS = 10.0
+SWITCH_SECONDS = 0.0005  # how long a thread waiting for the interpreter may wait (Python's default is 5 ms)
 
 
 class SandboxError(Exception):
@@ -72,6 +74,8 @@ class _Running:
     job_dir: Path
     started: float = 0.0
     deadline: float = 0.0  # past it, the supervisor is stopped: it must have its own, shorter limit
+    prepare_seconds: float = 0.0
+    noticed: float = 0.0  # when the scheduler saw it end
 
 
 class SandboxPool:
@@ -192,6 +196,8 @@ class SandboxPool:
         self._stopping.clear()
         thread = threading.Thread(target=self._schedule_into, args=(list(jobs), results), daemon=True)
         self._scheduler = thread
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_SECONDS)  # the scheduler wakes as soon as a job ends, even while we judge
         thread.start()
         try:
             while (result := results.get()) is not None:
@@ -200,6 +206,7 @@ class SandboxPool:
                 yield result
         finally:
             self._stop_scheduler()
+            sys.setswitchinterval(switch_interval)
 
     def _stop_scheduler(self) -> None:
         self._stopping.set()
@@ -232,13 +239,15 @@ class SandboxPool:
         fill()
         while running and not self._stopping.is_set():
             finished = [running.pop(name) for name in self._wait_for_done(running)]
+            noticed = time.monotonic()
             for run in finished:
+                run.noticed = noticed
                 self._in_flight.discard(run.job_dir)
                 if not _has_ended(run.job_dir):
                     _stop_supervisor(run.job_dir)  # overdue: it must not outlive its files
             fill()
             for run in finished:
-                result = self._collect(run.job, run.job_dir)
+                result = self._collect(run)
                 result.seconds = round(time.monotonic() - run.started, 4)
                 yield result
 
@@ -250,6 +259,7 @@ class SandboxPool:
         """The job's folder, files and request, written before the sandbox is ready for it."""
         if job is None:
             return None
+        began = time.monotonic()
         self._counter += 1
         job_dir = self._tmp / f"job{self._counter}"
         box = job_dir / "box"
@@ -275,7 +285,7 @@ class SandboxPool:
         (job_dir / "request.json").write_text(json.dumps(request.to_json(str(items_file))), encoding="utf-8")
         (job_dir / "request.json").chmod(0o600)
         self._hand_over(box, self._counter)
-        return _Running(job, job_dir)
+        return _Running(job, job_dir, prepare_seconds=time.monotonic() - began)
 
     def _start(self, ready: _Running) -> _Running:
         self._in_flight.add(ready.job_dir)
@@ -351,19 +361,25 @@ class SandboxPool:
 
     # ------------------------------------------------------------ results
 
-    def _collect(self, job: Job, job_dir: Path) -> RunResult:
+    def _collect(self, run: _Running) -> RunResult:
         try:
-            return self._read_result(job, job_dir)
+            result, marks = self._read_result(run.job, run.job_dir)
         finally:
-            remove_folder(job_dir)
+            remove_folder(run.job_dir)
+        marks |= {"handed": run.started, "noticed": run.noticed, "collected": time.monotonic()}
+        result.timings = {"prepare": run.prepare_seconds, **step_timings(marks), **result.timings}
+        return result
 
-    def _read_result(self, job: Job, job_dir: Path) -> RunResult:
+    def _read_result(self, job: Job, job_dir: Path) -> tuple[RunResult, dict[str, float]]:
+        """The job's result, and the marks its supervisor left."""
         error_file, outcome_file = job_dir / "grader-error.txt", job_dir / "outcome.json"
         if error_file.exists():
-            return RunResult(job.key, grader_error=error_file.read_text(encoding="utf-8"))
+            return RunResult(job.key, grader_error=error_file.read_text(encoding="utf-8")), {}
         if not outcome_file.exists():
-            return RunResult(job.key, grader_error="the sandbox did not finish this submission in time")
+            return RunResult(job.key, grader_error="the sandbox did not finish this submission in time"), {}
         outcome = json.loads(outcome_file.read_text(encoding="utf-8"))
+        marks = outcome.pop("marks", {})
+        usage = {"student-cpu": outcome.pop("student_cpu", 0.0), "student-peak-mb": outcome.pop("student_peak_mb", 0.0)}
         statuses = outcome.pop("items")
         out_dir = _open_real_directory(job_dir / "box" / "out")
         try:
@@ -375,7 +391,7 @@ class SandboxPool:
             if out_dir is not None:
                 os.close(out_dir)
         outcome.pop("runs", None)
-        return RunResult(job.key, items=items, **outcome)
+        return RunResult(job.key, items=items, timings=usage, **outcome), marks
 
     def _read_item(self, out_dir: int | None, index: int, status: dict[str, str]) -> ItemResult:
         result = ItemResult(status=status["status"], detail=status["detail"])

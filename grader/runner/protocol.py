@@ -204,3 +204,27 @@ class RunResult:
     forbidden_imports: list[str] = field(default_factory=list)
     grader_error: str | None = None
     seconds: float = 0.0  # wall time from handing the job over to reading its result
+    timings: dict[str, float] = field(default_factory=dict)  # seconds in each step (SANDBOX_STEPS), for benchmarks
+
+
+# Steps of a job, each from the first mark to the second: what `RunResult.timings` holds when both were reached.
+SANDBOX_STEPS = {
+    "hand-over": ("handed", "supervisor"),
+    "fork": ("supervisor", "forked"),
+    "confine": ("forked", "confined"),
+    "load": ("confined", "loaded"),
+    "calls": ("loaded", "called"),
+    "exit": ("called", "exited"),
+    "clean-up": ("exited", "written"),
+    "notice": ("written", "noticed"),
+    "collect": ("noticed", "collected"),
+}
+
+
+def step_timings(marks: dict[str, float]) -> dict[str, float]:
+    """Seconds in each step whose two marks were reached (a crash or a timeout leaves some out)."""
+    return {
+        step: max(0.0, marks[end] - marks[start])
+        for step, (start, end) in SANDBOX_STEPS.items()
+        if start in marks and end in marks
+    }

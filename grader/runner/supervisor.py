@@ -45,6 +45,9 @@ class Outcome:
     output_dropped: int = 0
     forbidden_imports: list[str] = field(default_factory=list)
     runs: int = 0
+    marks: dict[str, float] = field(default_factory=dict)  # when each step was reached (time.monotonic)
+    student_cpu: float = 0.0  # seconds of CPU the student processes used
+    student_peak_mb: float = 0.0
 
 
 @dataclass
@@ -84,14 +87,17 @@ def supervise(request: Request, box: Path) -> Outcome:
     uid = isolation.sandbox_uid(request.uid_base, request.job_number)
     outcome = Outcome(level="")
     outcome.items = [ItemStatus() for _ in request.items]
+    outcome.marks["supervisor"] = time.monotonic()
     isolation.become_subreaper()
     ends_at = time.monotonic() + job_time_limit(request.limits, len(request.items))
     first = 0
     while first < len(request.items) or outcome.runs == 0:
         run = _launch(request, box, uid, first)
+        outcome.marks.setdefault("forked", time.monotonic())
         outcome.runs += 1
         _watch(run, request, outcome, ends_at)
         isolation.kill_everything(run.pid, run.pidfd, uid)
+        outcome.marks["cleaned"] = time.monotonic()
         _LIVE.clear()
         _close(run)
         next_first = _next_start(run, outcome)
@@ -172,7 +178,10 @@ def _watch(run: _Run, request: Request, outcome: Outcome, ends_at: float) -> Non
         readable, _, _ = select.select(list(open_fds) + [run.pidfd], [], [], min(remaining, 1.0))
         for fd in readable:
             if fd == run.pidfd:
-                _, status = os.waitpid(run.pid, 0)
+                _, status, usage = os.wait4(run.pid, 0)
+                outcome.marks["exited"] = time.monotonic()
+                outcome.student_cpu += usage.ru_utime + usage.ru_stime
+                outcome.student_peak_mb = max(outcome.student_peak_mb, usage.ru_maxrss / 1024)
                 run.exit_status = status
                 _drain(run, outcome, open_fds, request)
                 return
@@ -223,8 +232,10 @@ def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> 
     kind, item, now = event.get("event"), event.get("item"), time.monotonic()
     if kind == "isolation" and not outcome.level:
         outcome.level = str(event.get("level", ""))[:40]
+        outcome.marks["confined"] = now
     elif kind == "loaded" and not run.loaded:
         run.loaded = True
+        outcome.marks.setdefault("loaded", now)
         if run.first_item == 0:
             outcome.load_errors = [str(e)[:500] for e in event.get("errors", [])][:50]
     elif kind == "start" and run.loaded and run.current is None and item == run.next_item < len(outcome.items):
@@ -232,6 +243,7 @@ def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> 
         run.deadline = now + request.limits.timeout
     elif kind == "done" and isinstance(item, int) and item == run.current:
         outcome.items[item] = ItemStatus("done")
+        outcome.marks["called"] = now
         run.current, run.next_item = None, item + 1
         run.deadline = now + request.limits.timeout
     elif kind == "forbidden-import":
@@ -279,6 +291,7 @@ def _close(run: _Run) -> None:
 
 def write_outcome(outcome: Outcome, path: Path) -> None:
     """Written whole or not at all: the grader may be polling for it."""
+    outcome.marks["written"] = time.monotonic()
     partial = path.with_suffix(".partial")
     partial.write_text(json.dumps(asdict(outcome)), encoding="utf-8")
     os.replace(partial, path)
