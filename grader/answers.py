@@ -50,13 +50,23 @@ def _parse(text: str, suffix: str) -> Any:
 
 
 class _AnswerLoader(yaml.SafeLoader):
-    """Safe YAML without aliases: answers never need one, and one makes `&a [*a]` or a billion laughs."""
+    """Safe YAML without aliases: answers never need one, and one makes `&a [*a]` or a billion laughs. Nesting
+    is refused as soon as it goes too deep: PyYAML's time grows with the square of the depth (`{{{{…`)."""
+
+    _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             mark = self.peek_event().start_mark
             raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in answers", mark)
-        return super().compose_node(parent, index)
+        if self._depth > MAX_NESTING:
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_NESTING} levels deep", mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _nesting(value: Any, depth: int = 0) -> int:

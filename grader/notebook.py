@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 # Cell magics whose body is Python and can simply run; any other cell magic's body is not Python.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "debug"}
@@ -20,7 +21,9 @@ def read_notebook(text: str) -> tuple[list[str], list[str]]:
     import nbformat  # slow to import: only when a notebook is actually read
 
     try:
-        notebook = nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():  # "cell is missing an id" and the like: the student's file, not ours to fix
+            warnings.simplefilter("ignore")
+            notebook = nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for broken files
         raise NotebookError(f"not a valid notebook: {_one_line(exc)}") from None
     code, markdown = [], []

@@ -285,6 +285,7 @@ class SandboxPool:
         (job_dir / "request.json").write_text(json.dumps(request.to_json(str(items_file))), encoding="utf-8")
         (job_dir / "request.json").chmod(0o600)
         self._hand_over(box, self._counter)
+        (box / "out").mkdir(mode=0o755)  # the grader's: student code gets only the files opened for it there
         return _Running(job, job_dir, prepare_seconds=time.monotonic() - began)
 
     def _start(self, ready: _Running) -> _Running:

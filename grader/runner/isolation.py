@@ -93,19 +93,26 @@ def sandbox_uid(uid_base: int, job_number: int) -> int | None:
 
 
 def confine(limits: Limits, uid: int | None, item_count: int, isolation: str, hidden: list[str]) -> str:
-    """Called in the student process after fork, before any student code runs; returns the level reached.
+    """Called in the student process after fork, before any student code runs, in its box; returns the level
+    reached.
 
     `hidden` are folders to cover (the grader's packages, the other jobs' folders) when the job needs
     namespaces of its own (not root); the working directory, the student's own box, stays reachable.
     As root they were covered once in the warm process, and the other jobs are another uid's.
+    Where the job has private scratch folders, its code runs in a copy of the box inside its private /tmp,
+    so that everything it may write, its working folder and home included, is capped in size and in files.
     """
     os.setsid()
     level = "rlimits"
     covered = [Path(path) for path in hidden]
+    box = _Box()
     if uid is not None:
-        level = _as_another_user(uid, limits)
-    elif isolation == "auto" and _enter_user_namespace(covered, limits):
+        level = _as_another_user(uid, limits, box)
+    elif isolation == "auto" and _enter_user_namespace(covered, limits, box):
         level = "namespaces"
+    if box.scratch_is_private:
+        box.move_into(WORK_FOLDER)
+    box.close()
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _set_rlimits(limits, item_count, separate_uid=level.startswith("user"))
     os.environ.clear()
@@ -113,7 +120,66 @@ def confine(limits: Limits, uid: int | None, item_count: int, isolation: str, hi
     return level
 
 
-def _enter_user_namespace(covered: list[Path], limits: Limits) -> bool:
+WORK_FOLDER = Path("/tmp/submission")  # inside the job's private /tmp
+
+
+class _Box:
+    """The job's box (the working directory at fork), held open: once a private /tmp covers it, its files are
+    copied from here into the work folder."""
+
+    def __init__(self) -> None:
+        self.fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+        self.size, self.entries = _tree_size(self.fd)
+        self.scratch_is_private = False
+
+    def move_into(self, folder: Path) -> None:
+        """Copy the box (without out/, the grader's) into `folder` and work there; on failure, stay in the box."""
+        try:
+            _copy_tree(self.fd, folder, skip=frozenset({"out"}))
+            os.chdir(folder)
+        except OSError:
+            os.fchdir(self.fd)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _tree_size(folder_fd: int) -> tuple[int, int]:
+    """Bytes and entries under a folder, links not followed."""
+    size, entries = 0, 0
+    for entry in os.scandir(folder_fd):
+        entries += 1
+        if entry.is_dir(follow_symlinks=False):
+            inner = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder_fd)
+            try:
+                more_size, more_entries = _tree_size(inner)
+            finally:
+                os.close(inner)
+            size, entries = size + more_size, entries + more_entries
+        elif entry.is_file(follow_symlinks=False):
+            size += entry.stat(follow_symlinks=False).st_size
+    return size, entries
+
+
+def _copy_tree(folder_fd: int, target: Path, skip: frozenset[str] = frozenset()) -> None:
+    """Regular files and folders only: a link in the box is not followed."""
+    target.mkdir(mode=0o700, exist_ok=True)
+    for entry in os.scandir(folder_fd):
+        if entry.name in skip:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            inner = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder_fd)
+            try:
+                _copy_tree(inner, target / entry.name)
+            finally:
+                os.close(inner)
+        elif entry.is_file(follow_symlinks=False):
+            source = os.open(entry.name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder_fd)
+            with os.fdopen(source, "rb") as reader, open(target / entry.name, "wb") as writer:
+                shutil.copyfileobj(reader, writer)
+
+
+def _enter_user_namespace(covered: list[Path], limits: Limits, box: _Box) -> bool:
     """Without root: a user namespace mapping us to ourselves, and with it network and mount namespaces."""
     uid, gid = os.getuid(), os.getgid()
     if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) != 0:
@@ -124,7 +190,7 @@ def _enter_user_namespace(covered: list[Path], limits: Limits) -> bool:
         Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
         _cover(covered, Path.cwd())
-        _private_scratch(limits)
+        _private_scratch(limits, box)
         _drop_capabilities()  # else the code could unmount the covers of its own namespace
     except OSError:
         return False
@@ -145,7 +211,7 @@ def _drop_capabilities() -> None:
     _check(_libc.capset(ctypes.byref(header), (_CapData * 2)()), "capset")
 
 
-def _as_another_user(uid: int, limits: Limits) -> str:
+def _as_another_user(uid: int, limits: Limits, box: _Box) -> str:
     """As root: the throw-away uid, inside the warm process's namespaces where the kernel allowed them, with
     scratch folders of its own."""
     if not _shared_namespaces and not all(_reachable_by_others(path) for path in _interpreter_paths()):
@@ -153,7 +219,7 @@ def _as_another_user(uid: int, limits: Limits) -> str:
     if _shared_namespaces:
         try:
             _check(_libc.unshare(CLONE_NEWNS), "unshare")
-            _private_scratch(limits)
+            _private_scratch(limits, box)
         except OSError:
             pass  # the shared scratch folders then, swept of this uid's files when the job ends
     _drop_privileges(uid)
@@ -163,15 +229,19 @@ def _as_another_user(uid: int, limits: Limits) -> str:
 SCRATCH_FOLDERS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))
 
 
-def _private_scratch(limits: Limits) -> None:
+def _private_scratch(limits: Limits, box: _Box) -> None:
     """In the job's own mount namespace: an empty tmpfs, capped in size and in files, over each scratch folder.
-    What the student writes there is gone with its last process, and no other job ever sees it. The job's box
-    and the interpreter's files, when they live under one of them, are bound back in place."""
-    options = f"mode=1777,size={limits.scratch_mb}m,nr_inodes={limits.scratch_files}"
-    keep = [Path.cwd(), *_interpreter_paths()]
+    What the student writes there is gone with its last process, and no other job ever sees it. The
+    interpreter's files, when they live under one of them, are bound back in place; /tmp has room for a copy
+    of the box besides its own share, and the box itself is no longer reachable by its path."""
+    keep = _interpreter_paths()
     for folder in SCRATCH_FOLDERS:
         if folder.is_dir() and not folder.is_symlink():
+            extra_bytes, extra_files = (box.size, box.entries + 2) if folder == WORK_FOLDER.parent else (0, 0)
+            size = limits.scratch_mb * 1024 * 1024 + extra_bytes
+            options = f"mode=1777,size={size},nr_inodes={limits.scratch_files + extra_files}"
             _cover_keeping(folder, [path for path in keep if folder in path.parents], options)
+    box.scratch_is_private = True
 
 
 def _cover_keeping(folder: Path, keep: list[Path], options: str) -> None:

@@ -1,7 +1,7 @@
 """Inside the sandbox: load the submission's code, fetch the requested items, write raw values.
 
 Runs in the confined child process. Everything student code can touch here is its own result:
-the grader reads only the JSON lines written to `out/`, as data.
+the grader reads only the JSON lines written to the files it opened in `out/`, as data.
 """
 
 from __future__ import annotations
@@ -366,8 +366,9 @@ def _guarded(produce: Callable[[], dict[str, Any]], files: set[str]) -> dict[str
 THREAD_STACK_BYTES = 512 * 1024
 
 
-def serve(request: Request, first_item: int, events: Events, level: str) -> None:
-    """Load once, then fetch items from `first_item` on, writing each record as soon as it exists."""
+def serve(request: Request, first_item: int, events: Events, level: str, records: dict[int, int]) -> None:
+    """Load once, then fetch items from `first_item` on, writing each record as soon as it exists into the
+    item's file, already open (`records`: item index to descriptor)."""
     events.send(event="isolation", level=level)
     threading.stack_size(THREAD_STACK_BYTES)  # threads a student leaves running cost little address space
     guard_imports(request.forbidden_modules, request.allowed_modules, events)
@@ -379,10 +380,9 @@ def serve(request: Request, first_item: int, events: Events, level: str) -> None
     files = {unit.label for unit in request.units}
     files |= {f"{u.label}, cell {n}" for u in request.units for n in range(1, len(u.cells) + 1)}
     encoder = RawEncoder(request.limits.max_elements)
-    os.makedirs("out", exist_ok=True)
     for index in range(first_item, len(request.items)):
         events.send(event="start", item=index)
-        with open(os.path.join("out", f"{index}.jsonl"), "w", encoding="utf-8") as handle:
+        with os.fdopen(records[index], "w", encoding="utf-8") as handle:
             for record in fetch(request.items[index], namespaces, files, encoder):
                 handle.write(json.dumps(record) + "\n")
                 handle.flush()

@@ -153,11 +153,12 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         os.dup2(output_w, 2)
         os.dup2(events_w, 3)
         os.closerange(4, 65536)
+        records = _open_records(first, len(request.items))
         level = isolation.confine(request.limits, uid, len(request.items), request.isolation, request.hidden_paths)
         for stream in (sys.stdout, sys.stderr):
             assert isinstance(stream, io.TextIOWrapper)  # the supervisor process's own standard streams
             stream.reconfigure(line_buffering=True)
-        student.serve(request, first, student.Events(3), level)
+        student.serve(request, first, student.Events(3), level, records)
         sys.stdout.flush()
     except BaseException:  # noqa: BLE001 - report and leave; student code may raise anything
         code = 70
@@ -166,6 +167,13 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         except BaseException:  # noqa: BLE001
             pass
     os._exit(code)
+
+
+def _open_records(first: int, count: int) -> dict[int, int]:
+    """The files the items' values go to, opened before the process is confined: `out/` is not the student's
+    (as root it belongs to root), so its code can write into these and create nothing there."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    return {index: os.open(os.path.join("out", f"{index}.jsonl"), flags, 0o644) for index in range(first, count)}
 
 
 def _watch(run: _Run, request: Request, outcome: Outcome, ends_at: float) -> None:

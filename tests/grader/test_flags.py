@@ -26,3 +26,22 @@ def test_imports_of_protected_packages_are_flagged(tmp_path, source, flagged):
     path.write_text(source)
     notes = flagged_imports(read_submission(path, str(path)))
     assert (notes[0].count(repr(flagged)) == 1 and "line" in notes[0]) if flagged else notes == []
+
+
+def test_the_plotting_modules_a_class_imports_are_found_for_the_sandbox_to_load_once(tmp_path):
+    import importlib.util
+
+    import nbformat
+
+    from grader.flags import display_imports
+    from grader.submission import discover
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1])")])
+    nbformat.write(notebook, tmp_path / "a.ipynb")
+    (tmp_path / "b.py").write_text("import numpy as np\nfrom IPython.display import display\n")
+    (tmp_path / "c.py").write_text("# matplotlib is mentioned in a comment only\nimport numpy\n")
+    found = display_imports(discover([tmp_path]))
+    installed = {name for name in ("matplotlib.pyplot", "IPython.display")
+                 if importlib.util.find_spec(name.split(".")[0]) is not None}
+    assert found == sorted(installed)
+    assert display_imports(discover([tmp_path / "c.py"])) == []

@@ -437,3 +437,41 @@ def test_folders_of_a_dead_grader_are_swept_by_the_next_one(tmp_path):
         pass
     assert not abandoned.exists() and alive.exists()
     shutil.rmtree(alive)
+
+
+def _preloaded(tmp_path: Path, preload: list[str]) -> bool:
+    path = tmp_path / "student.py"
+    path.write_text("import sys\nLOADED_BEFORE = 'json.tool' in sys.modules\n")
+    job = Job("k", [(path, "student.py")], [Unit(kind="module", label="student.py", path="student.py")],
+              [Item(id="LOADED_BEFORE", kind="value", name="LOADED_BEFORE")])
+    with SandboxPool(FAST, jobs=1, preload=preload) as pool:
+        return bool(value(next(pool.run([job])), "LOADED_BEFORE"))
+
+
+def test_modules_a_batch_imports_are_loaded_once_before_its_jobs_start(tmp_path):
+    assert _preloaded(tmp_path, ["json.tool"]) is True
+    assert _preloaded(tmp_path, []) is False
+
+
+def test_every_job_reports_where_its_time_went(tmp_path):
+    result = run(tmp_path, """
+        import numpy as np
+        def work(): return np.linalg.inv(np.eye(50) * 2).sum()
+    """, ["work"])
+    steps = ["prepare", "hand-over", "fork", "confine", "load", "calls", "exit", "clean-up", "notice", "collect"]
+    assert all(step in result.timings and result.timings[step] >= 0 for step in steps), result.timings
+    assert 0 < result.timings["student-cpu"] < 5 and result.timings["student-peak-mb"] > 1
+    assert sum(result.timings[step] for step in steps[1:]) <= result.seconds + 0.05
+
+
+def test_a_caller_that_stops_reading_early_does_not_wait_for_the_other_jobs(tmp_path):
+    path = tmp_path / "student.py"
+    path.write_text("import time\ndef slow():\n    time.sleep(0.8)\n    return 1.0\n")
+    unit = Unit(kind="module", label="student.py", path="student.py")
+    jobs = [Job(str(n), [(path, "student.py")], [unit], [Item(id="slow", kind="call", name="slow", calls=[[]])])
+            for n in range(6)]
+    started = time.monotonic()
+    with SandboxPool(FAST, jobs=1) as pool:
+        first = next(pool.run(jobs))
+    assert value(first, "slow") == 1.0
+    assert time.monotonic() - started < 4.0  # six jobs one at a time would take about five seconds

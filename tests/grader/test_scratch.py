@@ -111,3 +111,39 @@ def test_without_private_folders_a_jobs_files_are_swept_when_it_ends(tag):
         os.chown(path, uid, uid)
     sweep_scratch(uid)
     assert sorted(_left_behind(tag)) == sorted(str(path) for path in made)
+
+
+HOME_FILLER = '''
+import os
+CREATED = 0
+try:  # files by the thousand in the working folder, the student's home
+    for CREATED in range(1, 20001):
+        open(os.path.join(os.environ["HOME"], "f%d" % CREATED), "w").close()
+except OSError:
+    pass
+WHERE = os.getcwd()
+SEES = sorted(os.listdir("."))
+'''
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="private scratch needs the uid and mount levels (root)")
+def test_the_working_folder_and_home_are_capped_too(tmp_path):
+    """A job's code runs in a copy of its box inside its private /tmp: files it creates where it works count
+    against the same cap, and the grader's folder of returned values is out of its reach."""
+    from grader.runner.client import Job, SandboxPool
+    from grader.runner.protocol import Item, Unit
+
+    (tmp_path / "student.py").write_text(HOME_FILLER)
+    (tmp_path / "data.txt").write_text("the student's own data file comes along")
+    limits = Limits(timeout=10.0, scratch_files=500)
+    items = [Item(id=name, kind="value", name=name) for name in ("CREATED", "WHERE", "SEES")]
+    unit = Unit(kind="module", label="student.py", path="student.py")
+    job = Job("k", [(tmp_path / "student.py", "student.py"), (tmp_path / "data.txt", "data.txt")], [unit], items)
+    with SandboxPool(limits, jobs=1) as pool:
+        result = next(pool.run([job]))
+    assert result.level == "user+namespaces"
+    values = {name: result.items[name].records[0].value for name in ("CREATED", "WHERE", "SEES")}
+    # Stopped by the cap (its share, and room for the box's own two files), not after 20,000.
+    assert limits.scratch_files - 10 < int(values["CREATED"]) <= limits.scratch_files + 10
+    assert values["WHERE"] == "/tmp/submission"
+    assert "data.txt" in values["SEES"] and "out" not in values["SEES"]
