@@ -10,8 +10,8 @@ from __future__ import annotations
 import itertools
 import re
 import traceback
-from collections.abc import Callable, Iterator
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,24 +128,35 @@ def grade(
 def _results(
     submissions: list[Submission], batch: _Batch, gradebook: Gradebook | None
 ) -> Iterator[tuple[int, SubmissionResult, bool]]:
-    """(index, result, newly graded?) for every submission, as each becomes final. Submissions without code
-    (write-ups, answer files) are judged while the sandbox is already running the others."""
-    to_run, not_run = {}, []
+    """(index, result, newly graded?) for every submission, as each becomes final. The sandbox boots while the
+    cases and expected answers are made; submissions without code (write-ups, answer files) are judged while
+    it runs the others."""
+    fresh = []
     for index, submission in enumerate(submissions):
         stored = _stored(submission, batch, gradebook)
-        if stored is not None:
-            yield index, stored, False
-        elif submission.rejected is None and submission.units and batch.setting(submission).error is None:
-            to_run[index] = submission
+        if stored is None:
+            fresh.append(index)
         else:
-            not_run.append(index)
-    runs = run_submissions(to_run, batch)
-    first = next(runs, None)  # the sandbox's scheduler starts here and goes on while the rest is judged
-    for index in not_run:
-        yield index, judge_submission(submissions[index], None, batch), True
-    for run in itertools.chain([first] if first is not None else [], runs):
-        index = int(run.key)
-        yield index, judge_submission(submissions[index], run, batch), True
+            yield index, stored, False
+    with open_sandbox(batch, [submissions[i] for i in fresh]) as pool:
+        to_run = {i: submissions[i] for i in fresh if _runs(submissions[i], batch)}
+        runs = sandbox_runs(pool, to_run, batch) if pool is not None and to_run else iter(())
+        first = next(runs, None)  # the scheduler starts here and goes on while the rest is judged
+        for index in fresh:
+            if index not in to_run:
+                yield index, judge_submission(submissions[index], None, batch), True
+        for run in itertools.chain([first] if first is not None else [], runs):
+            index = int(run.key)
+            yield index, judge_submission(submissions[index], run, batch), True
+
+
+def _runs(submission: Submission, batch: _Batch) -> bool:
+    """Whether a submission has code for the sandbox (its variant's cases are made here, once)."""
+    return _has_code(submission) and batch.setting(submission).error is None
+
+
+def _has_code(submission: Submission) -> bool:
+    return submission.rejected is None and bool(submission.units)
 
 
 def _private_folders(paths: list[Path], exercise: Exercise, options: GradingOptions) -> list[Path]:
@@ -182,16 +193,13 @@ def _open_gradebook(options: GradingOptions):
     return Gradebook(options.gradebook) if options.gradebook is not None else nullcontext()
 
 
-def run_submissions(submissions: dict[int, Submission], batch: _Batch) -> Iterator[RunResult]:
-    """Run submissions with code in the sandbox, `jobs` at a time, yielding each run as it ends."""
-    if not submissions:
+@contextmanager
+def open_sandbox(batch: _Batch, submissions: Iterable[Submission]) -> Iterator[SandboxPool | None]:
+    """The sandbox for these submissions, booting as soon as this is entered; None when none has code."""
+    with_code = [s for s in submissions if _has_code(s)]
+    if not with_code:
+        yield None
         return
-    provided, imports = provided_files(batch.exercise), batch.exercise.imports
-    allowed = [*imports.allowed, "numpy"]
-    jobs = (
-        Job(str(index), s.files + provided, s.units, batch.setting(s).items, imports.package, allowed)
-        for index, s in submissions.items()
-    )
     options = batch.options
     with SandboxPool(
         options.limits,
@@ -199,12 +207,29 @@ def run_submissions(submissions: dict[int, Submission], batch: _Batch) -> Iterat
         isolation=options.isolation,
         protected_packages=PROTECTED_PACKAGES,
         private_folders=batch.private_folders,
-        preload=display_imports(submissions.values()),
+        preload=display_imports(with_code),
     ) as pool:
-        for run in pool.run(jobs):
-            if run.level:
-                batch.levels.add(run.level)
-            yield run
+        yield pool
+
+
+def run_submissions(submissions: dict[int, Submission], batch: _Batch) -> Iterator[RunResult]:
+    """Run submissions with code in the sandbox, `jobs` at a time, yielding each run as it ends."""
+    with open_sandbox(batch, submissions.values()) as pool:
+        if pool is not None:
+            yield from sandbox_runs(pool, {i: s for i, s in submissions.items() if _has_code(s)}, batch)
+
+
+def sandbox_runs(pool: SandboxPool, submissions: dict[int, Submission], batch: _Batch) -> Iterator[RunResult]:
+    provided, imports = provided_files(batch.exercise), batch.exercise.imports
+    allowed = [*imports.allowed, "numpy"]
+    jobs = (
+        Job(str(index), s.files + provided, s.units, batch.setting(s).items, imports.package, allowed)
+        for index, s in submissions.items()
+    )
+    for run in pool.run(jobs):
+        if run.level:
+            batch.levels.add(run.level)
+        yield run
 
 
 def provided_files(exercise: Exercise) -> list[tuple[Path, str]]:

@@ -107,10 +107,11 @@ class SandboxPool:
         self._in_flight: set[Path] = set()  # job directories handed over and not yet collected
         self._items_files: dict[Path, list[Item]] = {}
         self._scheduler: threading.Thread | None = None
+        self._ready = False  # the warm process said it is ready
         self._stopping = threading.Event()
 
     def __enter__(self) -> SandboxPool:
-        self._start_zygote()
+        self._start_zygote(wait=False)  # it boots while the caller prepares; the first job waits for it
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -120,7 +121,7 @@ class SandboxPool:
 
     # ------------------------------------------------------------ the warm process
 
-    def _start_zygote(self) -> None:
+    def _start_zygote(self, wait: bool = True) -> None:
         env = {name: os.environ[name] for name in PASSED_THROUGH_ENV if name in os.environ}
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2")
         env.update(MPLBACKEND="Agg", MPLCONFIGDIR=str(self._tmp / "matplotlib"))  # its font cache, made once a batch
@@ -136,9 +137,14 @@ class SandboxPool:
             )
         except OSError as exc:
             raise SandboxError(f"the sandbox process could not start: {exc}") from None
-        ready = self._stdout.readline()
-        if ready.strip() != b"ready":
+        self._ready = False
+        if wait:
+            self._await_ready()
+
+    def _await_ready(self) -> None:
+        if not self._ready and self._stdout.readline().strip() != b"ready":
             raise SandboxError("the sandbox process did not start")
+        self._ready = True
 
     def _zygote_config(self) -> dict:
         return {
@@ -229,6 +235,7 @@ class SandboxPool:
         pending = iter(jobs)
         running: dict[str, _Running] = {}
         ready = self._prepare(next(pending, None))
+        self._await_ready()
 
         def fill() -> None:
             nonlocal ready
