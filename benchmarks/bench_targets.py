@@ -74,7 +74,8 @@ STAGES = [
     ("calls", "the student's functions called on every case, results written"),
     ("exit", "the student process ends"),
     ("clean-up", "every process of the job killed and reaped, scratch swept, outcome written"),
-    ("collect", "grader: notices the end, reads and checks the returned values"),
+    ("notice", "grader: its scheduler sees the job end"),
+    ("collect", "grader: reads and checks the returned values (the next job already started)"),
     ("judge", "grader: expected answers (computed once a class), comparisons, diagnoses, write-ups"),
     ("report", "grader: the JSON report"),
 ]

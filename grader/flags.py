@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from grader.runner.student import DISPLAY_ONLY_MODULES
 from grader.submission import Submission
 
 PROTECTED_PACKAGES = ("grader", "reference", "exercises")
@@ -24,8 +23,8 @@ def flagged_imports(submission: Submission) -> list[str]:
     """One note per protected package the submission's code names in an import."""
     found: dict[str, str] = {}
     for label, source in _sources(submission):
-        if not any(package in source for package in PROTECTED_PACKAGES):
-            continue  # an import names its module in the source: nothing to parse
+        if source.isascii() and not any(name in source for name in (*PROTECTED_PACKAGES, *IMPORT_CALLS)):
+            continue  # a plain import names its module in the source, and a dynamic one its function
         for name, line in _imported_names(source):
             top = name.split(".")[0]
             if top in PROTECTED_PACKAGES and top not in found:
@@ -36,21 +35,27 @@ def flagged_imports(submission: Submission) -> list[str]:
     ]
 
 
-MAX_PRELOADED = 4
-_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+# What the sandbox may load once for a class, by the package a submission imports: a fixed list, so nothing a
+# student writes chooses what the warm process (root, before it is confined) imports.
+PRELOADABLE = {
+    "matplotlib": "matplotlib.pyplot",
+    "seaborn": "seaborn",
+    "IPython": "IPython.display",
+}
 
 
 def display_imports(submissions: Iterable[Submission]) -> list[str]:
-    """The installed plotting and display modules the submissions import (`matplotlib.pyplot`), for the sandbox
-    to import once before it forks: each submission would otherwise pay for the import itself (about a second
-    for matplotlib, font cache included)."""
-    found: set[str] = set()
+    """The installed plotting modules the submissions import, most used first, for the sandbox to import once
+    before it forks: each submission would otherwise pay for the import itself (about a second for matplotlib,
+    font cache included)."""
+    uses: Counter[str] = Counter()
     for submission in submissions:
+        tops: set[str] = set()
         for _, source in _sources(submission):
-            if any(top in source for top in DISPLAY_ONLY_MODULES):
-                found |= {name for name, _ in _imported_names(source) if name.split(".")[0] in DISPLAY_ONLY_MODULES}
-    wanted = sorted(name for name in found if _MODULE_NAME.fullmatch(name) and _installed(name.split(".")[0]))
-    return wanted[:MAX_PRELOADED]
+            if any(top in source for top in PRELOADABLE):
+                tops |= {name.split(".")[0] for name, _ in _imported_names(source)} & PRELOADABLE.keys()
+        uses.update(tops)
+    return [PRELOADABLE[top] for top, _ in uses.most_common() if _installed(top)]
 
 
 def _installed(top: str) -> bool:

@@ -7,7 +7,6 @@ half-way loses nothing that was finished.
 
 from __future__ import annotations
 
-import itertools
 import re
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -141,11 +140,10 @@ def _results(
     with open_sandbox(batch, [submissions[i] for i in fresh]) as pool:
         to_run = {i: submissions[i] for i in fresh if _runs(submissions[i], batch)}
         runs = sandbox_runs(pool, to_run, batch) if pool is not None and to_run else iter(())
-        first = next(runs, None)  # the scheduler starts here and goes on while the rest is judged
-        for index in fresh:
+        for index in fresh:  # judged while the sandbox runs the others
             if index not in to_run:
                 yield index, judge_submission(submissions[index], None, batch), True
-        for run in itertools.chain([first] if first is not None else [], runs):
+        for run in runs:
             index = int(run.key)
             yield index, judge_submission(submissions[index], run, batch), True
 
@@ -220,13 +218,18 @@ def run_submissions(submissions: dict[int, Submission], batch: _Batch) -> Iterat
 
 
 def sandbox_runs(pool: SandboxPool, submissions: dict[int, Submission], batch: _Batch) -> Iterator[RunResult]:
+    """The submissions' runs, started at once, as they end."""
     provided, imports = provided_files(batch.exercise), batch.exercise.imports
     allowed = [*imports.allowed, "numpy"]
-    jobs = (
+    jobs = [
         Job(str(index), s.files + provided, s.units, batch.setting(s).items, imports.package, allowed)
         for index, s in submissions.items()
-    )
-    for run in pool.run(jobs):
+    ]
+    return _noting_levels(pool.run(jobs), batch)
+
+
+def _noting_levels(runs: Iterator[RunResult], batch: _Batch) -> Iterator[RunResult]:
+    for run in runs:
         if run.level:
             batch.levels.add(run.level)
         yield run

@@ -47,6 +47,7 @@ MAX_RECORD_FILE = 256 * 1024 * 1024
 POLL_SECONDS = 0.2
 FOLDER_PREFIX = "rnn-grader-"
 STOP_SECONDS = 10.0
+READY_SECONDS = 120.0  # for the warm process's imports (a first matplotlib builds its font cache)
 SWITCH_SECONDS = 0.0005  # how long a thread waiting for the interpreter may wait (Python's default is 5 ms)
 
 
@@ -108,6 +109,7 @@ class SandboxPool:
         self._items_files: dict[Path, list[Item]] = {}
         self._scheduler: threading.Thread | None = None
         self._ready = False  # the warm process said it is ready
+        self._switch_interval = sys.getswitchinterval()
         self._stopping = threading.Event()
 
     def __enter__(self) -> SandboxPool:
@@ -142,9 +144,15 @@ class SandboxPool:
             self._await_ready()
 
     def _await_ready(self) -> None:
-        if not self._ready and self._stdout.readline().strip() != b"ready":
-            raise SandboxError("the sandbox process did not start")
-        self._ready = True
+        """Until the warm process says it is ready (its imports done), or the pool is being stopped."""
+        deadline = time.monotonic() + READY_SECONDS
+        while not self._ready and not self._stopping.is_set():
+            if time.monotonic() > deadline:
+                raise SandboxError(f"the sandbox process was not ready after {READY_SECONDS:g} s")
+            readable, _, _ = select.select([self._stdout], [], [], POLL_SECONDS)
+            if readable and self._stdout.readline().strip() != b"ready":
+                raise SandboxError("the sandbox process did not start")
+            self._ready = bool(readable)
 
     def _zygote_config(self) -> dict:
         return {
@@ -193,18 +201,24 @@ class SandboxPool:
     # ------------------------------------------------------------ jobs
 
     def run(self, jobs: Iterable[Job]) -> Iterator[RunResult]:
-        """Run jobs, at most `self.jobs` at a time; yield each result as it completes.
+        """Start running jobs, at most `self.jobs` at a time, at once; the iterator yields each result as it
+        completes.
 
         The scheduling runs in a thread of its own, so the sandbox is handed its next job while the caller
-        is still judging the previous result: the caller's work and the students' code overlap.
+        is still judging the previous result (or other submissions): the caller's work and the students' code
+        overlap. One scheduler at a time: a new run stops the previous one.
         """
+        self._stop_scheduler()
         results: queue.Queue[RunResult | BaseException | None] = queue.Queue()
         self._stopping.clear()
         thread = threading.Thread(target=self._schedule_into, args=(list(jobs), results), daemon=True)
         self._scheduler = thread
-        switch_interval = sys.getswitchinterval()
+        self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_SECONDS)  # the scheduler wakes as soon as a job ends, even while we judge
         thread.start()
+        return self._results(results)
+
+    def _results(self, results: queue.Queue[RunResult | BaseException | None]) -> Iterator[RunResult]:
         try:
             while (result := results.get()) is not None:
                 if isinstance(result, BaseException):
@@ -212,12 +226,13 @@ class SandboxPool:
                 yield result
         finally:
             self._stop_scheduler()
-            sys.setswitchinterval(switch_interval)
 
     def _stop_scheduler(self) -> None:
         self._stopping.set()
         if self._scheduler is not None and self._scheduler is not threading.current_thread():
-            self._scheduler.join()
+            self._scheduler.join(timeout=STOP_SECONDS)  # it checks the flag at least every POLL_SECONDS
+        if self._scheduler is not None:
+            sys.setswitchinterval(self._switch_interval)
         self._scheduler = None
 
     def _schedule_into(self, jobs: list[Job], results: queue.Queue[RunResult | BaseException | None]) -> None:
@@ -239,7 +254,7 @@ class SandboxPool:
 
         def fill() -> None:
             nonlocal ready
-            while len(running) < self.jobs and ready is not None:
+            while len(running) < self.jobs and ready is not None and not self._stopping.is_set():
                 running[str(ready.job_dir)] = self._start(ready)
                 ready = self._prepare(next(pending, None))
 
@@ -292,7 +307,7 @@ class SandboxPool:
         (job_dir / "request.json").write_text(json.dumps(request.to_json(str(items_file))), encoding="utf-8")
         (job_dir / "request.json").chmod(0o600)
         self._hand_over(box, self._counter)
-        (box / "out").mkdir(mode=0o755)  # the grader's: student code gets only the files opened for it there
+        (job_dir / "out").mkdir(mode=0o755)  # the grader's: student code gets only the files opened for it there
         return _Running(job, job_dir, prepare_seconds=time.monotonic() - began)
 
     def _start(self, ready: _Running) -> _Running:
@@ -389,7 +404,7 @@ class SandboxPool:
         marks = outcome.pop("marks", {})
         usage = {"student-cpu": outcome.pop("student_cpu", 0.0), "student-peak-mb": outcome.pop("student_peak_mb", 0.0)}
         statuses = outcome.pop("items")
-        out_dir = _open_real_directory(job_dir / "box" / "out")
+        out_dir = _open_real_directory(job_dir / "out")
         try:
             items = {
                 item.id: self._read_item(out_dir, index, status)

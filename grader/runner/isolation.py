@@ -128,17 +128,23 @@ class _Box:
     copied from here into the work folder."""
 
     def __init__(self) -> None:
+        self.path = Path.cwd()
         self.fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
         self.size, self.entries = _tree_size(self.fd)
-        self.scratch_is_private = False
+        self.scratch_is_private = False  # a private /tmp with room for a copy of the box
+
+    def fits(self, limits: Limits) -> bool:
+        return self.size <= limits.scratch_mb * 1024 * 1024 and self.entries <= limits.scratch_files
 
     def move_into(self, folder: Path) -> None:
-        """Copy the box (without out/, the grader's) into `folder` and work there; on failure, stay in the box."""
+        """Copy the box into `folder` and work there; on failure, work in the box (read-only where it was
+        covered and bound back)."""
         try:
-            _copy_tree(self.fd, folder, skip=frozenset({"out"}))
+            folder.mkdir(mode=0o700)
+            _copy_tree(self.fd, folder)
             os.chdir(folder)
         except OSError:
-            os.fchdir(self.fd)
+            os.chdir(self.path)
 
     def close(self) -> None:
         os.close(self.fd)
@@ -161,12 +167,10 @@ def _tree_size(folder_fd: int) -> tuple[int, int]:
     return size, entries
 
 
-def _copy_tree(folder_fd: int, target: Path, skip: frozenset[str] = frozenset()) -> None:
+def _copy_tree(folder_fd: int, target: Path) -> None:
     """Regular files and folders only: a link in the box is not followed."""
     target.mkdir(mode=0o700, exist_ok=True)
     for entry in os.scandir(folder_fd):
-        if entry.name in skip:
-            continue
         if entry.is_dir(follow_symlinks=False):
             inner = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder_fd)
             try:
@@ -234,18 +238,22 @@ def _private_scratch(limits: Limits, box: _Box) -> None:
     What the student writes there is gone with its last process, and no other job ever sees it. The
     interpreter's files, when they live under one of them, are bound back in place; /tmp has room for a copy
     of the box besides its own share, and the box itself is no longer reachable by its path."""
-    keep = _interpreter_paths()
+    keep, fits = _interpreter_paths(), box.fits(limits)
     for folder in SCRATCH_FOLDERS:
         if folder.is_dir() and not folder.is_symlink():
-            extra_bytes, extra_files = (box.size, box.entries + 2) if folder == WORK_FOLDER.parent else (0, 0)
+            for_the_box = fits and folder == WORK_FOLDER.parent
+            extra_bytes, extra_files = (box.size, box.entries + 2) if for_the_box else (0, 0)
             size = limits.scratch_mb * 1024 * 1024 + extra_bytes
             options = f"mode=1777,size={size},nr_inodes={limits.scratch_files + extra_files}"
-            _cover_keeping(folder, [path for path in keep if folder in path.parents], options)
-    box.scratch_is_private = True
+            inside = [path for path in keep if folder in path.parents]
+            _cover_keeping(folder, inside, options, read_only=[box.path] if folder in box.path.parents else [])
+            box.scratch_is_private = box.scratch_is_private or for_the_box
 
 
-def _cover_keeping(folder: Path, keep: list[Path], options: str) -> None:
-    handles = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in keep]
+def _cover_keeping(folder: Path, keep: list[Path], options: str, read_only: list[Path] | None = None) -> None:
+    """A tmpfs over `folder`, with `keep` and `read_only` (the job's box) bound back in place."""
+    read_only = read_only or []
+    handles = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in keep + read_only]
     try:
         _mount("tmpfs", str(folder), "tmpfs", MS_NOSUID | MS_NODEV, options)
         for path, handle in handles:
@@ -254,6 +262,31 @@ def _cover_keeping(folder: Path, keep: list[Path], options: str) -> None:
     finally:
         for _, handle in handles:
             os.close(handle)
+    for path in read_only:
+        _make_read_only(path)
+
+
+MS_RDONLY, MS_REMOUNT, MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1, 32, 1024, 2048, 1 << 21
+KEPT_FLAGS = [  # statvfs's flag, mount's flag
+    (os.ST_NOSUID, MS_NOSUID),
+    (os.ST_NODEV, MS_NODEV),
+    (os.ST_NOEXEC, MS_NOEXEC),
+    (os.ST_NOATIME, MS_NOATIME),
+    (os.ST_NODIRATIME, MS_NODIRATIME),
+    (os.ST_RELATIME, MS_RELATIME),
+]
+
+
+def _make_read_only(path: Path) -> None:
+    """The bind mount at `path` read-only (the flags it was mounted with kept, as a user namespace requires);
+    where the kernel refuses, it stays writable, and is removed with the job's folder."""
+    mounted = os.statvfs(path).f_flag
+    flags = MS_BIND | MS_REMOUNT | MS_RDONLY
+    flags |= sum(mount_flag for stat_flag, mount_flag in KEPT_FLAGS if mounted & stat_flag)
+    try:
+        _mount(None, str(path), None, flags)
+    except OSError:
+        pass
 
 
 def _enter_namespaces(covered: list[Path]) -> None:

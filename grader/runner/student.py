@@ -104,21 +104,25 @@ class _InertModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 class _AllowedImports(importlib.abc.MetaPathFinder):
     """Refuses, in imports the student's own code makes, packages the exercise does not allow: only the
     standard library, the allowed ones and the box's own files (the student's and the course's modules).
-    An allowed package's own imports (matplotlib importing its dependencies) are its business."""
+    An allowed package's own imports (matplotlib importing its dependencies) are its business; a module
+    already loaded is refused too (see `_refusing_loaded`)."""
 
     def __init__(self, allowed: list[str]) -> None:
-        self._allowed = set(allowed) | set(sys.stdlib_module_names) | set(DISPLAY_ONLY_MODULES)
+        self.allowed = set(allowed) | set(sys.stdlib_module_names) | set(DISPLAY_ONLY_MODULES)
         self._box = os.getcwd() + os.sep
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
         top = name.split(".")[0]
-        if top in self._allowed or top in sys.modules or os.path.exists(top + ".py") or os.path.isdir(top):
+        if not self.refuses(top):
             return None
-        if self._from_student_code():
+        if self.asked_by_student_code():
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return None
 
-    def _from_student_code(self) -> bool:
+    def refuses(self, top: str) -> bool:
+        return not (top in self.allowed or os.path.exists(top + ".py") or os.path.isdir(top))
+
+    def asked_by_student_code(self) -> bool:
         """Whether the code asking for the import is the student's (compiled under its file's label, or in the
         box), rather than an installed library's."""
         frame: types.FrameType | None = sys._getframe(2)
@@ -128,14 +132,30 @@ class _AllowedImports(importlib.abc.MetaPathFinder):
         return not os.path.isabs(filename) or filename.startswith(self._box)
 
 
-def guard_imports(forbidden: list[str], allowed: list[str] | None, events: Events) -> None:
+def guard_imports(forbidden: list[str], allowed: list[str] | None, events: Events, package: str | None) -> None:
     for name in list(sys.modules):
         if any(name == p or name.startswith(p + ".") for p in forbidden):
             del sys.modules[name]
     sys.meta_path.insert(0, _ForbiddenImports(forbidden, events))
     if allowed is not None:
-        sys.meta_path.insert(1, _AllowedImports(allowed))
+        finder = _AllowedImports(allowed + ([package] if package else []))
+        sys.meta_path.insert(1, finder)
+        builtins.__import__ = _refusing_loaded(builtins.__import__, finder)
     sys.meta_path.append(_InertModuleFinder())
+
+
+def _refusing_loaded(original: Callable[..., Any], finder: _AllowedImports) -> Callable[..., Any]:
+    """`import` as before, except that student code may not take a module it is not allowed because it happens to
+    be loaded already (matplotlib's PIL, loaded with matplotlib by the warm process or by the student's own
+    import): what a submission may import depends neither on its classmates nor on the order of its imports."""
+
+    def guarded_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+        top = name.partition(".")[0]
+        if level == 0 and top in sys.modules and finder.refuses(top) and finder.asked_by_student_code():
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return original(name, globals, locals, fromlist, level)
+
+    return guarded_import
 
 
 def make_package(name: str) -> None:
@@ -371,7 +391,7 @@ def serve(request: Request, first_item: int, events: Events, level: str, records
     item's file, already open (`records`: item index to descriptor)."""
     events.send(event="isolation", level=level)
     threading.stack_size(THREAD_STACK_BYTES)  # threads a student leaves running cost little address space
-    guard_imports(request.forbidden_modules, request.allowed_modules, events)
+    guard_imports(request.forbidden_modules, request.allowed_modules, events, request.package)
     sys.path.insert(0, os.getcwd())
     if request.package:
         make_package(request.package)
@@ -382,6 +402,8 @@ def serve(request: Request, first_item: int, events: Events, level: str, records
     encoder = RawEncoder(request.limits.max_elements)
     for index in range(first_item, len(request.items)):
         events.send(event="start", item=index)
+        os.ftruncate(records[index], 0)  # what student code wrote into it before its turn does not count
+        os.lseek(records[index], 0, os.SEEK_SET)
         with os.fdopen(records[index], "w", encoding="utf-8") as handle:
             for record in fetch(request.items[index], namespaces, files, encoder):
                 handle.write(json.dumps(record) + "\n")

@@ -97,7 +97,6 @@ def supervise(request: Request, box: Path) -> Outcome:
         outcome.runs += 1
         _watch(run, request, outcome, ends_at)
         isolation.kill_everything(run.pid, run.pidfd, uid)
-        outcome.marks["cleaned"] = time.monotonic()
         _LIVE.clear()
         _close(run)
         next_first = _next_start(run, outcome)
@@ -153,7 +152,7 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         os.dup2(output_w, 2)
         os.dup2(events_w, 3)
         os.closerange(4, 65536)
-        records = _open_records(first, len(request.items))
+        records = _open_records(box.parent / "out", first, len(request.items))
         level = isolation.confine(request.limits, uid, len(request.items), request.isolation, request.hidden_paths)
         for stream in (sys.stdout, sys.stderr):
             assert isinstance(stream, io.TextIOWrapper)  # the supervisor process's own standard streams
@@ -169,11 +168,15 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
     os._exit(code)
 
 
-def _open_records(first: int, count: int) -> dict[int, int]:
-    """The files the items' values go to, opened before the process is confined: `out/` is not the student's
-    (as root it belongs to root), so its code can write into these and create nothing there."""
+def _open_records(folder: Path, first: int, count: int) -> dict[int, int]:
+    """The files the items' values go to, opened before the process is confined, in the job's folder beside
+    the box: as root that folder is root's, so student code can write into these files and create nothing."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-    return {index: os.open(os.path.join("out", f"{index}.jsonl"), flags, 0o644) for index in range(first, count)}
+    folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        return {index: os.open(f"{index}.jsonl", flags, 0o644, dir_fd=folder_fd) for index in range(first, count)}
+    finally:
+        os.close(folder_fd)
 
 
 def _watch(run: _Run, request: Request, outcome: Outcome, ends_at: float) -> None:

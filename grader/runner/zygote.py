@@ -46,17 +46,23 @@ PRELOADED = (
 
 
 def preload(wanted: list[str]) -> None:
-    """The modules students use, imported once here rather than in every job; `wanted` are those this batch's
-    code imports beyond numpy's (plotting libraries), skipped when they fail to import."""
+    """The modules students use, imported once here rather than in every job; `wanted` are the plotting modules
+    this batch's code imports (grader/flags.py), skipped when they fail to import."""
     for name in PRELOADED:
         importlib.import_module(name)
     np.random.default_rng(0).standard_normal(4)
-    for name in wanted:
-        try:
-            importlib.import_module(name)
-            WARM_UPS.get(name, lambda: None)()
-        except Exception:  # noqa: BLE001 - the job that imports it will report the failure
-            pass
+    stdin, stdout = sys.stdin, sys.stdout
+    sys.stdin, sys.stdout = open(os.devnull), sys.stderr  # nothing imported here talks on the job pipes
+    try:
+        for name in wanted:
+            try:
+                importlib.import_module(name)
+                WARM_UPS.get(name, lambda: None)()
+            except Exception:  # noqa: BLE001 - the job that imports it will report the failure
+                pass
+    finally:
+        sys.stdin.close()
+        sys.stdin, sys.stdout = stdin, stdout
 
 
 def _draw_a_figure() -> None:
@@ -96,8 +102,8 @@ def serve_forever() -> None:
         job_dir = Path(line.strip())
         if not job_dir.is_dir() or (job_dir / "started").exists():
             continue
-        (job_dir / "started").touch()  # before the fork: a job is either marked and running, or neither
         request = _read_request(job_dir)
+        (job_dir / "started").touch()  # before the fork: a job is either marked and running, or neither
         # SIGTERM and SIGHUP wait until the child has its own handlers: this process's would stop every job.
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
         pid = os.fork()
@@ -131,7 +137,10 @@ _grader_pid = 0
 def _shut_down(signum: int, frame: object) -> None:
     """SIGTERM (the grader asks) or SIGHUP (the grader died): every supervisor kills its student code,
     and only then we exit. The files are the grader's while it lives; if it is gone, nobody else will
-    remove them, so we do."""
+    remove them, so we do. A SIGHUP while the grader is still our parent came from the end of the grader's
+    thread that started us (the kernel sends it then too): the grader lives on, and so do we."""
+    if signum == signal.SIGHUP and os.getppid() == _grader_pid:
+        return
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     os.killpg(0, signal.SIGTERM)  # this process group is the warm process and its supervisors

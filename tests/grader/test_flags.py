@@ -40,8 +40,9 @@ def test_the_plotting_modules_a_class_imports_are_found_for_the_sandbox_to_load_
     nbformat.write(notebook, tmp_path / "a.ipynb")
     (tmp_path / "b.py").write_text("import numpy as np\nfrom IPython.display import display\n")
     (tmp_path / "c.py").write_text("# matplotlib is mentioned in a comment only\nimport numpy\n")
+    (tmp_path / "d.py").write_text("from matplotlib import pyplot\nif False:\n    import IPython.__main__\n")
     found = display_imports(discover([tmp_path]))
-    installed = {name for name in ("matplotlib.pyplot", "IPython.display")
-                 if importlib.util.find_spec(name.split(".")[0]) is not None}
-    assert found == sorted(installed)
+    installed = [name for name in ("matplotlib.pyplot", "IPython.display")  # most used first
+                 if importlib.util.find_spec(name.split(".")[0]) is not None]
+    assert found == installed  # and never a module a student named (IPython.__main__ starts a shell)
     assert display_imports(discover([tmp_path / "c.py"])) == []

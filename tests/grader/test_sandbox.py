@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import importlib.util
 import json
 import os
 import shutil
@@ -475,3 +476,59 @@ def test_a_caller_that_stops_reading_early_does_not_wait_for_the_other_jobs(tmp_
         first = next(pool.run(jobs))
     assert value(first, "slow") == 1.0
     assert time.monotonic() - started < 4.0  # six jobs one at a time would take about five seconds
+
+
+@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib (the report extra)")
+def test_what_a_submission_may_import_does_not_depend_on_its_classmates(tmp_path):
+    """matplotlib loaded once for the class brings its own dependencies (PIL among them): student code in an
+    exercise that allows only numpy is still refused them, as it would be in a batch without matplotlib."""
+    path = tmp_path / "student.py"
+    path.write_text(textwrap.dedent("""
+        import matplotlib.pyplot as plt
+        try:
+            import PIL
+            GOT_PIL = 1
+        except ModuleNotFoundError:
+            GOT_PIL = 0
+        PLOTTED = len(plt.plot([1.0, 2.0]))
+    """))
+    unit = Unit(kind="module", label="student.py", path="student.py")
+    items = [Item(id=name, kind="value", name=name) for name in ("GOT_PIL", "PLOTTED")]
+    results = {}
+    for preload in ([], ["matplotlib.pyplot"]):
+        job = Job("k", [(path, "student.py")], [unit], items, allowed_modules=["numpy"])
+        with SandboxPool(Limits(timeout=30.0), jobs=1, preload=preload) as pool:
+            result = next(pool.run([job]))
+        results[bool(preload)] = (int(value(result, "GOT_PIL")), int(value(result, "PLOTTED")))
+    assert results[False] == results[True] == (0, 1)
+
+
+def test_a_file_named_out_in_a_submission_is_just_the_students_file(tmp_path):
+    (tmp_path / "student.py").write_text("TEXT = open('out').read()\n")
+    (tmp_path / "out").write_text("the student's own notes")
+    job = Job("k", [(tmp_path / "student.py", "student.py"), (tmp_path / "out", "out")],
+              [Unit(kind="module", label="student.py", path="student.py")], [Item(id="TEXT", kind="value", name="TEXT")])
+    with SandboxPool(FAST, jobs=1) as pool:
+        assert value(next(pool.run([job])), "TEXT") == "the student's own notes"
+
+
+def test_a_warm_process_started_again_outlives_the_run_that_started_it(tmp_path):
+    """A new warm process, started by the scheduler's thread after the first one died, must not stop when that
+    thread ends (the kernel signals a process when the thread that started it ends): later runs use it."""
+    path = tmp_path / "student.py"
+    path.write_text("def f():\n    return 1.0\n")
+    unit = Unit(kind="module", label="student.py", path="student.py")
+
+    def job(key: str) -> Job:
+        return Job(key, [(path, "student.py")], [unit], [Item(id="f", kind="call", name="f", calls=[[]])])
+
+    with SandboxPool(FAST, jobs=1) as pool:
+        assert value(next(pool.run([job("a")])), "f") == 1.0
+        pool._warm.kill()
+        pool._warm.wait()
+        assert [value(r, "f") for r in pool.run([job("b"), job("c")])] == [1.0, 1.0]  # served by a new one
+        second = pool._warm
+        time.sleep(0.5)  # the thread that started it has ended by now
+        assert second.poll() is None
+        assert value(next(pool.run([job("d")])), "f") == 1.0
+        assert pool._warm is second
