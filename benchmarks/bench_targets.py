@@ -40,6 +40,7 @@ from bench_grading import (
     ROOT,
     executable,
     machine,
+    measure_rounds,
     median,
     nbgrader_unavailable,
     notebook_variant,
@@ -158,16 +159,6 @@ def time_grading(folder: Path, jobs: int, output: Path, expected: int) -> float:
     return elapsed
 
 
-def measure_rounds(contenders: dict[str, Callable[[], float]], runs: int) -> dict[str, list[float]]:
-    """Every contender once per round: load from elsewhere on the machine falls on all of them alike."""
-    times: dict[str, list[float]] = {name: [] for name in contenders}
-    for number in range(1, runs + 1):
-        for name, measure in contenders.items():
-            times[name].append(measure())
-            progress(f"  round {number}/{runs}  {name:<16} {times[name][-1]:7.2f} s")
-    return times
-
-
 def numpy_starts(count: int) -> float:
     return sum(run_timed([sys.executable, "-c", "import numpy"]) for _ in range(count))
 
@@ -242,6 +233,7 @@ def breakdown(folder: Path, jobs: int) -> dict:
         "wall_s": wall,
         "ms_per_submission": {stage: per.get(stage, 0.0) for stage, _ in STAGES},
         "ms_per_run_median": sandbox["medians"],
+        "student_cpu_s_total": sandbox.get("cpu_total", 0.0),
         "student_cpu_ms_median": sandbox["cpu"],
         "student_peak_mb_max": sandbox["peak"],
     }
@@ -264,6 +256,7 @@ def _sandbox_stages(runs: list) -> dict:
         "totals": totals,
         "medians": medians,
         "cpu": 1000 * statistics.median(cpu) if cpu else None,
+        "cpu_total": sum(cpu),
         "peak": max(peak) if peak else None,
     }
 
@@ -368,10 +361,10 @@ def results_of(plan: Plan, measured: dict) -> dict:
 def report(plan: Plan, measured: dict, results: dict) -> str:
     per, ratios, nbgrader = results["per_item"], results["ratios"], measured["nbgrader"]
     lines = [
-        f"{plan.notebooks} notebooks:  --jobs 1 {per['notebook_j1_ms']:.1f} ms, --jobs 2 {per['notebook_j2_ms']:.1f} ms "
-        "per notebook",
-        f"{plan.python_files} .py files: --jobs 1 {per['py_j1_ms']:.1f} ms, --jobs 2 {per['py_j2_ms']:.1f} ms per file; "
-        f"python -c 'import numpy' {per['numpy_start_ms']:.1f} ms",
+        f"{plan.notebooks} notebooks:  --jobs 1 {per['notebook_j1_ms']:.1f} ms, "
+        f"--jobs 2 {per['notebook_j2_ms']:.1f} ms per notebook",
+        f"{plan.python_files} .py files: --jobs 1 {per['py_j1_ms']:.1f} ms, --jobs 2 {per['py_j2_ms']:.1f} ms "
+        f"per file; python -c 'import numpy' {per['numpy_start_ms']:.1f} ms",
         f"{plan.mixed} mixed {measured['mixed_counts']}, --jobs 2: {per['mixed_j2_s']:.2f} s",
     ]
     if nbgrader["measured"]:
@@ -401,7 +394,9 @@ def report(plan: Plan, measured: dict, results: dict) -> str:
         median_run = stages["ms_per_run_median"].get(stage)
         extra = f"  (median per run {median_run:.2f})" if median_run is not None else ""
         lines.append(f"  {stage:<10} {stages['ms_per_submission'][stage]:7.2f}{extra}  {what}")
-    lines.append(f"  student CPU time per run, median: {stages['student_cpu_ms_median'] or 0:.1f} ms")
+    lines.append(f"  student CPU time per run, median: {stages['student_cpu_ms_median'] or 0:.1f} ms; "
+                 f"over the class: {stages.get('student_cpu_s_total', 0):.1f} s (the students' own code and our "
+                 "calls of it, on 2 cores at most)")
     return "\n".join(lines)
 
 
