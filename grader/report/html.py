@@ -260,7 +260,8 @@ def _question_bars(figure, stats: list[QuestionStats], path: Path) -> Path:
     )
     ax.set_yticks(list(rows), [s.id.replace("$", r"\$") for s in stats])
     ax.set(xlim=(0, 100), ylim=(len(stats) - 0.5, -0.5), xlabel="%")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
+    # One entry a line: long question ids leave the axes narrow.
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=1, frameon=False)
     _tidy(ax, "x")
     return _save(fig, path)
 
