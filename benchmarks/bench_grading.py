@@ -167,13 +167,14 @@ def executable(name: str) -> str:
 # ----------------------------------------------------------------------------------- ours and (a)
 
 
-def grade_command(folder: Path, jobs: int, output: Path) -> list[str]:
+def grade_command(folder: Path, jobs: int, output: Path, *extra: str) -> list[str]:
     return [executable("rnn-grader"), "grade", str(folder), "--exercise", EXERCISE, "--jobs", str(jobs),
-            "--format", "json", "-o", str(output)]
+            "--format", "json", "-o", str(output), *extra]
 
 
-def time_grading(folder: Path, jobs: int, output: Path, expected: int) -> float:
-    elapsed = run_timed(grade_command(folder, jobs, output))
+def time_grading(folder: Path, jobs: int, output: Path, expected: int, *extra: str) -> float:
+    """Wall time of one grading, checked to have reported all `expected` submissions."""
+    elapsed = run_timed(grade_command(folder, jobs, output, *extra))
     graded = len(json.loads(output.read_text(encoding="utf-8"))["submissions"])
     if graded != expected:
         raise RuntimeError(f"rnn-grader reported {graded} submissions in {folder}, expected {expected}")

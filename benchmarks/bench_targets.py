@@ -32,13 +32,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import bench_grading
 from bench_grading import (
     CORPUS,
+    EXERCISE,
     NBGRADER_VENV,
     NOTEBOOK_SOURCES,
     PYTHON_SOURCES,
     ROOT,
-    executable,
     machine,
     measure_rounds,
     median,
@@ -54,7 +55,7 @@ from bench_grading import (
 sys.path.insert(0, str(ROOT))
 
 RESULTS_FILE = ROOT / "benchmarks" / "targets.json"
-EXERCISE = "rnn-bptt"
+
 WRITEUP_SOURCES = sorted((CORPUS / "writeups").rglob("*.md")) + [
     ROOT / "tests" / "examples" / "student_answer_rnn_bptt.md"
 ]
@@ -62,7 +63,7 @@ HOSTILE_SOURCES = sorted((CORPUS / "hostile").glob("*.py"))
 TARGETS = {
     "notebooks_vs_nbgrader": (">=", 100.0, "nbgrader per notebook / ours per notebook"),
     "py_vs_numpy_start": ("<=", 0.2, "ours per .py file / one python -c 'import numpy'"),
-    "mixed_seconds": ("<", 30.0, "1,000 mixed submissions, --jobs 2, whole command (s)"),
+    "mixed_seconds": ("<", 30.0, "the mixed class, --jobs 2, whole command (s)"),
 }
 # Where a submission's time goes, in pipeline order: (stage, what it covers).
 STAGES = [
@@ -133,30 +134,15 @@ def _submission(kind: str, index: int, number: int) -> tuple[str, str]:
 # ----------------------------------------------------------------------------------- timing
 
 
+SECRET = ("--secret", "bench")  # the hidden cases as a course would grade them, without the warning
+
+
 def grade_command(folder: Path, jobs: int, output: Path) -> list[str]:
-    return [
-        executable("rnn-grader"),
-        "grade",
-        str(folder),
-        "--exercise",
-        EXERCISE,
-        "--jobs",
-        str(jobs),
-        "--secret",
-        "bench",
-        "--format",
-        "json",
-        "-o",
-        str(output),
-    ]
+    return bench_grading.grade_command(folder, jobs, output, *SECRET)
 
 
 def time_grading(folder: Path, jobs: int, output: Path, expected: int) -> float:
-    elapsed = run_timed(grade_command(folder, jobs, output))
-    graded = len(json.loads(output.read_text(encoding="utf-8"))["submissions"])
-    if graded != expected:
-        raise RuntimeError(f"rnn-grader reported {graded} submissions in {folder}, expected {expected}")
-    return elapsed
+    return bench_grading.time_grading(folder, jobs, output, expected, *SECRET)
 
 
 def numpy_starts(count: int) -> float:
@@ -355,6 +341,8 @@ def results_of(plan: Plan, measured: dict) -> dict:
         key: ("met" if checks[op](ratios[key], bound) else "MISSED") if key in ratios else "not measured"
         for key, (op, bound, _) in TARGETS.items()
     }
+    if plan.mixed != Plan().mixed:  # a smaller class says nothing of the 1,000-submission target
+        verdicts["mixed_seconds"] = f"not measured ({plan.mixed} submissions, not 1,000)"
     return {"per_item": per, "ratios": ratios, "targets": verdicts}
 
 
@@ -394,9 +382,11 @@ def report(plan: Plan, measured: dict, results: dict) -> str:
         median_run = stages["ms_per_run_median"].get(stage)
         extra = f"  (median per run {median_run:.2f})" if median_run is not None else ""
         lines.append(f"  {stage:<10} {stages['ms_per_submission'][stage]:7.2f}{extra}  {what}")
-    lines.append(f"  student CPU time per run, median: {stages['student_cpu_ms_median'] or 0:.1f} ms; "
-                 f"over the class: {stages.get('student_cpu_s_total', 0):.1f} s (the students' own code and our "
-                 "calls of it, on 2 cores at most)")
+    lines.append(
+        f"  student CPU time per run, median: {stages['student_cpu_ms_median'] or 0:.1f} ms; "
+        f"over the class: {stages.get('student_cpu_s_total', 0):.1f} s (the students' own code and our "
+        "calls of it, on 2 cores at most)"
+    )
     return "\n".join(lines)
 
 

@@ -26,6 +26,7 @@ import stat
 import sys
 import sysconfig
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from grader.runner.protocol import Limits
@@ -97,7 +98,7 @@ def confine(limits: Limits, uid: int | None, item_count: int, isolation: str, hi
     reached.
 
     `hidden` are folders to cover (the grader's packages, the other jobs' folders) when the job needs
-    namespaces of its own (not root); the working directory, the student's own box, stays reachable.
+    namespaces of its own (not root); the student's own box stays reachable (read-only once /tmp is covered).
     As root they were covered once in the warm process, and the other jobs are another uid's.
     Where the job has private scratch folders, its code runs in a copy of the box inside its private /tmp,
     so that everything it may write, its working folder and home included, is capped in size and in files.
@@ -130,7 +131,10 @@ class _Box:
     def __init__(self) -> None:
         self.path = Path.cwd()
         self.fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
-        self.size, self.entries = _tree_size(self.fd)
+        self.entries, self.size = 0, 0
+        for _, _, entry in _walk(self.fd):
+            self.entries += 1
+            self.size += entry.stat(follow_symlinks=False).st_size if entry.is_file(follow_symlinks=False) else 0
         self.scratch_is_private = False  # a private /tmp with room for a copy of the box
 
     def fits(self, limits: Limits) -> bool:
@@ -141,7 +145,11 @@ class _Box:
         covered and bound back)."""
         try:
             folder.mkdir(mode=0o700)
-            _copy_tree(self.fd, folder)
+            for folder_fd, relative, entry in _walk(self.fd):
+                if entry.is_dir(follow_symlinks=False):
+                    (folder / relative).mkdir(mode=0o700)
+                elif entry.is_file(follow_symlinks=False):
+                    _copy_file(folder_fd, entry.name, folder / relative)
             os.chdir(folder)
         except OSError:
             os.chdir(self.path)
@@ -150,37 +158,23 @@ class _Box:
         os.close(self.fd)
 
 
-def _tree_size(folder_fd: int) -> tuple[int, int]:
-    """Bytes and entries under a folder, links not followed."""
-    size, entries = 0, 0
+def _walk(folder_fd: int, prefix: Path = Path()) -> Iterator[tuple[int, Path, os.DirEntry]]:
+    """(descriptor of its folder, path relative to the top, entry) for everything under a folder, a folder before
+    what it holds; links are not followed."""
     for entry in os.scandir(folder_fd):
-        entries += 1
+        yield folder_fd, prefix / entry.name, entry
         if entry.is_dir(follow_symlinks=False):
             inner = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder_fd)
             try:
-                more_size, more_entries = _tree_size(inner)
+                yield from _walk(inner, prefix / entry.name)
             finally:
                 os.close(inner)
-            size, entries = size + more_size, entries + more_entries
-        elif entry.is_file(follow_symlinks=False):
-            size += entry.stat(follow_symlinks=False).st_size
-    return size, entries
 
 
-def _copy_tree(folder_fd: int, target: Path) -> None:
-    """Regular files and folders only: a link in the box is not followed."""
-    target.mkdir(mode=0o700, exist_ok=True)
-    for entry in os.scandir(folder_fd):
-        if entry.is_dir(follow_symlinks=False):
-            inner = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder_fd)
-            try:
-                _copy_tree(inner, target / entry.name)
-            finally:
-                os.close(inner)
-        elif entry.is_file(follow_symlinks=False):
-            source = os.open(entry.name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder_fd)
-            with os.fdopen(source, "rb") as reader, open(target / entry.name, "wb") as writer:
-                shutil.copyfileobj(reader, writer)
+def _copy_file(folder_fd: int, name: str, target: Path) -> None:
+    source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder_fd)
+    with os.fdopen(source, "rb") as reader, open(target, "wb") as writer:
+        shutil.copyfileobj(reader, writer)
 
 
 def _enter_user_namespace(covered: list[Path], limits: Limits, box: _Box) -> bool:

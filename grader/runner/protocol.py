@@ -8,10 +8,8 @@ nothing is ever unpickled.
 from __future__ import annotations
 
 import base64
-import json
 import math
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -80,10 +78,8 @@ class Request:
         return {**data, "items_file": items_file}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], items: list[Item] | None = None) -> Request:
-        """`items`: the items file's, already read (the same for every job of a batch)."""
-        if items is None:
-            items = [Item(**item) for item in json.loads(Path(data["items_file"]).read_text(encoding="utf-8"))]
+    def from_json(cls, data: dict[str, Any], items: list[Item]) -> Request:
+        """`items`: those of the file `data["items_file"]` names, read once for every job of a batch."""
         return cls(
             units=[Unit(**unit) for unit in data["units"]],
             items=items,

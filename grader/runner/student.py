@@ -346,30 +346,30 @@ def _chain(
     returned = _call(forward, args[: item.split], None, encoder)
     if not isinstance(returned, (tuple, list)) or len(returned) <= drop:
         raise ValueError(f"{item.forward} returned {type(returned).__name__}, not its outputs and the cache")
-    upstream = [_argument(arg, encoder.max_elements) for arg in args[item.split :]]
+    upstream = [_argument(arg) for arg in args[item.split :]]
     return backward(*upstream, returned[drop])
 
 
 DECODED = "decoded"  # where `decode_arguments` keeps an argument's array, beside its JSON (never from JSON itself)
 
 
-def decode_arguments(items: tuple[Item, ...] | list[Item], max_elements: int = 2**62) -> None:
-    """Decode every call's arguments once, in the warm process, so each job only copies them."""
+def decode_arguments(items: tuple[Item, ...] | list[Item]) -> None:
+    """Decode every call's arguments once, in the warm process (the grader made them: no size limit), so each job
+    only copies them."""
     for item in items:
         for call in item.calls:
             for argument in call:
-                argument[DECODED] = decode_array(argument, max_elements)
+                argument[DECODED] = decode_array(argument, sys.maxsize)
 
 
-def _argument(encoded: dict, max_elements: int) -> np.ndarray:
+def _argument(encoded: dict) -> np.ndarray:
     """A fresh array for one call: the student's code may change it in place."""
-    decoded = encoded.get(DECODED)
-    return decoded.copy() if isinstance(decoded, np.ndarray) else decode_array(encoded, max_elements)
+    return encoded[DECODED].copy()
 
 
 def _call(function: Callable[..., Any], encoded_args: list[dict], drop: int | None, encoder: RawEncoder) -> Any:
     """The function's return value; with `drop`, without the value at that index (a cache stays here)."""
-    returned = function(*[_argument(arg, encoder.max_elements) for arg in encoded_args])
+    returned = function(*[_argument(arg) for arg in encoded_args])
     if drop is None or not isinstance(returned, (tuple, list)) or len(returned) <= drop:
         return returned
     kept = [part for index, part in enumerate(returned) if index != drop]

@@ -114,6 +114,7 @@ def test_without_private_folders_a_jobs_files_are_swept_when_it_ends(tag):
 
 
 HOME_FILLER = '''
+import glob
 import os
 CREATED = 0
 try:  # files by the thousand in the working folder, the student's home
@@ -123,6 +124,14 @@ except OSError:
     pass
 WHERE = os.getcwd()
 SEES = sorted(os.listdir("."))
+ORIGINAL_WRITABLE = 0  # its folder as the grader made it, where it is still reachable
+ORIGINALS = glob.glob("/tmp/rnn-grader-*/job*/box")
+for original in ORIGINALS:
+    try:
+        open(os.path.join(original, "written-here"), "w").close()
+        ORIGINAL_WRITABLE += 1
+    except OSError:
+        pass
 '''
 
 
@@ -136,14 +145,16 @@ def test_the_working_folder_and_home_are_capped_too(tmp_path):
     (tmp_path / "student.py").write_text(HOME_FILLER)
     (tmp_path / "data.txt").write_text("the student's own data file comes along")
     limits = Limits(timeout=10.0, scratch_files=500)
-    items = [Item(id=name, kind="value", name=name) for name in ("CREATED", "WHERE", "SEES")]
+    names = ("CREATED", "WHERE", "SEES", "ORIGINALS", "ORIGINAL_WRITABLE")
+    items = [Item(id=name, kind="value", name=name) for name in names]
     unit = Unit(kind="module", label="student.py", path="student.py")
     job = Job("k", [(tmp_path / "student.py", "student.py"), (tmp_path / "data.txt", "data.txt")], [unit], items)
     with SandboxPool(limits, jobs=1) as pool:
         result = next(pool.run([job]))
     assert result.level == "user+namespaces"
-    values = {name: result.items[name].records[0].value for name in ("CREATED", "WHERE", "SEES")}
+    values = {name: result.items[name].records[0].value for name in names}
     # Stopped by the cap (its share, and room for the box's own two files), not after 20,000.
     assert limits.scratch_files - 10 < int(values["CREATED"]) <= limits.scratch_files + 10
     assert values["WHERE"] == "/tmp/submission"
     assert "data.txt" in values["SEES"] and "out" not in values["SEES"]
+    assert len(values["ORIGINALS"]) == 1 and int(values["ORIGINAL_WRITABLE"]) == 0  # its own, read-only
