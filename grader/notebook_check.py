@@ -18,7 +18,7 @@ from grader.report.feedback import render_question
 from grader.results import QuestionResult
 from grader.runner.client import parse_record
 from grader.runner.protocol import ItemResult
-from grader.runner.student import RawEncoder, fetch
+from grader.runner.student import RawEncoder, decode_arguments, fetch
 
 NOTEBOOK = "your notebook"
 
@@ -42,7 +42,9 @@ def check_in_notebook(
 def _items(kit, namespace: dict[str, Any]) -> dict[str, ItemResult]:
     encoder = RawEncoder(max_elements=50_000_000)
     fetched = {}
-    for item in build_items(kit.exercise, kit.cases):
+    items = build_items(kit.exercise, kit.cases)
+    decode_arguments(items)  # as the sandbox's warm process does: each call gets a fresh copy
+    for item in items:
         records = [
             parse_record(json.dumps(raw).encode(), encoder.max_elements)
             for raw in fetch(item, [namespace], {NOTEBOOK}, encoder)
