@@ -6,7 +6,7 @@
 A write-up of each size is made of copies of the real student answer (tests/examples/), each copy made
 distinct (its h_{t-1} indexed by the copy's number) so that no parse is served from the cache. Two times per
 size, caches cleared before every round: `read`, finding and parsing all the math
-(grader.derivation.parsing.read_writeup), and `judge`, grading the three derivation.* questions of rnn-bptt
+(grader.judge.written.parsing.read_writeup), and `judge`, grading the three derivation.* questions of rnn-bptt
 from the text (reading included). Growth should be linear, and 1 MB well under a second.
 """
 
@@ -21,9 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from exercises.bank import load_exercise  # noqa: E402
-from grader.derivation import parsing  # noqa: E402
-from grader.expected import Expected  # noqa: E402
-from grader.judge import Evidence, judge_question  # noqa: E402
+from grader.judge.written import parsing  # noqa: E402
+from grader.judge.expected import Expected  # noqa: E402
+from grader.judge.questions import Evidence, judge_question  # noqa: E402
 
 SIZES = {"10 KB": 10_000, "100 KB": 100_000, "1 MB": 1_000_000}
 ROUNDS = 3

@@ -24,7 +24,7 @@ class UsageProblem(click.ClickException):
 
 def _exercise(exercise_id: str, secret: str | None = None):
     from exercises.bank import ExerciseError
-    from grader.exercise_check import load_checked_exercise
+    from grader.authoring.exercise_check import load_checked_exercise
 
     try:
         return load_checked_exercise(exercise_id, secret)
@@ -151,7 +151,7 @@ def grade_command(
 ) -> None:
     """Grade submissions (files, or folders of them) and report scores and feedback."""
     from grader.grading import GradingOptions
-    from grader.runner.protocol import Limits
+    from grader.run.protocol import Limits
 
     if secret_file:
         secret = _read_secret(Path(secret_file))
@@ -203,7 +203,7 @@ def grade_command(
 
 
 def _parse_shard(text: str | None):
-    from grader.shard import ShardError, parse_shard
+    from grader.record.shard import ShardError, parse_shard
 
     if text is None:
         return None
@@ -241,8 +241,8 @@ def merge_command(gradebooks, fmt, output, exercise_id, class_paths, single, ros
 
     Exit 1 when a submission was graded twice with different results, or when a --class submission
     was graded by no shard (unless --allow-missing); both are listed."""
-    from grader.merge import MergeError, merge
-    from grader.submission import discover
+    from grader.read.submission import discover
+    from grader.record.merge import MergeError, merge
 
     roster_rows = _read_roster(roster) if roster else {}
     if fmt == "canvas":
@@ -305,7 +305,7 @@ def check_command(path, exercise_id, timeout, student, kit) -> None:
     """Check your own work on the public cases; exit 0 only when every question passes."""
     from grader.grading import GradingOptions
     from grader.report.feedback import render_check
-    from grader.runner.protocol import Limits
+    from grader.run.protocol import Limits
 
     exercise = _kit_exercise(kit) if kit else _exercise(exercise_id)
     if exercise.variants is not None and not student and not kit:
@@ -328,7 +328,7 @@ def validate_command(exercise_id) -> None:
     """Check an exercise (all shipped ones without an argument): the reference earns full marks and
     every listed mistake loses points and is named. Exit 1 otherwise."""
     from exercises.bank import exercise_files
-    from grader.validate import render_validation, validate
+    from grader.authoring.validate import render_validation, validate
 
     results = [validate(_exercise(name)) for name in ([exercise_id] if exercise_id else list(exercise_files()))]
     click.echo("\n\n".join(render_validation(result) for result in results))
@@ -348,7 +348,7 @@ def validate_command(exercise_id) -> None:
 )
 def template_command(exercise_id, student, output) -> None:
     """Write one student's handout: a .py file and a notebook with stubs, in their sizes."""
-    from grader.template import write_handout
+    from grader.authoring.template import write_handout
 
     exercise = _exercise(exercise_id)
     if exercise.variants is not None and not student:
@@ -358,7 +358,7 @@ def template_command(exercise_id, student, output) -> None:
 
 
 def _kit_exercise(folder: str):
-    from grader.kit import KitError, load_kit
+    from grader.selfcheck.kit import KitError, load_kit
 
     try:
         return load_kit(Path(folder)).exercise
@@ -368,7 +368,7 @@ def _kit_exercise(folder: str):
 
 def _one_students_work(path: Path) -> None:
     """`check` takes one student's work: a folder of several students' folders is refused with a hint."""
-    from grader.submission import CODE_SUFFIXES
+    from grader.read.submission import CODE_SUFFIXES
 
     if not path.is_dir():
         return
@@ -398,7 +398,7 @@ def export_group() -> None:
 @click.option("--student", help="The student whose variant it is (for exercises with variants).")
 def export_student_command(exercise_id, output, student) -> None:
     """A self-check kit: public cases and their answers as data, and the checker; no model solution."""
-    from grader.kit import export_kit
+    from grader.selfcheck.kit import export_kit
 
     exercise = _exercise(exercise_id)
     if exercise.variants is not None and not student:
@@ -492,7 +492,7 @@ def list_command() -> None:
 def show_command(exercise_id) -> None:
     """Show one exercise's questions and points."""
     from exercises.models import NumericQuestion
-    from grader.cases import describe_numeric_case
+    from grader.cases.draw import describe_numeric_case
 
     exercise = _exercise(exercise_id)
     click.echo(f"{exercise.id}: {exercise.title} ({exercise.max_score:g} points)")
@@ -524,10 +524,10 @@ def _describe_question(question) -> str:
 
 
 def _run(paths: list[Path], exercise, options, total: int | None = None, shard=None):
-    from grader.gradebook import GradebookError
     from grader.grading import grade
     from grader.progress import Progress
-    from grader.runner.client import SandboxError
+    from grader.record.gradebook import GradebookError
+    from grader.run.client import SandboxError
 
     try:
         with Progress(total) as bar:
@@ -603,7 +603,7 @@ def _write_html(results, folder: Path) -> None:
 @click.option("--exercise", "exercise_id", help="Which exercise, when the gradebook holds several.")
 def report_command(gradebook, output, exercise_id) -> None:
     """The HTML class page and a page per student, from a gradebook's current grades."""
-    from grader.gradebook import Gradebook, GradebookError
+    from grader.record.gradebook import Gradebook, GradebookError
 
     try:
         with Gradebook(Path(gradebook)) as book:

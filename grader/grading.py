@@ -16,20 +16,19 @@ from pathlib import Path
 
 from exercises.bank import exercise_folder
 from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
-from grader.cases import Case, build_cases
-from grader.expected import Expected, call_args
-from grader.flags import PROTECTED_PACKAGES, display_imports, flagged_imports
-from grader.gradebook import Gradebook, fingerprint, grading_context
-from grader.gradient_check import gradient_check_id, probe_calls
-from grader.judge import Evidence, grader_error, judge_question, trace_root_causes
-from grader.kit import load_kit
+from grader.cases.draw import Case, build_cases
+from grader.cases.variants import for_student
+from grader.judge.expected import Expected, call_args
+from grader.judge.gradient_check import gradient_check_id, probe_calls
+from grader.judge.questions import Evidence, grader_error, judge_question, trace_root_causes
+from grader.read.flags import PROTECTED_PACKAGES, display_imports, flagged_imports
+from grader.read.submission import Submission, discover
+from grader.read.writeup import shapes_from_text
+from grader.record.gradebook import Gradebook, fingerprint, grading_context
+from grader.record.shard import Shard
 from grader.results import GradingResults, SubmissionResult, total
-from grader.runner.client import Job, SandboxPool
-from grader.runner.protocol import Item, Limits, RunResult, encode_array
-from grader.shard import Shard
-from grader.submission import Submission, discover
-from grader.variants import for_student
-from grader.writeup import shapes_from_text
+from grader.run.client import Job, SandboxPool
+from grader.run.protocol import Item, Limits, RunResult, encode_array
 
 SHAPES_VARIABLE = "SHAPES"
 
@@ -81,6 +80,8 @@ class _Batch:
         """The variant this submission's student is graded against: cases and answers computed once each."""
         key = self.student(submission) if self.exercise.variants and not self.options.kit else None
         if key not in self.settings and self.options.kit is not None:
+            from grader.selfcheck.kit import load_kit  # the kit's package imports this pipeline
+
             kit = load_kit(self.options.kit)
             self.settings[key] = _Setting(kit.exercise, kit.cases, kit.expected, build_items(kit.exercise, kit.cases))
         if key not in self.settings:
@@ -340,7 +341,7 @@ def gather_evidence(submission: Submission, run: RunResult | None, exercise: Exe
         answers=submission.answers,
         timeout=limits.timeout,
         writeup_shapes=shapes_from_text(submission.writeup, symbols) if symbols else {},
-        writeup=submission.writeup,  # read by written questions (grader/derivation/), never run
+        writeup=submission.writeup,  # read by written questions (grader/judge/written/), never run
     )
     if run is None:
         return evidence

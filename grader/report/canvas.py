@@ -118,7 +118,7 @@ def _roster_key(sub: SubmissionResult, roster: Roster, by_student: dict[str, str
     beside alice.md) and the suffix is one grading reads: a folder `alice.smith` must never fall
     back to the roster row `alice`.
     """
-    from grader.submission import READ_SUFFIXES
+    from grader.read.submission import READ_SUFFIXES
 
     path = Path(sub.path)
     by_file_name = sub.student == path.name and path.suffix in READ_SUFFIXES

@@ -7,8 +7,8 @@ import yaml
 
 from exercises.bank import ExerciseError, exercise_files, load_exercise, load_exercise_file, resolve
 from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, ShapeQuestion
-from grader.exercise_check import check_exercise_runs, load_checked_exercise
-from grader.expected import Expected
+from grader.authoring.exercise_check import check_exercise_runs, load_checked_exercise
+from grader.judge.expected import Expected
 
 
 @pytest.mark.parametrize("exercise_id", list(exercise_files()))

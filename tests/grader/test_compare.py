@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from exercises.models import Tolerance
-from grader.compare import compare
-from grader.runner.protocol import TooBig, Unsupported
+from grader.judge.compare import compare
+from grader.run.protocol import TooBig, Unsupported
 
 TOL = Tolerance(rtol=1e-4, atol=1e-8)
 RNG = np.random.default_rng(3)

@@ -14,10 +14,10 @@ import yaml
 
 from exercises.bank import load_exercise
 from exercises.models import FunctionQuestion
-from grader.cases import build_cases
-from grader.expected import Expected
+from grader.cases.draw import build_cases
+from grader.judge.expected import Expected
 from grader.grading import GradingOptions, grade
-from grader.runner.protocol import Limits
+from grader.run.protocol import Limits
 from manifests import check_submission
 
 CORPUS = Path(__file__).parents[1] / "corpus"
@@ -59,7 +59,7 @@ def test_nothing_was_unpickled_or_forged(batch):
 
 
 # Attacks the weakest level must still contain (it has no separate uid, so tampering and
-# fork loops are the stronger levels' job; see grader/runner/isolation.py).
+# fork loops are the stronger levels' job; see grader/run/isolation.py).
 RLIMITS_LEVEL_ATTACKS = ["hostile/infinite_loop_grad_W_H.py", "hostile/infinite_loop_import.py",
                          "hostile/setsid_orphan.py", "hostile/os_exit_in_function.py",
                          "hostile/sigterm_ignored_loop.py", "hostile/print_200mb.py",

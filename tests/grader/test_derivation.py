@@ -1,4 +1,4 @@
-"""Task 2, written: the derivation graded by meaning (grader/derivation/), through the real pipeline.
+"""Task 2, written: the derivation graded by meaning (grader/judge/written/), through the real pipeline.
 
 tests/corpus/writeups/manifest.yaml says what each write-up must earn; the rest of this file checks
 the parser on notations students use, the cases the manifest cannot say (a notebook's Markdown
@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 pytest.importorskip("lark")
 
 from exercises.bank import load_exercise  # noqa: E402
-from grader.derivation.parsing import MathSyntaxError, parse_math, read_writeup  # noqa: E402
-from grader.derivation.symbols import key  # noqa: E402
-from grader.expected import Expected  # noqa: E402
+from grader.judge.written.parsing import MathSyntaxError, parse_math, read_writeup  # noqa: E402
+from grader.judge.written.symbols import key  # noqa: E402
+from grader.judge.expected import Expected  # noqa: E402
 from grader.grading import GradingOptions, grade  # noqa: E402
-from grader.judge import Evidence, judge_question  # noqa: E402
-from grader.runner.protocol import Limits  # noqa: E402
+from grader.judge.questions import Evidence, judge_question  # noqa: E402
+from grader.run.protocol import Limits  # noqa: E402
 from reference.rnn_written import MODEL_WRITEUP  # noqa: E402
 
 TESTS = Path(__file__).parents[1]

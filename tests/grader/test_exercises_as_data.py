@@ -16,10 +16,10 @@ import pytest
 import yaml
 
 from exercises.bank import exercise_files
-from grader.exercise_check import load_checked_exercise
+from grader.authoring.exercise_check import load_checked_exercise
 from grader.grading import GradingOptions, grade
-from grader.runner.protocol import Limits
-from grader.validate import render_validation, validate
+from grader.run.protocol import Limits
+from grader.authoring.validate import render_validation, validate
 from manifests import check_submission
 
 TESTS = Path(__file__).parents[1]

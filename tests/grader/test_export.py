@@ -31,7 +31,7 @@ from grader.export import (
     question_passed,
     write_classroom_files,
 )
-from grader.variants import for_student
+from grader.cases.variants import for_student
 from reference.rnn import shapes
 
 PROJECT = Path(__file__).parents[2]

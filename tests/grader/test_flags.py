@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from grader.flags import flagged_imports
-from grader.submission import read_submission
+from grader.read.flags import flagged_imports
+from grader.read.submission import read_submission
 
 
 @pytest.mark.parametrize(
     "source, flagged",
     [
         ("from reference.solution import grad_W_H\n", "reference"),  # the plain way
-        ("import grader.judge as j\n", "grader"),  # the judge itself
+        ("import grader.judge.questions as j\n", "grader"),  # the judge itself
         ("import importlib\nm = importlib.import_module('reference.solution')\n", "reference"),  # by name
         ("m = __import__('exercises')\n", "exercises"),  # the builtin
         ("def f():\n    import reference\n", "reference"),  # hidden inside a function
@@ -33,8 +33,8 @@ def test_the_plotting_modules_a_class_imports_are_found_for_the_sandbox_to_load_
 
     import nbformat
 
-    from grader.flags import display_imports
-    from grader.submission import discover
+    from grader.read.flags import display_imports
+    from grader.read.submission import discover
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1])")])
     nbformat.write(notebook, tmp_path / "a.ipynb")

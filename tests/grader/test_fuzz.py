@@ -26,13 +26,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader.answers import ANSWER_SUFFIXES, AnswerFileError, parse_answer_file
-from grader.notebook import NotebookError, plain_python, read_notebook
-from grader.runner.client import Record, read_records
-from grader.runner.protocol import ALLOWED_DTYPES, TooBig, Unsupported, decode_raw, encode_array
-from grader.shapes import ShapeParseError, parse_shape
-from grader.submission import Submission, discover, read_submission
-from grader.writeup import shapes_from_text
+from grader.read.answers import ANSWER_SUFFIXES, AnswerFileError, parse_answer_file
+from grader.read.notebook import NotebookError, plain_python, read_notebook
+from grader.run.client import Record, read_records
+from grader.run.protocol import ALLOWED_DTYPES, TooBig, Unsupported, decode_raw, encode_array
+from grader.read.shapes import ShapeParseError, parse_shape
+from grader.read.submission import Submission, discover, read_submission
+from grader.read.writeup import shapes_from_text
 
 # Modest example counts keep the file to seconds; deadline=None because a loaded machine is no bug,
 # while `fast()` below still fails any example that is slow by orders of magnitude.
@@ -62,7 +62,7 @@ JUNK = st.recursive(
 )
 
 # ---------------------------------------------------------------------------------------------
-# grader/shapes.py: parse_shape
+# grader/read/shapes.py: parse_shape
 
 SHAPE_FRAGMENTS = [
     "7", "1", "10", "0", "-3", "7.5", "1e3", "9" * 400, "٣", " ", "x", "X", "×", "*", "·", "by", ",",
@@ -104,7 +104,7 @@ def test_parse_shape_reads_any_value_or_says_why_not(answer: object) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# grader/writeup.py: shapes_from_text
+# grader/read/writeup.py: shapes_from_text
 
 SYMBOLS = {
     "W_H": ["W_H", "W_{hh}"], "h_t": ["h_t"], "W_x": ["W_x"], "x_t": ["x_t"], "a_t": ["a_t"],
@@ -148,7 +148,7 @@ def test_shapes_from_text_is_fast_on_long_write_ups(pattern: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# grader/answers.py: parse_answer_file
+# grader/read/answers.py: parse_answer_file
 
 ANSWER_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
@@ -248,7 +248,7 @@ def test_yaml_that_cannot_be_an_answer_is_refused(text: str, reason: str) -> Non
 
 
 # ---------------------------------------------------------------------------------------------
-# grader/notebook.py: read_notebook and plain_python
+# grader/read/notebook.py: read_notebook and plain_python
 
 SOURCES = (
     st.text(max_size=60) | st.lists(st.text(max_size=20), max_size=4) | JUNK
@@ -324,7 +324,7 @@ def test_plain_python_never_raises_or_adds_lines(source: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# grader/submission.py: read_submission
+# grader/read/submission.py: read_submission
 
 SUFFIXES = [".py", ".ipynb", ".md", ".tex", ".txt", ".yaml", ".yml", ".json", ".toml", ".docx", "", ".PY", ".Md"]
 FILE_NAMES = st.builds(
@@ -384,7 +384,7 @@ def test_discover_a_folder_of_any_files(entries: list[tuple[str, str, bytes]]) -
 
 
 # ---------------------------------------------------------------------------------------------
-# grader/runner/protocol.py and client.py: what comes back from the sandbox
+# grader/run/protocol.py and client.py: what comes back from the sandbox
 
 MAX_ELEMENTS = 64
 DTYPES = st.sampled_from([*sorted(ALLOWED_DTYPES), "object", "complex128", "<f8", "V8", "str", ""]) | JUNK

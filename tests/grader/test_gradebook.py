@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 
-from grader.gradebook import Gradebook, fingerprint
+from grader.record.gradebook import Gradebook, fingerprint
 from grader.results import QuestionResult, SubmissionResult
 
 CORPUS = Path(__file__).parents[1] / "corpus"
@@ -123,7 +123,7 @@ def test_stored_results_round_trip_and_grader_errors_are_retried(tmp_path):
 
 
 def test_the_current_grades_are_the_newest_row_of_each_submission(tmp_path):
-    from grader.gradebook import Gradebook
+    from grader.record.gradebook import Gradebook
     from grader.results import SubmissionResult
 
     def result(path, score):

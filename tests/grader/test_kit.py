@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader.cli import main
-from grader.notebook_check import check_in_notebook
+from grader.selfcheck.notebook import check_in_notebook
 
 ROOT = Path(__file__).parents[2]
 CORPUS = ROOT / "tests" / "corpus"

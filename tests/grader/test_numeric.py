@@ -10,9 +10,9 @@ import pytest
 
 from exercises.bank import load_exercise
 from exercises.models import NumericQuestion
-from grader.cases import numeric_case
+from grader.cases.draw import numeric_case
 from grader.grading import GradingOptions, grade
-from grader.runner.protocol import Limits
+from grader.run.protocol import Limits
 from reference import solution
 
 EXERCISE = load_exercise("rnn-by-hand")

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.flags import PROTECTED_PACKAGES
-from grader.runner.client import Job, RunResult, SandboxPool
-from grader.runner.protocol import Item, Limits, TooBig, Unit, Unsupported, encode_array
+from grader.read.flags import PROTECTED_PACKAGES
+from grader.run.client import Job, RunResult, SandboxPool
+from grader.run.protocol import Item, Limits, TooBig, Unit, Unsupported, encode_array
 
 AS_ROOT = os.geteuid() == 0
 FAST = Limits(timeout=1.0, memory_mb=1024, max_elements=1000)
@@ -293,7 +293,7 @@ def test_a_batch_survives_the_death_of_the_warm_process(tmp_path, how):
 
 def _zygote_processes() -> list[str]:
     listing = subprocess.run(["ps", "-ww", "-eo", "pid=,args="], capture_output=True, text=True).stdout  # full width
-    return [line for line in listing.splitlines() if "grader.runner.zygote" in line]
+    return [line for line in listing.splitlines() if "grader.run.zygote" in line]
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])

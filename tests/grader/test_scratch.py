@@ -17,8 +17,8 @@ import pytest
 
 from exercises.bank import load_exercise
 from grader.grading import GradingOptions, grade
-from grader.runner.isolation import sweep_scratch
-from grader.runner.protocol import Limits
+from grader.run.isolation import sweep_scratch
+from grader.run.protocol import Limits
 
 CORRECT = Path(__file__).parents[1] / "corpus" / "correct" / "student02_vectorised.py"
 AS_ROOT = os.geteuid() == 0
@@ -139,8 +139,8 @@ for original in ORIGINALS:
 def test_the_working_folder_and_home_are_capped_too(tmp_path):
     """A job's code runs in a copy of its box inside its private /tmp: files it creates where it works count
     against the same cap, and the grader's folder of returned values is out of its reach."""
-    from grader.runner.client import Job, SandboxPool
-    from grader.runner.protocol import Item, Unit
+    from grader.run.client import Job, SandboxPool
+    from grader.run.protocol import Item, Unit
 
     (tmp_path / "student.py").write_text(HOME_FILLER)
     (tmp_path / "data.txt").write_text("the student's own data file comes along")

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from grader.shapes import ShapeParseError, describe, parse_shape
+from grader.read.shapes import ShapeParseError, describe, parse_shape
 
 
 @pytest.mark.parametrize(

@@ -18,10 +18,10 @@ from click.testing import CliRunner
 
 from exercises.bank import load_exercise
 from grader.cli import _emit, _emit_canvas, _read_roster, _student_ids, main
-from grader.gradebook import Gradebook
+from grader.record.gradebook import Gradebook
 from grader.grading import GradingOptions, grade
-from grader.shard import Shard, ShardError, parse_shard, shard_key
-from grader.submission import discover
+from grader.record.shard import Shard, ShardError, parse_shard, shard_key
+from grader.read.submission import discover
 
 ROOT = Path(__file__).parents[2]
 CORPUS = ROOT / "tests/corpus"
@@ -164,7 +164,7 @@ def test_shards_are_stable_and_follow_the_roster_id():
     assert shard_key("class/alice.py", {}) == shard_key("class/alice.md", {}) == "alice"
     assert shard_key("class/alice.py", {"alice": "s1"}) == "s1"
     # sha256, not Python's salted hash(): the same share in a fresh interpreter with another hash seed
-    code = "from grader.shard import shard_of; print([shard_of(f's{i}', 4) for i in range(20)])"
+    code = "from grader.record.shard import shard_of; print([shard_of(f's{i}', 4) for i in range(20)])"
     runs = {
         subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed},
                        capture_output=True, text=True, check=True).stdout

@@ -9,8 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.notebook import plain_python
-from grader.submission import discover, python2_reason, read_submission
+from grader.read.notebook import plain_python
+from grader.read.submission import discover, python2_reason, read_submission
 
 
 def notebook(path: Path, cells: list[tuple[str, str]]) -> Path:

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from exercises.bank import exercise_files, load_exercise_file
 from grader.cli import main
 from grader.grading import GradingOptions, grade
-from grader.variants import for_student
+from grader.cases.variants import for_student
 from reference.rnn import shapes
 
 VARIANTS = {"seed": 11, "dimensions": {"D": [8, 16], "H": [3, 9]}}

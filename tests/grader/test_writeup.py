@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.shapes import parse_shape
-from grader.writeup import normalise_symbol, shapes_from_text
+from grader.read.shapes import parse_shape
+from grader.read.writeup import normalise_symbol, shapes_from_text
 
 EXAMPLE = Path(__file__).parents[1] / "examples/student_answer_rnn_bptt.md"
 

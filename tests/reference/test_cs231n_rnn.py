@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from exercises.bank import load_exercise, resolve
-from grader.cases import build_cases, draw_arrays
-from grader.expected import compared_part
+from grader.cases.draw import build_cases, draw_arrays
+from grader.judge.expected import compared_part
 from reference import cs231n_mistakes as mistakes
 from reference import cs231n_rnn as ref
 

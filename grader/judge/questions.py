@@ -1,0 +1,487 @@
+"""Verdicts: raw values from the sandbox (or answers read from files) against the reference.
+
+Runs in the grader's own process and knows nothing of processes: it takes what came back,
+one question at a time, and returns a `QuestionResult` with feedback for the student.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from exercises.models import (
+    BackwardQuestion,
+    CodeQuestion,
+    FunctionQuestion,
+    NumericQuestion,
+    ShapeQuestion,
+    WrittenQuestion,
+)
+from grader.cases.draw import Case
+from grader.judge import gradient_check
+from grader.judge.compare import as_array, compare
+from grader.judge.expected import Expected, call_args
+from grader.judge.written import WrittenUnavailable, judge_written
+from grader.read.shapes import ShapeParseError, describe, parse_shape
+from grader.results import QuestionResult, QuestionStatus
+from grader.run.protocol import ItemResult, Record
+
+MAX_SHOWN_ERRORS = 2
+
+
+@dataclass
+class Evidence:
+    """What one submission gave, gathered from every source, ready to judge."""
+
+    items: dict[str, ItemResult] = field(default_factory=dict)  # by question id (and "SHAPES")
+    answers: dict[str, Any] = field(default_factory=dict)  # from answer files
+    writeup_shapes: dict[str, str] = field(default_factory=dict)  # symbol -> raw text
+    writeup: str = ""  # the Markdown/LaTeX text of write-ups and notebook Markdown cells, for written questions
+    load_problem: str = ""  # why the code could not be loaded at all
+    load_status: str = "ok"  # ok, timeout, crashed
+    load_errors: list[str] = field(default_factory=list)
+    import_problem: str = ""  # an import the grader does not provide stopped the code
+    grader_error: str | None = None
+    timeout: float = 0.0
+
+
+def judge_question(question: Any, evidence: Evidence, cases: list[Case], expected: Expected) -> QuestionResult:
+    """One question's verdict; a failure of the grader itself becomes a visible grader error."""
+    try:
+        if isinstance(question, ShapeQuestion):
+            return judge_shape(question, evidence, expected)
+        if isinstance(question, (FunctionQuestion, BackwardQuestion)):
+            return judge_function(question, evidence, cases, expected)
+        if isinstance(question, WrittenQuestion):
+            return judge_writeup(question, evidence, expected)
+        return judge_numeric(question, evidence, expected)
+    except WrittenUnavailable as exc:
+        return grader_error(question, f"WrittenUnavailable: {exc}")
+    except Exception:  # noqa: BLE001 - the grader's fault, shown as such and kept for staff
+        return grader_error(question, traceback.format_exc())
+
+
+def grader_error(question: Any, log: str) -> QuestionResult:
+    lines = [line.strip() for line in log.splitlines() if line.strip()]
+    return QuestionResult(
+        id=question.id,
+        score=0.0,
+        max_score=question.points,
+        status="error",
+        feedback="Grader error while checking this question (not a problem in your work); "
+        "the course staff have the details.",
+        grader_error=lines[-1][:300] if lines else "unknown",
+        staff_log=log,
+    )
+
+
+def _result(
+    question: Any, fraction: float, status: QuestionStatus, feedback: str, diagnosis: str | None = None
+) -> QuestionResult:
+    score = round(question.points * max(0.0, min(1.0, fraction)), 4)
+    return QuestionResult(
+        id=question.id, score=score, max_score=question.points, status=status, feedback=feedback, diagnosis=diagnosis
+    )
+
+
+def trace_root_causes(results: list[QuestionResult]) -> list[QuestionResult]:
+    """A mistake that shows in several questions is traced to the first one (in report order) that shows it:
+    the later ones say so, so a student fixes the cause once instead of chasing each symptom."""
+    first_with: dict[str, str] = {}
+    traced = []
+    for result in results:
+        root = first_with.setdefault(result.diagnosis, result.id) if result.diagnosis else None
+        if root is not None and root != result.id and result.diagnosis not in GENERIC_DIAGNOSES:
+            result = result.model_copy(
+                update={
+                    "feedback": f"{result.feedback} The same mistake "
+                    f"({result.diagnosis}) shows in {root}: fixing it there is likely "
+                    "to fix this too."
+                }
+            )
+        traced.append(result)
+    return traced
+
+
+GENERIC_DIAGNOSES = {"transposed", "sign-flipped", "scaled-by-constant", "hard-coded-sizes", "wrong-forward"}
+
+
+# ---------------------------------------------------------------- shapes
+
+
+def judge_shape(question: ShapeQuestion, evidence: Evidence, expected: Expected) -> QuestionResult:
+    raw, source = find_shape_answer(question, evidence)
+    symbol = question.symbol
+    if raw is None and evidence.import_problem:
+        return _result(question, 0, "error", evidence.import_problem)
+    if raw is None:
+        return _result(
+            question,
+            0,
+            "missing",
+            f"No shape given for {symbol} (looked for SHAPES in your "
+            "code, answer files, and shape statements in your write-up).",
+        )
+    try:
+        given = parse_shape(raw)
+    except ShapeParseError as exc:
+        return _result(question, 0, "failed", f"{symbol} ({source}): {exc}. Write a shape like 7x1.")
+    return _verdict_on_shape(question, given, expected.shapes[symbol], source)
+
+
+def _verdict_on_shape(
+    question: ShapeQuestion, given: tuple[int, ...], want: tuple[int, ...], source: str
+) -> QuestionResult:
+    symbol, shown = question.symbol, describe(given)
+    if given == want:
+        return _result(question, 1, "passed", f"{symbol}: {shown} is right ({source}).")
+    if len(want) == 2 and want[1] == 1 and given == want[:1]:
+        return _result(
+            question, 1, "passed", f"{symbol}: {shown} accepted ({source}); the handout writes vectors as columns, n×1."
+        )
+    if len(given) == len(want) == 2 and given == want[::-1]:
+        return _result(
+            question,
+            0,
+            "failed",
+            f"{symbol}: {shown} ({source}) is transposed: rows and columns are swapped.",
+            "transposed",
+        )
+    return _result(
+        question,
+        0,
+        "failed",
+        f"{symbol}: {shown} ({source}) is not its shape. Check the "
+        f"sizes of what {symbol} multiplies, or is multiplied by, in the equations.",
+    )
+
+
+def find_shape_answer(question: ShapeQuestion, evidence: Evidence) -> tuple[Any, str]:
+    """The student's raw answer for a symbol and where it came from; code first, then files, then prose."""
+    names = [question.symbol, *question.aliases]
+    shapes_item = evidence.items.get("SHAPES")
+    code_value = shapes_item.records[0].value if shapes_item and shapes_item.records else None
+    for source, mapping in (
+        ("SHAPES in your code", code_value),
+        ("your answers file", evidence.answers),
+        ("your write-up", evidence.writeup_shapes),
+    ):
+        if isinstance(mapping, dict):
+            found = lookup_key(mapping, names, prefix="shapes.")
+            if found is not None:
+                return _plain_python(found), source
+    return None, ""
+
+
+def _plain_python(value: Any) -> Any:
+    """Values that came back from code as arrays (a tuple (7, 1) arrives as two 0-d arrays) as plain numbers."""
+    if isinstance(value, np.ndarray):
+        return value.item() if value.ndim == 0 else [_plain_python(v) for v in value]
+    if isinstance(value, list):
+        return [_plain_python(v) for v in value]
+    return value
+
+
+def lookup_key(mapping: dict[str, Any], names: list[str], prefix: str = "") -> Any:
+    """mapping[name] for the first name present (also with `prefix`), then case-insensitively."""
+    plain = {str(key).removeprefix(prefix).strip(): value for key, value in mapping.items()}
+    for name in names:
+        if name in plain:
+            return plain[name]
+    folded = {key.lower(): value for key, value in plain.items()}
+    return next((folded[name.lower()] for name in names if name.lower() in folded), None)
+
+
+# ---------------------------------------------------------------- functions
+
+
+@dataclass(frozen=True)
+class _CaseVerdict:
+    case: Case
+    passed: bool
+    problem: str = ""
+    diagnosis: str | None = None
+    hint: str = ""
+    raised: bool = False
+    note: str = ""  # said once, whatever the verdict (a backward excused by its own forward)
+
+
+def judge_function(question: CodeQuestion, evidence: Evidence, cases: list[Case], expected: Expected) -> QuestionResult:
+    unavailable = _unavailable(question, evidence)
+    if unavailable is not None:
+        return unavailable
+    item = evidence.items[question.id]
+    if item.records and item.records[0].missing:
+        status: QuestionStatus = "error" if evidence.load_errors else "missing"
+        return _result(question, 0, status, evidence.import_problem or _missing_message(question.function, evidence))
+    if item.records and item.records[0].error and len(item.records) == 1 and len(cases) > 1:
+        return _result(question, 0, "error", f"{question.function}: {item.records[0].error}")
+    verdicts = [
+        _judge_code_case(question, record, index, case, evidence, expected)
+        for index, (record, case) in enumerate(zip(item.records, cases))
+    ]
+    if item.status == "done":  # finished, yet some results are missing: the student's code removed them
+        verdicts += [_CaseVerdict(case, False, "gave no result that could be read") for case in cases[len(verdicts) :]]
+    return _function_result(
+        question, _with_hard_coded_sizes(verdicts, expected.exercise.handout), item, cases, evidence.timeout
+    )
+
+
+HARD_CODED_HINT = (
+    "Your function is right at the handout's sizes and wrong at every other size: a size seems to "
+    "be written as a number; read sizes from the arguments instead (their .shape, len(...))."
+)
+
+
+def _with_hard_coded_sizes(verdicts: list[_CaseVerdict], handout: dict[str, int]) -> list[_CaseVerdict]:
+    """Right exactly where the sizes are the handout's: the failures are named hard-coded-sizes."""
+    at_handout = [v.case.sizes == handout for v in verdicts]
+    if not (any(at_handout) and not all(at_handout)):
+        return verdicts
+    if not all(v.passed == here for v, here in zip(verdicts, at_handout)):
+        return verdicts
+    return [v if v.passed else replace(v, diagnosis="hard-coded-sizes", hint=HARD_CODED_HINT) for v in verdicts]
+
+
+def _unavailable(question: Any, evidence: Evidence) -> QuestionResult | None:
+    """A verdict when the code never got to run this question, else None."""
+    if evidence.grader_error:
+        return grader_error(question, evidence.grader_error)
+    if evidence.load_problem:
+        status: QuestionStatus = "timeout" if evidence.load_status == "timeout" else "error"
+        return _result(question, 0, status, evidence.load_problem)
+    if question.id not in evidence.items:
+        return _result(question, 0, "missing", "Your submission has no code to run, so this question has no answer.")
+    return None
+
+
+def _missing_message(name: str, evidence: Evidence) -> str:
+    message = f"No function named {name} was found in your code."
+    if any("SyntaxError" in error for error in evidence.load_errors):
+        return f"{message} Your code has a syntax error, so none of it could run: {evidence.load_errors[0]}."
+    if evidence.load_errors:
+        message += f" Note that {evidence.load_errors[0]}: was {name} defined after that point?"
+    return message
+
+
+def _judge_code_case(
+    question: CodeQuestion, record: Record, index: int, case: Case, evidence: Evidence, expected: Expected
+) -> _CaseVerdict:
+    verdict = _judge_case(question, record, case, expected)
+    if verdict.passed or not isinstance(question, BackwardQuestion):
+        return verdict
+    forward = expected.exercise.forward_of(question)
+    if _case_passes(forward, evidence, index, case, expected):
+        return verdict
+    return _blame_forward(question, forward, verdict, record, index, case, evidence)
+
+
+def _blame_forward(
+    question: BackwardQuestion,
+    forward: FunctionQuestion,
+    verdict: _CaseVerdict,
+    record: Record,
+    index: int,
+    case: Case,
+    evidence: Evidence,
+) -> _CaseVerdict:
+    """The forward is wrong on this case: its cache fed the backward, so the forward is the root cause."""
+    if question.gradient_check and _consistent_with_own_forward(question, forward, record, index, case, evidence):
+        return _CaseVerdict(
+            case,
+            True,
+            note=f"Your {forward.function} is wrong on some cases, but "
+            f"{question.function} is the right derivative of it there, so only "
+            f"{forward.function} loses points for it.",
+        )
+    hint = (
+        f"{forward.function} is wrong on the cases where {question.function} fails, and its cache feeds "
+        f"{question.function}: fix {forward.function} first."
+    )
+    return _CaseVerdict(case, False, verdict.problem, "wrong-forward", hint, verdict.raised)
+
+
+def _case_passes(question: CodeQuestion, evidence: Evidence, index: int, case: Case, expected: Expected) -> bool:
+    item = evidence.items.get(question.id)
+    if item is None or index >= len(item.records):
+        return False
+    return _judge_case(question, item.records[index], case, expected).passed
+
+
+def _consistent_with_own_forward(
+    question: BackwardQuestion, forward: FunctionQuestion, record: Record, index: int, case: Case, evidence: Evidence
+) -> bool:
+    probes = evidence.items.get(gradient_check.gradient_check_id(question))
+    if probes is None or record.error is not None:
+        return False
+    args = call_args(forward, case)
+    stride = len(gradient_check.probe_calls(args, case))
+    outputs = probes.records[index * stride : (index + 1) * stride]
+    if len(outputs) < stride or any(o.error is not None or o.missing for o in outputs):
+        return False
+    return bool(
+        gradient_check.consistent(args, case, [o.value for o in outputs], call_args(question, case), record.value)
+    )
+
+
+def _judge_case(question: CodeQuestion, record: Record, case: Case, expected: Expected) -> _CaseVerdict:
+    if record.error is not None:
+        return _CaseVerdict(case, False, f"raised {record.error}", raised=True)
+    want = expected.answer(question, case)
+    outcome = compare(record.value, want, _tolerance(question, expected), question.compared_outputs)
+    if outcome.ok:
+        return _CaseVerdict(case, True)
+    # Hidden cases say what is wrong, never how far off or where: that would leak the expected values.
+    problem = outcome.problem if case.hidden or not outcome.detail else f"{outcome.problem}: {outcome.detail}"
+    for mistake in expected.mistakes(question, case):
+        if compare(record.value, mistake.value, _tolerance(question, expected)).ok:
+            return _CaseVerdict(case, False, problem, mistake.diagnosis, mistake.hint)
+    factor = _constant_factor(record.value, want, _tolerance(question, expected))
+    if factor is not None:
+        shown = "" if case.hidden else f" ({factor:.3g} on {case.label})"
+        return _CaseVerdict(
+            case,
+            False,
+            problem,
+            "scaled-by-constant",
+            "Your answer is the expected one times "
+            f"a constant factor{shown}: look for a factor added or dropped (a 2, a 1/N, a mean).",
+        )
+    return _CaseVerdict(case, False, problem)
+
+
+def _constant_factor(got: Any, want: Any, tolerance) -> float | None:
+    """c when `got` is c times `want` for a c other than 1 and -1 (a scaled answer), else None."""
+    if isinstance(want, tuple) or np.size(want) < 2:  # any wrong number is some multiple of the right one
+        return None
+    array, _ = as_array(got, np.shape(want))
+    if array is None or array.shape != np.shape(want) or not np.all(np.isfinite(array)) or not np.any(want):
+        return None
+    factor = float(np.sum(array * want) / np.sum(want * want))
+    if min(abs(factor - 1), abs(factor + 1)) < 1e-3 or abs(factor) < 1e-6:
+        return None
+    return factor if compare(array, factor * np.asarray(want), tolerance).ok else None
+
+
+def _tolerance(question: CodeQuestion | NumericQuestion, expected: Expected):
+    return question.tolerance or expected.exercise.tolerance
+
+
+def _function_result(
+    question: CodeQuestion, verdicts: list[_CaseVerdict], item: ItemResult, cases: list[Case], timeout: float
+) -> QuestionResult:
+    passed = sum(v.passed for v in verdicts)
+    fraction = passed / len(cases) if cases else 0.0
+    diagnosis, hint = _dominant_diagnosis(verdicts)
+    parts = [f"Passed {passed} of {len(cases)} cases."] + ([hint] if hint else [])
+    parts += sorted({v.note for v in verdicts if v.note})
+    failures = [v for v in verdicts if not v.passed]
+    parts += [f"{v.case.describe()}: {question.function} {v.problem}." for v in failures[:MAX_SHOWN_ERRORS]]
+    if len(failures) > MAX_SHOWN_ERRORS:
+        parts.append(f"({len(failures) - MAX_SHOWN_ERRORS} more failing cases not shown.)")
+    status = _function_status(verdicts, item, cases)
+    if item.status in ("timeout", "crashed"):
+        parts.append(_interrupted(question.function, item, cases, len(verdicts), timeout))
+    return _result(question, fraction, status, " ".join(parts), diagnosis)
+
+
+def _function_status(verdicts: list[_CaseVerdict], item: ItemResult, cases: list[Case]) -> QuestionStatus:
+    if item.status == "timeout":
+        return "timeout"
+    if item.status == "crashed" or (verdicts and all(v.raised for v in verdicts)):
+        return "error"
+    return "passed" if len(verdicts) == len(cases) and all(v.passed for v in verdicts) else "failed"
+
+
+def _interrupted(name: str, item: ItemResult, cases: list[Case], finished: int, timeout: float) -> str:
+    where = cases[finished].describe() if finished < len(cases) else "the last case"
+    if item.status == "timeout":
+        return f"{name} did not finish {where} within {timeout:g} s (an endless loop?); later cases were not run."
+    return f"{name} stopped the whole program on {where}: {item.detail}; later cases were not run."
+
+
+def _dominant_diagnosis(verdicts: list[_CaseVerdict]) -> tuple[str | None, str]:
+    """The mistake that explains most failing cases; one that fits only a few is a coincidence."""
+    failing = [v for v in verdicts if not v.passed]
+    found = Counter(v.diagnosis for v in failing if v.diagnosis)
+    if not found:
+        return None, ""
+    diagnosis, count = found.most_common(1)[0]
+    if count * 2 < len(failing):
+        return None, ""
+    return diagnosis, next(v.hint for v in verdicts if v.diagnosis == diagnosis)
+
+
+# ---------------------------------------------------------------- written derivations
+
+
+def judge_writeup(question: WrittenQuestion, evidence: Evidence, expected: Expected) -> QuestionResult:
+    """A written part of the derivation, read from the write-up's math (grader/judge/written/)."""
+    if not evidence.writeup.strip():
+        return _result(
+            question,
+            0,
+            "missing",
+            "Your submission has no write-up (Markdown/LaTeX, or a notebook's Markdown cells), "
+            "so this written question has no answer.",
+        )
+    exercise = expected.exercise
+    verdict = judge_written(question, evidence.writeup, exercise.handout, expected.resolve)
+    status: QuestionStatus = verdict.status  # type: ignore[assignment]
+    return _result(question, verdict.fraction, status, verdict.feedback, verdict.diagnosis)
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def judge_numeric(question: NumericQuestion, evidence: Evidence, expected: Expected) -> QuestionResult:
+    raw, source = _find_numeric_answer(question, evidence)
+    if raw is None:
+        message = f"No value given for {question.name} (looked in your code and answer files)."
+        if source:
+            message = f"No value given for {question.name}: {source}."
+        if evidence.load_errors:
+            message += f" Note that {evidence.load_errors[0]}: was {question.name} set after that point?"
+        return _result(question, 0, "missing", message)
+    value = _numeric_value(raw)
+    outcome = compare(value, expected.numeric_answer(question), _tolerance(question, expected))
+    if outcome.ok:
+        return _result(question, 1, "passed", f"{question.name} ({source}) is right.")
+    if outcome.detail:  # a public, hand-worked case: how far off is fair to say
+        return _result(question, 0, "failed", f"{question.name} ({source}) is off: {outcome.detail}.")
+    return _result(question, 0, "failed", f"{question.name} ({source}): {outcome.problem}.")
+
+
+def _find_numeric_answer(question: NumericQuestion, evidence: Evidence) -> tuple[Any, str]:
+    """The code's value, else the answers file's; a value the code could not give falls back too."""
+    item = evidence.items.get(question.id)
+    record = item.records[0] if item and item.records else None
+    if record is not None and not record.missing and record.error is None:
+        return record.value, "in your code"
+    found = lookup_key(evidence.answers, [question.name, question.id])
+    if found is not None:
+        return found, "in your answers file"
+    if record is not None and record.error is not None:
+        return None, f"reading it from your code raised {record.error}"
+    return None, ""
+
+
+def _numeric_value(raw: Any) -> Any:
+    """Answers-file values (numbers, nested lists, numeric strings) as arrays; code values as they are."""
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        return np.asarray(float(raw))
+    if isinstance(raw, str):
+        try:
+            return np.asarray(float(raw.strip()))
+        except ValueError:
+            return raw
+    if isinstance(raw, list):
+        try:
+            return np.asarray(raw, dtype=np.float64)
+        except (TypeError, ValueError):
+            return raw
+    return raw

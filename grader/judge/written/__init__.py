@@ -1,0 +1,53 @@
+"""Grading a written derivation (Task 2, written): equations, dependency chain, gradient.
+
+Pure and in the grader's process only: the write-up is text, parsed by a lark grammar
+(`parsing.py`), never run. `judge_written` is the one entry point the judge calls; when `lark` (the
+`written` extra) is not installed it raises `WrittenUnavailable`, which the judge reports as a
+grader-side problem rather than the student's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from grader.judge.written.verdict import WrittenVerdict
+
+__all__ = ["WrittenUnavailable", "WrittenVerdict", "judge_written", "INSTALL_HINT"]
+
+INSTALL_HINT = "written questions need the lark parser, a dependency of rnn-grader: pip install 'lark>=1.1'"
+
+
+class WrittenUnavailable(RuntimeError):
+    """The parser the written questions need is not installed where the grader runs."""
+
+
+def judge_written(
+    question: Any, writeup: str, handout: dict[str, int], resolve: Callable[[str], Callable[..., Any]]
+) -> WrittenVerdict:
+    """One written question's verdict on a write-up's text; `resolve` turns a callable path into the callable."""
+    try:
+        import lark  # noqa: F401
+    except ImportError:
+        raise WrittenUnavailable(INSTALL_HINT) from None
+    from grader.judge.written import chain, equations, gradient
+    from grader.judge.written.parsing import read_writeup
+
+    reading = read_writeup(writeup)
+    if question.kind == "equations":
+        return equations.judge_equations(
+            question, reading, given_shapes(question, handout), resolve(question.reference)
+        )
+    if question.kind == "chain":
+        return chain.judge_chain(question, reading)
+    jacobian = resolve(question.reference) if question.reference else None
+    return gradient.judge_gradient(question, reading, handout, jacobian)
+
+
+def given_shapes(question: Any, handout: dict[str, int]) -> dict[str, tuple[int, ...]]:
+    """The shapes, at the handout's sizes, of the arrays an equations question draws."""
+    return {name: tuple(_size(d, handout) for d in shape) for name, shape in question.given.items()}
+
+
+def _size(dimension: int | str, handout: dict[str, int]) -> int:
+    return dimension if isinstance(dimension, int) else handout[dimension]

@@ -1,0 +1,250 @@
+"""The model's equations: each stated equation's right-hand side evaluated on random matrices of the
+handout's sizes and compared with the reference's value; a wrong one is tried with one slip undone
+(a weight replaced by another, two weights swapped, a term added or dropped, the activation restored)
+to name the slip without giving the answer away."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from grader.judge.written.evaluate import NotEvaluable, evaluate
+from grader.judge.written.parsing import Add, Apply, Func, Mul, Reading, Sym
+from grader.judge.written.symbols import key, name_of, spellings
+from grader.judge.written.verdict import WrittenVerdict, unreadable_note
+
+DRAWS = 3
+SEED = 20261126
+
+
+@dataclass(frozen=True)
+class Statement:
+    line: int
+    source: str
+    lhs: Any
+    rhs: Any
+
+
+def statements(reading: Reading) -> list[Statement]:
+    """Every `lhs = rhs` of the write-up, chains included (`L_t = … → ŷ_t = …` states two)."""
+    found = []
+    for row in reading.rows:
+        rel = row.rel
+        for index, op in enumerate(rel.ops):
+            if op == "=":
+                found.append(Statement(row.line, row.source, rel.parts[index], rel.parts[index + 1]))
+    return found
+
+
+def mentions(tree: Any, names: dict[str, str]) -> set[str]:
+    """The quantities a tree names anywhere."""
+    found: set[str] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Sym):
+            name = names.get(key(node))
+            if name:
+                found.add(name)
+            continue
+        if isinstance(node, tuple):
+            stack.extend(node)
+        elif hasattr(node, "__dataclass_fields__"):
+            stack.extend(getattr(node, field) for field in node.__dataclass_fields__)
+    return found
+
+
+def draw_environments(given: dict[str, tuple[int, ...]], onehot: list[str], reference: Callable[..., Any]):
+    """DRAWS environments: the given arrays drawn at random, and every quantity the reference computes."""
+    generator = np.random.default_rng(SEED)
+    environments = []
+    for _ in range(DRAWS):
+        env = {}
+        for name, shape in given.items():
+            if name in onehot:
+                value = np.zeros(shape)
+                value[generator.integers(shape[0]), 0] = 1.0
+            else:
+                value = generator.normal(scale=0.7, size=shape)
+            env[name] = value
+        env.update({name: np.asarray(value, dtype=np.float64) for name, value in reference(**env).items()})
+        environments.append(env)
+    return environments
+
+
+def agrees(tree: Any, quantity: str, environments: list[dict[str, np.ndarray]], names: dict[str, str]) -> bool:
+    for env in environments:
+        value = evaluate(tree, env, names)
+        want = env[quantity]
+        if value.size != want.size or not np.allclose(value.reshape(want.shape), want, rtol=1e-6, atol=1e-9):
+            return False
+    return True
+
+
+def judge_equations(
+    question: Any, reading: Reading, given: dict[str, tuple[int, ...]], reference: Callable[..., Any]
+) -> WrittenVerdict:
+    environments = draw_environments(given, question.onehot, reference)
+    names = spellings(question.symbols)
+    wanted = list(question.equations)
+    right: dict[str, Statement] = {}
+    wrong: dict[str, tuple[Statement, str, str | None]] = {}
+    for statement in statements(reading):
+        quantity = name_of(statement.lhs, names)
+        if quantity is None or quantity not in wanted:
+            continue
+        local = spellings(question.symbols, question.local_symbols.get(quantity))
+        used = mentions(statement.rhs, local)
+        if not used or quantity in used:  # `h_t = 7 × 1` is a shape, `h_t = h_t` says nothing
+            continue
+        problem = _check(question, quantity, statement, environments, local)
+        if problem is None:
+            right.setdefault(quantity, statement)
+        else:
+            wrong.setdefault(quantity, (statement, *problem))
+    covered = _covered(wanted, right, wrong, names)
+    return _verdict(question, wanted, covered, wrong, reading)
+
+
+def _check(question: Any, quantity: str, statement: Statement, environments, names) -> tuple[str, str | None] | None:
+    """None when the equation is right; else (what is wrong, diagnosis)."""
+    try:
+        if agrees(statement.rhs, quantity, environments, names):
+            return None
+        reason = ""
+    except NotEvaluable as exc:
+        reason = str(exc)
+    shown = _label(quantity, question)
+    for candidate, message, diagnosis in _repairs(question, quantity, statement.rhs, names):
+        try:
+            fixed = candidate(environments)
+        except NotEvaluable:
+            continue
+        if fixed:
+            return f"line {statement.line}: {shown} {message}", diagnosis
+    detail = f" ({reason})" if reason else ""
+    return f"line {statement.line}: the equation for {shown} does not hold{detail}", "wrong-equation"
+
+
+def _label(quantity: str, question: Any) -> str:
+    """How the handout writes a quantity: the first of its spellings."""
+    return (question.symbols.get(quantity) or [quantity])[0]
+
+
+def _repairs(question: Any, quantity: str, rhs: Any, names: dict[str, str]) -> Iterator[tuple[Any, str, str]]:
+    """(test, what the slip is, diagnosis) for every one-slip repair of the right-hand side."""
+    used = mentions(rhs, names)
+    weights = [w for w in question.weights]
+    for first in weights:
+        for second in weights:
+            if first < second and {first, second} <= used:
+                swap = {first: second, second: first}
+                yield _renamed(rhs, quantity, names, swap), f"has {first} and {second} swapped", "swapped-weights"
+    for wrong in weights:
+        for right in weights:
+            if wrong != right and wrong in used:
+                yield (
+                    _renamed(rhs, quantity, names, {wrong: right}),
+                    f"is computed with {right}, not {wrong}",
+                    "wrong-weight-matrix",
+                )
+    for variant in _dropped_terms(rhs):
+        yield _holds(variant, quantity, names), "has a term too many", "extra-term"
+    for variant in _added_terms(rhs, question, names):
+        yield _holds(variant, quantity, names), "is missing a term", "missing-term"
+    for function in ("tanh", "softmax"):
+        yield _holds(Apply(function, rhs), quantity, names), "is missing its activation function", "missing-tanh"
+
+
+def _holds(tree: Any, quantity: str, names: dict[str, str]):
+    return lambda environments: agrees(tree, quantity, environments, names)
+
+
+def _renamed(tree: Any, quantity: str, names: dict[str, str], mapping: dict[str, str]):
+    """The right-hand side read with one weight standing for another (the expected values unchanged)."""
+
+    def test(environments):
+        swapped = [{**env, **{a: env[b] for a, b in mapping.items()}} for env in environments]
+        return agrees(tree, quantity, swapped, names)
+
+    return test
+
+
+def _sites(tree: Any) -> Iterator[tuple[Any, Callable[[Any], Any]]]:
+    """Every place a term may be added or dropped: (the subtree, how to put a replacement back)."""
+    yield tree, _itself
+    if isinstance(tree, Mul):
+        for index, factor in enumerate(tree.factors):
+            if index and isinstance(tree.factors[index - 1], Func):
+                for inner, put in _sites(factor):
+                    yield inner, _in_factor(tree, index, put)
+    if isinstance(tree, Apply):
+        for inner, put in _sites(tree.arg):
+            yield inner, _in_argument(tree, put)
+
+
+def _itself(new: Any) -> Any:
+    return new
+
+
+def _in_factor(tree: Mul, index: int, put: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda new: Mul(tree.factors[:index] + (put(new),) + tree.factors[index + 1 :])
+
+
+def _in_argument(tree: Apply, put: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda new: replace(tree, arg=put(new))
+
+
+def _dropped_terms(tree: Any) -> Iterator[Any]:
+    for site, put in _sites(tree):
+        if isinstance(site, Add) and len(site.terms) > 1:
+            for index in range(len(site.terms)):
+                rest = site.terms[:index] + site.terms[index + 1 :]
+                yield put(rest[0] if len(rest) == 1 else Add(rest))
+
+
+def _added_terms(tree: Any, question: Any, names: dict[str, str]) -> Iterator[Any]:
+    vectors = [name for name, shape in question.given.items() if name not in question.weights]
+    spelled = {
+        name: Sym(name.split("_")[0], (Sym("_".join(name.split("_")[1:])),) if "_" in name else None)
+        for name in question.given
+    }
+    for site, put in _sites(tree):
+        for weight in question.weights:
+            for vector in vectors:
+                term = Mul((spelled[weight], spelled[vector]))
+                terms = site.terms if isinstance(site, Add) else (site,)
+                yield put(Add(terms + (term,)))
+
+
+def _covered(wanted: list[str], right: dict[str, Statement], wrong: dict, names: dict[str, str]) -> set[str]:
+    """Quantities stated right, and those a right equation states inline (`h_t = tanh(W_H h_{t-1} + W_x x_t)`
+    states a_t): a quantity stated wrongly anywhere is not covered."""
+    covered = set(right)
+    for quantity, statement in right.items():
+        used = mentions(statement.rhs, names)
+        earlier = wanted[: wanted.index(quantity)]
+        for previous in reversed(earlier):
+            if previous in used or previous in wrong:
+                break
+            covered.add(previous)
+    return covered - set(wrong)
+
+
+def _verdict(question: Any, wanted: list[str], covered: set[str], wrong: dict, reading: Reading) -> WrittenVerdict:
+    note = unreadable_note(reading)
+    if not covered and not wrong:
+        message = "No equations of the model were found in your write-up (looked for a_t = …, h_t = … in $…$ math)."
+        return WrittenVerdict(0.0, "missing", " ".join(filter(None, [message, note])))
+    fraction = len(covered) / len(wanted)
+    parts = [f"{len(covered)} of {len(wanted)} equations are right."]
+    parts += [problem + "." for _, problem, _ in wrong.values()]
+    absent = [q for q in wanted if q not in covered and q not in wrong]
+    if absent:
+        parts.append("Not stated: " + ", ".join(_label(q, question) for q in absent) + ".")
+    diagnosis = next((d for _, _, d in wrong.values() if d), None)
+    parts.append(note)
+    return WrittenVerdict(fraction, "passed" if fraction >= 1 else "failed", " ".join(p for p in parts if p), diagnosis)

@@ -1,0 +1,490 @@
+"""Reading the math of a write-up: math segments found in Markdown/LaTeX, parsed by a lark grammar.
+
+Pure and exercise-independent: the text is data, never code. `read_writeup(text)` finds the math
+(`$…$`, `$$…$$`, `\\[…\\]`, `\\(…\\)`, equation/align environments, and plain lines holding an arrow),
+splits it into rows (`\\\\`), and parses each row with `grammar.py` into the small tree below. A row
+that cannot be parsed is kept as an `Unreadable` with its line number, never an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+MAX_ROW_CHARS = 2000  # a longer row is named as unreadable rather than parsed
+MAX_ROWS = 1000  # math segments beyond this many are not parsed (the feedback says so)
+RELEVANT_MARKS = ("=", "\\partial", "∂", "\\rightarrow", "\\to", "→", "->", "\\sum", "\\prod", "\\longrightarrow")
+
+
+# ---------------------------------------------------------------- the tree
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A letter or word with its decorations: `W_{hh}`, `\\hat{y}_t`, `h_{t-1}`."""
+
+    base: str
+    sub: tuple[Any, ...] | None = None  # subscript parts (trees), `y_{t,i}` has two
+    hat: bool = False
+
+
+@dataclass(frozen=True)
+class Num:
+    value: float
+
+
+@dataclass(frozen=True)
+class Add:
+    terms: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Neg:
+    arg: Any
+
+
+@dataclass(frozen=True)
+class Mul:
+    factors: tuple[Any, ...]  # in the order written; a function name applies to what follows it
+
+
+@dataclass(frozen=True)
+class Func:
+    """A function name (`\\tanh`, `\\text{softmax}`, `\\log`), applied to the factor that follows."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Apply:
+    func: str
+    arg: Any
+
+
+@dataclass(frozen=True)
+class Frac:
+    num: Any
+    den: Any
+
+
+@dataclass(frozen=True)
+class Partial:
+    arg: Any
+
+
+@dataclass(frozen=True)
+class BigOp:
+    """`\\sum_{k=1}^{t} body` or `\\prod`: the index, its bounds (trees or None) and the body."""
+
+    op: str
+    var: str | None
+    low: Any
+    high: Any
+    body: Any
+
+
+@dataclass(frozen=True)
+class Pow:
+    base: Any
+    exp: Any
+
+
+@dataclass(frozen=True)
+class Index:
+    base: Any
+    index: Any
+
+
+@dataclass(frozen=True)
+class Dots:
+    pass
+
+
+@dataclass(frozen=True)
+class Rel:
+    """A row: expressions joined by relations (`=`) or arrows (`->`), in the order written."""
+
+    parts: tuple[Any, ...]
+    ops: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int  # 1-based line of the write-up the row starts on
+    source: str  # the row as written, for feedback
+    rel: Rel
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    line: int
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Everything the math of a write-up says: parsed rows, and rows that could not be read."""
+
+    rows: tuple[Row, ...]
+    unreadable: tuple[Unreadable, ...]
+    truncated: bool = False
+
+
+FUNCTION_COMMANDS = {"tanh", "log", "ln", "exp", "sigma", "sin", "cos", "max", "diag", "softmax", "operatorname"}
+FUNCTION_WORDS = {"tanh", "log", "ln", "exp", "softmax", "sigmoid", "diag", "relu", "sigma"}
+
+
+# ---------------------------------------------------------------- parsing one row
+
+
+class MathSyntaxError(ValueError):
+    """A row of math the grammar cannot read."""
+
+
+@lru_cache(maxsize=1)
+def _parser() -> Any:
+    from lark import Lark
+
+    from grader.judge.written.grammar import GRAMMAR
+
+    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=True)
+
+
+def parse_rows(text: str) -> list[Rel]:
+    """One math block (`a = b \\\\ c = d`) as its rows; MathSyntaxError when it cannot be read."""
+    from lark.exceptions import LarkError
+
+    try:
+        tree = _parser().parse(text)
+    except LarkError as exc:
+        raise MathSyntaxError(_short(exc)) from None
+    except RecursionError:
+        raise MathSyntaxError("nested too deeply") from None
+    return _rows(tree)
+
+
+def parse_math(text: str) -> Any:
+    """One expression (an alias in an exercise file, a test): the first part of the first row."""
+    rows = parse_rows(text)
+    if not rows or not rows[0].parts:
+        raise MathSyntaxError("no expression")
+    return rows[0].parts[0]
+
+
+def _short(exc: Exception) -> str:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    column = getattr(exc, "column", None)
+    if isinstance(column, int) and column > 0:
+        return f"cannot read it from column {column} on"
+    return first[:120]
+
+
+def _rows(tree: Any) -> list[Rel]:
+    rows: list[Rel] = []
+    for child in tree.children:
+        if getattr(child, "data", None) != "row" or child.children[0] is None:
+            continue
+        rel = _build(child.children[0])
+        if rows and _continues(child.children[0]):  # `& + \dots + x` continues the row above
+            last = rows[-1]
+            rows[-1] = Rel(last.parts[:-1] + (Add((last.parts[-1], rel.parts[0])),), last.ops)
+        else:
+            rows.append(rel)
+    return rows
+
+
+def _continues(relation: Any) -> bool:
+    first = relation.children[0]
+    while getattr(first, "data", None) == "sum":
+        first = first.children[0]
+    return (
+        getattr(first, "data", None) == "first_term" and first.children[0] is not None and len(relation.children) == 1
+    )
+
+
+def _build(node: Any) -> Any:
+    """The lark tree as the frozen tree above."""
+    from lark import Token
+
+    if isinstance(node, Token):
+        return _token(node)
+    build = _BUILDERS.get(node.data)
+    if build is None:
+        raise MathSyntaxError(f"unexpected {node.data}")
+    return build(node.children)
+
+
+def _token(token: Any) -> Any:
+    kind, text = token.type, str(token)
+    if kind in ("SUB_CHAR", "SUP_CHAR", "SUB_CMD", "SUP_CMD"):
+        inner = text[1:].strip()
+        return _command(inner[1:]) if inner.startswith("\\") else _word(inner)
+    raise MathSyntaxError(f"unexpected {text!r}")
+
+
+def _word(text: str) -> Any:
+    if text.isdigit():
+        return Num(float(text))
+    if text.lower() in FUNCTION_WORDS and len(text) > 1:
+        return Func(text.lower())
+    return Sym(text)
+
+
+def _command(name: str) -> Any:
+    if name in FUNCTION_COMMANDS:
+        return Func(name)
+    return Sym("\\" + name)
+
+
+def _relation(children: list[Any]) -> Rel:
+    parts = tuple(_build(c) for c in children[0::2])
+    ops = tuple("=" if c.type == "REL" else "->" for c in children[1::2])
+    return Rel(parts, ops)
+
+
+def _sum(children: list[Any]) -> Any:
+    terms = [_build(children[0])]
+    for op, term in zip(children[1::2], children[2::2]):
+        built = _build(term)
+        terms.append(built if str(op) == "+" else Neg(built))
+    return Add(tuple(terms))
+
+
+def _first_term(children: list[Any]) -> Any:
+    sign, term = children
+    built = _build(term)
+    return Neg(built) if sign is not None and str(sign) != "+" else built
+
+
+def _term(children: list[Any]) -> Any:
+    factors = tuple(_build(c) for c in children if getattr(c, "type", None) != "MULOP")
+    return factors[0] if len(factors) == 1 else Mul(factors)
+
+
+def _bigop(children: list[Any]) -> BigOp:
+    op = "sum" if str(children[0]) in ("\\sum", "∑") else "prod"
+    low, high = (_limit(node) for node in children[1].children)
+    var, low_tree = None, None
+    if low is not None and len(low.parts) == 2 and isinstance(low.parts[0], Sym):
+        var, low_tree = low.parts[0].base, low.parts[1]
+    elif low is not None:
+        var = _name(low.parts[0])
+    high_tree = high.parts[0] if high is not None and high.parts else None
+    return BigOp(op, var, low_tree, high_tree, _build(children[2]))
+
+
+def _limit(node: Any) -> Rel | None:
+    if node is None:
+        return None
+    last = node.children[-1]
+    if getattr(last, "data", None) == "relation":
+        return _relation(last.children)
+    return Rel((_token(last),), ())
+
+
+def _name(tree: Any) -> str | None:
+    return tree.base if isinstance(tree, Sym) else None
+
+
+def _sub(children: list[Any]) -> Any:
+    base = _build(children[0])
+    part = children[-1]
+    if getattr(part, "data", None) == "subscript":
+        parts = tuple(_plain(_relation(r.children)) for r in part.children)
+    else:
+        parts = (_build(part),)
+    if isinstance(base, Sym) and base.sub is None:
+        return Sym(base.base, parts, base.hat)
+    return Index(base, parts[0] if len(parts) == 1 else parts)
+
+
+def _plain(rel: Rel) -> Any:
+    return rel.parts[0] if len(rel.parts) == 1 else rel
+
+
+def _sup(children: list[Any]) -> Any:
+    return Pow(_build(children[0]), _build(children[-1]))
+
+
+def _hat(children: list[Any]) -> Any:
+    return _hatted(_build(children[-1]))
+
+
+def _hatted(inner: Any) -> Any:
+    """`\\hat y_t[k]` puts the hat on y, not on the entry."""
+    if isinstance(inner, Sym):
+        return Sym(inner.base, inner.sub, True)
+    if isinstance(inner, Index):
+        return Index(_hatted(inner.base), inner.index)
+    return inner
+
+
+def _text(children: list[Any]) -> Any:
+    name = "".join(str(piece) for piece in children[1].children)
+    if name.lower() in FUNCTION_WORDS or name.lower() in FUNCTION_COMMANDS:
+        return Func(name.lower())
+    return Sym(name) if name else Num(1.0)
+
+
+_BUILDERS: dict[str, Any] = {
+    "relation": _relation,
+    "sum": _sum,
+    "first_term": _first_term,
+    "term": _term,
+    "bigop": _bigop,
+    "sub": _sub,
+    "sup": _sup,
+    "index": lambda c: Index(_build(c[0]), _build(c[1])),
+    "prime": lambda c: _build(c[0]),
+    "word": lambda c: _word(str(c[0])),
+    "number": lambda c: Num(float(str(c[0]))),
+    "command": lambda c: _command(str(c[0])[1:]),
+    "text": _text,
+    "hat": _hat,
+    "style": lambda c: _build(c[-1]),
+    "frac": lambda c: Frac(_build(c[1]), _build(c[2])),
+    "partial": lambda c: Partial(_build(c[-1])),
+    "group": lambda c: _build(c[0]),
+    "dots": lambda c: Dots(),
+}
+
+
+# ---------------------------------------------------------------- finding the math in a write-up
+
+MATH_ENVIRONMENTS = ("equation", "equation*", "align", "align*", "aligned", "gather", "gather*", "multline", "eqnarray")
+
+
+@dataclass(frozen=True)
+class Segment:
+    line: int
+    text: str
+
+
+class _Lines:
+    """Line numbers of increasing offsets, counted once (a 1 MB write-up is read in linear time)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.offset, self.line = text, 0, 1
+
+    def at(self, offset: int) -> int:
+        if offset < self.offset:
+            self.offset, self.line = 0, 1
+        self.line += self.text.count("\n", self.offset, offset)
+        self.offset = offset
+        return self.line
+
+
+def math_segments(text: str) -> list[Segment]:
+    """The math of a Markdown/LaTeX text, in order, with the line each piece starts on."""
+    segments: list[Segment] = []
+    prose: list[tuple[int, str]] = []
+    lines = _Lines(text)
+    position, length = 0, len(text)
+    while position < length:
+        start = _next_math(text, position)
+        prose.append((position, text[position:start]))
+        if start >= length:
+            break
+        opener, closer = _delimiters(text, start)
+        end = text.find(closer, start + len(opener))
+        if end < 0 or (opener == "$" and "\n" in text[start:end]):
+            prose.append((start, text[start : start + len(opener)]))
+            position = start + len(opener)
+            continue
+        segments.append(Segment(lines.at(start), text[start + len(opener) : end]))
+        position = end + len(closer)
+    segments += _arrow_lines(text, prose)
+    return sorted(segments, key=lambda segment: segment.line)
+
+
+def _next_math(text: str, position: int) -> int:
+    found = [i for i in (text.find("$", position), text.find("\\", position)) if i >= 0]
+    while found:
+        start = min(found)
+        if text[start] == "$" and (start == 0 or text[start - 1] != "\\"):
+            return start
+        if text[start] == "\\" and _delimiters(text, start)[0]:
+            return start
+        position = start + 1
+        found = [i for i in (text.find("$", position), text.find("\\", position)) if i >= 0]
+    return len(text)
+
+
+def _delimiters(text: str, start: int) -> tuple[str, str]:
+    if text.startswith("$$", start):
+        return "$$", "$$"
+    if text.startswith("$", start):
+        return "$", "$"
+    if text.startswith("\\[", start):
+        return "\\[", "\\]"
+    if text.startswith("\\(", start):
+        return "\\(", "\\)"
+    for environment in MATH_ENVIRONMENTS:
+        opener = "\\begin{" + environment + "}"
+        if text.startswith(opener, start):
+            return opener, "\\end{" + environment + "}"
+    return "", ""
+
+
+ARROWS_IN_PROSE = ("→", "->", "\\rightarrow", "⟶")
+
+
+def _arrow_lines(text: str, prose: list[tuple[int, str]]) -> list[Segment]:
+    """Plain lines that hold an arrow (`L_t → ŷ_t → z_t`): a chain written without dollars."""
+    found = []
+    lines = _Lines(text)
+    for offset, piece in prose:
+        if not any(arrow in piece for arrow in ARROWS_IN_PROSE):
+            continue
+        line = lines.at(offset)
+        for number, content in enumerate(piece.split("\n")):
+            if any(arrow in content for arrow in ARROWS_IN_PROSE):
+                found.append(Segment(line + number, content.strip().lstrip("-*>#").strip()))
+    return found
+
+
+def is_relevant(source: str) -> bool:
+    """Math that can state an equation, a chain or a gradient; shapes and sizes alone are not read."""
+    return any(mark in source for mark in RELEVANT_MARKS)
+
+
+@lru_cache(maxsize=4096)
+def _parse_segment(source: str) -> tuple[tuple[Rel, ...], tuple[tuple[str, str], ...]]:
+    """(rows, unreadable (row, reason)) of one segment; a block that fails is read row by row."""
+    if len(source) > MAX_ROW_CHARS * 4:
+        return (), ((source[:80], f"it is {len(source):,} characters long; at most {MAX_ROW_CHARS * 4:,} are read"),)
+    try:
+        return tuple(parse_rows(source)), ()
+    except MathSyntaxError as exc:
+        if "\\\\" not in source:
+            return (), ((source, str(exc)),)
+    rows: list[Rel] = []
+    failed: list[tuple[str, str]] = []
+    for piece in source.split("\\\\"):
+        if not piece.strip() or not is_relevant(piece):
+            continue
+        try:
+            rows += parse_rows(piece)
+        except MathSyntaxError as exc:
+            failed.append((piece, str(exc)))
+    return tuple(rows), tuple(failed)
+
+
+@lru_cache(maxsize=8)
+def read_writeup(text: str) -> Reading:
+    """Every row of math in a write-up, parsed; unreadable rows named. Never raises on any text."""
+    rows: list[Row] = []
+    unreadable: list[Unreadable] = []
+    segments = [s for s in math_segments(text) if s.text.strip() and is_relevant(s.text)]
+    for segment in segments[:MAX_ROWS]:
+        parsed, failed = _parse_segment(segment.text.strip())
+        rows += [Row(segment.line, _shown(segment.text), rel) for rel in parsed]
+        unreadable += [Unreadable(segment.line, _shown(source), reason) for source, reason in failed]
+    return Reading(tuple(rows), tuple(unreadable), truncated=len(segments) > MAX_ROWS)
+
+
+def _shown(source: str) -> str:
+    flat = " ".join(source.split())
+    return flat if len(flat) <= 80 else flat[:77] + "..."

@@ -1,0 +1,54 @@
+"""Naming what a write-up writes: a parsed symbol's canonical key, and the exercise's spellings of each quantity."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from grader.judge.written.parsing import Add, MathSyntaxError, Neg, Num, Sym, parse_math
+
+
+def key(tree: Any) -> str:
+    """`W_{H}` and `W_H` alike: base, hat and subscript, with the subscript's own structure."""
+    if isinstance(tree, Sym):
+        base = ("^" if tree.hat else "") + tree.base.replace("ŷ", "^y")
+        if tree.sub is None:
+            return base
+        return base + "_" + ",".join(key(part) for part in tree.sub)
+    if isinstance(tree, Num):
+        return f"{tree.value:g}"
+    if isinstance(tree, Neg):
+        return "-" + key(tree.arg)
+    if isinstance(tree, Add):
+        text = "".join(("" if n == 0 or key(t).startswith("-") else "+") + key(t) for n, t in enumerate(tree.terms))
+        return text
+    return type(tree).__name__
+
+
+@lru_cache(maxsize=64)
+def _spelling_key(spelling: str) -> str | None:
+    try:
+        return key(parse_math(spelling))
+    except MathSyntaxError:
+        return None
+
+
+def spellings(symbols: dict[str, list[str]], local: dict[str, list[str]] | None = None) -> dict[str, str]:
+    """{canonical key: quantity name}: every spelling of every quantity (its own name included)."""
+    names: dict[str, str] = {}
+    for name, written in symbols.items():
+        for spelling in [name, *written]:
+            found = _spelling_key(spelling)
+            if found is not None:
+                names.setdefault(found, name)
+    for name, written in (local or {}).items():
+        for spelling in written:
+            found = _spelling_key(spelling)
+            if found is not None:
+                names[found] = name
+    return names
+
+
+def name_of(tree: Any, names: dict[str, str]) -> str | None:
+    """The quantity a symbol names, or None."""
+    return names.get(key(tree)) if isinstance(tree, Sym) else None

@@ -1,0 +1,106 @@
+"""Reading a submission's source for what it imports: the grader's own packages, to flag for review, and
+the plotting libraries the sandbox should have loaded before it starts the students' code.
+
+The sandbox refuses imports of the grader's packages at run time too, but code can take that guard
+apart; the source cannot hide what it asks for.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from grader.read.submission import Submission
+
+PROTECTED_PACKAGES = ("grader", "reference", "exercises")
+IMPORT_CALLS = {"__import__", "import_module", "find_spec", "spec_from_file_location"}
+
+
+def flagged_imports(submission: Submission) -> list[str]:
+    """One note per protected package the submission's code names in an import."""
+    found: dict[str, str] = {}
+    for label, source in _sources(submission):
+        if source.isascii() and not any(name in source for name in (*PROTECTED_PACKAGES, *IMPORT_CALLS)):
+            continue  # a plain import names its module in the source, and a dynamic one its function
+        for name, line in _imported_names(source):
+            top = name.split(".")[0]
+            if top in PROTECTED_PACKAGES and top not in found:
+                found[top] = f"{label}, line {line}"
+    return [
+        f"Flagged for review: the code imports {name!r}, the grader's own code ({where})."
+        for name, where in found.items()
+    ]
+
+
+# What the sandbox may load once for a class, by the package a submission imports: a fixed list, so nothing a
+# student writes chooses what the warm process (root, before it is confined) imports.
+PRELOADABLE = {
+    "matplotlib": "matplotlib.pyplot",
+    "seaborn": "seaborn",
+    "IPython": "IPython.display",
+}
+
+
+def display_imports(submissions: Iterable[Submission]) -> list[str]:
+    """The installed plotting modules the submissions import, most used first, for the sandbox to import once
+    before it forks: each submission would otherwise pay for the import itself (about a second for matplotlib,
+    font cache included)."""
+    uses: Counter[str] = Counter()
+    for submission in submissions:
+        tops: set[str] = set()
+        for _, source in _sources(submission):
+            if any(top in source for top in PRELOADABLE):
+                tops |= {name.split(".")[0] for name, _ in _imported_names(source)} & PRELOADABLE.keys()
+        uses.update(tops)
+    return [PRELOADABLE[top] for top, _ in uses.most_common() if _installed(top)]
+
+
+def _installed(top: str) -> bool:
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _sources(submission: Submission) -> Iterator[tuple[str, str]]:
+    paths = dict((name, path) for path, name in submission.files)
+    for unit in submission.units:
+        if unit.kind == "cells":
+            for number, cell in enumerate(unit.cells, start=1):
+                yield f"{unit.label}, cell {number}", cell
+        elif unit.path in paths:
+            yield unit.label, _read(paths[unit.path])
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _imported_names(source: str) -> Iterator[tuple[str, int]]:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from ((alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.module, node.lineno
+        elif isinstance(node, ast.Call) and _called_name(node.func) in IMPORT_CALLS:
+            yield from (
+                (arg.value, node.lineno)
+                for arg in node.args[:1]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+            )
+
+
+def _called_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    return func.attr if isinstance(func, ast.Attribute) else ""

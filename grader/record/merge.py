@@ -1,0 +1,117 @@
+"""Shard gradebooks joined into one result (`rnn-grader merge`).
+
+Each shard of `grade --shard K/N --gradebook G` leaves a gradebook holding its students' current grades.
+Joining them checks that no submission was graded twice with different results (identical duplicates,
+as when a shard is re-run, are fine; a run's wall time and printed output are not compared), and, given the
+class (the submission paths `grade` was given, found again without reading anything but names and
+files), lists its submissions that no shard graded and puts the rest in the order an unsharded run
+gives. Without the class, submissions are ordered by path, which is that order for a folder of them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.read.submission import Submission
+from grader.record.gradebook import Gradebook, GradebookError
+from grader.results import GradingResults, SubmissionResult
+
+# Two runs of the same code may differ in these without being two grades: the wall time of the run, and
+# what the student's code printed (a demo printing random numbers); the first gradebook's are kept.
+_IGNORED_ON_COMPARE = {"seconds", "output"}
+
+
+class MergeError(Exception):
+    """Gradebooks that cannot be joined; the message says which students and where."""
+
+
+@dataclass
+class Merged:
+    results: GradingResults
+    missing: list[Submission] = field(default_factory=list)  # in the class, graded by no shard
+    outside: list[SubmissionResult] = field(default_factory=list)  # graded, but not in the class given
+
+
+@dataclass
+class _Graded:
+    result: SubmissionResult
+    source: Path
+
+
+def merge(gradebooks: Sequence[Path], exercise: str | None = None, klass: list[Submission] | None = None) -> Merged:
+    """One result from shard gradebooks; `klass` (from `discover`) for the order and the missing ones."""
+    exercise = _exercise(gradebooks, exercise)
+    graded: dict[str, _Graded] = {}
+    conflicts: list[str] = []
+    for path in gradebooks:
+        for result in _current(path, exercise):
+            conflicts += _add(graded, _Graded(result, path))
+    if conflicts:
+        raise MergeError(
+            f"{len(conflicts)} submission(s) graded twice with different results:\n" + "\n".join(conflicts)
+        )
+    order = {submission.path: index for index, submission in enumerate(klass or [])}
+    ordered = sorted(
+        graded.values(), key=lambda g: (g.result.path not in order, order.get(g.result.path, 0), Path(g.result.path))
+    )
+    results = GradingResults(exercise=exercise, submissions=[g.result for g in ordered])
+    if klass is None:
+        return Merged(results)
+    missing = [submission for submission in klass if submission.path not in graded]
+    outside = [g.result for g in ordered if g.result.path not in order]
+    return Merged(results, missing, outside)
+
+
+def _add(graded: dict[str, _Graded], new: _Graded) -> list[str]:
+    """Record one shard's result; a description of the conflict when another shard graded it otherwise."""
+    old = graded.setdefault(new.result.path, new)
+    if old is new or _same(old.result, new.result):
+        return []
+    return [f"  {new.result.student} ({new.result.path}): {_verdict(old)} but {_verdict(new)}"]
+
+
+def _same(one: SubmissionResult, other: SubmissionResult) -> bool:
+    return one.model_dump(exclude=_IGNORED_ON_COMPARE) == other.model_dump(exclude=_IGNORED_ON_COMPARE)
+
+
+def _verdict(graded: _Graded) -> str:
+    result = graded.result
+    return f"{result.score:g}/{result.max_score:g} {result.status} in {graded.source}"
+
+
+def _current(path: Path, exercise: str) -> list[SubmissionResult]:
+    try:
+        with Gradebook(path) as book:
+            return book.current(exercise).submissions
+    except GradebookError as exc:
+        raise MergeError(str(exc)) from None
+
+
+def _exercise(gradebooks: Sequence[Path], wanted: str | None) -> str:
+    """The exercise to merge: the one named, else the only one the gradebooks hold together."""
+    held = sorted({name for path in gradebooks for name in exercises_in(path)})
+    if wanted is not None:
+        if wanted not in held:
+            raise MergeError(f"no gradebook holds grades of {wanted} (they hold: {', '.join(held) or 'nothing'})")
+        return wanted
+    if len(held) != 1:
+        raise MergeError(
+            f"the gradebooks hold {len(held)} exercises ({', '.join(held) or 'none'}): name one with --exercise"
+        )
+    return held[0]
+
+
+def exercises_in(path: Path) -> list[str]:
+    """The exercises a gradebook holds grades of (none for an empty shard's), read without changing it."""
+    try:
+        with closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)) as db:
+            tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'grades'").fetchall()
+            if not tables:
+                return []
+            return [row[0] for row in db.execute("SELECT DISTINCT exercise FROM grades")]
+    except sqlite3.DatabaseError as exc:
+        raise MergeError(f"{path}: not a usable gradebook ({exc})") from None

@@ -1,0 +1,521 @@
+"""The grader's side of the sandbox: start the warm process, hand it jobs, read back raw data.
+
+Knows nothing of exercises or scores: a job is files, code units and items to fetch; a result
+is, per item, what happened and the raw values that came back.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import queue
+import random
+import select
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO
+
+import grader
+from grader.run.isolation import remove_folder
+from grader.run.protocol import (
+    Item,
+    ItemResult,
+    Limits,
+    Record,
+    Request,
+    RunResult,
+    Unit,
+    decode_raw,
+    step_timings,
+)
+from grader.run.supervisor import job_time_limit
+
+ROOT = Path(grader.__file__).resolve().parent.parent
+BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.run.zygote import main; main()"
+PASSED_THROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PATH")
+MAX_RECORD_FILE = 256 * 1024 * 1024
+POLL_SECONDS = 0.2
+FOLDER_PREFIX = "rnn-grader-"
+STOP_SECONDS = 10.0
+READY_SECONDS = 120.0  # for the warm process's imports (a first matplotlib builds its font cache)
+SWITCH_SECONDS = 0.0005  # how long a thread waiting for the interpreter may wait (Python's default is 5 ms)
+
+
+class SandboxError(Exception):
+    """The sandbox itself failed (not the student's code)."""
+
+
+@dataclass
+class Job:
+    """One submission to run: its files (copied into a fresh directory), code units and items."""
+
+    key: str
+    files: list[tuple[Path, str]]
+    units: list[Unit]
+    items: list[Item]
+    package: str | None = None  # student modules are loaded inside this package
+    allowed_modules: list[str] | None = None  # what student code may import besides the standard library
+
+
+@dataclass
+class _Running:
+    """A job handed to the sandbox (or ready to be): its folder, and when it started."""
+
+    job: Job
+    job_dir: Path
+    started: float = 0.0
+    deadline: float = 0.0  # past it, the supervisor is stopped: it must have its own, shorter limit
+    prepare_seconds: float = 0.0
+    noticed: float = 0.0  # when the scheduler saw it end
+
+
+class SandboxPool:
+    """A warm process serving up to `jobs` submissions at once. Use as a context manager."""
+
+    def __init__(
+        self,
+        limits: Limits,
+        jobs: int = 1,
+        isolation: str = "auto",
+        protected_packages: tuple[str, ...] = (),
+        private_folders: list[Path] | None = None,
+        preload: list[str] | None = None,
+    ) -> None:
+        self.limits = limits
+        self.preload = list(preload or [])  # modules the warm process imports for every job (plotting libraries)
+        self.jobs = max(1, jobs)
+        self.isolation = isolation
+        self.protected_packages = list(protected_packages)
+        self._covered = _package_dirs(self.protected_packages) + [str(p) for p in private_folders or []]
+        separate_uid = os.geteuid() == 0 and isolation == "auto"
+        self._uid_base = random.randrange(200_000, 2_000_000_000) if separate_uid else 0
+        _sweep_abandoned_folders()
+        self._tmp = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+        self._tmp.chmod(0o711)
+        (self._tmp / "grader.pid").write_text(str(os.getpid()))
+        self._zygote: subprocess.Popen[bytes] | None = None
+        self._counter = 0
+        self._in_flight: set[Path] = set()  # job directories handed over and not yet collected
+        self._items_files: dict[Path, list[Item]] = {}
+        self._scheduler: threading.Thread | None = None
+        self._ready = False  # the warm process said it is ready
+        self._switch_interval = sys.getswitchinterval()
+        self._stopping = threading.Event()
+
+    def __enter__(self) -> SandboxPool:
+        self._start_zygote(wait=False)  # it boots while the caller prepares; the first job waits for it
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop_scheduler()
+        self._stop_zygote()
+        remove_folder(self._tmp)
+
+    # ------------------------------------------------------------ the warm process
+
+    def _start_zygote(self, wait: bool = True) -> None:
+        env = {name: os.environ[name] for name in PASSED_THROUGH_ENV if name in os.environ}
+        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2")
+        env.update(MPLBACKEND="Agg", MPLCONFIGDIR=str(self._tmp / "matplotlib"))  # its font cache, made once a batch
+        try:
+            self._zygote = subprocess.Popen(
+                [sys.executable, "-I", "-c", BOOT, str(ROOT), json.dumps(self._zygote_config())],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+                cwd=self._tmp,
+                close_fds=True,
+                start_new_session=True,  # its own process group, which it signals to stop its supervisors
+            )
+        except OSError as exc:
+            raise SandboxError(f"the sandbox process could not start: {exc}") from None
+        self._ready = False
+        if wait:
+            self._await_ready()
+
+    def _await_ready(self) -> None:
+        """Until the warm process says it is ready (its imports done), or the pool is being stopped."""
+        deadline = time.monotonic() + READY_SECONDS
+        while not self._ready and not self._stopping.is_set():
+            if time.monotonic() > deadline:
+                raise SandboxError(f"the sandbox process was not ready after {READY_SECONDS:g} s")
+            readable, _, _ = select.select([self._stdout], [], [], POLL_SECONDS)
+            if readable and self._stdout.readline().strip() != b"ready":
+                raise SandboxError("the sandbox process did not start")
+            self._ready = bool(readable)
+
+    def _zygote_config(self) -> dict:
+        return {
+            "grader_pid": os.getpid(),
+            "isolation": self.isolation,
+            "hidden": self._covered,
+            "preload": self.preload,
+        }
+
+    @property
+    def _warm(self) -> subprocess.Popen[bytes]:
+        """The warm process, which runs from `__enter__` to `__exit__`."""
+        if self._zygote is None:
+            raise SandboxError("the sandbox process is not running (use SandboxPool as a context manager)")
+        return self._zygote
+
+    @property
+    def _stdin(self) -> IO[bytes]:
+        stdin = self._warm.stdin
+        assert stdin is not None  # started with stdin=PIPE
+        return stdin
+
+    @property
+    def _stdout(self) -> IO[bytes]:
+        stdout = self._warm.stdout
+        assert stdout is not None  # started with stdout=PIPE
+        return stdout
+
+    def _stop_zygote(self) -> None:
+        """Ask the warm process to stop every job it runs; insist if it does not."""
+        if self._zygote is None:
+            return
+        self._zygote.terminate()
+        try:
+            self._zygote.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self._zygote.kill()
+            self._zygote.wait()
+        for stream in (self._stdin, self._stdout):
+            try:
+                stream.close()
+            except OSError:  # unflushed input to a process that is gone
+                pass
+        self._zygote = None
+
+    # ------------------------------------------------------------ jobs
+
+    def run(self, jobs: Iterable[Job]) -> Iterator[RunResult]:
+        """Start running jobs, at most `self.jobs` at a time, at once; the iterator yields each result as it
+        completes.
+
+        The scheduling runs in a thread of its own, so the sandbox is handed its next job while the caller
+        is still judging the previous result (or other submissions): the caller's work and the students' code
+        overlap. One scheduler at a time: a new run stops the previous one.
+        """
+        self._stop_scheduler()
+        results: queue.Queue[RunResult | BaseException | None] = queue.Queue()
+        self._stopping.clear()
+        thread = threading.Thread(target=self._schedule_into, args=(list(jobs), results), daemon=True)
+        self._scheduler = thread
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_SECONDS)  # the scheduler wakes as soon as a job ends, even while we judge
+        thread.start()
+        return self._results(results)
+
+    def _results(self, results: queue.Queue[RunResult | BaseException | None]) -> Iterator[RunResult]:
+        try:
+            while (result := results.get()) is not None:
+                if isinstance(result, BaseException):
+                    raise result
+                yield result
+        finally:
+            self._stop_scheduler()
+
+    def _stop_scheduler(self) -> None:
+        self._stopping.set()
+        if self._scheduler is not None and self._scheduler is not threading.current_thread():
+            self._scheduler.join(timeout=STOP_SECONDS)  # it checks the flag at least every POLL_SECONDS
+        if self._scheduler is not None:
+            sys.setswitchinterval(self._switch_interval)
+        self._scheduler = None
+
+    def _schedule_into(self, jobs: list[Job], results: queue.Queue[RunResult | BaseException | None]) -> None:
+        try:
+            for result in self._schedule(jobs):
+                results.put(result)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            results.put(exc)
+        finally:
+            results.put(None)
+
+    def _schedule(self, jobs: list[Job]) -> Iterator[RunResult]:
+        """Keep `self.jobs` jobs running, the next one's folder ready; a finished job's successor is handed
+        over before the finished job's result is read."""
+        pending = iter(jobs)
+        running: dict[str, _Running] = {}
+        ready = self._prepare(next(pending, None))
+        self._await_ready()
+
+        def fill() -> None:
+            nonlocal ready
+            while len(running) < self.jobs and ready is not None and not self._stopping.is_set():
+                running[str(ready.job_dir)] = self._start(ready)
+                ready = self._prepare(next(pending, None))
+
+        fill()
+        while running and not self._stopping.is_set():
+            finished = [running.pop(name) for name in self._wait_for_done(running)]
+            noticed = time.monotonic()
+            for run in finished:
+                run.noticed = noticed
+                self._in_flight.discard(run.job_dir)
+                if not _has_ended(run.job_dir):
+                    _stop_supervisor(run.job_dir)  # overdue: it must not outlive its files
+            fill()
+            for run in finished:
+                result = self._collect(run)
+                result.seconds = round(time.monotonic() - run.started, 4)
+                yield result
+
+    def _budget(self, job: Job) -> float:
+        """The supervisor keeps its own, shorter limit; this one only guards against a stuck supervisor."""
+        return job_time_limit(self.limits, len(job.items)) + 30.0
+
+    def _prepare(self, job: Job | None) -> _Running | None:
+        """The job's folder, files and request, written before the sandbox is ready for it."""
+        if job is None:
+            return None
+        began = time.monotonic()
+        self._counter += 1
+        job_dir = self._tmp / f"job{self._counter}"
+        box = job_dir / "box"
+        box.mkdir(parents=True)
+        job_dir.chmod(0o711)
+        for source, name in job.files:
+            target = box / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        request = Request(
+            job.units,
+            job.items,
+            self.limits,
+            self.protected_packages,
+            self._counter,
+            self._uid_base,
+            self.isolation,
+            self._covered + [str(self._tmp)],
+            job.package,
+            job.allowed_modules,
+        )
+        items_file = self._items_file(job.items)
+        (job_dir / "request.json").write_text(json.dumps(request.to_json(str(items_file))), encoding="utf-8")
+        (job_dir / "request.json").chmod(0o600)
+        self._hand_over(box, self._counter)
+        (job_dir / "out").mkdir(mode=0o755)  # the grader's: student code gets only the files opened for it there
+        return _Running(job, job_dir, prepare_seconds=time.monotonic() - began)
+
+    def _start(self, ready: _Running) -> _Running:
+        self._in_flight.add(ready.job_dir)
+        self._send(f"{ready.job_dir}\n")
+        ready.started = time.monotonic()
+        ready.deadline = ready.started + self._budget(ready.job)
+        return ready
+
+    def _items_file(self, items: list[Item]) -> Path:
+        """The items as JSON, written once for all the jobs that share them (readable by root only)."""
+        path = self._tmp / f"items-{id(items)}.json"
+        if path not in self._items_files:
+            path.write_text(json.dumps([asdict(item) for item in items]), encoding="utf-8")
+            path.chmod(0o600)
+            self._items_files[path] = items  # keeps `items` alive, so its id is not reused
+        return path
+
+    def _hand_over(self, box: Path, job_number: int) -> None:
+        """The box belongs to the sandbox uid, when there is one; nobody else may enter it."""
+        box.chmod(0o700)
+        if not self._uid_base:
+            return
+        uid = self._uid_base + job_number
+        for path in [box, *box.rglob("*")]:
+            os.chown(path, uid, uid, follow_symlinks=False)
+
+    def _send(self, line: str) -> None:
+        """Hand a job to the warm process; if it has died, a new one takes every job not yet started."""
+        try:
+            self._write(line)
+        except OSError:
+            self._replace_zygote()
+
+    def _write(self, line: str) -> None:
+        self._stdin.write(line.encode())
+        self._stdin.flush()
+
+    def _wait_for_done(self, running: dict[str, _Running]) -> list[str]:
+        """Names of finished (or overdue) jobs. If the warm process dies, a new one serves the rest."""
+        while True:
+            now = time.monotonic()
+            ended = [
+                name
+                for name, run in running.items()
+                if run.deadline < now or _has_ended(run.job_dir) or _lost(run.job_dir)
+            ]
+            if ended or self._stopping.is_set():
+                return ended
+            if self._warm.poll() is not None:
+                self._replace_zygote()
+            readable, _, _ = select.select([self._stdout], [], [], POLL_SECONDS)
+            line = self._stdout.readline().decode(errors="replace").strip() if readable else ""
+            if line.removeprefix("done ") in running:
+                return [line.removeprefix("done ")]
+
+    def _replace_zygote(self) -> None:
+        """A new warm process; jobs the old one never started are handed over again.
+
+        Jobs it did start finish anyway: their supervisors outlive it and write their outcome files.
+        """
+        self._stop_zygote()
+        self._start_zygote()
+        try:
+            for job_dir in sorted(self._in_flight):
+                if not (job_dir / "started").exists():
+                    self._write(f"{job_dir}\n")
+                elif not _has_ended(job_dir) and (
+                    not (job_dir / "supervisor.pid").exists() or not _supervisor_alive(job_dir)
+                ):
+                    _record_lost(job_dir)
+        except OSError as exc:
+            raise SandboxError(f"the sandbox process keeps dying: {exc}") from None
+
+    # ------------------------------------------------------------ results
+
+    def _collect(self, run: _Running) -> RunResult:
+        try:
+            result, marks = self._read_result(run.job, run.job_dir)
+        finally:
+            remove_folder(run.job_dir)
+        marks |= {"handed": run.started, "noticed": run.noticed, "collected": time.monotonic()}
+        result.timings = {"prepare": run.prepare_seconds, **step_timings(marks), **result.timings}
+        return result
+
+    def _read_result(self, job: Job, job_dir: Path) -> tuple[RunResult, dict[str, float]]:
+        """The job's result, and the marks its supervisor left."""
+        error_file, outcome_file = job_dir / "grader-error.txt", job_dir / "outcome.json"
+        if error_file.exists():
+            return RunResult(job.key, grader_error=error_file.read_text(encoding="utf-8")), {}
+        if not outcome_file.exists():
+            return RunResult(job.key, grader_error="the sandbox did not finish this submission in time"), {}
+        outcome = json.loads(outcome_file.read_text(encoding="utf-8"))
+        marks = outcome.pop("marks", {})
+        usage = {"student-cpu": outcome.pop("student_cpu", 0.0), "student-peak-mb": outcome.pop("student_peak_mb", 0.0)}
+        statuses = outcome.pop("items")
+        out_dir = _open_real_directory(job_dir / "out")
+        try:
+            items = {
+                item.id: self._read_item(out_dir, index, status)
+                for index, (item, status) in enumerate(zip(job.items, statuses))
+            }
+        finally:
+            if out_dir is not None:
+                os.close(out_dir)
+        outcome.pop("runs", None)
+        return RunResult(job.key, items=items, timings=usage, **outcome), marks
+
+    def _read_item(self, out_dir: int | None, index: int, status: dict[str, str]) -> ItemResult:
+        result = ItemResult(status=status["status"], detail=status["detail"])
+        if result.status != "not-run" and out_dir is not None:
+            result.records = read_records(Path(f"{index}.jsonl"), self.limits.max_elements, dir_fd=out_dir)
+        return result
+
+
+def _sweep_abandoned_folders() -> None:
+    """Folders left by a grader that died before it could clean up (killed at its very start)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        try:
+            os.kill(int((folder / "grader.pid").read_text()), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):
+            pass  # another user's, or not ours to judge
+
+
+def _package_dirs(names: list[str]) -> list[str]:
+    """Where the protected packages live, to be hidden from student code where mounts allow it."""
+    folders = []
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except ImportError:  # not installed here (a student kit has no model solution): nothing to hide
+            continue
+        folders += list(spec.submodule_search_locations or []) if spec else []
+    return folders
+
+
+def _stop_supervisor(job_dir: Path) -> None:
+    """SIGTERM to an overdue job's supervisor, which then kills its student code."""
+    try:
+        os.kill(int((job_dir / "supervisor.pid").read_text()), signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
+
+
+def _supervisor_alive(job_dir: Path) -> bool:
+    """False only when its pid is known and no such process exists."""
+    try:
+        os.kill(int((job_dir / "supervisor.pid").read_text()), 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, ValueError):
+        pass
+    return True
+
+
+def _lost(job_dir: Path) -> bool:
+    """A supervisor that died without an outcome (stopped with its warm process): recorded as lost."""
+    if not (job_dir / "supervisor.pid").exists() or _supervisor_alive(job_dir) or _has_ended(job_dir):
+        return False
+    _record_lost(job_dir)
+    return True
+
+
+def _record_lost(job_dir: Path) -> None:
+    """A job whose supervisor was stopped with the warm process: a grader error, which --resume retries."""
+    (job_dir / "grader-error.txt").write_text("the sandbox was stopped while it graded this submission\n")
+
+
+def _has_ended(job_dir: Path) -> bool:
+    return (job_dir / "outcome.json").exists() or (job_dir / "grader-error.txt").exists()
+
+
+def _open_real_directory(path: Path) -> int | None:
+    """A descriptor of `path` if it is a directory and not a link (student code could point out/ elsewhere)."""
+    try:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+
+
+def read_records(path: Path, max_elements: int, dir_fd: int | None = None) -> list[Record]:
+    """The records a student process wrote, read as untrusted data: regular files only, size-capped, validated.
+
+    Opened through the directory's descriptor, without following links, so nothing can be swapped in.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)  # a FIFO must not block
+    except OSError:
+        return []
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return [Record(error="the returned data could not be read")]
+        if info.st_size > MAX_RECORD_FILE:
+            return [Record(error="the returned data was larger than allowed")]
+        return [parse_record(line, max_elements) for line in handle if line.strip()]
+
+
+def parse_record(line: bytes, max_elements: int) -> Record:
+    """One line the sandbox wrote, as the grader reads it: a value, an error message, or missing."""
+    try:
+        data = json.loads(line)
+        if data.get("missing"):
+            return Record(missing=True)
+        if "error" in data:
+            return Record(error=str(data["error"])[:1000])
+        return Record(value=decode_raw(data["value"], max_elements))
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+        return Record(error="the returned data could not be read")

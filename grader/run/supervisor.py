@@ -1,0 +1,308 @@
+"""One submission's session: start the confined student process, keep time, capture output, clean up.
+
+Runs the grader's code only (student code runs in the child it forks). A hang costs the question
+that hung; a crash costs the question that crashed; the session restarts after it and goes on.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import json
+import os
+import select
+import signal
+import sys
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from grader.run import isolation, student
+from grader.run.protocol import Limits, Request
+
+READ_CHUNK = 1 << 20
+F_SETPIPE_SZ = 1031  # fcntl: a larger pipe, so floods of output cost fewer reads
+MAX_EVENT_BYTES = 1_000_000
+
+
+@dataclass
+class ItemStatus:
+    status: str = "not-run"  # done, timeout, crashed, not-run
+    detail: str = ""
+
+
+@dataclass
+class Outcome:
+    """What the supervisor saw; written as outcome.json for the grader to read."""
+
+    level: str
+    load: str = "ok"  # ok, timeout, crashed
+    load_detail: str = ""
+    load_errors: list[str] = field(default_factory=list)
+    items: list[ItemStatus] = field(default_factory=list)
+    output: str = ""
+    output_dropped: int = 0
+    forbidden_imports: list[str] = field(default_factory=list)
+    runs: int = 0
+    marks: dict[str, float] = field(default_factory=dict)  # when each step was reached (time.monotonic)
+    student_cpu: float = 0.0  # seconds of CPU the student processes used
+    student_peak_mb: float = 0.0
+
+
+@dataclass
+class _Run:
+    """The live state of one student process."""
+
+    pid: int
+    events: int
+    output: int
+    pidfd: int
+    first_item: int
+    next_item: int
+    loaded: bool = False
+    current: int | None = None
+    deadline: float = 0.0
+    buffer: bytes = b""
+    event_bytes: int = 0
+    exit_status: int | None = None
+
+
+_LIVE: list[tuple[int, int, int | None]] = []  # (pid, pidfd, uid) of the student process now running
+
+
+def stop(signum: int, frame: object) -> None:
+    """SIGTERM: kill the student code now running, with everything it started, and leave."""
+    for pid, pidfd, uid in _LIVE:
+        isolation.kill_everything(pid, pidfd, uid)
+    os._exit(1)
+
+
+def job_time_limit(limits: Limits, item_count: int) -> float:
+    """All one submission may take, whatever its code reports: loading, then each item, reloading after a hang."""
+    return limits.timeout * (2 * item_count + 2) + 2.0
+
+
+def supervise(request: Request, box: Path) -> Outcome:
+    uid = isolation.sandbox_uid(request.uid_base, request.job_number)
+    outcome = Outcome(level="")
+    outcome.items = [ItemStatus() for _ in request.items]
+    outcome.marks["supervisor"] = time.monotonic()
+    isolation.become_subreaper()
+    ends_at = time.monotonic() + job_time_limit(request.limits, len(request.items))
+    first = 0
+    while first < len(request.items) or outcome.runs == 0:
+        run = _launch(request, box, uid, first)
+        outcome.marks.setdefault("forked", time.monotonic())
+        outcome.runs += 1
+        _watch(run, request, outcome, ends_at)
+        isolation.kill_everything(run.pid, run.pidfd, uid)
+        _LIVE.clear()
+        _close(run)
+        next_first = _next_start(run, outcome)
+        if next_first is None or time.monotonic() >= ends_at:
+            break
+        first = next_first
+    _out_of_time(outcome)
+    return outcome
+
+
+def _out_of_time(outcome: Outcome) -> None:
+    """Items never reached because the submission used up its whole time are timeouts too."""
+    if outcome.load != "ok":
+        return
+    for status in outcome.items:
+        if status.status == "not-run":
+            status.status, status.detail = "timeout", "the submission used up its total time before this question"
+
+
+def _launch(request: Request, box: Path, uid: int | None, first_item: int) -> _Run:
+    events_r, events_w = os.pipe()
+    output_r, output_w = os.pipe()
+    try:
+        fcntl.fcntl(output_r, F_SETPIPE_SZ, READ_CHUNK)
+    except OSError:
+        pass  # the system's limit on pipe sizes: the default size only costs speed
+    # SIGTERM waits until the child is registered in _LIVE, so `stop` can never miss it.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    pid = os.fork()
+    if pid == 0:
+        _become_student(request, box, uid, first_item, events_w, output_w)
+    pidfd = os.pidfd_open(pid)
+    _LIVE[:] = [(pid, pidfd, uid)]
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    os.close(events_w)
+    os.close(output_w)
+    run = _Run(pid=pid, events=events_r, output=output_r, pidfd=pidfd, first_item=first_item, next_item=first_item)
+    run.deadline = time.monotonic() + request.limits.timeout
+    return run
+
+
+def _become_student(request: Request, box: Path, uid: int | None, first: int, events_w: int, output_w: int) -> None:
+    """In the forked child: wire the descriptors, confine, serve. Never returns."""
+    code = 0
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        os.chdir(box)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(output_w, 1)
+        os.dup2(output_w, 2)
+        os.dup2(events_w, 3)
+        os.closerange(4, 65536)
+        records = _open_records(box.parent / "out", first, len(request.items))
+        level = isolation.confine(request.limits, uid, len(request.items), request.isolation, request.hidden_paths)
+        for stream in (sys.stdout, sys.stderr):
+            assert isinstance(stream, io.TextIOWrapper)  # the supervisor process's own standard streams
+            stream.reconfigure(line_buffering=True)
+        student.serve(request, first, student.Events(3), level, records)
+        sys.stdout.flush()
+    except BaseException:  # noqa: BLE001 - report and leave; student code may raise anything
+        code = 70
+        try:
+            os.write(2, traceback.format_exc()[-2000:].encode())
+        except BaseException:  # noqa: BLE001
+            pass
+    os._exit(code)
+
+
+def _open_records(folder: Path, first: int, count: int) -> dict[int, int]:
+    """The files the items' values go to, opened before the process is confined, in the job's folder beside
+    the box: as root that folder is root's, so student code can write into these files and create nothing."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+    folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        return {index: os.open(f"{index}.jsonl", flags, 0o644, dir_fd=folder_fd) for index in range(first, count)}
+    finally:
+        os.close(folder_fd)
+
+
+def _watch(run: _Run, request: Request, outcome: Outcome, ends_at: float) -> None:
+    """Read events and output until the student process ends or overruns its deadline."""
+    open_fds = {run.events, run.output}
+    while True:
+        remaining = min(run.deadline, ends_at) - time.monotonic()
+        if remaining <= 0:
+            return
+        readable, _, _ = select.select(list(open_fds) + [run.pidfd], [], [], min(remaining, 1.0))
+        for fd in readable:
+            if fd == run.pidfd:
+                _, status, usage = os.wait4(run.pid, 0)
+                outcome.marks["exited"] = time.monotonic()
+                outcome.student_cpu += usage.ru_utime + usage.ru_stime
+                outcome.student_peak_mb = max(outcome.student_peak_mb, usage.ru_maxrss / 1024)
+                run.exit_status = status
+                _drain(run, outcome, open_fds, request)
+                return
+            if not _read_into(fd, run, outcome, request):
+                open_fds.discard(fd)
+
+
+def _drain(run: _Run, outcome: Outcome, open_fds: set[int], request: Request) -> None:
+    """After exit, take what is already in the pipes without waiting for stray writers."""
+    for fd in list(open_fds):
+        os.set_blocking(fd, False)
+        try:
+            while _read_into(fd, run, outcome, request):
+                pass
+        except BlockingIOError:
+            pass
+
+
+def _read_into(fd: int, run: _Run, outcome: Outcome, request: Request) -> bool:
+    data = os.read(fd, READ_CHUNK)
+    if not data:
+        return False
+    if fd == run.output:
+        room = max(0, request.limits.output_cap - len(outcome.output))
+        outcome.output += data[:room].decode("utf-8", "replace")
+        outcome.output_dropped += max(0, len(data) - room)
+    else:
+        _take_events(data, run, outcome, request)
+    return True
+
+
+def _take_events(data: bytes, run: _Run, outcome: Outcome, request: Request) -> None:
+    run.event_bytes += len(data)
+    if run.event_bytes > MAX_EVENT_BYTES:
+        return
+    run.buffer += data
+    *lines, run.buffer = run.buffer.split(b"\n")
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            _apply_event(event, run, outcome, request)
+
+
+def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> None:
+    kind, item, now = event.get("event"), event.get("item"), time.monotonic()
+    if kind == "isolation" and not outcome.level:
+        outcome.level = str(event.get("level", ""))[:40]
+        outcome.marks["confined"] = now
+    elif kind == "loaded" and not run.loaded:
+        run.loaded = True
+        outcome.marks.setdefault("loaded", now)
+        if run.first_item == 0:
+            outcome.load_errors = [str(e)[:500] for e in event.get("errors", [])][:50]
+    elif kind == "start" and run.loaded and run.current is None and item == run.next_item < len(outcome.items):
+        run.current = item  # events come through a descriptor student code can write: only progress counts
+        run.deadline = now + request.limits.timeout
+    elif kind == "done" and isinstance(item, int) and item == run.current:
+        outcome.items[item] = ItemStatus("done")
+        outcome.marks["called"] = now
+        run.current, run.next_item = None, item + 1
+        run.deadline = now + request.limits.timeout
+    elif kind == "forbidden-import":
+        name = str(event.get("module", ""))[:100]
+        if name not in outcome.forbidden_imports:
+            outcome.forbidden_imports.append(name)
+
+
+def _next_start(run: _Run, outcome: Outcome) -> int | None:
+    """Where the next run starts, or None when there is nothing left worth running."""
+    how = "timeout" if run.exit_status is None else "crashed"
+    detail = _describe_exit(run.exit_status)
+    if not run.loaded:
+        outcome.load, outcome.load_detail = how, detail
+        return None
+    if run.current is None:
+        return None
+    outcome.items[run.current] = ItemStatus(how, detail)
+    following = run.current + 1
+    return following if following < len(outcome.items) else None
+
+
+def _describe_exit(status: int | None) -> str:
+    if status is None:
+        return "still running at the time limit"
+    if os.WIFSIGNALED(status):
+        number = signal.Signals(os.WTERMSIG(status))
+        reasons = {
+            signal.SIGXCPU: " (CPU time limit)",
+            signal.SIGXFSZ: " (file size limit)",
+            signal.SIGKILL: " (killed, usually the memory limit)",
+            signal.SIGSEGV: " (crashed)",
+        }
+        return f"killed by signal {number.name}{reasons.get(number, '')}"
+    return f"the process exited with code {os.WEXITSTATUS(status)}"
+
+
+def _close(run: _Run) -> None:
+    for fd in (run.events, run.output, run.pidfd):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def write_outcome(outcome: Outcome, path: Path) -> None:
+    """Written whole or not at all: the grader may be polling for it."""
+    outcome.marks["written"] = time.monotonic()
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(asdict(outcome)), encoding="utf-8")
+    os.replace(partial, path)

@@ -1,0 +1,211 @@
+"""The warm process: imported numpy once, forks one supervisor per submission.
+
+Started by the grader with a scrubbed environment. Reads one job directory per line on stdin;
+each supervisor writes `outcome.json` into its job directory and then the line
+`done <job directory>` to stdout. Holds no expected answers and imports nothing of the judge.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import gc
+import importlib
+import json
+import os
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from grader.run import isolation, student, supervisor
+from grader.run.protocol import Item, Request
+
+PR_SET_PDEATHSIG = 1
+
+# Loaded lazily by numpy on first use: import them before forking, so each child does not pay.
+PRELOADED = (
+    "numpy.random",
+    "numpy.linalg",
+    "numpy.fft",
+    "math",
+    "random",
+    "json",
+    "collections",
+    "functools",
+    "itertools",
+    "typing",
+    "copy",
+    "time",
+    "decimal",
+    "fractions",
+    "dataclasses",
+)
+
+
+def preload(wanted: list[str]) -> None:
+    """The modules students use, imported once here rather than in every job; `wanted` are the plotting modules
+    this batch's code imports (grader/read/flags.py), skipped when they fail to import."""
+    for name in PRELOADED:
+        importlib.import_module(name)
+    np.random.default_rng(0).standard_normal(4)
+    stdin, stdout = sys.stdin, sys.stdout
+    sys.stdin, sys.stdout = open(os.devnull), sys.stderr  # nothing imported here talks on the job pipes
+    try:
+        for name in wanted:
+            try:
+                importlib.import_module(name)
+                WARM_UPS.get(name, lambda: None)()
+            except Exception:  # noqa: BLE001 - the job that imports it will report the failure
+                pass
+    finally:
+        sys.stdin.close()
+        sys.stdin, sys.stdout = stdin, stdout
+
+
+def _draw_a_figure() -> None:
+    """matplotlib's first figure sets up fonts and caches (about 12 ms): paid here once, not by every job."""
+    import matplotlib.pyplot as plt
+
+    plt.figure()
+    plt.plot([0.0, 1.0])
+    plt.title("warm-up")
+    plt.close("all")
+
+
+WARM_UPS = {"matplotlib.pyplot": _draw_a_figure}
+
+
+@functools.lru_cache(maxsize=8)
+def _items(items_file: str) -> tuple[Item, ...]:
+    """A batch's items, parsed once and with their arguments decoded, for every job forked after (one file per
+    variant of the exercise: the last few are kept)."""
+    items = tuple(Item(**item) for item in json.loads(Path(items_file).read_text(encoding="utf-8")))
+    student.decode_arguments(items)
+    return items
+
+
+def _read_request(job_dir: Path) -> Request | str:
+    """The job's request, or why it could not be read (reported by the job, not by this process)."""
+    try:
+        data = json.loads((job_dir / "request.json").read_text(encoding="utf-8"))
+        return Request.from_json(data, list(_items(str(data["items_file"]))))
+    except Exception:  # noqa: BLE001
+        return traceback.format_exc()
+
+
+def serve_forever() -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
+    for line in sys.stdin:
+        job_dir = Path(line.strip())
+        if not job_dir.is_dir() or (job_dir / "started").exists():
+            continue
+        request = _read_request(job_dir)
+        (job_dir / "started").touch()  # before the fork: a job is either marked and running, or neither
+        # SIGTERM and SIGHUP wait until the child has its own handlers: this process's would stop every job.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
+        pid = os.fork()
+        if pid == 0:
+            _run_job(job_dir, request)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
+        try:  # for the grader to stop it if it overruns; whole or absent, as the grader may be reading
+            (job_dir / "supervisor.partial").write_text(str(pid))
+            os.replace(job_dir / "supervisor.partial", job_dir / "supervisor.pid")
+        except OSError:
+            pass  # already finished and collected
+    _clean_up_after_the_grader()
+
+
+def _wait_for_supervisors() -> None:
+    try:
+        os.wait()  # with SIGCHLD ignored, this returns once every supervisor has ended
+    except ChildProcessError:
+        pass
+
+
+def _clean_up_after_the_grader() -> None:
+    """Stdin closed without a kill: the grader itself died. Let running jobs end, then remove their files."""
+    _wait_for_supervisors()
+    isolation.remove_folder(Path.cwd())
+
+
+_grader_pid = 0
+
+
+def _shut_down(signum: int, frame: object) -> None:
+    """SIGTERM (the grader asks) or SIGHUP (the grader died): every supervisor kills its student code,
+    and only then we exit. The files are the grader's while it lives; if it is gone, nobody else will
+    remove them, so we do. A SIGHUP while the grader is still our parent came from the end of the grader's
+    thread that started us (the kernel sends it then too): the grader lives on, and so do we."""
+    if signum == signal.SIGHUP and os.getppid() == _grader_pid:
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    os.killpg(0, signal.SIGTERM)  # this process group is the warm process and its supervisors
+    _wait_for_supervisors()
+    if signum == signal.SIGHUP and os.getppid() != _grader_pid:  # by now re-parenting shows
+        isolation.remove_folder(Path.cwd())
+    os._exit(0)
+
+
+def _stop_with_the_grader(grader_pid: int) -> None:
+    """SIGHUP when the grader dies, whatever way it dies (even kill -9); SIGTERM when it asks us to stop."""
+    global _grader_pid
+    _grader_pid = grader_pid
+    signal.signal(signal.SIGTERM, _shut_down)
+    signal.signal(signal.SIGHUP, _shut_down)
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGHUP, 0, 0, 0)
+    if os.getppid() != grader_pid:  # it died before we asked
+        _shut_down(signal.SIGHUP, None)
+
+
+def _run_job(job_dir: Path, request: Request | str) -> None:
+    """In the forked supervisor. Never returns."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, supervisor.stop)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
+    try:
+        if isinstance(request, str):
+            raise RuntimeError(f"the job's request could not be read:\n{request}")
+        outcome = supervisor.supervise(request, job_dir / "box")
+        supervisor.write_outcome(outcome, job_dir / "outcome.json")
+    except BaseException:  # noqa: BLE001 - a grader error must still be reported, never hang the batch
+        _report_grader_error(job_dir, traceback.format_exc())
+    finally:
+        _report_done(job_dir)
+
+
+def _report_done(job_dir: Path) -> None:
+    try:
+        os.write(1, f"done {job_dir}\n".encode())
+    except OSError:  # the grader is gone; the outcome file is what counts
+        pass
+    os._exit(0)
+
+
+def _report_grader_error(job_dir: Path, text: str) -> None:
+    try:
+        partial = job_dir / "grader-error.partial"
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, job_dir / "grader-error.txt")  # whole or absent: the grader may be polling
+    except OSError:
+        pass
+
+
+def main() -> None:
+    """argv: [root of the grader, JSON {"grader_pid": ..., "isolation": ..., "hidden": [folders to cover],
+    "preload": [modules]}]."""
+    config = json.loads(sys.argv[2])
+    _stop_with_the_grader(int(config["grader_pid"]))
+    preload(config.get("preload", []))
+    isolation.enter_shared_namespaces(config["isolation"], [Path(p) for p in config["hidden"]])
+    gc.freeze()  # children's collections then skip what is loaded now, so fewer pages get copied
+    print("ready", flush=True)
+    serve_forever()
+
+
+if __name__ == "__main__":
+    main()

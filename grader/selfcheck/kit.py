@@ -1,0 +1,315 @@
+"""A student kit: self-check without the model solution.
+
+`export_kit` writes a folder that holds an exercise's public cases as data (inputs, expected answers,
+the known mistakes' answers on those cases, the shapes table) and the checker itself (this package's
+`grader` and `exercises` code, never `reference/`, never hidden cases or the secret). `load_kit`
+reads it back as an exercise, its cases and an `Expected` whose answers come from the data, so the
+same pipeline gives the same verdicts as `rnn-grader check`, without any reference callable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from exercises.bank import exercise_folder, resolve
+from exercises.models import (
+    BackwardQuestion,
+    Exercise,
+    FunctionQuestion,
+    NumericQuestion,
+    ShapeQuestion,
+    WrittenQuestion,
+)
+from grader.cases.draw import Case, numeric_case, public_cases
+from grader.cases.variants import for_student
+from grader.judge.expected import Expected, KnownMistake
+from grader.read.submission import KIT_FILE
+from grader.run.protocol import decode_array, encode_array
+
+KIT_FORMAT = 1
+CHECKER_PACKAGES = ("grader", "exercises")
+REQUIREMENTS = [
+    "numpy>=1.24",
+    "pydantic>=2.5",
+    "click>=8.1",
+    "nbformat>=5.9",
+    "PyYAML>=6.0",
+    "simpleeval>=1.0",
+    "lark>=1.1",
+    "rich>=13",
+    "pytest>=7.4",
+]
+MAX_ELEMENTS = 50_000_000
+
+
+class KitError(Exception):
+    """A folder that is not a readable student kit."""
+
+
+@dataclass(frozen=True)
+class Kit:
+    exercise: Exercise
+    cases: list[Case]
+    expected: Expected
+    folder: Path
+
+
+# ---------------------------------------------------------------- writing
+
+
+def export_kit(exercise: Exercise, folder: Path, *, student: str | None = None) -> Path:
+    """Write the kit for `exercise` (a student's variant when it has variants) into `folder`."""
+    variant = for_student(exercise, student)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / KIT_FILE).write_text(json.dumps(kit_data(variant, student)), encoding="utf-8")
+    _copy_checker(folder)
+    _copy_provided(variant, folder)
+    _write_entry_points(folder, variant.id)
+    return folder
+
+
+def kit_data(exercise: Exercise, student: str | None) -> dict[str, Any]:
+    """Everything a self-check needs, as JSON: the exercise without its hidden part, and public answers."""
+    cases, expected = public_cases(exercise), Expected(exercise)
+    public = exercise.model_copy(
+        update={"hidden": exercise.hidden.model_copy(update={"count": 0, "default_secret": ""})}
+    )
+    code = [q for q in exercise.questions if isinstance(q, (FunctionQuestion, BackwardQuestion))]
+    return {
+        "format": KIT_FORMAT,
+        "student": student,
+        "recorded": record_written(exercise),
+        "exercise": public.model_dump(mode="json"),
+        "cases": [
+            {"label": c.label, "sizes": c.sizes, "arrays": {n: encode_array(a) for n, a in c.arrays.items()}}
+            for c in cases
+        ],
+        "answers": {q.id: [_encode(expected.answer(q, c)) for c in cases] for q in code},
+        "mistakes": {
+            q.id: [
+                [
+                    {"diagnosis": m.diagnosis, "hint": m.hint, "value": _encode(expected.mistake_value(q, m, c))}
+                    for m in expected.listed_mistakes(q)
+                ]
+                for c in cases
+            ]
+            for q in code
+        },
+        "numeric": {
+            q.id: {
+                "answer": _encode(expected.numeric_answer(q)),
+                "arrays": {n: encode_array(a) for n, a in numeric_case(exercise, q).arrays.items()},
+            }
+            for q in exercise.questions
+            if isinstance(q, NumericQuestion)
+        },
+        "shapes": {s: list(shape) for s, shape in expected.shapes.items()}
+        if any(isinstance(q, ShapeQuestion) for q in exercise.questions)
+        else {},
+    }
+
+
+def record_written(exercise: Exercise) -> dict[str, list[dict[str, Any]]]:
+    """What the written questions' reference callables answer, on the fixed inputs the checker gives them (the
+    same for every write-up): a kit replays these answers instead of shipping the reference."""
+    from grader.judge.written import given_shapes
+    from grader.judge.written.equations import draw_environments
+    from grader.judge.written.gradient import jacobian_probe
+
+    recorded: dict[str, list[dict[str, Any]]] = {}
+    for question in exercise.questions:
+        path = getattr(question, "reference", None) if isinstance(question, WrittenQuestion) else None
+        if not isinstance(path, str):
+            continue
+        calls = recorded.setdefault(path, [])
+        function = _recorder(resolve(exercise, path), calls)
+        if question.kind == "equations":
+            draw_environments(given_shapes(question, exercise.handout), question.onehot, function)
+        elif question.kind == "gradient":
+            function(*jacobian_probe(exercise.handout))
+    return recorded
+
+
+def _recorder(function: Callable[..., Any], calls: list[dict[str, Any]]) -> Callable[..., Any]:
+    def record(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        calls.append({"args": _digest(args, kwargs), "result": _encode(result)})
+        return result
+
+    return record
+
+
+def _digest(args: tuple, kwargs: dict[str, Any]) -> str:
+    """The same text for the same arrays: what a replayed call is looked up by."""
+    digest = hashlib.sha256()
+    for name, value in [*enumerate(args), *sorted(kwargs.items())]:
+        array = np.ascontiguousarray(value, dtype=np.float64)
+        digest.update(f"{name}:{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {"dict": {name: _encode(part) for name, part in value.items()}}
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(part) for part in value]}
+    return encode_array(np.asarray(value, dtype=np.float64))
+
+
+def _decode(data: Any) -> Any:
+    if "dict" in data:
+        return {name: _decode(part) for name, part in data["dict"].items()}
+    if "tuple" in data:
+        return tuple(_decode(part) for part in data["tuple"])
+    return decode_array(data, MAX_ELEMENTS)
+
+
+def _copy_checker(folder: Path) -> None:
+    """The grader's own code (its Python files only): the kit checks with exactly what `check` runs."""
+    root = Path(__file__).resolve().parents[2]
+    for package in CHECKER_PACKAGES:
+        for source in sorted((root / package).glob("**/*.py")):
+            if "bank" in source.relative_to(root / package).parts:  # other exercises' files stay home
+                continue
+            target = folder / source.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+
+
+def _copy_provided(exercise: Exercise, folder: Path) -> None:
+    """Course modules the exercise provides: students' code imports them, so the kit brings them."""
+    for entry in exercise.imports.provided:
+        source, target = exercise_folder(exercise) / entry, folder / "exercise" / entry
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+
+
+def _write_entry_points(folder: Path, exercise_id: str) -> None:
+    for name, text in ENTRY_POINTS.items():
+        (folder / name).write_text(text.replace("EXERCISE_ID", exercise_id), encoding="utf-8")
+    (folder / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def is_kit(folder: Path) -> bool:
+    return (folder / KIT_FILE).is_file()
+
+
+def load_kit(folder: Path) -> Kit:
+    """A kit folder as an exercise, its public cases and the expected answers it holds."""
+    try:
+        data = json.loads((folder / KIT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise KitError(f"{folder}: not a student kit ({exc})") from None
+    if data.get("format") != KIT_FORMAT:
+        raise KitError(f"{folder}: a kit of another version of rnn-grader; ask for a new one")
+    exercise = Exercise.model_validate(data["exercise"])
+    exercise._source = folder / "exercise" / "exercise.yaml"  # provided modules are found beside it
+    cases = [
+        Case(c["label"], c["sizes"], {n: decode_array(a, MAX_ELEMENTS) for n, a in c["arrays"].items()}, False)
+        for c in data["cases"]
+    ]
+    return Kit(exercise, cases, KitExpected(exercise, data), folder)
+
+
+class KitExpected(Expected):
+    """Expected answers read from a kit instead of computed by reference callables."""
+
+    def __init__(self, exercise: Exercise, data: dict[str, Any]) -> None:
+        super().__init__(exercise)
+        self._data = data
+        self._case_index = {c["label"]: n for n, c in enumerate(data["cases"])}
+
+    @cached_property
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        return {symbol: tuple(shape) for symbol, shape in self._data["shapes"].items()}
+
+    def answer(self, question: Any, case: Case) -> Any:
+        if isinstance(question, NumericQuestion):
+            return self.numeric_answer(question)
+        return _decode(self._data["answers"][question.id][self._case_index[case.label]])
+
+    def numeric_answer(self, question: NumericQuestion) -> Any:
+        return _decode(self._data["numeric"][question.id]["answer"])
+
+    def resolve(self, path: str) -> Any:
+        """The reference's recorded answers for `path`, looked up by the arrays a call passes."""
+        answers = {call["args"]: call["result"] for call in self._data.get("recorded", {}).get(path, [])}
+
+        def replay(*args: Any, **kwargs: Any) -> Any:
+            key = _digest(args, kwargs)
+            if key not in answers:
+                raise KitError(f"this kit holds no answer of {path} for these inputs; ask for a new kit")
+            return _decode(answers[key])
+
+        return replay
+
+    def listed_known(self, question: Any, case: Case) -> list[KnownMistake]:
+        listed = self._data["mistakes"][question.id][self._case_index[case.label]]
+        return [KnownMistake(m["diagnosis"], m["hint"], _decode(m["value"])) for m in listed]
+
+
+# ---------------------------------------------------------------- what the kit's entry points say
+
+ENTRY_POINTS = {
+    "check.py": '''"""Check your work on the public cases:  python check.py YOUR_FILE_OR_FOLDER"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from grader.cli import main  # noqa: E402
+
+main(["check", *sys.argv[1:], "--kit", str(Path(__file__).resolve().parent)])
+''',
+    "test_kit.py": '''"""pytest: one test per question, checking the work in the folder that holds this kit's folder."""
+import sys
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parent
+sys.path.insert(0, str(KIT))
+from grader.selfcheck import kit_tests  # noqa: E402
+
+test_question = kit_tests(KIT)
+''',
+    "rnn_check.py": '''"""In a notebook:  import sys; sys.path.insert(0, "KIT_FOLDER"); from rnn_check import check
+then  check("QUESTION_ID")  checks the functions defined in the notebook right now (EXERCISE_ID)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from grader.selfcheck.notebook import check_in_notebook  # noqa: E402
+
+
+def check(question_id=None):
+    """Check one question (or all) against the public cases, with the functions defined so far."""
+    import __main__
+
+    return check_in_notebook(Path(__file__).resolve().parent, vars(__main__), question_id)
+''',
+    "README.md": """# Self-check kit: EXERCISE_ID
+
+This folder checks your work on the public cases, as the course's grader does (it holds no solution).
+
+    pip install -r requirements.txt
+
+- command line:  `python check.py my_work.py`  (or a folder with your files)
+- pytest: put this folder inside your homework folder and run `pytest KIT_FOLDER_NAME` (one test per question)
+- notebook:  `import sys; sys.path.insert(0, "KIT_FOLDER_NAME"); from rnn_check import check`,
+  then `check("QUESTION_ID")`
+""",
+}
