@@ -150,7 +150,7 @@ def grade_command(
     shard_text,
 ) -> None:
     """Grade submissions (files, or folders of them) and report scores and feedback."""
-    from grader.grading import GradingOptions
+    from grader.pipeline import GradingOptions
     from grader.run.protocol import Limits
 
     if secret_file:
@@ -303,7 +303,7 @@ def _report_merge_gaps(merged, roster_rows: dict, allow_missing: bool, canvas: b
 )
 def check_command(path, exercise_id, timeout, student, kit) -> None:
     """Check your own work on the public cases; exit 0 only when every question passes."""
-    from grader.grading import GradingOptions
+    from grader.pipeline import GradingOptions
     from grader.report.feedback import render_check
     from grader.run.protocol import Limits
 
@@ -524,7 +524,7 @@ def _describe_question(question) -> str:
 
 
 def _run(paths: list[Path], exercise, options, total: int | None = None, shard=None):
-    from grader.grading import grade
+    from grader.pipeline import grade
     from grader.progress import Progress
     from grader.record.gradebook import GradebookError
     from grader.run.client import SandboxError

@@ -23,7 +23,7 @@ from exercises.models import (
 from grader.cases.draw import Case, CaseError, InputError, build_cases, numeric_case
 from grader.cases.variants import corner_variants, for_student
 from grader.judge.expected import Expected, call_args
-from grader.judge.gradient_check import float_inputs
+from grader.judge.numerical_gradient import float_inputs
 
 
 def load_checked_exercise(id_or_path: str, secret: str | None = None) -> Exercise:

@@ -13,7 +13,7 @@ from exercises.bank import BANK_DIR, exercise_folder
 from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
 from grader.cases.draw import describe_numeric_case
 from grader.cases.variants import for_student
-from grader.grading import SHAPES_VARIABLE
+from grader.pipeline import SHAPES_VARIABLE
 
 
 def write_handout(exercise: Exercise, student: str | None, folder: Path) -> list[Path]:

@@ -23,11 +23,11 @@ from exercises.models import (
     WrittenQuestion,
 )
 from grader.cases.draw import Case, build_cases
-from grader.grading import SHAPES_VARIABLE
 from grader.judge.compare import compare
 from grader.judge.expected import Expected, call_args, compared_part
-from grader.judge.gradient_check import consistent, gradient_check_id, probe_calls
+from grader.judge.numerical_gradient import consistent, gradient_check_id, probe_calls
 from grader.judge.questions import Evidence, judge_question
+from grader.pipeline import SHAPES_VARIABLE
 from grader.run.protocol import ItemResult, Record
 
 VALIDATION_SECRET = "rnn-grader validate"  # hidden cases of the same ranges as any secret's

@@ -22,7 +22,7 @@ from exercises.models import (
     WrittenQuestion,
 )
 from grader.cases.draw import Case
-from grader.judge import gradient_check
+from grader.judge import numerical_gradient
 from grader.judge.compare import as_array, compare
 from grader.judge.expected import Expected, call_args
 from grader.judge.written import WrittenUnavailable, judge_written
@@ -315,16 +315,16 @@ def _case_passes(question: CodeQuestion, evidence: Evidence, index: int, case: C
 def _consistent_with_own_forward(
     question: BackwardQuestion, forward: FunctionQuestion, record: Record, index: int, case: Case, evidence: Evidence
 ) -> bool:
-    probes = evidence.items.get(gradient_check.gradient_check_id(question))
+    probes = evidence.items.get(numerical_gradient.gradient_check_id(question))
     if probes is None or record.error is not None:
         return False
     args = call_args(forward, case)
-    stride = len(gradient_check.probe_calls(args, case))
+    stride = len(numerical_gradient.probe_calls(args, case))
     outputs = probes.records[index * stride : (index + 1) * stride]
     if len(outputs) < stride or any(o.error is not None or o.missing for o in outputs):
         return False
     return bool(
-        gradient_check.consistent(args, case, [o.value for o in outputs], call_args(question, case), record.value)
+        numerical_gradient.consistent(args, case, [o.value for o in outputs], call_args(question, case), record.value)
     )
 
 

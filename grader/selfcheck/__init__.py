@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from exercises.bank import load_exercise
-from grader.grading import GradingOptions, grade
+from grader.pipeline import GradingOptions, grade
 from grader.results import SubmissionResult
 from grader.run.protocol import Limits
 from grader.selfcheck.kit import load_kit

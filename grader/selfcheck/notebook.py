@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.grading import build_items
 from grader.judge.questions import Evidence, judge_question
+from grader.pipeline import build_items
 from grader.report.feedback import render_question
 from grader.results import QuestionResult
 from grader.run.client import parse_record

@@ -16,7 +16,7 @@ from exercises.bank import load_exercise
 from exercises.models import FunctionQuestion
 from grader.cases.draw import build_cases
 from grader.judge.expected import Expected
-from grader.grading import GradingOptions, grade
+from grader.pipeline import GradingOptions, grade
 from grader.run.protocol import Limits
 from manifests import check_submission
 

@@ -22,7 +22,7 @@ from exercises.bank import load_exercise  # noqa: E402
 from grader.judge.written.parsing import MathSyntaxError, parse_math, read_writeup  # noqa: E402
 from grader.judge.written.symbols import key  # noqa: E402
 from grader.judge.expected import Expected  # noqa: E402
-from grader.grading import GradingOptions, grade  # noqa: E402
+from grader.pipeline import GradingOptions, grade  # noqa: E402
 from grader.judge.questions import Evidence, judge_question  # noqa: E402
 from grader.run.protocol import Limits  # noqa: E402
 from reference.rnn_written import MODEL_WRITEUP  # noqa: E402
@@ -44,7 +44,7 @@ def _written(text: str) -> dict:
 
 @pytest.fixture(scope="module")
 def graded():
-    """The whole write-up corpus as one class, through grader.grading.grade."""
+    """The whole write-up corpus as one class, through grader.pipeline.grade."""
     paths = [(WRITEUPS / key).resolve() for key in sorted(MANIFEST)]
     results = grade(paths, EXERCISE, OPTIONS)
     return {key: result for key, result in zip(sorted(MANIFEST), results.submissions)}

@@ -17,7 +17,7 @@ import yaml
 
 from exercises.bank import exercise_files
 from grader.authoring.exercise_check import load_checked_exercise
-from grader.grading import GradingOptions, grade
+from grader.pipeline import GradingOptions, grade
 from grader.run.protocol import Limits
 from grader.authoring.validate import render_validation, validate
 from manifests import check_submission

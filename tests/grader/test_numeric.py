@@ -11,7 +11,7 @@ import pytest
 from exercises.bank import load_exercise
 from exercises.models import NumericQuestion
 from grader.cases.draw import numeric_case
-from grader.grading import GradingOptions, grade
+from grader.pipeline import GradingOptions, grade
 from grader.run.protocol import Limits
 from reference import solution
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from exercises.bank import load_exercise
-from grader.grading import GradingOptions, grade
+from grader.pipeline import GradingOptions, grade
 from grader.run.isolation import sweep_scratch
 from grader.run.protocol import Limits
 

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from exercises.bank import load_exercise
 from grader.cli import _emit, _emit_canvas, _read_roster, _student_ids, main
 from grader.record.gradebook import Gradebook
-from grader.grading import GradingOptions, grade
+from grader.pipeline import GradingOptions, grade
 from grader.record.shard import Shard, ShardError, parse_shard, shard_key
 from grader.read.submission import discover
 

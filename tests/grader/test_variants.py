@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from exercises.bank import exercise_files, load_exercise_file
 from grader.cli import main
-from grader.grading import GradingOptions, grade
+from grader.pipeline import GradingOptions, grade
 from grader.cases.variants import for_student
 from reference.rnn import shapes
 

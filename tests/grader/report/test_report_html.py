@@ -14,7 +14,7 @@ from report_cases import (
 )
 
 from exercises.bank import load_exercise
-from grader.grading import GradingOptions, grade
+from grader.pipeline import GradingOptions, grade
 from grader.report.html import (
     HISTOGRAM_COLOR, HISTOGRAM_FILE, INSTALL_HINT, PASS_COLOR, QUESTIONS_FILE, ReportDependencyError, page_names,
     write_html,

@@ -19,7 +19,7 @@ from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, Numer
 from grader.cases.draw import Case, build_cases
 from grader.cases.variants import for_student
 from grader.judge.expected import Expected, call_args
-from grader.judge.gradient_check import gradient_check_id, probe_calls
+from grader.judge.numerical_gradient import gradient_check_id, probe_calls
 from grader.judge.questions import Evidence, grader_error, judge_question, trace_root_causes
 from grader.read.flags import PROTECTED_PACKAGES, display_imports, flagged_imports
 from grader.read.submission import Submission, discover
