@@ -12,7 +12,6 @@ from pathlib import Path
 import click
 
 # The library is imported inside the commands, so `--help` answers without loading numpy or pydantic.
-FORMAT_NAMES = ("table", "json", "gradescope", "junit", "csv", "github-classroom", "html", "canvas")
 DEFAULT_EXERCISE = "rnn-bptt"
 
 
@@ -20,6 +19,23 @@ class UsageProblem(click.ClickException):
     """A usage error: one line on stderr, exit code 2."""
 
     exit_code = 2
+
+
+class FormatChoice(click.Choice):
+    """`--format`: the formats in grader.report's registry when the option is read (one added later counts)."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from grader.report import FORMATS
+
+        return tuple(FORMATS)
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        """click.Choice sets it; the registry is the only source."""
 
 
 def _exercise(exercise_id: str, secret: str | None = None):
@@ -60,9 +76,7 @@ def _stop_on_terminate(signum: int, frame: object) -> None:
     show_default=True,
     help="Exercise id from the bank, or the path of an exercise YAML file.",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(FORMAT_NAMES), default="table", show_default=True, help="Output format."
-)
+@click.option("--format", "fmt", type=FormatChoice(), default="table", show_default=True, help="Output format.")
 @click.option(
     "-o",
     "--output",
@@ -160,8 +174,7 @@ def grade_command(
     if resume and not gradebook:
         raise UsageProblem("--resume needs --gradebook FILE (where the finished results are)")
     roster_rows = _read_roster(roster) if roster else {}
-    if fmt == "canvas":
-        _check_canvas_assignment(assignment)
+    format_options = _format_options(fmt, roster_rows, assignment)
     options = GradingOptions(
         limits=Limits(timeout=timeout, memory_mb=memory_mb),
         jobs=jobs,
@@ -186,10 +199,7 @@ def grade_command(
         )
     total = shard.count_entries(existing, single, options.roster) if shard else _count_submissions(existing, single)
     results = _run(existing, exercise, options, total=total, shard=shard)
-    if fmt == "canvas":
-        _emit_canvas(results, roster_rows, assignment, output)
-    else:
-        _emit(results, fmt, output)
+    _emit(results, fmt, output, format_options)
     from grader.progress import batch_summary
 
     for line in batch_summary(results):
@@ -215,9 +225,7 @@ def _parse_shard(text: str | None):
 
 @main.command("merge")
 @click.argument("gradebooks", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option(
-    "--format", "fmt", type=click.Choice(FORMAT_NAMES), default="table", show_default=True, help="Output format."
-)
+@click.option("--format", "fmt", type=FormatChoice(), default="table", show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(), help="Write here instead of stdout (as `grade -o`).")
 @click.option("--exercise", "exercise_id", help="Which exercise, when the gradebooks hold several.")
 @click.option(
@@ -245,29 +253,26 @@ def merge_command(gradebooks, fmt, output, exercise_id, class_paths, single, ros
     from grader.record.merge import MergeError, merge
 
     roster_rows = _read_roster(roster) if roster else {}
-    if fmt == "canvas":
-        _check_canvas_assignment(assignment)
+    format_options = _format_options(fmt, roster_rows, assignment)
     klass = discover(_existing(class_paths), single=single) if class_paths else None
     try:
         merged = merge([Path(g) for g in gradebooks], exercise_id, klass)
     except MergeError as exc:
         raise click.ClickException(str(exc)) from None
-    _report_merge_gaps(merged, roster_rows, allow_missing or klass is None, canvas=fmt == "canvas")
+    _report_merge_gaps(merged, roster_rows, allow_missing or klass is None, fmt)
     _check_destination(fmt, output, [Path(s.path) for s in merged.results.submissions], single=True)
-    if fmt == "canvas":
-        _emit_canvas(merged.results, roster_rows, assignment, output)
-    else:
-        _emit(merged.results, fmt, output)
+    _emit(merged.results, fmt, output, format_options)
     click.echo(f"merged {len(merged.results.submissions)} submission(s) from {len(gradebooks)} gradebook(s)", err=True)
 
 
-def _report_merge_gaps(merged, roster_rows: dict, allow_missing: bool, canvas: bool) -> None:
+def _report_merge_gaps(merged, roster_rows: dict, allow_missing: bool, fmt: str) -> None:
     """List, on stderr, what the shards left out; fail on class submissions nobody graded."""
+    from grader.report import FORMATS
     from grader.report.canvas import describe, missing_students
 
     for result in merged.outside:
         click.echo(f"not in the --class paths: {result.student} ({result.path})", err=True)
-    if roster_rows and not canvas:  # the canvas output lists these itself
+    if roster_rows and "roster" not in FORMATS[fmt].reads:  # a format that reads the roster lists these itself
         for line in describe(missing_students(merged.results, roster_rows)):
             click.echo(f"no submission: {line}", err=True)
     if not merged.missing:
@@ -538,18 +543,29 @@ def _run(paths: list[Path], exercise, options, total: int | None = None, shard=N
         raise UsageProblem(str(exc)) from None
 
 
-PER_SUBMISSION_FORMAT_NAMES = ("gradescope", "github-classroom")
+def _format_options(fmt: str, roster_rows: dict, assignment: str | None):
+    """What the format reads besides the results, refused before any grading if it cannot use them."""
+    from grader.report import FORMATS, FormatError, FormatOptions
+
+    options = FormatOptions(roster=roster_rows, assignment=assignment)
+    try:
+        FORMATS[fmt].check(options)
+    except FormatError as exc:
+        raise UsageProblem(str(exc)) from None
+    return options
 
 
 def _check_destination(fmt: str, output: str | None, paths: list[Path], single: bool) -> None:
     """Refuse, before any grading, an output that could not be written."""
+    from grader.report import FORMATS
+
     several = len(paths) > 1 or (not single and any(path.is_dir() for path in paths))
-    per_submission = fmt in PER_SUBMISSION_FORMAT_NAMES
+    per_submission = FORMATS[fmt].output == "per-submission"
     if per_submission and several and not output:
         raise UsageProblem(f"--format {fmt} describes one submission; for a class, give -o FOLDER")
-    if fmt == "html":
+    if FORMATS[fmt].output == "folder":
         if not output or (Path(output).exists() and not Path(output).is_dir()):
-            raise UsageProblem("--format html writes a folder of pages: give -o FOLDER")
+            raise UsageProblem(f"--format {fmt} writes a folder: give -o FOLDER")
         return
     if not output:
         return
@@ -563,21 +579,28 @@ def _check_destination(fmt: str, output: str | None, paths: list[Path], single: 
         raise UsageProblem(f"cannot write {output}: its folder does not exist or is not writable")
 
 
-def _emit(results, fmt: str, output: str | None) -> None:
-    from grader.report import FORMATS, PER_SUBMISSION_FORMATS
+def _emit(results, fmt: str, output: str | None, options=None) -> None:
+    """Write the results in format `fmt` where -o says (stdout without it), then the format's remarks."""
+    from grader.report import FORMATS, FormatError
 
+    chosen = FORMATS[fmt]
+    into_folder = len(results.submissions) != 1 or (output and Path(output).is_dir())
     try:
-        if fmt == "html":
-            _write_html(results, _output_folder(fmt, output))
-        elif fmt in PER_SUBMISSION_FORMATS and (len(results.submissions) != 1 or (output and Path(output).is_dir())):
+        if chosen.output == "folder":
+            click.echo(chosen.write(results, _output_folder(fmt, output), options), err=True)
+        elif chosen.output == "per-submission" and into_folder:
             _write_each(results, fmt, _output_folder(fmt, output))
         elif output:
-            text = FORMATS[fmt](results)
+            text = chosen.render(results, options)
             Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         else:
-            click.echo(FORMATS[fmt](results).rstrip("\n"))
+            click.echo(chosen.render(results, options).rstrip("\n"))
+    except FormatError as exc:
+        raise UsageProblem(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot write the results: {exc}") from None
+    for line in chosen.remarks(results, options):
+        click.echo(line, err=True)
 
 
 def _output_folder(fmt: str, output: str | None) -> Path:
@@ -585,16 +608,6 @@ def _output_folder(fmt: str, output: str | None) -> Path:
     if output is None:
         raise UsageProblem(f"--format {fmt} writes a file per submission: give -o FOLDER")
     return Path(output)
-
-
-def _write_html(results, folder: Path) -> None:
-    from grader.report.html import ReportDependencyError, write_html
-
-    try:
-        write_html(results, folder)
-    except ReportDependencyError as exc:
-        raise UsageProblem(str(exc)) from None
-    click.echo(f"wrote {folder / 'index.html'} and a page per student", err=True)
 
 
 @main.command("report")
@@ -610,12 +623,12 @@ def report_command(gradebook, output, exercise_id) -> None:
             results = book.current(exercise_id)
     except GradebookError as exc:
         raise UsageProblem(str(exc)) from None
-    _write_html(results, Path(output))
+    _emit(results, "html", output)
 
 
 def _write_each(results, fmt: str, folder: Path) -> None:
-    """One `<student>.json` per submission; names that clean up alike get -2, -3, …"""
-    from grader.report import render_each
+    """One `<student><suffix>` per submission; names that clean up alike get -2, -3, …"""
+    from grader.report import FORMATS, render_each
 
     folder.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
@@ -626,7 +639,7 @@ def _write_each(results, fmt: str, folder: Path) -> None:
             counter += 1
             name = f"{base}-{counter}"
         taken.add(name)
-        (folder / f"{name}.json").write_text(text, encoding="utf-8")
+        (folder / f"{name}{FORMATS[fmt].suffix}").write_text(text, encoding="utf-8")
 
 
 def _safe_file_name(name: str) -> str:
@@ -662,31 +675,6 @@ def _count_submissions(paths: list[Path], single: bool) -> int:
         1 if path.is_file() or single else sum(1 for entry in path.iterdir() if not entry.name.startswith((".", "__")))
         for path in paths
     )
-
-
-def _check_canvas_assignment(assignment: str | None) -> None:
-    from grader.report.canvas import check_assignment
-
-    if not assignment:
-        raise UsageProblem('--format canvas needs --assignment "Name (id)": the gradebook column to fill')
-    try:
-        check_assignment(assignment)
-    except ValueError as exc:
-        raise UsageProblem(f"--assignment: {exc}") from None
-
-
-def _emit_canvas(results, roster_rows: dict, assignment: str, output: str | None) -> None:
-    from grader.report import canvas
-
-    text = canvas.render(results, roster_rows, assignment)
-    if output:
-        Path(output).write_text(text, encoding="utf-8")
-    else:
-        click.echo(text.rstrip("\n"))
-    for line in canvas.describe(canvas.missing_students(results, roster_rows)):
-        click.echo(f"no submission: {line}", err=True)
-    for submission in canvas.unmatched_submissions(results, roster_rows):
-        click.echo(f"not in the roster: {submission.path}", err=True)
 
 
 if __name__ == "__main__":

@@ -1,29 +1,86 @@
-"""Report formats: pure functions from a `GradingResults` to text, one module per format.
+"""Report formats: one module per format, and `FORMATS`, the registry the command line is built from.
 
-`FORMATS` maps each `--format` name to its renderer. The formats in `PER_SUBMISSION_FORMATS`
-describe one submission, as the platform runs it; `render_each` gives one text per student for
-writing `<student>.json` files.
+A format's module makes it from a `GradingResults` and the options its entry names (by keyword):
+- "text": `render(results, **options) -> str`, on stdout or into -o FILE;
+- "per-submission": `render` describes one submission, as the platform runs it, and refuses a batch; a
+  class goes into -o FOLDER, one `<student><suffix>` file each (`render_each`);
+- "folder": `write(results, folder, **options) -> str` writes into -o FOLDER and says what it wrote.
+It may also define `check(**options)`, raising `FormatError` for options it cannot use (before any
+grading), and `remarks(results, **options) -> list[str]`, lines for stderr once its output is written.
+Modules are imported when used, so listing the formats loads none of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal
 
-from grader.report import csv_gradebook, github_classroom, gradescope, junit, native_json, table
-from grader.results import GradingResults
+if TYPE_CHECKING:
+    from pathlib import Path
 
-Renderer = Callable[[GradingResults], str]
+    from grader.results import GradingResults
 
-FORMATS: dict[str, Renderer] = {
-    "table": table.render,
-    "json": native_json.render,
-    "gradescope": gradescope.render,
-    "junit": junit.render,
-    "csv": csv_gradebook.render,
-    "github-classroom": github_classroom.render,
+Output = Literal["text", "per-submission", "folder"]
+
+
+class FormatError(Exception):
+    """A format that cannot be made as asked: an option it needs is missing or unusable, or a library."""
+
+
+@dataclass(frozen=True)
+class FormatOptions:
+    """What a format may read besides the results; each reads those its entry names."""
+
+    roster: dict[str, dict[str, str]] = field(default_factory=dict)  # --roster's rows, by submission name
+    assignment: str | None = None  # --assignment: the gradebook column to fill
+
+
+@dataclass(frozen=True)
+class Format:
+    """One `--format`: the module that makes it, what it writes, and which `FormatOptions` it reads.
+
+    A format that reads "roster" lists the roster's students without a submission itself."""
+
+    module: str  # dotted name
+    output: Output = "text"
+    suffix: str = ""  # of each file a per-submission format writes for a class
+    reads: tuple[str, ...] = ()
+
+    def render(self, results: GradingResults, options: FormatOptions | None = None) -> str:
+        return self._module().render(results, **self._options(options))
+
+    def write(self, results: GradingResults, folder: Path, options: FormatOptions | None = None) -> str:
+        return self._module().write(results, folder, **self._options(options))
+
+    def check(self, options: FormatOptions) -> None:
+        """Raise FormatError for options this format cannot use (before any grading)."""
+        check = getattr(self._module(), "check", None)
+        if check is not None:
+            check(**self._options(options))
+
+    def remarks(self, results: GradingResults, options: FormatOptions | None = None) -> list[str]:
+        remarks = getattr(self._module(), "remarks", None)
+        return list(remarks(results, **self._options(options))) if remarks is not None else []
+
+    def _module(self) -> ModuleType:
+        return importlib.import_module(self.module)
+
+    def _options(self, options: FormatOptions | None) -> dict[str, Any]:
+        return {name: getattr(options or FormatOptions(), name) for name in self.reads}
+
+
+FORMATS: dict[str, Format] = {
+    "table": Format("grader.report.table"),
+    "json": Format("grader.report.native_json"),
+    "gradescope": Format("grader.report.gradescope", "per-submission", ".json"),
+    "junit": Format("grader.report.junit"),
+    "csv": Format("grader.report.csv_gradebook"),
+    "github-classroom": Format("grader.report.github_classroom", "per-submission", ".json"),
+    "html": Format("grader.report.html", "folder"),
+    "canvas": Format("grader.report.canvas", reads=("roster", "assignment")),
 }
-
-PER_SUBMISSION_FORMATS = {"gradescope", "github-classroom"}
 
 
 def render_each(fmt: str, results: GradingResults) -> dict[str, str]:
@@ -37,7 +94,7 @@ def render_each(fmt: str, results: GradingResults) -> dict[str, str]:
     texts: dict[str, str] = {}
     for sub in results.submissions:
         alone = results.model_copy(update={"submissions": [sub]})
-        texts[_unique_key(sub.student, texts)] = FORMATS[fmt](alone)
+        texts[_unique_key(sub.student, texts)] = FORMATS[fmt].render(alone)
     return texts
 
 

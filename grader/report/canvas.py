@@ -39,6 +39,7 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
+from grader.report import FormatError
 from grader.report.csv_gradebook import plain_number, safe_text
 from grader.results import GradingResults, SubmissionResult
 
@@ -80,6 +81,22 @@ def render(results: GradingResults, roster: Roster, assignment: str, *, points_p
     writer.writerows(_student_row(row, matched.get(key)) for key, row in roster.items())
     writer.writerows(_student_row({"Student": sub.student}, sub) for sub in unmatched)
     return buffer.getvalue()
+
+
+def check(roster: Roster, assignment: str | None) -> None:
+    """Before grading: the assignment column must be given, and be one Canvas imports."""
+    if not assignment:
+        raise FormatError('--format canvas needs --assignment "Name (id)": the gradebook column to fill')
+    try:
+        check_assignment(assignment)
+    except ValueError as exc:
+        raise FormatError(f"--assignment: {exc}") from None
+
+
+def remarks(results: GradingResults, roster: Roster, assignment: str | None) -> list[str]:
+    """For stderr: roster students who handed nothing in, and submissions Canvas will ask about."""
+    lines = [f"no submission: {line}" for line in describe(missing_students(results, roster))]
+    return lines + [f"not in the roster: {sub.path}" for sub in unmatched_submissions(results, roster)]
 
 
 def missing_students(results: GradingResults, roster: Roster) -> list[dict[str, str]]:

@@ -21,6 +21,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.report import FormatError
 from grader.report.common import DEFAULT_MESSAGE
 from grader.results import GradingResults, SubmissionResult, diagnosis_counts
 
@@ -36,7 +37,7 @@ LIMIT_STATUSES = ("timeout", "error")
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
 
 
-class ReportDependencyError(RuntimeError):
+class ReportDependencyError(FormatError):
     """The HTML report needs jinja2 and matplotlib, which are not installed."""
 
 
@@ -84,6 +85,12 @@ def write_html(results: GradingResults, folder: Path) -> list[Path]:
         path.write_text(template.render(results=results, sub=sub, default_message=DEFAULT_MESSAGE), encoding="utf-8")
         written.append(path)
     return written
+
+
+def write(results: GradingResults, folder: Path) -> str:
+    """`--format html -o FOLDER`: the pages, and the line saying where they are."""
+    write_html(results, folder)
+    return f"wrote {Path(folder) / 'index.html'} and a page per student"
 
 
 def _class_page(env, results: GradingResults, pages: list[str], stats: list[QuestionStats], figures: list[Path]) -> str:

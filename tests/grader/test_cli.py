@@ -135,12 +135,28 @@ def test_module_entry_point_runs():
     assert done.returncode == 0 and "grade" in done.stdout
 
 
-def test_format_names_match_the_formatters():
-    from grader.cli import FORMAT_NAMES
-    from grader.report import FORMATS
+THROWAWAY_FORMAT = """
+def render(results):
+    return "".join(f"{sub.student}\\t{sub.score:g}\\n" for sub in results.submissions)
+"""
 
-    # html (a folder of pages) and canvas (a roster and an assignment) are written by the command itself
-    assert set(FORMAT_NAMES) == set(FORMATS) | {"html", "canvas"}
+
+def test_a_new_format_is_one_module_and_one_registry_entry(tmp_path, monkeypatch):
+    from grader.record.gradebook import Gradebook
+    from grader.report import FORMATS, Format
+    from grader.results import SubmissionResult
+
+    (tmp_path / "scores_tsv.py").write_text(THROWAWAY_FORMAT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(FORMATS, "tsv", Format("scores_tsv"))
+    grade_format = next(param for param in main.commands["grade"].params if param.name == "fmt")
+    assert "tsv" in grade_format.type.choices and "tsv" in invoke("grade", "--help").stdout
+    with Gradebook(tmp_path / "shard.sqlite") as book:
+        book.record("rnn-bptt", "fingerprint", SubmissionResult(path="c/ann.py", student="ann", score=3, max_score=5,
+                                                                status="graded"))  # fmt: skip
+    merged = invoke("merge", str(tmp_path / "shard.sqlite"), "--format", "tsv", "-o", str(tmp_path / "out.tsv"))
+    assert merged.exit_code == 0, merged.output
+    assert (tmp_path / "out.tsv").read_text() == "ann\t3\n"
 
 
 def test_resume_without_gradebook_is_a_usage_error(classroom):

@@ -17,9 +17,11 @@ import yaml
 from click.testing import CliRunner
 
 from exercises.bank import load_exercise
-from grader.cli import _emit, _emit_canvas, _read_roster, _student_ids, main
+from grader.cli import _emit, _read_roster, _student_ids, main
 from grader.record.gradebook import Gradebook
 from grader.pipeline import GradingOptions, grade
+from grader.report import FORMATS as RENDERERS
+from grader.report import FormatOptions
 from grader.record.shard import Shard, ShardError, parse_shard, shard_key
 from grader.read.submission import discover
 
@@ -86,11 +88,8 @@ def books(root: Path, *numbers: int) -> list[Path]:
 
 
 def emitted(results, fmt: str, out: Path, roster: Path) -> None:
-    """What `grade --format fmt -o out` writes for these results: the grade command's own emitters."""
-    if fmt == "canvas":
-        _emit_canvas(results, _read_roster(str(roster)), ASSIGNMENT, str(out))
-    else:
-        _emit(results, fmt, str(out))
+    """What `grade --format fmt -o out` writes for these results: the grade command's own emitter."""
+    _emit(results, fmt, str(out), FormatOptions(roster=_read_roster(str(roster)), assignment=ASSIGNMENT))
 
 
 def read_output(path: Path) -> dict[str, bytes]:
@@ -127,9 +126,7 @@ def test_merged_table_on_stdout_and_native_json_differs_only_in_isolation(world)
 
 
 def _rendered(results, fmt: str) -> str:
-    from grader.report import FORMATS as RENDERERS
-
-    return RENDERERS[fmt](results).rstrip("\n") + "\n"
+    return RENDERERS[fmt].render(results).rstrip("\n") + "\n"
 
 
 def test_without_the_class_a_folder_is_still_in_discover_order(world):

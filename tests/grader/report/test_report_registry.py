@@ -7,28 +7,34 @@ import json
 import pytest
 from report_cases import STAFF_MARKER, graded, rejected, run
 
-from grader.report import FORMATS, PER_SUBMISSION_FORMATS, gradescope, render_each
+from grader.report import FORMATS, gradescope, render_each
+
+PER_SUBMISSION_FORMATS = sorted(name for name, entry in FORMATS.items() if entry.output == "per-submission")
+# Formats made from the results alone, as text (html writes a folder; canvas reads a roster and an assignment)
+TEXT_FROM_RESULTS = sorted(name for name, entry in FORMATS.items() if entry.output != "folder" and not entry.reads)
 
 
 def test_cli_names():
-    assert set(FORMATS) == {"table", "json", "gradescope", "junit", "csv", "github-classroom"}
-    assert PER_SUBMISSION_FORMATS == {"gradescope", "github-classroom"}
+    assert set(FORMATS) == {"table", "json", "gradescope", "junit", "csv", "github-classroom", "html", "canvas"}
+    assert PER_SUBMISSION_FORMATS == ["github-classroom", "gradescope"]
+    assert TEXT_FROM_RESULTS == ["csv", "github-classroom", "gradescope", "json", "junit", "table"]
+    assert FORMATS["html"].output == "folder" and FORMATS["canvas"].reads == ("roster", "assignment")
 
 
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("fmt", TEXT_FROM_RESULTS)
 def test_staff_log_never_appears(fmt, results, one_graded, one_rejected):
     # staff_log holds grader tracebacks; no format, single or per student, may show it
-    texts = [FORMATS[fmt](one_graded), FORMATS[fmt](one_rejected)]
+    texts = [FORMATS[fmt].render(one_graded), FORMATS[fmt].render(one_rejected)]
     texts += list(render_each(fmt, results).values())
     if fmt not in PER_SUBMISSION_FORMATS:
-        texts.append(FORMATS[fmt](results))
+        texts.append(FORMATS[fmt].render(results))
     assert all(STAFF_MARKER not in text for text in texts)
 
 
-@pytest.mark.parametrize("fmt", sorted(PER_SUBMISSION_FORMATS))
+@pytest.mark.parametrize("fmt", PER_SUBMISSION_FORMATS)
 def test_per_submission_formats_refuse_a_batch(fmt, results):
     with pytest.raises(ValueError):
-        FORMATS[fmt](results)
+        FORMATS[fmt].render(results)
 
 
 def test_render_each_keys_by_student(results):
