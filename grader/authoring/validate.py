@@ -23,7 +23,7 @@ from exercises.models import (
     WrittenQuestion,
 )
 from grader.cases.draw import Case, build_cases
-from grader.judge.compare import compare
+from grader.judge.compare import compare, tolerance_for
 from grader.judge.expected import Expected, call_args, compared_part
 from grader.judge.numerical_gradient import consistent, gradient_check_id, probe_calls
 from grader.judge.questions import Evidence, judge_question
@@ -193,7 +193,7 @@ def _check_mistake(
     expected: Expected,
 ) -> MistakeCheck:
     values = [expected.mistake_value(question, mistake, case) for case in cases]
-    tolerance = question.tolerance or expected.exercise.tolerance
+    tolerance = tolerance_for(question, expected.exercise)
     differs = [
         not compare(_raw(value), expected.answer(question, case), tolerance).ok for value, case in zip(values, cases)
     ]

@@ -1,6 +1,7 @@
 """Comparing one raw student value with one expected value: forms first, then shape, then numbers.
 
 Pure functions. Messages say what came back and what was expected in shape, never expected values.
+How far off a value may be is decided here only: `tolerance_for` a question, `allowed_error` at a scale.
 """
 
 from __future__ import annotations
@@ -10,8 +11,18 @@ from typing import Any
 
 import numpy as np
 
-from exercises.models import Tolerance
+from exercises.models import CodeQuestion, Exercise, NumericQuestion, Tolerance
 from grader.run.protocol import TooBig, Unsupported
+
+
+def tolerance_for(question: CodeQuestion | NumericQuestion, exercise: Exercise) -> Tolerance:
+    """The question's own tolerance, else its exercise's."""
+    return question.tolerance or exercise.tolerance
+
+
+def allowed_error(tolerance: Tolerance, scale: float) -> float:
+    """The largest error accepted in an entry, where the expected values reach `scale` in magnitude."""
+    return tolerance.atol + tolerance.rtol * scale
 
 
 @dataclass(frozen=True)
@@ -106,19 +117,20 @@ def _compare_arrays(got: np.ndarray, expected: np.ndarray, tolerance: Tolerance)
     errors = np.abs(got - expected)
     scale = float(np.abs(expected).max())  # ndarray methods: numpy's np.max wrapper costs more than the work here
     worst = float(errors.max())
-    if worst <= tolerance.atol + tolerance.rtol * scale:
+    allowed = allowed_error(tolerance, scale)
+    if worst <= allowed:
         return Comparison(True)
     if not np.any(got):
         return Comparison(False, "returned only zeros (is something never added to, or never returned?)")
-    return Comparison(False, "returned the right shape but wrong values", _value_detail(errors, worst, scale))
+    return Comparison(False, "returned the right shape but wrong values", _value_detail(errors, worst, scale, allowed))
 
 
-def _value_detail(errors: np.ndarray, worst: float, scale: float) -> str:
-    """How far off, where, and how many entries: numbers derived from the expected answer."""
+def _value_detail(errors: np.ndarray, worst: float, scale: float, allowed: float) -> str:
+    """How far off, where, and how many entries (beyond the error allowed): numbers derived from the expected answer."""
     parts = [f"largest error {worst:.3g}"]
     if errors.ndim:
         parts[0] += f" at index {tuple(int(i) for i in np.unravel_index(np.argmax(errors), errors.shape))}"
-        wrong = int(np.count_nonzero(errors > 1e-8 + 1e-4 * scale))
+        wrong = int(np.count_nonzero(errors > allowed))
         parts.append(f"{wrong} of {errors.size} entries are off")
     if scale > 0:
         parts.insert(1, f"{worst / scale:.2g} times the largest expected magnitude")

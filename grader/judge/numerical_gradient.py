@@ -15,13 +15,17 @@ from typing import Any
 
 import numpy as np
 
+from exercises.models import Tolerance
 from grader.cases.draw import Case
-from grader.judge.compare import as_array
+from grader.judge.compare import allowed_error, as_array
 
 DIRECTIONS = 2
 EPS = 1e-5
 FLAT = 1e-6  # a directional derivative this small: the forward did not move
-RTOL = 2e-3  # lenient: it tells a consistent backward from an inconsistent one, float32 forwards included
+# Lenient: it tells a consistent backward from an inconsistent one, float32 forwards included. The scale is at
+# least SCALE_FLOOR, so near zero the error allowed is absolute (rtol * SCALE_FLOOR).
+TOLERANCE = Tolerance(rtol=2e-3, atol=0.0)
+SCALE_FLOOR = 1e-3
 
 
 def gradient_check_id(question: Any) -> str:
@@ -61,7 +65,7 @@ def consistent(
         if numeric is None or gradient is None or gradient.shape != direction.shape:
             return None
         claimed = float(np.sum(gradient * direction))
-        if abs(claimed - numeric) > RTOL * max(abs(numeric), abs(claimed), 1e-3):
+        if abs(claimed - numeric) > allowed_error(TOLERANCE, max(abs(numeric), abs(claimed), SCALE_FLOOR)):
             return False
         moved = moved or abs(numeric) > FLAT
     return True if moved else None  # a forward that never moves (a stub returning zeros) proves nothing

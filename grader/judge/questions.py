@@ -23,7 +23,7 @@ from exercises.models import (
 )
 from grader.cases.draw import Case
 from grader.judge import numerical_gradient
-from grader.judge.compare import as_array, compare
+from grader.judge.compare import as_array, compare, tolerance_for
 from grader.judge.expected import Expected, call_args
 from grader.judge.written import WrittenUnavailable, judge_written
 from grader.read.shapes import ShapeParseError, describe, parse_shape
@@ -331,16 +331,16 @@ def _consistent_with_own_forward(
 def _judge_case(question: CodeQuestion, record: Record, case: Case, expected: Expected) -> _CaseVerdict:
     if record.error is not None:
         return _CaseVerdict(case, False, f"raised {record.error}", raised=True)
-    want = expected.answer(question, case)
-    outcome = compare(record.value, want, _tolerance(question, expected), question.compared_outputs)
+    want, tolerance = expected.answer(question, case), tolerance_for(question, expected.exercise)
+    outcome = compare(record.value, want, tolerance, question.compared_outputs)
     if outcome.ok:
         return _CaseVerdict(case, True)
     # Hidden cases say what is wrong, never how far off or where: that would leak the expected values.
     problem = outcome.problem if case.hidden or not outcome.detail else f"{outcome.problem}: {outcome.detail}"
     for mistake in expected.mistakes(question, case):
-        if compare(record.value, mistake.value, _tolerance(question, expected)).ok:
+        if compare(record.value, mistake.value, tolerance).ok:
             return _CaseVerdict(case, False, problem, mistake.diagnosis, mistake.hint)
-    factor = _constant_factor(record.value, want, _tolerance(question, expected))
+    factor = _constant_factor(record.value, want, tolerance)
     if factor is not None:
         shown = "" if case.hidden else f" ({factor:.3g} on {case.label})"
         return _CaseVerdict(
@@ -365,10 +365,6 @@ def _constant_factor(got: Any, want: Any, tolerance) -> float | None:
     if min(abs(factor - 1), abs(factor + 1)) < 1e-3 or abs(factor) < 1e-6:
         return None
     return factor if compare(array, factor * np.asarray(want), tolerance).ok else None
-
-
-def _tolerance(question: CodeQuestion | NumericQuestion, expected: Expected):
-    return question.tolerance or expected.exercise.tolerance
 
 
 def _function_result(
@@ -448,7 +444,7 @@ def judge_numeric(question: NumericQuestion, evidence: Evidence, expected: Expec
             message += f" Note that {evidence.load_errors[0]}: was {question.name} set after that point?"
         return _result(question, 0, "missing", message)
     value = _numeric_value(raw)
-    outcome = compare(value, expected.numeric_answer(question), _tolerance(question, expected))
+    outcome = compare(value, expected.numeric_answer(question), tolerance_for(question, expected.exercise))
     if outcome.ok:
         return _result(question, 1, "passed", f"{question.name} ({source}) is right.")
     if outcome.detail:  # a public, hand-worked case: how far off is fair to say

@@ -74,3 +74,15 @@ def test_code_may_read_data_files_beside_it(tmp_path):
     questions = grade_one(tmp_path)  # a class of one folder
     assert questions["loss_value"].status == "passed", questions["loss_value"].feedback
     assert "missing.txt" in questions["dW_y_value"].feedback and "rnn-grader" not in questions["dW_y_value"].feedback
+
+
+def test_entries_off_are_counted_with_the_questions_own_tolerance(tmp_path):
+    """dW_y_value allows rtol 5e-3: entries rounded within it are not "off", only the one truly wrong is."""
+    want = reference_values()["dW_y_value"]
+    scale = float(np.abs(want).max())
+    given = want + 1e-3 * scale  # every entry off by 1e-3 of the scale: within 5e-3, beyond the default 1e-4
+    given[0, 0] += scale  # and one entry plainly wrong
+    path = tmp_path / "hand.json"
+    path.write_text(json.dumps({"dW_y_value": given.tolist()}))
+    question = grade_one(path)["dW_y_value"]
+    assert question.status == "failed" and f"1 of {want.size} entries are off" in question.feedback, question.feedback
