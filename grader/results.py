@@ -12,8 +12,20 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 GRADER_VERSION = "0.1.0"
 
-QuestionStatus = Literal["passed", "failed", "error", "timeout", "missing"]
+# "review": an answer the grader cannot verify (unreadable or unrecognised); it scores 0 until a person reviews it.
+QuestionStatus = Literal["passed", "failed", "error", "timeout", "missing", "review"]
 SubmissionStatus = Literal["graded", "rejected"]
+
+
+class InstructorReview(BaseModel):
+    """A person's score for a question, which replaced the grader's verdict (kept here)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grader_score: float = Field(ge=0)
+    grader_status: QuestionStatus
+    comment: str = ""
+    reviewed_at: str = Field(description="When, in ISO 8601 (UTC).")
 
 
 class QuestionResult(BaseModel):
@@ -33,6 +45,7 @@ class QuestionResult(BaseModel):
     staff_log: str | None = Field(
         default=None, description="Grader-side detail (a grader error's traceback); never shown to students."
     )
+    reviewed: InstructorReview | None = Field(default=None, description="An instructor's review, when applied.")
 
     @model_validator(mode="after")
     def _score_within_max(self) -> QuestionResult:
@@ -76,6 +89,11 @@ def total(questions: list[QuestionResult]) -> tuple[float, float]:
     score = round(sum(q.score for q in questions), 6)
     max_score = round(sum(q.max_score for q in questions), 6)
     return score, max_score
+
+
+def awaiting_review(submission: SubmissionResult) -> list[str]:
+    """The ids of a submission's questions that await a person's review."""
+    return [question.id for question in submission.questions if question.status == "review"]
 
 
 def diagnosis_counts(results: GradingResults) -> dict[str, dict[str, int]]:
