@@ -8,7 +8,8 @@ the `CI` environment variable is set (to anything but "", "0" or "false"), or wh
 installed, it prints nothing at all, so logs and pipes stay clean. `rich` is imported only then.
 
 Failures counted as they come: rejected submissions, and questions whose status is `timeout` or
-`error`. The total is known only if the caller counted submissions first; without it the bar shows
+`error`; beside them, the parts the grader could not verify (`review`), which await a person.
+The total is known only if the caller counted submissions first; without it the bar shows
 `37/?` and no time left, and ends at `n/n`.
 """
 
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Self, TextIO
 
-from grader.results import GradingResults, SubmissionResult
+from grader.results import GradingResults, SubmissionResult, awaiting_review
 
 _CI_OFF = ("", "0", "false")
 _REASON_CHARS = 120
@@ -33,7 +34,7 @@ class Progress:
     def __init__(self, total: int | None, stream: TextIO | None = None) -> None:
         self.total = total
         self.stream = sys.stderr if stream is None else stream
-        self.done = self.rejected = self.timeouts = self.errors = 0
+        self.done = self.rejected = self.timeouts = self.errors = self.to_review = 0
         self._bar = None
         self._task = None
 
@@ -61,6 +62,7 @@ class Progress:
             self.rejected += 1
         self.timeouts += sum(q.status == "timeout" for q in result.questions)
         self.errors += sum(q.status == "error" for q in result.questions)
+        self.to_review += len(awaiting_review(result))
         if self._bar is not None:
             self._bar.update(self._task, completed=self.done, failures=self.failures_text())
 
@@ -77,11 +79,12 @@ class Progress:
         self._bar = None
 
     def failures_text(self) -> str:
-        """`no failures`, or e.g. `2 rejected, 1 timeout, 3 errors`."""
+        """`no failures`, or e.g. `2 rejected, 1 timeout, 3 errors, 2 to review`."""
         parts = [
             _count(self.rejected, "rejected", "rejected"),
             _count(self.timeouts, "timeout", "timeouts"),
             _count(self.errors, "error", "errors"),
+            _count(self.to_review, "to review", "to review"),
         ]
         return ", ".join(part for part in parts if part) or "no failures"
 
@@ -162,7 +165,8 @@ def _count(n: int, one: str, many: str) -> str:
 
 
 def batch_summary(results: GradingResults) -> list[str]:
-    """End-of-batch lines naming rejected and timed-out submissions (name and path); none if all went well."""
+    """End-of-batch lines naming rejected and timed-out submissions (name and path), and the parts awaiting
+    review; none if all went well."""
     lines: list[str] = []
     rejected = [sub for sub in results.submissions if sub.status == "rejected"]
     if rejected:
@@ -173,7 +177,16 @@ def batch_summary(results: GradingResults) -> list[str]:
     if timed_out:
         lines.append(f"{len(timed_out)} timed out:")
         lines += [f"  {_who(sub)}: {printable(', '.join(ids))}" for sub, ids in timed_out]
-    return lines
+    return lines + _review_lines(results)
+
+
+def _review_lines(results: GradingResults) -> list[str]:
+    pending = [(sub, awaiting_review(sub)) for sub in results.submissions if awaiting_review(sub)]
+    if not pending:
+        return []
+    count = sum(len(ids) for _, ids in pending)
+    lines = [f"{count} part(s) await review, 0 points until a person scores them (`rnn-grader review GRADEBOOK`):"]
+    return lines + [f"  {_who(sub)}: {printable(', '.join(ids))}" for sub, ids in pending]
 
 
 def _who(sub: SubmissionResult) -> str:

@@ -21,6 +21,10 @@ its guide "How do I import grades in the Gradebook?" describes them:
   A student name containing "Points Possible" would be read as that row, so it is altered.
 - An empty grade cell changes nothing (roster students without a submission); a rejected
   submission gets 0, as in the spreadsheet gradebook.
+- A submission with parts awaiting review (the grader could not verify them) gets an empty cell too:
+  the import carries one number per student and no comment, and its provisional score (those parts
+  at 0) must not reach students as a grade. The remarks on stderr name each such student and part;
+  once they are reviewed (`rnn-grader review`), the file made from the gradebook carries the score.
 
 A roster (`read_canvas_roster`) is a CSV keyed by submission name — the file or folder name a
 submission was found under (`alice` for `alice.ipynb` or `alice/`), or the student id a grading
@@ -41,7 +45,7 @@ from pathlib import Path
 
 from grader.report import FormatError
 from grader.report.csv_gradebook import plain_number, safe_text
-from grader.results import GradingResults, SubmissionResult
+from grader.results import GradingResults, SubmissionResult, awaiting_review
 
 STUDENT_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 KEY_COLUMNS = ("submission", "SIS Login ID", "SIS User ID", "ID")
@@ -96,7 +100,16 @@ def check(roster: Roster, assignment: str | None) -> None:
 def remarks(results: GradingResults, roster: Roster, assignment: str | None) -> list[str]:
     """For stderr: roster students who handed nothing in, and submissions Canvas will ask about."""
     lines = [f"no submission: {line}" for line in describe(missing_students(results, roster))]
-    return lines + [f"not in the roster: {sub.path}" for sub in unmatched_submissions(results, roster)]
+    lines += [f"not in the roster: {sub.path}" for sub in unmatched_submissions(results, roster)]
+    return lines + [
+        f"awaiting review, left blank: {_printable(sub.student)} ({_printable(', '.join(awaiting_review(sub)))})"
+        for sub in results.submissions
+        if awaiting_review(sub)
+    ]
+
+
+def _printable(text: str) -> str:
+    return "".join("?" if unicodedata.category(ch) in ("Cc", "Cf", "Cs") else ch for ch in text)
 
 
 def missing_students(results: GradingResults, roster: Roster) -> list[dict[str, str]]:
@@ -159,7 +172,7 @@ def _student_row(row: dict[str, str], sub: SubmissionResult | None) -> list[str]
 
 
 def _score_cell(sub: SubmissionResult | None) -> str:
-    if sub is None:
+    if sub is None or awaiting_review(sub):
         return ""
     return plain_number(sub.score) if sub.status == "graded" else "0"
 

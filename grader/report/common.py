@@ -1,4 +1,5 @@
-"""What several formatters share: default per-status messages and the one-submission guard."""
+"""What several formatters share: default per-status messages, the one-submission guard, and how a part
+awaiting review is announced."""
 
 from __future__ import annotations
 
@@ -10,6 +11,17 @@ DEFAULT_MESSAGE = {
     "timeout": "Your code ran past the time limit on this question.",
     "missing": "Your submission does not answer this question.",
 }
+AWAITING_REVIEW = (
+    "Awaiting review by an instructor: the grader could not verify this part, so it scores 0 until a person reads it."
+)
+DEFAULT_MESSAGE["review"] = AWAITING_REVIEW
+
+
+def with_review_note(status: str, text: str) -> str:
+    """`text`, after the sentence saying the part awaits review when it does."""
+    if status != "review" or text.startswith(AWAITING_REVIEW):
+        return text
+    return "\n\n".join(part for part in (AWAITING_REVIEW, text) if part)
 
 
 def only_submission(results: GradingResults, format_name: str) -> SubmissionResult:

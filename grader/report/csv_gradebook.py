@@ -14,6 +14,8 @@ for Canvas's importer; this file is not:
 - Empty means "no grade": used where a question was not graded (a rejected submission, or a
   question a submission's result does not list); a question graded as missing gets 0.
 - Question columns are the union of question ids in first-seen order, which is the exercise's order.
+- When any part awaits review (0 points until a person reviews it), a last column `awaiting review`
+  lists, per submission, the ids of those questions separated by spaces (empty for the others).
 - A text cell that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is prefixed
   with an apostrophe, since student names come from file names students chose.
 - Rows end in "\\n": the caller writes text, and "\\r\\n" would become "\\r\\r\\n" under newline
@@ -25,9 +27,10 @@ from __future__ import annotations
 import csv
 import io
 
-from grader.results import GradingResults, SubmissionResult
+from grader.results import GradingResults, SubmissionResult, awaiting_review
 
 _FIXED_COLUMNS = ["student", "score", "max_score"]
+AWAITING_REVIEW_COLUMN = "awaiting review"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 DIAGNOSIS_SUFFIX = " diagnosis"
 
@@ -35,10 +38,12 @@ DIAGNOSIS_SUFFIX = " diagnosis"
 def render(results: GradingResults) -> str:
     """The gradebook of a run: a header, then one row per submission."""
     question_ids = _question_ids(results)
+    reviews = any(awaiting_review(sub) for sub in results.submissions)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(_FIXED_COLUMNS + _question_headers(question_ids))
-    writer.writerows(_row(sub, question_ids) for sub in results.submissions)
+    writer.writerow(_FIXED_COLUMNS + _question_headers(question_ids) + ([AWAITING_REVIEW_COLUMN] if reviews else []))
+    for sub in results.submissions:
+        writer.writerow(_row(sub, question_ids) + ([safe_text(" ".join(awaiting_review(sub)))] if reviews else []))
     return buffer.getvalue()
 
 

@@ -1,10 +1,22 @@
-"""The student's view of a self-check: every question with its full feedback, then what to fix."""
+"""The student's view of a self-check: every question with its full feedback, then what to fix.
+
+A part in `review` is one the checker cannot verify (a written answer it cannot read or does not
+recognise): it does not pass here, and a person will read it when the work is graded.
+"""
 
 from __future__ import annotations
 
 from grader.results import GradingResults, QuestionResult, SubmissionResult
 
-MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT", "missing": "MISSING"}
+MARKS = {
+    "passed": "PASS",
+    "failed": "FAIL",
+    "error": "ERROR",
+    "timeout": "TIMEOUT",
+    "missing": "MISSING",
+    "review": "REVIEW",
+}
+NOT_VERIFIED = "Not verified here: a person will read it when your work is graded."
 
 
 def render_check(results: GradingResults) -> str:
@@ -29,7 +41,8 @@ def render_question(q: QuestionResult) -> list[str]:
         head += f"  [{q.diagnosis}]"
     if q.status == "passed":
         return [head]
-    return [head] + [f"         {line}" for line in _sentences(q.feedback)]
+    feedback = f"{NOT_VERIFIED} {q.feedback}" if q.status == "review" else q.feedback
+    return [head] + [f"         {line}" for line in _sentences(feedback)]
 
 
 def _sentences(text: str) -> list[str]:
@@ -41,10 +54,14 @@ def _sentences(text: str) -> list[str]:
 
 
 def _verdict(sub: SubmissionResult) -> str:
-    open_questions = [q.id for q in sub.questions if q.status != "passed"]
-    if not open_questions:
+    open_questions = [q.id for q in sub.questions if q.status not in ("passed", "review")]
+    unverified = [q.id for q in sub.questions if q.status == "review"]
+    lines = [f"Not passing yet: {', '.join(open_questions)}."] if open_questions else []
+    if unverified:
+        lines.append(f"Not verified here (a person will read them): {', '.join(unverified)}.")
+    if not lines:
         return "Everything passes on the public cases. The grader also uses hidden cases of other sizes."
-    return f"Not passing yet: {', '.join(open_questions)}."
+    return "\n".join(lines)
 
 
 def _num(value: float) -> str:

@@ -17,6 +17,9 @@ autograding-io-grader and autograding-command-grader `src/main.js`; autograding-
 - The reporter prints `message` for "error" tests and `test_code` when non-empty; feedback goes
   in `message`, and `test_code` stays empty.
 - `tests` is never empty (the reporter divides by its length); a rejected submission gets one test.
+- A part awaiting review (the grader could not verify it) is "fail" with 0 points, since the runners know
+  only pass, fail and error ("error" is a run that did not happen); its `message` starts by saying it
+  awaits an instructor. A reviewed part is "pass" or "fail" by the instructor's score.
 A workflow step passes this text, base64-encoded, as the `<ID>_RESULTS` variable of the reporter.
 """
 
@@ -24,11 +27,18 @@ from __future__ import annotations
 
 import json
 
-from grader.report.common import DEFAULT_MESSAGE, only_submission
+from grader.report.common import DEFAULT_MESSAGE, only_submission, with_review_note
 from grader.results import GradingResults, QuestionResult, SubmissionResult
 
 RUNNER_RESULT_VERSION = 1
-_STATUS = {"passed": "pass", "failed": "fail", "missing": "fail", "error": "error", "timeout": "error"}
+_STATUS = {
+    "passed": "pass",
+    "failed": "fail",
+    "missing": "fail",
+    "error": "error",
+    "timeout": "error",
+    "review": "fail",
+}
 
 
 def render(results: GradingResults) -> str:
@@ -75,7 +85,7 @@ def _test(name: str, status: str, score: float, message: str | None) -> dict:
 def _message(q: QuestionResult) -> str | None:
     """Feedback and diagnosis of a question; None for a pass without feedback, as the runners write."""
     parts = [q.feedback.strip(), f"Likely mistake: {q.diagnosis}" if q.diagnosis else ""]
-    text = "\n".join(part for part in parts if part)
+    text = with_review_note(q.status, "\n".join(part for part in parts if part))
     if text:
         return text
     return DEFAULT_MESSAGE.get(q.status)

@@ -11,16 +11,21 @@ Choices the specification drives:
 - A rejected submission gets `score` 0 (required when no test carries a score), an explanatory
   top-level output, and one informational failed test without score, as the specification allows.
 - `diagnosis` goes in the test's `tags` (a stable id staff can count) and, readable, in its output.
+- A part awaiting review (the grader could not verify it) is a "failed" test (the only other status
+  Gradescope knows) with 0 points, the tag `awaiting-review`, and an output that starts by saying it
+  awaits an instructor; the top-level output names such parts. A reviewed part is passed or failed
+  by the instructor's score, and its output starts with their score and comment.
 """
 
 from __future__ import annotations
 
 import json
 
-from grader.report.common import DEFAULT_MESSAGE, only_submission
-from grader.results import GradingResults, QuestionResult, SubmissionResult
+from grader.report.common import DEFAULT_MESSAGE, only_submission, with_review_note
+from grader.results import GradingResults, QuestionResult, SubmissionResult, awaiting_review
 
 _TEXT = "text"
+AWAITING_REVIEW_TAG = "awaiting-review"
 
 
 def render(results: GradingResults) -> str:
@@ -58,13 +63,18 @@ def _test(q: QuestionResult, number: int) -> dict:
         "status": "passed" if q.status == "passed" else "failed",
         "output": _test_output(q),
         "output_format": _TEXT,
-        "tags": [q.diagnosis] if q.diagnosis else [],
+        "tags": _tags(q),
     }
+
+
+def _tags(q: QuestionResult) -> list[str]:
+    tags = [q.diagnosis] if q.diagnosis else []
+    return tags + ([AWAITING_REVIEW_TAG] if q.status == "review" else [])
 
 
 def _test_output(q: QuestionResult) -> str:
     """The student-facing feedback, with a default sentence when the grader gave none."""
-    parts = [q.feedback.strip() or DEFAULT_MESSAGE.get(q.status, "")]
+    parts = [with_review_note(q.status, q.feedback.strip() or DEFAULT_MESSAGE.get(q.status, ""))]
     if q.diagnosis:
         parts.append(f"Likely mistake: {q.diagnosis}")
     return "\n\n".join(part for part in parts if part)
@@ -89,5 +99,11 @@ def _summary(sub: SubmissionResult, results: GradingResults) -> str:
             "Check that you uploaded the right file, then submit again."
         )
     lines = [f"Exercise {results.exercise}: {sub.score:g}/{sub.max_score:g} points."]
+    pending = awaiting_review(sub)
+    if pending:
+        lines.append(
+            f"Awaiting review by an instructor: {', '.join(pending)} (the grader could not verify them; "
+            "they score 0 until a person reads them)."
+        )
     lines.extend(sub.notes)
     return "\n".join(lines)

@@ -5,7 +5,10 @@ class's most common mistakes, the submissions that were rejected or hit a limit,
 student) beside its figures, and `students/<name>.html` for each submission: its questions,
 scores, statuses, feedback, diagnoses and notes. Student pages hold nothing a student may not
 see (no `grader_error`, never `staff_log`), so they can be handed out; the class page shows
-`grader_error` to instructors. Student text is untrusted: templates autoescape, control
+`grader_error` to instructors. Parts awaiting review (the grader could not verify them; 0 points
+until a person reads them) are counted on the class page and listed under "Needs attention"; a
+student's page names them above the questions. A reviewed part's feedback starts with the
+instructor's score and comment. Student text is untrusted: templates autoescape, control
 characters are replaced, and a Content-Security-Policy forbids scripts.
 
 jinja2 and matplotlib are an optional extra (`pip install 'rnn-grader[report]'`), imported only
@@ -23,7 +26,7 @@ from pathlib import Path
 
 from grader.report import FormatError
 from grader.report.common import DEFAULT_MESSAGE
-from grader.results import GradingResults, SubmissionResult, diagnosis_counts
+from grader.results import GradingResults, SubmissionResult, awaiting_review, diagnosis_counts
 
 INSTALL_HINT = "pip install 'rnn-grader[report]'"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -82,7 +85,10 @@ def write_html(results: GradingResults, folder: Path) -> list[Path]:
     template = env.get_template("student.html.j2")
     for sub, page in zip(results.submissions, pages):
         path = folder / "students" / page
-        path.write_text(template.render(results=results, sub=sub, default_message=DEFAULT_MESSAGE), encoding="utf-8")
+        page_text = template.render(
+            results=results, sub=sub, default_message=DEFAULT_MESSAGE, awaiting_review=awaiting_review(sub)
+        )
+        path.write_text(page_text, encoding="utf-8")
         written.append(path)
     return written
 
@@ -105,6 +111,7 @@ def _class_page(env, results: GradingResults, pages: list[str], stats: list[Ques
         questions_figure=QUESTIONS_FILE,
         rejected=[(i, sub) for i, sub in enumerate(results.submissions) if sub.status == "rejected"],
         limits=_limits(results),
+        to_review=_to_review(results),
         slowest=slowest(results),
         default_message=DEFAULT_MESSAGE,
     )
@@ -192,6 +199,7 @@ def _summary(results: GradingResults) -> dict:
         "mean": statistics.fmean(percents) if percents else None,
         "median": statistics.median(percents) if percents else None,
         "full_marks": sum(1 for s in graded if s.max_score and s.score >= s.max_score - 1e-9),
+        "awaiting_review": sum(len(awaiting_review(s)) for s in graded),
     }
 
 
@@ -204,6 +212,15 @@ def _top_diagnoses(results: GradingResults) -> list[tuple[str, list[tuple[str, i
     return [
         (qid, list(found.items())[:TOP_DIAGNOSES], max(0, len(found) - TOP_DIAGNOSES))
         for qid, found in diagnosis_counts(results).items()
+    ]
+
+
+def _to_review(results: GradingResults) -> list[tuple[int, SubmissionResult, list]]:
+    """(index, submission, questions awaiting review) for each submission that has some."""
+    return [
+        (index, sub, [q for q in sub.questions if q.status == "review"])
+        for index, sub in enumerate(results.submissions)
+        if awaiting_review(sub)
     ]
 
 

@@ -6,6 +6,7 @@
         <testcase classname=student name=question-id time>
           <failure message=first line type=status>full feedback</failure>   (failed, missing)
           <error message=first line type=status>full feedback</error>       (error, timeout)
+          <skipped message="Awaiting review…">full feedback</skipped>        (review)
 
 What the readers need (docs.gitlab.com/ci/testing/unit_test_reports; mikepenz/action-junit-report
 src/testParser.ts):
@@ -14,6 +15,9 @@ src/testParser.ts):
 - GitLab shows the element *text* of failure/error, ignoring its `message` attribute; GitHub
   actions annotate with `message` and show the text as details. Both carry the feedback.
 - A rejected submission is one test case named "submission" with an `error`.
+- A part awaiting review (the grader could not verify it; 0 points until a person reads it) is
+  `skipped`: neither passed nor failed, which GitLab shows as skipped and the GitHub actions count
+  apart; its message says it awaits an instructor, and the suite's `awaiting_review` property lists them.
 - No timings are measured, so every `time` is "0" (Jenkins-style schemas require the attribute).
 Characters XML 1.0 cannot carry at all (most control characters) are written as `\\xNN`.
 """
@@ -23,9 +27,16 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from grader.results import GradingResults, QuestionResult, SubmissionResult
+from grader.report.common import with_review_note
+from grader.results import GradingResults, QuestionResult, SubmissionResult, awaiting_review
 
-_ELEMENT_FOR_STATUS = {"failed": "failure", "missing": "failure", "error": "error", "timeout": "error"}
+_ELEMENT_FOR_STATUS = {
+    "failed": "failure",
+    "missing": "failure",
+    "error": "error",
+    "timeout": "error",
+    "review": "skipped",
+}
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -54,6 +65,8 @@ def _suite(sub: SubmissionResult) -> ET.Element:
 def _properties(sub: SubmissionResult) -> ET.Element:
     properties = ET.Element("properties")
     values = {"path": sub.path, "score": sub.score, "max_score": sub.max_score, "status": sub.status}
+    if awaiting_review(sub):
+        values["awaiting_review"] = ", ".join(awaiting_review(sub))
     for name, value in values.items():
         ET.SubElement(properties, "property", name=name, value=_text(str(value)))
     return properties
@@ -74,17 +87,20 @@ def _rejected_case(sub: SubmissionResult) -> ET.Element:
 
 
 def _outcome(case: ET.Element, tag: str, kind: str, details: str) -> None:
-    """Add a `failure` or `error` child whose message is the first line of `details`."""
+    """Add a `failure`, `error` or `skipped` child whose message is the first line of `details`."""
     first_line = next((line for line in details.splitlines() if line.strip()), kind)
-    outcome = ET.SubElement(case, tag, message=_text(first_line.strip()), type=kind)
+    outcome = ET.SubElement(case, tag, message=_text(first_line.strip()))
+    if tag != "skipped":  # the schemas give `skipped` a message only
+        outcome.set("type", kind)
     outcome.text = _text(details)
 
 
 def _details(q: QuestionResult) -> str:
-    """Score, status, feedback and diagnosis of a question that lost points."""
+    """Score, status, feedback and diagnosis of a question that lost points (or awaits review)."""
     lines = [f"{q.status}: {q.score:g}/{q.max_score:g} points"]
-    if q.feedback.strip():
-        lines.insert(0, q.feedback.strip())
+    feedback = with_review_note(q.status, q.feedback.strip())
+    if feedback:
+        lines.insert(0, feedback)
     if q.diagnosis:
         lines.append(f"diagnosis: {q.diagnosis}")
     return "\n".join(lines)
@@ -96,7 +112,7 @@ def _set_counts(element: ET.Element, suites: list[ET.Element]) -> None:
     element.set("tests", str(len(cases)))
     element.set("failures", str(sum(case.find("failure") is not None for case in cases)))
     element.set("errors", str(sum(case.find("error") is not None for case in cases)))
-    element.set("skipped", "0")
+    element.set("skipped", str(sum(case.find("skipped") is not None for case in cases)))
     element.set("time", "0")
 
 

@@ -5,7 +5,10 @@ The traceback of a grader error (`staff_log`) never leaves the process; its one-
 appear only when they have a value, as in the specification's example. Beyond the specification's
 keys, which scripts may rely on, it adds `isolation` (the level student code ran under),
 `diagnoses` (per question, how many submissions hit each known mistake) and, per submission,
-`notes` and the captured `output` when there are any.
+`notes` and the captured `output` when there are any. Where parts await review (question status
+`review`, 0 points until a person reviews them), each such submission lists their ids in
+`awaiting_review` and the run counts them in `parts_awaiting_review`; a question an instructor
+reviewed carries `reviewed` (the grader's own score and status, the comment, when).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grader.results import GradingResults, QuestionResult, SubmissionResult, diagnosis_counts
+from grader.results import GradingResults, QuestionResult, SubmissionResult, awaiting_review, diagnosis_counts
 
 
 def render(results: GradingResults) -> str:
@@ -28,6 +31,9 @@ def render(results: GradingResults) -> str:
     counts = diagnosis_counts(results)
     if counts:
         document["diagnoses"] = counts
+    pending = sum(len(awaiting_review(sub)) for sub in results.submissions)
+    if pending:
+        document["parts_awaiting_review"] = pending
     return json.dumps(document, indent=2) + "\n"
 
 
@@ -42,6 +48,8 @@ def _submission(sub: SubmissionResult) -> dict:
     if sub.reason is not None:
         entry["reason"] = sub.reason
     entry["questions"] = [_question(q) for q in sub.questions]
+    if awaiting_review(sub):
+        entry["awaiting_review"] = awaiting_review(sub)
     if sub.notes:
         entry["notes"] = sub.notes
     if sub.output:
@@ -61,4 +69,6 @@ def _question(q: QuestionResult) -> dict:
         entry["diagnosis"] = q.diagnosis
     if q.grader_error:
         entry["grader_error"] = q.grader_error
+    if q.reviewed is not None:
+        entry["reviewed"] = q.reviewed.model_dump()
     return entry

@@ -5,7 +5,13 @@
       grad_W_H    0/6  failed   missing-tanh-derivative
           grad_W_H returned shape (7, 15); expected (7, 7)
     bob     0/20  rejected: not a notebook or a Python file
-    1 graded, 1 rejected, mean score 17/20 (85.0%)
+    carol   12/20  graded, awaiting review: derivation.gradient
+      derivation.gradient  0/3  review
+          Could not verify line 12: \\sum_k \\delta_k h_{k-1}^\\top
+    2 graded, 1 rejected, mean score 14.5/20 (72.5%), 1 part awaiting review
+
+A part awaiting review scores 0 until a person reviews it (`rnn-grader review`); a reviewed part says
+"reviewed" after its status, and its feedback starts with the instructor's score and comment.
 
 Plain text, columns aligned across the whole run. Text that students control (names, values quoted
 in feedback) is shown on one line with control characters replaced, so it cannot move the cursor
@@ -18,9 +24,9 @@ import unicodedata
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from grader.results import GradingResults, QuestionResult, SubmissionResult, diagnosis_counts
+from grader.results import GradingResults, QuestionResult, SubmissionResult, awaiting_review, diagnosis_counts
 
-_SHOW_FEEDBACK = {"failed", "error", "timeout", "missing"}
+_SHOW_FEEDBACK = {"failed", "error", "timeout", "missing", "review"}
 _STATUS_WIDTH = len("timeout")
 _INDENT = "  "
 _FEEDBACK_INDENT = "      "
@@ -88,6 +94,8 @@ def _submission_lines(sub: SubmissionResult, widths: _Widths) -> list[str]:
 def _question_lines(q: QuestionResult, widths: _Widths) -> list[str]:
     cells = [f"{_clean(q.id):<{widths.question}}", _fraction(q.score, q.max_score, widths.question_score)]
     cells.append(f"{q.status:<{_STATUS_WIDTH}}")
+    if q.reviewed:
+        cells.append("reviewed")
     if q.diagnosis:
         cells.append(_clean(q.diagnosis))
     lines = [(_INDENT + "  ".join(cells)).rstrip()]
@@ -100,21 +108,26 @@ def _question_lines(q: QuestionResult, widths: _Widths) -> list[str]:
 
 
 def _status(sub: SubmissionResult) -> str:
-    """`graded`, or `rejected: <first line of the reason>`."""
+    """`graded` (and the parts awaiting review), or `rejected: <first line of the reason>`."""
+    pending = awaiting_review(sub)
+    if pending:
+        return f"{sub.status}, awaiting review: {_clean(', '.join(pending))}"
     reason = _first_line(sub.reason or "")
     return sub.status if sub.status == "graded" or not reason else f"{sub.status}: {reason}"
 
 
 def _summary(results: GradingResults) -> str:
-    """Counts of graded and rejected submissions, and the mean score of the graded ones."""
+    """Counts of graded and rejected submissions, the mean score of the graded ones, the parts awaiting review."""
     graded = [s for s in results.submissions if s.status == "graded"]
     line = f"{len(graded)} graded, {len(results.submissions) - len(graded)} rejected"
+    pending = sum(len(awaiting_review(s)) for s in graded)
+    to_review = f", {pending} part{'s' if pending != 1 else ''} awaiting review" if pending else ""
     if not graded:
         return line + ", no mean score"
     mean = sum(s.score for s in graded) / len(graded)
     mean_max = sum(s.max_score for s in graded) / len(graded)
     percent = f" ({100 * mean / mean_max:.1f}%)" if mean_max else ""
-    return f"{line}, mean score {_fraction(mean, mean_max)}{percent}"
+    return f"{line}, mean score {_fraction(mean, mean_max)}{percent}{to_review}"
 
 
 def _fraction(score: float, max_score: float, widths: tuple[int, int] = (0, 0)) -> str:
