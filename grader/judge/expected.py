@@ -10,20 +10,13 @@ import numpy as np
 from exercises.bank import resolve
 from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion
 from grader.cases.draw import Case, numeric_case
+from grader.judge.diagnoses import answer_changes, generic_hint
 
 
 class KnownMistake(NamedTuple):
     diagnosis: str
     hint: str
     value: Any
-
-
-GENERIC_HINTS = {
-    "transposed": "Your answer is the transpose of the expected one: rows and columns are swapped. "
-    "Check the order of the factors (for an outer product, which vector is the column).",
-    "sign-flipped": "Your answer has the right size but the opposite sign: check the sign of the "
-    "loss's derivative, and whether you add or subtract.",
-}
 
 
 class Expected:
@@ -78,7 +71,7 @@ class Expected:
 
     def _compute_mistakes(self, question: FunctionQuestion | BackwardQuestion, case: Case) -> list[KnownMistake]:
         right = self.answer(question, case)
-        known = [KnownMistake(d, GENERIC_HINTS[d], _transform(right, f)) for d, f in _GENERIC.items()]
+        known = [KnownMistake(d, generic_hint(d), _transform(right, f)) for d, f in answer_changes().items()]
         return known + self.listed_known(question, case)
 
     def listed_known(self, question: FunctionQuestion | BackwardQuestion, case: Case) -> list[KnownMistake]:
@@ -129,11 +122,3 @@ def _transform(value: Any, change) -> Any:
     if isinstance(value, tuple):
         return tuple(_transform(part, change) for part in value)
     return change(value)
-
-
-def _transposed(array: np.ndarray) -> np.ndarray:
-    """Matrices swap rows and columns; a scalar has no transpose, so nothing can match it."""
-    return array.T if array.ndim == 2 else np.full(array.shape, np.nan)
-
-
-_GENERIC = {"transposed": _transposed, "sign-flipped": np.negative}

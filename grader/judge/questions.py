@@ -24,6 +24,7 @@ from exercises.models import (
 from grader.cases.draw import Case
 from grader.judge import numerical_gradient
 from grader.judge.compare import as_array, compare, tolerance_for
+from grader.judge.diagnoses import GENERIC, generic_hint
 from grader.judge.expected import Expected, call_args
 from grader.judge.written import WrittenUnavailable, judge_written
 from grader.read.shapes import ShapeParseError, describe, parse_shape
@@ -95,7 +96,7 @@ def trace_root_causes(results: list[QuestionResult]) -> list[QuestionResult]:
     traced = []
     for result in results:
         root = first_with.setdefault(result.diagnosis, result.id) if result.diagnosis else None
-        if root is not None and root != result.id and result.diagnosis not in GENERIC_DIAGNOSES:
+        if root is not None and root != result.id and result.diagnosis not in GENERIC:
             result = result.model_copy(
                 update={
                     "feedback": f"{result.feedback} The same mistake "
@@ -105,9 +106,6 @@ def trace_root_causes(results: list[QuestionResult]) -> list[QuestionResult]:
             )
         traced.append(result)
     return traced
-
-
-GENERIC_DIAGNOSES = {"transposed", "sign-flipped", "scaled-by-constant", "hard-coded-sizes", "wrong-forward"}
 
 
 # ---------------------------------------------------------------- shapes
@@ -197,6 +195,15 @@ def lookup_key(mapping: dict[str, Any], names: list[str], prefix: str = "") -> A
 
 
 # ---------------------------------------------------------------- functions
+#
+# A failing code question's diagnosis is chosen here, in this order. Each failing case is named by the first of
+# these that applies (`_case_diagnosis`):
+#   1. wrong-forward: a backward fails where its own forward fails too, and that forward's cache fed it;
+#   2. a known mistake: the answer equals a generic slip (transposed, then sign-flipped) or, failing those, one
+#      of the question's listed mistakes, in the order listed;
+#   3. scaled-by-constant: the answer is the expected one times a constant.
+# Then the question's diagnosis (`_question_diagnosis`): hard-coded-sizes when it passes exactly on the cases at
+# the handout's sizes, whatever its cases were named; else the one at least half its failing cases share.
 
 
 @dataclass(frozen=True)
@@ -226,25 +233,8 @@ def judge_function(question: CodeQuestion, evidence: Evidence, cases: list[Case]
     ]
     if item.status == "done":  # finished, yet some results are missing: the student's code removed them
         verdicts += [_CaseVerdict(case, False, "gave no result that could be read") for case in cases[len(verdicts) :]]
-    return _function_result(
-        question, _with_hard_coded_sizes(verdicts, expected.exercise.handout), item, cases, evidence.timeout
-    )
-
-
-HARD_CODED_HINT = (
-    "Your function is right at the handout's sizes and wrong at every other size: a size seems to "
-    "be written as a number; read sizes from the arguments instead (their .shape, len(...))."
-)
-
-
-def _with_hard_coded_sizes(verdicts: list[_CaseVerdict], handout: dict[str, int]) -> list[_CaseVerdict]:
-    """Right exactly where the sizes are the handout's: the failures are named hard-coded-sizes."""
-    at_handout = [v.case.sizes == handout for v in verdicts]
-    if not (any(at_handout) and not all(at_handout)):
-        return verdicts
-    if not all(v.passed == here for v, here in zip(verdicts, at_handout)):
-        return verdicts
-    return [v if v.passed else replace(v, diagnosis="hard-coded-sizes", hint=HARD_CODED_HINT) for v in verdicts]
+    diagnosis = _question_diagnosis(verdicts, expected.exercise.handout)
+    return _function_result(question, verdicts, diagnosis, item, cases, evidence.timeout)
 
 
 def _unavailable(question: Any, evidence: Evidence) -> QuestionResult | None:
@@ -272,37 +262,55 @@ def _judge_code_case(
     question: CodeQuestion, record: Record, index: int, case: Case, evidence: Evidence, expected: Expected
 ) -> _CaseVerdict:
     verdict = _judge_case(question, record, case, expected)
-    if verdict.passed or not isinstance(question, BackwardQuestion):
+    if verdict.passed:
         return verdict
-    forward = expected.exercise.forward_of(question)
-    if _case_passes(forward, evidence, index, case, expected):
-        return verdict
-    return _blame_forward(question, forward, verdict, record, index, case, evidence)
-
-
-def _blame_forward(
-    question: BackwardQuestion,
-    forward: FunctionQuestion,
-    verdict: _CaseVerdict,
-    record: Record,
-    index: int,
-    case: Case,
-    evidence: Evidence,
-) -> _CaseVerdict:
-    """The forward is wrong on this case: its cache fed the backward, so the forward is the root cause."""
-    if question.gradient_check and _consistent_with_own_forward(question, forward, record, index, case, evidence):
-        return _CaseVerdict(
-            case,
-            True,
-            note=f"Your {forward.function} is wrong on some cases, but "
-            f"{question.function} is the right derivative of it there, so only "
-            f"{forward.function} loses points for it.",
+    forward = _failing_forward(question, index, case, evidence, expected)
+    if forward is not None and _consistent_with_own_forward(question, forward, record, index, case, evidence):
+        note = (
+            f"Your {forward.function} is wrong on some cases, but {question.function} is the right derivative of "
+            f"it there, so only {forward.function} loses points for it."
         )
-    hint = (
-        f"{forward.function} is wrong on the cases where {question.function} fails, and its cache feeds "
-        f"{question.function}: fix {forward.function} first."
-    )
-    return _CaseVerdict(case, False, verdict.problem, "wrong-forward", hint, verdict.raised)
+        return _CaseVerdict(case, True, note=note)
+    diagnosis, hint = _case_diagnosis(question, record, case, expected, forward)
+    return replace(verdict, diagnosis=diagnosis, hint=hint)
+
+
+def _case_diagnosis(
+    question: CodeQuestion, record: Record, case: Case, expected: Expected, failing_forward: FunctionQuestion | None
+) -> tuple[str | None, str]:
+    """What one failing case shows: the first of steps 1 to 3 above that applies, with its hint."""
+    if failing_forward is not None:
+        names = {"forward": failing_forward.function, "function": question.function}
+        return "wrong-forward", generic_hint("wrong-forward", **names)
+    if record.error is not None:
+        return None, ""
+    tolerance = tolerance_for(question, expected.exercise)
+    for mistake in expected.mistakes(question, case):
+        if compare(record.value, mistake.value, tolerance).ok:
+            return mistake.diagnosis, mistake.hint
+    factor = _constant_factor(record.value, expected.answer(question, case), tolerance)
+    if factor is None:
+        return None, ""
+    shown = "" if case.hidden else f" ({factor:.3g} on {case.label})"
+    return "scaled-by-constant", generic_hint("scaled-by-constant", shown=shown)
+
+
+def _question_diagnosis(verdicts: list[_CaseVerdict], handout: dict[str, int]) -> tuple[str | None, str]:
+    """The question's diagnosis and hint, from its cases (the last step of the order above)."""
+    at_handout = [v.case.sizes == handout for v in verdicts]
+    if any(at_handout) and not all(at_handout) and all(v.passed == here for v, here in zip(verdicts, at_handout)):
+        return "hard-coded-sizes", generic_hint("hard-coded-sizes")
+    return _dominant_diagnosis(verdicts)
+
+
+def _failing_forward(
+    question: CodeQuestion, index: int, case: Case, evidence: Evidence, expected: Expected
+) -> FunctionQuestion | None:
+    """A backward's forward when it is wrong on this case too (its cache fed the backward), else None."""
+    if not isinstance(question, BackwardQuestion):
+        return None
+    forward = expected.exercise.forward_of(question)
+    return None if _case_passes(forward, evidence, index, case, expected) else forward
 
 
 def _case_passes(question: CodeQuestion, evidence: Evidence, index: int, case: Case, expected: Expected) -> bool:
@@ -313,8 +321,11 @@ def _case_passes(question: CodeQuestion, evidence: Evidence, index: int, case: C
 
 
 def _consistent_with_own_forward(
-    question: BackwardQuestion, forward: FunctionQuestion, record: Record, index: int, case: Case, evidence: Evidence
+    question: CodeQuestion, forward: FunctionQuestion, record: Record, index: int, case: Case, evidence: Evidence
 ) -> bool:
+    """With gradient_check, is the backward the derivative of the student's own forward on this case?"""
+    if not isinstance(question, BackwardQuestion) or not question.gradient_check:
+        return False
     probes = evidence.items.get(numerical_gradient.gradient_check_id(question))
     if probes is None or record.error is not None:
         return False
@@ -329,6 +340,7 @@ def _consistent_with_own_forward(
 
 
 def _judge_case(question: CodeQuestion, record: Record, case: Case, expected: Expected) -> _CaseVerdict:
+    """Right or wrong on one case, and what the student is told of it (what it shows: `_case_diagnosis`)."""
     if record.error is not None:
         return _CaseVerdict(case, False, f"raised {record.error}", raised=True)
     want, tolerance = expected.answer(question, case), tolerance_for(question, expected.exercise)
@@ -337,20 +349,6 @@ def _judge_case(question: CodeQuestion, record: Record, case: Case, expected: Ex
         return _CaseVerdict(case, True)
     # Hidden cases say what is wrong, never how far off or where: that would leak the expected values.
     problem = outcome.problem if case.hidden or not outcome.detail else f"{outcome.problem}: {outcome.detail}"
-    for mistake in expected.mistakes(question, case):
-        if compare(record.value, mistake.value, tolerance).ok:
-            return _CaseVerdict(case, False, problem, mistake.diagnosis, mistake.hint)
-    factor = _constant_factor(record.value, want, tolerance)
-    if factor is not None:
-        shown = "" if case.hidden else f" ({factor:.3g} on {case.label})"
-        return _CaseVerdict(
-            case,
-            False,
-            problem,
-            "scaled-by-constant",
-            "Your answer is the expected one times "
-            f"a constant factor{shown}: look for a factor added or dropped (a 2, a 1/N, a mean).",
-        )
     return _CaseVerdict(case, False, problem)
 
 
@@ -368,11 +366,16 @@ def _constant_factor(got: Any, want: Any, tolerance) -> float | None:
 
 
 def _function_result(
-    question: CodeQuestion, verdicts: list[_CaseVerdict], item: ItemResult, cases: list[Case], timeout: float
+    question: CodeQuestion,
+    verdicts: list[_CaseVerdict],
+    diagnosis_and_hint: tuple[str | None, str],
+    item: ItemResult,
+    cases: list[Case],
+    timeout: float,
 ) -> QuestionResult:
     passed = sum(v.passed for v in verdicts)
     fraction = passed / len(cases) if cases else 0.0
-    diagnosis, hint = _dominant_diagnosis(verdicts)
+    diagnosis, hint = diagnosis_and_hint
     parts = [f"Passed {passed} of {len(cases)} cases."] + ([hint] if hint else [])
     parts += sorted({v.note for v in verdicts if v.note})
     failures = [v for v in verdicts if not v.passed]
