@@ -38,7 +38,6 @@ from grader.run.protocol import (
     decode_raw,
     step_timings,
 )
-from grader.run.supervisor import job_time_limit
 
 ROOT = Path(grader.__file__).resolve().parent.parent
 BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.run.zygote import main; main()"
@@ -275,7 +274,7 @@ class SandboxPool:
 
     def _budget(self, job: Job) -> float:
         """The supervisor keeps its own, shorter limit; this one only guards against a stuck supervisor."""
-        return job_time_limit(self.limits, len(job.items)) + 30.0
+        return self.limits.times(len(job.items)).guard
 
     def _prepare(self, job: Job | None) -> _Running | None:
         """The job's folder, files and request, written before the sandbox is ready for it."""

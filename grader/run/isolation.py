@@ -351,10 +351,9 @@ def _drop_privileges(uid: int) -> None:
 
 def _set_rlimits(limits: Limits, item_count: int, separate_uid: bool) -> None:
     memory = limits.memory_mb * 1024 * 1024
-    cpu_seconds = int(limits.timeout * (item_count + 1)) + 2
     wanted = {
         resource.RLIMIT_AS: memory,
-        resource.RLIMIT_CPU: cpu_seconds,
+        resource.RLIMIT_CPU: limits.times(item_count).cpu,
         resource.RLIMIT_FSIZE: limits.file_size_mb * 1024 * 1024,
         resource.RLIMIT_CORE: 0,
         resource.RLIMIT_NOFILE: 256,

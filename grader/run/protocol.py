@@ -20,6 +20,16 @@ ALLOWED_DTYPES = frozenset(
 
 
 @dataclass(frozen=True)
+class TimeLimits:
+    """Every time limit on one submission's run, in seconds, each a backstop for the one before it."""
+
+    step: float  # loading the code, or one item's calls: past it, that step is a timeout
+    cpu: int  # CPU seconds of one student process (RLIMIT_CPU): its steps' CPU, whatever the wall clock says
+    job: float  # the whole submission, reloading after a hang included: the supervisor stops there
+    guard: float  # the grader stops a supervisor still running past this: only a stuck supervisor gets there
+
+
+@dataclass(frozen=True)
 class Limits:
     """Resource limits for one submission's student code."""
 
@@ -31,6 +41,12 @@ class Limits:
     max_elements: int = 4_000_000
     scratch_mb: int = 64  # each private /tmp, /var/tmp, /dev/shm of a job (where namespaces allow)
     scratch_files: int = 2_000  # files and folders each of them may hold
+
+    def times(self, item_count: int) -> TimeLimits:
+        """The time limits of a submission with `item_count` items, all from `timeout`, the one a user sets."""
+        job = self.timeout * (2 * item_count + 2) + 2.0  # loading, each item, and reloading after each hang
+        cpu = int(self.timeout * (item_count + 1)) + 2  # loading and each item once
+        return TimeLimits(step=self.timeout, cpu=cpu, job=job, guard=job + 30.0)
 
 
 @dataclass(frozen=True)

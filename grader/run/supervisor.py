@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader.run import isolation, student
-from grader.run.protocol import Limits, Request
+from grader.run.protocol import Request, TimeLimits
 
 READ_CHUNK = 1 << 20
 F_SETPIPE_SZ = 1031  # fcntl: a larger pipe, so floods of output cost fewer reads
@@ -65,7 +65,8 @@ class _Run:
     deadline: float = 0.0
     buffer: bytes = b""
     event_bytes: int = 0
-    exit_status: int | None = None
+    exit_status: int | None = None  # once it has exited
+    timed_out: bool = False  # it overran its deadline (and was then killed, so it has no exit status)
 
 
 _LIVE: list[tuple[int, int, int | None]] = []  # (pid, pidfd, uid) of the student process now running
@@ -78,9 +79,8 @@ def stop(signum: int, frame: object) -> None:
     os._exit(1)
 
 
-def job_time_limit(limits: Limits, item_count: int) -> float:
-    """All one submission may take, whatever its code reports: loading, then each item, reloading after a hang."""
-    return limits.timeout * (2 * item_count + 2) + 2.0
+def _times(request: Request) -> TimeLimits:
+    return request.limits.times(len(request.items))
 
 
 def supervise(request: Request, box: Path) -> Outcome:
@@ -89,7 +89,7 @@ def supervise(request: Request, box: Path) -> Outcome:
     outcome.items = [ItemStatus() for _ in request.items]
     outcome.marks["supervisor"] = time.monotonic()
     isolation.become_subreaper()
-    ends_at = time.monotonic() + job_time_limit(request.limits, len(request.items))
+    ends_at = time.monotonic() + _times(request).job
     first = 0
     while first < len(request.items) or outcome.runs == 0:
         run = _launch(request, box, uid, first)
@@ -134,7 +134,7 @@ def _launch(request: Request, box: Path, uid: int | None, first_item: int) -> _R
     os.close(events_w)
     os.close(output_w)
     run = _Run(pid=pid, events=events_r, output=output_r, pidfd=pidfd, first_item=first_item, next_item=first_item)
-    run.deadline = time.monotonic() + request.limits.timeout
+    run.deadline = time.monotonic() + _times(request).step
     return run
 
 
@@ -185,6 +185,7 @@ def _watch(run: _Run, request: Request, outcome: Outcome, ends_at: float) -> Non
     while True:
         remaining = min(run.deadline, ends_at) - time.monotonic()
         if remaining <= 0:
+            run.timed_out = True
             return
         readable, _, _ = select.select(list(open_fds) + [run.pidfd], [], [], min(remaining, 1.0))
         for fd in readable:
@@ -251,12 +252,12 @@ def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> 
             outcome.load_errors = [str(e)[:500] for e in event.get("errors", [])][:50]
     elif kind == "start" and run.loaded and run.current is None and item == run.next_item < len(outcome.items):
         run.current = item  # events come through a descriptor student code can write: only progress counts
-        run.deadline = now + request.limits.timeout
+        run.deadline = now + _times(request).step
     elif kind == "done" and isinstance(item, int) and item == run.current:
         outcome.items[item] = ItemStatus("done")
         outcome.marks["called"] = now
         run.current, run.next_item = None, item + 1
-        run.deadline = now + request.limits.timeout
+        run.deadline = now + _times(request).step
     elif kind == "forbidden-import":
         name = str(event.get("module", ""))[:100]
         if name not in outcome.forbidden_imports:
@@ -265,21 +266,26 @@ def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> 
 
 def _next_start(run: _Run, outcome: Outcome) -> int | None:
     """Where the next run starts, or None when there is nothing left worth running."""
-    how = "timeout" if run.exit_status is None else "crashed"
-    detail = _describe_exit(run.exit_status)
+    stopped = _stopped(run)
     if not run.loaded:
-        outcome.load, outcome.load_detail = how, detail
+        outcome.load, outcome.load_detail = stopped.status, stopped.detail
         return None
     if run.current is None:
         return None
-    outcome.items[run.current] = ItemStatus(how, detail)
+    outcome.items[run.current] = stopped
     following = run.current + 1
     return following if following < len(outcome.items) else None
 
 
-def _describe_exit(status: int | None) -> str:
-    if status is None:
-        return "still running at the time limit"
+def _stopped(run: _Run) -> ItemStatus:
+    """How a student process that did not finish stopped: it timed out, or it crashed (exited, or was killed)."""
+    if run.timed_out:
+        return ItemStatus("timeout", "still running at the time limit")
+    assert run.exit_status is not None  # _watch returns only once the process timed out or exited
+    return ItemStatus("crashed", _describe_exit(run.exit_status))
+
+
+def _describe_exit(status: int) -> str:
     if os.WIFSIGNALED(status):
         number = signal.Signals(os.WTERMSIG(status))
         reasons = {

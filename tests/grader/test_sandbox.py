@@ -104,6 +104,20 @@ def test_exit_inside_a_function_costs_only_that_question(tmp_path):
     assert float(value(result, "fine")) == 1.0
 
 
+def test_every_time_limit_comes_from_the_one_timeout_and_a_timeout_is_said(tmp_path):
+    # Each limit backs up the one before: a step's deadline, a process's CPU, the whole job, the grader's guard.
+    times = FAST.times(item_count=2)
+    assert times.step == FAST.timeout < times.cpu <= times.job < times.guard
+    result = run(tmp_path, """
+        import os, signal, time
+        def sleeps(): time.sleep(30)
+        def killed(): os.kill(os.getpid(), signal.SIGKILL)
+    """, ["sleeps", "killed"])
+    # Sleeping spends no CPU: the step's wall-clock deadline times it out; a process killed before it is a crash.
+    assert result.items["sleeps"].status == "timeout" and "time limit" in result.items["sleeps"].detail
+    assert result.items["killed"].status == "crashed" and "SIGKILL" in result.items["killed"].detail
+
+
 def test_load_hang_and_load_exit_are_reported(tmp_path):
     hang = run(tmp_path, "while True: pass\n", ["f"])
     assert hang.load == "timeout" and hang.items["f"].status == "not-run"
