@@ -266,10 +266,12 @@ def merge_command(gradebooks, fmt, output, exercise_id, class_paths, single, ros
 
 
 def _report_merge_gaps(merged, roster_rows: dict, allow_missing: bool, fmt: str) -> None:
-    """List, on stderr, what the shards left out; fail on class submissions nobody graded."""
+    """List, on stderr, what the shards left out or graded from two paths; fail on class submissions nobody graded."""
     from grader.report import FORMATS
     from grader.report.canvas import describe, missing_students
 
+    for warning in merged.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for result in merged.outside:
         click.echo(f"not in the --class paths: {result.student} ({result.path})", err=True)
     if roster_rows and "roster" not in FORMATS[fmt].reads:  # a format that reads the roster lists these itself

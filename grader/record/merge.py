@@ -1,11 +1,14 @@
 """Shard gradebooks joined into one result (`rnn-grader merge`).
 
 Each shard of `grade --shard K/N --gradebook G` leaves a gradebook holding its students' current grades.
-Joining them checks that no submission was graded twice with different results (identical duplicates,
-as when a shard is re-run, are fine; a run's wall time and printed output are not compared), and, given the
-class (the submission paths `grade` was given, found again without reading anything but names and
-files), lists its submissions that no shard graded and puts the rest in the order an unsharded run
-gives. Without the class, submissions are ordered by path, which is that order for a folder of them.
+A submission is known by its student's entry in the class (`submission_key`, as sharding knows a student),
+not by its path as typed: graded from `./subs/alice.py` on one machine and `/scratch/subs/alice.py` on
+another, it is one submission (the first gradebook's path is kept, and a warning says so). Joining checks
+that no submission was graded twice with different results (identical duplicates, as when a shard is re-run,
+are fine; a run's wall time and printed output are not compared), and, given the class (the submission paths
+`grade` was given, found again without reading anything but names and files), lists its submissions that no
+shard graded and puts the rest in the order an unsharded run gives. Without the class, submissions are
+ordered by path, which is that order for a folder of them.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from pathlib import Path
 
 from grader.read.submission import Submission
 from grader.record.gradebook import Gradebook, GradebookError
+from grader.record.shard import submission_key
 from grader.results import GradingResults, SubmissionResult
 
-# Two runs of the same code may differ in these without being two grades: the wall time of the run, and
-# what the student's code printed (a demo printing random numbers); the first gradebook's are kept.
-_IGNORED_ON_COMPARE = {"seconds", "output"}
+# Two runs of the same code may differ in these without being two grades: the wall time of the run, what the
+# student's code printed (a demo printing random numbers), and the path it was given by; the first gradebook's
+# are kept.
+_IGNORED_ON_COMPARE = {"seconds", "output", "path"}
 
 
 class MergeError(Exception):
@@ -34,6 +39,7 @@ class Merged:
     results: GradingResults
     missing: list[Submission] = field(default_factory=list)  # in the class, graded by no shard
     outside: list[SubmissionResult] = field(default_factory=list)  # graded, but not in the class given
+    warnings: list[str] = field(default_factory=list)  # one submission graded from different paths
 
 
 @dataclass
@@ -47,29 +53,39 @@ def merge(gradebooks: Sequence[Path], exercise: str | None = None, klass: list[S
     exercise = _exercise(gradebooks, exercise)
     graded: dict[str, _Graded] = {}
     conflicts: list[str] = []
+    warnings: list[str] = []
     for path in gradebooks:
         for result in _current(path, exercise):
-            conflicts += _add(graded, _Graded(result, path))
+            conflicts += _add(graded, _Graded(result, path), warnings)
     if conflicts:
         raise MergeError(
             f"{len(conflicts)} submission(s) graded twice with different results:\n" + "\n".join(conflicts)
         )
-    order = {submission.path: index for index, submission in enumerate(klass or [])}
-    ordered = sorted(
-        graded.values(), key=lambda g: (g.result.path not in order, order.get(g.result.path, 0), Path(g.result.path))
-    )
-    results = GradingResults(exercise=exercise, submissions=[g.result for g in ordered])
+    order = {submission_key(submission.path): index for index, submission in enumerate(klass or [])}
+    ordered = sorted(graded.items(), key=lambda item: (item[0] not in order, order.get(item[0], 0), _path(item[1])))
+    results = GradingResults(exercise=exercise, submissions=[g.result for _, g in ordered])
     if klass is None:
-        return Merged(results)
-    missing = [submission for submission in klass if submission.path not in graded]
-    outside = [g.result for g in ordered if g.result.path not in order]
-    return Merged(results, missing, outside)
+        return Merged(results, warnings=warnings)
+    missing = [submission for submission in klass if submission_key(submission.path) not in graded]
+    outside = [g.result for key, g in ordered if key not in order]
+    return Merged(results, missing, outside, warnings)
 
 
-def _add(graded: dict[str, _Graded], new: _Graded) -> list[str]:
+def _path(graded: _Graded) -> Path:
+    return Path(graded.result.path)
+
+
+def _add(graded: dict[str, _Graded], new: _Graded, warnings: list[str]) -> list[str]:
     """Record one shard's result; a description of the conflict when another shard graded it otherwise."""
-    old = graded.setdefault(new.result.path, new)
-    if old is new or _same(old.result, new.result):
+    old = graded.setdefault(submission_key(new.result.path), new)
+    if old is new:
+        return []
+    if old.result.path != new.result.path:
+        warnings.append(
+            f"{new.result.student} graded from two paths: {old.result.path} in {old.source} and "
+            f"{new.result.path} in {new.source} (kept {old.result.path})"
+        )
+    if _same(old.result, new.result):
         return []
     return [f"  {new.result.student} ({new.result.path}): {_verdict(old)} but {_verdict(new)}"]
 

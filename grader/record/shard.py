@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from grader.read.submission import Submission, student_name
 
@@ -65,6 +65,12 @@ def shard_key(path: str, roster: Mapping[str, str]) -> str:
     """The student a submission at `path` belongs to: its file stem or folder name, mapped by the roster."""
     name = student_name(Path(path))
     return roster.get(name, name)
+
+
+def submission_key(path: str) -> str:
+    """One submission whichever way its path was typed (`./subs/alice.py`, `/scratch/subs/alice.py`): its entry in
+    the class, the file or folder name its student id is drawn from (`shard_key`), so alice.py and alice.md stay two."""
+    return PurePath(path).name
 
 
 def _entries(paths: Iterable[Path], single: bool) -> Iterable[Path]:

@@ -338,6 +338,20 @@ def test_kubernetes_indexed_job(small_class):
     assert_whole_class(small_class / "grading/results.json")
 
 
+def test_shards_graded_from_different_paths_merge_with_each_student_once(small_class, monkeypatch):
+    monkeypatch.chdir(small_class)
+    absolute = str(small_class / "submissions")
+    # shard 1 from a relative path, shard 2 from the absolute one, and shard 1 again from the absolute one
+    for book, path, shard in (("g1", "submissions", "1/2"), ("g2", absolute, "2/2"), ("again", absolute, "1/2")):
+        graded = invoke("grade", path, "--shard", shard, "--gradebook", f"{book}.sqlite", "--secret", "s")
+        assert graded.exit_code == 0, graded.output
+    merged = invoke("merge", "g1.sqlite", "g2.sqlite", "again.sqlite", "--class", "submissions", "--format", "json")
+    assert merged.exit_code == 0, merged.output
+    students = [sub["student"] for sub in json.loads(merged.stdout)["submissions"]]
+    assert students == ["alice.md", "alice.py", "ann", "bo"]  # each once, in the class's order
+    assert "graded from two paths" in merged.stderr and "graded by no shard" not in merged.stderr
+
+
 def test_an_empty_shard_gradebook_merges(world, tmp_path):
     root, folder, _, unsharded = world
     with Gradebook(tmp_path / "empty.sqlite"):
