@@ -24,7 +24,7 @@ from grader.judge.questions import Evidence, grader_error, judge_question, trace
 from grader.read.flags import PROTECTED_PACKAGES, display_imports, flagged_imports
 from grader.read.submission import Submission, discover
 from grader.read.writeup import shapes_from_text
-from grader.record.gradebook import Gradebook, fingerprint, grading_context
+from grader.record.gradebook import Gradebook, answer_fingerprint, fingerprint, grading_context
 from grader.record.shard import Shard
 from grader.results import GradingResults, SubmissionResult, total
 from grader.run.client import Job, SandboxPool
@@ -113,8 +113,8 @@ def grade(
     results: dict[int, SubmissionResult] = {}
     with _open_gradebook(options) as gradebook:
         for index, result, is_new in _results(submissions, batch, gradebook):
-            if is_new and gradebook is not None:
-                gradebook.record(exercise.id, _fingerprint(submissions[index], batch), result)
+            if gradebook is not None:
+                result = _recorded(gradebook, submissions[index], batch, result, is_new)
             results[index] = result
             if on_result is not None:
                 on_result(result)
@@ -172,6 +172,16 @@ def _stored(submission: Submission, batch: _Batch, gradebook: Gradebook | None) 
     if gradebook is None or not batch.options.resume:
         return None
     return gradebook.stored(batch.exercise.id, submission.path, _fingerprint(submission, batch))
+
+
+def _recorded(
+    gradebook: Gradebook, submission: Submission, batch: _Batch, result: SubmissionResult, is_new: bool
+) -> SubmissionResult:
+    """Record a new result; either way, the result as the gradebook shows it: with instructors' reviews."""
+    if is_new:
+        answer = answer_fingerprint(submission.files)
+        gradebook.record(batch.exercise.id, _fingerprint(submission, batch), result, answer)
+    return gradebook.reviewed(batch.exercise.id, result)
 
 
 def _fingerprint(submission: Submission, batch: _Batch) -> str:
