@@ -628,6 +628,103 @@ def report_command(gradebook, output, exercise_id) -> None:
     _emit(results, "html", output)
 
 
+@main.command("review")
+@click.argument("gradebook", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--scores",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A CSV with the columns student,question,score,comment: records every row (any question: regrades too), "
+    "or none when a row names an unknown student or question or a score out of range (exit 2).",
+)
+@click.option("--exercise", "exercise_id", help="Which exercise, when the gradebook holds several.")
+@click.option("--history", is_flag=True, help="List every review recorded: when, which part, score before and after.")
+def review_command(gradebook, scores, exercise_id, history) -> None:
+    """What the grader could not verify, for a person: list the parts awaiting review, record scores and comments.
+
+    On a terminal, asks for each part's score (blank skips it) and a comment, recording each as it is entered;
+    otherwise only lists them. Every output made from the gradebook then uses the reviewed scores."""
+    from grader.record.gradebook import Gradebook, GradebookError
+    from grader.record.review import render_history, render_pending
+
+    try:
+        with Gradebook(Path(gradebook)) as book:
+            exercise = book.exercise(exercise_id)
+            if history:
+                click.echo(render_history(book.reviews(exercise)))
+            elif scores:
+                _record_scores(book, exercise, Path(scores))
+            elif sys.stdin.isatty() and sys.stdout.isatty():
+                _review_interactively(book, exercise)
+            else:
+                click.echo(render_pending(book.current(exercise)))
+    except GradebookError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def _record_scores(book, exercise: str, path: Path) -> None:
+    """All of a CSV's scores in one transaction, or none (exit 2, a line per bad row)."""
+    from grader.record.review import ScoresError, pending_parts, read_scores, render_review
+
+    try:
+        scores = read_scores(path, book.current(exercise))
+    except ScoresError as exc:
+        raise UsageProblem(f"nothing recorded from {path}:\n{exc}") from None
+    for review in book.add_reviews(exercise, scores.scorings):
+        click.echo(f"recorded: {render_review(review)}")
+    skipped = f" ({scores.skipped} row(s) without a score skipped)" if scores.skipped else ""
+    left = len(pending_parts(book.current(exercise)))
+    click.echo(f"{len(scores.scorings)} review(s) recorded{skipped}; {left} part(s) still await review")
+
+
+def _review_interactively(book, exercise: str) -> None:
+    """Part by part: show it, ask for a score and a comment, record it at once. Ctrl-D or Ctrl-C stops."""
+    from grader.record.review import describe_part, pending_parts, render_pending
+
+    parts = pending_parts(book.current(exercise))
+    click.echo(render_pending(book.current(exercise)).splitlines()[0])
+    if parts:
+        click.echo("For each: a score (blank skips it), then a comment; each is recorded as soon as it is entered.")
+    try:
+        for number, part in enumerate(parts, start=1):
+            click.echo(f"\n[{number}/{len(parts)}] " + "\n".join(describe_part(part)))
+            _review_part(book, exercise, part)
+    except click.Abort:
+        click.echo("\nstopped; what was entered before is recorded")
+    if parts:
+        click.echo(f"{len(pending_parts(book.current(exercise)))} part(s) still await review")
+
+
+def _review_part(book, exercise: str, part) -> None:
+    from grader.record.gradebook import GradebookError
+    from grader.record.review import render_review
+    from grader.record.reviewed import Scoring
+
+    score = _ask_score(part.question.max_score)
+    if score is None:
+        return
+    comment = click.prompt("comment", default="", show_default=False).strip()
+    try:
+        [review] = book.add_reviews(exercise, [Scoring(part.submission.student, part.question.id, score, comment)])
+    except GradebookError as exc:
+        click.echo(f"not recorded: {exc}")
+        return
+    click.echo(f"recorded: {render_review(review)}")
+
+
+def _ask_score(max_score: float) -> float | None:
+    """A score in 0..max_score typed on the terminal (asked again until it is one), or None for a blank."""
+    from grader.record.review import read_score
+
+    while True:
+        text = click.prompt(f"score (0..{max_score:g}, blank to skip)", default="", show_default=False)
+        if not text.strip():
+            return None
+        try:
+            return read_score(text, max_score)
+        except ValueError as exc:
+            click.echo(f"  {exc}")
+
+
 def _write_each(results, fmt: str, folder: Path) -> None:
     """One `<student><suffix>` per submission; names that clean up alike get -2, -3, …"""
     from grader.report import FORMATS, render_each
