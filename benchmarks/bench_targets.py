@@ -181,7 +181,7 @@ def peak_memory(folder: Path, jobs: int, output: Path) -> dict[str, float]:
 def breakdown(folder: Path, jobs: int) -> dict:
     """One grading of `folder` in this process: milliseconds per submission in each stage."""
     from grader import pipeline as grading
-    from grader.authoring.exercise_check import load_checked_exercise
+    from grader.judge.exercise_check import load_checked_exercise
     from grader.report import native_json
     from grader.read.submission import discover
 

@@ -40,7 +40,7 @@ class FormatChoice(click.Choice):
 
 def _exercise(exercise_id: str, secret: str | None = None):
     from exercises.bank import ExerciseError
-    from grader.authoring.exercise_check import load_checked_exercise
+    from grader.judge.exercise_check import load_checked_exercise
 
     try:
         return load_checked_exercise(exercise_id, secret)

@@ -73,7 +73,7 @@ def write_classroom_files(
     `rnn-grader==X.Y.Z`; a `rnn-grader @ git+https://...@TAG` requirement works the same).
     Returns the files written. Raises ExportError, or ExerciseError for an exercise that does not load.
     """
-    from grader.authoring.exercise_check import load_checked_exercise
+    from grader.judge.exercise_check import load_checked_exercise
 
     if style not in STYLES:
         raise ExportError(f"unknown style {style!r}: one of {', '.join(STYLES)}")

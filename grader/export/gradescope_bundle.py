@@ -59,7 +59,7 @@ def build_gradescope_bundle(
     variants (the id `rnn-grader template --student` was given).
     Raises ExportError (and ExerciseError for an exercise that does not load) before writing anything.
     """
-    from grader.authoring.exercise_check import load_checked_exercise
+    from grader.judge.exercise_check import load_checked_exercise
 
     exercise = load_checked_exercise(exercise_path_or_id)  # the same checks `grade` makes, now not at grading
     if secret is None:

@@ -7,7 +7,7 @@ import yaml
 
 from exercises.bank import ExerciseError, exercise_files, load_exercise, load_exercise_file, resolve
 from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, ShapeQuestion
-from grader.authoring.exercise_check import check_exercise_runs, load_checked_exercise
+from grader.judge.exercise_check import check_exercise_runs, load_checked_exercise
 from grader.judge.expected import Expected
 
 

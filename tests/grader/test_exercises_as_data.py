@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from exercises.bank import exercise_files
-from grader.authoring.exercise_check import load_checked_exercise
+from grader.judge.exercise_check import load_checked_exercise
 from grader.pipeline import GradingOptions, grade
 from grader.run.protocol import Limits
 from grader.authoring.validate import render_validation, validate
