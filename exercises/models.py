@@ -245,6 +245,17 @@ class _WrittenQuestion(_Question):
         pattern=CALLABLE_PATH,
         description="Callable returning a correct write-up (Markdown); `validate` checks it earns full marks.",
     )
+    unrolled: str | None = Field(
+        default=None,
+        pattern=CALLABLE_PATH,
+        description="Callable(**sizes) -> the model unrolled over a random sequence (per-step values, local "
+        "derivatives, the gradient and what known slips give): formulas are then judged by their value.",
+    )
+    roles: dict[str, str] = Field(
+        default_factory=dict,
+        description="Which quantity plays which part (state, preactivation, input, logits, prediction, "
+        "recurrent, input_weight, output_weight, step_loss, loss, target), so a write-up's own names are read.",
+    )
 
 
 class EquationsQuestion(_WrittenQuestion):

@@ -31,17 +31,15 @@ def judge_written(
     except ImportError:
         raise WrittenUnavailable(INSTALL_HINT) from None
     from grader.judge.written import chain, equations, gradient
-    from grader.judge.written.parsing import read_writeup
+    from grader.judge.written.context import build_context
 
-    reading = read_writeup(writeup)
+    context = build_context(question, writeup, handout, resolve)
     if question.kind == "equations":
-        return equations.judge_equations(
-            question, reading, given_shapes(question, handout), resolve(question.reference)
-        )
+        return equations.judge_equations(question, context, given_shapes(question, handout), resolve(question.reference))
     if question.kind == "chain":
-        return chain.judge_chain(question, reading)
+        return chain.judge_chain(question, context)
     jacobian = resolve(question.reference) if question.reference else None
-    return gradient.judge_gradient(question, reading, handout, jacobian)
+    return gradient.judge_gradient(question, context, handout, jacobian)
 
 
 def given_shapes(question: Any, handout: dict[str, int]) -> dict[str, tuple[int, ...]]:

@@ -4,12 +4,14 @@ possibly an equation) and from products of partial derivatives (`∂L_t/∂ŷ_t 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from grader.judge.written.equations import mentions
-from grader.judge.written.parsing import Frac, Mul, Partial, Reading, Sym
+from grader.judge.written.parsing import Frac, MathSyntaxError, Mul, Partial, Reading, Sym, parse_math
 from grader.judge.written.symbols import key, name_of, spellings
-from grader.judge.written.verdict import WrittenVerdict, unreadable_note
+from grader.judge.written.context import Context
+from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
 
 LINKS_SHARE = 0.6
 RECURSION_SHARE = 0.4
@@ -108,40 +110,113 @@ def _adjacent(order: list[str], wanted: list[str], first: str, second: str) -> b
     return not any(name in wanted for name in between)
 
 
-def judge_chain(question: Any, reading: Reading) -> WrittenVerdict:
-    names = spellings(question.symbols)
-    arrows = arrow_chains(reading, names)
-    candidates = [(order, used) for order, used in arrows]
-    candidates += [(order, set()) for order in product_chains(reading, names)]
-    candidates += [(list(reversed(order)), used) for order, used in arrows]
+ARROW = re.compile(r"\\(?:long)?rightarrow|\\to(?![A-Za-z])|->|\\longrightarrow|\\Rightarrow|\\mapsto")
+SYMBOL = re.compile(r"(?:\\hat\s*\{?\s*)?\\?[A-Za-z]+\}?(?:\s*_\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9]))?")
+LATER = re.compile(r"\b(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?[^.]{0,80}?\bdepend", re.IGNORECASE)
+NEGATION = re.compile(r"\b(not|only|never|no)\b|n't", re.IGNORECASE)
+
+
+def token_chains(context: Context) -> list[list[str]]:
+    """The quantities of every row written with arrows, in order, read token by token (branches and
+    braces included), whether or not the row parsed."""
+    texts = [row.text for row in context.reading.rows] + [row.text for row in context.reading.unreadable]
+    chains = []
+    for text in texts:
+        if not ARROW.search(text):
+            continue
+        order = []
+        for token in SYMBOL.findall(ARROW.sub(" ", text)):
+            name = _token_name(token.strip(), context.names)
+            if name is not None and (not order or order[-1] != name):
+                order.append(name)
+        if len(order) >= 2:
+            chains.append(order)
+    return chains
+
+
+def _token_name(token: str, names: dict[str, str]) -> str | None:
+    try:
+        tree = parse_math(token)
+    except MathSyntaxError:
+        return None
+    return names.get(key(tree)) if isinstance(tree, Sym) else None
+
+
+def later_states(text: str, question: Any, context: Context) -> tuple[int, str] | None:
+    """A sentence saying L_t depends on hidden states after step t (`… through h_1, …, h_T`)."""
+    bases = [base for base, quantity in context.notation.steps.items() if quantity == question.recurrent]
+    if not bases:
+        return None
+    later = re.compile(
+        r"(?<![A-Za-z])(?:" + "|".join(re.escape(b) for b in bases) + r")\s*_\s*(?:\{\s*(?:T|n|N|t\s*\+\s*1)\s*\}|T\b|n\b)"
+    )
+    for match in LATER.finditer(text):
+        sentence_end = text.find(".", match.end())
+        sentence = text[match.start() : sentence_end if sentence_end > 0 else len(text)]
+        flat = sentence.replace("\\mathbf", "").replace("\\boldsymbol", "").replace("\\bm", "").replace(" ", "")
+        flat = re.sub(r"\{([A-Za-z])\}", r"\1", flat)
+        if later.search(flat) and not NEGATION.search(sentence):
+            line = text.count("\n", 0, match.start()) + 1
+            return line, " ".join(sentence.split())[:100]
+    return None
+
+
+def judge_chain(question: Any, context: Context) -> WrittenVerdict:
+    names = context.names or spellings(question.symbols)
+    reading = context.reading
     wanted = list(question.chain)
-    note = unreadable_note(reading)
-    relevant = [c for c in candidates if sum(name in wanted for name in c[0]) >= 2]
-    if not relevant:
-        message = "No dependency chain was found (arrows such as L_t \\rightarrow … or a product of derivatives)."
-        return WrittenVerdict(0.0, "missing", " ".join(filter(None, [message, note])))
-    best = max((_links(order, wanted, used) for order, used in relevant), key=sum)
-    recursion = recursion_shown(reading, question, names, arrows)
-    fraction = LINKS_SHARE * sum(best) / len(best) + (RECURSION_SHARE if recursion else 0.0)
-    parts, diagnosis = [], None
-    for (first, second), ok in zip(zip(wanted, wanted[1:]), best):
-        if not ok:
-            parts.append(
-                f"The chain does not go from {_shown(first, question)} to {_shown(second, question)}: "
-                "a link is missing or out of order."
-            )
-            diagnosis = diagnosis or "missing-chain-factor"
-    if not recursion:
-        parts.append(
-            f"The chain stops at {_shown(question.recurrent, question)}: it does not show how the loss "
-            "depends on the weight through the earlier hidden states."
+    note = context.note("chain")
+    mistakes = [f for f in context.derivatives if f.outcome != "right" and context.part_of(f.line, f.source) == "chain"]
+    if mistakes:
+        first = mistakes[0]
+        return failed(0.5, [f"{quoted(first.line, first.source)}: {_derivative_slip(first.outcome)}."], first.outcome, note)
+    claim = later_states(context.text, question, context)
+    if claim is not None:
+        problem = (
+            f"{quoted(*claim)}: L_t depends only on the hidden states up to step t; later states come after it "
+            "and cannot affect it"
         )
-        diagnosis = diagnosis or "truncated-bptt"
-    if not parts:
-        parts.append("The dependency chain is right, including the recursion through earlier steps.")
-    parts.append(note)
-    status = "passed" if fraction >= 1 - 1e-9 else "failed"
-    return WrittenVerdict(min(1.0, fraction), status, " ".join(p for p in parts if p), diagnosis)
+        return failed(0.5, [problem + "."], "later-states-in-chain", note)
+    candidates = [(order, set()) for order in token_chains(context)]
+    candidates += [(order, used) for order, used in arrow_chains(reading, names)]
+    candidates += [(order, set()) for order in product_chains(reading, names)]
+    candidates += [(list(reversed(order)), used) for order, used in candidates]
+    relevant = [c for c in candidates if sum(name in wanted for name in c[0]) >= 2]
+    recursion = recursion_shown(reading, question, names, arrow_chains(reading, names)) or any(
+        question.previous in order for order, _ in relevant
+    )
+    best = max((_links(order, wanted, used) for order, used in relevant), key=sum) if relevant else []
+    if best and all(best) and recursion:
+        return passed("The dependency chain is right, including the recursion through earlier steps.", note)
+    if not relevant and not context.attempted("chain"):
+        return missing("No dependency chain was found in your write-up.")
+    gaps = [
+        f"from {_shown(first, question)} to {_shown(second, question)}"
+        for (first, second), ok in zip(zip(wanted, wanted[1:]), best)
+        if not ok
+    ]
+    reasons = []
+    if not relevant:
+        reasons.append("it did not find a chain it could read (arrows such as L_t \\rightarrow … or a product of derivatives)")
+    elif gaps:
+        reasons.append("it could not follow the chain " + ", ".join(gaps))
+    if not recursion:
+        reasons.append(f"it did not see the chain go back through {_shown(question.previous, question)}")
+    lines = [(row.line, row.source) for row in reading.rows if context.part_of(row.line, row.text) == "chain"]
+    return review("; ".join(reasons), lines, note)
+
+
+def _derivative_slip(diagnosis: str) -> str:
+    return DERIVATIVE_SLIPS.get(diagnosis, "this derivative is not right")
+
+
+DERIVATIVE_SLIPS = {
+    "tanh-derivative-at-wrong-step": "the one-step Jacobian takes the tanh derivative at the wrong step "
+    "(it belongs to the state the derivative is taken of)",
+    "missing-tanh-derivative": "the one-step Jacobian leaves out the derivative of tanh",
+    "tanh-derivative-of-wrong-quantity": "the derivative of tanh is written in terms of the wrong quantity",
+    "sign-flipped": "the sign of this derivative is flipped",
+}
 
 
 def _shown(quantity: str, question: Any) -> str:

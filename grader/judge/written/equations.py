@@ -14,7 +14,8 @@ import numpy as np
 from grader.judge.written.evaluate import NotEvaluable, evaluate
 from grader.judge.written.parsing import Add, Apply, Func, Mul, Reading, Sym
 from grader.judge.written.symbols import key, name_of, spellings
-from grader.judge.written.verdict import WrittenVerdict, unreadable_note
+from grader.judge.written.context import Context
+from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
 
 DRAWS = 3
 SEED = 20261126
@@ -85,36 +86,41 @@ def agrees(tree: Any, quantity: str, environments: list[dict[str, np.ndarray]], 
 
 
 def judge_equations(
-    question: Any, reading: Reading, given: dict[str, tuple[int, ...]], reference: Callable[..., Any]
+    question: Any, context: Context, given: dict[str, tuple[int, ...]], reference: Callable[..., Any]
 ) -> WrittenVerdict:
     environments = draw_environments(given, question.onehot, reference)
-    names = spellings(question.symbols)
+    names = {**spellings(question.symbols), **context.names}
     wanted = list(question.equations)
     right: dict[str, Statement] = {}
-    wrong: dict[str, tuple[Statement, str, str | None]] = {}
-    for statement in statements(reading):
+    wrong: dict[str, tuple[Statement, str, str]] = {}
+    unverified: dict[str, list[tuple[Statement, str]]] = {}
+    for statement in statements(context.reading):
         quantity = name_of(statement.lhs, names)
         if quantity is None or quantity not in wanted:
             continue
-        local = spellings(question.symbols, question.local_symbols.get(quantity))
+        local = {**spellings(question.symbols, question.local_symbols.get(quantity)), **context.names}
+        if quantity in question.local_symbols:
+            local.update(spellings({}, question.local_symbols[quantity]))
         used = mentions(statement.rhs, local)
         if not used or quantity in used:  # `h_t = 7 × 1` is a shape, `h_t = h_t` says nothing
             continue
-        problem = _check(question, quantity, statement, environments, local)
-        if problem is None:
+        outcome = _check(question, quantity, statement, environments, local)
+        if outcome is None:
             right.setdefault(quantity, statement)
+        elif outcome[1] is None:
+            unverified.setdefault(quantity, []).append((statement, outcome[0]))
         else:
-            wrong.setdefault(quantity, (statement, *problem))
+            wrong.setdefault(quantity, (statement, outcome[0], outcome[1]))
     covered = _covered(wanted, right, wrong, names)
-    return _verdict(question, wanted, covered, wrong, reading)
+    return _verdict(question, context, wanted, covered, wrong, unverified)
 
 
 def _check(question: Any, quantity: str, statement: Statement, environments, names) -> tuple[str, str | None] | None:
-    """None when the equation is right; else (what is wrong, diagnosis)."""
+    """None when the equation is right; (the slip, its diagnosis) for a recognised slip; (why, None) otherwise."""
     try:
         if agrees(statement.rhs, quantity, environments, names):
             return None
-        reason = ""
+        reason = "its value is not the model's"
     except NotEvaluable as exc:
         reason = str(exc)
     shown = _label(quantity, question)
@@ -124,9 +130,8 @@ def _check(question: Any, quantity: str, statement: Statement, environments, nam
         except NotEvaluable:
             continue
         if fixed:
-            return f"line {statement.line}: {shown} {message}", diagnosis
-    detail = f" ({reason})" if reason else ""
-    return f"line {statement.line}: the equation for {shown} does not hold{detail}", "wrong-equation"
+            return f"{quoted(statement.line, statement.source)}: {shown} {message}", diagnosis
+    return reason, None
 
 
 def _label(quantity: str, question: Any) -> str:
@@ -234,17 +239,24 @@ def _covered(wanted: list[str], right: dict[str, Statement], wrong: dict, names:
     return covered - set(wrong)
 
 
-def _verdict(question: Any, wanted: list[str], covered: set[str], wrong: dict, reading: Reading) -> WrittenVerdict:
-    note = unreadable_note(reading)
-    if not covered and not wrong:
-        message = "No equations of the model were found in your write-up (looked for a_t = …, h_t = … in $…$ math)."
-        return WrittenVerdict(0.0, "missing", " ".join(filter(None, [message, note])))
-    fraction = len(covered) / len(wanted)
-    parts = [f"{len(covered)} of {len(wanted)} equations are right."]
-    parts += [problem + "." for _, problem, _ in wrong.values()]
-    absent = [q for q in wanted if q not in covered and q not in wrong]
-    if absent:
-        parts.append("Not stated: " + ", ".join(_label(q, question) for q in absent) + ".")
-    diagnosis = next((d for _, _, d in wrong.values() if d), None)
-    parts.append(note)
-    return WrittenVerdict(fraction, "passed" if fraction >= 1 else "failed", " ".join(p for p in parts if p), diagnosis)
+def _verdict(question: Any, context: Context, wanted: list[str], covered: set[str], wrong: dict, unverified: dict):
+    note = context.note("equations")
+    if wrong:
+        problems = [f"{len(covered)} of {len(wanted)} equations are right."]
+        problems += [problem + "." for _, problem, _ in wrong.values()]
+        diagnosis = next(iter(wrong.values()))[2]
+        return failed(len(covered) / len(wanted), problems, diagnosis, note)
+    if len(covered) == len(wanted):
+        return passed("The model's equations are right.", note)
+    if not covered and not unverified and not context.attempted("equations"):
+        return missing("No equations of the model were found in your write-up.")
+    open_ = [q for q in wanted if q not in covered]
+    lines = [(s.line, s.source) for q in open_ for s, _ in unverified.get(q, [])]
+    reasons = [f"{_label(q, question)} ({unverified[q][0][1]})" for q in open_ if q in unverified]
+    unseen = [_label(q, question) for q in open_ if q not in unverified]
+    parts = []
+    if reasons:
+        parts.append("could not verify " + ", ".join(reasons))
+    if unseen:
+        parts.append("did not find an equation it could read for " + ", ".join(unseen))
+    return review("; ".join(parts), lines, note)

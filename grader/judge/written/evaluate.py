@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.judge.written.parsing import Add, Apply, Frac, Func, Index, Mul, Neg, Num, Pow, Sym
+from grader.judge.written.parsing import Add, Apply, Frac, Func, Hadamard, Index, Mul, Neg, Num, Pow, Sym
 from grader.judge.written.symbols import key
 
 
@@ -38,6 +38,7 @@ FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
     "sigma": lambda v: 1.0 / (1.0 + np.exp(-v)),
     "diag": _diag,
+    "tanh'": lambda v: 1.0 - np.tanh(v) ** 2,
 }
 TRANSPOSE_MARKS = {"T", "\\top", "\\intercal", "\\mathsf", "t"}
 
@@ -63,6 +64,8 @@ def _value(tree: Any, env: dict[str, np.ndarray], names: dict[str, str]) -> np.n
         return _add([_value(term, env, names) for term in tree.terms])
     if isinstance(tree, Mul):
         return _product(tree.factors, env, names)
+    if isinstance(tree, Hadamard):
+        return _entrywise([_value(factor, env, names) for factor in tree.factors])
     if isinstance(tree, Apply):
         return _apply(tree.func, _value(tree.arg, env, names))
     if isinstance(tree, Frac):
@@ -122,6 +125,15 @@ def _multiply(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     if left.shape == right.shape and left.ndim == 2 and left.shape[1] == 1:  # y_t log ŷ_t: an inner product
         return np.asarray((left * right).sum())
     raise NotEvaluable(f"it multiplies a {_size(left)} by a {_size(right)}, whose sizes do not fit")
+
+
+def _entrywise(values: list[np.ndarray]) -> np.ndarray:
+    result = values[0]
+    for value in values[1:]:
+        if result.shape != value.shape and result.size != 1 and value.size != 1:
+            raise NotEvaluable(f"it multiplies entry by entry a {_size(result)} and a {_size(value)}")
+        result = result * value
+    return result
 
 
 def _apply(name: str, value: np.ndarray) -> np.ndarray:

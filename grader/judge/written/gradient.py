@@ -13,7 +13,10 @@ from grader.judge.written.chain import partial_pair, walk
 from grader.judge.written.evaluate import NotEvaluable, evaluate
 from grader.judge.written.parsing import Add, BigOp, Mul, Neg, Num, Reading, Sym
 from grader.judge.written.symbols import key, name_of, spellings
-from grader.judge.written.verdict import WrittenVerdict, unreadable_note
+from grader.judge.written.chain import DERIVATIVE_SLIPS
+from grader.judge.written.checks import Finding, gradient_findings
+from grader.judge.written.context import Context
+from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
 
 SUMS_SHARE, FACTORS_SHARE, JACOBIAN_SHARE = 0.4, 0.4, 0.2
 
@@ -56,29 +59,75 @@ def _first_sum(tree: Any) -> Any:
     return None
 
 
+SURE = {  # structural findings certain enough to take points; anything else the reader saw goes to review
+    "the inner sum runs over later steps than t, which do not affect L_t",
+    "the inner sum keeps only the last step: earlier states also depend on the weight",
+    "the one-step Jacobian leaves out the derivative of tanh",
+}
+GRADIENT_SLIPS = {
+    "sign-flipped": "the gradient has the wrong sign",
+    "transposed": "the gradient is the transpose of ∂L/∂W_H",
+    "wrong-state-in-outer-product": "each step's term pairs the error with h_t where the weight multiplies h_{t-1}",
+    "untransposed-recurrent-weight": "the error is carried back through W_H where the derivative needs its transpose",
+    "truncated-bptt": "only the direct term of each step is kept: the error is not carried back through earlier states",
+    "missing-tanh-derivative": "the derivative of tanh (1 - h_t^2) is missing",
+    "tanh-derivative-of-wrong-quantity": "the derivative of tanh is taken of a_t: it is 1 - h_t^2, with h_t = tanh(a_t)",
+    "tanh-derivative-at-wrong-step": "the derivative of tanh is taken at the wrong step",
+}
+
+
 def judge_gradient(
-    question: Any, reading: Reading, handout: dict[str, int], jacobian: Callable[..., Any] | None
+    question: Any, context: Context, handout: dict[str, int], jacobian: Callable[..., Any] | None
 ) -> WrittenVerdict:
-    names = spellings(question.symbols)
-    note = unreadable_note(reading)
+    note = context.note("gradient")
+    slips = [f for f in context.derivatives if f.outcome != "right" and context.part_of(f.line, f.source) == "gradient"]
+    if slips:
+        return failed(0.5, [_slip(slips[0], DERIVATIVE_SLIPS)], slips[0].outcome, note)
+    findings = (
+        gradient_findings(context.unrolled, context.reading, question.loss, question.weight) if context.unrolled else []
+    )
+    decided = [f for f in findings if f.outcome != "unverified"]
+    if decided:
+        final = max(decided, key=lambda f: f.line)
+        if final.outcome == "right":
+            return passed(f"The gradient ({quoted(final.line, final.source)}) is right: its value was checked.", note)
+        return failed(0.0, [_slip(final, GRADIENT_SLIPS)], final.outcome, note)
+    return _by_structure(question, context, handout, jacobian, findings, note)
+
+
+def _slip(finding: Finding, slips: dict[str, str]) -> str:
+    return f"{quoted(finding.line, finding.source)}: {slips.get(finding.outcome, finding.outcome)}."
+
+
+def _by_structure(question, context: Context, handout, jacobian, findings: list[Finding], note: str) -> WrittenVerdict:
+    """The double sum of the chain's factors, read by its shape when its value cannot be had."""
+    reading = context.reading
+    names = context.names or spellings(question.symbols)
     candidates = _candidates(question, reading, names)
+    unverified = [(f.line, f.source) for f in findings]
     if not candidates:
-        message = "No gradient of the loss with respect to the weight as a sum was found (∂L/∂W_H = Σ …)."
-        return WrittenVerdict(0.0, "missing", " ".join(filter(None, [message, note])))
+        if not unverified and not context.attempted("gradient"):
+            return missing("No derivation of the gradient was found in your write-up.")
+        reasons = [f"{quoted(f.line, f.source)} could not be given a value ({f.reason})" for f in findings[-2:]]
+        reason = "; ".join(reasons) or "it did not find ∂L/∂W_H written as a formula it could read"
+        lines = unverified or [(r.line, r.source) for r in reading.rows if context.part_of(r.line, r.text) == "gradient"]
+        return review(reason, lines, note)
     line, rhs, total = max(candidates, key=lambda c: (c[2], c[0]))
     remarks: list[str] = []
     problems: list[tuple[str, str]] = []
-    sums, body, outer_var, inner_var = _check_sums(question, rhs, total, remarks, problems)
-    factors = _check_factors(question, body, outer_var, inner_var, names, problems)
-    jacobian_ok = _check_jacobian(question, reading, names, jacobian, handout, remarks, problems)
-    fraction = SUMS_SHARE * sums + FACTORS_SHARE * factors + JACOBIAN_SHARE * jacobian_ok
-    parts = [f"line {line}: {message}." for message, _ in problems] + remarks
+    _, body, outer_var, inner_var = _check_sums(question, rhs, total, remarks, problems)
+    _check_factors(question, body, outer_var, inner_var, names, problems)
+    _check_jacobian(question, reading, names, jacobian, handout, remarks, problems)
+    sure = [(message, diagnosis) for message, diagnosis in problems if message in SURE]
+    if sure:
+        return failed(0.0, [f"line {line}: {message}." for message, _ in sure] + remarks, sure[0][1], note)
     if not problems:
-        parts.insert(0, "The gradient's structure is right.")
-    parts.append(note)
-    status = "passed" if fraction >= 1 - 1e-9 else "failed"
-    diagnosis = problems[0][1] if problems else None
-    return WrittenVerdict(fraction, status, " ".join(p for p in parts if p), diagnosis)
+        return passed(" ".join(["The gradient's structure is right.", *remarks]), note)
+    return review("; ".join(message for message, _ in problems), [(line, _source(reading, line))], note)
+
+
+def _source(reading: Reading, line: int) -> str:
+    return next((row.source for row in reading.rows if row.line == line), "")
 
 
 def _steps(tree: Any, question: Any) -> bool:

@@ -8,9 +8,13 @@ that cannot be parsed is kept as an `Unreadable` with its line number, never an 
 
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from grader.judge.written.normalize import normalize, split_statements
 
 MAX_ROW_CHARS = 2000  # a longer row is named as unreadable rather than parsed
 MAX_ROWS = 1000  # math segments beyond this many are not parsed (the feedback says so)
@@ -47,6 +51,13 @@ class Neg:
 @dataclass(frozen=True)
 class Mul:
     factors: tuple[Any, ...]  # in the order written; a function name applies to what follows it
+
+
+@dataclass(frozen=True)
+class Hadamard:
+    """`a ⊙ B c`: products taken entry by entry (⊙, ∘), each side a matrix product."""
+
+    factors: tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,7 @@ class Row:
     line: int  # 1-based line of the write-up the row starts on
     source: str  # the row as written, for feedback
     rel: Rel
+    text: str = ""  # the statement as read (normalised), whole
 
 
 @dataclass(frozen=True)
@@ -121,6 +133,7 @@ class Unreadable:
     line: int
     source: str
     reason: str
+    text: str = ""  # the statement as read (normalised), whole
 
 
 @dataclass(frozen=True)
@@ -258,9 +271,27 @@ def _first_term(children: list[Any]) -> Any:
     return Neg(built) if sign is not None and str(sign) != "+" else built
 
 
+ELEMENTWISE = ("⊙", "\\odot", "\\circ", "∘")
+
+
 def _term(children: list[Any]) -> Any:
-    factors = tuple(_build(c) for c in children if getattr(c, "type", None) != "MULOP")
-    return factors[0] if len(factors) == 1 else Mul(factors)
+    groups: list[list[Any]] = [[]]
+    for child in children:
+        if getattr(child, "type", None) == "MULOP":
+            if str(child) in ELEMENTWISE:
+                groups.append([])
+            continue
+        groups[-1].append(_build(child))
+    products = [group[0] if len(group) == 1 else Mul(tuple(group)) for group in groups if group]
+    return products[0] if len(products) == 1 else Hadamard(tuple(products))
+
+
+def _prime(children: list[Any]) -> Any:
+    """`\\tanh'` is the derivative of tanh; `h'` a transpose."""
+    inner = _build(children[0])
+    if isinstance(inner, Func):
+        return Func(inner.name + "'")
+    return Pow(inner, Sym("T"))
 
 
 def _bigop(children: list[Any]) -> BigOp:
@@ -337,7 +368,7 @@ _BUILDERS: dict[str, Any] = {
     "sub": _sub,
     "sup": _sup,
     "index": lambda c: Index(_build(c[0]), _build(c[1])),
-    "prime": lambda c: _build(c[0]),
+    "prime": _prime,
     "word": lambda c: _word(str(c[0])),
     "number": lambda c: Num(float(str(c[0]))),
     "command": lambda c: _command(str(c[0])[1:]),
@@ -360,6 +391,8 @@ MATH_ENVIRONMENTS = ("equation", "equation*", "align", "align*", "aligned", "gat
 class Segment:
     line: int
     text: str
+    offset: int = 0  # where the math starts in the write-up
+    plain: bool = False  # a line of plain text read as math (parse failures there are prose, not reported)
 
 
 class _Lines:
@@ -393,9 +426,10 @@ def math_segments(text: str) -> list[Segment]:
             prose.append((start, text[start : start + len(opener)]))
             position = start + len(opener)
             continue
-        segments.append(Segment(lines.at(start), text[start + len(opener) : end]))
+        inner = start + len(opener)
+        segments.append(Segment(lines.at(inner), text[inner:end], offset=inner))
         position = end + len(closer)
-    segments += _arrow_lines(text, prose)
+    segments += _plain_lines(text, prose)
     return sorted(segments, key=lambda segment: segment.line)
 
 
@@ -428,21 +462,36 @@ def _delimiters(text: str, start: int) -> tuple[str, str]:
     return "", ""
 
 
-ARROWS_IN_PROSE = ("→", "->", "\\rightarrow", "⟶")
+ARROWS_IN_PROSE = ("→", "->", "\\rightarrow", "⟶", "\\to ", "⇒")
+_PLAIN_LHS = re.compile(r"^[\w\\{}^_()\[\]',/∂ŷ.|+-]{1,32}$")
+_PLAIN_MARKUP = re.compile(r"^\s*(?:[-*+>#]+|\d+[.)])\s+|\*\*|`")
 
 
-def _arrow_lines(text: str, prose: list[tuple[int, str]]) -> list[Segment]:
-    """Plain lines that hold an arrow (`L_t → ŷ_t → z_t`): a chain written without dollars."""
+def _plain_lines(text: str, prose: list[tuple[int, str]]) -> list[Segment]:
+    """Plain lines written as math without dollars: `L_t -> yhat_t -> z_t`, `dL/dW_H = sum_t delta_t h_{t-1}^T`."""
     found = []
     lines = _Lines(text)
     for offset, piece in prose:
-        if not any(arrow in piece for arrow in ARROWS_IN_PROSE):
+        if "=" not in piece and not any(arrow in piece for arrow in ARROWS_IN_PROSE):
             continue
         line = lines.at(offset)
         for number, content in enumerate(piece.split("\n")):
-            if any(arrow in content for arrow in ARROWS_IN_PROSE):
-                found.append(Segment(line + number, content.strip().lstrip("-*>#").strip()))
+            plain = _PLAIN_MARKUP.sub(" ", content).strip()
+            if _looks_like_math(plain):
+                found.append(Segment(line + number, _cut_comment(plain), plain=True))
     return found
+
+
+def _looks_like_math(line: str) -> bool:
+    if any(arrow in line for arrow in ARROWS_IN_PROSE) and len(line.split()) <= 3 * line.count("-") + 12:
+        return True
+    lhs, equals, _ = line.partition("=")
+    return bool(equals) and bool(_PLAIN_LHS.match(lhs.strip().replace(" ", ""))) and len(lhs.split()) <= 3
+
+
+def _cut_comment(line: str) -> str:
+    """`delta_t = ...      (* = elementwise here)`: the math, without the remark after it."""
+    return re.split(r"\s{3,}|\s\((?=[a-z]+ )", line, maxsplit=1)[0].strip().rstrip(".,;:")
 
 
 def is_relevant(source: str) -> bool:
@@ -451,38 +500,61 @@ def is_relevant(source: str) -> bool:
 
 
 @lru_cache(maxsize=4096)
-def _parse_segment(source: str) -> tuple[tuple[Rel, ...], tuple[tuple[str, str], ...]]:
-    """(rows, unreadable (row, reason)) of one segment; a block that fails is read row by row."""
-    if len(source) > MAX_ROW_CHARS * 4:
-        return (), ((source[:80], f"it is {len(source):,} characters long; at most {MAX_ROW_CHARS * 4:,} are read"),)
+def _parse_piece(source: str) -> Rel | str:
+    """One statement's tree, or why it cannot be read."""
+    if len(source) > MAX_ROW_CHARS:
+        return f"it is {len(source):,} characters long; at most {MAX_ROW_CHARS:,} are read"
     try:
-        return tuple(parse_rows(source)), ()
+        rows = parse_rows(source)
     except MathSyntaxError as exc:
-        if "\\\\" not in source:
-            return (), ((source, str(exc)),)
-    rows: list[Rel] = []
-    failed: list[tuple[str, str]] = []
-    for piece in source.split("\\\\"):
-        if not piece.strip() or not is_relevant(piece):
-            continue
-        try:
-            rows += parse_rows(piece)
-        except MathSyntaxError as exc:
-            failed.append((piece, str(exc)))
-    return tuple(rows), tuple(failed)
+        return str(exc)
+    return rows[0] if len(rows) == 1 else "it holds several statements the grader could not tell apart"
+
+
+def _rows_of(segment: Segment) -> list[tuple[int, str]]:
+    """(offset in the segment, text) of each row (`\\\\`-separated), a row continuing the one above joined to it."""
+    rows: list[tuple[int, str]] = []
+    offset = 0
+    for piece in segment.text.split("\\\\"):
+        stripped = piece.strip().lstrip("&").strip()
+        if rows and stripped[:1] in "+-" and stripped and "=" not in stripped:
+            rows[-1] = (rows[-1][0], rows[-1][1] + " " + stripped)
+        elif stripped:
+            rows.append((offset + len(piece) - len(piece.lstrip()), piece))
+        offset += len(piece) + 2
+    return rows
 
 
 @lru_cache(maxsize=8)
 def read_writeup(text: str) -> Reading:
-    """Every row of math in a write-up, parsed; unreadable rows named. Never raises on any text."""
+    """Every statement in the math of a write-up, parsed; unreadable rows named. Never raises on any text."""
     rows: list[Row] = []
     unreadable: list[Unreadable] = []
+    newlines = [index for index, char in enumerate(text) if char == "\n"]
     segments = [s for s in math_segments(text) if s.text.strip() and is_relevant(s.text)]
     for segment in segments[:MAX_ROWS]:
-        parsed, failed = _parse_segment(segment.text.strip())
-        rows += [Row(segment.line, _shown(segment.text), rel) for rel in parsed]
-        unreadable += [Unreadable(segment.line, _shown(source), reason) for source, reason in failed]
-    return Reading(tuple(rows), tuple(unreadable), truncated=len(segments) > MAX_ROWS)
+        for offset, row_text in _rows_of(segment):
+            if not is_relevant(row_text):
+                continue
+            line = segment.line if segment.plain else bisect.bisect_left(newlines, segment.offset + offset) + 1
+            pieces = split_statements(normalize(row_text))
+            for piece in pieces:
+                parsed = _parse_piece(piece)
+                if isinstance(parsed, Rel):
+                    rows.append(Row(line, _shown(row_text), parsed, piece))
+                elif not segment.plain:
+                    unreadable.append(Unreadable(line, _shown(row_text), parsed, piece))
+    return Reading(tuple(rows), tuple(_once(unreadable)), truncated=len(segments) > MAX_ROWS)
+
+
+def _once(unreadable: list[Unreadable]) -> list[Unreadable]:
+    seen: set[tuple[int, str]] = set()
+    kept = []
+    for row in unreadable:
+        if (row.line, row.source) not in seen:
+            seen.add((row.line, row.source))
+            kept.append(row)
+    return kept
 
 
 def _shown(source: str) -> str:

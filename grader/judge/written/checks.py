@@ -1,0 +1,146 @@
+"""What a write-up states, checked by value on the reference's unrolled model: the gradient it arrives at,
+and each local derivative it writes out (`∂L_t/∂z_t = ŷ_t - y_t`, `∂h_t/∂h_{t-1} = diag(1 - h_t^2) W_H`).
+
+A value equal to the reference's is verified; a value equal to what a known slip gives is that slip; any
+other value, or none, is left unverified (never a mistake by itself).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from grader.judge.written.evaluate import NotEvaluable
+from grader.judge.written.notation import Notation
+from grader.judge.written.parsing import Frac, Partial, Reading, Row
+from grader.judge.written.unroll import Unrolled, definitions, index_variable, time_index
+
+PROBE_STEP = 2  # a step with one before it and one after it, where local derivatives are compared
+
+
+@dataclass(frozen=True)
+class Finding:
+    line: int
+    source: str
+    outcome: str  # "right", a diagnosis, or "unverified"
+    reason: str = ""
+
+
+def close(got: np.ndarray, want: np.ndarray, *, transposed_too: bool = False) -> bool:
+    want = np.asarray(want, dtype=np.float64)
+    if got.size != want.size:
+        return False
+    if got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-9):
+        return True
+    if got.shape != want.shape and got.size == want.size and (got.ndim < 2 or want.ndim < 2 or 1 in got.shape):
+        return np.allclose(got.reshape(want.shape), want, rtol=1e-6, atol=1e-9)
+    return transposed_too and got.T.shape == want.shape and np.allclose(got.T, want, rtol=1e-6, atol=1e-9)
+
+
+def evaluator(model: dict, notation: Notation, reading: Reading, steps: tuple[str, ...]) -> Unrolled:
+    return Unrolled(model, notation, definitions(reading), steps)
+
+
+def gradient_findings(unrolled: Unrolled, reading: Reading, loss: str, weight: str) -> list[Finding]:
+    """Each `∂L/∂W_H = …` the write-up states, judged by its value against the reference and known slips."""
+    findings = []
+    for row in reading.rows:
+        rel = row.rel
+        if not rel.ops or not _differentiates(unrolled.notation, rel.parts[0], loss, weight):
+            continue
+        for op, part in zip(rel.ops, rel.parts[1:]):
+            if op == "=":
+                findings.append(_judge_gradient(unrolled, row, part))
+    return findings
+
+
+def _differentiates(notation: Notation, tree: Any, loss: str, weight: str) -> bool:
+    if not (isinstance(tree, Frac) and isinstance(tree.num, Partial) and isinstance(tree.den, Partial)):
+        return False
+    top, bottom = notation.quantity(tree.num.arg), notation.quantity(tree.den.arg)
+    return top is not None and bottom is not None and top == (loss, None) and bottom == (weight, None)
+
+
+def _judge_gradient(unrolled: Unrolled, row: Row, formula: Any) -> Finding:
+    model = unrolled.model
+    values, problem = [], ""
+    for shift, descending in ((0, True), (0, False), (1, True), (1, False)):  # steps from 1 or from 0; ∏ either way
+        unrolled.shift, unrolled.descending, unrolled.memo = shift, descending, {}
+        try:
+            values.append(unrolled.value(formula))
+        except NotEvaluable as exc:
+            problem = problem or str(exc)
+            values.append(None)
+    unrolled.shift, unrolled.descending, unrolled.memo = 0, True, {}
+    if all(value is None for value in values):
+        return Finding(row.line, row.source, "unverified", problem)
+    if any(value is not None and close(value, model["answer"]) for value in values):
+        return Finding(row.line, row.source, "right")
+    for diagnosis, wrong in model["mistakes"].items():
+        if any(value is not None and close(value, wrong) for value in values):
+            return Finding(row.line, row.source, diagnosis)
+    return Finding(row.line, row.source, "unverified", "its value is not the gradient, nor a known slip's")
+
+
+def derivative_findings(unrolled: Unrolled, reading: Reading) -> list[Finding]:
+    """Each local derivative written out (`∂z_t/∂h_t = W_y`), at one step, against the reference's."""
+    findings = []
+    for row in reading.rows:
+        rel = row.rel
+        pair = _local_pair(unrolled, rel.parts[0]) if rel.ops else None
+        if pair is None:
+            continue
+        for op, part in zip(rel.ops, rel.parts[1:]):
+            if op == "=" and not isinstance(part, Frac):
+                findings.append(_judge_derivative(unrolled, row, rel.parts[0], part, pair))
+    return [f for f in findings if f.outcome != "unverified"]
+
+
+def _local_pair(unrolled: Unrolled, lhs: Any) -> tuple[str, str] | None:
+    if not (isinstance(lhs, Frac) and isinstance(lhs.num, Partial) and isinstance(lhs.den, Partial)):
+        return None
+    notation, model = unrolled.notation, unrolled.model
+    top, bottom = notation.quantity(lhs.num.arg), notation.quantity(lhs.den.arg)
+    if top is None or bottom is None or top[1] is None or bottom[1] is None:
+        return None
+    try:
+        shift = unrolled.index(top[1], {"t": 10, "k": 10, "j": 10, "s": 10, "i": 10}) - unrolled.index(
+            bottom[1], {"t": 10, "k": 10, "j": 10, "s": 10, "i": 10}
+        )
+    except NotEvaluable:
+        return None
+    below = model.get("previous", {}).get(bottom[0], bottom[0]) if shift == 1 else bottom[0]
+    pair = (top[0], below)
+    return pair if shift in (0, 1) and pair in model["derivatives"] else None
+
+
+def _judge_derivative(unrolled: Unrolled, row: Row, lhs: Any, formula: Any, pair: tuple[str, str]) -> Finding:
+    variable = _index_variable(lhs)
+    if variable is None:
+        return Finding(row.line, row.source, "unverified")
+    unrolled.memo = {}
+    try:
+        got = unrolled.value(formula, {variable: PROBE_STEP})
+    except NotEvaluable as exc:
+        return Finding(row.line, row.source, "unverified", str(exc))
+    want = unrolled.model["derivatives"][pair][PROBE_STEP]
+    if close(got, want, transposed_too=True) or _diagonal_as_vector(got, want):
+        return Finding(row.line, row.source, "right")
+    for diagnosis, values in unrolled.model.get("derivative_mistakes", {}).get(pair, {}).items():
+        if close(got, values[PROBE_STEP], transposed_too=True) or _diagonal_as_vector(got, values[PROBE_STEP]):
+            return Finding(row.line, row.source, diagnosis)
+    return Finding(row.line, row.source, "unverified", "its value is not the derivative, nor a known slip's")
+
+
+def _diagonal_as_vector(got: np.ndarray, want: np.ndarray) -> bool:
+    """`∂h_t/∂a_t = 1 - h_t^2`: a diagonal Jacobian written as its diagonal."""
+    want = np.asarray(want)
+    if want.ndim != 2 or want.shape[0] != want.shape[1] or not np.allclose(want, np.diag(np.diag(want))):
+        return False
+    return got.size == want.shape[0] and np.allclose(got.reshape(-1), np.diag(want), rtol=1e-6, atol=1e-9)
+
+
+def _index_variable(lhs: Frac) -> str | None:
+    return index_variable(time_index(lhs))

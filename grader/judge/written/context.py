@@ -1,0 +1,122 @@
+"""What every written part reads from one write-up, built once per question: the parsed math, the
+student's headings, their notation, and (where the exercise gives an unrolled model) the value checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from grader.judge.written import notation as notations
+from grader.judge.written.checks import Finding, derivative_findings, evaluator
+from grader.judge.written.parsing import Reading, Sym, Unreadable, read_writeup
+from grader.judge.written.sections import Sections, sections
+from grader.judge.written.symbols import key
+from grader.judge.written.evaluate import NotEvaluable
+from grader.judge.written.unroll import Unrolled, index_variable, step_offset
+from grader.judge.written.verdict import unreadable_note
+
+PARTS = ("equations", "chain", "gradient")
+
+
+@dataclass
+class Context:
+    text: str  # the write-up as written
+    reading: Reading
+    sections: Sections
+    notation: notations.Notation
+    names: dict[str, str]  # symbol key -> the exercise's quantity name, in this write-up's notation
+    unrolled: Unrolled | None = None
+    derivatives: list[Finding] = field(default_factory=list)
+
+    def part_of(self, line: int, text: str) -> str:
+        """The part a line belongs to: its heading's, else what it writes (∂ or Σ: gradient; arrows: chain)."""
+        part = self.sections.part_at(line)
+        if part is not None:
+            return part
+        if "\\partial" in text or "\\sum" in text or "\\prod" in text:
+            return "gradient"
+        if any(arrow in text for arrow in ("\\to", "->", "rightarrow")):
+            return "chain"
+        return "equations"
+
+    def unreadable(self, part: str) -> list[Unreadable]:
+        return [row for row in self.reading.unreadable if self.part_of(row.line, row.text or row.source) == part]
+
+    def note(self, part: str) -> str:
+        return unreadable_note(self.unreadable(part), self.reading.truncated and part == "gradient")
+
+    def attempted(self, part: str) -> bool:
+        """Anything at all for this part: its own heading, math charged to it, or math that could not be read."""
+        return self.sections.has(part) or bool(self.unreadable(part)) or any(
+            self.part_of(row.line, row.text) == part for row in self.reading.rows
+        )
+
+
+def build_context(question: Any, writeup: str, handout: dict[str, int], resolve: Callable[[str], Any]) -> Context:
+    reading = read_writeup(writeup)
+    previous = {getattr(question, "previous", "h_prev"): question.roles.get("state", "h_t")} if question.roles else {}
+    model = _model(resolve, question.unrolled, tuple(sorted(handout.items()))) if question.unrolled else None
+    per_step = set(model["per_step"]) if model else _per_step_guess(question)
+    notation = notations.from_exercise(question.symbols, per_step, previous)
+    if question.roles:
+        notation = notations.infer(reading, notation, question.roles)
+    names = _names(reading, notation, previous)
+    context = Context(writeup, reading, sections(writeup), notation, names)
+    if model is not None:
+        steps = (getattr(question, "steps", "T"), *getattr(question, "step_aliases", ("n",)))
+        context.unrolled = evaluator(model, notation, reading, steps)
+        context.derivatives = derivative_findings(context.unrolled, reading)
+    return context
+
+
+@lru_cache(maxsize=8)
+def _model(resolve: Callable[[str], Any], path: str, sizes: tuple[tuple[str, int], ...]) -> dict:
+    return resolve(path)(**dict(sizes))
+
+
+def _per_step_guess(question: Any) -> set[str]:
+    return {name for name, spellings in question.symbols.items() if any("_t" in s or "_{t" in s for s in spellings)}
+
+
+def _names(reading: Reading, notation: notations.Notation, previous: dict[str, str]) -> dict[str, str]:
+    """Every symbol the write-up uses, by the exercise's quantity names (`s_{t-1}` -> h_prev)."""
+    back = {state: name for name, state in previous.items()}
+    names: dict[str, str] = {}
+    for row in reading.rows:
+        for node in _symbols(row.rel):
+            found = notation.quantity(node)
+            if found is None:
+                continue
+            quantity, index = found
+            if index is None:
+                names[key(node)] = quantity
+            elif _offset(index) == 0:
+                names[key(node)] = quantity
+            elif _offset(index) == -1 and quantity in back:
+                names[key(node)] = back[quantity]
+    return names
+
+
+def _offset(index: Any) -> int | None:
+    variable = index_variable(index)
+    if variable is None:
+        return None
+    try:
+        return step_offset(index, variable)
+    except NotEvaluable:
+        return None
+
+
+def _symbols(tree: Any):
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Sym):
+            yield node
+            continue
+        if isinstance(node, tuple):
+            stack.extend(node)
+        elif hasattr(node, "__dataclass_fields__"):
+            stack.extend(getattr(node, f) for f in node.__dataclass_fields__)

@@ -1,0 +1,147 @@
+"""Math as students type it, made into the LaTeX the grammar reads: unicode symbols, ASCII habits
+(`dL/dW_H`, `yhat_t`, `sum_{t=1}^T`, `delta_t`), and several equations on one row split apart.
+
+Pure text to text; nothing here decides what the math means.
+"""
+
+from __future__ import annotations
+
+import re
+
+GREEK = (
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta iota kappa lambda mu nu xi rho sigma tau "
+    "phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega"
+).split()
+UNICODE = {
+    "ŷ": "\\hat{y}",
+    "Σ": "\\sum ",
+    "∑": "\\sum ",
+    "∏": "\\prod ",
+    "Π": "\\prod ",
+    "ᵀ": "^{T}",
+    "⊤": "^{T}",
+    "²": "^{2}",
+    "³": "^{3}",
+    "′": "'",
+    "−": "-",
+    "–": "-",
+    "∘": "\\circ ",
+    "⊙": "\\odot ",
+    "≔": ":=",
+    "⟶": "\\to ",
+    "→": "\\to ",
+    "⟹": "\\Longrightarrow ",
+    "⇒": "\\Rightarrow ",
+    "≈": "\\approx ",
+    "∈": "\\in ",
+    "…": "\\dots ",
+    "⋯": "\\dots ",
+    "∂": "\\partial ",
+    "δ": "\\delta ",
+    "ε": "\\epsilon ",
+    "γ": "\\gamma ",
+    "σ": "\\sigma ",
+    "θ": "\\theta ",
+    "λ": "\\lambda ",
+    "η": "\\eta ",
+    "ρ": "\\rho ",
+    "ξ": "\\xi ",
+    "φ": "\\phi ",
+    "ψ": "\\psi ",
+    "ω": "\\omega ",
+    "α": "\\alpha ",
+    "β": "\\beta ",
+    "Δ": "\\Delta ",
+}
+_SYMBOL = r"(?:\\[A-Za-z]+\s*)?[A-Za-z](?:[A-Za-z]*)?(?:\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]+)|\s*\^\s*\{[^{}]*\})*"
+_OPERAND = rf"(?:\((?:[^()]|\([^()]*\))*\)(?:_\{{[^{{}}]*\}})?|{_SYMBOL})"
+_ASCII_DERIVATIVE = re.compile(rf"(?<![A-Za-z\\])([d∂]|\\partial\s*)\s*({_OPERAND})\s*/\s*(?:[d∂]|\\partial)\s*({_OPERAND})")
+_LATEX_D = re.compile(r"\\frac\s*\{\s*(?:\\mathrm\{d\}|d)\s*([^{}]*)\}\s*\{\s*(?:\\mathrm\{d\}|d)\s*([^{}]*)\}")
+_HAT_WORD = re.compile(r"(?<![A-Za-z\\])([A-Za-z])(?:(?:hat|_hat)(?=_|\b|\[|\()|\^(?=_))")
+_BIG_WORD = re.compile(r"(?<![A-Za-z\\])(sum|prod)(?=\s*_|\s*\()")
+_GREEK_WORD = re.compile(r"(?<![A-Za-z\\])(" + "|".join(GREEK) + r")(?![A-Za-z])")
+_DROPPED = re.compile(
+    r"\\(tag|label|eqref|ref|hspace|vspace)\*?\s*\{[^{}]*\}|\\(nonumber|notag|displaystyle|limits|qedhere)\b"
+    r"|\\in\s*(\\[,;:! ]\s*)*\\mathbb\s*\{?R\}?(\^\s*\{[^{}]*\}|\^\s*\S)?|\\in\s*\\\{[^{}]*\\\}"
+)
+_STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|pmb|vec|mathit|mathsf|mathcal|bf)(?![A-Za-z])\s*")
+_IMPLIES = re.compile(r"\\(Longrightarrow|Rightarrow|implies|iff|Leftrightarrow)(?![A-Za-z])")
+_RANGE = re.compile(r"^\s*[a-z]\s*(=|\\in)\s*([-\w{}\\ ,]*(\\[lc]?dots|\.\.\.)[-\w{}\\ ,]*|[-\w{}\\ ]+)[.,]?\s*$")
+_BOXED = re.compile(r"\\(boxed|fbox|underbrace|overbrace)\s*\{")
+
+
+def normalize(row: str) -> str:
+    """One row of math in the grammar's LaTeX."""
+    for symbol, latex in UNICODE.items():
+        if symbol in row:
+            row = row.replace(symbol, latex)
+    row = _DROPPED.sub(" ", row)
+    row = _STYLE.sub(" ", row)
+    row = _unwrap(row, _BOXED)
+    row = _LATEX_D.sub(lambda m: "\\frac{\\partial " + m.group(1) + "}{\\partial " + m.group(2) + "}", row)
+    row = _ASCII_DERIVATIVE.sub(_derivative, row)
+    row = _HAT_WORD.sub(lambda m: "\\hat{" + m.group(1) + "}", row)
+    row = _BIG_WORD.sub(lambda m: "\\" + m.group(1), row)
+    row = _GREEK_WORD.sub(lambda m: "\\" + m.group(1) + " ", row)
+    return row
+
+
+def _unwrap(row: str, command: re.Pattern[str]) -> str:
+    """`\\boxed{a = b}` as `a = b`: the command and its braces dropped, what they hold kept."""
+    match = command.search(row)
+    while match:
+        depth, index = 1, match.end()
+        while index < len(row) and depth:
+            depth += {"{": 1, "}": -1}.get(row[index], 0)
+            index += 1
+        row = row[: match.start()] + " " + row[match.end() : index - 1] + " " + row[index:]
+        match = command.search(row)
+    return row
+
+
+def _derivative(match: re.Match[str]) -> str:
+    return "\\frac{\\partial " + match.group(2) + "}{\\partial " + match.group(3) + "}"
+
+
+def split_statements(row: str) -> list[str]:
+    """A row holding several statements (`a_t = …, \\quad h_t = …`, `…; …`, `&&` columns, `⟹`) as pieces;
+    pieces that state nothing (`t = 1, \\dots, T`, `W_H \\in \\mathbb{R}^{7×7}`) are left out."""
+    if "=" in row:  # `… = … \Longrightarrow … = …`: two statements; without `=`, an arrow of a chain
+        row = _IMPLIES.sub(lambda _: " \\qquad ", row)
+    pieces = _split_top_level(row)
+    return [piece for piece in pieces if _states_something(piece)]
+
+
+SEPARATORS = ("\\qquad", "\\quad", ";", ",", "&&", "\\text{and}", "\\text{ and }", "\\;\\;", "\\text{where}")
+
+
+def _split_top_level(row: str) -> list[str]:
+    pieces, depth, start, index = [], 0, 0, 0
+    while index < len(row):
+        char = row[index]
+        if char in "{([":
+            depth += 1
+        elif char in "})]":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            separator = next((s for s in SEPARATORS if row.startswith(s, index)), None)
+            escaped = index > 0 and row[index - 1] == "\\"  # `\,` and `\;` are spaces
+            if separator is not None and not escaped and not (separator == "," and _inside_dots(row, index)):
+                pieces.append(row[start:index])
+                start = index = index + len(separator)
+                continue
+        index += 1
+    pieces.append(row[start:])
+    return [piece.strip() for piece in pieces if piece.strip()]
+
+
+def _inside_dots(row: str, index: int) -> bool:
+    """`h_1, \\dots, h_T`, `L_{t+1},…,L_T`: a list, not two statements."""
+    around = row[max(0, index - 8) : index + 9]
+    return "dots" in around or "..." in around
+
+
+def _states_something(piece: str) -> bool:
+    if _RANGE.match(piece) or piece.lstrip("&").lstrip().startswith("="):
+        return False
+    return any(mark in piece for mark in ("=", "\\to", "->", "\\rightarrow", "\\longrightarrow", "\\partial", "\\sum"))

@@ -1,0 +1,157 @@
+"""Which symbol plays which part in one write-up: read from the student's own equations, not from a list.
+
+`s_t = \\tanh(U x_t + W s_{t-1})` makes s the state, W the recurrent weight, U the input weight and x the
+input; `o_t = \\text{softmax}(V s_t)` makes o the prediction and V the output weight. What the write-up does
+not say keeps the exercise's spellings (`symbols:` in the exercise file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.judge.written.parsing import Add, Apply, Func, Mul, Neg, Pow, Reading, Sym, parse_math
+from grader.judge.written.symbols import key
+
+ACTIVATIONS = ("tanh", "sigma", "sigmoid", "relu")
+
+
+@dataclass
+class Notation:
+    """Symbols by role: `steps` (a base letter, `h`, with a time index) and `fixed` (a whole key, `W_H`)."""
+
+    steps: dict[str, str] = field(default_factory=dict)  # base key -> per-step quantity (h -> h_t)
+    fixed: dict[str, str] = field(default_factory=dict)  # whole key -> quantity (W_H -> W_H, L -> L)
+
+    def quantity(self, symbol: Any) -> tuple[str, Any] | None:
+        """(quantity, its time index tree) for `h_{t-1}`; (quantity, None) for a weight or `L`."""
+        if not isinstance(symbol, Sym):
+            return None
+        whole = self.fixed.get(key(symbol))
+        if whole is not None:
+            return whole, None
+        if symbol.sub is not None and len(symbol.sub) == 1:
+            found = self.steps.get(base_key(symbol))
+            if found is not None:
+                return found, symbol.sub[0]
+        return None
+
+
+def base_key(symbol: Sym) -> str:
+    return key(Sym(symbol.base, None, symbol.hat))
+
+
+def from_exercise(symbols: dict[str, list[str]], per_step: set[str], previous: dict[str, str]) -> Notation:
+    """The exercise's spellings: `h_{t-1}` names the per-step `h_t` one step back (`previous`)."""
+    notation = Notation()
+    for quantity, spellings in symbols.items():
+        for spelling in [quantity, *spellings]:
+            try:
+                tree = parse_math(spelling)
+            except ValueError:
+                continue
+            if not isinstance(tree, Sym):
+                continue
+            target = previous.get(quantity, quantity)
+            if target in per_step and tree.sub is not None:
+                notation.steps.setdefault(base_key(tree), target)
+            elif target not in per_step:
+                notation.fixed.setdefault(key(tree), target)
+    return notation
+
+
+def infer(reading: Reading, notation: Notation, roles: dict[str, str]) -> Notation:
+    """The exercise's notation, overridden by what this write-up's own equations show.
+
+    `roles` names the model's quantities: state, preactivation, input, prediction, logits, recurrent,
+    input_weight, output_weight, step_loss, loss, target."""
+    found = Notation(dict(notation.steps), dict(notation.fixed))
+    statements = [(row.rel.parts[i], row.rel.parts[i + 1]) for row in reading.rows for i, op in enumerate(row.rel.ops)]
+    statements = [(lhs, rhs) for lhs, rhs in statements if isinstance(lhs, Sym)]
+    defined = {key(lhs): rhs for lhs, rhs in statements}
+    for lhs, rhs in statements:
+        argument = _activated(rhs)
+        if argument is None or lhs.sub is None:
+            continue
+        if isinstance(argument, Sym) and key(argument) in defined:
+            _assign(found.steps, base_key(argument), roles["preactivation"])
+            argument = defined[key(argument)]
+        if _recurrence(argument, lhs, found, roles):
+            _assign(found.steps, base_key(lhs), roles["state"])
+            _outputs(statements, lhs, found, roles)
+            break
+    predicted_elsewhere = any(v == roles["prediction"] for k, v in found.steps.items() if k != "y")
+    if found.steps.get("y") in (None, roles["prediction"]) and (predicted_elsewhere or _hatted_y(reading)):
+        found.steps["y"] = roles["target"]  # ŷ_t (or o_t) is the prediction: y_t is the target
+    return found
+
+
+def _assign(table: dict[str, str], written: str, quantity: str) -> None:
+    for other in [k for k, v in table.items() if v == quantity and k != written]:
+        del table[other]
+    table[written] = quantity
+
+
+def _activated(tree: Any) -> Any:
+    """The argument of `tanh(…)` (also `\\tanh(…)` written as a function name before a group)."""
+    if isinstance(tree, Apply) and tree.func in ACTIVATIONS:
+        return tree.arg
+    if isinstance(tree, Mul) and len(tree.factors) == 2 and isinstance(tree.factors[0], Func):
+        if tree.factors[0].name in ACTIVATIONS:
+            return tree.factors[1]
+    return None
+
+
+def _terms(tree: Any) -> list[Any]:
+    return list(tree.terms) if isinstance(tree, Add) else [tree]
+
+
+def _weight_and_vector(term: Any) -> tuple[Any, Sym] | None:
+    if isinstance(term, Neg):
+        return None
+    if isinstance(term, Mul) and len(term.factors) == 2:
+        weight, vector = term.factors
+        if isinstance(weight, Pow):
+            return None
+        if isinstance(weight, Sym) and isinstance(vector, Sym):
+            return weight, vector
+    return None
+
+
+def _recurrence(argument: Any, state: Sym, found: Notation, roles: dict[str, str]) -> bool:
+    """`W s_{t-1} + U x_t` (any order, a bias allowed): names the recurrent and input weights and the input."""
+    pairs = [p for p in (_weight_and_vector(term) for term in _terms(argument)) if p is not None]
+    recurrent = [p for p in pairs if p[1].base == state.base and p[1].sub is not None and key(p[1]) != key(state)]
+    inputs = [p for p in pairs if p[1].base != state.base]
+    if len(recurrent) != 1 or len(inputs) != 1:
+        return False
+    _assign(found.fixed, key(recurrent[0][0]), roles["recurrent"])
+    _assign(found.fixed, key(inputs[0][0]), roles["input_weight"])
+    _assign(found.steps, base_key(inputs[0][1]), roles["input"])
+    return True
+
+
+def _outputs(statements: list[tuple[Sym, Any]], state: Sym, found: Notation, roles: dict[str, str]) -> None:
+    """`z_t = V s_t` and `ŷ_t = softmax(z_t)` (or `softmax(V s_t)`): the output weight, logits, prediction."""
+    logits: dict[str, Any] = {}
+    for lhs, rhs in statements:
+        pair = _weight_and_vector(rhs)
+        if pair and pair[1].base == state.base and lhs.sub is not None and key(pair[1]) == key(state):
+            _assign(found.fixed, key(pair[0]), roles["output_weight"])
+            _assign(found.steps, base_key(lhs), roles["logits"])
+            logits[key(lhs)] = lhs
+    for lhs, rhs in statements:
+        argument = rhs.arg if isinstance(rhs, Apply) and rhs.func == "softmax" else None
+        if isinstance(rhs, Mul) and len(rhs.factors) == 2 and rhs.factors[0] == Func("softmax"):
+            argument = rhs.factors[1]
+        if argument is None or lhs.sub is None:
+            continue
+        pair = _weight_and_vector(argument)
+        if pair and pair[1].base == state.base:
+            _assign(found.fixed, key(pair[0]), roles["output_weight"])
+        if (isinstance(argument, Sym) and key(argument) in logits) or pair:
+            _assign(found.steps, base_key(lhs), roles["prediction"])
+
+
+def _hatted_y(reading: Reading) -> bool:
+    return any("\\hat{y}" in row.text or "\\hat y" in row.text for row in reading.rows)

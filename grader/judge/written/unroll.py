@@ -1,0 +1,463 @@
+"""A written formula's value over a whole sentence: the student's own definitions (a δ_t recursion,
+`D_j = diag(1 - h_j^2)`, `∂L/∂h_t = …`) evaluated step by step on the reference's unrolled model.
+
+So any equivalent form of a gradient earns its points (a double sum, a backward recursion, a product of
+Jacobians) and a wrong one is told apart by its value. Anything the evaluator cannot give a value raises
+`NotEvaluable`; nothing else escapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from grader.judge.written.evaluate import FUNCTIONS, TRANSPOSE_MARKS, NotEvaluable
+from grader.judge.written.notation import Notation, base_key
+from grader.judge.written.parsing import (
+    Add,
+    Apply,
+    BigOp,
+    Frac,
+    Func,
+    Hadamard,
+    Index,
+    Mul,
+    Neg,
+    Num,
+    Partial,
+    Pow,
+    Reading,
+    Sym,
+)
+from grader.judge.written.symbols import key
+
+MAX_DEPTH = 200
+
+
+class _Zero:
+    """A quantity past the last step (δ_{T+1}): nothing to add, whatever its shape."""
+
+
+ZERO = _Zero()
+Value = Any  # np.ndarray or ZERO
+
+
+@dataclass(frozen=True)
+class Definition:
+    """`δ_t = …`: what is defined (a symbol, or ∂A/∂B), its index variable or fixed index, and the formula."""
+
+    line: int
+    lhs: Any
+    rhs: Any
+
+
+def definitions(reading: Reading) -> list[Definition]:
+    """Every `A = B` of the write-up as a possible definition of A (`A = B = C` defines A twice)."""
+    found = []
+    for row in reading.rows:
+        rel = row.rel
+        if not rel.ops or rel.ops[0] != "=" or not isinstance(rel.parts[0], (Sym, Frac)):
+            continue
+        for op, part in zip(rel.ops, rel.parts[1:]):
+            if op != "=":
+                break
+            found.append(Definition(row.line, rel.parts[0], part))
+    return found
+
+
+EXTRA_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigma'": lambda v: (1.0 / (1.0 + np.exp(-v))) * (1.0 - 1.0 / (1.0 + np.exp(-v))),
+}
+
+
+class Unrolled:
+    """Evaluates formulas on one unrolled model (`reference`'s `unrolled_model`) in a write-up's notation."""
+
+    def __init__(self, model: dict, notation: Notation, found: list[Definition], steps: tuple[str, ...]) -> None:
+        self.model, self.notation, self.steps = model, notation, steps
+        self.count = int(model["steps"])
+        self.defined: dict[str, list[Definition]] = {}
+        for definition in reversed(found):  # the last written first: the most explicit form
+            self.defined.setdefault(_defined_key(definition.lhs), []).append(definition)
+        self.memo: dict[tuple[str, int], Any] = {}  # a value, or why there is none
+        self.descending = True  # ∏_{j=k+1}^{t} J_j as J_t ⋯ J_{k+1}
+        self.shift = 0  # 1 when the write-up numbers steps from 0 (h_{-1} the state before the first)
+
+    # ------------------------------------------------------------ entry point
+
+    def value(self, tree: Any, bound: dict[str, int] | None = None) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            result = self._value(tree, dict(bound or {}), 0)
+        if result is ZERO:
+            raise NotEvaluable("it is zero everywhere")
+        if not np.all(np.isfinite(result)):
+            raise NotEvaluable("its value is not finite")
+        return np.asarray(result, dtype=np.float64)
+
+    # ------------------------------------------------------------ indices
+
+    def index(self, tree: Any, bound: dict[str, int]) -> int:
+        if isinstance(tree, Num):
+            return int(tree.value)
+        if isinstance(tree, Sym) and tree.sub is None:
+            if tree.base in bound:
+                return bound[tree.base]
+            if tree.base in self.steps:
+                return self.count - self.shift
+        if isinstance(tree, Add):
+            return sum(self.index(term, bound) for term in tree.terms)
+        if isinstance(tree, Neg):
+            return -self.index(tree.arg, bound)
+        raise NotEvaluable("an index it uses has no value")
+
+    # ------------------------------------------------------------ values
+
+    def _value(self, tree: Any, bound: dict[str, int], depth: int) -> Value:
+        if depth > MAX_DEPTH:
+            raise NotEvaluable("its definitions go round in circles")
+        depth += 1
+        if isinstance(tree, Num):
+            return np.asarray(tree.value)
+        if isinstance(tree, Sym):
+            return self._symbol(tree, bound, depth)
+        if isinstance(tree, Neg):
+            inner = self._value(tree.arg, bound, depth)
+            return inner if inner is ZERO else -inner
+        if isinstance(tree, Add):
+            return _add([self._value(term, bound, depth) for term in tree.terms])
+        if isinstance(tree, Mul):
+            return self._product(tree.factors, bound, depth)
+        if isinstance(tree, Hadamard):
+            return _hadamard([self._value(f, bound, depth) for f in tree.factors])
+        if isinstance(tree, Apply):
+            return _apply(tree.func, self._value(tree.arg, bound, depth))
+        if isinstance(tree, Frac):
+            return self._fraction(tree, bound, depth)
+        if isinstance(tree, Pow):
+            return self._power(tree, bound, depth)
+        if isinstance(tree, BigOp):
+            return self._big(tree, bound, depth)
+        if isinstance(tree, Index):
+            return self._entry(tree, bound, depth)
+        raise NotEvaluable(f"{type(tree).__name__.lower()} has no value here")
+
+    def _symbol(self, symbol: Sym, bound: dict[str, int], depth: int) -> Value:
+        """The model's own quantities from the model (the write-up's forward equations are judged elsewhere);
+        anything else from the write-up's definitions."""
+        if symbol.sub is None and symbol.base in bound:
+            return np.asarray(float(bound[symbol.base]))
+        target = self._target_entry(symbol, bound)
+        if target is not None:
+            return target
+        found = self.notation.quantity(symbol)
+        if found is not None:
+            quantity, index = found
+            return self._fixed(quantity) if index is None else self._step(quantity, self.index(index, bound))
+        own = self._own_definition(symbol, bound, depth)
+        if own is None:
+            raise NotEvaluable(f"it uses {key(symbol)}, which it does not define")
+        return own
+
+    def _fixed(self, quantity: str) -> np.ndarray:
+        if quantity not in self.model["arrays"]:
+            raise NotEvaluable(f"{quantity} has no value here")
+        return self.model["arrays"][quantity]
+
+    def _step(self, quantity: str, step: int) -> Value:
+        step += self.shift
+        values = self.model["per_step"].get(quantity)
+        if values is None:
+            raise NotEvaluable(f"{quantity} has no value here")
+        if step > self.count:
+            return ZERO
+        if step < 0 or values[step] is None:
+            raise NotEvaluable(f"{quantity} has no value at step {step}")
+        return values[step]
+
+    def _target_entry(self, symbol: Sym, bound: dict[str, int]) -> Value | None:
+        """`e_{y_t}`, `1_{y_t}`: the one-hot target of step t."""
+        if symbol.sub is None or len(symbol.sub) != 1 or not isinstance(symbol.sub[0], Sym):
+            return None
+        inner = symbol.sub[0]
+        found = self.notation.quantity(inner)
+        if found and found[0] == self.model.get("target", "y") and found[1] is not None:
+            return self._step(found[0], self.index(found[1], bound))
+        return None
+
+    # ------------------------------------------------------------ the write-up's own definitions
+
+    def _own_definition(self, lhs: Any, bound: dict[str, int], depth: int) -> Value | None:
+        """The value of what the write-up defines (`δ_t`, `∂L/∂h_t`), at this index; None if it defines none."""
+        candidates = self.defined.get(_defined_key(lhs))
+        if not candidates:
+            return None
+        step = self._step_of(lhs, bound)
+        memo_key = (_defined_key(lhs), step if step is not None else -(10**6))
+        if memo_key in self.memo:
+            known = self.memo[memo_key]
+            if isinstance(known, NotEvaluable):
+                raise known
+            return known
+        self.memo[memo_key] = NotEvaluable("its definitions go round in circles")  # until this one is known
+        try:
+            result = self._first_value(lhs, candidates, step, bound, depth)
+        except NotEvaluable as exc:
+            self.memo[memo_key] = exc
+            raise
+        if result is None:
+            del self.memo[memo_key]
+        else:
+            self.memo[memo_key] = result
+        return result
+
+    def _first_value(
+        self, lhs: Any, candidates: list[Definition], step: int | None, bound: dict[str, int], depth: int
+    ) -> Value | None:
+        problem: NotEvaluable | None = None
+        for definition in self._matching(candidates, step, bound):
+            variables = self._binding(definition.lhs, step, bound)
+            if variables is None:
+                continue
+            try:
+                return self._value(definition.rhs, variables, depth)
+            except NotEvaluable as exc:
+                problem = problem or exc
+        if step is not None and step + self.shift > self.count:
+            return ZERO  # δ_{T+1}: past the last step, with no value of its own
+        if problem is not None:
+            raise problem
+        return None
+
+    def _step_of(self, lhs: Any, bound: dict[str, int]) -> int | None:
+        index = time_index(lhs)
+        return self.index(index, bound) if index is not None else None
+
+    def _matching(self, candidates: list[Definition], step: int | None, bound: dict[str, int]) -> list[Definition]:
+        """Fixed-index definitions (`δ_{T+1} = 0`) that match this step first, then the general ones."""
+        fixed, general = [], []
+        for definition in candidates:
+            index = time_index(definition.lhs)
+            variable = index_variable(index)
+            if index is not None and variable is None:
+                if step is not None and self._fixed_index(index) == step:
+                    fixed.append(definition)
+            else:
+                general.append(definition)
+        return fixed + general
+
+    def _fixed_index(self, index: Any) -> int | None:
+        try:
+            return self.index(index, {})
+        except NotEvaluable:
+            return None
+
+    def _binding(self, lhs: Any, step: int | None, bound: dict[str, int]) -> dict[str, int] | None:
+        index = time_index(lhs)
+        variable = index_variable(index)
+        if variable is None:
+            return dict(bound)
+        if step is None:
+            return None
+        offset = self.index(index, {variable: 0})
+        return {**bound, variable: step - offset}
+
+    # ------------------------------------------------------------ derivatives
+
+    def _fraction(self, tree: Frac, bound: dict[str, int], depth: int) -> Value:
+        if not (isinstance(tree.num, Partial) and isinstance(tree.den, Partial)):
+            numerator, denominator = self._value(tree.num, bound, depth), self._value(tree.den, bound, depth)
+            if numerator is ZERO:
+                return ZERO
+            if denominator is ZERO or np.size(denominator) != 1:
+                raise NotEvaluable("it divides by a matrix")
+            return numerator / denominator
+        own = self._own_definition(tree, bound, depth)
+        if own is not None:
+            return own
+        return self._known_derivative(tree.num.arg, tree.den.arg, bound)
+
+    def _known_derivative(self, top: Any, bottom: Any, bound: dict[str, int]) -> Value:
+        upper, lower = self.notation.quantity(top), self.notation.quantity(bottom)
+        if upper is None or lower is None:
+            raise NotEvaluable("it uses a derivative it does not work out")
+        step = self.index(upper[1], bound) if upper[1] is not None else None
+        below = self.index(lower[1], bound) if lower[1] is not None else None
+        if step is None and below is not None:
+            step, below = below, None  # ∂L/∂h_t: the total loss, at h_t's step
+            return self._derivative((upper[0], lower[0]), step)
+        if step is None:
+            raise NotEvaluable("it uses a derivative it does not work out")
+        name = lower[0]
+        if below is not None and below == step - 1:
+            name = self.model.get("previous", {}).get(lower[0], lower[0])
+        elif below is not None and below != step:
+            raise NotEvaluable("it uses a derivative across several steps without working it out")
+        return self._derivative((upper[0], name), step)
+
+    def _derivative(self, pair: tuple[str, str], step: int) -> Value:
+        step += self.shift
+        values = self.model["derivatives"].get(pair)
+        if values is None:
+            raise NotEvaluable("it uses a derivative it does not work out")
+        if step > self.count:
+            return ZERO
+        if step < 0 or values[step] is None:
+            raise NotEvaluable("it uses a derivative at a step that does not exist")
+        return values[step]
+
+    # ------------------------------------------------------------ operators
+
+    def _product(self, factors: tuple[Any, ...], bound: dict[str, int], depth: int) -> Value:
+        values: list[Value] = []
+        for factor in reversed(factors):  # a function applies to what follows it: read right to left
+            if isinstance(factor, Func):
+                if not values:
+                    raise NotEvaluable(f"{factor.name} has nothing to apply to")
+                values[-1] = _apply(factor.name, values[-1])
+                continue
+            values.append(self._value(factor, bound, depth))
+        result = values[-1]
+        for value in reversed(values[:-1]):
+            result = _multiply(result, value)
+        return result
+
+    def _power(self, tree: Pow, bound: dict[str, int], depth: int) -> Value:
+        base = self._value(tree.base, bound, depth)
+        if base is ZERO:
+            return ZERO
+        if isinstance(tree.exp, Sym) and tree.exp.base in TRANSPOSE_MARKS and tree.exp.sub is None:
+            return base.T
+        exponent = self._value(tree.exp, bound, depth)
+        if exponent is ZERO or np.size(exponent) != 1:
+            raise NotEvaluable("it raises something to a matrix power")
+        return base ** float(exponent)
+
+    def _big(self, tree: BigOp, bound: dict[str, int], depth: int) -> Value:
+        if tree.var is None or tree.low is None:
+            raise NotEvaluable("a sum or product without its range")
+        low = self.index(tree.low, bound)
+        high = self.index(tree.high, bound) if tree.high is not None else self.count
+        steps = list(range(low, high + 1))
+        values = [self._value(tree.body, {**bound, tree.var: step}, depth) for step in steps]
+        if tree.op == "sum":
+            return _add(values) if values else ZERO
+        if not values:
+            return np.asarray(1.0)
+        ordered = list(reversed(values)) if self.descending else values
+        result = ordered[0]
+        for value in ordered[1:]:
+            result = _multiply(result, value)
+        return result
+
+    def _entry(self, tree: Index, bound: dict[str, int], depth: int) -> Value:
+        base, index = self._value(tree.base, bound, depth), self._value(tree.index, bound, depth)
+        if base is ZERO:
+            return ZERO
+        if index is not ZERO and index.shape == base.shape and index.ndim == 2 and index.shape[1] == 1:
+            return np.asarray((base * index).sum())  # ŷ_t[y_t] with y_t one-hot
+        raise NotEvaluable("it picks an entry the grader cannot tell")
+
+
+def _defined_key(lhs: Any) -> str:
+    """What a definition defines, without its index: `δ` for δ_t and δ_{T+1}; `∂L/∂h` for ∂L/∂h_t."""
+    if isinstance(lhs, Sym):
+        return base_key(lhs) if lhs.sub is not None and len(lhs.sub) == 1 else key(lhs)
+    if isinstance(lhs, Frac) and isinstance(lhs.num, Partial) and isinstance(lhs.den, Partial):
+        return "∂" + _defined_key(lhs.num.arg) + "/∂" + _defined_key(lhs.den.arg) + _shift(lhs)
+    return repr(lhs)
+
+
+def _shift(lhs: Frac) -> str:
+    """∂h_t/∂h_{t-1} and ∂h_t/∂h_t are different derivatives: the steps between numerator and denominator."""
+    top, bottom = time_index(lhs.num.arg), time_index(lhs.den.arg)
+    if top is None or bottom is None:
+        return ""
+    variable = index_variable(top) or index_variable(bottom)
+    if variable is None:
+        return ""
+    try:
+        return f"@{step_offset(top, variable) - step_offset(bottom, variable)}"
+    except NotEvaluable:
+        return "@?"
+
+
+def step_offset(index: Any, variable: str) -> int:
+    if isinstance(index, Sym) and index.base == variable:
+        return 0
+    if isinstance(index, Add) and len(index.terms) == 2 and isinstance(index.terms[0], Sym):
+        second = index.terms[1]
+        if isinstance(second, Num):
+            return int(second.value)
+        if isinstance(second, Neg) and isinstance(second.arg, Num):
+            return -int(second.arg.value)
+    raise NotEvaluable("an index it uses has no value")
+
+
+def time_index(lhs: Any) -> Any:
+    if isinstance(lhs, Sym):
+        return lhs.sub[0] if lhs.sub is not None and len(lhs.sub) == 1 else None
+    if isinstance(lhs, Frac) and isinstance(lhs.num, Partial):
+        found = time_index(lhs.num.arg)
+        if found is None and isinstance(lhs.den, Partial):
+            return time_index(lhs.den.arg)
+        return found
+    return None
+
+
+def index_variable(index: Any) -> str | None:
+    """The index variable of `t`, `t+1`, `k-1`; None for a fixed index (`T+1`, `5`, `0`)."""
+    if isinstance(index, Sym) and index.sub is None and index.base.islower() and len(index.base) == 1:
+        return index.base
+    if isinstance(index, Add) and index.terms and isinstance(index.terms[0], Sym):
+        return index_variable(index.terms[0])
+    return None
+
+
+def _add(values: list[Value]) -> Value:
+    kept = [v for v in values if v is not ZERO]
+    if not kept:
+        return ZERO
+    total = kept[0]
+    for value in kept[1:]:
+        if total.shape != value.shape and total.size != 1 and value.size != 1:
+            raise NotEvaluable("it adds things whose sizes differ")
+        total = total + value
+    return total
+
+
+def _multiply(left: Value, right: Value) -> Value:
+    if left is ZERO or right is ZERO:
+        return ZERO
+    if left.size == 1 or right.size == 1:
+        return left * right
+    if left.ndim == 2 and right.ndim == 2 and left.shape[1] == right.shape[0]:
+        return left @ right
+    if left.shape == right.shape:  # two columns side by side: entry by entry, as `(1 - h_t^2) δ_t` means
+        return left * right
+    raise NotEvaluable("it multiplies things whose sizes do not fit")
+
+
+def _hadamard(values: list[Value]) -> Value:
+    if any(value is ZERO for value in values):
+        return ZERO
+    result = values[0]
+    for value in values[1:]:
+        if result.shape == value.shape or result.size == 1 or value.size == 1:
+            result = result * value
+        elif result.ndim == 2 and result.shape[0] == result.shape[1] and value.shape == (result.shape[0], 1):
+            result = np.diag(result).reshape(-1, 1) * value  # diag(v) ⊙ u, read as v ⊙ u
+        else:
+            raise NotEvaluable("it multiplies entry by entry things whose sizes differ")
+    return result
+
+
+def _apply(name: str, value: Value) -> Value:
+    if value is ZERO:
+        raise NotEvaluable(f"{name} of a quantity past the last step")
+    function = FUNCTIONS.get(name) or EXTRA_FUNCTIONS.get(name)
+    if function is None:
+        raise NotEvaluable(f"{name} is not a function of the model")
+    return np.asarray(function(value))
