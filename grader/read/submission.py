@@ -15,7 +15,7 @@ from typing import Any
 
 from grader.read.answers import ANSWER_SUFFIXES, AnswerFileError, parse_answer_file
 from grader.read.notebook import NotebookError, read_notebook
-from grader.run.protocol import Unit
+from grader.read.units import Unit
 
 KIT_FILE = "kit.json"  # marks a student's self-check kit (grader/selfcheck/kit.py), never part of their work
 CODE_SUFFIXES = (".py", ".ipynb")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO
 
 import grader
+from grader.read.units import Unit
 from grader.run.isolation import remove_folder
 from grader.run.protocol import (
     Item,
@@ -34,7 +35,6 @@ from grader.run.protocol import (
     Record,
     Request,
     RunResult,
-    Unit,
     decode_raw,
     step_timings,
 )

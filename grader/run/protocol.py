@@ -1,6 +1,7 @@
 """What crosses the sandbox boundary, as plain JSON: requests in, statuses and raw values out.
 
-Shared by the grader process and the sandbox; imports nothing but the standard library and numpy.
+Shared by the grader process and the sandbox; imports nothing but the standard library, numpy and the
+code units a submission was read into (grader/read/units.py).
 Arrays travel as base64 of their bytes with an explicit dtype from a short allow-list, so
 nothing is ever unpickled.
 """
@@ -13,6 +14,8 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
+
+from grader.read.units import Unit
 
 ALLOWED_DTYPES = frozenset(
     ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"]
@@ -47,16 +50,6 @@ class Limits:
         job = self.timeout * (2 * item_count + 2) + 2.0  # loading, each item, and reloading after each hang
         cpu = int(self.timeout * (item_count + 1)) + 2  # loading and each item once
         return TimeLimits(step=self.timeout, cpu=cpu, job=job, guard=job + 30.0)
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One piece of code to load: a module file, or a notebook's code cells."""
-
-    kind: str  # "module" or "cells"
-    label: str  # file name relative to the submission, for messages
-    path: str = ""  # module file, relative to the sandbox directory
-    cells: list[str] = field(default_factory=list)  # cell sources, already made plain Python
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from grader.read.units import Unit
 from grader.run.protocol import (
     ALLOWED_DTYPES,
     Item,
     Request,
-    Unit,
     decode_array,
     encode_array,
 )

@@ -20,8 +20,9 @@ import numpy as np
 import pytest
 
 from grader.read.flags import PROTECTED_PACKAGES
+from grader.read.units import Unit
 from grader.run.client import Job, RunResult, SandboxPool
-from grader.run.protocol import Item, Limits, TooBig, Unit, Unsupported, encode_array
+from grader.run.protocol import Item, Limits, TooBig, Unsupported, encode_array
 
 AS_ROOT = os.geteuid() == 0
 FAST = Limits(timeout=1.0, memory_mb=1024, max_elements=1000)

@@ -140,7 +140,8 @@ def test_the_working_folder_and_home_are_capped_too(tmp_path):
     """A job's code runs in a copy of its box inside its private /tmp: files it creates where it works count
     against the same cap, and the grader's folder of returned values is out of its reach."""
     from grader.run.client import Job, SandboxPool
-    from grader.run.protocol import Item, Unit
+    from grader.read.units import Unit
+    from grader.run.protocol import Item
 
     (tmp_path / "student.py").write_text(HOME_FILLER)
     (tmp_path / "data.txt").write_text("the student's own data file comes along")
