@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import os
 import sys
-import unicodedata
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Self, TextIO
 
-from grader.results import GradingResults, SubmissionResult, awaiting_review
+from grader.results import GradingResults, SubmissionResult, awaiting_review, printable
 
 _CI_OFF = ("", "0", "false")
 _REASON_CHARS = 120
@@ -196,8 +195,3 @@ def _who(sub: SubmissionResult) -> str:
 def _first_line(text: str) -> str:
     line = printable(text.strip().splitlines()[0] if text.strip() else "")
     return line if len(line) <= _REASON_CHARS else line[: _REASON_CHARS - 1] + "…"
-
-
-def printable(text: str) -> str:
-    """Text safe to print on a terminal: control and format characters (escapes, bidi) become `?`."""
-    return "".join("?" if unicodedata.category(ch) in ("Cc", "Cf", "Cs") else ch for ch in text)

@@ -6,6 +6,7 @@ take a `GradingResults` and nothing else.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -94,6 +95,12 @@ def total(questions: list[QuestionResult]) -> tuple[float, float]:
 def awaiting_review(submission: SubmissionResult) -> list[str]:
     """The ids of a submission's questions that await a person's review."""
     return [question.id for question in submission.questions if question.status == "review"]
+
+
+def printable(text: str) -> str:
+    """A result's text (a student name, a path, feedback) safe to print on a terminal: control and format
+    characters (escapes, bidi) become `?`."""
+    return "".join("?" if unicodedata.category(ch) in ("Cc", "Cf", "Cs") else ch for ch in text)
 
 
 def diagnosis_counts(results: GradingResults) -> dict[str, dict[str, int]]:

@@ -16,9 +16,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.progress import printable
 from grader.record.reviewed import Review, Scoring, scoring_problem, when
-from grader.results import GradingResults, QuestionResult, SubmissionResult
+from grader.results import GradingResults, QuestionResult, SubmissionResult, printable
 
 SCORE_COLUMNS = ("student", "question", "score", "comment")
 _INDENT = "    "
