@@ -15,6 +15,8 @@ handout writes it: `rnn-grader validate` checks that the written questions give 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from reference import rnn
@@ -54,12 +56,12 @@ def unrolled_model(T: int, V: int, D: int, H: int, seed: int = 20261206) -> dict
     E, h0 = generator.normal(scale=0.8, size=(D, V)), generator.normal(scale=0.5, size=(H, 1))
     W_x, W_H, W_y = (generator.normal(scale=0.6, size=shape) for shape in ((H, D), (H, H), (V, H)))
     cache = rnn.sequence_forward(tokens, E, W_x, W_H, W_y, h0)
-    h = [h0] + [step.h_t for step in cache.steps]
-    a = [None] + [step.a_t for step in cache.steps]
-    y_hat = [None] + [out.y_hat_t for out in cache.outputs]
-    onehot = [None] + [np.eye(V)[:, [target]] for target in targets]
-    errors = [None] + [y_hat[t] - onehot[t] for t in range(1, T + 1)]
-    local = [None] + [W_y.T @ errors[t] for t in range(1, T + 1)]
+    h: list[Any] = [h0] + [step.h_t for step in cache.steps]
+    a: list[Any] = [None] + [step.a_t for step in cache.steps]
+    y_hat: list[Any] = [None] + [out.y_hat_t for out in cache.outputs]
+    onehot: list[Any] = [None] + [np.eye(V)[:, [target]] for target in targets]
+    errors: list[Any] = [None] + [y_hat[t] - onehot[t] for t in range(1, T + 1)]
+    local: list[Any] = [None] + [W_y.T @ errors[t] for t in range(1, T + 1)]
     answer = rnn.bptt(tokens, targets, E, W_x, W_H, W_y, h0)["W_H"]
     _, adjoint_h, adjoint_a = _backward(W_H, h, local, lambda t: 1 - h[t] ** 2, transpose=True)
     return {

@@ -35,7 +35,9 @@ def judge_written(
 
     context = build_context(question, writeup, handout, resolve)
     if question.kind == "equations":
-        return equations.judge_equations(question, context, given_shapes(question, handout), resolve(question.reference))
+        return equations.judge_equations(
+            question, context, given_shapes(question, handout), resolve(question.reference)
+        )
     if question.kind == "chain":
         return chain.judge_chain(question, context)
     jacobian = resolve(question.reference) if question.reference else None

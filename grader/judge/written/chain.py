@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from grader.judge.written.context import Context
 from grader.judge.written.equations import mentions
 from grader.judge.written.parsing import Frac, MathSyntaxError, Mul, Partial, Reading, Sym, parse_math
 from grader.judge.written.symbols import key, name_of, spellings
-from grader.judge.written.context import Context
 from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
 
 LINKS_SHARE = 0.6
@@ -110,36 +110,74 @@ def _adjacent(order: list[str], wanted: list[str], first: str, second: str) -> b
     return not any(name in wanted for name in between)
 
 
+BACK_ARROW = re.compile(r"\\(?:long)?leftarrow|\\gets(?![A-Za-z])|<-")
 ARROW = re.compile(r"\\(?:long)?rightarrow|\\to(?![A-Za-z])|->|\\longrightarrow|\\Rightarrow|\\mapsto")
 SYMBOL = re.compile(r"(?:\\hat\s*\{?\s*)?\\?[A-Za-z]+\}?(?:\s*_\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9]))?")
-LATER = re.compile(r"\b(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?[^.]{0,80}?\bdepend", re.IGNORECASE)
+LATER = re.compile(r"\b(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?[^.]{0,80}?\b[Dd]epend")
 NEGATION = re.compile(r"\b(not|only|never|no)\b|n't", re.IGNORECASE)
 
 
-def token_chains(context: Context) -> list[list[str]]:
-    """The quantities of every row written with arrows, in order, read token by token (branches and
-    braces included), whether or not the row parsed."""
+def token_edges(context: Context) -> list[tuple[str, str]]:
+    """Every "depends on" that a row written with arrows states, read element by element, parsed or not.
+
+    `A → B` makes A depend on B (rows of `←` are read by the reversed graph); an element that is an equation
+    (`z_t = W_y h_t`) makes its left side depend on what its right side names; an element naming several
+    (`(W_H, h_{t-1})`, cases) branches."""
     texts = [row.text for row in context.reading.rows] + [row.text for row in context.reading.unreadable]
-    chains = []
+    edges: list[tuple[str, str]] = []
     for text in texts:
-        if not ARROW.search(text):
+        if not (ARROW.search(text) or BACK_ARROW.search(text)):
             continue
-        order = []
-        for token in SYMBOL.findall(ARROW.sub(" ", text)):
-            name = _token_name(token.strip(), context.names)
-            if name is not None and (not order or order[-1] != name):
-                order.append(name)
-        if len(order) >= 2:
-            chains.append(order)
-    return chains
+        previous: list[str] = []
+        for element in re.split(ARROW.pattern + "|" + BACK_ARROW.pattern, text):
+            names = _names_in(element, context)
+            if not names:
+                continue
+            heads = names[:1] if "=" in element else names
+            if "=" in element:
+                edges += [(names[0], other) for other in names[1:] if other != names[0]]
+            edges += [(before, head) for before in previous for head in heads if before != head]
+            previous = heads[-1:] if "=" not in element else heads
+    return edges
 
 
-def _token_name(token: str, names: dict[str, str]) -> str | None:
+def _names_in(element: str, context: Context) -> list[str]:
+    found: list[str] = []
+    for token in SYMBOL.findall(element):
+        name = _token_name(token.strip(), context)
+        if name is not None and name not in found:
+            found.append(name)
+    return found
+
+
+def _token_name(token: str, context: Context) -> str | None:
     try:
         tree = parse_math(token)
     except MathSyntaxError:
         return None
-    return names.get(key(tree)) if isinstance(tree, Sym) else None
+    return context.name(tree) if isinstance(tree, Sym) else None
+
+
+def _graph(orders: list[list[str]]) -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for order in orders:
+        for first, second in zip(order, order[1:]):
+            graph.setdefault(first, set()).add(second)
+    return graph
+
+
+def _reaches(graph: dict[str, set[str]], start: str, goal: str, avoid: set[str]) -> bool:
+    """A path from `start` to `goal` through quantities outside `avoid` (a_t may stand between h_t and W_H)."""
+    seen, frontier = {start}, [start]
+    while frontier:
+        node = frontier.pop()
+        for following in graph.get(node, ()):
+            if following == goal:
+                return True
+            if following not in seen and following not in avoid:
+                seen.add(following)
+                frontier.append(following)
+    return False
 
 
 def later_states(text: str, question: Any, context: Context) -> tuple[int, str] | None:
@@ -148,11 +186,12 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
     if not bases:
         return None
     later = re.compile(
-        r"(?<![A-Za-z])(?:" + "|".join(re.escape(b) for b in bases) + r")\s*_\s*(?:\{\s*(?:T|n|N|t\s*\+\s*1)\s*\}|T\b|n\b)"
+        r"(?<![A-Za-z])(?:"
+        + "|".join(re.escape(b) for b in bases)
+        + r")\s*_\s*(?:\{\s*(?:T|n|N|t\s*\+\s*1)\s*\}|T\b|n\b)"
     )
     for match in LATER.finditer(text):
-        sentence_end = text.find(".", match.end())
-        sentence = text[match.start() : sentence_end if sentence_end > 0 else len(text)]
+        sentence = re.split(r"[.?!:]\s|\n\s*\n", text[match.start() : match.end() + 200], maxsplit=1)[0]
         flat = sentence.replace("\\mathbf", "").replace("\\boldsymbol", "").replace("\\bm", "").replace(" ", "")
         flat = re.sub(r"\{([A-Za-z])\}", r"\1", flat)
         if later.search(flat) and not NEGATION.search(sentence):
@@ -169,7 +208,9 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
     mistakes = [f for f in context.derivatives if f.outcome != "right" and context.part_of(f.line, f.source) == "chain"]
     if mistakes:
         first = mistakes[0]
-        return failed(0.5, [f"{quoted(first.line, first.source)}: {_derivative_slip(first.outcome)}."], first.outcome, note)
+        return failed(
+            0.5, [f"{quoted(first.line, first.source)}: {_derivative_slip(first.outcome)}."], first.outcome, note
+        )
     claim = later_states(context.text, question, context)
     if claim is not None:
         problem = (
@@ -177,19 +218,31 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
             "and cannot affect it"
         )
         return failed(0.5, [problem + "."], "later-states-in-chain", note)
-    candidates = [(order, set()) for order in token_chains(context)]
-    candidates += [(order, used) for order, used in arrow_chains(reading, names)]
-    candidates += [(order, set()) for order in product_chains(reading, names)]
-    candidates += [(list(reversed(order)), used) for order, used in candidates]
-    relevant = [c for c in candidates if sum(name in wanted for name in c[0]) >= 2]
-    recursion = recursion_shown(reading, question, names, arrow_chains(reading, names)) or any(
-        question.previous in order for order, _ in relevant
-    )
-    best = max((_links(order, wanted, used) for order, used in relevant), key=sum) if relevant else []
+    orders = [order for order, _ in arrow_chains(reading, names)] + product_chains(reading, names)
+    edges = token_edges(context) + [pair for order in orders for pair in zip(order, order[1:])]
+    relevant = bool({name for pair in edges for name in pair} & set(wanted[:-1]))
+    graphs = [_graph([list(pair) for pair in edges]), _graph([[b, a] for a, b in edges])]
+    links = [
+        [_reaches(graph, first, second, set(wanted) - {first, second}) for first, second in zip(wanted, wanted[1:])]
+        for graph in graphs
+    ]
+    best = max(links, key=sum) if relevant else []
+    recursion = any(_reaches(graph, question.recurrent, question.previous, set()) for graph in graphs)
+    recursion = recursion or _recursion_in_prose(context, question) or _recursion_by_value(context, question)
     if best and all(best) and recursion:
         return passed("The dependency chain is right, including the recursion through earlier steps.", note)
     if not relevant and not context.attempted("chain"):
         return missing("No dependency chain was found in your write-up.")
+    if best and all(best) and not _mentions_previous(context, question):
+        return failed(
+            RECURSION_SHARE * 0 + LINKS_SHARE,
+            [
+                f"The chain stops at {_shown(question.recurrent, question)}: it does not show how the loss depends on "
+                f"the weight through the earlier hidden states ({_shown(question.previous, question)} and before)."
+            ],
+            "truncated-bptt",
+            note,
+        )
     gaps = [
         f"from {_shown(first, question)} to {_shown(second, question)}"
         for (first, second), ok in zip(zip(wanted, wanted[1:]), best)
@@ -197,13 +250,63 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
     ]
     reasons = []
     if not relevant:
-        reasons.append("it did not find a chain it could read (arrows such as L_t \\rightarrow … or a product of derivatives)")
+        reasons.append(
+            "it did not find a chain it could read (arrows such as L_t \\rightarrow … or a product of derivatives)"
+        )
     elif gaps:
         reasons.append("it could not follow the chain " + ", ".join(gaps))
     if not recursion:
         reasons.append(f"it did not see the chain go back through {_shown(question.previous, question)}")
     lines = [(row.line, row.source) for row in reading.rows if context.part_of(row.line, row.text) == "chain"]
     return review("; ".join(reasons), lines, note)
+
+
+def _mentions_previous(context: Context, question: Any) -> bool:
+    """Anywhere in the write-up, math or prose: the state one step back, or at an earlier step k or j."""
+    for token in SYMBOL.findall(_without_model_equations(context)):
+        tree = None
+        try:
+            tree = parse_math(token.strip())
+        except MathSyntaxError:
+            continue
+        found = context.notation.quantity(tree) if isinstance(tree, Sym) else None
+        if found and found[0] == question.recurrent and found[1] is not None and key(found[1]) != "t":
+            return True
+    return False
+
+
+def _without_model_equations(context: Context) -> str:
+    """The write-up less the lines that only state the model (`a_t = W_H h_{t-1} + …` names h_{t-1} as the
+    model does, which says nothing of how the loss reaches the weight)."""
+    model_lines = {
+        row.line
+        for row in context.reading.rows
+        if row.rel.ops == ("=",) and (context.notation.quantity(row.rel.parts[0]) or ("", None))[1] is not None
+    }
+    lines = context.text.split("\n")
+    return "\n".join(line for number, line in enumerate(lines, 1) if number not in model_lines)
+
+
+def _recursion_in_prose(context: Context, question: Any) -> bool:
+    """The chain's own section names the state one step back (`… and through $h_{t-1}$ …`)."""
+    section = context.section_text("chain")
+    for token in SYMBOL.findall(section):
+        if _token_name(token.strip(), context) == question.previous:
+            return True
+    return False
+
+
+def _recursion_by_value(context: Context, question: Any) -> bool:
+    """A gradient verified by its value has gone through every earlier state."""
+    if context.unrolled is None:
+        return False
+    from grader.judge.written.checks import gradient_findings
+
+    roles = getattr(question, "roles", {})
+    findings = gradient_findings(
+        context.unrolled, reading=context.reading, loss=roles.get("loss", "L"), weight=roles.get("recurrent", "W_H")
+    )
+    return any(f.outcome == "right" for f in findings)
 
 
 def _derivative_slip(diagnosis: str) -> str:

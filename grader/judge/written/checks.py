@@ -65,7 +65,8 @@ def _differentiates(notation: Notation, tree: Any, loss: str, weight: str) -> bo
 
 def _judge_gradient(unrolled: Unrolled, row: Row, formula: Any) -> Finding:
     model = unrolled.model
-    values, problem = [], ""
+    values: list[np.ndarray | None] = []
+    problem = ""
     for shift, descending in ((0, True), (0, False), (1, True), (1, False)):  # steps from 1 or from 0; ∏ either way
         unrolled.shift, unrolled.descending, unrolled.memo = shift, descending, {}
         try:

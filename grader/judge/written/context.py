@@ -10,10 +10,10 @@ from typing import Any
 
 from grader.judge.written import notation as notations
 from grader.judge.written.checks import Finding, derivative_findings, evaluator
+from grader.judge.written.evaluate import NotEvaluable
 from grader.judge.written.parsing import Reading, Sym, Unreadable, read_writeup
 from grader.judge.written.sections import Sections, sections
 from grader.judge.written.symbols import key
-from grader.judge.written.evaluate import NotEvaluable
 from grader.judge.written.unroll import Unrolled, index_variable, step_offset
 from grader.judge.written.verdict import unreadable_note
 
@@ -27,6 +27,8 @@ class Context:
     sections: Sections
     notation: notations.Notation
     names: dict[str, str]  # symbol key -> the exercise's quantity name, in this write-up's notation
+    sizes: dict[str, int] = field(default_factory=dict)  # the handout's sizes (V in `\\sum_{j=1}^{V}`)
+    previous: dict[str, str] = field(default_factory=dict)  # h_prev -> h_t: a quantity one step back
     unrolled: Unrolled | None = None
     derivatives: list[Finding] = field(default_factory=list)
 
@@ -41,6 +43,14 @@ class Context:
             return "chain"
         return "equations"
 
+    def name(self, symbol: Sym) -> str | None:
+        return name_in(symbol, self.notation, self.previous)
+
+    def section_text(self, part: str) -> str:
+        """The lines under this part's own headings (empty when it has none)."""
+        lines = self.text.split("\n")
+        return "\n".join(line for number, line in enumerate(lines, 1) if self.sections.part_at(number) == part)
+
     def unreadable(self, part: str) -> list[Unreadable]:
         return [row for row in self.reading.unreadable if self.part_of(row.line, row.text or row.source) == part]
 
@@ -48,10 +58,9 @@ class Context:
         return unreadable_note(self.unreadable(part), self.reading.truncated and part == "gradient")
 
     def attempted(self, part: str) -> bool:
-        """Anything at all for this part: its own heading, math charged to it, or math that could not be read."""
-        return self.sections.has(part) or bool(self.unreadable(part)) or any(
-            self.part_of(row.line, row.text) == part for row in self.reading.rows
-        )
+        """Anything that may be this part: its own heading, or any math at all (a part the reader did not find
+        may be written in a way it does not know, so a person looks)."""
+        return self.sections.has(part) or bool(self.reading.rows) or bool(self.reading.unreadable)
 
 
 def build_context(question: Any, writeup: str, handout: dict[str, int], resolve: Callable[[str], Any]) -> Context:
@@ -63,7 +72,7 @@ def build_context(question: Any, writeup: str, handout: dict[str, int], resolve:
     if question.roles:
         notation = notations.infer(reading, notation, question.roles)
     names = _names(reading, notation, previous)
-    context = Context(writeup, reading, sections(writeup), notation, names)
+    context = Context(writeup, reading, sections(writeup), notation, names, dict(handout), previous)
     if model is not None:
         steps = (getattr(question, "steps", "T"), *getattr(question, "step_aliases", ("n",)))
         context.unrolled = evaluator(model, notation, reading, steps)
@@ -82,21 +91,25 @@ def _per_step_guess(question: Any) -> set[str]:
 
 def _names(reading: Reading, notation: notations.Notation, previous: dict[str, str]) -> dict[str, str]:
     """Every symbol the write-up uses, by the exercise's quantity names (`s_{t-1}` -> h_prev)."""
-    back = {state: name for name, state in previous.items()}
     names: dict[str, str] = {}
     for row in reading.rows:
         for node in _symbols(row.rel):
-            found = notation.quantity(node)
-            if found is None:
-                continue
-            quantity, index = found
-            if index is None:
-                names[key(node)] = quantity
-            elif _offset(index) == 0:
-                names[key(node)] = quantity
-            elif _offset(index) == -1 and quantity in back:
-                names[key(node)] = back[quantity]
+            name = name_in(node, notation, previous)
+            if name is not None:
+                names[key(node)] = name
     return names
+
+
+def name_in(symbol: Sym, notation: notations.Notation, previous: dict[str, str]) -> str | None:
+    """The exercise's name for one symbol in this notation: `s_t` -> h_t, `s_{t-1}` -> h_prev."""
+    found = notation.quantity(symbol)
+    if found is None:
+        return None
+    quantity, index = found
+    if index is None or _offset(index) == 0:
+        return quantity
+    back = {state: name for name, state in previous.items()}
+    return back.get(quantity) if _offset(index) == -1 else None
 
 
 def _offset(index: Any) -> int | None:

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from grader.judge.written.evaluate import NotEvaluable, evaluate
-from grader.judge.written.parsing import Add, Apply, Func, Mul, Reading, Sym
-from grader.judge.written.symbols import key, name_of, spellings
 from grader.judge.written.context import Context
+from grader.judge.written.evaluate import NotEvaluable, evaluate
+from grader.judge.written.parsing import Add, Apply, Dots, Func, Index, Mul, Reading, Sym
+from grader.judge.written.symbols import key, name_of, spellings
 from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
 
 DRAWS = 3
@@ -76,9 +76,11 @@ def draw_environments(given: dict[str, tuple[int, ...]], onehot: list[str], refe
     return environments
 
 
-def agrees(tree: Any, quantity: str, environments: list[dict[str, np.ndarray]], names: dict[str, str]) -> bool:
+def agrees(
+    tree: Any, quantity: str, environments: list[dict[str, np.ndarray]], names: dict[str, str], bound=None
+) -> bool:
     for env in environments:
-        value = evaluate(tree, env, names)
+        value = evaluate(tree, env, names, bound)
         want = env[quantity]
         if value.size != want.size or not np.allclose(value.reshape(want.shape), want, rtol=1e-6, atol=1e-9):
             return False
@@ -89,6 +91,7 @@ def judge_equations(
     question: Any, context: Context, given: dict[str, tuple[int, ...]], reference: Callable[..., Any]
 ) -> WrittenVerdict:
     environments = draw_environments(given, question.onehot, reference)
+    sizes = context.sizes
     names = {**spellings(question.symbols), **context.names}
     wanted = list(question.equations)
     right: dict[str, Statement] = {}
@@ -96,6 +99,15 @@ def judge_equations(
     unverified: dict[str, list[tuple[Statement, str]]] = {}
     for statement in statements(context.reading):
         quantity = name_of(statement.lhs, names)
+        entry = _entry_of(statement.lhs, names)
+        if entry is not None and entry in wanted:  # `ŷ_{t,k} = …`: checked entry by entry
+            local = {**spellings(question.symbols, question.local_symbols.get(entry)), **context.names}
+            reason = _entrywise(statement, entry, environments, local, sizes)
+            if reason is None:
+                right.setdefault(entry, statement)
+            else:
+                unverified.setdefault(entry, []).append((statement, reason))
+            continue
         if quantity is None or quantity not in wanted:
             continue
         local = {**spellings(question.symbols, question.local_symbols.get(quantity)), **context.names}
@@ -104,21 +116,69 @@ def judge_equations(
         used = mentions(statement.rhs, local)
         if not used or quantity in used:  # `h_t = 7 × 1` is a shape, `h_t = h_t` says nothing
             continue
-        outcome = _check(question, quantity, statement, environments, local)
+        outcome = _check(question, quantity, statement, environments, local, sizes)
         if outcome is None:
             right.setdefault(quantity, statement)
         elif outcome[1] is None:
             unverified.setdefault(quantity, []).append((statement, outcome[0]))
         else:
             wrong.setdefault(quantity, (statement, outcome[0], outcome[1]))
-    covered = _covered(wanted, right, wrong, names)
+    for quantity in [q for q in wrong if q in right or q in _covered(wanted, right, {}, names)]:
+        statement, problem, _ = wrong.pop(quantity)  # stated right elsewhere too: a person decides which counts
+        unverified.setdefault(quantity, []).append((statement, "it is stated both right and wrong"))
+    contradicted = {q for q, found in unverified.items() if any(not _abbreviated(st.rhs) for st, _ in found)}
+    covered = _covered(wanted, right, wrong, names) - contradicted
     return _verdict(question, context, wanted, covered, wrong, unverified)
 
 
-def _check(question: Any, quantity: str, statement: Statement, environments, names) -> tuple[str, str | None] | None:
+def _abbreviated(tree: Any) -> bool:
+    """`a_t = W_H h_{t-1} + \\dots`: a reminder, not a claim to check."""
+    return any(isinstance(node, Dots) for node in _nodes(tree))
+
+
+def _nodes(tree: Any) -> Iterator[Any]:
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, tuple):
+            stack.extend(node)
+        elif hasattr(node, "__dataclass_fields__"):
+            stack.extend(getattr(node, f) for f in node.__dataclass_fields__)
+
+
+def _entrywise(statement: Statement, quantity: str, environments, names: dict[str, str], sizes) -> str | None:
+    """None when every entry agrees; else why it could not be verified."""
+    lhs = statement.lhs
+    index = lhs.index if isinstance(lhs, Index) else lhs.sub[1]
+    if not (isinstance(index, Sym) and index.sub is None):
+        return "its entries are named in a way the grader does not follow"
+    try:
+        for env in environments:
+            want = env[quantity].reshape(-1)
+            got = [evaluate(statement.rhs, env, names, {**sizes, index.base: k + 1}) for k in range(want.size)]
+            if not np.allclose(np.asarray(got, dtype=float).reshape(-1), want, rtol=1e-6, atol=1e-9):
+                return "its entries are not the model's"
+    except (NotEvaluable, ValueError) as exc:
+        return str(exc) or "its entries could not be computed"
+    return None
+
+
+def _entry_of(lhs: Any, names: dict[str, str]) -> str | None:
+    """The quantity `ŷ_t[k]`, `ŷ_{t,k}` or `(ŷ_t)_k` is an entry of."""
+    if isinstance(lhs, Index):
+        return name_of(lhs.base, names)
+    if isinstance(lhs, Sym) and lhs.sub is not None and len(lhs.sub) >= 2:
+        return name_of(Sym(lhs.base, lhs.sub[:1], lhs.hat), names)
+    return None
+
+
+def _check(
+    question: Any, quantity: str, statement: Statement, environments, names, sizes
+) -> tuple[str, str | None] | None:
     """None when the equation is right; (the slip, its diagnosis) for a recognised slip; (why, None) otherwise."""
     try:
-        if agrees(statement.rhs, quantity, environments, names):
+        if agrees(statement.rhs, quantity, environments, names, sizes):
             return None
         reason = "its value is not the model's"
     except NotEvaluable as exc:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.judge.written.parsing import Add, Apply, Frac, Func, Hadamard, Index, Mul, Neg, Num, Pow, Sym
+from grader.judge.written.parsing import Add, Apply, BigOp, Frac, Func, Hadamard, Index, Mul, Neg, Num, Pow, Sym
 from grader.judge.written.symbols import key
 
 
@@ -43,38 +43,111 @@ FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 TRANSPOSE_MARKS = {"T", "\\top", "\\intercal", "\\mathsf", "t"}
 
 
-def evaluate(tree: Any, env: dict[str, np.ndarray], names: dict[str, str]) -> np.ndarray:
-    """The value of `tree` with symbols looked up as `names[key] -> env[name]`."""
+class OutOfRange(NotEvaluable):
+    """An entry past the end of a vector: where a sum without limits stops."""
+
+
+MAX_TERMS = 10_000
+
+
+def evaluate(
+    tree: Any, env: dict[str, np.ndarray], names: dict[str, str], bound: dict[str, int] | None = None
+) -> np.ndarray:
+    """The value of `tree` with symbols looked up as `names[key] -> env[name]`; `bound` gives index
+    variables (`k` in `ŷ_{t,k}`) their values, counting entries from 1 as students do."""
     with np.errstate(all="ignore"):
-        value = _value(tree, env, names)
+        value = _value(tree, env, names, bound or {})
     return np.asarray(value, dtype=np.float64)
 
 
-def _value(tree: Any, env: dict[str, np.ndarray], names: dict[str, str]) -> np.ndarray:
+def _value(tree: Any, env: dict[str, np.ndarray], names: dict[str, str], bound: dict[str, int]) -> np.ndarray:
     if isinstance(tree, Num):
         return np.asarray(tree.value)
     if isinstance(tree, Sym):
-        name = names.get(key(tree))
-        if name is None or name not in env:
-            raise NotEvaluable(f"it uses {_written(tree)}, which is not a quantity of the model")
-        return env[name]
+        return _symbol(tree, env, names, bound)
     if isinstance(tree, Neg):
-        return -_value(tree.arg, env, names)
+        return -_value(tree.arg, env, names, bound)
     if isinstance(tree, Add):
-        return _add([_value(term, env, names) for term in tree.terms])
+        return _add([_value(term, env, names, bound) for term in tree.terms])
     if isinstance(tree, Mul):
-        return _product(tree.factors, env, names)
+        return _product(tree.factors, env, names, bound)
     if isinstance(tree, Hadamard):
-        return _entrywise([_value(factor, env, names) for factor in tree.factors])
+        return _entrywise([_value(factor, env, names, bound) for factor in tree.factors])
     if isinstance(tree, Apply):
-        return _apply(tree.func, _value(tree.arg, env, names))
+        return _apply(tree.func, _value(tree.arg, env, names, bound))
     if isinstance(tree, Frac):
-        return _divide(_value(tree.num, env, names), _value(tree.den, env, names))
+        return _divide(_value(tree.num, env, names, bound), _value(tree.den, env, names, bound))
     if isinstance(tree, Pow):
-        return _power(tree, env, names)
+        return _power(tree, env, names, bound)
     if isinstance(tree, Index):
-        return _index(_value(tree.base, env, names), _value(tree.index, env, names))
+        return _indexed(tree, env, names, bound)
+    if isinstance(tree, BigOp) and tree.op == "sum":
+        return _sum(tree, env, names, bound)
     raise NotEvaluable(f"{_kind(tree)} has no value to compare")
+
+
+def _symbol(tree: Sym, env: dict[str, np.ndarray], names: dict[str, str], bound: dict[str, int]) -> np.ndarray:
+    if tree.sub is None and tree.base in bound:
+        return np.asarray(float(bound[tree.base]))
+    name = names.get(key(tree))
+    if name is not None and name in env:
+        return env[name]
+    if tree.sub is not None and len(tree.sub) >= 2:  # ŷ_{t,k}: entry k of ŷ_t
+        vector = _symbol(Sym(tree.base, tree.sub[:1], tree.hat), env, names, bound)
+        return _entry(vector, [_position(part, env, names, bound) for part in tree.sub[1:]])
+    raise NotEvaluable(f"it uses {_written(tree)}, which is not a quantity of the model")
+
+
+def _position(tree: Any, env: dict[str, np.ndarray], names: dict[str, str], bound: dict[str, int]) -> int:
+    """An entry's number, from 1: `k`, `k+1`, or the target word `y_t` (a one-hot vector)."""
+    value = _value(tree, env, names, bound)
+    if value.size > 1 and value.ndim == 2 and value.shape[1] == 1 and np.isclose(value.sum(), 1.0):
+        return int(np.argmax(value)) + 1
+    if value.size != 1:
+        raise NotEvaluable("an index it uses is not a number")
+    return int(round(float(value)))
+
+
+def _entry(value: np.ndarray, positions: list[int]) -> np.ndarray:
+    if any(p < 1 for p in positions):
+        raise NotEvaluable("it uses an entry numbered below 1")
+    try:
+        if len(positions) == 1 and value.ndim == 2 and value.shape[1] == 1:
+            return np.asarray(value[positions[0] - 1, 0])
+        if len(positions) == 2 and value.ndim == 2:
+            return np.asarray(value[positions[0] - 1, positions[1] - 1])
+    except IndexError:
+        raise OutOfRange("an entry past the end") from None
+    raise NotEvaluable("it picks entries the grader cannot tell")
+
+
+def _indexed(tree: Index, env: dict[str, np.ndarray], names: dict[str, str], bound: dict[str, int]) -> np.ndarray:
+    """`ŷ_t[y_t]`, `z_t[k]`, `(W_H)_{ij}`."""
+    base = _value(tree.base, env, names, bound)
+    parts = tree.index if isinstance(tree.index, tuple) else (tree.index,)
+    if len(parts) == 1 and isinstance(parts[0], Sym) and parts[0].sub is None and len(parts[0].base) == 2:
+        parts = (Sym(parts[0].base[0]), Sym(parts[0].base[1]))  # `_{ij}`: two indices
+    return _entry(base, [_position(part, env, names, bound) for part in parts])
+
+
+def _sum(tree: BigOp, env: dict[str, np.ndarray], names: dict[str, str], bound: dict[str, int]) -> np.ndarray:
+    """`\\sum_{j=1}^{7}` or `\\sum_j` (over every entry the body can reach)."""
+    if tree.var is None:
+        raise NotEvaluable("a sum without its index")
+    low = _position(tree.low, env, names, bound) if tree.low is not None else 1
+    high = _position(tree.high, env, names, bound) if tree.high is not None else low + MAX_TERMS
+    total: np.ndarray | None = None
+    for step in range(low, high + 1):
+        try:
+            term = _value(tree.body, env, names, {**bound, tree.var: step})
+        except OutOfRange:
+            if tree.high is None:
+                break
+            raise
+        total = term if total is None else total + term
+    if total is None:
+        raise NotEvaluable("an empty sum")
+    return total
 
 
 def _kind(tree: Any) -> str:
@@ -102,7 +175,9 @@ def _size(value: np.ndarray) -> str:
     return "×".join(map(str, value.shape)) if value.ndim else "number"
 
 
-def _product(factors: tuple[Any, ...], env: dict[str, np.ndarray], names: dict[str, str]) -> np.ndarray:
+def _product(
+    factors: tuple[Any, ...], env: dict[str, np.ndarray], names: dict[str, str], bound: dict[str, int]
+) -> np.ndarray:
     values: list[np.ndarray] = []
     for factor in reversed(factors):  # a function applies to what follows it: read right to left
         if isinstance(factor, Func):
@@ -110,7 +185,7 @@ def _product(factors: tuple[Any, ...], env: dict[str, np.ndarray], names: dict[s
                 raise NotEvaluable(f"{factor.name} has nothing to apply to")
             values[-1] = _apply(factor.name, values[-1])
             continue
-        values.append(_value(factor, env, names))
+        values.append(_value(factor, env, names, bound))
     result = values[-1]
     for value in reversed(values[:-1]):
         result = _multiply(result, value)
@@ -149,17 +224,13 @@ def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return num / den
 
 
-def _power(tree: Pow, env: dict[str, np.ndarray], names: dict[str, str]) -> np.ndarray:
-    base = _value(tree.base, env, names)
-    if isinstance(tree.exp, Sym) and tree.exp.base in TRANSPOSE_MARKS:
+def _power(tree: Pow, env: dict[str, np.ndarray], names: dict[str, str], bound: dict[str, int]) -> np.ndarray:
+    if tree.base == Sym("e") and names.get("e") is None:  # e^{z_{t,k}}
+        return np.exp(_value(tree.exp, env, names, bound))
+    base = _value(tree.base, env, names, bound)
+    if isinstance(tree.exp, Sym) and tree.exp.base in TRANSPOSE_MARKS and tree.exp.sub is None:
         return base.T
-    exponent = _value(tree.exp, env, names)
+    exponent = _value(tree.exp, env, names, bound)
     if exponent.size != 1:
         raise NotEvaluable("it raises something to a matrix power")
     return base ** float(exponent)
-
-
-def _index(base: np.ndarray, index: np.ndarray) -> np.ndarray:
-    if index.shape == base.shape and index.ndim == 2 and index.shape[1] == 1:  # ŷ_t[y_t], y_t one-hot
-        return np.asarray((base * index).sum())
-    raise NotEvaluable("it picks an entry that is not the target's")

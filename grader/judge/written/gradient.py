@@ -9,13 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from grader.judge.written.chain import partial_pair, walk
+from grader.judge.written.chain import DERIVATIVE_SLIPS, partial_pair, walk
+from grader.judge.written.checks import Finding, gradient_findings
+from grader.judge.written.context import Context
 from grader.judge.written.evaluate import NotEvaluable, evaluate
 from grader.judge.written.parsing import Add, BigOp, Mul, Neg, Num, Reading, Sym
 from grader.judge.written.symbols import key, name_of, spellings
-from grader.judge.written.chain import DERIVATIVE_SLIPS
-from grader.judge.written.checks import Finding, gradient_findings
-from grader.judge.written.context import Context
 from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
 
 SUMS_SHARE, FACTORS_SHARE, JACOBIAN_SHARE = 0.4, 0.4, 0.2
@@ -59,6 +58,7 @@ def _first_sum(tree: Any) -> Any:
     return None
 
 
+SLIP_CREDIT = 0.5  # one named slip in an otherwise worked derivation: half the part's points
 SURE = {  # structural findings certain enough to take points; anything else the reader saw goes to review
     "the inner sum runs over later steps than t, which do not affect L_t",
     "the inner sum keeps only the last step: earlier states also depend on the weight",
@@ -71,7 +71,7 @@ GRADIENT_SLIPS = {
     "untransposed-recurrent-weight": "the error is carried back through W_H where the derivative needs its transpose",
     "truncated-bptt": "only the direct term of each step is kept: the error is not carried back through earlier states",
     "missing-tanh-derivative": "the derivative of tanh (1 - h_t^2) is missing",
-    "tanh-derivative-of-wrong-quantity": "the derivative of tanh is taken of a_t: it is 1 - h_t^2, with h_t = tanh(a_t)",
+    "tanh-derivative-of-wrong-quantity": "the derivative of tanh is taken of a_t: it is 1 - h_t^2 (h_t = tanh(a_t))",
     "tanh-derivative-at-wrong-step": "the derivative of tanh is taken at the wrong step",
 }
 
@@ -82,7 +82,7 @@ def judge_gradient(
     note = context.note("gradient")
     slips = [f for f in context.derivatives if f.outcome != "right" and context.part_of(f.line, f.source) == "gradient"]
     if slips:
-        return failed(0.5, [_slip(slips[0], DERIVATIVE_SLIPS)], slips[0].outcome, note)
+        return failed(SLIP_CREDIT, [_slip(slips[0], DERIVATIVE_SLIPS)], slips[0].outcome, note)
     findings = (
         gradient_findings(context.unrolled, context.reading, question.loss, question.weight) if context.unrolled else []
     )
@@ -91,7 +91,7 @@ def judge_gradient(
         final = max(decided, key=lambda f: f.line)
         if final.outcome == "right":
             return passed(f"The gradient ({quoted(final.line, final.source)}) is right: its value was checked.", note)
-        return failed(0.0, [_slip(final, GRADIENT_SLIPS)], final.outcome, note)
+        return failed(SLIP_CREDIT, [_slip(final, GRADIENT_SLIPS)], final.outcome, note)
     return _by_structure(question, context, handout, jacobian, findings, note)
 
 
@@ -110,7 +110,9 @@ def _by_structure(question, context: Context, handout, jacobian, findings: list[
             return missing("No derivation of the gradient was found in your write-up.")
         reasons = [f"{quoted(f.line, f.source)} could not be given a value ({f.reason})" for f in findings[-2:]]
         reason = "; ".join(reasons) or "it did not find ∂L/∂W_H written as a formula it could read"
-        lines = unverified or [(r.line, r.source) for r in reading.rows if context.part_of(r.line, r.text) == "gradient"]
+        lines = unverified or [
+            (r.line, r.source) for r in reading.rows if context.part_of(r.line, r.text) == "gradient"
+        ]
         return review(reason, lines, note)
     line, rhs, total = max(candidates, key=lambda c: (c[2], c[0]))
     remarks: list[str] = []
@@ -120,7 +122,7 @@ def _by_structure(question, context: Context, handout, jacobian, findings: list[
     _check_jacobian(question, reading, names, jacobian, handout, remarks, problems)
     sure = [(message, diagnosis) for message, diagnosis in problems if message in SURE]
     if sure:
-        return failed(0.0, [f"line {line}: {message}." for message, _ in sure] + remarks, sure[0][1], note)
+        return failed(SLIP_CREDIT, [f"line {line}: {message}." for message, _ in sure] + remarks, sure[0][1], note)
     if not problems:
         return passed(" ".join(["The gradient's structure is right.", *remarks]), note)
     return review("; ".join(message for message, _ in problems), [(line, _source(reading, line))], note)
@@ -166,6 +168,8 @@ def _outer_range(question, outer: BigOp, remarks, problems) -> bool:
 def _inner_range(question, inner: BigOp, outer: str | None, remarks, problems) -> float:
     low = _index(inner.low) if inner.low is not None else None
     high = _index(inner.high) if inner.high is not None else None
+    if low == (outer, 0) and outer and _steps(inner.high, question):
+        return 1.0  # Σ_k Σ_{t=k}^{T}: the same double sum, summed in the other order
     if low is not None and low[0] == outer and outer:
         if low[1] > 0:
             problems.append(("the inner sum runs over later steps than t, which do not affect L_t", "wrong-sum-range"))

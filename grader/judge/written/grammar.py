@@ -53,7 +53,7 @@ REL_ARROW.3: /\\(rightarrow|longrightarrow|to|Rightarrow|Longrightarrow|implies|
            | /\\(leftarrow|longleftarrow|gets)(?![A-Za-z])/
            | "→" | "⟶" | "⇒" | "->" | "←" | "<-"
 ADDOP: "+" | "-" | "−"
-MULOP.3: "*" | "·" | "×" | "⊙" | /\\(cdot|times|ast|odot|circ|otimes)(?![A-Za-z])/
+MULOP.3: "*" | "·" | "×" | "⊙" | "/" | /\\(cdot|times|ast|odot|circ|otimes)(?![A-Za-z])/
 BIGOP.3: /\\(sum|prod)(?![A-Za-z])/ | "∑" | "∏"
 FRAC.3: /\\[dt]?frac(?![A-Za-z])/
 PARTIAL.3: /\\partial(?![A-Za-z])/ | "∂"

@@ -55,7 +55,9 @@ UNICODE = {
 }
 _SYMBOL = r"(?:\\[A-Za-z]+\s*)?[A-Za-z](?:[A-Za-z]*)?(?:\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]+)|\s*\^\s*\{[^{}]*\})*"
 _OPERAND = rf"(?:\((?:[^()]|\([^()]*\))*\)(?:_\{{[^{{}}]*\}})?|{_SYMBOL})"
-_ASCII_DERIVATIVE = re.compile(rf"(?<![A-Za-z\\])([d∂]|\\partial\s*)\s*({_OPERAND})\s*/\s*(?:[d∂]|\\partial)\s*({_OPERAND})")
+_ASCII_DERIVATIVE = re.compile(
+    rf"(?<![A-Za-z\\])([d∂]|\\partial\s*)\s*({_OPERAND})\s*/\s*(?:[d∂]|\\partial)\s*({_OPERAND})"
+)
 _LATEX_D = re.compile(r"\\frac\s*\{\s*(?:\\mathrm\{d\}|d)\s*([^{}]*)\}\s*\{\s*(?:\\mathrm\{d\}|d)\s*([^{}]*)\}")
 _HAT_WORD = re.compile(r"(?<![A-Za-z\\])([A-Za-z])(?:(?:hat|_hat)(?=_|\b|\[|\()|\^(?=_))")
 _BIG_WORD = re.compile(r"(?<![A-Za-z\\])(sum|prod)(?=\s*_|\s*\()")
@@ -67,7 +69,8 @@ _DROPPED = re.compile(
 _STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|pmb|vec|mathit|mathsf|mathcal|bf)(?![A-Za-z])\s*")
 _IMPLIES = re.compile(r"\\(Longrightarrow|Rightarrow|implies|iff|Leftrightarrow)(?![A-Za-z])")
 _RANGE = re.compile(r"^\s*[a-z]\s*(=|\\in)\s*([-\w{}\\ ,]*(\\[lc]?dots|\.\.\.)[-\w{}\\ ,]*|[-\w{}\\ ]+)[.,]?\s*$")
-_BOXED = re.compile(r"\\(boxed|fbox|underbrace|overbrace)\s*\{")
+_BOXED = re.compile(r"\\(boxed|fbox)\s*\{")
+_BRACE_NOTE = re.compile(r"\\(underbrace|overbrace|underset|overset)\s*\{")
 
 
 def normalize(row: str) -> str:
@@ -78,6 +81,7 @@ def normalize(row: str) -> str:
     row = _DROPPED.sub(" ", row)
     row = _STYLE.sub(" ", row)
     row = _unwrap(row, _BOXED)
+    row = _unwrap(row, _BRACE_NOTE, annotated=True)
     row = _LATEX_D.sub(lambda m: "\\frac{\\partial " + m.group(1) + "}{\\partial " + m.group(2) + "}", row)
     row = _ASCII_DERIVATIVE.sub(_derivative, row)
     row = _HAT_WORD.sub(lambda m: "\\hat{" + m.group(1) + "}", row)
@@ -86,17 +90,28 @@ def normalize(row: str) -> str:
     return row
 
 
-def _unwrap(row: str, command: re.Pattern[str]) -> str:
-    """`\\boxed{a = b}` as `a = b`: the command and its braces dropped, what they hold kept."""
+def _unwrap(row: str, command: re.Pattern[str], annotated: bool = False) -> str:
+    """`\\boxed{a = b}` as `a = b`: the command and its braces dropped, what they hold kept; with
+    `annotated`, the note after it goes too (`\\underbrace{W_H}_{7×7}` is `W_H`)."""
     match = command.search(row)
     while match:
-        depth, index = 1, match.end()
-        while index < len(row) and depth:
-            depth += {"{": 1, "}": -1}.get(row[index], 0)
-            index += 1
-        row = row[: match.start()] + " " + row[match.end() : index - 1] + " " + row[index:]
+        index = _closing(row, match.end())
+        rest = row[index:]
+        if annotated:
+            note = re.match(r"\s*[_^]\s*\{", rest)
+            rest = rest[_closing(rest, note.end()) :] if note else rest
+        row = row[: match.start()] + " {" + row[match.end() : index - 1] + "} " + rest
         match = command.search(row)
     return row
+
+
+def _closing(text: str, start: int) -> int:
+    """The position after the brace that closes the one opened just before `start`."""
+    depth, index = 1, start
+    while index < len(text) and depth:
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        index += 1
+    return index
 
 
 def _derivative(match: re.Match[str]) -> str:

@@ -66,9 +66,16 @@ def infer(reading: Reading, notation: Notation, roles: dict[str, str]) -> Notati
     `roles` names the model's quantities: state, preactivation, input, prediction, logits, recurrent,
     input_weight, output_weight, step_loss, loss, target."""
     found = Notation(dict(notation.steps), dict(notation.fixed))
-    statements = [(row.rel.parts[i], row.rel.parts[i + 1]) for row in reading.rows for i, op in enumerate(row.rel.ops)]
-    statements = [(lhs, rhs) for lhs, rhs in statements if isinstance(lhs, Sym)]
-    defined = {key(lhs): rhs for lhs, rhs in statements}
+    statements = [
+        (row.rel.parts[i], row.rel.parts[i + 1])
+        for row in reading.rows
+        for i, op in enumerate(row.rel.ops)
+        if op == "=" and isinstance(row.rel.parts[i], Sym)
+    ]
+    _aliases(statements, found)
+    defined: dict[str, Any] = {}
+    for lhs, rhs in statements:
+        defined.setdefault(key(lhs), rhs)
     for lhs, rhs in statements:
         argument = _activated(rhs)
         if argument is None or lhs.sub is None:
@@ -86,10 +93,29 @@ def infer(reading: Reading, notation: Notation, roles: dict[str, str]) -> Notati
     return found
 
 
+def _aliases(statements: list[tuple[Sym, Any]], found: Notation) -> None:
+    """`W = W_H`, `U := W_x`, `s_t = h_t`: the student says which of their symbols is which."""
+    for lhs, rhs in statements:
+        if not isinstance(rhs, Sym):
+            continue
+        for mine, known in ((lhs, rhs), (rhs, lhs)):
+            if found.quantity(mine) is not None:
+                continue
+            quantity = found.quantity(known)
+            if quantity is None:
+                continue
+            if quantity[1] is None:
+                found.fixed[key(mine)] = quantity[0]
+            elif mine.sub is not None:
+                found.steps[base_key(mine)] = quantity[0]
+            break
+
+
 def _assign(table: dict[str, str], written: str, quantity: str) -> None:
-    for other in [k for k, v in table.items() if v == quantity and k != written]:
-        del table[other]
-    table[written] = quantity
+    """`written` plays `quantity` in this write-up, unless the exercise already spells another quantity so
+    (then what the student wrote is read as that one, and a swap is a mistake to find, not a notation)."""
+    if table.get(written, quantity) == quantity:
+        table[written] = quantity
 
 
 def _activated(tree: Any) -> Any:

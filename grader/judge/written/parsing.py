@@ -276,12 +276,20 @@ ELEMENTWISE = ("⊙", "\\odot", "\\circ", "∘")
 
 def _term(children: list[Any]) -> Any:
     groups: list[list[Any]] = [[]]
+    dividing = False
     for child in children:
         if getattr(child, "type", None) == "MULOP":
             if str(child) in ELEMENTWISE:
                 groups.append([])
+            dividing = str(child) == "/"
             continue
-        groups[-1].append(_build(child))
+        built = _build(child)
+        if dividing and groups[-1]:  # `a b / c`: the product so far over what follows
+            numerator = groups[-1][0] if len(groups[-1]) == 1 else Mul(tuple(groups[-1]))
+            groups[-1] = [Frac(numerator, built)]
+        else:
+            groups[-1].append(built)
+        dividing = False
     products = [group[0] if len(group) == 1 else Mul(tuple(group)) for group in groups if group]
     return products[0] if len(products) == 1 else Hadamard(tuple(products))
 
@@ -291,6 +299,8 @@ def _prime(children: list[Any]) -> Any:
     inner = _build(children[0])
     if isinstance(inner, Func):
         return Func(inner.name + "'")
+    if isinstance(inner, Sym) and inner.sub is None and len(inner.base) == 1 and inner.base.islower():
+        return Sym(inner.base + "'")  # `m'`: another index
     return Pow(inner, Sym("T"))
 
 
@@ -429,8 +439,25 @@ def math_segments(text: str) -> list[Segment]:
         inner = start + len(opener)
         segments.append(Segment(lines.at(inner), text[inner:end], offset=inner))
         position = end + len(closer)
-    segments += _plain_lines(text, prose)
+    segments = _joined(text, segments) + _plain_lines(text, prose)
     return sorted(segments, key=lambda segment: segment.line)
+
+
+_ASIDE = re.compile(r"^\s*(\([^()$]*\))?\s*$")
+
+
+def _joined(text: str, segments: list[Segment]) -> list[Segment]:
+    """`$a_t = W_H h_{t-1}$ (7×7 · 7×1) $+ W_x x_t$`: one statement split by a remark, made whole again."""
+    joined: list[Segment] = []
+    for segment in segments:
+        previous = joined[-1] if joined else None
+        if previous is not None and segment.text.lstrip().startswith(("+", "-", "\\cdot")) and "=" in previous.text:
+            between = text[previous.offset + len(previous.text) : segment.offset]
+            if _ASIDE.match(between.strip("$")):
+                joined[-1] = Segment(previous.line, previous.text + " " + segment.text, previous.offset)
+                continue
+        joined.append(segment)
+    return joined
 
 
 def _next_math(text: str, position: int) -> int:
@@ -439,8 +466,8 @@ def _next_math(text: str, position: int) -> int:
         start = min(found)
         if text[start] == "$" and (start == 0 or text[start - 1] != "\\"):
             return start
-        if text[start] == "\\" and _delimiters(text, start)[0]:
-            return start
+        if text[start] == "\\" and _delimiters(text, start)[0] and not text.startswith("\\\\", start - 1):
+            return start  # `\\[2pt]` is a line break, not `\[`
         position = start + 1
         found = [i for i in (text.find("$", position), text.find("\\", position)) if i >= 0]
     return len(text)
@@ -476,14 +503,27 @@ def _plain_lines(text: str, prose: list[tuple[int, str]]) -> list[Segment]:
             continue
         line = lines.at(offset)
         for number, content in enumerate(piece.split("\n")):
+            if any(arrow in content for arrow in ARROWS_IN_PROSE) and "$" in _whole_line(text, offset, number):
+                content = _whole_line(text, offset, number).replace("$", " ")  # `$L_t$ → $ŷ_t$ → …`
             plain = _PLAIN_MARKUP.sub(" ", content).strip()
             if _looks_like_math(plain):
                 found.append(Segment(line + number, _cut_comment(plain), plain=True))
     return found
 
 
+def _whole_line(text: str, offset: int, number: int) -> str:
+    """The whole line of the write-up that the `number`-th line of a prose piece at `offset` lies on."""
+    position = offset
+    for _ in range(number):
+        position = text.find("\n", position) + 1
+    start = text.rfind("\n", 0, position) + 1
+    end = text.find("\n", position)
+    return text[start : end if end >= 0 else len(text)]
+
+
 def _looks_like_math(line: str) -> bool:
-    if any(arrow in line for arrow in ARROWS_IN_PROSE) and len(line.split()) <= 3 * line.count("-") + 12:
+    arrows = sum(line.count(arrow) for arrow in ARROWS_IN_PROSE)
+    if arrows and len(line.split()) <= 4 * arrows + 6:
         return True
     lhs, equals, _ = line.partition("=")
     return bool(equals) and bool(_PLAIN_LHS.match(lhs.strip().replace(" ", ""))) and len(lhs.split()) <= 3

@@ -13,8 +13,22 @@ HEADING = re.compile(
     re.MULTILINE,
 )
 PART_WORDS = {  # checked in this order: "chain rule" is the gradient's, "chain" alone the chain's
-    "gradient": ("gradient", "chain rule", "derivative", "backprop", "bptt", "backward", "through time", "result",
-                 "∂l/∂", "dl/dw", "partial", "delta", "error term", "recursion"),
+    "gradient": (
+        "gradient",
+        "chain rule",
+        "derivative",
+        "backprop",
+        "bptt",
+        "backward",
+        "through time",
+        "result",
+        "∂l/∂",
+        "dl/dw",
+        "partial",
+        "delta",
+        "error term",
+        "recursion",
+    ),
     "chain": ("chain", "depend", "graph", "path"),
     "equations": ("equation", "model", "forward", "notation", "setup", "definition", "network"),
 }

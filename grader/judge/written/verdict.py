@@ -37,7 +37,9 @@ def failed(fraction: float, problems: list[str], diagnosis: str, note: str = "")
 def review(reason: str, lines: Iterable[tuple[int, str]], note: str = "") -> WrittenVerdict:
     """The grader could not verify this part: it says why, quotes what it read, and leaves it to a person."""
     quotes = [quoted(line, source) for line, source in dict.fromkeys(lines)]
-    shown = "; ".join(quotes[:MAX_QUOTED]) + (f"; and {len(quotes) - MAX_QUOTED} more" if len(quotes) > MAX_QUOTED else "")
+    shown = "; ".join(quotes[:MAX_QUOTED]) + (
+        f"; and {len(quotes) - MAX_QUOTED} more" if len(quotes) > MAX_QUOTED else ""
+    )
     read = f" What was read: {shown}." if quotes else ""
     return WrittenVerdict(0.0, "review", _join(f"Awaits review by a person: {reason}.{read}", note))
 
