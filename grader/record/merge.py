@@ -100,6 +100,9 @@ def _verdict(graded: _Graded) -> str:
 
 
 def _current(path: Path, exercise: str) -> list[SubmissionResult]:
+    """A gradebook's current grades of the exercise; none from one holding none (a shard without students)."""
+    if exercise not in exercises_in(path):
+        return []
     try:
         with Gradebook(path) as book:
             return book.current(exercise).submissions
