@@ -192,8 +192,8 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
     )
     for match in LATER.finditer(text):
         sentence = re.split(r"[.?!:]\s|\n\s*\n", text[match.start() : match.end() + 200], maxsplit=1)[0]
-        flat = sentence.replace("\\mathbf", "").replace("\\boldsymbol", "").replace("\\bm", "").replace(" ", "")
-        flat = re.sub(r"\{([A-Za-z])\}", r"\1", flat)
+        flat = re.sub(r"\\(mathbf|boldsymbol|bm)\s*", "", sentence)
+        flat = re.sub(r"\{\s*([A-Za-z])\s*\}", r"\1", flat)
         if later.search(flat) and not NEGATION.search(sentence):
             line = text.count("\n", 0, match.start()) + 1
             return line, " ".join(sentence.split())[:100]

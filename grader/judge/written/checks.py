@@ -48,10 +48,13 @@ def gradient_findings(unrolled: Unrolled, reading: Reading, loss: str, weight: s
     findings = []
     for row in reading.rows:
         rel = row.rel
-        if not rel.ops or not _differentiates(unrolled.notation, rel.parts[0], loss, weight):
+        starts = [i for i, part in enumerate(rel.parts) if _differentiates(unrolled.notation, part, loss, weight)]
+        if not starts:  # `dW_H = dL/dW_H = …` names it after something else
             continue
-        for op, part in zip(rel.ops, rel.parts[1:]):
-            if op == "=":
+        for op, part in zip(rel.ops[starts[0] :], rel.parts[starts[0] + 1 :]):
+            if op != "=":
+                break
+            if not _differentiates(unrolled.notation, part, loss, weight):
                 findings.append(_judge_gradient(unrolled, row, part))
     return findings
 

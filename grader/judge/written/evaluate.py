@@ -38,6 +38,7 @@ FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
     "sigma": lambda v: 1.0 / (1.0 + np.exp(-v)),
     "diag": _diag,
+    "onehot": lambda v: v,  # `onehot(y_t)`: the target, already one-hot here
     "tanh'": lambda v: 1.0 - np.tanh(v) ** 2,
 }
 TRANSPOSE_MARKS = {"T", "\\top", "\\intercal", "\\mathsf", "t"}

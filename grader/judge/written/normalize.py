@@ -80,6 +80,7 @@ def normalize(row: str) -> str:
             row = row.replace(symbol, latex)
     row = _DROPPED.sub(" ", row)
     row = _STYLE.sub(" ", row)
+    row = _bracket_groups(row)
     row = _unwrap(row, _BOXED)
     row = _unwrap(row, _BRACE_NOTE, annotated=True)
     row = _LATEX_D.sub(lambda m: "\\frac{\\partial " + m.group(1) + "}{\\partial " + m.group(2) + "}", row)
@@ -87,6 +88,27 @@ def normalize(row: str) -> str:
     row = _HAT_WORD.sub(lambda m: "\\hat{" + m.group(1) + "}", row)
     row = _BIG_WORD.sub(lambda m: "\\" + m.group(1), row)
     row = _GREEK_WORD.sub(lambda m: "\\" + m.group(1) + " ", row)
+    return row
+
+
+_GROUP_OPEN = re.compile(r"(\\odot|\\cdot|\\circ|\\left|[*=+\-(])\s*\[|^\s*\[")
+
+
+def _bracket_groups(row: str) -> str:
+    """`a ⊙ [b + c]`: square brackets after an operator group, as parentheses do (`ŷ_t[y_t]` stays an index)."""
+    match = _GROUP_OPEN.search(row)
+    while match:
+        opening = match.end() - 1
+        depth, index = 0, opening
+        while index < len(row):
+            depth += {"[": 1, "]": -1}.get(row[index], 0)
+            if depth == 0:
+                break
+            index += 1
+        if index >= len(row):
+            return row
+        row = row[:opening] + "(" + row[opening + 1 : index] + ")" + row[index + 1 :]
+        match = _GROUP_OPEN.search(row, opening)
     return row
 
 
@@ -100,7 +122,8 @@ def _unwrap(row: str, command: re.Pattern[str], annotated: bool = False) -> str:
         if annotated:
             note = re.match(r"\s*[_^]\s*\{", rest)
             rest = rest[_closing(rest, note.end()) :] if note else rest
-        row = row[: match.start()] + " {" + row[match.end() : index - 1] + "} " + rest
+        inner = row[match.end() : index - 1]
+        row = row[: match.start()] + (" {" + inner + "} " if annotated else " " + inner + " ") + rest
         match = command.search(row)
     return row
 

@@ -146,7 +146,7 @@ class Reading:
 
 
 FUNCTION_COMMANDS = {"tanh", "log", "ln", "exp", "sigma", "sin", "cos", "max", "diag", "softmax", "operatorname"}
-FUNCTION_WORDS = {"tanh", "log", "ln", "exp", "softmax", "sigmoid", "diag", "relu", "sigma"}
+FUNCTION_WORDS = {"tanh", "log", "ln", "exp", "softmax", "sigmoid", "diag", "relu", "sigma", "onehot"}
 
 
 # ---------------------------------------------------------------- parsing one row
@@ -506,8 +506,10 @@ def _plain_lines(text: str, prose: list[tuple[int, str]]) -> list[Segment]:
             if any(arrow in content for arrow in ARROWS_IN_PROSE) and "$" in _whole_line(text, offset, number):
                 content = _whole_line(text, offset, number).replace("$", " ")  # `$L_t$ → $ŷ_t$ → …`
             plain = _PLAIN_MARKUP.sub(" ", content).strip()
-            if _looks_like_math(plain):
-                found.append(Segment(line + number, _cut_comment(plain), plain=True))
+            pieces = [plain] if _looks_like_math(plain) else re.split(r"(?<=[,;:])\s+", plain)[1:]
+            for piece in pieces:  # `I write dX for dL/dX, e_t = ŷ_t - onehot(y_t):` defines e_t
+                if _looks_like_math(piece):
+                    found.append(Segment(line + number, _cut_comment(piece), plain=True))
     return found
 
 
