@@ -704,7 +704,8 @@ def _review_part(book, exercise: str, part) -> None:
         return
     comment = click.prompt("comment", default="", show_default=False).strip()
     try:
-        [review] = book.add_reviews(exercise, [Scoring(part.submission.student, part.question.id, score, comment)])
+        scoring = Scoring(part.submission.student, part.question.id, score, comment, part.submission.path)
+        [review] = book.add_reviews(exercise, [scoring])
     except GradebookError as exc:
         click.echo(f"not recorded: {exc}")
         return

@@ -182,12 +182,13 @@ class Gradebook:
             return [self._add_review(exercise, scoring) for scoring in scorings]
 
     def _add_review(self, exercise: str, scoring: Scoring) -> Review:
-        rows = self.current_rows(exercise, scoring.student)
-        shown = [with_reviews(row, self.reviews(exercise, scoring.student)) for row in rows]
+        rows = [row for row in self.current_rows(exercise, scoring.student) if scoring.path in (None, row.path)]
+        row = rows[-1] if rows else None  # the newest
+        shown = with_reviews(row, self.reviews(exercise, scoring.student)) if row else None
         problem = scoring_problem(scoring, shown)
-        if problem:
-            raise GradebookError(problem)
-        question = next(q for q in shown[0].questions if q.id == scoring.question)
+        if problem is not None or row is None or shown is None:
+            raise GradebookError(problem or f"no submission of {scoring.student!r}")
+        question = next(q for q in shown.questions if q.id == scoring.question)
         review = Review(
             student=scoring.student,
             question=scoring.question,
@@ -196,10 +197,10 @@ class Gradebook:
             previous_score=question.score,
             comment=scoring.comment,
             reviewed_at=time.time(),
-            path=rows[0].path,
-            grade_id=rows[0].id,
-            fingerprint=rows[0].fingerprint,
-            answer=rows[0].answer,
+            path=row.path,
+            grade_id=row.id,
+            fingerprint=row.fingerprint,
+            answer=row.answer,
         )
         self._db.execute(
             f"INSERT INTO reviews (exercise, {_REVIEW}) VALUES (?, {', '.join('?' * len(_review_values(review)))})",

@@ -4,7 +4,8 @@ A part awaits review when the grader could not verify it (question status `revie
 until a person scores it. The listing gives, per part, the student, the question, its points and
 the grader's feedback in full (its reading, and the student's lines it could not verify). Scores
 come from a terminal (the command line asks, part by part) or from a CSV with the columns
-`student,question,score,comment`, for any question (a regrade request too). A CSV is recorded
+`student,question,score,comment`, for any question (a regrade request too; a student graded from
+several paths is scored on the newest submission). A CSV is recorded
 whole or not at all: every row that names an unknown student or question, or a score outside
 0..points, is reported on a line of its own.
 """
@@ -86,17 +87,15 @@ def read_score(text: str, max_score: float) -> float:
 
 def read_scores(path: Path, results: GradingResults) -> ScoresFile:
     """A CSV's scores, each checked against the current grades; ScoresError listing every bad row."""
-    by_student: dict[str, list[SubmissionResult]] = {}
-    for submission in results.submissions:
-        by_student.setdefault(submission.student, []).append(submission)
+    newest = {submission.student: submission for submission in results.submissions}  # oldest grade first
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            return _checked_rows(path, csv.DictReader(handle), by_student)
+            return _checked_rows(path, csv.DictReader(handle), newest)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ScoresError(f"{path}: cannot be read ({exc})") from None
 
 
-def _checked_rows(path: Path, reader: csv.DictReader, by_student: dict[str, list[SubmissionResult]]) -> ScoresFile:
+def _checked_rows(path: Path, reader: csv.DictReader, newest: dict[str, SubmissionResult]) -> ScoresFile:
     reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
     absent = [column for column in SCORE_COLUMNS[:3] if column not in reader.fieldnames]
     if absent:
@@ -111,7 +110,7 @@ def _checked_rows(path: Path, reader: csv.DictReader, by_student: dict[str, list
         if not cells.get("score"):
             skipped += 1
             continue
-        problem, scoring = _checked_row(cells, by_student, seen, reader.line_num)
+        problem, scoring = _checked_row(cells, newest, seen, reader.line_num)
         if problem:
             problems.append(f"{where}: {problem}")
         elif scoring is not None:
@@ -122,7 +121,7 @@ def _checked_rows(path: Path, reader: csv.DictReader, by_student: dict[str, list
 
 
 def _checked_row(
-    cells: dict[str, str], by_student: dict[str, list[SubmissionResult]], seen: dict[tuple[str, str], int], line: int
+    cells: dict[str, str], newest: dict[str, SubmissionResult], seen: dict[tuple[str, str], int], line: int
 ) -> tuple[str | None, Scoring | None]:
     """(problem, None) or (None, the row's scoring)."""
     student, question = cells.get("student", ""), cells.get("question", "")
@@ -131,7 +130,7 @@ def _checked_row(
     except ValueError:
         return f"score {cells['score']!r} is not a number", None
     scoring = Scoring(student, question, score, cells.get("comment", ""))
-    problem = scoring_problem(scoring, by_student.get(student, []))
+    problem = scoring_problem(scoring, newest.get(student))
     if problem is None and (student, question) in seen:
         problem = f"student {student!r}, {question}: scored again (first on line {seen[(student, question)]})"
     seen.setdefault((student, question), line)

@@ -57,17 +57,14 @@ class Scoring:
     question: str
     score: float
     comment: str = ""
+    path: str | None = None  # which of the student's submissions; None: the newest graded
 
 
-def scoring_problem(scoring: Scoring, submissions: list[SubmissionResult]) -> str | None:
-    """Why `scoring` cannot be recorded against its student's current submissions (None when it can)."""
+def scoring_problem(scoring: Scoring, submission: SubmissionResult | None) -> str | None:
+    """Why `scoring` cannot be recorded against the submission it is for (None when it can)."""
     who = f"student {scoring.student!r}"
-    if not submissions:
+    if submission is None:
         return f"unknown student {scoring.student!r}: the gradebook holds no submission of theirs"
-    if len(submissions) != 1:
-        paths = f" ({', '.join(sub.path for sub in submissions)})" if submissions else ""
-        return f"{who} has {len(submissions)} submissions in the gradebook{paths}; a review needs exactly one"
-    submission = submissions[0]
     if submission.status != "graded":
         return f"{who}: the submission was rejected, so it has no questions to score"
     question = next((q for q in submission.questions if q.id == scoring.question), None)

@@ -330,6 +330,10 @@ def test_a_regrade_keeps_reviews_unless_the_answer_changed(graded, book, tmp_pat
         shown = {sub.path: sub for sub in gradebook.current().submissions}
     assert question(shown[newest["cal"].path], "grad_W_x").score == 1
     assert question(shown[newest["bea"].path], "derivation.gradient").score == 2
+    # bea is now in the gradebook under two paths: a score from a CSV goes to the newest grade
+    again = write_scores(tmp_path / "again.csv", [["bea", "rnn_step", "1", "regrade: copied code"]])
+    assert cli("review", str(book), "--scores", str(again)).returncode == 0
+    assert reviews(book)[-1].path == newest["bea"].path
 
     # cal changes the file: the override no longer applies, the grader's verdict stands, and it says so.
     (folder / "cal.py").write_text((folder / "cal.py").read_text() + "\n# resubmitted\n")
