@@ -644,7 +644,7 @@ def review_command(gradebook, scores, exercise_id, history) -> None:
     On a terminal, asks for each part's score (blank skips it) and a comment, recording each as it is entered;
     otherwise only lists them. Every output made from the gradebook then uses the reviewed scores."""
     from grader.record.gradebook import Gradebook, GradebookError
-    from grader.record.review import render_history, render_pending
+    from grader.record.review import render_history
 
     try:
         with Gradebook(Path(gradebook)) as book:
@@ -656,9 +656,17 @@ def review_command(gradebook, scores, exercise_id, history) -> None:
             elif sys.stdin.isatty() and sys.stdout.isatty():
                 _review_interactively(book, exercise)
             else:
-                click.echo(render_pending(book.current(exercise)))
+                _list_pending(book.current(exercise))
     except GradebookError as exc:
         raise UsageProblem(str(exc)) from None
+
+
+def _list_pending(results) -> None:
+    from grader.record.review import SCORE_COLUMNS, pending_parts, render_pending
+
+    click.echo(render_pending(results))
+    if pending_parts(results):
+        click.echo(f"to score them: on a terminal, or with --scores FILE ({','.join(SCORE_COLUMNS)})", err=True)
 
 
 def _record_scores(book, exercise: str, path: Path) -> None:
