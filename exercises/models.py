@@ -253,7 +253,7 @@ class _WrittenQuestion(_Question):
     )
     roles: dict[str, str] = Field(
         default_factory=dict,
-        description="Which quantity plays which part (state, preactivation, input, logits, prediction, "
+        description="Which quantity plays which part (state, previous, preactivation, input, logits, prediction, "
         "recurrent, input_weight, output_weight, step_loss, loss, target), so a write-up's own names are read.",
     )
 

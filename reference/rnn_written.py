@@ -47,8 +47,8 @@ def unrolled_model(T: int, V: int, D: int, H: int, seed: int = 20261206) -> dict
     """The model unrolled over a random sentence, for judging a written gradient by its value.
 
     `per_step[q][t]` is quantity q at step t (index 0 is h_0's step: only `h_t` has a value there);
-    `derivatives[(num, den)][t]` a local derivative at step t (the one-step Jacobian under (h_t, h_prev),
-    total adjoints under (L, h_t) and (L, a_t)); `answer` is ∂L/∂W_H from `reference.rnn.bptt`;
+    `derivatives["num/den"][t]` a local derivative at step t (the one-step Jacobian under "h_t/h_prev",
+    total adjoints under "L/h_t" and "L/a_t"); `answer` is ∂L/∂W_H from `reference.rnn.bptt`;
     `mistakes` the gradient each common slip gives, and `derivative_mistakes` the same for local derivatives.
     """
     generator = np.random.default_rng(seed)
@@ -78,26 +78,26 @@ def unrolled_model(T: int, V: int, D: int, H: int, seed: int = 20261206) -> dict
             "y": onehot,
         },
         "derivatives": {
-            ("L_t", "z_t"): errors,
-            ("z_t", "h_t"): [None] + [W_y] * T,
-            ("h_t", "a_t"): [None] + [np.diagflat(1 - h[t] ** 2) for t in range(1, T + 1)],
-            ("a_t", "h_prev"): [None] + [W_H] * T,
-            ("h_t", "h_prev"): [None] + [one_step_jacobian(W_H, h[t]) for t in range(1, T + 1)],
-            ("L_t", "h_t"): local,
-            ("L", "h_t"): adjoint_h,
-            ("L", "a_t"): adjoint_a,
+            "L_t/z_t": errors,
+            "z_t/h_t": [None] + [W_y] * T,
+            "h_t/a_t": [None] + [np.diagflat(1 - h[t] ** 2) for t in range(1, T + 1)],
+            "a_t/h_prev": [None] + [W_H] * T,
+            "h_t/h_prev": [None] + [one_step_jacobian(W_H, h[t]) for t in range(1, T + 1)],
+            "L_t/h_t": local,
+            "L/h_t": adjoint_h,
+            "L/a_t": adjoint_a,
         },
         "answer": answer,
         "mistakes": _gradient_mistakes(W_H, h, a, local, answer),
         "derivative_mistakes": {
-            ("h_t", "h_prev"): {
+            "h_t/h_prev": {
                 "missing-tanh-derivative": [None] + [W_H] * T,
                 "tanh-derivative-at-wrong-step": [None] + [one_step_jacobian(W_H, h[t - 1]) for t in range(1, T + 1)],
             },
-            ("h_t", "a_t"): {
+            "h_t/a_t": {
                 "tanh-derivative-of-wrong-quantity": [None] + [np.diagflat(1 - a[t] ** 2) for t in range(1, T + 1)]
             },
-            ("L_t", "z_t"): {"sign-flipped": [None] + [-errors[t] for t in range(1, T + 1)]},
+            "L_t/z_t": {"sign-flipped": [None] + [-errors[t] for t in range(1, T + 1)]},
         },
     }
 

@@ -136,6 +136,12 @@ def record_written(exercise: Exercise) -> dict[str, list[dict[str, Any]]]:
             draw_environments(given_shapes(question, exercise.handout), question.onehot, function)
         elif question.kind == "gradient":
             function(*jacobian_probe(exercise.handout))
+    for question in exercise.questions:
+        unrolled = getattr(question, "unrolled", None) if isinstance(question, WrittenQuestion) else None
+        if isinstance(unrolled, str) and unrolled not in recorded:
+            _recorder(resolve(exercise, unrolled), recorded.setdefault(unrolled, []))(
+                **dict(sorted(exercise.handout.items()))
+            )
     return recorded
 
 
@@ -163,6 +169,12 @@ def _encode(value: Any) -> Any:
         return {"dict": {name: _encode(part) for name, part in value.items()}}
     if isinstance(value, tuple):
         return {"tuple": [_encode(part) for part in value]}
+    if isinstance(value, list):
+        return {"list": [_encode(part) for part in value]}
+    if value is None:
+        return {"none": True}
+    if isinstance(value, str):
+        return {"str": value}
     return encode_array(np.asarray(value, dtype=np.float64))
 
 
@@ -171,6 +183,12 @@ def _decode(data: Any) -> Any:
         return {name: _decode(part) for name, part in data["dict"].items()}
     if "tuple" in data:
         return tuple(_decode(part) for part in data["tuple"])
+    if "list" in data:
+        return [_decode(part) for part in data["list"]]
+    if "none" in data:
+        return None
+    if "str" in data:
+        return data["str"]
     return decode_array(data, MAX_ELEMENTS)
 
 

@@ -228,6 +228,7 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
     ]
     best = max(links, key=sum) if relevant else []
     recursion = any(_reaches(graph, question.recurrent, question.previous, set()) for graph in graphs)
+    recursion = recursion or recursion_shown(reading, question, names, arrow_chains(reading, names))
     recursion = recursion or _recursion_in_prose(context, question) or _recursion_by_value(context, question)
     if best and all(best) and recursion:
         return passed("The dependency chain is right, including the recursion through earlier steps.", note)
@@ -302,10 +303,10 @@ def _recursion_by_value(context: Context, question: Any) -> bool:
         return False
     from grader.judge.written.checks import gradient_findings
 
-    roles = getattr(question, "roles", {})
-    findings = gradient_findings(
-        context.unrolled, reading=context.reading, loss=roles.get("loss", "L"), weight=roles.get("recurrent", "W_H")
-    )
+    roles = question.roles
+    if "loss" not in roles or "recurrent" not in roles:
+        return False
+    findings = gradient_findings(context.unrolled, context.reading, roles["loss"], roles["recurrent"])
     return any(f.outcome == "right" for f in findings)
 
 

@@ -102,7 +102,7 @@ def derivative_findings(unrolled: Unrolled, reading: Reading) -> list[Finding]:
     return [f for f in findings if f.outcome != "unverified"]
 
 
-def _local_pair(unrolled: Unrolled, lhs: Any) -> tuple[str, str] | None:
+def _local_pair(unrolled: Unrolled, lhs: Any) -> str | None:
     if not (isinstance(lhs, Frac) and isinstance(lhs.num, Partial) and isinstance(lhs.den, Partial)):
         return None
     notation, model = unrolled.notation, unrolled.model
@@ -116,11 +116,11 @@ def _local_pair(unrolled: Unrolled, lhs: Any) -> tuple[str, str] | None:
     except NotEvaluable:
         return None
     below = model.get("previous", {}).get(bottom[0], bottom[0]) if shift == 1 else bottom[0]
-    pair = (top[0], below)
+    pair = f"{top[0]}/{below}"
     return pair if shift in (0, 1) and pair in model["derivatives"] else None
 
 
-def _judge_derivative(unrolled: Unrolled, row: Row, lhs: Any, formula: Any, pair: tuple[str, str]) -> Finding:
+def _judge_derivative(unrolled: Unrolled, row: Row, lhs: Any, formula: Any, pair: str) -> Finding:
     variable = _index_variable(lhs)
     if variable is None:
         return Finding(row.line, row.source, "unverified")

@@ -18,6 +18,11 @@ from grader.judge.written.unroll import Unrolled, index_variable, step_offset
 from grader.judge.written.verdict import unreadable_note
 
 PARTS = ("equations", "chain", "gradient")
+ATTEMPT_WORDS = {
+    "equations": ("tanh", "softmax"),
+    "chain": ("depend", "chain", "→", "->", "\\to ", "rightarrow"),
+    "gradient": ("gradient", "derivative", "∂", "\\partial", "backprop", "d/d", "dl/d"),
+}
 
 
 @dataclass
@@ -58,14 +63,19 @@ class Context:
         return unreadable_note(self.unreadable(part), self.reading.truncated and part == "gradient")
 
     def attempted(self, part: str) -> bool:
-        """Anything that may be this part: its own heading, or any math at all (a part the reader did not find
-        may be written in a way it does not know, so a person looks)."""
-        return self.sections.has(part) or bool(self.reading.rows) or bool(self.reading.unreadable)
+        """Anything that may be this part: its heading, math charged to it, or words that speak of it (a part
+        the reader did not find may be written in a way it does not know: a person looks)."""
+        if self.sections.has(part) or self.unreadable(part):
+            return True
+        if any(self.part_of(row.line, row.text) == part for row in self.reading.rows):
+            return True
+        return any(word in self.text.lower() for word in ATTEMPT_WORDS.get(part, ()))
 
 
 def build_context(question: Any, writeup: str, handout: dict[str, int], resolve: Callable[[str], Any]) -> Context:
     reading = read_writeup(writeup)
-    previous = {getattr(question, "previous", "h_prev"): question.roles.get("state", "h_t")} if question.roles else {}
+    roles = question.roles
+    previous = {roles["previous"]: roles["state"]} if "previous" in roles and "state" in roles else {}
     model = _model(resolve, question.unrolled, tuple(sorted(handout.items()))) if question.unrolled else None
     per_step = set(model["per_step"]) if model else _per_step_guess(question)
     notation = notations.from_exercise(question.symbols, per_step, previous)

@@ -73,8 +73,16 @@ _BOXED = re.compile(r"\\(boxed|fbox)\s*\{")
 _BRACE_NOTE = re.compile(r"\\(underbrace|overbrace|underset|overset)\s*\{")
 
 
+_SHAPE_NOTE = re.compile(
+    r"(\s*:\s*(\\boxed\s*\{)?|\s*\(|\s+)\s*\d+\s*(\\times|×|x|\\cdot|,)\s*\d+\s*(\})?\s*\)?\s*[.,;]?\s*$"
+)
+
+
 def normalize(row: str) -> str:
     """One row of math in the grammar's LaTeX."""
+    stripped = _SHAPE_NOTE.sub("", row) if "=" in row else row
+    if not stripped.rstrip().endswith("="):  # `z_t = W_y h_t : \boxed{10 \times 1}`: a shape after an equation
+        row = stripped
     for symbol, latex in UNICODE.items():
         if symbol in row:
             row = row.replace(symbol, latex)

@@ -55,5 +55,5 @@ def sections(text: str) -> Sections:
         title = next(group for group in match.groups() if group is not None).lower()
         line, counted = line + text.count("\n", counted, match.start()), match.start()
         starts.append(line)
-        parts.append(next((part for part, words in PART_WORDS.items() if any(w in title for w in words)), None))
+        parts.append(next((part for part, keywords in PART_WORDS.items() if any(w in title for w in keywords)), None))
     return Sections(tuple(starts), tuple(parts))

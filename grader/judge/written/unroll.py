@@ -299,7 +299,7 @@ class Unrolled:
 
     def _derivative(self, pair: tuple[str, str], step: int) -> Value:
         step += self.shift
-        values = self.model["derivatives"].get(pair)
+        values = self.model["derivatives"].get("/".join(pair))
         if values is None:
             raise NotEvaluable("it uses a derivative it does not work out")
         if step > self.count:
