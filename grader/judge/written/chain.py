@@ -143,7 +143,7 @@ def token_edges(context: Context) -> list[tuple[str, str]]:
 
 def _names_in(element: str, context: Context) -> list[str]:
     found: list[str] = []
-    for token in SYMBOL.findall(element):
+    for token in SYMBOL.findall(_plain_braces(element)):
         name = _token_name(token.strip(), context)
         if name is not None and name not in found:
             found.append(name)
@@ -156,6 +156,29 @@ def _token_name(token: str, context: Context) -> str | None:
     except MathSyntaxError:
         return None
     return context.name(tree) if isinstance(tree, Sym) else None
+
+
+def _plain_braces(text: str) -> str:
+    """`\\hat{ {y}}_t` (bold stripped) as `\\hat y_t`, so each symbol is one token."""
+    for _ in range(3):
+        text = re.sub(r"\{\s*(\\?[A-Za-z]+)\s*\}", r" \1", text)
+    return text
+
+
+DEPENDS = re.compile(r"depend|function of|computed from|comes from|feeds into", re.IGNORECASE)
+
+
+def prose_chains(context: Context) -> list[list[str]]:
+    """`$L_t$ depends on $\\hat y_t$, which depends on $z_t$ …`: a chain said in words, in the order written."""
+    text = context.section_text("chain") or context.text
+    chains = []
+    for sentence in re.split(r"(?<=[.!?])\s+|\n\s*\n", text):
+        if not DEPENDS.search(sentence) or len(sentence) > 600:
+            continue
+        order = _names_in(sentence.replace("$", " "), context)
+        if len(order) >= 2:
+            chains.append(order)
+    return chains
 
 
 def _graph(orders: list[list[str]]) -> dict[str, set[str]]:
@@ -203,7 +226,8 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
 def judge_chain(question: Any, context: Context) -> WrittenVerdict:
     names = context.names or spellings(question.symbols)
     reading = context.reading
-    wanted = list(question.chain)
+    written = set(context.names.values()) | {name for pair in token_edges(context) for name in pair}
+    wanted = [q for i, q in enumerate(question.chain) if q in written or i in (0, len(question.chain) - 1)]
     note = context.note("chain")
     mistakes = [f for f in context.derivatives if f.outcome != "right" and context.part_of(f.line, f.source) == "chain"]
     if mistakes:
@@ -219,6 +243,7 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
         )
         return failed(0.5, [problem + "."], "later-states-in-chain", note)
     orders = [order for order, _ in arrow_chains(reading, names)] + product_chains(reading, names)
+    orders += prose_chains(context)
     edges = token_edges(context) + [pair for order in orders for pair in zip(order, order[1:])]
     relevant = bool({name for pair in edges for name in pair} & set(wanted[:-1]))
     graphs = [_graph([list(pair) for pair in edges]), _graph([[b, a] for a, b in edges])]

@@ -48,6 +48,8 @@ def mentions(tree: Any, names: dict[str, str]) -> set[str]:
         node = stack.pop()
         if isinstance(node, Sym):
             name = names.get(key(node))
+            if name is None and node.sub is not None and len(node.sub) >= 2:  # ŷ_{t,y_t}: an entry of ŷ_t
+                name = names.get(key(Sym(node.base, node.sub[:1], node.hat)))
             if name:
                 found.add(name)
             continue

@@ -88,11 +88,11 @@ def _value(tree: Any, env: dict[str, np.ndarray], names: dict[str, str], bound: 
 
 
 def _symbol(tree: Sym, env: dict[str, np.ndarray], names: dict[str, str], bound: dict[str, int]) -> np.ndarray:
-    if tree.sub is None and tree.base in bound:
-        return np.asarray(float(bound[tree.base]))
     name = names.get(key(tree))
     if name is not None and name in env:
         return env[name]
+    if tree.sub is None and tree.base in bound:  # an index, or a size (`V` in a sum's limit)
+        return np.asarray(float(bound[tree.base]))
     if tree.sub is not None and len(tree.sub) >= 2:  # ŷ_{t,k}: entry k of ŷ_t
         vector = _symbol(Sym(tree.base, tree.sub[:1], tree.hat), env, names, bound)
         return _entry(vector, [_position(part, env, names, bound) for part in tree.sub[1:]])

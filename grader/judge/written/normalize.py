@@ -66,6 +66,8 @@ _DROPPED = re.compile(
     r"\\(tag|label|eqref|ref|hspace|vspace)\*?\s*\{[^{}]*\}|\\(nonumber|notag|displaystyle|limits|qedhere)\b"
     r"|\\in\s*(\\[,;:! ]\s*)*\\mathbb\s*\{?R\}?(\^\s*\{[^{}]*\}|\^\s*\S)?|\\in\s*\\\{[^{}]*\\\}"
 )
+_TIME_SUPERSCRIPT = re.compile(r"([A-Za-z}])\s*\^\s*\{\s*\(([^(){}]*)\)\s*\}")
+_PAREN_SUB = re.compile(r"_\(([^()]*)\)")
 _STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|pmb|vec|mathit|mathsf|mathcal|bf)(?![A-Za-z])\s*")
 _IMPLIES = re.compile(r"\\(Longrightarrow|Rightarrow|implies|iff|Leftrightarrow)(?![A-Za-z])")
 _RANGE = re.compile(r"^\s*[a-z]\s*(=|\\in)\s*([-\w{}\\ ,]*(\\[lc]?dots|\.\.\.)[-\w{}\\ ,]*|[-\w{}\\ ]+)[.,]?\s*$")
@@ -87,6 +89,8 @@ def normalize(row: str) -> str:
         if symbol in row:
             row = row.replace(symbol, latex)
     row = _DROPPED.sub(" ", row)
+    row = _PAREN_SUB.sub(lambda m: "_{" + m.group(1) + "}", row)  # `h_(t-1)`
+    row = _TIME_SUPERSCRIPT.sub(lambda m: m.group(1) + "_{" + m.group(2) + "}", row)  # `h^{(t)}`
     row = _STYLE.sub(" ", row)
     row = _bracket_groups(row)
     row = _unwrap(row, _BOXED)
