@@ -179,6 +179,16 @@ def _size(value: np.ndarray) -> str:
 def _product(
     factors: tuple[Any, ...], env: dict[str, np.ndarray], names: dict[str, str], bound: dict[str, int]
 ) -> np.ndarray:
+    for index, factor in enumerate(factors):  # `\mathbf{1}^\top v`: the sum of v's entries
+        if isinstance(factor, Pow) and factor.base == Num(1.0) and isinstance(factor.exp, Sym):
+            if factor.exp.base in TRANSPOSE_MARKS and index + 1 < len(factors):
+                result = np.asarray(_product(factors[index + 1 :], env, names, bound).sum())
+                for before in reversed(factors[:index]):
+                    if isinstance(before, Func):
+                        result = _apply(before.name, result)
+                    else:
+                        result = _multiply(_value(before, env, names, bound), result)
+                return result
     values: list[np.ndarray] = []
     for factor in reversed(factors):  # a function applies to what follows it: read right to left
         if isinstance(factor, Func):

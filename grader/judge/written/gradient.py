@@ -125,7 +125,9 @@ def _by_structure(question, context: Context, handout, jacobian, findings: list[
         return failed(SLIP_CREDIT, [f"line {line}: {message}." for message, _ in sure] + remarks, sure[0][1], note)
     if not problems:
         return passed(" ".join(["The gradient's structure is right.", *remarks]), note)
-    return review("; ".join(message for message, _ in problems), [(line, _source(reading, line))], note)
+    valued = [f"{quoted(f.line, f.source)} could not be given a value ({f.reason})" for f in findings[-1:]]
+    reason = "; ".join(valued + [f"read by its shape, {message}" for message, _ in problems])
+    return review(reason, [(line, _source(reading, line))], note)
 
 
 def _source(reading: Reading, line: int) -> str:

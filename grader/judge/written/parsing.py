@@ -531,9 +531,19 @@ def _looks_like_math(line: str) -> bool:
     return bool(equals) and bool(_PLAIN_LHS.match(lhs.strip().replace(" ", ""))) and len(lhs.split()) <= 3
 
 
+_REMARK = re.compile(r"\s\((?:[^()]*?[A-Za-z]{3,}[^()]*?\s[A-Za-z]{2,}[^()]*?)\)")
+_TRAILING_WORDS = re.compile(
+    r"\s(?=(?!(?:tanh|softmax|sigmoid|diag|onehot|relu|prod|sum|exp|log)\b)[a-z]{4,}\b(?![_(^{]))"
+)
+_LEAD_WORDS = re.compile(r"^(?:let|where|so|then|and|with|define|set|hence|thus|i\.e\.|now|finally)\b[\s,:]*", re.I)
+
+
 def _cut_comment(line: str) -> str:
-    """`delta_t = ...      (* = elementwise here)`: the math, without the remark after it."""
-    return re.split(r"\s{3,}|\s\((?=[a-z]+ )", line, maxsplit=1)[0].strip().rstrip(".,;:")
+    """`delta_t = ...      (* = elementwise here)`: the math, without remarks in words around it."""
+    line = re.split(r"\s{3,}", line, maxsplit=1)[0]
+    line = _REMARK.sub(" ", line)  # `(total, all losses)`, `(= dL_t/dz_t for softmax+CE)`
+    line = _TRAILING_WORDS.split(line, maxsplit=1)[0]  # `h_t = tanh(…) depends on W_H in two ways`
+    return _LEAD_WORDS.sub("", line.strip()).strip().rstrip(".,;:")
 
 
 def is_relevant(source: str) -> bool:

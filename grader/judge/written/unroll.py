@@ -241,8 +241,8 @@ class Unrolled:
         for definition in candidates:
             index = time_index(definition.lhs)
             variable = index_variable(index)
-            if index is not None and variable is None:
-                if step is not None and self._fixed_index(index) == step:
+            if index is not None and variable is None:  # `δ_{T+1} = 0`, `δ_T = …`; `δ_2 = …` is an example
+                if step is not None and _symbolic(index) and self._fixed_index(index) == step:
                     fixed.append(definition)
             else:
                 general.append(definition)
@@ -365,6 +365,15 @@ class Unrolled:
         if index.size > 1:
             return _multiply(base, index)  # `diag(1 - h_t^2)[W_y^T e_t + …]`: brackets that only group
         raise NotEvaluable("it picks an entry the grader cannot tell")
+
+
+def _symbolic(index: Any) -> bool:
+    """An index that names the number of steps (`T`, `T+1`, `n`), not a number picked for an example."""
+    if isinstance(index, Sym):
+        return True
+    if isinstance(index, Add):
+        return any(_symbolic(term) for term in index.terms)
+    return False
 
 
 def _bracket_group(factor: Any) -> tuple[Any, ...]:
