@@ -5,6 +5,7 @@ possibly an equation) and from products of partial derivatives (`∂L_t/∂ŷ_t 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from grader.judge.written.context import Context
@@ -151,11 +152,16 @@ def _names_in(element: str, context: Context) -> list[str]:
 
 
 def _token_name(token: str, context: Context) -> str | None:
+    tree = _token_tree(token)
+    return context.name(tree) if isinstance(tree, Sym) else None
+
+
+@lru_cache(maxsize=4096)
+def _token_tree(token: str) -> Any:
     try:
-        tree = parse_math(token)
+        return parse_math(token)
     except MathSyntaxError:
         return None
-    return context.name(tree) if isinstance(tree, Sym) else None
 
 
 def _plain_braces(text: str) -> str:
@@ -290,11 +296,7 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
 def _mentions_previous(context: Context, question: Any) -> bool:
     """Anywhere in the write-up, math or prose: the state one step back, or at an earlier step k or j."""
     for token in SYMBOL.findall(_without_model_equations(context)):
-        tree = None
-        try:
-            tree = parse_math(token.strip())
-        except MathSyntaxError:
-            continue
+        tree = _token_tree(token.strip())
         found = context.notation.quantity(tree) if isinstance(tree, Sym) else None
         if found and found[0] == question.recurrent and found[1] is not None and key(found[1]) != "t":
             return True

@@ -72,7 +72,23 @@ class Context:
         return any(word in self.text.lower() for word in ATTEMPT_WORDS.get(part, ()))
 
 
+_RECENT: dict[tuple, Context] = {}  # the parts of one write-up share one reading of it
+RECENT_KEPT = 4
+
+
 def build_context(question: Any, writeup: str, handout: dict[str, int], resolve: Callable[[str], Any]) -> Context:
+    steps = (getattr(question, "steps", "T"), *getattr(question, "step_aliases", ("n",)))
+    symbols = tuple(sorted((name, tuple(spellings)) for name, spellings in question.symbols.items()))
+    key = (writeup, tuple(sorted(question.roles.items())), symbols, question.unrolled, tuple(sorted(handout.items())))
+    key += (steps, resolve)
+    if key not in _RECENT:
+        if len(_RECENT) >= RECENT_KEPT:
+            _RECENT.pop(next(iter(_RECENT)))
+        _RECENT[key] = _build(question, writeup, handout, resolve, steps)
+    return _RECENT[key]
+
+
+def _build(question: Any, writeup: str, handout: dict[str, int], resolve: Callable[[str], Any], steps) -> Context:
     reading = read_writeup(writeup)
     roles = question.roles
     previous = {roles["previous"]: roles["state"]} if "previous" in roles and "state" in roles else {}
@@ -84,7 +100,6 @@ def build_context(question: Any, writeup: str, handout: dict[str, int], resolve:
     names = _names(reading, notation, previous)
     context = Context(writeup, reading, sections(writeup), notation, names, dict(handout), previous)
     if model is not None:
-        steps = (getattr(question, "steps", "T"), *getattr(question, "step_aliases", ("n",)))
         context.unrolled = evaluator(model, notation, reading, steps)
         context.derivatives = derivative_findings(context.unrolled, reading)
     return context
