@@ -79,8 +79,8 @@ RECENT_KEPT = 4
 def build_context(question: Any, writeup: str, handout: dict[str, int], resolve: Callable[[str], Any]) -> Context:
     steps = (getattr(question, "steps", "T"), *getattr(question, "step_aliases", ("n",)))
     symbols = tuple(sorted((name, tuple(spellings)) for name, spellings in question.symbols.items()))
-    key = (writeup, tuple(sorted(question.roles.items())), symbols, question.unrolled, tuple(sorted(handout.items())))
-    key += (steps, resolve)
+    roles, sizes = tuple(sorted(question.roles.items())), tuple(sorted(handout.items()))
+    key: tuple = (writeup, roles, symbols, question.unrolled, sizes, steps, resolve)
     if key not in _RECENT:
         if len(_RECENT) >= RECENT_KEPT:
             _RECENT.pop(next(iter(_RECENT)))
