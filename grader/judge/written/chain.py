@@ -232,8 +232,10 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
 def judge_chain(question: Any, context: Context) -> WrittenVerdict:
     names = context.names or spellings(question.symbols)
     reading = context.reading
-    written = set(context.names.values()) | {name for pair in token_edges(context) for name in pair}
-    wanted = [q for i, q in enumerate(question.chain) if q in written or i in (0, len(question.chain) - 1)]
+    in_chains = {name for pair in token_edges(context) for name in pair}
+    in_chains |= {name for order in product_chains(reading, names) + prose_chains(context) for name in order}
+    kept = (question.chain[0], question.chain[-1], question.recurrent)
+    wanted = [q for q in question.chain if q in in_chains or q in kept]  # ŷ_t → h_t where z_t is never named
     note = context.note("chain")
     mistakes = [f for f in context.derivatives if f.outcome != "right" and context.part_of(f.line, f.source) == "chain"]
     if mistakes:

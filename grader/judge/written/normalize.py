@@ -67,6 +67,7 @@ _DROPPED = re.compile(
     r"|\\in\s*(\\[,;:! ]\s*)*\\mathbb\s*\{?R\}?(\^\s*\{[^{}]*\}|\^\s*\S)?|\\in\s*\\\{[^{}]*\\\}"
 )
 _TIME_SUPERSCRIPT = re.compile(r"([A-Za-z}])\s*\^\s*\{\s*\(([^(){}]*)\)\s*\}")
+_GLUED = re.compile(r"(?<![\\A-Za-z])([A-Z])([a-z])(?=\s*_)")
 _PAREN_SUB = re.compile(r"_\(([^()]*)\)")
 _STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|pmb|vec|mathit|mathsf|mathcal|bf)(?![A-Za-z])\s*")
 _IMPLIES = re.compile(r"\\(Longrightarrow|Rightarrow|implies|iff|Leftrightarrow)(?![A-Za-z])")
@@ -90,6 +91,7 @@ def normalize(row: str) -> str:
             row = row.replace(symbol, latex)
     row = _DROPPED.sub(" ", row)
     row = _PAREN_SUB.sub(lambda m: "_{" + m.group(1) + "}", row)  # `h_(t-1)`
+    row = _GLUED.sub(r"\1 \2", row)  # `Ux_t + Ws_{t-1}`: a matrix times a vector, written without a space
     row = _TIME_SUPERSCRIPT.sub(lambda m: m.group(1) + "_{" + m.group(2) + "}", row)  # `h^{(t)}`
     row = _STYLE.sub(" ", row)
     row = _bracket_groups(row)
