@@ -81,8 +81,17 @@ _SHAPE_NOTE = re.compile(
 )
 
 
+def _defined_after(row: str) -> str:
+    """`diag(1 - h_j^2) =: D_j` names what comes before it: read as `D_j = diag(1 - h_j^2)`."""
+    before, marker, after = row.partition("=:")
+    if not marker or "=:" in after or not after.strip():
+        return row
+    return after.strip().rstrip(".,;") + " = " + before
+
+
 def normalize(row: str) -> str:
     """One row of math in the grammar's LaTeX."""
+    row = _defined_after(row)
     stripped = _SHAPE_NOTE.sub("", row) if "=" in row else row
     if not stripped.rstrip().endswith("="):  # `z_t = W_y h_t : \boxed{10 \times 1}`: a shape after an equation
         row = stripped

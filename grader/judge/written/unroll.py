@@ -20,6 +20,7 @@ from grader.judge.written.parsing import (
     Add,
     Apply,
     BigOp,
+    Dots,
     Frac,
     Func,
     Hadamard,
@@ -313,17 +314,55 @@ class Unrolled:
     def _product(self, factors: tuple[Any, ...], bound: dict[str, int], depth: int) -> Value:
         factors = tuple(part for factor in factors for part in _bracket_group(factor))
         values: list[Value] = []
-        for factor in reversed(factors):  # a function applies to what follows it: read right to left
+        for factor, binding in reversed(self._written_out(factors, bound)):  # a function applies to what follows
             if isinstance(factor, Func):
                 if not values:
                     raise NotEvaluable(f"{factor.name} has nothing to apply to")
                 values[-1] = _apply(factor.name, values[-1])
                 continue
-            values.append(self._value(factor, bound, depth))
+            values.append(self._value(factor, binding, depth))
         result = values[-1]
         for value in reversed(values[:-1]):
             result = _multiply(result, value)
         return result
+
+    def _written_out(self, factors: tuple[Any, ...], bound: dict[str, int]) -> list[tuple[Any, dict[str, int]]]:
+        """(factor, its index values) in order, `D_k W^T D_{k+1} W^T ⋯ W^T D_t` written out in full: the unit
+        between the last two stepped factors before `⋯`, repeated up to the last one after it."""
+        dots = [i for i, factor in enumerate(factors) if isinstance(factor, Dots)]
+        if not dots:
+            return [(factor, bound) for factor in factors]
+        before, after = factors[: dots[0]], factors[dots[0] + 1 :]
+        stepped = [(i, found) for i, f in enumerate(before) if (found := self._stepped(f, bound)) is not None]
+        if len(stepped) < 2:
+            raise NotEvaluable("'…' has no value here")
+        (start, (name, variable, offset, first)), (stop, (other, _, _, second)) = stepped[-2], stepped[-1]
+        ends = [(i, found) for i, f in enumerate(after) if (found := self._stepped(f, bound)) and found[0] == name]
+        step = second - first
+        if name != other or step not in (1, -1) or not ends:
+            raise NotEvaluable("'…' has no value here")
+        end, (_, _, _, last) = ends[-1]
+        written = [(factor, bound) for factor in before[:start]]
+        for value in range(first, last, step):
+            written += [(factor, {**bound, variable: value - offset}) for factor in before[start:stop]]
+        return written + [(factor, bound) for factor in after[end:]]
+
+    def _stepped(self, factor: Any, bound: dict[str, int]) -> tuple[str, str, int, int] | None:
+        """(symbol, index variable, offset, step) of the first symbol in a factor indexed by a variable (`D_{k+1}`)."""
+        for node in _nodes(factor):
+            if isinstance(node, Sym) and node.sub is not None and len(node.sub) == 1:
+                variable = index_variable(node.sub[0])
+                if variable is not None and variable in bound:
+                    try:
+                        return (
+                            base_key(node),
+                            variable,
+                            step_offset(node.sub[0], variable),
+                            self.index(node.sub[0], bound),
+                        )
+                    except NotEvaluable:
+                        return None
+        return None
 
     def _power(self, tree: Pow, bound: dict[str, int], depth: int) -> Value:
         base = self._value(tree.base, bound, depth)
@@ -367,6 +406,17 @@ class Unrolled:
         raise NotEvaluable("it picks an entry the grader cannot tell")
 
 
+def _nodes(tree: Any):
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, tuple):
+            stack.extend(reversed(node))
+        elif hasattr(node, "__dataclass_fields__"):
+            stack.extend(reversed([getattr(node, field) for field in node.__dataclass_fields__]))
+
+
 def _symbolic(index: Any) -> bool:
     """An index that names the number of steps (`T`, `T+1`, `n`), not a number picked for an example."""
     if isinstance(index, Sym):
@@ -385,8 +435,8 @@ def _bracket_group(factor: Any) -> tuple[Any, ...]:
 
 def _defined_key(lhs: Any) -> str:
     """What a definition defines, without its index: `δ` for δ_t and δ_{T+1}; `∂L/∂h` for ∂L/∂h_t."""
-    if isinstance(lhs, Sym):
-        return base_key(lhs) if lhs.sub is not None and len(lhs.sub) == 1 else key(lhs)
+    if isinstance(lhs, Sym):  # `D_j` by step, apart from a plain `D` (a size, say)
+        return base_key(lhs) + "@step" if lhs.sub is not None and len(lhs.sub) == 1 else key(lhs)
     if isinstance(lhs, Frac) and isinstance(lhs.num, Partial) and isinstance(lhs.den, Partial):
         return "∂" + _defined_key(lhs.num.arg) + "/∂" + _defined_key(lhs.den.arg) + _shift(lhs)
     return repr(lhs)
