@@ -14,7 +14,7 @@ import numpy as np
 
 from grader.judge.written.evaluate import NotEvaluable
 from grader.judge.written.notation import Notation
-from grader.judge.written.parsing import Frac, Partial, Reading, Row
+from grader.judge.written.parsing import Frac, Index, Partial, Reading, Row, Sym
 from grader.judge.written.unroll import Unrolled, definitions, index_variable, time_index
 
 PROBE_STEP = 2  # a step with one before it and one after it, where local derivatives are compared
@@ -51,29 +51,53 @@ def gradient_findings(unrolled: Unrolled, reading: Reading, loss: str, weight: s
         starts = [i for i, part in enumerate(rel.parts) if _differentiates(unrolled.notation, part, loss, weight)]
         if not starts:  # `dW_H = dL/dW_H = …` names it after something else
             continue
+        entries = _entries_of(unrolled.notation, rel.parts[starts[0]], loss, weight) or ()
         for op, part in zip(rel.ops[starts[0] :], rel.parts[starts[0] + 1 :]):
             if op != "=":
                 break
             if not _differentiates(unrolled.notation, part, loss, weight):
-                findings.append(_judge_gradient(unrolled, row, part))
+                findings.append(_judge_gradient(unrolled, row, part, entries))
     return findings
 
 
 def _differentiates(notation: Notation, tree: Any, loss: str, weight: str) -> bool:
+    return _entries_of(notation, tree, loss, weight) is not None
+
+
+def _entries_of(notation: Notation, tree: Any, loss: str, weight: str) -> tuple[str, ...] | None:
+    """For `∂L/∂W_H`: () (the whole matrix); for `∂L/∂(W_H)_{ij}`: the entry indices ('i', 'j'); else None."""
     if not (isinstance(tree, Frac) and isinstance(tree.num, Partial) and isinstance(tree.den, Partial)):
-        return False
-    top, bottom = notation.quantity(tree.num.arg), notation.quantity(tree.den.arg)
-    return top is not None and bottom is not None and top == (loss, None) and bottom == (weight, None)
+        return None
+    if notation.quantity(tree.num.arg) != (loss, None):
+        return None
+    bottom = tree.den.arg
+    entries: tuple[str, ...] | None = ()
+    if isinstance(bottom, Index):
+        entries, bottom = _letters(bottom.index), bottom.base
+    elif isinstance(bottom, Sym) and bottom.sub is not None and notation.quantity(bottom) is None:
+        entries, bottom = _letters(bottom.sub[-1]), Sym(bottom.base, bottom.sub[:-1] or None, bottom.hat)
+    if entries is None or notation.quantity(bottom) != (weight, None):
+        return None
+    return entries
 
 
-def _judge_gradient(unrolled: Unrolled, row: Row, formula: Any) -> Finding:
+def _letters(index: Any) -> tuple[str, ...] | None:
+    """`ij`, `(i, j)`, `pq`: two entry indices."""
+    if isinstance(index, tuple) and len(index) == 2 and all(isinstance(p, Sym) and p.sub is None for p in index):
+        return (index[0].base, index[1].base)
+    if isinstance(index, Sym) and index.sub is None and len(index.base) == 2 and index.base.isalpha():
+        return (index.base[0], index.base[1])
+    return None
+
+
+def _judge_gradient(unrolled: Unrolled, row: Row, formula: Any, entries: tuple[str, ...] = ()) -> Finding:
     model = unrolled.model
     values: list[np.ndarray | None] = []
     problem = ""
     for shift, descending in ((0, True), (0, False), (1, True), (1, False)):  # steps from 1 or from 0; ∏ either way
         unrolled.shift, unrolled.descending, unrolled.memo = shift, descending, {}
         try:
-            values.append(unrolled.value(formula))
+            values.append(_entrywise(unrolled, formula, entries) if entries else unrolled.value(formula))
         except NotEvaluable as exc:
             problem = problem or str(exc)
             values.append(None)
@@ -86,6 +110,17 @@ def _judge_gradient(unrolled: Unrolled, row: Row, formula: Any) -> Finding:
         if any(value is not None and close(value, wrong) for value in values):
             return Finding(row.line, row.source, diagnosis)
     return Finding(row.line, row.source, "unverified", "its value is not the gradient, nor a known slip's")
+
+
+def _entrywise(unrolled: Unrolled, formula: Any, entries: tuple[str, ...]) -> np.ndarray:
+    """`∂L/∂(W_H)_{ij} = Σ_t r_{t,i} h_{t-1,j}`: the formula at every (i, j), as a matrix."""
+    rows, columns = unrolled.model["answer"].shape
+    return np.array(
+        [
+            [float(unrolled.value(formula, {entries[0]: i, entries[1]: j})) for j in range(1, columns + 1)]
+            for i in range(1, rows + 1)
+        ]
+    )
 
 
 def derivative_findings(unrolled: Unrolled, reading: Reading) -> list[Finding]:

@@ -67,6 +67,7 @@ _DROPPED = re.compile(
     r"|\\in\s*(\\[,;:! ]\s*)*\\mathbb\s*\{?R\}?(\^\s*\{[^{}]*\}|\^\s*\S)?|\\in\s*\\\{[^{}]*\\\}"
 )
 _TIME_SUPERSCRIPT = re.compile(r"([A-Za-z}])\s*\^\s*\{\s*\(([^(){}]*)\)\s*\}")
+_IVERSON = re.compile(r"(?:\\mathbb\s*\{?1\}?|\\mathbf\s*\{?1\}?)?\s*\[\s*([a-z]'?)\s*=\s*([^\[\]=]{1,20}?)\s*\]")
 _GLUED = re.compile(r"(?<![\\A-Za-z])([A-Z])([a-z])(?=\s*_)")
 _PAREN_SUB = re.compile(r"_\(([^()]*)\)")
 _STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|pmb|vec|mathit|mathsf|mathcal|bf)(?![A-Za-z])\s*")
@@ -103,6 +104,7 @@ def normalize(row: str) -> str:
     row = _GLUED.sub(r"\1 \2", row)  # `Ux_t + Ws_{t-1}`: a matrix times a vector, written without a space
     row = _TIME_SUPERSCRIPT.sub(lambda m: m.group(1) + "_{" + m.group(2) + "}", row)  # `h^{(t)}`
     row = _STYLE.sub(" ", row)
+    row = _IVERSON.sub(lambda m: "\\iverson_{" + m.group(1) + "," + m.group(2) + "}", row)  # `[k = y_t]`
     row = _bracket_groups(row)
     row = _unwrap(row, _BOXED)
     row = _unwrap(row, _BRACE_NOTE, annotated=True)

@@ -83,7 +83,7 @@ class Unrolled:
         self.defined: dict[str, list[Definition]] = {}
         for definition in reversed(found):  # the last written first: the most explicit form
             self.defined.setdefault(_defined_key(definition.lhs), []).append(definition)
-        self.memo: dict[tuple[str, int], Any] = {}  # a value, or why there is none
+        self.memo: dict[tuple, Any] = {}  # a value, or why there is none
         self.descending = True  # ∏_{j=k+1}^{t} J_j as J_t ⋯ J_{k+1}
         self.shift = 0  # 1 when the write-up numbers steps from 0 (h_{-1} the state before the first)
 
@@ -150,6 +150,11 @@ class Unrolled:
         anything else from the write-up's definitions."""
         if symbol.sub is None and symbol.base in bound:
             return np.asarray(float(bound[symbol.base]))
+        if symbol.sub is not None and len(symbol.sub) == 2:
+            return self._entry_of(symbol, bound, depth)
+        element = self._weight_entry(symbol, bound)
+        if element is not None:
+            return element
         target = self._target_entry(symbol, bound)
         if target is not None:
             return target
@@ -161,6 +166,74 @@ class Unrolled:
         if own is None:
             raise NotEvaluable(f"it uses {key(symbol)}, which it does not define")
         return own
+
+    # ------------------------------------------------------------ entries (index notation)
+
+    def _entry_of(self, symbol: Sym, bound: dict[str, int], depth: int) -> Value:
+        """`h_{t,i}`: entry i of h_t; `r_{t,i}` as the write-up defines it entry by entry; `\\iverson_{c,y_t}`."""
+        assert symbol.sub is not None
+        if symbol.base == "\\iverson":
+            return np.asarray(float(self.position(symbol.sub[0], bound) == self.position(symbol.sub[1], bound)))
+        step, entry = self.index(symbol.sub[0], bound), self.position(symbol.sub[1], bound)
+        definitions = self.defined.get(_defined_key(symbol))
+        if definitions:
+            return self._entry_definition(symbol, definitions, step, entry, depth)
+        vector = self._value(Sym(symbol.base, symbol.sub[:1], symbol.hat), bound, depth)
+        return _element(vector, (entry,))
+
+    def _entry_definition(self, symbol: Sym, definitions: list[Definition], step: int, entry: int, depth: int):
+        memo_key = (_defined_key(symbol), step, entry)
+        if memo_key in self.memo:
+            known = self.memo[memo_key]
+            if isinstance(known, NotEvaluable):
+                raise known
+            return known
+        if step + self.shift > self.count:
+            return ZERO
+        self.memo[memo_key] = NotEvaluable("its definitions go round in circles")
+        problem: NotEvaluable = NotEvaluable(f"it uses {key(symbol)}, which it does not define")
+        for definition in definitions:
+            binding = self._entry_binding(definition.lhs, step, entry)
+            if binding is None:
+                continue
+            try:
+                self.memo[memo_key] = self._value(definition.rhs, binding, depth)
+                return self.memo[memo_key]
+            except NotEvaluable as exc:
+                problem = exc
+        self.memo[memo_key] = problem
+        raise problem
+
+    def _entry_binding(self, lhs: Sym, step: int, entry: int) -> dict[str, int] | None:
+        binding: dict[str, int] = {}
+        for sub, value in zip(lhs.sub or (), (step, entry)):
+            variable = index_variable(sub)
+            if variable is None:
+                if self._fixed_index(sub) != value:
+                    return None
+                continue
+            binding[variable] = value - step_offset(sub, variable)
+        return binding
+
+    def position(self, tree: Any, bound: dict[str, int]) -> int:
+        """An entry's number, from 1: an index, or the target word (`y_t` as one-hot)."""
+        found = self.notation.quantity(tree) if isinstance(tree, Sym) else None
+        if found is not None and found[0] == self.model.get("target", "y") and found[1] is not None:
+            onehot = self._step(found[0], self.index(found[1], bound))
+            if onehot is not ZERO:
+                return int(np.argmax(onehot)) + 1
+        return self.index(tree, bound)
+
+    def _weight_entry(self, symbol: Sym, bound: dict[str, int]) -> Value | None:
+        """`W_{ij}`: an entry of a weight the write-up names by its letter alone."""
+        if symbol.sub is None or len(symbol.sub) != 1 or not isinstance(symbol.sub[0], Sym):
+            return None
+        letters = symbol.sub[0].base
+        quantity = self.notation.fixed.get(key(Sym(symbol.base, None, symbol.hat)))
+        if quantity is None or len(letters) != 2 or not letters.isalpha() or symbol.sub[0].sub is not None:
+            return None
+        positions = tuple(self.position(Sym(letter), bound) for letter in letters)
+        return _element(self._fixed(quantity), positions)
 
     def _fixed(self, quantity: str) -> np.ndarray:
         if quantity not in self.model["arrays"]:
@@ -378,6 +451,8 @@ class Unrolled:
     def _big(self, tree: BigOp, bound: dict[str, int], depth: int) -> Value:
         if tree.var is None:
             raise NotEvaluable("a sum or product without its index")
+        if tree.op == "sum" and tree.low is None and tree.high is None and _entry_variable(tree.var, tree.body):
+            return self._entry_sum(tree, bound, depth)
         low = self.index(tree.low, bound) if tree.low is not None else 1 - self.shift  # `\sum_t`: every step
         high = self.index(tree.high, bound) if tree.high is not None else self.count
         steps = list(range(low, high + 1))
@@ -392,7 +467,21 @@ class Unrolled:
             result = _multiply(result, value)
         return result
 
+    def _entry_sum(self, tree: BigOp, bound: dict[str, int], depth: int) -> Value:
+        """`\\sum_m (W_H)_{mi} r_{t+1,m}`: over every entry the body reaches."""
+        terms = []
+        for entry in range(1, MAX_ENTRIES + 1):
+            try:
+                terms.append(self._value(tree.body, {**bound, str(tree.var): entry}, depth))
+            except OutOfRange:
+                break
+        return _add(terms) if terms else ZERO
+
     def _entry(self, tree: Index, bound: dict[str, int], depth: int) -> Value:
+        parts = _index_parts(tree.index)
+        if parts is not None:  # `(W_H)_{ij}`, `z_t[k]`
+            base = self._value(tree.base, bound, depth)
+            return base if base is ZERO else _element(base, tuple(self.position(p, bound) for p in parts))
         base, index = self._value(tree.base, bound, depth), self._value(tree.index, bound, depth)
         if base is ZERO:
             return ZERO
@@ -404,6 +493,53 @@ class Unrolled:
         if index.size > 1:
             return _multiply(base, index)  # `diag(1 - h_t^2)[W_y^T e_t + …]`: brackets that only group
         raise NotEvaluable("it picks an entry the grader cannot tell")
+
+
+MAX_ENTRIES = 10_000
+
+
+class OutOfRange(NotEvaluable):
+    """An entry past the end of a vector: where a sum over entries stops."""
+
+
+def _element(value: Value, positions: tuple[int, ...]) -> Value:
+    if value is ZERO:
+        return ZERO
+    if any(p < 1 for p in positions):
+        raise NotEvaluable("it uses an entry numbered below 1")
+    try:
+        if len(positions) == 1 and value.ndim == 2 and value.shape[1] == 1:
+            return np.asarray(value[positions[0] - 1, 0])
+        if len(positions) == 2 and value.ndim == 2:
+            return np.asarray(value[positions[0] - 1, positions[1] - 1])
+    except IndexError:
+        raise OutOfRange("an entry past the end") from None
+    raise NotEvaluable("it picks entries the grader cannot tell")
+
+
+def _index_parts(index: Any) -> tuple[Any, ...] | None:
+    """The entry indices of `_{ij}`, `_{i,j}`, `[k]` when they are plain letters; None otherwise."""
+    if isinstance(index, tuple) and all(isinstance(p, Sym) and p.sub is None for p in index):
+        return index
+    if isinstance(index, Sym) and index.sub is None and index.base.isalpha() and index.base.islower():
+        return tuple(Sym(letter) for letter in index.base) if len(index.base) == 2 else (index,)
+    return None
+
+
+def _entry_variable(variable: str, body: Any) -> bool:
+    """Is `variable` an entry index in the body (`h_{t,m}`, `(W_H)_{mi}`), not a step?"""
+    for node in _nodes(body):
+        if isinstance(node, Sym) and node.sub is not None and len(node.sub) == 2:
+            if any(isinstance(p, Sym) and p.base == variable for p in node.sub[1:]):
+                return True
+        if isinstance(node, Index):
+            parts = _index_parts(node.index)
+            if parts and any(p.base == variable for p in parts):
+                return True
+        if isinstance(node, Sym) and node.sub is not None and len(node.sub) == 1 and isinstance(node.sub[0], Sym):
+            if len(node.sub[0].base) == 2 and variable in node.sub[0].base and node.base[0].isupper():
+                return True
+    return False
 
 
 def _nodes(tree: Any):
@@ -435,8 +571,10 @@ def _bracket_group(factor: Any) -> tuple[Any, ...]:
 
 def _defined_key(lhs: Any) -> str:
     """What a definition defines, without its index: `δ` for δ_t and δ_{T+1}; `∂L/∂h` for ∂L/∂h_t."""
-    if isinstance(lhs, Sym):  # `D_j` by step, apart from a plain `D` (a size, say)
-        return base_key(lhs) + "@step" if lhs.sub is not None and len(lhs.sub) == 1 else key(lhs)
+    if isinstance(lhs, Sym):  # `D_j` by step, `r_{t,i}` by entry, apart from a plain `D` (a size, say)
+        if lhs.sub is not None and len(lhs.sub) in (1, 2):
+            return base_key(lhs) + ("@step" if len(lhs.sub) == 1 else "@entry")
+        return key(lhs)
     if isinstance(lhs, Frac) and isinstance(lhs.num, Partial) and isinstance(lhs.den, Partial):
         return "∂" + _defined_key(lhs.num.arg) + "/∂" + _defined_key(lhs.den.arg) + _shift(lhs)
     return repr(lhs)
