@@ -196,3 +196,34 @@ def test_a_part_is_never_failed_for_what_could_not_be_read(pieces):
         assert result.status in ("passed", "failed", "review", "missing")
         if result.status == "review":
             assert result.score == 0 and result.feedback.startswith("Awaits review by a person")
+
+
+@pytest.mark.parametrize(
+    "sentence, status",
+    [
+        ("Each $L_t$ depends on every hidden state $h_1, \\dots, h_T$.", "failed"),
+        ("$L_t$ depends on $W_H$ through all of $h_1, h_2, \\dots, h_T$.", "failed"),
+        ("So $L_t$ depends on $h_1, \\dots, h_t$; the total loss depends on all of $h_1, \\dots, h_T$.", "passed"),
+        ("$L_t$ does not depend on $h_{t+1}, \\dots, h_T$, which come after it.", "passed"),
+    ],
+)
+def test_a_chain_through_later_states_is_named(sentence, status):
+    chain = _written(MODEL_WRITEUP + "\n\n" + sentence + "\n")["derivation.chain"]
+    assert chain.status == status, chain.feedback
+    if status == "failed":
+        assert chain.diagnosis == "later-states-in-chain" and "later states" in chain.feedback
+
+
+def test_a_gradient_is_judged_by_its_value_in_any_form():
+    recursion = (
+        "$$\\delta_t = (1 - h_t^2) \\odot \\left(W_y^\\top(\\hat y_t - y_t) + W_H^\\top \\delta_{t+1}\\right),"
+        " \\qquad \\delta_{T+1} = 0$$\n\n"
+    )
+    right = _written(MODEL_WRITEUP.split("$$\\frac")[0] + recursion
+                     + "$$\\frac{\\partial L}{\\partial W_H} = \\sum_{t=1}^{T} \\delta_t h_{t-1}^\\top$$\n")
+    assert right["derivation.gradient"].status == "passed", right["derivation.gradient"].feedback
+    wrong = _written(MODEL_WRITEUP.split("$$\\frac")[0] + recursion
+                     + "$$\\frac{\\partial L}{\\partial W_H} = \\sum_{t=1}^{T} \\delta_t h_t^\\top$$\n")
+    gradient = wrong["derivation.gradient"]
+    assert gradient.status == "failed" and gradient.diagnosis == "wrong-state-in-outer-product", gradient.feedback
+    assert 0 < gradient.score < gradient.max_score and "line " in gradient.feedback

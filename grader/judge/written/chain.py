@@ -220,7 +220,8 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
         + r")\s*_\s*(?:\{\s*(?:T|n|N|t\s*\+\s*1)\s*\}|T\b|n\b)"
     )
     for match in LATER.finditer(text):
-        sentence = re.split(r"[.?!:]\s|\n\s*\n", text[match.start() : match.end() + 200], maxsplit=1)[0]
+        clause = text[match.start() : match.end() + 200]  # the claim about L_t itself, not the next one
+        sentence = re.split(r"[.?!:;]\s|\n\s*\n|\b(?:while|whereas|but|total|overall)\b", clause, maxsplit=1)[0]
         flat = re.sub(r"\\(mathbf|boldsymbol|bm)\s*", "", sentence)
         flat = re.sub(r"\{\s*([A-Za-z])\s*\}", r"\1", flat)
         if later.search(flat) and not NEGATION.search(sentence):
