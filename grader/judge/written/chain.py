@@ -238,7 +238,7 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
     kept = (question.chain[0], question.chain[-1], question.recurrent)
     wanted = [q for q in question.chain if q in in_chains or q in kept]  # ŷ_t → h_t where z_t is never named
     note = context.note("chain")
-    mistakes = [f for f in context.derivatives if f.outcome != "right" and context.part_of(f.line, f.source) == "chain"]
+    mistakes = context.slips("chain")
     if mistakes:
         first = mistakes[0]
         return failed(

@@ -56,6 +56,16 @@ class Context:
         lines = self.text.split("\n")
         return "\n".join(line for number, line in enumerate(lines, 1) if self.sections.part_at(number) == part)
 
+    def slips(self, part: str) -> list[Finding]:
+        """Local derivatives equal to a known slip, charged to the part they are under (derivatives written
+        among the model's equations are the gradient's work)."""
+        found = []
+        for finding in self.derivatives:
+            under = self.part_of(finding.line, finding.source)
+            if finding.outcome != "right" and (under if under != "equations" else "gradient") == part:
+                found.append(finding)
+        return found
+
     def unreadable(self, part: str) -> list[Unreadable]:
         return [row for row in self.reading.unreadable if self.part_of(row.line, row.text or row.source) == part]
 

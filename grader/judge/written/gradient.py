@@ -80,7 +80,7 @@ def judge_gradient(
     question: Any, context: Context, handout: dict[str, int], jacobian: Callable[..., Any] | None
 ) -> WrittenVerdict:
     note = context.note("gradient")
-    slips = [f for f in context.derivatives if f.outcome != "right" and context.part_of(f.line, f.source) == "gradient"]
+    slips = context.slips("gradient")
     if slips:
         return failed(SLIP_CREDIT, [_slip(slips[0], DERIVATIVE_SLIPS)], slips[0].outcome, note)
     findings = (

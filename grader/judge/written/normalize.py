@@ -30,6 +30,7 @@ UNICODE = {
     "≔": ":=",
     "⟶": "\\to ",
     "→": "\\to ",
+    "←": "\\leftarrow ",
     "⟹": "\\Longrightarrow ",
     "⇒": "\\Rightarrow ",
     "≈": "\\approx ",
@@ -207,4 +208,5 @@ def _inside_dots(row: str, index: int) -> bool:
 def _states_something(piece: str) -> bool:
     if _RANGE.match(piece) or piece.lstrip("&").lstrip().startswith("="):
         return False
-    return any(mark in piece for mark in ("=", "\\to", "->", "\\rightarrow", "\\longrightarrow", "\\partial", "\\sum"))
+    marks = ("=", "\\to", "->", "\\rightarrow", "\\longrightarrow", "\\partial", "\\sum", "\\leftarrow", "\\gets", "<-")
+    return any(mark in piece for mark in marks)

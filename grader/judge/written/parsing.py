@@ -18,7 +18,22 @@ from grader.judge.written.normalize import normalize, split_statements
 
 MAX_ROW_CHARS = 2000  # a longer row is named as unreadable rather than parsed
 MAX_ROWS = 500  # math segments beyond this many are not parsed (the feedback says so)
-RELEVANT_MARKS = ("=", "\\partial", "∂", "\\rightarrow", "\\to", "→", "->", "\\sum", "\\prod", "\\longrightarrow")
+RELEVANT_MARKS = (
+    "=",
+    "\\partial",
+    "∂",
+    "\\rightarrow",
+    "\\to",
+    "→",
+    "->",
+    "\\sum",
+    "\\prod",
+    "\\longrightarrow",
+    "\\leftarrow",
+    "←",
+    "\\gets",
+    "<-",
+)
 
 
 # ---------------------------------------------------------------- the tree

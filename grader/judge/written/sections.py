@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 HEADING = re.compile(
     r"^[ \t]*(?:#{1,6}\s+(?P<md>.+)|\\(?:sub)*section\*?\{(?P<tex>[^}]*)\}|\\paragraph\{(?P<par>[^}]*)\}"
-    r"|\*\*(?P<bold>[^*]{3,60})\*\*\s*:?\s*$|(?P<plain>[A-Za-z][A-Za-z0-9 .()/&-]{2,50}):\s*$)",
+    r"|\*\*(?P<bold>[^*]{3,60})\*\*[^*\n]{0,40}$|(?P<plain>[A-Za-z][A-Za-z0-9 .()/&-]{2,50}):\s*$)",
     re.MULTILINE,
 )
 PART_WORDS = {  # checked in this order: "chain rule" is the gradient's, "chain" alone the chain's
