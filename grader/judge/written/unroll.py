@@ -264,12 +264,13 @@ class Unrolled:
     # ------------------------------------------------------------ the write-up's own definitions
 
     def _own_definition(self, lhs: Any, bound: dict[str, int], depth: int) -> Value | None:
-        """The value of what the write-up defines (`δ_t`, `∂L/∂h_t`), at this index; None if it defines none."""
+        """The value of what the write-up defines (`δ_t`, `∂L/∂h_t`, `∂h_t/∂h_k`) at these indices; None if it
+        defines none."""
         candidates = self.defined.get(_defined_key(lhs))
         if not candidates:
             return None
-        step = self._step_of(lhs, bound)
-        memo_key = (_defined_key(lhs), step if step is not None else -(10**6))
+        indices = tuple(self.index(expr, bound) for expr in _index_exprs(lhs))
+        memo_key = (_defined_key(lhs), indices)
         if memo_key in self.memo:
             known = self.memo[memo_key]
             if isinstance(known, NotEvaluable):
@@ -277,7 +278,7 @@ class Unrolled:
             return known
         self.memo[memo_key] = NotEvaluable("its definitions go round in circles")  # until this one is known
         try:
-            result = self._first_value(lhs, candidates, step, bound, depth)
+            result = self._first_value(candidates, indices, bound, depth)
         except NotEvaluable as exc:
             self.memo[memo_key] = exc
             raise
@@ -288,39 +289,24 @@ class Unrolled:
         return result
 
     def _first_value(
-        self, lhs: Any, candidates: list[Definition], step: int | None, bound: dict[str, int], depth: int
+        self, candidates: list[Definition], indices: tuple[int, ...], bound: dict[str, int], depth: int
     ) -> Value | None:
+        """The first definition that gives a value: one for exactly these steps (`δ_{T+1} = 0`) before the
+        general ones (`δ_t = …`)."""
+        bindings = [(d, self._binding(d.lhs, indices, bound)) for d in candidates]
+        exact = [(d, b) for d, b in bindings if b is not None and not _has_variable(d.lhs)]
+        general = [(d, b) for d, b in bindings if b is not None and _has_variable(d.lhs)]
         problem: NotEvaluable | None = None
-        for definition in self._matching(candidates, step, bound):
-            variables = self._binding(definition.lhs, step, bound)
-            if variables is None:
-                continue
+        for definition, binding in exact + general:
             try:
-                return self._value(definition.rhs, variables, depth)
+                return self._value(definition.rhs, binding, depth)
             except NotEvaluable as exc:
                 problem = problem or exc
-        if step is not None and step + self.shift > self.count:
+        if indices and indices[0] + self.shift > self.count:
             return ZERO  # δ_{T+1}: past the last step, with no value of its own
         if problem is not None:
             raise problem
         return None
-
-    def _step_of(self, lhs: Any, bound: dict[str, int]) -> int | None:
-        index = time_index(lhs)
-        return self.index(index, bound) if index is not None else None
-
-    def _matching(self, candidates: list[Definition], step: int | None, bound: dict[str, int]) -> list[Definition]:
-        """Fixed-index definitions (`δ_{T+1} = 0`) that match this step first, then the general ones."""
-        fixed, general = [], []
-        for definition in candidates:
-            index = time_index(definition.lhs)
-            variable = index_variable(index)
-            if index is not None and variable is None:  # `δ_{T+1} = 0`, `δ_T = …`; `δ_2 = …` is an example
-                if step is not None and _symbolic(index) and self._fixed_index(index) == step:
-                    fixed.append(definition)
-            else:
-                general.append(definition)
-        return fixed + general
 
     def _fixed_index(self, index: Any) -> int | None:
         try:
@@ -328,15 +314,21 @@ class Unrolled:
         except NotEvaluable:
             return None
 
-    def _binding(self, lhs: Any, step: int | None, bound: dict[str, int]) -> dict[str, int] | None:
-        index = time_index(lhs)
-        variable = index_variable(index)
-        if variable is None:
-            return dict(bound)
-        if step is None:
+    def _binding(self, lhs: Any, indices: tuple[int, ...], bound: dict[str, int]) -> dict[str, int] | None:
+        """The definition's index variables at these steps; None if it is for other steps (`δ_2 = …` is an
+        example, not a definition)."""
+        exprs = _index_exprs(lhs)
+        if len(exprs) != len(indices):
             return None
-        offset = self.index(index, {variable: 0})
-        return {**bound, variable: step - offset}
+        binding = dict(bound)
+        for expr, value in zip(exprs, indices):
+            variable = index_variable(expr)
+            if variable is None:
+                if not _symbolic(expr) or self._fixed_index(expr) != value:
+                    return None
+                continue
+            binding[variable] = value - step_offset(expr, variable)
+        return binding
 
     # ------------------------------------------------------------ derivatives
 
@@ -365,11 +357,21 @@ class Unrolled:
         if step is None:
             raise NotEvaluable("it uses a derivative it does not work out")
         name = lower[0]
+        if below is not None and below < step - 1 and upper[0] == lower[0]:
+            return self._across(upper[0], step, below)
         if below is not None and below == step - 1:
             name = self.model.get("previous", {}).get(lower[0], lower[0])
         elif below is not None and below != step:
             raise NotEvaluable("it uses a derivative across several steps without working it out")
         return self._derivative((upper[0], name), step)
+
+    def _across(self, quantity: str, step: int, below: int) -> Value:
+        """∂h_t/∂h_k for k < t: the one-step Jacobians ∂h_j/∂h_{j-1} multiplied from j = t down to k + 1."""
+        previous = self.model.get("previous", {}).get(quantity, quantity)
+        result: Value = self._derivative((quantity, previous), step)
+        for j in range(step - 1, below, -1):
+            result = _multiply(result, self._derivative((quantity, previous), j))
+        return result
 
     def _derivative(self, pair: tuple[str, str], step: int) -> Value:
         step += self.shift
@@ -551,6 +553,22 @@ def _nodes(tree: Any):
             stack.extend(reversed(node))
         elif hasattr(node, "__dataclass_fields__"):
             stack.extend(reversed([getattr(node, field) for field in node.__dataclass_fields__]))
+
+
+def _index_exprs(lhs: Any) -> tuple[Any, ...]:
+    """The step indices a defined thing is written with: `δ_t` (t), `∂L/∂h_t` (t), `∂h_t/∂h_k` (t and k)."""
+    if isinstance(lhs, Sym):
+        return (lhs.sub[0],) if lhs.sub is not None and len(lhs.sub) == 1 else ()
+    if isinstance(lhs, Frac) and isinstance(lhs.num, Partial) and isinstance(lhs.den, Partial):
+        top, bottom = time_index(lhs.num.arg), time_index(lhs.den.arg)
+        if top is not None and bottom is not None and index_variable(top) != index_variable(bottom):
+            return (top, bottom) if index_variable(top) and index_variable(bottom) else (top,)
+        return tuple(expr for expr in (top if top is not None else bottom,) if expr is not None)
+    return ()
+
+
+def _has_variable(lhs: Any) -> bool:
+    return any(index_variable(expr) is not None for expr in _index_exprs(lhs))
 
 
 def _symbolic(index: Any) -> bool:
