@@ -555,7 +555,8 @@ _LEAD_WORDS = re.compile(r"^(?:let|where|so|then|and|with|define|set|hence|thus|
 
 def _cut_comment(line: str) -> str:
     """`delta_t = ...      (* = elementwise here)`: the math, without remarks in words around it."""
-    line = re.split(r"\s{3,}", line, maxsplit=1)[0]
+    first, *rest = re.split(r"\s{3,}", line)  # `z_t = W_y h_t ,   ŷ_t = softmax(z_t)`: two statements
+    line = " \\qquad ".join([first, *(piece for piece in rest if "=" in piece and _looks_like_math(piece))])
     line = _REMARK.sub(" ", line)  # `(total, all losses)`, `(= dL_t/dz_t for softmax+CE)`
     line = _TRAILING_WORDS.split(line, maxsplit=1)[0]  # `h_t = tanh(…) depends on W_H in two ways`
     return _LEAD_WORDS.sub("", line.strip()).strip().rstrip(".,;:")
