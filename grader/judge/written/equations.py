@@ -186,7 +186,7 @@ def _check(
     except NotEvaluable as exc:
         reason = str(exc)
     shown = _label(quantity, question)
-    for candidate, message, diagnosis in _repairs(question, quantity, statement.rhs, names):
+    for candidate, message, diagnosis in _repairs(question, quantity, statement.rhs, names, sizes):
         try:
             fixed = candidate(environments)
         except NotEvaluable:
@@ -201,7 +201,9 @@ def _label(quantity: str, question: Any) -> str:
     return (question.symbols.get(quantity) or [quantity])[0]
 
 
-def _repairs(question: Any, quantity: str, rhs: Any, names: dict[str, str]) -> Iterator[tuple[Any, str, str]]:
+def _repairs(
+    question: Any, quantity: str, rhs: Any, names: dict[str, str], sizes: dict[str, int]
+) -> Iterator[tuple[Any, str, str]]:
     """(test, what the slip is, diagnosis) for every one-slip repair of the right-hand side."""
     used = mentions(rhs, names)
     weights = [w for w in question.weights]
@@ -209,33 +211,62 @@ def _repairs(question: Any, quantity: str, rhs: Any, names: dict[str, str]) -> I
         for second in weights:
             if first < second and {first, second} <= used:
                 swap = {first: second, second: first}
-                yield _renamed(rhs, quantity, names, swap), f"has {first} and {second} swapped", "swapped-weights"
+                yield (
+                    _renamed(rhs, quantity, names, swap, sizes),
+                    f"has {first} and {second} swapped",
+                    "swapped-weights",
+                )
     for wrong in weights:
         for right in weights:
             if wrong != right and wrong in used:
                 yield (
-                    _renamed(rhs, quantity, names, {wrong: right}),
+                    _renamed(rhs, quantity, names, {wrong: right}, sizes),
                     f"is computed with {right}, not {wrong}",
                     "wrong-weight-matrix",
                 )
     for variant in _dropped_terms(rhs):
-        yield _holds(variant, quantity, names), "has a term too many", "extra-term"
+        yield _holds(variant, quantity, names, sizes), "has a term too many", "extra-term"
     for variant in _added_terms(rhs, question, names):
-        yield _holds(variant, quantity, names), "is missing a term", "missing-term"
+        yield _holds(variant, quantity, names, sizes), "is missing a term", "missing-term"
     for function in ("tanh", "softmax"):
-        yield _holds(Apply(function, rhs), quantity, names), "is missing its activation function", "missing-tanh"
+        yield _holds(Apply(function, rhs), quantity, names, sizes), "is missing its activation function", "missing-tanh"
+    vectors = sorted(q for q in used if q not in weights and q in question.given or q in question.equations)
+    for first in vectors:
+        for second in vectors:
+            if first < second:
+                swap = {first: second, second: first}
+                message = f"has {_label(first, question)} and {_label(second, question)} the wrong way round"
+                yield _renamed(rhs, quantity, names, swap, sizes), message, "swapped-arguments"
+    for variant in _activation_widened(rhs):
+        yield (
+            _holds(variant, quantity, names, sizes),
+            "applies its activation to only part of the sum",
+            "activation-on-part",
+        )
 
 
-def _holds(tree: Any, quantity: str, names: dict[str, str]):
-    return lambda environments: agrees(tree, quantity, environments, names)
+def _activation_widened(rhs: Any) -> Iterator[Any]:
+    """`tanh(W_H h_{t-1}) + W_x x_t` with the whole sum inside the activation."""
+    if not isinstance(rhs, Add):
+        return
+    for index, term in enumerate(rhs.terms):
+        rest = rhs.terms[:index] + rhs.terms[index + 1 :]
+        if isinstance(term, Apply):
+            yield Apply(term.func, Add((term.arg, *rest)))
+        elif isinstance(term, Mul) and len(term.factors) == 2 and isinstance(term.factors[0], Func):
+            yield Mul((term.factors[0], Add((term.factors[1], *rest))))
 
 
-def _renamed(tree: Any, quantity: str, names: dict[str, str], mapping: dict[str, str]):
-    """The right-hand side read with one weight standing for another (the expected values unchanged)."""
+def _holds(tree: Any, quantity: str, names: dict[str, str], sizes: dict[str, int]):
+    return lambda environments: agrees(tree, quantity, environments, names, sizes)
+
+
+def _renamed(tree: Any, quantity: str, names: dict[str, str], mapping: dict[str, str], sizes: dict[str, int]):
+    """The right-hand side read with one quantity standing for another (the expected values unchanged)."""
 
     def test(environments):
         swapped = [{**env, **{a: env[b] for a, b in mapping.items()}} for env in environments]
-        return agrees(tree, quantity, swapped, names)
+        return agrees(tree, quantity, swapped, names, sizes)
 
     return test
 
