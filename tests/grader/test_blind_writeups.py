@@ -2,8 +2,8 @@
 files), each asked for distinct styles, some correct and some with one realistic mistake, with the truth of
 each part in `truth.yaml` (`correct`, `absent`, or `{wrong: …, line: …}`).
 
-`blind-a` is what the reader was developed against; `blind-b` was written the same way and measured once the
-reader was done, without changing the reader for it. The promises tested on both: no correct part is failed
+`blind-a` is what the reader was developed against; `blind-b` and then `blind-c` were written the same way
+and each measured once, held out, without changing the reader for it (their MEASURED.md). The promises tested on both: no correct part is failed
 (nor called missing), no part holding a mistake passes. The share of correct parts passed outright is a
 floor that can only rise. Per-part figures:
 
@@ -31,7 +31,7 @@ from grader.judge.questions import Evidence, judge_question  # noqa: E402
 from grader.read.submission import read_submission  # noqa: E402
 
 BLIND = ROOT / "tests" / "corpus" / "writeups"
-CORPORA = {"blind-a": 0.80, "blind-b": 0.65}  # corpus: the share of correct parts that must pass outright
+CORPORA = {"blind-a": 0.85, "blind-b": 0.70, "blind-c": 0.65}  # corpus: the share of correct parts that must pass outright
 EXERCISE = load_exercise("rnn-bptt")
 PARTS = {q.id.split(".", 1)[1]: q for q in EXERCISE.questions if q.id.startswith("derivation.")}
 

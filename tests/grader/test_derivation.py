@@ -205,6 +205,8 @@ def test_a_part_is_never_failed_for_what_could_not_be_read(pieces):
         ("$L_t$ depends on $W_H$ through all of $h_1, h_2, \\dots, h_T$.", "failed"),
         ("So $L_t$ depends on $h_1, \\dots, h_t$; the total loss depends on all of $h_1, \\dots, h_T$.", "passed"),
         ("$L_t$ does not depend on $h_{t+1}, \\dots, h_T$, which come after it.", "passed"),
+        ("$$L_t = L_t(h_t, h_{t+1}, \\dots, h_T)$$", "failed"),  # said in symbols
+        ("$$L_t = L_t(h_1, \\dots, h_t)$$", "passed"),
     ],
 )
 def test_a_chain_through_later_states_is_named(sentence, status):

@@ -115,6 +115,9 @@ BACK_ARROW = re.compile(r"\\(?:long)?leftarrow|\\gets(?![A-Za-z])|<-")
 ARROW = re.compile(r"\\(?:long)?rightarrow|\\to(?![A-Za-z])|->|\\longrightarrow|\\Rightarrow|\\mapsto")
 SYMBOL = re.compile(r"(?:\\hat\s*\{?\s*)?\\?[A-Za-z]+\}?(?:\s*_\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9]))?")
 LATER = re.compile(r"\b(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?[^.]{0,80}?\b[Dd]epend")
+AS_FUNCTION = re.compile(
+    r"\b(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?\s*(?:\\left)?\s*\(((?:[^()]|\([^()]*\)){1,160})\)"
+)
 NEGATION = re.compile(r"\b(not|only|never|no)\b|n't", re.IGNORECASE)
 
 
@@ -219,6 +222,10 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
         + "|".join(re.escape(b) for b in bases)
         + r")\s*_\s*(?:\{\s*(?:T|n|N|t\s*\+\s*1)\s*\}|T\b|n\b)"
     )
+    for match in AS_FUNCTION.finditer(text):  # `L_t = L_t(h_t, h_{t+1}, \dots, h_T)`: said in symbols
+        arguments = re.sub(r"\{\s*([A-Za-z])\s*\}", r"\1", re.sub(r"\\(mathbf|boldsymbol|bm)\s*", "", match.group(1)))
+        if later.search(arguments):
+            return text.count("\n", 0, match.start()) + 1, " ".join(match.group(0).split())[:100]
     for match in LATER.finditer(text):
         clause = text[match.start() : match.end() + 200]  # the claim about L_t itself, not the next one
         sentence = re.split(r"[.?!:;]\s|\n\s*\n|\b(?:while|whereas|but|total|overall)\b", clause, maxsplit=1)[0]
