@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from exercises import load_errors
+from exercises.expressions import closest
 from exercises.models import Exercise
 
 BANK_DIR = Path(__file__).parent / "bank"
@@ -44,67 +46,23 @@ def load_exercise(id_or_path: str) -> Exercise:
 
 @lru_cache(maxsize=32)
 def load_exercise_file(path: Path) -> Exercise:
-    """Parse and validate one exercise file; errors name the file, the field and, where known, the line."""
+    """Parse and validate one exercise file; each problem is a line naming the file, the field and its line."""
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ExerciseError(f"{path}: cannot read exercise file: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ExerciseError(f"{path}: {load_errors.yaml_problem(exc, text)}") from None
+    if not isinstance(data, dict):
+        raise ExerciseError(f"{path}: the file (line 1): an exercise is a YAML mapping (id:, title:, dimensions: …)")
     try:
         exercise = Exercise.model_validate(data)
     except ValidationError as exc:
-        raise ExerciseError(f"{path}: invalid exercise: {_first_errors(exc, text)}") from None
+        raise ExerciseError("\n".join(f"{path}: {line}" for line in load_errors.problems(exc, text))) from None
     exercise._source = path
     return exercise
-
-
-def _first_errors(exc: ValidationError, text: str, limit: int = 3) -> str:
-    parts = []
-    for error in exc.errors()[:limit]:
-        location = [str(part) for part in error["loc"] if not str(part).startswith("function-")]
-        location = [part for part in location if part not in _UNION_TAGS]
-        message = error["msg"].removeprefix("Value error, ")
-        where = ".".join(location)
-        line = _line_of(location, text)
-        parts.append(f"{where}{f' (line {line})' if line else ''}: {message}" if where else message)
-    return "; ".join(parts)
-
-
-_UNION_TAGS = {
-    "shape",
-    "function",
-    "backward",
-    "numeric",
-    "normal",
-    "uniform",
-    "integers",
-    "onehot",
-    "bernoulli",
-    "derived",
-}
-
-
-def _line_of(location: list[str], text: str) -> int | None:
-    """The line of the deepest key of `location` that can be found in the YAML text, in order."""
-    try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for part in location:
-        node = _child(node, part)
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-    return line
-
-
-def _child(node: Any, key: str) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        return next((value for k, value in node.value if k.value == key), None)
-    if isinstance(node, yaml.SequenceNode) and key.isdigit() and int(key) < len(node.value):
-        return node.value[int(key)]
-    return None
 
 
 def resolve_callable(path: str, folder: Path | None = None) -> Any:
@@ -114,15 +72,19 @@ def resolve_callable(path: str, folder: Path | None = None) -> Any:
         module = (
             _file_module(folder, module_name) if module_name.endswith(".py") else importlib.import_module(module_name)
         )
-        return getattr(module, attribute)
     except FileNotFoundError:
-        raise ExerciseError(f"cannot resolve {path!r}: no file {module_name} beside the exercise") from None
-    except AttributeError:
-        raise ExerciseError(f"cannot resolve {path!r}: {module_name} has no {attribute!r}") from None
+        beside = sorted(p.name for p in folder.glob("*.py")) if folder else []
+        raise ExerciseError(
+            f"cannot resolve {path!r}: no file {module_name} beside the exercise{closest(module_name, beside)}"
+        ) from None
     except ExerciseError:
         raise
     except Exception as exc:  # noqa: BLE001 - an instructor's file may fail in any way while importing
         raise ExerciseError(f"cannot resolve {path!r}: {type(exc).__name__}: {exc}") from None
+    if not hasattr(module, attribute):
+        names = [name for name in vars(module) if not name.startswith("_")]
+        raise ExerciseError(f"cannot resolve {path!r}: {module_name} has no {attribute!r}{closest(attribute, names)}")
+    return getattr(module, attribute)
 
 
 def source_of(exercise: Exercise) -> str:
@@ -133,7 +95,8 @@ def source_of(exercise: Exercise) -> str:
 def where_in(exercise: Exercise, field: str) -> str:
     """'field (line N)' for a dotted field of the exercise's file, or the field alone."""
     try:
-        line = _line_of(field.split("."), exercise._source.read_text(encoding="utf-8")) if exercise._source else None
+        text = exercise._source.read_text(encoding="utf-8") if exercise._source else ""
+        line = load_errors.line_of(field.split("."), text) if text else None
     except OSError:
         line = None
     return f"{field} (line {line})" if line else field

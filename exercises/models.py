@@ -16,12 +16,22 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
-from exercises.expressions import ExpressionError, check_expression, evaluate
+from exercises.expressions import ExpressionError, check_expression, closest, evaluate, size
 
 CALLABLE_PATH = r"^([A-Za-z_][\w.]*|[\w./\-]+\.py):[A-Za-z_]\w*$"
 IDENTIFIER = r"^[A-Za-z_]\w*$"
 
 Expression = float | str  # a number, or an expression over the dimensions ("0.9 / sqrt(H)")
+Size = int | str  # a number, a dimension's name, or an expression over the dimensions ("4*H")
+
+
+class FieldError(ValueError):
+    """A problem with one field of an exercise file, named by its dotted path (`inputs.x.shape`)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
 
 
 class _Strict(BaseModel):
@@ -31,13 +41,18 @@ class _Strict(BaseModel):
 class Dimension(_Strict):
     """A named size (T, N, H …)."""
 
-    range: tuple[int, int] = Field(description="Inclusive range hidden cases draw this size from.")
+    range: tuple[Size, Size] = Field(
+        description="Inclusive range hidden cases draw this size from (bounds may be expressions over the "
+        'dimensions declared before it: [1, "2*H"]).'
+    )
     min: int = Field(default=1, ge=0, description="The smallest value any case may use.")
     doc: str = Field(default="", description="What the size counts, for humans.")
 
     @model_validator(mode="after")
     def _range_is_ordered(self) -> Dimension:
         low, high = self.range
+        if isinstance(low, str) or isinstance(high, str):
+            return self  # expressions are checked with the whole file (they read earlier dimensions)
         if not self.min <= low <= high:
             raise ValueError(f"range must satisfy min ({self.min}) <= low <= high, got [{low}, {high}]")
         return self
@@ -55,6 +70,11 @@ class HiddenCases(_Strict):
 
     count: int = Field(ge=0, le=100, description="How many hidden cases to draw.")
     default_secret: str = Field(description="Secret used when the instructor passes none (grade warns).")
+    detailed_feedback: bool = Field(
+        default=False,
+        description="Feedback on a failing hidden case also gives its sizes, the shapes that came back and the "
+        "student's own error messages (never expected values); by default it says only what kind of failure.",
+    )
 
 
 class Tolerance(_Strict):
@@ -83,7 +103,9 @@ class Imports(_Strict):
 
 
 class _Drawn(_Strict):
-    shape: list[int | str] = Field(default_factory=list, description="Sizes: dimension names or numbers.")
+    shape: list[Size] = Field(
+        default_factory=list, description='Sizes: numbers, dimension names or expressions over them ("4*H").'
+    )
     dtype: str | None = Field(default=None, description="numpy dtype name; a sensible default per draw.")
 
 
@@ -182,6 +204,11 @@ class FunctionQuestion(_Question):
     )
     mistakes: str | None = Field(default=None, pattern=CALLABLE_PATH, description="A list of known mistakes.")
     tolerance: Tolerance | None = Field(default=None, description="Overrides the exercise tolerance.")
+    weights: dict[str, float] | None = Field(
+        default=None,
+        description="Each compared output's share of the points, relative to the others (every output named); "
+        "equal shares without it.",
+    )
 
     @model_validator(mode="after")
     def _cache_is_an_output(self) -> FunctionQuestion:
@@ -211,6 +238,11 @@ class BackwardQuestion(_Question):
         "student's own forward (gradients in the order of its float inputs).",
     )
     tolerance: Tolerance | None = Field(default=None, description="Overrides the exercise tolerance.")
+    weights: dict[str, float] | None = Field(
+        default=None,
+        description="Each compared output's share of the points, relative to the others (every output named); "
+        "equal shares without it.",
+    )
 
     @property
     def compared_outputs(self) -> list[str]:
@@ -378,21 +410,15 @@ class Exercise(_Strict):
 
 
 # ---------------------------------------------------------------- checks on the whole file
+# In the order of the file, causes first: a FieldError names the field it is about.
 
 
 def check_exercise(exercise: Exercise) -> None:
-    """Every name a field uses is declared, every case fits the dimensions; ValueError names the field."""
-    for name in exercise.dimensions:
-        if not name.isidentifier():
-            raise ValueError(f"dimensions: {name!r} is not a name")
+    """Every name a field uses is declared, every case fits the dimensions; FieldError names the field."""
+    _check_dimensions(exercise)
     _check_names("handout", exercise.handout, exercise)
-    for where, expression in _expressions(exercise):
-        try:  # at the handout's sizes, which every exercise must be able to draw
-            value = check_expression(expression, exercise.handout)
-        except ExpressionError as exc:
-            raise ValueError(f"{where}: {exc}") from None
-        if where.startswith("constraints") and not isinstance(value, bool):
-            raise ValueError(f"{where}: {expression!r} is not a condition (it gives {value!r})")
+    for number, constraint in enumerate(exercise.constraints):
+        _check_constraint(f"constraints.{number}", constraint, exercise.handout)
     _check_sizes("handout", exercise.handout, exercise)
     for number, case in enumerate(exercise.public.cases):
         _check_sizes(f"public.cases.{number}", case, exercise)
@@ -401,21 +427,46 @@ def check_exercise(exercise: Exercise) -> None:
     _check_variants(exercise)
 
 
+def _check_dimensions(exercise: Exercise) -> None:
+    """Names are names; a range bound written as an expression reads only the dimensions declared before it."""
+    earlier: dict[str, int] = {}
+    for name, dimension in exercise.dimensions.items():
+        if not name.isidentifier():
+            raise FieldError("dimensions", f"{name!r} is not a name")
+        bounds = [_expression_value(f"dimensions.{name}.range", bound, earlier, size) for bound in dimension.range]
+        if not dimension.min <= bounds[0] <= bounds[1]:
+            raise FieldError(
+                f"dimensions.{name}.range",
+                f"must satisfy min ({dimension.min}) <= low <= high, got {bounds} at the handout's sizes",
+            )
+        earlier[name] = exercise.handout.get(name, bounds[1])
+
+
+def _check_constraint(where: str, constraint: str, sizes: dict[str, int]) -> None:
+    value = _expression_value(where, constraint, sizes, evaluate)
+    if not isinstance(value, bool):
+        raise FieldError(where, f"{constraint!r} is not a condition (it gives {value!r}); write one with ==, <, != …")
+
+
+def _expression_value(where: str, expression: Any, sizes: dict[str, int], value_of: Any) -> Any:
+    """`value_of(expression, sizes)`, its problem a FieldError at `where` (checked at the handout's sizes)."""
+    try:
+        return value_of(expression, sizes)
+    except ExpressionError as exc:
+        raise FieldError(where, str(exc)) from None
+
+
 def _check_names(where: str, sizes: dict[str, int], exercise: Exercise) -> None:
-    declared = exercise.dimensions
-    if set(sizes) != set(declared):
-        missing, extra = sorted(set(declared) - set(sizes)), sorted(set(sizes) - set(declared))
-        raise ValueError(f"{where}: must give every dimension and only those (missing {missing}, unknown {extra})")
-
-
-def _expressions(exercise: Exercise):
-    for number, constraint in enumerate(exercise.constraints):
-        yield f"constraints.{number}", constraint
-    for name, spec in exercise.inputs.items():
-        for field in DRAWN_EXPRESSIONS:
-            value = getattr(spec, field, None)
-            if isinstance(value, str):
-                yield f"inputs.{name}.{field}", value
+    declared = list(exercise.dimensions)
+    missing = [name for name in declared if name not in sizes]
+    unknown = [name for name in sizes if name not in declared]
+    if unknown:
+        raise FieldError(
+            where,
+            f"{unknown[0]!r} is not a dimension (dimensions: {', '.join(declared)}){closest(unknown[0], declared)}",
+        )
+    if missing:
+        raise FieldError(where, f"gives no size for {', '.join(missing)}: a case gives every dimension")
 
 
 def _check_sizes(where: str, sizes: dict[str, int], exercise: Exercise) -> None:
@@ -424,43 +475,69 @@ def _check_sizes(where: str, sizes: dict[str, int], exercise: Exercise) -> None:
     _check_names(where, sizes, exercise)
     for name, value in sizes.items():
         if value < declared[name].min:
-            raise ValueError(f"{where}: {name}={value} is below its minimum {declared[name].min}")
+            raise FieldError(where, f"{name}={value} is below its minimum {declared[name].min}")
     for constraint in exercise.constraints:
         if not evaluate(constraint, sizes):
-            raise ValueError(f"{where}: {sizes} breaks the constraint {constraint!r}")
+            raise FieldError(where, f"{_sizes_text(sizes)} breaks the constraint {constraint!r}")
+
+
+def _sizes_text(sizes: dict[str, int]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in sizes.items())
 
 
 def _check_inputs(exercise: Exercise) -> None:
     seen: list[str] = []
     for name, spec in exercise.inputs.items():
         if not name.isidentifier():
-            raise ValueError(f"inputs: {name!r} is not a name")
+            raise FieldError("inputs", f"{name!r} is not a name")
         if isinstance(spec, DerivedInput):
             unknown = [arg for arg in spec.args if arg not in seen]
             if unknown:
-                raise ValueError(f"inputs.{name}.args: {unknown[0]!r} is not an earlier input")
+                hint = f"inputs before it: {', '.join(seen) or 'none'}{closest(unknown[0], seen)}"
+                raise FieldError(f"inputs.{name}.args", f"{unknown[0]!r} is not an earlier input ({hint})")
         else:
-            for size in spec.shape:
-                if isinstance(size, str) and size not in exercise.dimensions:
-                    raise ValueError(f"inputs.{name}.shape: {size!r} is not a declared dimension")
-            _check_size_cap(f"inputs.{name}.shape", spec.shape, exercise)
+            check_shape(f"inputs.{name}.shape", spec.shape, exercise)
+            for field in DRAWN_EXPRESSIONS:
+                value = getattr(spec, field, None)
+                if isinstance(value, str):
+                    _expression_value(f"inputs.{name}.{field}", value, exercise.handout, check_expression)
         seen.append(name)
+
+
+def check_shape(where: str, shape: list[Size], exercise: Exercise) -> None:
+    """Each entry names a dimension or is an expression giving a whole size, and the array stays drawable."""
+    declared = list(exercise.dimensions)
+    for entry in shape:
+        if isinstance(entry, str) and entry.strip().isidentifier() and entry.strip() not in declared:
+            raise FieldError(
+                where,
+                f"{entry!r} is not a declared dimension (dimensions: {', '.join(declared)}){closest(entry, declared)}",
+            )
+        _expression_value(where, entry, exercise.handout, size)
+    _check_size_cap(where, shape, exercise)
 
 
 MAX_INPUT_ELEMENTS = 4_000_000  # what the sandbox accepts in one array (Limits.max_elements)
 
 
-def _check_size_cap(where: str, shape: list[int | str], exercise: Exercise) -> None:
+def _check_size_cap(where: str, shape: list[Size], exercise: Exercise) -> None:
     """An input stays drawable at the largest sizes any case may have."""
     largest = {
-        name: max([dim.range[1], exercise.handout[name], *(c.get(name, 0) for c in exercise.public.cases)])
+        name: max(
+            [*_upper_bounds(name, exercise), exercise.handout[name], *(c.get(name, 0) for c in exercise.public.cases)]
+        )
         for name, dim in exercise.dimensions.items()
     }
     elements = 1
-    for size in shape:
-        elements *= largest[size] if isinstance(size, str) else size
+    for entry in shape:
+        elements *= _expression_value(where, entry, largest, size)
     if elements > MAX_INPUT_ELEMENTS:
-        raise ValueError(f"{where}: {elements:,} entries at the largest sizes; at most {MAX_INPUT_ELEMENTS:,}")
+        raise FieldError(where, f"{elements:,} entries at the largest sizes; at most {MAX_INPUT_ELEMENTS:,}")
+
+
+def _upper_bounds(name: str, exercise: Exercise) -> list[int]:
+    high = exercise.dimensions[name].range[1]
+    return [high] if isinstance(high, int) else []  # an expression's bound is one of the cases' sizes
 
 
 def _check_questions(exercise: Exercise) -> None:
@@ -468,16 +545,17 @@ def _check_questions(exercise: Exercise) -> None:
     for number, question in enumerate(exercise.questions):
         where = f"questions.{number}"
         if ids.count(question.id) > 1:
-            raise ValueError(f"{where}.id: duplicate question id {question.id!r}")
+            raise FieldError(f"{where}.id", f"duplicate question id {question.id!r}")
         for field in ("args", "upstream"):
             for arg in getattr(question, field, []):
                 if arg not in exercise.inputs:
-                    raise ValueError(
-                        f"{where}.{field}: {arg!r} is not a declared input "
-                        f"(inputs: {', '.join(exercise.inputs) or 'none'})"
+                    known = list(exercise.inputs)
+                    raise FieldError(
+                        f"{where}.{field}",
+                        f"{arg!r} is not a declared input (inputs: {', '.join(known) or 'none'}){closest(arg, known)}",
                     )
         if isinstance(question, ShapeQuestion) and exercise.shapes is None:
-            raise ValueError(f"{where}: a shape question needs the exercise's `shapes` callable")
+            raise FieldError(where, "a shape question needs the exercise's `shapes` callable (shapes: file.py:name)")
         if isinstance(question, BackwardQuestion):
             _check_backward(where, question, exercise)
         if isinstance(question, NumericQuestion):
@@ -488,23 +566,30 @@ def _check_questions(exercise: Exercise) -> None:
 
 def _check_equations(where: str, question: EquationsQuestion, exercise: Exercise) -> None:
     for name, shape in question.given.items():
-        for size in shape:
-            if isinstance(size, str) and size not in exercise.dimensions:
-                raise ValueError(f"{where}.given.{name}: {size!r} is not a declared dimension")
+        for entry in shape:
+            if isinstance(entry, str) and entry not in exercise.dimensions:
+                raise FieldError(
+                    f"{where}.given.{name}",
+                    f"{entry!r} is not a declared dimension (written questions take dimension names only)",
+                )
     for field in ("onehot", "weights"):
         for name in getattr(question, field):
             if name not in question.given:
-                raise ValueError(f"{where}.{field}: {name!r} is not one of the given arrays")
+                raise FieldError(
+                    f"{where}.{field}", f"{name!r} is not one of the given arrays{closest(name, list(question.given))}"
+                )
 
 
 def _check_backward(where: str, question: BackwardQuestion, exercise: Exercise) -> None:
+    """The forward it names is a function question with a cache (the count of `upstream` is checked when the
+    forward's reference has run: an output missing there is the cause to report first)."""
     forward = next((q for q in exercise.questions if q.id == question.forward), None)
     if not isinstance(forward, FunctionQuestion) or forward.cache is None:
-        raise ValueError(f"{where}.forward: {question.forward!r} is not a function question with a `cache`")
-    if len(question.upstream) != len(forward.compared_outputs):
-        raise ValueError(
-            f"{where}.upstream: {len(question.upstream)} upstream gradients for the "
-            f"{len(forward.compared_outputs)} outputs of {forward.id} ({forward.compared_outputs})"
+        candidates = [q.id for q in exercise.questions if isinstance(q, FunctionQuestion) and q.cache]
+        raise FieldError(
+            f"{where}.forward",
+            f"{question.forward!r} is not a function question with a `cache` "
+            f"(those with one: {', '.join(candidates) or 'none'}){closest(question.forward, candidates)}",
         )
 
 
@@ -513,6 +598,7 @@ def _check_variants(exercise: Exercise) -> None:
         return
     for name, (low, high) in exercise.variants.dimensions.items():
         if name not in exercise.dimensions:
-            raise ValueError(f"variants.dimensions: {name!r} is not a declared dimension")
+            declared = list(exercise.dimensions)
+            raise FieldError("variants.dimensions", f"{name!r} is not a declared dimension{closest(name, declared)}")
         if not exercise.dimensions[name].min <= low <= high:
-            raise ValueError(f"variants.dimensions.{name}: range must satisfy min <= low <= high")
+            raise FieldError(f"variants.dimensions.{name}", "range must satisfy min <= low <= high")

@@ -10,7 +10,15 @@ import re
 from pathlib import Path
 
 from exercises.bank import BANK_DIR, exercise_folder
-from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
+from exercises.expressions import written
+from exercises.models import (
+    BackwardQuestion,
+    DerivedInput,
+    Exercise,
+    FunctionQuestion,
+    NumericQuestion,
+    ShapeQuestion,
+)
 from grader.cases.draw import describe_numeric_case
 from grader.cases.variants import for_student
 from grader.pipeline import SHAPES_VARIABLE
@@ -51,7 +59,7 @@ def handout_cells(exercise: Exercise, student: str | None) -> list[tuple[str, st
         )
     for question in exercise.questions:
         if isinstance(question, (FunctionQuestion, BackwardQuestion)):
-            cells.append(("code", _stub(question)))
+            cells.append(("code", _stub(question, exercise)))
         elif isinstance(question, NumericQuestion):
             case = describe_numeric_case(exercise, question)
             cells.append(
@@ -78,15 +86,24 @@ def _heading(exercise: Exercise, student: str | None) -> str:
     return "\n".join(lines)
 
 
-def _stub(question: FunctionQuestion | BackwardQuestion) -> str:
+def _stub(question: FunctionQuestion | BackwardQuestion, exercise: Exercise) -> str:
     args = [*question.upstream, "cache"] if isinstance(question, BackwardQuestion) else question.args
     returns = ", ".join(question.outputs) if question.outputs else "the answer"
     title = f"{question.title}. " if question.title else ""
-    return (
-        f"def {question.function}({', '.join(args)}):\n"
-        f'    """{title}Returns {returns}."""\n'
-        "    raise NotImplementedError"
-    )
+    shapes = _argument_shapes(args, exercise)
+    doc = [f"{title}Returns {returns}.", *(["", "Shapes:", *(f"    {line}" for line in shapes)] if shapes else [])]
+    text = "\n".join(f"    {line}" if line else "" for line in doc).lstrip()
+    closing = '\n    """' if shapes else '"""'
+    return f'def {question.function}({", ".join(args)}):\n    """{text}{closing}\n    raise NotImplementedError'
+
+
+def _argument_shapes(args: list[str], exercise: Exercise) -> list[str]:
+    """'Wx: (D, 4*H)' for each drawn argument, its sizes as the exercise writes them."""
+    return [
+        f"{name}: {written(spec.shape)}"
+        for name in args
+        if (spec := exercise.inputs.get(name)) is not None and not isinstance(spec, DerivedInput)
+    ]
 
 
 def _as_python(kind: str, text: str) -> str:

@@ -8,12 +8,13 @@ are the exercise's dimensions, arrays its inputs.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from exercises.bank import resolve
-from exercises.expressions import evaluate
+from exercises.expressions import evaluate, is_expression, size
 from exercises.models import (
     BernoulliInput,
     DerivedInput,
@@ -22,6 +23,7 @@ from exercises.models import (
     NormalInput,
     NumericQuestion,
     OneHotInput,
+    Size,
     UniformInput,
 )
 
@@ -48,9 +50,18 @@ class Case:
     sizes: dict[str, int]
     arrays: dict[str, np.ndarray]
     hidden: bool
+    written: tuple[str, ...] = ()  # sizes the exercise writes as expressions ("4*H"), named as written
 
     def describe(self) -> str:
-        return f"{self.label} ({', '.join(f'{name}={value}' for name, value in self.sizes.items())})"
+        sizes = ", ".join(f"{name}={value}" for name, value in self.sizes.items())
+        spelled = "; ".join(f"{text}={evaluate(text, self.sizes)}" for text in self.written)
+        return f"{self.label} ({sizes}{'; ' + spelled if spelled else ''})"
+
+
+def written_sizes(exercise: Exercise) -> tuple[str, ...]:
+    """The expressions the exercise's input shapes use ("4*H"), each once, as written."""
+    entries = [entry for spec in exercise.inputs.values() for entry in getattr(spec, "shape", [])]
+    return tuple(dict.fromkeys(str(entry).replace(" ", "") for entry in entries if is_expression(entry)))
 
 
 def draw_arrays(exercise: Exercise, sizes: dict[str, int], rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -69,7 +80,7 @@ def draw_arrays(exercise: Exercise, sizes: dict[str, int], rng: np.random.Genera
 
 
 def _draw(spec, sizes: dict[str, int], rng: np.random.Generator) -> np.ndarray:
-    shape = tuple(sizes[size] if isinstance(size, str) else size for size in spec.shape)
+    shape = tuple(size(entry, sizes) for entry in spec.shape)
     value = lambda field: evaluate(getattr(spec, field), sizes)  # noqa: E731
     if isinstance(spec, NormalInput):
         array = np.asarray(rng.normal(value("mean"), value("scale"), size=shape))
@@ -116,8 +127,9 @@ def _bernoulli(rng: np.random.Generator, spec: BernoulliInput, shape: tuple[int,
 
 
 def public_cases(exercise: Exercise) -> list[Case]:
+    written = written_sizes(exercise)
     return [
-        Case(f"public case {n}", sizes, draw_arrays(exercise, sizes, _rng(exercise.public.seed, n)), False)
+        Case(f"public case {n}", sizes, draw_arrays(exercise, sizes, _rng(exercise.public.seed, n)), False, written)
         for n, sizes in enumerate(exercise.public.cases, start=1)
     ]
 
@@ -128,7 +140,7 @@ def hidden_cases(exercise: Exercise, secret: str | None) -> list[Case]:
     for n in range(1, exercise.hidden.count + 1):
         rng = _rng(seed, n)
         sizes = draw_sizes(exercise, rng)
-        cases.append(Case(f"hidden case {n}", sizes, draw_arrays(exercise, sizes, rng), True))
+        cases.append(Case(f"hidden case {n}", sizes, draw_arrays(exercise, sizes, rng), True, written_sizes(exercise)))
     return cases
 
 
@@ -159,7 +171,7 @@ def describe_numeric_case(exercise: Exercise, question: NumericQuestion) -> str:
 def draw_sizes(
     exercise: Exercise,
     rng: np.random.Generator,
-    ranges: dict[str, tuple[int, int]] | None = None,
+    ranges: Mapping[str, tuple[Size, Size]] | None = None,
     fixed: dict[str, int] | None = None,
 ) -> dict[str, int]:
     """Dimensions drawn from `ranges` (the hidden ones by default) in declared order, the others taken from
@@ -167,10 +179,13 @@ def draw_sizes(
     ranges = ranges if ranges is not None else {name: dim.range for name, dim in exercise.dimensions.items()}
     fixed = fixed if fixed is not None else {}  # needed only for dimensions `ranges` leaves out
     for _ in range(MAX_REDRAWS):
-        sizes = {
-            name: int(rng.integers(ranges[name][0], ranges[name][1] + 1)) if name in ranges else fixed[name]
-            for name in exercise.dimensions
-        }
+        sizes: dict[str, int] = {}
+        for name in exercise.dimensions:  # in declared order: a bound may read the sizes drawn before it
+            if name in ranges:
+                low, high = (size(bound, sizes) for bound in ranges[name])
+                sizes[name] = int(rng.integers(low, high + 1))
+            else:
+                sizes[name] = fixed[name]
         if all(evaluate(constraint, sizes) for constraint in exercise.constraints):
             return sizes
     raise CaseError(f"{exercise.id}: no sizes within {ranges} satisfy {exercise.constraints} after {MAX_REDRAWS} draws")

@@ -7,6 +7,7 @@ runs once on the first public case and must return what the question declares. A
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -121,24 +122,64 @@ def _check_code_question(
     exercise: Exercise, number: int, question: FunctionQuestion | BackwardQuestion, case: Case, expected: Expected
 ) -> None:
     where = f"questions.{number}"
-    raw = _at(exercise, f"{where}.reference", lambda: expected.raw_answer(question, case))
+    if isinstance(question, BackwardQuestion):
+        _at(exercise, f"{where}.upstream", lambda: _check_upstream(exercise, question))
+    raw = _at(
+        exercise,
+        f"{where}.reference",
+        lambda: _explained(lambda: expected.raw_answer(question, case), question.reference, question),
+    )
     _at(exercise, f"{where}.outputs", lambda: _check_count(question, raw, question.reference))
     if isinstance(question, BackwardQuestion) and question.gradient_check:
         _at(exercise, f"{where}.gradient_check", lambda: _check_gradient_count(exercise, question, raw, case))
     if question.mistakes is None:
         return
     mistakes = _at(exercise, f"{where}.mistakes", lambda: _mistake_list(expected, question))
-    for mistake in mistakes:
+    for entry, mistake in enumerate(mistakes):
+        name = f"mistake {mistake.diagnosis!r} ({question.mistakes}, entry {entry})"
 
-        def mistake_value(m: Any = mistake) -> Any:
-            return expected.mistake_value(question, m, case)
+        def mistake_value(m: Any = mistake, name: str = name) -> Any:
+            return _explained(lambda: expected.mistake_value(question, m, case), name, question, m.compute)
 
         value = _at(exercise, f"{where}.mistakes", mistake_value)
 
-        def same_form(m: Any = mistake, v: Any = value) -> None:
-            _same_form(question, v, m.diagnosis)
+        def same_form(v: Any = value, name: str = name) -> None:
+            _same_form(question, v, name)
 
         _at(exercise, f"{where}.mistakes", same_form)
+
+
+def _check_upstream(exercise: Exercise, question: BackwardQuestion) -> None:
+    """One upstream gradient per compared output of the forward (whose reference has run by now)."""
+    forward = exercise.forward_of(question)
+    if len(question.upstream) != len(forward.compared_outputs):
+        raise ExerciseError(
+            f"{len(question.upstream)} upstream gradient(s) {question.upstream} for the "
+            f"{len(forward.compared_outputs)} output(s) of {forward.id} {forward.compared_outputs}: one per output"
+        )
+
+
+def _explained(call: Callable[[], Any], name: str, question: Any, function: Any = None) -> Any:
+    """`call()`; a TypeError from calling with the wrong arguments shows the callable's signature against the
+    question's call."""
+    try:
+        return call()
+    except TypeError as exc:
+        if "argument" not in str(exc):
+            raise
+        called = question.args if isinstance(question, FunctionQuestion) else [*question.upstream, "cache"]
+        takes = f"; it takes {_signature(function)}" if function is not None else ""
+        raise ExerciseError(
+            f"{name} failed: TypeError: {_one_line(str(exc))}{takes}, "
+            f"and {question.id} calls it as ({', '.join(called)})"
+        ) from None
+
+
+def _signature(function: Any) -> str:
+    try:
+        return str(inspect.signature(function))
+    except (TypeError, ValueError):
+        return "arguments that cannot be read"
 
 
 def _check_count(question: FunctionQuestion | BackwardQuestion, raw: Any, path: str) -> None:
@@ -146,9 +187,12 @@ def _check_count(question: FunctionQuestion | BackwardQuestion, raw: Any, path: 
     declared = len(question.outputs)
     returned = len(raw) if isinstance(raw, (tuple, list)) else 1
     if declared >= 2 and (not isinstance(raw, (tuple, list)) or returned != declared):
-        raise ExerciseError(f"{path} returns {returned} value(s), but outputs names {declared}: {question.outputs}")
+        raise ExerciseError(
+            f"{path} returns {returned} value(s), but outputs names {declared}: {question.outputs} "
+            "(name every returned value in outputs, in order)"
+        )
     if declared <= 1 and isinstance(raw, tuple):
-        raise ExerciseError(f"{path} returns {returned} values; name them in outputs")
+        raise ExerciseError(f"{path} returns {returned} values; name each of them in outputs, in order")
 
 
 def _check_gradient_count(exercise: Exercise, question: BackwardQuestion, raw: Any, case: Case) -> None:
@@ -172,8 +216,8 @@ def _mistake_list(expected: Expected, question: FunctionQuestion | BackwardQuest
     return mistakes
 
 
-def _same_form(question: FunctionQuestion | BackwardQuestion, value: Any, diagnosis: str) -> None:
+def _same_form(question: FunctionQuestion | BackwardQuestion, value: Any, name: str) -> None:
     want = max(len(question.compared_outputs), 1)
     got = len(value) if isinstance(value, tuple) else 1
     if got != want:
-        raise ExerciseError(f"mistake {diagnosis!r} returns {got} value(s); the reference returns {want}")
+        raise ExerciseError(f"{name} returns {got} value(s); the reference returns {want} (the same form as it)")

@@ -82,7 +82,7 @@ def _set_question(field, value, index=-1):
         # a public case that breaks a constraint
         (lambda d: d.update(constraints=["T >= 2"]), ["public.cases.1", "T >= 2"]),
         # a public case missing a dimension
-        (lambda d: d["public"]["cases"][0].pop("H"), ["public.cases.0", "missing ['H']"]),
+        (lambda d: d["public"]["cases"][0].pop("H"), ["public.cases.0", "no size for H"]),
         # a derived input reading a later input
         (lambda d: d["inputs"]["x_t"].update(args=["tokens", "Z"]), ["inputs.x_t.args", "'Z'"]),
     ],
