@@ -73,9 +73,10 @@ def resolve_callable(path: str, folder: Path | None = None) -> Any:
             _file_module(folder, module_name) if module_name.endswith(".py") else importlib.import_module(module_name)
         )
     except FileNotFoundError:
-        beside = sorted(p.name for p in folder.glob("*.py")) if folder else []
+        wanted = Path(module_name)
+        beside = [str(wanted.parent / p.name) for p in (folder / wanted.parent).glob("*.py")] if folder else []
         raise ExerciseError(
-            f"cannot resolve {path!r}: no file {module_name} beside the exercise{closest(module_name, beside)}"
+            f"cannot resolve {path!r}: no file {module_name} beside the exercise{closest(module_name, sorted(beside))}"
         ) from None
     except ExerciseError:
         raise

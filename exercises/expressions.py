@@ -73,6 +73,9 @@ def is_expression(entry: int | str) -> bool:
 def closest(word: str, allowed: list[str] | tuple[str, ...]) -> str:
     """'; did you mean X?' for the allowed word nearest a misspelt one, or ''."""
     match = difflib.get_close_matches(word, list(allowed), n=1, cutoff=0.6)
+    if not match:  # then regardless of case: d for D
+        by_lower = {name.lower(): name for name in reversed(list(allowed))}
+        match = [by_lower[m] for m in difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)]
     return f"; did you mean {match[0]!r}?" if match else ""
 
 

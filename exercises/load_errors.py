@@ -49,7 +49,7 @@ def problems(exc: ValidationError, text: str) -> list[str]:
 
 def yaml_problem(exc: yaml.YAMLError, text: str) -> str:
     """A YAML syntax error as 'field (line N): problem', the field being the key on the line it stopped at."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)  # where the construct began
     line = mark.line + 1 if mark is not None else None
     problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
     context = getattr(exc, "context", None)
@@ -59,25 +59,27 @@ def yaml_problem(exc: yaml.YAMLError, text: str) -> str:
 
 
 def line_of(location: list[str], text: str) -> int | None:
-    """The line of the deepest key of `location` that can be found in the YAML text."""
+    """The line of the deepest key of `location` that can be found in the YAML text (where its key is written)."""
     try:
         node = yaml.compose(text)
     except yaml.YAMLError:
         return None
     line = None
     for part in location:
-        node = _child(node, part)
-        if node is None:
+        found = _child(node, part)
+        if found is None:
             break
-        line = node.start_mark.line + 1
+        written_at, node = found
+        line = written_at.start_mark.line + 1
     return line
 
 
-def _child(node: Any, key: str) -> Any:
+def _child(node: Any, key: str) -> tuple[Any, Any] | None:
+    """(the node that names it, its value): a mapping's key, or a sequence's item itself."""
     if isinstance(node, yaml.MappingNode):
-        return next((value for k, value in node.value if k.value == key), None)
+        return next(((k, value) for k, value in node.value if k.value == key), None)
     if isinstance(node, yaml.SequenceNode) and key.isdigit() and int(key) < len(node.value):
-        return node.value[int(key)]
+        return node.value[int(key)], node.value[int(key)]
     return None
 
 
@@ -89,14 +91,15 @@ def _problem(error: Any, text: str) -> tuple[int | None, str, str]:
     location = _location(error["loc"])
     kind = error["type"]
     if kind == "value_error" and isinstance(error.get("ctx", {}).get("error"), models.FieldError):
-        field_error = error["ctx"]["error"]
-        return line_of(field_error.field.split("."), text), field_error.field, field_error.problem
+        field_error = error["ctx"]["error"]  # raised by a model's own check: its field is relative to the model
+        path = [*location, *field_error.field.split(".")]
+        return line_of(path, text), ".".join(path), field_error.problem
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return _tag_problem(location, error, text)
     if kind == "extra_forbidden":
         allowed = _fields_at(error["loc"][:-1])
         hint = f" (allowed here: {', '.join(allowed)}){closest(location[-1], allowed)}" if allowed else ""
-        return line_of(location, text), ".".join(location[:-1]) or "the file", f"unknown field {location[-1]!r}{hint}"
+        return line_of(location, text), ".".join(location), f"unknown field {location[-1]!r}{hint}"
     if kind == "missing":
         parent = ".".join(location[:-1]) or "the file"
         return line_of(location[:-1], text), parent, f"{location[-1]!r} is missing{_description(error['loc'])}"

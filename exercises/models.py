@@ -11,12 +11,13 @@ the references live in `exercises.bank`.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, PrivateAttr, Tag, model_validator
 
-from exercises.expressions import ExpressionError, check_expression, closest, evaluate, size
+from exercises.expressions import FUNCTIONS, ExpressionError, check_expression, closest, evaluate, size
 
 CALLABLE_PATH = r"^([A-Za-z_][\w.]*|[\w./\-]+\.py):[A-Za-z_]\w*$"
 IDENTIFIER = r"^[A-Za-z_]\w*$"
@@ -54,7 +55,7 @@ class Dimension(_Strict):
         if isinstance(low, str) or isinstance(high, str):
             return self  # expressions are checked with the whole file (they read earlier dimensions)
         if not self.min <= low <= high:
-            raise ValueError(f"range must satisfy min ({self.min}) <= low <= high, got [{low}, {high}]")
+            raise FieldError("range", f"must satisfy min ({self.min}) <= low <= high, got [{low}, {high}]")
         return self
 
 
@@ -121,16 +122,16 @@ class UniformInput(_Drawn):
     """Uniform entries in [low, high)."""
 
     draw: Literal["uniform"]
-    low: Expression
-    high: Expression
+    low: Expression = Field(description="Smallest value (a number or an expression over the dimensions).")
+    high: Expression = Field(description="Bound above, never reached (a number or an expression).")
 
 
 class IntegersInput(_Drawn):
     """Whole numbers in [low, high); `repeat` makes one later entry equal the first (a repeated word)."""
 
     draw: Literal["integers"]
-    low: Expression = 0
-    high: Expression
+    low: Expression = Field(default=0, description="Smallest value.")
+    high: Expression = Field(description="Bound above, never reached (a number or an expression: V).")
     repeat: bool = False
 
 
@@ -213,7 +214,7 @@ class FunctionQuestion(_Question):
     @model_validator(mode="after")
     def _cache_is_an_output(self) -> FunctionQuestion:
         if self.cache is not None and self.cache not in self.outputs:
-            raise ValueError(f"cache {self.cache!r} is not one of the outputs {self.outputs}")
+            raise FieldError("cache", f"{self.cache!r} is not one of the outputs {self.outputs}")
         return self
 
     @property
@@ -433,13 +434,23 @@ def _check_dimensions(exercise: Exercise) -> None:
     for name, dimension in exercise.dimensions.items():
         if not name.isidentifier():
             raise FieldError("dimensions", f"{name!r} is not a name")
-        bounds = [_expression_value(f"dimensions.{name}.range", bound, earlier, size) for bound in dimension.range]
+        bounds = [_range_bound(f"dimensions.{name}.range", bound, earlier) for bound in dimension.range]
         if not dimension.min <= bounds[0] <= bounds[1]:
             raise FieldError(
                 f"dimensions.{name}.range",
                 f"must satisfy min ({dimension.min}) <= low <= high, got {bounds} at the handout's sizes",
             )
         earlier[name] = exercise.handout.get(name, bounds[1])
+
+
+def _range_bound(where: str, bound: Size, earlier: dict[str, int]) -> int:
+    later = [name for name in re.findall(r"[A-Za-z_]\w*", str(bound)) if name not in earlier and name not in FUNCTIONS]
+    if later:
+        before = ", ".join(earlier) or "none"
+        raise FieldError(
+            where, f"{bound!r} reads {later[0]}; a bound reads only the dimensions declared before it ({before})"
+        )
+    return _expression_value(where, bound, earlier, size)
 
 
 def _check_constraint(where: str, constraint: str, sizes: dict[str, int]) -> None:
@@ -478,7 +489,9 @@ def _check_sizes(where: str, sizes: dict[str, int], exercise: Exercise) -> None:
             raise FieldError(where, f"{name}={value} is below its minimum {declared[name].min}")
     for constraint in exercise.constraints:
         if not evaluate(constraint, sizes):
-            raise FieldError(where, f"{_sizes_text(sizes)} breaks the constraint {constraint!r}")
+            raise FieldError(
+                where, f"{_sizes_text(sizes)} breaks the constraint {constraint!r} (every case must satisfy each one)"
+            )
 
 
 def _sizes_text(sizes: dict[str, int]) -> str:
@@ -544,8 +557,10 @@ def _check_questions(exercise: Exercise) -> None:
     ids = [q.id for q in exercise.questions]
     for number, question in enumerate(exercise.questions):
         where = f"questions.{number}"
-        if ids.count(question.id) > 1:
-            raise FieldError(f"{where}.id", f"duplicate question id {question.id!r}")
+        if question.id in ids[:number]:
+            raise FieldError(
+                f"{where}.id", f"duplicate question id {question.id!r} (each question needs an id of its own)"
+            )
         for field in ("args", "upstream"):
             for arg in getattr(question, field, []):
                 if arg not in exercise.inputs:
