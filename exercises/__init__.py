@@ -19,3 +19,4 @@ class Mistake(NamedTuple):
     diagnosis: str
     hint: str
     compute: Callable[..., Any]
+    outputs: tuple[str, ...] = ()  # the outputs it changes, by name, when it changes only some (any when empty)

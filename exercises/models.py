@@ -571,6 +571,8 @@ def _check_questions(exercise: Exercise) -> None:
                     )
         if isinstance(question, ShapeQuestion) and exercise.shapes is None:
             raise FieldError(where, "a shape question needs the exercise's `shapes` callable (shapes: file.py:name)")
+        if isinstance(question, (FunctionQuestion, BackwardQuestion)):
+            _check_weights(f"{where}.weights", question)
         if isinstance(question, BackwardQuestion):
             _check_backward(where, question, exercise)
         if isinstance(question, NumericQuestion):
@@ -593,6 +595,21 @@ def _check_equations(where: str, question: EquationsQuestion, exercise: Exercise
                 raise FieldError(
                     f"{where}.{field}", f"{name!r} is not one of the given arrays{closest(name, list(question.given))}"
                 )
+
+
+def _check_weights(where: str, question: FunctionQuestion | BackwardQuestion) -> None:
+    """Weights name every compared output once, each a share above 0."""
+    if question.weights is None:
+        return
+    outputs = question.compared_outputs
+    if len(outputs) < 2:
+        raise FieldError(where, f"weights split the points over several outputs; this question compares {outputs}")
+    missing, extra = sorted(set(outputs) - set(question.weights)), sorted(set(question.weights) - set(outputs))
+    if missing or extra:
+        raise FieldError(where, f"must give every compared output and only those (missing {missing}, unknown {extra})")
+    for name, weight in question.weights.items():
+        if not weight > 0:
+            raise FieldError(f"{where}.{name}", f"a weight must be above 0, got {weight}")
 
 
 def _check_backward(where: str, question: BackwardQuestion, exercise: Exercise) -> None:

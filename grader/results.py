@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 GRADER_VERSION = "0.1.0"
+SCORE_DECIMALS = 4  # scores are kept exact and rounded to this many decimals once, where they are shown
 
 # "review": an answer the grader cannot verify (unreadable or unrecognised); it scores 0 until a person reviews it.
 QuestionStatus = Literal["passed", "failed", "error", "timeout", "missing", "review"]
@@ -29,13 +30,25 @@ class InstructorReview(BaseModel):
     reviewed_at: str = Field(description="When, in ISO 8601 (UTC).")
 
 
+class OutputResult(BaseModel):
+    """One output of a function returning several: its share of the question's points and its verdict."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    score: float = Field(ge=0, description="Exact: its share times the fraction of cases it is right on.")
+    max_score: float = Field(ge=0)
+    status: Literal["passed", "failed"]
+    diagnosis: str | None = None
+
+
 class QuestionResult(BaseModel):
     """One question's verdict for one submission."""
 
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    score: float = Field(ge=0)
+    score: float = Field(ge=0, description="Exact, never rounded: formats show `shown(score)`.")
     max_score: float = Field(ge=0)
     status: QuestionStatus
     feedback: str = ""
@@ -47,6 +60,9 @@ class QuestionResult(BaseModel):
         default=None, description="Grader-side detail (a grader error's traceback); never shown to students."
     )
     reviewed: InstructorReview | None = Field(default=None, description="An instructor's review, when applied.")
+    outputs: list[OutputResult] = Field(
+        default_factory=list, description="Per output, for a function returning several compared values."
+    )
 
     @model_validator(mode="after")
     def _score_within_max(self) -> QuestionResult:
@@ -86,10 +102,13 @@ class GradingResults(BaseModel):
 
 
 def total(questions: list[QuestionResult]) -> tuple[float, float]:
-    """(score, max_score) summed over questions, rounded to avoid float dust."""
-    score = round(sum(q.score for q in questions), 6)
-    max_score = round(sum(q.max_score for q in questions), 6)
-    return score, max_score
+    """(score, max_score) summed over the questions' exact scores, then rounded once."""
+    return shown(sum(q.score for q in questions)), shown(sum(q.max_score for q in questions))
+
+
+def shown(score: float) -> float:
+    """A score as every format writes it: rounded once, from its exact value (thirds added first, then rounded)."""
+    return round(score, SCORE_DECIMALS) + 0.0  # + 0.0: never -0.0
 
 
 def awaiting_review(submission: SubmissionResult) -> list[str]:
@@ -103,12 +122,39 @@ def printable(text: str) -> str:
     return "".join("?" if unicodedata.category(ch) in ("Cc", "Cf", "Cs") else ch for ch in text)
 
 
+UNDIAGNOSED = "wrong, no known mistake"  # how every format names answers no known mistake explains
+
+
+def undiagnosed(question: QuestionResult) -> bool:
+    """A wrong answer the catalogue of mistakes does not explain: failed with no diagnosis, or with an
+    output wrong and undiagnosed."""
+    if question.status != "failed" or question.reviewed is not None:
+        return False
+    return question.diagnosis is None or any(o.status == "failed" and o.diagnosis is None for o in question.outputs)
+
+
+def undiagnosed_counts(results: GradingResults) -> dict[str, int]:
+    """Per question, how many submissions got it wrong in a way no known mistake explains."""
+    counts: dict[str, int] = {}
+    for submission in results.submissions:
+        for question in submission.questions:
+            if undiagnosed(question):
+                counts[question.id] = counts.get(question.id, 0) + 1
+    return counts
+
+
+def diagnoses_of(question: QuestionResult) -> list[str]:
+    """The question's diagnosis and those of its wrong outputs, each once."""
+    found = [question.diagnosis, *(o.diagnosis for o in question.outputs if o.status == "failed")]
+    return list(dict.fromkeys(d for d in found if d))
+
+
 def diagnosis_counts(results: GradingResults) -> dict[str, dict[str, int]]:
     """Per question, how many submissions hit each diagnosis, most common first: the class's mistakes."""
     counts: dict[str, dict[str, int]] = {}
     for submission in results.submissions:
         for question in submission.questions:
-            if question.diagnosis:
+            for diagnosis in diagnoses_of(question):
                 per_question = counts.setdefault(question.id, {})
-                per_question[question.diagnosis] = per_question.get(question.diagnosis, 0) + 1
+                per_question[diagnosis] = per_question.get(diagnosis, 0) + 1
     return {qid: dict(sorted(found.items(), key=lambda item: (-item[1], item[0]))) for qid, found in counts.items()}

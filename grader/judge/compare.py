@@ -25,11 +25,20 @@ def allowed_error(tolerance: Tolerance, scale: float) -> float:
     return tolerance.atol + tolerance.rtol * scale
 
 
+_NOT_NUMBERS = "returned something other than an array of numbers"
+
+
 @dataclass(frozen=True)
 class Comparison:
     ok: bool
-    problem: str = ""  # one sentence for the student when not ok; safe for hidden cases
+    problem: str = ""  # one sentence for the student when not ok: what came back, in shape, never expected values
     detail: str = ""  # how far off and where: shown for public cases only
+    kind: str = ""  # the problem in words the student's code cannot choose and without sizes, for hidden cases
+
+    @property
+    def hidden_problem(self) -> str:
+        """What a hidden case says of it: no size, shape or text that came from the student's code."""
+        return self.kind or self.problem
 
 
 def compare(got: Any, expected: Any, tolerance: Tolerance, labels: list[str] | None = None) -> Comparison:
@@ -38,23 +47,47 @@ def compare(got: Any, expected: Any, tolerance: Tolerance, labels: list[str] | N
         return _compare_parts(got, expected, tolerance, labels or [])
     array, problem = as_array(got, np.shape(expected))
     if array is None:
-        return Comparison(False, problem)
+        return Comparison(False, problem, kind=_NOT_NUMBERS if got is not None else "")
     return _compare_arrays(array, np.asarray(expected, dtype=np.float64), tolerance)
 
 
 def _compare_parts(got: Any, expected: tuple, tolerance: Tolerance, labels: list[str]) -> Comparison:
-    names = labels if len(labels) == len(expected) else [f"value {n + 1}" for n in range(len(expected))]
-    wanted = f"{len(expected)} values ({', '.join(names)})"
+    names = output_names(labels, len(expected))
+    results = compare_each(got, expected, tolerance, names)
+    if answer_count_problem(got, names):
+        return results[0]
+    failing = [(name, result) for name, result in zip(names, results) if not result.ok]
+    if not failing:
+        return Comparison(True)
+    name, result = failing[0]
+    return Comparison(False, f"{name}: {result.problem}", result.detail, result.kind and f"{name}: {result.kind}")
+
+
+def output_names(labels: list[str], count: int) -> list[str]:
+    """The outputs' names as the exercise gives them, else `value 1`, `value 2` …"""
+    return labels if len(labels) == count else [f"value {n + 1}" for n in range(count)]
+
+
+def compare_each(got: Any, expected: tuple, tolerance: Tolerance, labels: list[str]) -> list[Comparison]:
+    """Each output of a several-output answer against its own expected value. An answer that is not a
+    sequence of as many values fails every output with the same problem."""
+    names = output_names(labels, len(expected))
+    problem = answer_count_problem(got, names)
+    if problem:
+        kind = f"did not return its {len(names)} values ({', '.join(names)})"
+        return [Comparison(False, problem, kind=kind)] * len(expected)
+    return [compare(part, want, tolerance) for part, want in zip(got, expected)]
+
+
+def answer_count_problem(got: Any, names: list[str]) -> str:
+    """Why `got` is not a sequence of one value per name, or ""."""
+    wanted = f"{len(names)} values ({', '.join(names)})"
     if not isinstance(got, list):
-        return Comparison(False, f"returned {_kind(got)}; expected {wanted}")
-    if len(got) != len(expected):
+        return f"returned {_kind(got)}; expected {wanted}"
+    if len(got) != len(names):
         count = f"{len(got)} value" + ("" if len(got) == 1 else "s")
-        return Comparison(False, f"returned {count}; expected {wanted}")
-    for name, part, want in zip(names, got, expected):
-        result = compare(part, want, tolerance)
-        if not result.ok:
-            return Comparison(False, f"{name}: {result.problem}", result.detail)
-    return Comparison(True)
+        return f"returned {count}; expected {wanted}"
+    return ""
 
 
 def as_array(got: Any, shape: tuple[int, ...]) -> tuple[np.ndarray | None, str]:
@@ -109,7 +142,8 @@ def _fit(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 def _compare_arrays(got: np.ndarray, expected: np.ndarray, tolerance: Tolerance) -> Comparison:
     if got.shape != expected.shape:
-        return Comparison(False, f"returned shape {_shape(got.shape)}; expected {_shape(expected.shape)}")
+        problem = f"returned shape {_shape(got.shape)}; expected {_shape(expected.shape)}"
+        return Comparison(False, problem, kind="returned an array of the wrong shape")
     if not np.isfinite(got).all():
         return Comparison(False, "returned values that are NaN or infinite")
     if got.size == 0:

@@ -17,6 +17,7 @@ class KnownMistake(NamedTuple):
     diagnosis: str
     hint: str
     value: Any
+    outputs: tuple[str, ...] = ()  # the outputs it is recognised in (all when empty)
 
 
 class Expected:
@@ -77,7 +78,7 @@ class Expected:
     def listed_known(self, question: FunctionQuestion | BackwardQuestion, case: Case) -> list[KnownMistake]:
         """The question's listed mistakes, with their answers on this case."""
         return [
-            KnownMistake(m.diagnosis, m.hint, self.mistake_value(question, m, case))
+            KnownMistake(m.diagnosis, m.hint, self.mistake_value(question, m, case), named_outputs(m))
             for m in self.listed_mistakes(question)
         ]
 
@@ -89,6 +90,11 @@ class Expected:
 
     def _call(self, path: str, question: Any, case: Case, cache: Any = None) -> Any:
         return _call_with(resolve(self.exercise, path), question, case, cache)
+
+
+def named_outputs(mistake: Any) -> tuple[str, ...]:
+    """The outputs a listed mistake says it affects (its optional `outputs`); empty: any."""
+    return tuple(getattr(mistake, "outputs", ()) or ())
 
 
 def call_args(question: Any, case: Case) -> list[np.ndarray]:

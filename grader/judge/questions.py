@@ -7,7 +7,6 @@ one question at a time, and returns a `QuestionResult` with feedback for the stu
 from __future__ import annotations
 
 import traceback
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 from exercises.models import (
     BackwardQuestion,
     CodeQuestion,
+    Exercise,
     FunctionQuestion,
     NumericQuestion,
     ShapeQuestion,
@@ -23,9 +23,22 @@ from exercises.models import (
 )
 from grader.cases.draw import Case
 from grader.judge import numerical_gradient
-from grader.judge.compare import as_array, compare, tolerance_for
+from grader.judge.compare import Comparison, answer_count_problem, compare, compare_each, output_names, tolerance_for
 from grader.judge.diagnoses import GENERIC, generic_hint
 from grader.judge.expected import Expected, call_args
+from grader.judge.hidden_feedback import case_name, detailed, raised
+from grader.judge.outputs import (
+    RIGHT,
+    WRONG,
+    PartVerdict,
+    diagnose_parts,
+    dominant,
+    output_count,
+    output_hints,
+    output_results,
+    outputs_summary,
+    part,
+)
 from grader.judge.written import WrittenUnavailable, judge_written
 from grader.read.shapes import ShapeParseError, describe, parse_shape
 from grader.results import QuestionResult, QuestionStatus
@@ -83,7 +96,7 @@ def grader_error(question: Any, log: str) -> QuestionResult:
 def _result(
     question: Any, fraction: float, status: QuestionStatus, feedback: str, diagnosis: str | None = None
 ) -> QuestionResult:
-    score = round(question.points * max(0.0, min(1.0, fraction)), 4)
+    score = question.points * max(0.0, min(1.0, fraction))  # exact: rounded once, where it is shown
     return QuestionResult(
         id=question.id, score=score, max_score=question.points, status=status, feedback=feedback, diagnosis=diagnosis
     )
@@ -196,14 +209,16 @@ def lookup_key(mapping: dict[str, Any], names: list[str], prefix: str = "") -> A
 
 # ---------------------------------------------------------------- functions
 #
-# A failing code question's diagnosis is chosen here, in this order. Each failing case is named by the first of
-# these that applies (`_case_diagnosis`):
+# A function returning several values is judged output by output (`grader/judge/outputs.py`): each output earns
+# its share of the points on the cases where it is right. A wrong output's diagnosis is chosen here, in this
+# order; on each failing case the first of these that applies names it (`_case_diagnoses`):
 #   1. wrong-forward: a backward fails where its own forward fails too, and that forward's cache fed it;
 #   2. a known mistake: the answer equals a generic slip (transposed, then sign-flipped) or, failing those, one
-#      of the question's listed mistakes, in the order listed;
-#   3. scaled-by-constant: the answer is the expected one times a constant.
+#      of the question's listed mistakes, in the order listed; a mistake that explains every wrong output of the
+#      case names them all, else each output takes the first that explains it;
+#   3. scaled-by-constant: the output is the expected one times a constant.
 # Then the question's diagnosis (`_question_diagnosis`): hard-coded-sizes when it passes exactly on the cases at
-# the handout's sizes, whatever its cases were named; else the one at least half its failing cases share.
+# the handout's sizes, whatever its cases were named; else the one at least half its wrong outputs share.
 
 
 @dataclass(frozen=True)
@@ -211,10 +226,14 @@ class _CaseVerdict:
     case: Case
     passed: bool
     problem: str = ""
-    diagnosis: str | None = None
-    hint: str = ""
     raised: bool = False
     note: str = ""  # said once, whatever the verdict (a backward excused by its own forward)
+    parts: tuple[PartVerdict, ...] = ()  # one per output (`outputs.output_count`); none: every one as `passed`
+
+    def output(self, index: int) -> PartVerdict:
+        if self.parts:
+            return self.parts[index]
+        return RIGHT if self.passed else WRONG
 
 
 def judge_function(question: CodeQuestion, evidence: Evidence, cases: list[Case], expected: Expected) -> QuestionResult:
@@ -233,8 +252,8 @@ def judge_function(question: CodeQuestion, evidence: Evidence, cases: list[Case]
     ]
     if item.status == "done":  # finished, yet some results are missing: the student's code removed them
         verdicts += [_CaseVerdict(case, False, "gave no result that could be read") for case in cases[len(verdicts) :]]
-    diagnosis = _question_diagnosis(verdicts, expected.exercise.handout)
-    return _function_result(question, verdicts, diagnosis, item, cases, evidence.timeout)
+    diagnosis = _question_diagnosis(verdicts, expected.exercise.handout, output_count(question))
+    return _function_result(question, verdicts, diagnosis, item, cases, expected.exercise, evidence.timeout)
 
 
 def _unavailable(question: Any, evidence: Evidence) -> QuestionResult | None:
@@ -271,36 +290,42 @@ def _judge_code_case(
             f"it there, so only {forward.function} loses points for it."
         )
         return _CaseVerdict(case, True, note=note)
-    diagnosis, hint = _case_diagnosis(question, record, case, expected, forward)
-    return replace(verdict, diagnosis=diagnosis, hint=hint)
+    found = _case_diagnoses(question, record, case, expected, forward, verdict)
+    parts = tuple(
+        replace(p, diagnosis=found[n][0], hint=found[n][1]) if n in found else p for n, p in enumerate(verdict.parts)
+    )
+    return replace(verdict, parts=parts)
 
 
-def _case_diagnosis(
-    question: CodeQuestion, record: Record, case: Case, expected: Expected, failing_forward: FunctionQuestion | None
-) -> tuple[str | None, str]:
-    """What one failing case shows: the first of steps 1 to 3 above that applies, with its hint."""
+def _case_diagnoses(
+    question: CodeQuestion,
+    record: Record,
+    case: Case,
+    expected: Expected,
+    failing_forward: FunctionQuestion | None,
+    verdict: _CaseVerdict,
+) -> dict[int, tuple[str, str]]:
+    """What one failing case shows, per wrong output: the first of steps 1 to 3 above that applies, with its hint."""
+    wrong = [n for n, p in enumerate(verdict.parts) if not p.right]
     if failing_forward is not None:
         names = {"forward": failing_forward.function, "function": question.function}
-        return "wrong-forward", generic_hint("wrong-forward", **names)
-    if record.error is not None:
-        return None, ""
-    tolerance = tolerance_for(question, expected.exercise)
-    for mistake in expected.mistakes(question, case):
-        if compare(record.value, mistake.value, tolerance).ok:
-            return mistake.diagnosis, mistake.hint
-    factor = _constant_factor(record.value, expected.answer(question, case), tolerance)
-    if factor is None:
-        return None, ""
-    shown = "" if case.hidden else f" ({factor:.3g} on {case.label})"
-    return "scaled-by-constant", generic_hint("scaled-by-constant", shown=shown)
+        return dict.fromkeys(wrong, ("wrong-forward", generic_hint("wrong-forward", **names)))
+    count = output_count(question)
+    if record.error is not None or (count > 1 and answer_count_problem(record.value, question.compared_outputs)):
+        return {}
+    want = expected.answer(question, case)
+    got, wanted = [part(record.value, n, count) for n in range(count)], [part(want, n, count) for n in range(count)]
+    shown_on = None if case.hidden else case.label
+    context = (output_names(question.compared_outputs, count), tolerance_for(question, expected.exercise), shown_on)
+    return diagnose_parts(got, wanted, wrong, expected.mistakes(question, case), context)
 
 
-def _question_diagnosis(verdicts: list[_CaseVerdict], handout: dict[str, int]) -> tuple[str | None, str]:
+def _question_diagnosis(verdicts: list[_CaseVerdict], handout: dict[str, int], count: int) -> tuple[str | None, str]:
     """The question's diagnosis and hint, from its cases (the last step of the order above)."""
     at_handout = [v.case.sizes == handout for v in verdicts]
     if any(at_handout) and not all(at_handout) and all(v.passed == here for v, here in zip(verdicts, at_handout)):
         return "hard-coded-sizes", generic_hint("hard-coded-sizes")
-    return _dominant_diagnosis(verdicts)
+    return dominant([v.output(n) for v in verdicts for n in range(count)])
 
 
 def _failing_forward(
@@ -340,29 +365,36 @@ def _consistent_with_own_forward(
 
 
 def _judge_case(question: CodeQuestion, record: Record, case: Case, expected: Expected) -> _CaseVerdict:
-    """Right or wrong on one case, and what the student is told of it (what it shows: `_case_diagnosis`)."""
+    """Right or wrong on one case, output by output, and what the student is told of it (what it shows:
+    `_case_diagnoses`)."""
+    count, exercise = output_count(question), expected.exercise
     if record.error is not None:
-        return _CaseVerdict(case, False, f"raised {record.error}", raised=True)
-    want, tolerance = expected.answer(question, case), tolerance_for(question, expected.exercise)
-    outcome = compare(record.value, want, tolerance, question.compared_outputs)
+        return _CaseVerdict(case, False, raised(record.error, case, exercise), raised=True, parts=(WRONG,) * count)
+    want, tolerance = expected.answer(question, case), tolerance_for(question, exercise)
+    names = question.compared_outputs
+    outcomes = (
+        compare_each(record.value, want, tolerance, names) if count > 1 else [compare(record.value, want, tolerance)]
+    )
+    if all(outcome.ok for outcome in outcomes):
+        return _CaseVerdict(case, True, parts=(RIGHT,) * count)
+    parts = tuple(PartVerdict(o.ok, _told(o, case, exercise)) for o in outcomes)
+    whole = count == 1 or answer_count_problem(record.value, names)
+    problem = (
+        parts[0].problem
+        if whole
+        else "; ".join(f"{name}: {p.problem}" for name, p in zip(output_names(names, count), parts) if not p.right)
+    )
+    return _CaseVerdict(case, False, problem, parts=parts)
+
+
+def _told(outcome: Comparison, case: Case, exercise: Exercise) -> str:
+    """What the student reads of a wrong output. Hidden cases say what is wrong, never how far off or where
+    (that would leak the expected values), and by default nothing the student's code chose."""
     if outcome.ok:
-        return _CaseVerdict(case, True)
-    # Hidden cases say what is wrong, never how far off or where: that would leak the expected values.
-    problem = outcome.problem if case.hidden or not outcome.detail else f"{outcome.problem}: {outcome.detail}"
-    return _CaseVerdict(case, False, problem)
-
-
-def _constant_factor(got: Any, want: Any, tolerance) -> float | None:
-    """c when `got` is c times `want` for a c other than 1 and -1 (a scaled answer), else None."""
-    if isinstance(want, tuple) or np.size(want) < 2:  # any wrong number is some multiple of the right one
-        return None
-    array, _ = as_array(got, np.shape(want))
-    if array is None or array.shape != np.shape(want) or not np.all(np.isfinite(array)) or not np.any(want):
-        return None
-    factor = float(np.sum(array * want) / np.sum(want * want))
-    if min(abs(factor - 1), abs(factor + 1)) < 1e-3 or abs(factor) < 1e-6:
-        return None
-    return factor if compare(array, factor * np.asarray(want), tolerance).ok else None
+        return ""
+    if not detailed(case, exercise):
+        return outcome.hidden_problem
+    return outcome.problem if case.hidden or not outcome.detail else f"{outcome.problem}: {outcome.detail}"
 
 
 def _function_result(
@@ -371,21 +403,30 @@ def _function_result(
     diagnosis_and_hint: tuple[str | None, str],
     item: ItemResult,
     cases: list[Case],
+    exercise: Exercise,
     timeout: float,
 ) -> QuestionResult:
+    count, diagnosis = output_count(question), diagnosis_and_hint[0]
+    judged = len(cases) or 1
+    columns = [[v.output(n) for v in verdicts] for n in range(count)]
+    outputs = output_results(question, columns, judged) if count > 1 else []
     passed = sum(v.passed for v in verdicts)
-    fraction = passed / len(cases) if cases else 0.0
-    diagnosis, hint = diagnosis_and_hint
-    parts = [f"Passed {passed} of {len(cases)} cases."] + ([hint] if hint else [])
+    parts = [f"Passed {passed} of {len(cases)} cases."]
+    if outputs and passed < len(cases):
+        parts.append(outputs_summary(outputs, columns, judged))
+    parts += (
+        output_hints(diagnosis_and_hint[1], columns, outputs) if outputs else [h for h in diagnosis_and_hint[1:] if h]
+    )
     parts += sorted({v.note for v in verdicts if v.note})
     failures = [v for v in verdicts if not v.passed]
-    parts += [f"{v.case.describe()}: {question.function} {v.problem}." for v in failures[:MAX_SHOWN_ERRORS]]
+    parts += [f"{case_name(v.case, exercise)}: {question.function} {v.problem}." for v in failures[:MAX_SHOWN_ERRORS]]
     if len(failures) > MAX_SHOWN_ERRORS:
         parts.append(f"({len(failures) - MAX_SHOWN_ERRORS} more failing cases not shown.)")
-    status = _function_status(verdicts, item, cases)
     if item.status in ("timeout", "crashed"):
-        parts.append(_interrupted(question.function, item, cases, len(verdicts), timeout))
-    return _result(question, fraction, status, " ".join(parts), diagnosis)
+        parts.append(_interrupted(question.function, item, cases, len(verdicts), exercise, timeout))
+    fraction = sum(o.score for o in outputs) / question.points if outputs else passed / judged
+    result = _result(question, fraction, _function_status(verdicts, item, cases), " ".join(parts), diagnosis)
+    return result.model_copy(update={"outputs": outputs}) if outputs else result
 
 
 def _function_status(verdicts: list[_CaseVerdict], item: ItemResult, cases: list[Case]) -> QuestionStatus:
@@ -396,23 +437,15 @@ def _function_status(verdicts: list[_CaseVerdict], item: ItemResult, cases: list
     return "passed" if len(verdicts) == len(cases) and all(v.passed for v in verdicts) else "failed"
 
 
-def _interrupted(name: str, item: ItemResult, cases: list[Case], finished: int, timeout: float) -> str:
-    where = cases[finished].describe() if finished < len(cases) else "the last case"
+def _interrupted(
+    name: str, item: ItemResult, cases: list[Case], finished: int, exercise: Exercise, timeout: float
+) -> str:
+    case = cases[finished] if finished < len(cases) else None
+    where = case_name(case, exercise) if case is not None else "the last case"
     if item.status == "timeout":
         return f"{name} did not finish {where} within {timeout:g} s (an endless loop?); later cases were not run."
-    return f"{name} stopped the whole program on {where}: {item.detail}; later cases were not run."
-
-
-def _dominant_diagnosis(verdicts: list[_CaseVerdict]) -> tuple[str | None, str]:
-    """The mistake that explains most failing cases; one that fits only a few is a coincidence."""
-    failing = [v for v in verdicts if not v.passed]
-    found = Counter(v.diagnosis for v in failing if v.diagnosis)
-    if not found:
-        return None, ""
-    diagnosis, count = found.most_common(1)[0]
-    if count * 2 < len(failing):
-        return None, ""
-    return diagnosis, next(v.hint for v in verdicts if v.diagnosis == diagnosis)
+    how = f": {item.detail}" if case is None or detailed(case, exercise) else " (it exited or was killed)"
+    return f"{name} stopped the whole program on {where}{how}; later cases were not run."
 
 
 # ---------------------------------------------------------------- written derivations

@@ -31,7 +31,7 @@ from exercises.models import (
 )
 from grader.cases.draw import Case, numeric_case, public_cases
 from grader.cases.variants import for_student
-from grader.judge.expected import Expected, KnownMistake
+from grader.judge.expected import Expected, KnownMistake, named_outputs
 from grader.read.submission import KIT_FILE
 from grader.run.protocol import decode_array, encode_array
 
@@ -97,7 +97,12 @@ def kit_data(exercise: Exercise, student: str | None) -> dict[str, Any]:
         "mistakes": {
             q.id: [
                 [
-                    {"diagnosis": m.diagnosis, "hint": m.hint, "value": _encode(expected.mistake_value(q, m, c))}
+                    {
+                        "diagnosis": m.diagnosis,
+                        "hint": m.hint,
+                        "value": _encode(expected.mistake_value(q, m, c)),
+                        "outputs": list(named_outputs(m)),
+                    }
                     for m in expected.listed_mistakes(q)
                 ]
                 for c in cases
@@ -279,7 +284,9 @@ class KitExpected(Expected):
 
     def listed_known(self, question: Any, case: Case) -> list[KnownMistake]:
         listed = self._data["mistakes"][question.id][self._case_index[case.label]]
-        return [KnownMistake(m["diagnosis"], m["hint"], _decode(m["value"])) for m in listed]
+        return [
+            KnownMistake(m["diagnosis"], m["hint"], _decode(m["value"]), tuple(m.get("outputs", ()))) for m in listed
+        ]
 
 
 # ---------------------------------------------------------------- what the kit's entry points say

@@ -68,7 +68,7 @@ def test_the_kit_holds_no_reference_code_hidden_case_or_secret(kit):
             text = path.read_text()
             assert not [line for line in lines if line in text], path  # no line of any model solution
     data = json.loads((folder / "kit.json").read_text())
-    assert data["exercise"]["hidden"] == {"count": 0, "default_secret": ""}
+    assert data["exercise"]["hidden"] == {"count": 0, "default_secret": "", "detailed_feedback": False}
     assert all(case["label"].startswith("public") for case in data["cases"])
 
 
