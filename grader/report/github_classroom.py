@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 
 from grader.report.common import DEFAULT_MESSAGE, only_submission, with_review_note
-from grader.results import GradingResults, QuestionResult, SubmissionResult
+from grader.results import GradingResults, QuestionResult, SubmissionResult, shown
 
 RUNNER_RESULT_VERSION = 1
 _STATUS = {
@@ -51,7 +51,7 @@ def render_submission(sub: SubmissionResult, results: GradingResults) -> str:
     document = {
         "version": RUNNER_RESULT_VERSION,
         "status": _overall_status(sub),
-        "max_score": sub.max_score,
+        "max_score": shown(sub.max_score),
         "tests": _tests(sub),
     }
     return json.dumps(document, indent=2) + "\n"
@@ -67,7 +67,7 @@ def _tests(sub: SubmissionResult) -> list[dict]:
     if sub.status != "graded":
         reason = sub.reason or "The submission could not be graded."
         return [_test("submission", "error", 0.0, reason)]
-    return [_test(q.id, _STATUS[q.status], q.score, _message(q)) for q in sub.questions]
+    return [_test(q.id, _STATUS[q.status], shown(q.score), _message(q)) for q in sub.questions]
 
 
 def _test(name: str, status: str, score: float, message: str | None) -> dict:

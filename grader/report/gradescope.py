@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 
 from grader.report.common import DEFAULT_MESSAGE, only_submission, with_review_note
-from grader.results import GradingResults, QuestionResult, SubmissionResult, awaiting_review
+from grader.results import GradingResults, QuestionResult, SubmissionResult, awaiting_review, shown
 
 _TEXT = "text"
 AWAITING_REVIEW_TAG = "awaiting-review"
@@ -36,7 +36,7 @@ def render(results: GradingResults) -> str:
 def render_submission(sub: SubmissionResult, results: GradingResults) -> str:
     """The results.json of one submission of `results`."""
     document = {
-        "score": sub.score if sub.status == "graded" else 0.0,
+        "score": shown(sub.score) if sub.status == "graded" else 0.0,
         "output": _summary(sub, results),
         "output_format": _TEXT,
         "test_output_format": _TEXT,
@@ -58,8 +58,8 @@ def _test(q: QuestionResult, number: int) -> dict:
         "name": q.id,
         "name_format": _TEXT,
         "number": str(number),
-        "score": q.score,
-        "max_score": q.max_score,
+        "score": shown(q.score),
+        "max_score": shown(q.max_score),
         "status": "passed" if q.status == "passed" else "failed",
         "output": _test_output(q),
         "output_format": _TEXT,
@@ -98,7 +98,7 @@ def _summary(sub: SubmissionResult, results: GradingResults) -> str:
             f"Exercise {results.exercise}: your submission could not be graded ({reason}). "
             "Check that you uploaded the right file, then submit again."
         )
-    lines = [f"Exercise {results.exercise}: {sub.score:g}/{sub.max_score:g} points."]
+    lines = [f"Exercise {results.exercise}: {shown(sub.score):g}/{shown(sub.max_score):g} points."]
     pending = awaiting_review(sub)
     if pending:
         lines.append(

@@ -1,15 +1,15 @@
 """The HTML report (`--format html -o DIR`): a class page with figures and one page per student.
 
-`write_html` writes `index.html` (score histogram, per-question pass rate and mean score, the
-class's most common mistakes, the submissions that were rejected or hit a limit, links to every
-student) beside its figures, and `students/<name>.html` for each submission: its questions,
-scores, statuses, feedback, diagnoses and notes. Student pages hold nothing a student may not
-see (no `grader_error`, never `staff_log`), so they can be handed out; the class page shows
-`grader_error` to instructors. Parts awaiting review (the grader could not verify them; 0 points
-until a person reads them) are counted on the class page and listed under "Needs attention"; a
-student's page names them above the questions. A reviewed part's feedback starts with the
-instructor's score and comment. Student text is untrusted: templates autoescape, control
-characters are replaced, and a Content-Security-Policy forbids scripts.
+`write_html` writes `index.html` (score histogram, per-question pass rate and mean score, the class's most
+common mistakes and, per question, the wrong answers no known mistake explains, the submissions that were
+rejected or hit a limit, links to every student) beside its figures, and `students/<name>.html` for each
+submission: its questions, scores, statuses, feedback, diagnoses and notes. Student pages hold nothing a
+student may not see (no `grader_error`, never `staff_log`), so they can be handed out; the class page
+shows `grader_error` to instructors. Parts awaiting review (the grader could not verify them; 0 points
+until a person reads them) are counted on the class page and listed under "Needs attention"; a student's
+page names them above the questions. A reviewed part's feedback starts with the instructor's score and
+comment. Student text is untrusted: templates autoescape, control characters are replaced, and a
+Content-Security-Policy forbids scripts.
 
 jinja2 and matplotlib are an optional extra (`pip install 'rnn-grader[report]'`), imported only
 when a report is written; figures are drawn with the Agg canvas, never through pyplot.
@@ -26,7 +26,14 @@ from pathlib import Path
 
 from grader.report import FormatError
 from grader.report.common import DEFAULT_MESSAGE
-from grader.results import GradingResults, SubmissionResult, awaiting_review, diagnosis_counts
+from grader.results import (
+    UNDIAGNOSED,
+    GradingResults,
+    SubmissionResult,
+    awaiting_review,
+    diagnosis_counts,
+    undiagnosed_counts,
+)
 
 INSTALL_HINT = "pip install 'rnn-grader[report]'"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -207,12 +214,19 @@ def _percent(sub: SubmissionResult) -> float:
     return 100 * sub.score / sub.max_score if sub.max_score else 0.0
 
 
-def _top_diagnoses(results: GradingResults) -> list[tuple[str, list[tuple[str, int]], int]]:
-    """Per question: its most common diagnoses with counts, and how many more were left out."""
-    return [
-        (qid, list(found.items())[:TOP_DIAGNOSES], max(0, len(found) - TOP_DIAGNOSES))
-        for qid, found in diagnosis_counts(results).items()
-    ]
+def _top_diagnoses(results: GradingResults) -> list[tuple[str, list[tuple[str, str, int]]]]:
+    """Per question, its rows: (kind, label, count) of its most common diagnoses, of how many more were left
+    out, and of the wrong answers no known mistake explains (kinds `diagnosis`, `more`, `undiagnosed`)."""
+    counts, unexplained = diagnosis_counts(results), undiagnosed_counts(results)
+    order = dict.fromkeys(q.id for sub in results.submissions for q in sub.questions)
+    table = []
+    for qid in (qid for qid in order if qid in counts or qid in unexplained):
+        found = list(counts.get(qid, {}).items())
+        rows = [("diagnosis", diagnosis, count) for diagnosis, count in found[:TOP_DIAGNOSES]]
+        rows += [("more", f"{len(found) - TOP_DIAGNOSES} more, each rarer", 0)] if len(found) > TOP_DIAGNOSES else []
+        rows += [("undiagnosed", UNDIAGNOSED, unexplained[qid])] if qid in unexplained else []
+        table.append((qid, rows))
+    return table
 
 
 def _to_review(results: GradingResults) -> list[tuple[int, SubmissionResult, list]]:

@@ -28,7 +28,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from grader.report.common import with_review_note
-from grader.results import GradingResults, QuestionResult, SubmissionResult, awaiting_review
+from grader.results import GradingResults, QuestionResult, SubmissionResult, awaiting_review, shown
 
 _ELEMENT_FOR_STATUS = {
     "failed": "failure",
@@ -64,7 +64,7 @@ def _suite(sub: SubmissionResult) -> ET.Element:
 
 def _properties(sub: SubmissionResult) -> ET.Element:
     properties = ET.Element("properties")
-    values = {"path": sub.path, "score": sub.score, "max_score": sub.max_score, "status": sub.status}
+    values = {"path": sub.path, "score": shown(sub.score), "max_score": shown(sub.max_score), "status": sub.status}
     if awaiting_review(sub):
         values["awaiting_review"] = ", ".join(awaiting_review(sub))
     for name, value in values.items():
@@ -97,7 +97,7 @@ def _outcome(case: ET.Element, tag: str, kind: str, details: str) -> None:
 
 def _details(q: QuestionResult) -> str:
     """Score, status, feedback and diagnosis of a question that lost points (or awaits review)."""
-    lines = [f"{q.status}: {q.score:g}/{q.max_score:g} points"]
+    lines = [f"{q.status}: {shown(q.score):g}/{shown(q.max_score):g} points"]
     feedback = with_review_note(q.status, q.feedback.strip())
     if feedback:
         lines.insert(0, feedback)

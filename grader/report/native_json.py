@@ -4,8 +4,11 @@ The traceback of a grader error (`staff_log`) never leaves the process; its one-
 (`grader_error`) does, so an instructor sees why the grader failed; `diagnosis` and `reason`
 appear only when they have a value, as in the specification's example. Beyond the specification's
 keys, which scripts may rely on, it adds `isolation` (the level student code ran under),
-`diagnoses` (per question, how many submissions hit each known mistake) and, per submission,
-`notes` and the captured `output` when there are any. Where parts await review (question status
+`diagnoses` (per question, how many submissions hit each known mistake), `undiagnosed` (per question, how
+many got it wrong in a way no known mistake explains: the mistakes the catalogue lacks), per question of a
+function returning several values its `outputs` (each one's share of the points, status and diagnosis)
+and, per submission, `notes` and the captured `output` when there are any. Scores are kept exact and
+written rounded once (`shown`), so a total is never the sum of rounded thirds. Where parts await review (question status
 `review`, 0 points until a person reviews them), each such submission lists their ids in
 `awaiting_review` and the run counts them in `parts_awaiting_review`; a question an instructor
 reviewed carries `reviewed` (the grader's own score and status, the comment, when).
@@ -16,7 +19,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grader.results import GradingResults, QuestionResult, SubmissionResult, awaiting_review, diagnosis_counts
+from grader.results import (
+    GradingResults,
+    OutputResult,
+    QuestionResult,
+    SubmissionResult,
+    awaiting_review,
+    diagnosis_counts,
+    shown,
+    undiagnosed_counts,
+)
 
 
 def render(results: GradingResults) -> str:
@@ -31,6 +43,9 @@ def render(results: GradingResults) -> str:
     counts = diagnosis_counts(results)
     if counts:
         document["diagnoses"] = counts
+    unexplained = undiagnosed_counts(results)
+    if unexplained:
+        document["undiagnosed"] = unexplained
     pending = sum(len(awaiting_review(sub)) for sub in results.submissions)
     if pending:
         document["parts_awaiting_review"] = pending
@@ -41,8 +56,8 @@ def _submission(sub: SubmissionResult) -> dict:
     entry: dict = {
         "path": sub.path,
         "student": sub.student,
-        "score": sub.score,
-        "max_score": sub.max_score,
+        "score": shown(sub.score),
+        "max_score": shown(sub.max_score),
         "status": sub.status,
     }
     if sub.reason is not None:
@@ -60,8 +75,8 @@ def _submission(sub: SubmissionResult) -> dict:
 def _question(q: QuestionResult) -> dict:
     entry: dict = {
         "id": q.id,
-        "score": q.score,
-        "max_score": q.max_score,
+        "score": shown(q.score),
+        "max_score": shown(q.max_score),
         "status": q.status,
         "feedback": q.feedback,
     }
@@ -71,4 +86,18 @@ def _question(q: QuestionResult) -> dict:
         entry["grader_error"] = q.grader_error
     if q.reviewed is not None:
         entry["reviewed"] = q.reviewed.model_dump()
+    if q.outputs:
+        entry["outputs"] = [_output(output) for output in q.outputs]
+    return entry
+
+
+def _output(output: OutputResult) -> dict:
+    entry: dict = {
+        "name": output.name,
+        "score": shown(output.score),
+        "max_score": shown(output.max_score),
+        "status": output.status,
+    }
+    if output.diagnosis is not None:
+        entry["diagnosis"] = output.diagnosis
     return entry

@@ -8,6 +8,8 @@
     carol   12/20  graded, awaiting review: derivation.gradient
       derivation.gradient  0/3  review
           Could not verify line 12: \\sum_k \\delta_k h_{k-1}^\\top
+    mistakes in this class:
+      grad_W_H: missing-tanh-derivative 1
     2 graded, 1 rejected, mean score 14.5/20 (72.5%), 1 part awaiting review
 
 A part awaiting review scores 0 until a person reviews it (`rnn-grader review`); a reviewed part says
@@ -24,7 +26,15 @@ import unicodedata
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from grader.results import GradingResults, QuestionResult, SubmissionResult, awaiting_review, diagnosis_counts
+from grader.results import (
+    UNDIAGNOSED,
+    GradingResults,
+    QuestionResult,
+    SubmissionResult,
+    awaiting_review,
+    diagnosis_counts,
+    undiagnosed_counts,
+)
 
 _SHOW_FEEDBACK = {"failed", "error", "timeout", "missing", "review"}
 _STATUS_WIDTH = len("timeout")
@@ -53,15 +63,23 @@ def render(results: GradingResults) -> str:
 
 
 def _class_mistakes(results: GradingResults) -> list[str]:
-    """Per question, the known mistakes the class made and how many made each."""
-    counts = diagnosis_counts(results)
-    if not counts or len(results.submissions) < 2:
+    """Per question, the known mistakes the class made and how many made each, then how many answers were
+    wrong with no known mistake (what the catalogue lacks)."""
+    counts, unexplained = diagnosis_counts(results), undiagnosed_counts(results)
+    if not (counts or unexplained) or len(results.submissions) < 2:
         return []
     lines = ["mistakes in this class:"]
-    for question_id, found in counts.items():
-        listed = ", ".join(f"{_clean(diagnosis)} {count}" for diagnosis, count in found.items())
-        lines.append(f"{_INDENT}{_clean(question_id)}: {listed}")
+    for question_id in _question_order(results, {*counts, *unexplained}):
+        known = ", ".join(f"{_clean(diagnosis)} {count}" for diagnosis, count in counts.get(question_id, {}).items())
+        unknown = f"{UNDIAGNOSED} {unexplained[question_id]}" if question_id in unexplained else ""
+        lines.append(f"{_INDENT}{_clean(question_id)}: {'; '.join(part for part in (known, unknown) if part)}")
     return lines
+
+
+def _question_order(results: GradingResults, wanted: set[str]) -> list[str]:
+    """The ids in `wanted`, in the order questions first appear in the run."""
+    seen = dict.fromkeys(q.id for s in results.submissions for q in s.questions)
+    return [question_id for question_id in seen if question_id in wanted]
 
 
 def _widths(results: GradingResults) -> _Widths:

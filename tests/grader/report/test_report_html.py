@@ -284,3 +284,14 @@ def test_chromium_screenshot_shows_the_figures(example_report, tmp_path):
         pixels = {colour: count for count, colour in image.convert("RGB").getcolors(maxcolors=1 << 22)}
     for figure_colour in (HISTOGRAM_COLOR, PASS_COLOR):  # bars of both figures, on screen
         assert pixels.get(tuple(int(figure_colour[i:i + 2], 16) for i in (1, 3, 5)), 0) > 2000
+
+
+@needs_chromium
+def test_chromium_shows_wrong_answers_no_known_mistake_explains(tmp_path):
+    """Beside the diagnoses, per question, the wrong answers the catalogue of mistakes lacks."""
+    unexplained = question("grad_W_H", 0.0, 6.0, "failed", feedback="Passed 0 of 3 cases.")
+    results = run(graded("Ann"), graded("Bo", [unexplained]), graded("Cy", [unexplained]))
+    write_html(results, tmp_path / "report")
+    rows = body_rows(rendered(tmp_path, tmp_path / "report" / "index.html"), "diagnosis-table")
+    assert ["grad_W_H", "missing-tanh-derivative", "1"] in rows
+    assert ["wrong, no known mistake", "2"] in rows  # the second row of grad_W_H's, under its rowspan

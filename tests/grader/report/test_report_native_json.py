@@ -67,3 +67,21 @@ def test_a_grader_error_reaches_the_instructor_as_one_line(results):
     failing = question("grad_W_H", 0, 6, "error", feedback="Grader error", grader_error="KeyError: 'W_HH'")
     document = json.loads(native_json.render(run(graded("ann", [failing]))))
     assert document["submissions"][0]["questions"][0]["grader_error"] == "KeyError: 'W_HH'"
+
+
+def test_wrong_answers_no_known_mistake_explains_are_counted_per_question():
+    from grader.results import OutputResult
+
+    partly = question("grad", 3.0, 6.0, "failed", diagnosis="transposed", outputs=[
+        OutputResult(name="dx", score=3.0, max_score=3.0, status="passed"),
+        OutputResult(name="dW", score=0.0, max_score=3.0, status="failed"),  # wrong, and no mistake explains it
+    ])
+    explained = question("grad", 3.0, 6.0, "failed", diagnosis="transposed")
+    document = json.loads(native_json.render(run(graded("a", [partly]), graded("b", [explained]), graded())))
+    assert document["diagnoses"]["grad"] == {"transposed": 2}
+    assert document["undiagnosed"] == {"grad": 1}
+    outputs = document["submissions"][0]["questions"][0]["outputs"]
+    assert outputs == [
+        {"name": "dx", "score": 3.0, "max_score": 3.0, "status": "passed"},
+        {"name": "dW", "score": 0.0, "max_score": 3.0, "status": "failed"},
+    ]

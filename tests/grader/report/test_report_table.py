@@ -85,3 +85,11 @@ def test_a_grader_error_is_shown_to_the_instructor_in_one_line():
     failing = question("grad_W_H", 0, 6, "error", feedback="Grader error", grader_error="KeyError: 'W_HH'")
     text = table.render(run(graded("ann", [failing])))
     assert "      grader error: KeyError: 'W_HH'" in text.splitlines()
+
+
+def test_wrong_answers_no_known_mistake_explains_are_counted_beside_the_diagnoses():
+    unexplained = question("grad_W_H", 0, 6, "failed", feedback="Passed 0 of 3 cases.")
+    raised = question("grad_W_H", 0, 6, "error", feedback="raised ValueError")  # an error is not a wrong answer
+    out = lines(run(graded("ann"), graded("bob", [unexplained]), graded("cy", [unexplained]), graded("di", [raised])))
+    block = out[out.index("mistakes in this class:") + 1:-1]
+    assert block == ["  grad_W_H: missing-tanh-derivative 1; wrong, no known mistake 2"]
