@@ -29,7 +29,7 @@ from exercises.models import (
     ShapeQuestion,
     WrittenQuestion,
 )
-from grader.cases.draw import Case, numeric_case, public_cases
+from grader.cases.draw import Case, numeric_case, public_cases, written_sizes
 from grader.cases.variants import for_student
 from grader.judge.expected import Expected, KnownMistake, named_outputs
 from grader.read.submission import KIT_FILE
@@ -243,8 +243,9 @@ def load_kit(folder: Path) -> Kit:
         raise KitError(f"{folder}: a kit of another version of rnn-grader; ask for a new one")
     exercise = Exercise.model_validate(data["exercise"])
     exercise._source = folder / "exercise" / "exercise.yaml"  # provided modules are found beside it
+    written = written_sizes(exercise)  # `4*H=12` in the feedback, as `check` shows it
     cases = [
-        Case(c["label"], c["sizes"], {n: decode_array(a, MAX_ELEMENTS) for n, a in c["arrays"].items()}, False)
+        Case(c["label"], c["sizes"], {n: decode_array(a, MAX_ELEMENTS) for n, a in c["arrays"].items()}, False, written)
         for c in data["cases"]
     ]
     return Kit(exercise, cases, KitExpected(exercise, data), folder)

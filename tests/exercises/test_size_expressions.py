@@ -86,3 +86,11 @@ def test_it_grades_and_feedback_shows_4H(tmp_path):
     assert np.isclose(by_name["right"]["score"], 9)
     backward = next(q for q in by_name["db_keepdims"]["questions"] if q["id"] == "lstm_step_backward")
     assert "4*H=12" in backward["feedback"] and "(1, 12)" in backward["feedback"]
+
+
+def test_the_students_kit_shows_4H_as_written(tmp_path):
+    kit = tmp_path / "kit"
+    export = CliRunner().invoke(main, ["export", "student", str(EXERCISE), "-o", str(kit)])
+    assert export.exit_code == 0, export.output
+    check = CliRunner().invoke(main, ["check", str(LSTM / "submissions" / "db_keepdims.py"), "--kit", str(kit)])
+    assert "4*H=12" in check.output, check.output
