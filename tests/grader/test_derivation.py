@@ -157,13 +157,64 @@ def test_feedback_does_not_give_the_missing_term_away():
 
 
 FRAGMENTS = [
-    "$$", "$", "\\frac{", "}", "{", "\\partial", "h_{t-1}", "W_H", "=", "\\rightarrow", "\\sum_{k=1}^{t}",
-    "\\prod_{j=k+1}^{t}", "\\\\", "&", "\\begin{aligned}", "\\end{aligned}", "\\hat{y}_t", "\\tanh(", ")",
-    "\\text{softmax}", "^T", "_", "^", "[", "]", "→", "L_t", "z_t = ", "a_t = ", "\\left(", "\\right)", "\n",
+    "$$",
+    "$",
+    "\\frac{",
+    "}",
+    "{",
+    "\\partial",
+    "h_{t-1}",
+    "W_H",
+    "=",
+    "\\rightarrow",
+    "\\sum_{k=1}^{t}",
+    "\\prod_{j=k+1}^{t}",
+    "\\\\",
+    "&",
+    "\\begin{aligned}",
+    "\\end{aligned}",
+    "\\hat{y}_t",
+    "\\tanh(",
+    ")",
+    "\\text{softmax}",
+    "^T",
+    "_",
+    "^",
+    "[",
+    "]",
+    "→",
+    "L_t",
+    "z_t = ",
+    "a_t = ",
+    "\\left(",
+    "\\right)",
+    "\n",
     # the forms the reader normalises: ASCII, unicode, several statements a row, definitions, dots, entries
-    "dL/dW_H = ", "delta_t = ", "\\delta_{t+1}", "δ_{T+1} = 0", "\\odot", "⊙", "(1 - h_t^2)", "W_H^\\top",
-    "\\quad", ", ", "; ", "=:", "D_j", "\\cdots", "\\mathbf{h}_t", "\\boxed{", "_{t,i}", "(W_H)_{ij}",
-    "[k = y_t]", "\\sum_t", "e_{y_t}", "## Dependency chain\n", "## Gradient\n", "depends on", "h_T",
+    "dL/dW_H = ",
+    "delta_t = ",
+    "\\delta_{t+1}",
+    "δ_{T+1} = 0",
+    "\\odot",
+    "⊙",
+    "(1 - h_t^2)",
+    "W_H^\\top",
+    "\\quad",
+    ", ",
+    "; ",
+    "=:",
+    "D_j",
+    "\\cdots",
+    "\\mathbf{h}_t",
+    "\\boxed{",
+    "_{t,i}",
+    "(W_H)_{ij}",
+    "[k = y_t]",
+    "\\sum_t",
+    "e_{y_t}",
+    "## Dependency chain\n",
+    "## Gradient\n",
+    "depends on",
+    "h_T",
 ]
 
 
@@ -221,11 +272,65 @@ def test_a_gradient_is_judged_by_its_value_in_any_form():
         "$$\\delta_t = (1 - h_t^2) \\odot \\left(W_y^\\top(\\hat y_t - y_t) + W_H^\\top \\delta_{t+1}\\right),"
         " \\qquad \\delta_{T+1} = 0$$\n\n"
     )
-    right = _written(MODEL_WRITEUP.split("$$\\frac")[0] + recursion
-                     + "$$\\frac{\\partial L}{\\partial W_H} = \\sum_{t=1}^{T} \\delta_t h_{t-1}^\\top$$\n")
+    right = _written(
+        MODEL_WRITEUP.split("$$\\frac")[0]
+        + recursion
+        + "$$\\frac{\\partial L}{\\partial W_H} = \\sum_{t=1}^{T} \\delta_t h_{t-1}^\\top$$\n"
+    )
     assert right["derivation.gradient"].status == "passed", right["derivation.gradient"].feedback
-    wrong = _written(MODEL_WRITEUP.split("$$\\frac")[0] + recursion
-                     + "$$\\frac{\\partial L}{\\partial W_H} = \\sum_{t=1}^{T} \\delta_t h_t^\\top$$\n")
+    wrong = _written(
+        MODEL_WRITEUP.split("$$\\frac")[0]
+        + recursion
+        + "$$\\frac{\\partial L}{\\partial W_H} = \\sum_{t=1}^{T} \\delta_t h_t^\\top$$\n"
+    )
     gradient = wrong["derivation.gradient"]
     assert gradient.status == "failed" and gradient.diagnosis == "wrong-state-in-outer-product", gradient.feedback
     assert 0 < gradient.score < gradient.max_score and "line " in gradient.feedback
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "$L_t$ depends on $h_1,\\dots,h_t$, and $L_T$ depends on all of $h_1,\\dots,h_T$.",
+        "$L_t$ depends on the states $h_1,\\dots,h_t$ (for $t=T$ these are $h_1,\\dots,h_T$).",
+    ],
+)
+def test_a_later_state_in_another_clause_is_no_mistake(sentence):
+    chain = _written(MODEL_WRITEUP + "\n\n" + sentence + "\n")["derivation.chain"]
+    assert chain.status == "passed", chain.feedback
+
+
+def test_what_cannot_be_followed_is_never_an_error():
+    """Math nested too deep, numbers too large, ranges too long: review or a verdict, never a grader error."""
+    nested = "$$a_t = " + "{" * 200 + "W_H" + "}" * 200 + "$$"
+    huge = "$$\\frac{\\partial L}{\\partial W_H} = \\sum_{t=1}^{" + "9" * 400 + "} \\delta_t h_{t-1}^T$$"
+    long_sum = "$$\\frac{\\partial L}{\\partial W_H} = \\sum_{t=1}^{1000000000} \\delta_t h_{t-1}^T$$"
+    for text in (nested, huge, long_sum, MODEL_WRITEUP + "\n\n" + huge):
+        for result in _written(text).values():
+            assert result.status in ("passed", "failed", "review", "missing"), result.staff_log
+
+
+def test_the_step_count_is_no_index_variable():
+    base = MODEL_WRITEUP.split("$$\\frac")[0]
+    text = base + (
+        "$$\\delta_t = (1-h_t^2)\\odot(W_y^T(\\hat y_t-y_t)+W_H^T \\delta_{t+1})$$\n\n"
+        "$$\\delta_n = (1-h_n^2)\\odot W_y^T(\\hat y_n-y_n)$$\n\n"
+        "$$\\frac{\\partial L}{\\partial W_H} = \\sum_{t=1}^{n} \\delta_t h_{t-1}^T$$\n"
+    )
+    assert _written(text)["derivation.gradient"].status == "passed"
+
+
+def test_a_local_derivative_is_compared_at_its_own_step():
+    right = MODEL_WRITEUP + "\n\n$$\\frac{\\partial h_{t-1}}{\\partial h_{t-2}} = \\mathrm{diag}(1-h_{t-1}^2) W_H$$\n"
+    assert all(r.status == "passed" for r in _written(right).values())
+    slip = MODEL_WRITEUP + "\n\n$$\\frac{\\partial h_{t+1}}{\\partial h_t} = \\mathrm{diag}(1-h_t^2) W_H$$\n"
+    assert any(r.diagnosis == "tanh-derivative-at-wrong-step" for r in _written(slip).values())
+
+
+def test_a_gradient_stated_right_and_as_a_slip_goes_to_review():
+    text = MODEL_WRITEUP.split("$$\\frac")[0] + (
+        "$$\\delta_t = (1-h_t^2)\\odot(W_y^T(\\hat y_t-y_t)+W_H^T \\delta_{t+1})$$\n\n"
+        "$$\\frac{\\partial L}{\\partial W_H} = \\sum_{t=1}^{T} \\delta_t h_{t-1}^T$$\n\n"
+        "A common mistake would be $$\\frac{\\partial L}{\\partial W_H} = \\sum_{t=1}^{T} \\delta_t h_t^T$$\n"
+    )
+    assert _written(text)["derivation.gradient"].status == "review"

@@ -30,6 +30,18 @@ def judge_written(
         import lark  # noqa: F401
     except ImportError:
         raise WrittenUnavailable(INSTALL_HINT) from None
+    try:
+        return _judge(question, writeup, handout, resolve)
+    except (RecursionError, OverflowError, MemoryError, ArithmeticError):
+        # math nested too deep or numbers too large to follow: a person reads it
+        from grader.judge.written.verdict import review
+
+        return review("its math is nested too deeply or uses numbers too large to follow", [])
+
+
+def _judge(
+    question: Any, writeup: str, handout: dict[str, int], resolve: Callable[[str], Callable[..., Any]]
+) -> WrittenVerdict:
     from grader.judge.written import chain, equations, gradient
     from grader.judge.written.context import build_context
 

@@ -115,6 +115,9 @@ BACK_ARROW = re.compile(r"\\(?:long)?leftarrow|\\gets(?![A-Za-z])|<-")
 ARROW = re.compile(r"\\(?:long)?rightarrow|\\to(?![A-Za-z])|->|\\longrightarrow|\\Rightarrow|\\mapsto")
 SYMBOL = re.compile(r"(?:\\hat\s*\{?\s*)?\\?[A-Za-z]+\}?(?:\s*_\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9]))?")
 LATER = re.compile(r"\b(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?[^.]{0,80}?\b[Dd]epend")
+CLAUSE_END = re.compile(  # where the claim about L_t stops: a new sentence, clause, subject or aside
+    r"[.?!:;(]\s?|\n\s*\n|,\s*and\b|\b(?:while|whereas|but|total|overall)\b"
+)
 AS_FUNCTION = re.compile(
     r"\b(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?\s*(?:\\left)?\s*\(((?:[^()]|\([^()]*\)){1,160})\)"
 )
@@ -228,7 +231,7 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
             return text.count("\n", 0, match.start()) + 1, " ".join(match.group(0).split())[:100]
     for match in LATER.finditer(text):
         clause = text[match.start() : match.end() + 200]  # the claim about L_t itself, not the next one
-        sentence = re.split(r"[.?!:;]\s|\n\s*\n|\b(?:while|whereas|but|total|overall)\b", clause, maxsplit=1)[0]
+        sentence = re.split(CLAUSE_END, clause, maxsplit=1)[0]
         flat = re.sub(r"\\(mathbf|boldsymbol|bm)\s*", "", sentence)
         flat = re.sub(r"\{\s*([A-Za-z])\s*\}", r"\1", flat)
         if later.search(flat) and not NEGATION.search(sentence):
@@ -240,8 +243,10 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
 def judge_chain(question: Any, context: Context) -> WrittenVerdict:
     names = context.names or spellings(question.symbols)
     reading = context.reading
-    in_chains = {name for pair in token_edges(context) for name in pair}
-    in_chains |= {name for order in product_chains(reading, names) + prose_chains(context) for name in order}
+    said = token_edges(context)
+    orders = [order for order, _ in arrow_chains(reading, names)] + product_chains(reading, names)
+    orders += prose_chains(context)
+    in_chains = {name for pair in said for name in pair} | {name for order in orders for name in order}
     kept = (question.chain[0], question.chain[-1], question.recurrent)
     wanted = [q for q in question.chain if q in in_chains or q in kept]  # ŷ_t → h_t where z_t is never named
     note = context.note("chain")
@@ -258,9 +263,7 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
             "and cannot affect it"
         )
         return failed(0.5, [problem + "."], "later-states-in-chain", note)
-    orders = [order for order, _ in arrow_chains(reading, names)] + product_chains(reading, names)
-    orders += prose_chains(context)
-    edges = token_edges(context) + [pair for order in orders for pair in zip(order, order[1:])]
+    edges = said + [pair for order in orders for pair in zip(order, order[1:])]
     relevant = bool({name for pair in edges for name in pair} & set(wanted[:-1]))
     graphs = [_graph([list(pair) for pair in edges]), _graph([[b, a] for a, b in edges])]
     links = [
@@ -275,16 +278,14 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
         return passed("The dependency chain is right, including the recursion through earlier steps.", note)
     if not relevant and not context.attempted("chain"):
         return missing("No dependency chain was found in your write-up.")
-    if best and all(best) and not _mentions_previous(context, question):
-        return failed(
-            RECURSION_SHARE * 0 + LINKS_SHARE,
-            [
-                f"The chain stops at {_shown(question.recurrent, question)}: it does not show how the loss depends on "
-                f"the weight through the earlier hidden states ({_shown(question.previous, question)} and before)."
-            ],
-            "truncated-bptt",
-            note,
-        )
+    arrow_rows = [
+        (row.line, row.source) for row in reading.rows if ARROW.search(row.text) or BACK_ARROW.search(row.text)
+    ]
+    if best and all(best) and arrow_rows and not _mentions_previous(context, question):
+        line, source = arrow_rows[0]
+        stops = f"{quoted(line, source)}: the chain stops at {_shown(question.recurrent, question)}"
+        problem = f"{stops}: it does not show how the loss reaches the weight through the earlier hidden states."
+        return failed(LINKS_SHARE, [problem], "truncated-bptt", note)
     gaps = [
         f"from {_shown(first, question)} to {_shown(second, question)}"
         for (first, second), ok in zip(zip(wanted, wanted[1:]), best)
@@ -303,8 +304,14 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
     return review("; ".join(reasons), lines, note)
 
 
+EARLIER_IN_WORDS = re.compile(r"\b(previous|earlier|recursive|recursively|through time|back in time)\b", re.I)
+
+
 def _mentions_previous(context: Context, question: Any) -> bool:
-    """Anywhere in the write-up, math or prose: the state one step back, or at an earlier step k or j."""
+    """Anywhere in the write-up, math or prose: the state one step back, at an earlier step k or j, or words
+    saying so (then a person decides)."""
+    if EARLIER_IN_WORDS.search(context.text):
+        return True
     for token in SYMBOL.findall(_without_model_equations(context)):
         tree = _token_tree(token.strip())
         found = context.notation.quantity(tree) if isinstance(tree, Sym) else None

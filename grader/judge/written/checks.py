@@ -15,7 +15,7 @@ import numpy as np
 from grader.judge.written.evaluate import NotEvaluable
 from grader.judge.written.notation import Notation
 from grader.judge.written.parsing import Frac, Index, Partial, Reading, Row, Sym
-from grader.judge.written.unroll import Unrolled, definitions, index_variable, time_index
+from grader.judge.written.unroll import Unrolled, definitions, index_variable, step_offset, time_index
 
 PROBE_STEP = 2  # a step with one before it and one after it, where local derivatives are compared
 
@@ -156,12 +156,13 @@ def _local_pair(unrolled: Unrolled, lhs: Any) -> str | None:
 
 
 def _judge_derivative(unrolled: Unrolled, row: Row, lhs: Any, formula: Any, pair: str) -> Finding:
-    variable = _index_variable(lhs)
+    index = time_index(lhs)
+    variable = index_variable(index)
     if variable is None:
         return Finding(row.line, row.source, "unverified")
     unrolled.memo = {}
-    try:
-        got = unrolled.value(formula, {variable: PROBE_STEP})
+    try:  # `∂h_{t-1}/∂h_{t-2} = …` at t - 1 = PROBE_STEP
+        got = unrolled.value(formula, {variable: PROBE_STEP - step_offset(index, variable)})
     except NotEvaluable as exc:
         return Finding(row.line, row.source, "unverified", str(exc))
     want = unrolled.model["derivatives"][pair][PROBE_STEP]
@@ -179,7 +180,3 @@ def _diagonal_as_vector(got: np.ndarray, want: np.ndarray) -> bool:
     if want.ndim != 2 or want.shape[0] != want.shape[1] or not np.allclose(want, np.diag(np.diag(want))):
         return False
     return got.size == want.shape[0] and np.allclose(got.reshape(-1), np.diag(want), rtol=1e-6, atol=1e-9)
-
-
-def _index_variable(lhs: Frac) -> str | None:
-    return index_variable(time_index(lhs))

@@ -48,7 +48,7 @@ class OutOfRange(NotEvaluable):
     """An entry past the end of a vector: where a sum without limits stops."""
 
 
-MAX_TERMS = 10_000
+MAX_TERMS = 1_000
 
 
 def evaluate(
@@ -137,6 +137,8 @@ def _sum(tree: BigOp, env: dict[str, np.ndarray], names: dict[str, str], bound: 
         raise NotEvaluable("a sum without its index")
     low = _position(tree.low, env, names, bound) if tree.low is not None else 1
     high = _position(tree.high, env, names, bound) if tree.high is not None else low + MAX_TERMS
+    if high - low > MAX_TERMS:
+        raise NotEvaluable("a sum over more entries than the model has")
     total: np.ndarray | None = None
     for step in range(low, high + 1):
         try:

@@ -17,8 +17,6 @@ from grader.judge.written.parsing import Add, BigOp, Mul, Neg, Num, Reading, Sym
 from grader.judge.written.symbols import key, name_of, spellings
 from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
 
-SUMS_SHARE, FACTORS_SHARE, JACOBIAN_SHARE = 0.4, 0.4, 0.2
-
 
 def _index(tree: Any) -> tuple[str, int] | None:
     """`t`, `t-1`, `k+1`, `1`, `T` as (variable or '', offset)."""
@@ -86,12 +84,16 @@ def judge_gradient(
     findings = (
         gradient_findings(context.unrolled, context.reading, question.loss, question.weight) if context.unrolled else []
     )
-    decided = [f for f in findings if f.outcome != "unverified"]
-    if decided:
-        final = max(decided, key=lambda f: f.line)
-        if final.outcome == "right":
-            return passed(f"The gradient ({quoted(final.line, final.source)}) is right: its value was checked.", note)
-        return failed(SLIP_CREDIT, [_slip(final, GRADIENT_SLIPS)], final.outcome, note)
+    right = [f for f in findings if f.outcome == "right"]
+    wrong = [f for f in findings if f.outcome not in ("right", "unverified")]
+    if right and wrong:  # stated both ways (a mistake shown as one to avoid?): a person decides which counts
+        lines = [(f.line, f.source) for f in right + wrong]
+        return review("the gradient is stated both right and, elsewhere, as a known slip", lines, note)
+    if right:
+        final = right[-1]
+        return passed(f"The gradient ({quoted(final.line, final.source)}) is right: its value was checked.", note)
+    if wrong:
+        return failed(SLIP_CREDIT, [_slip(wrong[-1], GRADIENT_SLIPS)], wrong[-1].outcome, note)
     return _by_structure(question, context, handout, jacobian, findings, note)
 
 

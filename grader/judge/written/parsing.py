@@ -18,6 +18,7 @@ from grader.judge.written.normalize import normalize, split_statements
 
 MAX_ROW_CHARS = 2000  # a longer row is named as unreadable rather than parsed
 MAX_ROWS = 500  # math segments beyond this many are not parsed (the feedback says so)
+MAX_STATEMENTS = 50  # statements read in one row of math
 RELEVANT_MARKS = (
     "=",
     "\\partial",
@@ -440,14 +441,16 @@ def math_segments(text: str) -> list[Segment]:
     prose: list[tuple[int, str]] = []
     lines = _Lines(text)
     position, length = 0, len(text)
+    unclosed: set[str] = set()  # closers already missing from the rest of the text: never searched again
+    marks = _Marks(text)
     while position < length:
-        start = _next_math(text, position)
+        start = marks.next_math(position)
         prose.append((position, text[position:start]))
         if start >= length:
             break
         opener, closer = _delimiters(text, start)
-        end = text.find(closer, start + len(opener))
-        if end < 0 or (opener == "$" and "\n" in text[start:end]):
+        end = _closing(text, opener, closer, start + len(opener), unclosed)
+        if end < 0:
             prose.append((start, text[start : start + len(opener)]))
             position = start + len(opener)
             continue
@@ -475,17 +478,45 @@ def _joined(text: str, segments: list[Segment]) -> list[Segment]:
     return joined
 
 
-def _next_math(text: str, position: int) -> int:
-    found = [i for i in (text.find("$", position), text.find("\\", position)) if i >= 0]
-    while found:
-        start = min(found)
-        if text[start] == "$" and (start == 0 or text[start - 1] != "\\"):
-            return start
-        if text[start] == "\\" and _delimiters(text, start)[0] and not text.startswith("\\\\", start - 1):
-            return start  # `\\[2pt]` is a line break, not `\[`
-        position = start + 1
-        found = [i for i in (text.find("$", position), text.find("\\", position)) if i >= 0]
-    return len(text)
+def _closing(text: str, opener: str, closer: str, inner: int, unclosed: set[str]) -> int:
+    """Where the math opened at `inner` ends; -1 when it does not (`$` must close on its own line)."""
+    if opener == "$":
+        line_end = text.find("\n", inner)
+        return text.find("$", inner, line_end if line_end >= 0 else len(text))
+    if closer in unclosed:
+        return -1
+    end = text.find(closer, inner)
+    if end < 0:
+        unclosed.add(closer)
+    return end
+
+
+class _Marks:
+    """The next `$` or `\\` from a position, each searched for once per stretch of text (linear overall)."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.dollar, self.backslash = text, -1, -1
+
+    def _after(self, char: str, known: int, position: int) -> int:
+        if known >= position or known == len(self.text):
+            return known
+        found = self.text.find(char, position)
+        return found if found >= 0 else len(self.text)
+
+    def next_math(self, position: int) -> int:
+        text = self.text
+        while position < len(text):
+            self.dollar = self._after("$", self.dollar, position)
+            self.backslash = self._after("\\", self.backslash, position)
+            start = min(self.dollar, self.backslash)
+            if start >= len(text):
+                break
+            if text[start] == "$" and (start == 0 or text[start - 1] != "\\"):
+                return start
+            if text[start] == "\\" and _delimiters(text, start)[0] and not text.startswith("\\\\", start - 1):
+                return start  # `\\[2pt]` is a line break, not `\[`
+            position = start + 1
+        return len(text)
 
 
 def _delimiters(text: str, start: int) -> tuple[str, str]:
@@ -513,13 +544,15 @@ def _plain_lines(text: str, prose: list[tuple[int, str]]) -> list[Segment]:
     """Plain lines written as math without dollars: `L_t -> yhat_t -> z_t`, `dL/dW_H = sum_t delta_t h_{t-1}^T`."""
     found = []
     lines = _Lines(text)
+    starts = [0] + [index + 1 for index, char in enumerate(text) if char == "\n"]
     for offset, piece in prose:
         if "=" not in piece and not any(arrow in piece for arrow in ARROWS_IN_PROSE):
             continue
         line = lines.at(offset)
         for number, content in enumerate(piece.split("\n")):
-            if any(arrow in content for arrow in ARROWS_IN_PROSE) and "$" in _whole_line(text, offset, number):
-                content = _whole_line(text, offset, number).replace("$", " ")  # `$L_t$ → $ŷ_t$ → …`
+            whole = _whole_line(text, starts, line + number) if any(a in content for a in ARROWS_IN_PROSE) else ""
+            if "$" in whole:
+                content = whole.replace("$", " ")  # `$L_t$ → $ŷ_t$ → …`
             plain = _PLAIN_MARKUP.sub(" ", content).strip()
             pieces = [plain] if _looks_like_math(plain) else re.split(r"(?<=[,;:])\s+", plain)[1:]
             for piece in pieces:  # `I write dX for dL/dX, e_t = ŷ_t - onehot(y_t):` defines e_t
@@ -528,14 +561,11 @@ def _plain_lines(text: str, prose: list[tuple[int, str]]) -> list[Segment]:
     return found
 
 
-def _whole_line(text: str, offset: int, number: int) -> str:
-    """The whole line of the write-up that the `number`-th line of a prose piece at `offset` lies on."""
-    position = offset
-    for _ in range(number):
-        position = text.find("\n", position) + 1
-    start = text.rfind("\n", 0, position) + 1
-    end = text.find("\n", position)
-    return text[start : end if end >= 0 else len(text)]
+def _whole_line(text: str, starts: list[int], line: int) -> str:
+    """Line `line` (from 1) of the write-up, whole."""
+    start = starts[line - 1]
+    end = starts[line] - 1 if line < len(starts) else len(text)
+    return text[start:end]
 
 
 def _looks_like_math(line: str) -> bool:
@@ -546,18 +576,24 @@ def _looks_like_math(line: str) -> bool:
     return bool(equals) and bool(_PLAIN_LHS.match(lhs.strip().replace(" ", ""))) and len(lhs.split()) <= 3
 
 
-_REMARK = re.compile(r"\s\((?:[^()]*?[A-Za-z]{3,}[^()]*?\s[A-Za-z]{2,}[^()]*?)\)")
+_PARENTHESES = re.compile(r"\s\(([^()]*)\)")
 _TRAILING_WORDS = re.compile(
     r"\s(?=(?!(?:tanh|softmax|sigmoid|diag|onehot|relu|prod|sum|exp|log)\b)[a-z]{4,}\b(?![_(^{]))"
 )
 _LEAD_WORDS = re.compile(r"^(?:let|where|so|then|and|with|define|set|hence|thus|i\.e\.|now|finally)\b[\s,:]*", re.I)
 
 
+def _unless_words(match: re.Match[str]) -> str:
+    """A parenthesis holding words (two or more, one of three letters at least) is a remark, not math."""
+    words = re.findall(r"[A-Za-z]{2,}", match.group(1))
+    return " " if len(words) >= 2 and any(len(word) >= 3 for word in words) else match.group(0)
+
+
 def _cut_comment(line: str) -> str:
     """`delta_t = ...      (* = elementwise here)`: the math, without remarks in words around it."""
     first, *rest = re.split(r"\s{3,}", line)  # `z_t = W_y h_t ,   ŷ_t = softmax(z_t)`: two statements
     line = " \\qquad ".join([first, *(piece for piece in rest if "=" in piece and _looks_like_math(piece))])
-    line = _REMARK.sub(" ", line)  # `(total, all losses)`, `(= dL_t/dz_t for softmax+CE)`
+    line = _PARENTHESES.sub(_unless_words, line)  # `(total, all losses)`, `(= dL_t/dz_t for softmax+CE)`
     line = _TRAILING_WORDS.split(line, maxsplit=1)[0]  # `h_t = tanh(…) depends on W_H in two ways`
     return _LEAD_WORDS.sub("", line.strip()).strip().rstrip(".,;:")
 
@@ -605,13 +641,18 @@ def read_writeup(text: str) -> Reading:
             if not is_relevant(row_text):
                 continue
             line = segment.line if segment.plain else bisect.bisect_left(newlines, segment.offset + offset) + 1
-            pieces = split_statements(normalize(row_text))
-            for piece in pieces:
+            shown = _shown(row_text)
+            if len(row_text) > MAX_ROW_CHARS:
+                if not segment.plain:
+                    reason = f"it is {len(row_text):,} characters long; at most {MAX_ROW_CHARS:,} are read"
+                    unreadable.append(Unreadable(line, shown, reason, ""))
+                continue
+            for piece in split_statements(normalize(row_text))[:MAX_STATEMENTS]:
                 parsed = _parse_piece(piece)
                 if isinstance(parsed, Rel):
-                    rows.append(Row(line, _shown(row_text), parsed, piece))
+                    rows.append(Row(line, shown, parsed, piece))
                 elif not segment.plain:
-                    unreadable.append(Unreadable(line, _shown(row_text), parsed, piece))
+                    unreadable.append(Unreadable(line, shown, parsed, piece))
     return Reading(tuple(rows), tuple(_once(unreadable)), truncated=len(segments) > MAX_ROWS)
 
 

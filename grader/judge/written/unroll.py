@@ -35,7 +35,8 @@ from grader.judge.written.parsing import (
 )
 from grader.judge.written.symbols import key
 
-MAX_DEPTH = 200
+MAX_DEPTH = 100
+MAX_STEPS_OF_WORK = 200_000  # evaluations of one formula: far beyond any derivation, short of a hang
 
 
 class _Zero:
@@ -84,12 +85,14 @@ class Unrolled:
         for definition in reversed(found):  # the last written first: the most explicit form
             self.defined.setdefault(_defined_key(definition.lhs), []).append(definition)
         self.memo: dict[tuple, Any] = {}  # a value, or why there is none
+        self.spent = 0  # evaluations of the formula in hand
         self.descending = True  # ∏_{j=k+1}^{t} J_j as J_t ⋯ J_{k+1}
         self.shift = 0  # 1 when the write-up numbers steps from 0 (h_{-1} the state before the first)
 
     # ------------------------------------------------------------ entry point
 
     def value(self, tree: Any, bound: dict[str, int] | None = None) -> np.ndarray:
+        self.spent = 0
         with np.errstate(all="ignore"):
             result = self._value(tree, dict(bound or {}), 0)
         if result is ZERO:
@@ -119,6 +122,9 @@ class Unrolled:
     def _value(self, tree: Any, bound: dict[str, int], depth: int) -> Value:
         if depth > MAX_DEPTH:
             raise NotEvaluable("its definitions go round in circles")
+        self.spent += 1
+        if self.spent > MAX_STEPS_OF_WORK:
+            raise NotEvaluable("it takes too long to evaluate")
         depth += 1
         if isinstance(tree, Num):
             return ZERO if tree.value == 0 else np.asarray(tree.value)  # `δ_{T+1} = 0`: a zero of any size
@@ -294,8 +300,8 @@ class Unrolled:
         """The first definition that gives a value: one for exactly these steps (`δ_{T+1} = 0`) before the
         general ones (`δ_t = …`)."""
         bindings = [(d, self._binding(d.lhs, indices, bound)) for d in candidates]
-        exact = [(d, b) for d, b in bindings if b is not None and not _has_variable(d.lhs)]
-        general = [(d, b) for d, b in bindings if b is not None and _has_variable(d.lhs)]
+        exact = [(d, b) for d, b in bindings if b is not None and not _has_variable(d.lhs, self.steps)]
+        general = [(d, b) for d, b in bindings if b is not None and _has_variable(d.lhs, self.steps)]
         problem: NotEvaluable | None = None
         for definition, binding in exact + general:
             try:
@@ -322,7 +328,7 @@ class Unrolled:
             return None
         binding = dict(bound)
         for expr, value in zip(exprs, indices):
-            variable = index_variable(expr)
+            variable = index_variable(expr, self.steps)
             if variable is None:
                 if not _symbolic(expr) or self._fixed_index(expr) != value:
                     return None
@@ -367,6 +373,8 @@ class Unrolled:
 
     def _across(self, quantity: str, step: int, below: int) -> Value:
         """∂h_t/∂h_k for k < t: the one-step Jacobians ∂h_j/∂h_{j-1} multiplied from j = t down to k + 1."""
+        if step - below > self.count + 2:
+            raise NotEvaluable("a derivative across more steps than the sentence has")
         previous = self.model.get("previous", {}).get(quantity, quantity)
         result: Value = self._derivative((quantity, previous), step)
         for j in range(step - 1, below, -1):
@@ -417,6 +425,8 @@ class Unrolled:
         if name != other or step not in (1, -1) or not ends:
             raise NotEvaluable("'…' has no value here")
         end, (_, _, _, last) = ends[-1]
+        if abs(last - first) > self.count + 2:
+            raise NotEvaluable("'…' over more steps than the sentence has")
         written = [(factor, bound) for factor in before[:start]]
         for value in range(first, last, step):
             written += [(factor, {**bound, variable: value - offset}) for factor in before[start:stop]]
@@ -457,6 +467,8 @@ class Unrolled:
             return self._entry_sum(tree, bound, depth)
         low = self.index(tree.low, bound) if tree.low is not None else 1 - self.shift  # `\sum_t`: every step
         high = self.index(tree.high, bound) if tree.high is not None else self.count
+        if high - low > self.count + 2:
+            raise NotEvaluable("a sum or product over more steps than the sentence has")
         steps = list(range(low, high + 1))
         values = [self._value(tree.body, {**bound, tree.var: step}, depth) for step in steps]
         if tree.op == "sum":
@@ -497,7 +509,7 @@ class Unrolled:
         raise NotEvaluable("it picks an entry the grader cannot tell")
 
 
-MAX_ENTRIES = 10_000
+MAX_ENTRIES = 1_000
 
 
 class OutOfRange(NotEvaluable):
@@ -567,8 +579,8 @@ def _index_exprs(lhs: Any) -> tuple[Any, ...]:
     return ()
 
 
-def _has_variable(lhs: Any) -> bool:
-    return any(index_variable(expr) is not None for expr in _index_exprs(lhs))
+def _has_variable(lhs: Any, steps: tuple[str, ...]) -> bool:
+    return any(index_variable(expr, steps) is not None for expr in _index_exprs(lhs))
 
 
 def _symbolic(index: Any) -> bool:
@@ -635,12 +647,13 @@ def time_index(lhs: Any) -> Any:
     return None
 
 
-def index_variable(index: Any) -> str | None:
-    """The index variable of `t`, `t+1`, `k-1`; None for a fixed index (`T+1`, `5`, `0`)."""
+def index_variable(index: Any, steps: tuple[str, ...] = ()) -> str | None:
+    """The index variable of `t`, `t+1`, `k-1`; None for a fixed index (`T+1`, `5`, `0`, or `n` when `steps`
+    names it the number of steps)."""
     if isinstance(index, Sym) and index.sub is None and index.base.islower() and len(index.base) == 1:
-        return index.base
+        return None if index.base in steps else index.base
     if isinstance(index, Add) and index.terms and isinstance(index.terms[0], Sym):
-        return index_variable(index.terms[0])
+        return index_variable(index.terms[0], steps)
     return None
 
 
