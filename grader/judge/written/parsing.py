@@ -585,8 +585,8 @@ _LEAD_WORDS = re.compile(r"^(?:let|where|so|then|and|with|define|set|hence|thus|
 
 def _unless_words(match: re.Match[str]) -> str:
     """A parenthesis holding words (two or more, one of three letters at least) is a remark, not math."""
-    words = re.findall(r"[A-Za-z]{2,}", match.group(1))
-    return " " if len(words) >= 2 and any(len(word) >= 3 for word in words) else match.group(0)
+    found = re.findall(r"[A-Za-z]{2,}", match.group(1))
+    return " " if len(found) >= 2 and any(len(word) >= 3 for word in found) else match.group(0)
 
 
 def _cut_comment(line: str) -> str:
