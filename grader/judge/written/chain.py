@@ -10,24 +10,12 @@ from typing import Any
 
 from grader.judge.written.context import Context
 from grader.judge.written.equations import mentions
-from grader.judge.written.parsing import Frac, MathSyntaxError, Mul, Partial, Reading, Sym, parse_math
+from grader.judge.written.parsing import Frac, MathSyntaxError, Mul, Partial, Reading, Sym, parse_math, walk
 from grader.judge.written.symbols import key, name_of, spellings
 from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
 
 LINKS_SHARE = 0.6
 RECURSION_SHARE = 0.4
-
-
-def walk(tree: Any):
-    """Every node of a tree, parents first."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, tuple):
-            stack.extend(reversed(node))
-        elif hasattr(node, "__dataclass_fields__"):
-            stack.extend(reversed([getattr(node, field) for field in node.__dataclass_fields__]))
 
 
 def partial_pair(node: Any) -> tuple[Any, Any] | None:

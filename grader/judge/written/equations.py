@@ -13,7 +13,7 @@ import numpy as np
 
 from grader.judge.written.context import Context
 from grader.judge.written.evaluate import NotEvaluable, evaluate
-from grader.judge.written.parsing import Add, Apply, Dots, Func, Index, Mul, Reading, Sym
+from grader.judge.written.parsing import Add, Apply, Dots, Func, Index, Mul, Reading, Sym, walk
 from grader.judge.written.symbols import key, name_of, spellings
 from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
 
@@ -135,18 +135,7 @@ def judge_equations(
 
 def _abbreviated(tree: Any) -> bool:
     """`a_t = W_H h_{t-1} + \\dots`: a reminder, not a claim to check."""
-    return any(isinstance(node, Dots) for node in _nodes(tree))
-
-
-def _nodes(tree: Any) -> Iterator[Any]:
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, tuple):
-            stack.extend(node)
-        elif hasattr(node, "__dataclass_fields__"):
-            stack.extend(getattr(node, f) for f in node.__dataclass_fields__)
+    return any(isinstance(node, Dots) for node in walk(tree))
 
 
 def _entrywise(statement: Statement, quantity: str, environments, names: dict[str, str], sizes) -> str | None:

@@ -95,7 +95,7 @@ def _symbol(tree: Sym, env: dict[str, np.ndarray], names: dict[str, str], bound:
         return np.asarray(float(bound[tree.base]))
     if tree.sub is not None and len(tree.sub) >= 2:  # ŷ_{t,k}: entry k of ŷ_t
         vector = _symbol(Sym(tree.base, tree.sub[:1], tree.hat), env, names, bound)
-        return _entry(vector, [_position(part, env, names, bound) for part in tree.sub[1:]])
+        return entry(vector, [_position(part, env, names, bound) for part in tree.sub[1:]])
     raise NotEvaluable(f"it uses {_written(tree)}, which is not a quantity of the model")
 
 
@@ -109,7 +109,8 @@ def _position(tree: Any, env: dict[str, np.ndarray], names: dict[str, str], boun
     return int(round(float(value)))
 
 
-def _entry(value: np.ndarray, positions: list[int]) -> np.ndarray:
+def entry(value: np.ndarray, positions: list[int]) -> np.ndarray:
+    """Entries numbered from 1, as students number them; OutOfRange past the end."""
     if any(p < 1 for p in positions):
         raise NotEvaluable("it uses an entry numbered below 1")
     try:
@@ -128,7 +129,7 @@ def _indexed(tree: Index, env: dict[str, np.ndarray], names: dict[str, str], bou
     parts = tree.index if isinstance(tree.index, tuple) else (tree.index,)
     if len(parts) == 1 and isinstance(parts[0], Sym) and parts[0].sub is None and len(parts[0].base) == 2:
         parts = (Sym(parts[0].base[0]), Sym(parts[0].base[1]))  # `_{ij}`: two indices
-    return _entry(base, [_position(part, env, names, bound) for part in parts])
+    return entry(base, [_position(part, env, names, bound) for part in parts])
 
 
 def _sum(tree: BigOp, env: dict[str, np.ndarray], names: dict[str, str], bound: dict[str, int]) -> np.ndarray:

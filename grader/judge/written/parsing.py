@@ -161,6 +161,18 @@ class Reading:
     truncated: bool = False
 
 
+def walk(tree: Any):
+    """Every node of a tree, parents first."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, tuple):
+            stack.extend(reversed(node))
+        elif hasattr(node, "__dataclass_fields__"):
+            stack.extend(reversed([getattr(node, field) for field in node.__dataclass_fields__]))
+
+
 FUNCTION_COMMANDS = {"tanh", "log", "ln", "exp", "sigma", "sin", "cos", "max", "diag", "softmax", "operatorname"}
 FUNCTION_WORDS = {"tanh", "log", "ln", "exp", "softmax", "sigmoid", "diag", "relu", "sigma", "onehot"}
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.judge.written.evaluate import FUNCTIONS, TRANSPOSE_MARKS, NotEvaluable
+from grader.judge.written.evaluate import FUNCTIONS, TRANSPOSE_MARKS, NotEvaluable, OutOfRange, entry
 from grader.judge.written.notation import Notation, base_key
 from grader.judge.written.parsing import (
     Add,
@@ -32,6 +32,7 @@ from grader.judge.written.parsing import (
     Pow,
     Reading,
     Sym,
+    walk,
 )
 from grader.judge.written.symbols import key
 
@@ -434,7 +435,7 @@ class Unrolled:
 
     def _stepped(self, factor: Any, bound: dict[str, int]) -> tuple[str, str, int, int] | None:
         """(symbol, index variable, offset, step) of the first symbol in a factor indexed by a variable (`D_{k+1}`)."""
-        for node in _nodes(factor):
+        for node in walk(factor):
             if isinstance(node, Sym) and node.sub is not None and len(node.sub) == 1:
                 variable = index_variable(node.sub[0])
                 if variable is not None and variable in bound:
@@ -484,9 +485,9 @@ class Unrolled:
     def _entry_sum(self, tree: BigOp, bound: dict[str, int], depth: int) -> Value:
         """`\\sum_m (W_H)_{mi} r_{t+1,m}`: over every entry the body reaches."""
         terms = []
-        for entry in range(1, MAX_ENTRIES + 1):
+        for number in range(1, MAX_ENTRIES + 1):
             try:
-                terms.append(self._value(tree.body, {**bound, str(tree.var): entry}, depth))
+                terms.append(self._value(tree.body, {**bound, str(tree.var): number}, depth))
             except OutOfRange:
                 break
         return _add(terms) if terms else ZERO
@@ -512,23 +513,8 @@ class Unrolled:
 MAX_ENTRIES = 1_000
 
 
-class OutOfRange(NotEvaluable):
-    """An entry past the end of a vector: where a sum over entries stops."""
-
-
 def _element(value: Value, positions: tuple[int, ...]) -> Value:
-    if value is ZERO:
-        return ZERO
-    if any(p < 1 for p in positions):
-        raise NotEvaluable("it uses an entry numbered below 1")
-    try:
-        if len(positions) == 1 and value.ndim == 2 and value.shape[1] == 1:
-            return np.asarray(value[positions[0] - 1, 0])
-        if len(positions) == 2 and value.ndim == 2:
-            return np.asarray(value[positions[0] - 1, positions[1] - 1])
-    except IndexError:
-        raise OutOfRange("an entry past the end") from None
-    raise NotEvaluable("it picks entries the grader cannot tell")
+    return ZERO if value is ZERO else entry(value, list(positions))
 
 
 def _index_parts(index: Any) -> tuple[Any, ...] | None:
@@ -542,7 +528,7 @@ def _index_parts(index: Any) -> tuple[Any, ...] | None:
 
 def _entry_variable(variable: str, body: Any) -> bool:
     """Is `variable` an entry index in the body (`h_{t,m}`, `(W_H)_{mi}`), not a step?"""
-    for node in _nodes(body):
+    for node in walk(body):
         if isinstance(node, Sym) and node.sub is not None and len(node.sub) == 2:
             if any(isinstance(p, Sym) and p.base == variable for p in node.sub[1:]):
                 return True
@@ -554,17 +540,6 @@ def _entry_variable(variable: str, body: Any) -> bool:
             if len(node.sub[0].base) == 2 and variable in node.sub[0].base and node.base[0].isupper():
                 return True
     return False
-
-
-def _nodes(tree: Any):
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        if isinstance(node, tuple):
-            stack.extend(reversed(node))
-        elif hasattr(node, "__dataclass_fields__"):
-            stack.extend(reversed([getattr(node, field) for field in node.__dataclass_fields__]))
 
 
 def _index_exprs(lhs: Any) -> tuple[Any, ...]:
