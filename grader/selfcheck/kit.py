@@ -73,7 +73,7 @@ def export_kit(exercise: Exercise, folder: Path, *, student: str | None = None) 
     (folder / KIT_FILE).write_text(json.dumps(kit_data(variant, student)), encoding="utf-8")
     _copy_checker(folder)
     _copy_provided(variant, folder)
-    _write_entry_points(folder, variant.id)
+    _write_entry_points(folder, variant)
     return folder
 
 
@@ -220,9 +220,21 @@ def _copy_provided(exercise: Exercise, folder: Path) -> None:
             shutil.copyfile(source, target)
 
 
-def _write_entry_points(folder: Path, exercise_id: str) -> None:
+def _write_entry_points(folder: Path, exercise: Exercise) -> None:
+    """The kit's commands, with its own folder name and the exercise's question ids written in."""
+    first = next((q.id for q in exercise.questions if not isinstance(q, WrittenQuestion)), exercise.questions[0].id)
+    names = {
+        "EXERCISE_ID": exercise.id,
+        "KIT_FOLDER_NAME": folder.name,
+        "KIT_FOLDER": folder.name,
+        "QUESTION_ID": first,
+    }
     for name, text in ENTRY_POINTS.items():
-        (folder / name).write_text(text.replace("EXERCISE_ID", exercise_id), encoding="utf-8")
+        for placeholder, value in names.items():
+            text = text.replace(placeholder, value)
+        if name == "README.md":
+            text += "\nQuestions:\n\n" + "".join(f"- `{q.id}`: {q.title}\n" for q in exercise.questions)
+        (folder / name).write_text(text, encoding="utf-8")
     (folder / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n", encoding="utf-8")
 
 
@@ -330,10 +342,11 @@ def check(question_id=None):
     "README.md": """# Self-check kit: EXERCISE_ID
 
 This folder checks your work on the public cases, as the course's grader does (it holds no solution).
+From your homework folder, with this folder inside it:
 
-    pip install -r requirements.txt
+    pip install -r KIT_FOLDER_NAME/requirements.txt
 
-- command line:  `python check.py my_work.py`  (or a folder with your files)
+- command line:  `python KIT_FOLDER_NAME/check.py my_work.py`  (or a folder with your files)
 - pytest: put this folder inside your homework folder and run `pytest KIT_FOLDER_NAME` (one test per question)
 - notebook:  `import sys; sys.path.insert(0, "KIT_FOLDER_NAME"); from rnn_check import check`,
   then `check("QUESTION_ID")`

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from exercises.bank import load_exercise
 from grader.cli import main
 from grader.selfcheck.notebook import check_in_notebook
 
@@ -70,6 +71,16 @@ def test_the_kit_holds_no_reference_code_hidden_case_or_secret(kit):
     data = json.loads((folder / "kit.json").read_text())
     assert data["exercise"]["hidden"] == {"count": 0, "default_secret": "", "detailed_feedback": False}
     assert all(case["label"].startswith("public") for case in data["cases"])
+
+
+def test_the_kits_readme_names_its_folder_and_questions(kit):
+    exercise_id, folder = kit
+    readme = (folder / "README.md").read_text()
+    assert "KIT_FOLDER" not in readme and "QUESTION_ID" not in readme and "EXERCISE_ID" not in readme
+    assert f"pip install -r {folder.name}/requirements.txt" in readme
+    for question in load_exercise(exercise_id).questions:
+        assert f"`{question.id}`" in readme
+    assert "QUESTION_ID" not in (folder / "rnn_check.py").read_text()
 
 
 def test_the_kits_command_line_says_what_check_says(kit, tmp_path):
