@@ -1,7 +1,7 @@
 """Layers the course provides, in CS231n's forms (`cs231n/layers.py`), for `from .layers import *`.
 
-Copied beside a student's `rnn_layers.py` when the exercise `cs231n-rnn` is graded. These helpers are
-not answers to any graded question. numpy only.
+Copied beside a student's `rnn_layers.py` when the exercise `cs231n-rnn` or `cs231n-lstm` is graded.
+These helpers are not answers to any graded question. numpy only.
 """
 
 import numpy as np
