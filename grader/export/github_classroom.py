@@ -222,10 +222,10 @@ def _github_workflow(
         ]
     lines += [
         "name: Autograding Tests",
-        "on:",
-        "  - push",
-        "  - workflow_dispatch",
-        "  - repository_dispatch",
+        "on:",  # a mapping: actionlint refuses repository_dispatch (which takes types) in a list
+        "  push:",
+        "  workflow_dispatch:",
+        "  repository_dispatch:",
         "permissions:",
         "  actions: read",
         "  contents: read",
