@@ -60,7 +60,7 @@ _ASCII_DERIVATIVE = re.compile(
     rf"(?<![A-Za-z\\])([d∂]|\\partial\s*)\s*({_OPERAND})\s*/\s*(?:[d∂]|\\partial)\s*({_OPERAND})"
 )
 _LATEX_D = re.compile(r"\\frac\s*\{\s*(?:\\mathrm\{d\}|d)\s*([^{}]*)\}\s*\{\s*(?:\\mathrm\{d\}|d)\s*([^{}]*)\}")
-_HAT_WORD = re.compile(r"(?<![A-Za-z\\])([A-Za-z])(?:(?:hat|_hat)(?=_|\b|\[|\()|\^(?=_))")
+_HAT_WORD = re.compile(r"(?<![A-Za-z\\])([A-Za-z])(?:(?:hat|_hat|-hat)(?=_|\b|\[|\()|\^(?=_))")
 _BIG_WORD = re.compile(r"(?<![A-Za-z\\])(sum|prod)(?=\s*_|\s*\()")
 _GREEK_WORD = re.compile(r"(?<![A-Za-z\\])(" + "|".join(GREEK) + r")(?![A-Za-z])")
 _DROPPED = re.compile(
@@ -74,6 +74,9 @@ _PAREN_SUB = re.compile(r"_\(([^()]*)\)")
 _STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|pmb|vec|mathit|mathsf|mathcal|bf)(?![A-Za-z])\s*")
 _IMPLIES = re.compile(r"\\(Longrightarrow|Rightarrow|implies|iff|Leftrightarrow)(?![A-Za-z])")
 _RANGE = re.compile(r"^\s*[a-z]\s*(=|\\in)\s*([-\w{}\\ ,]*(\\[lc]?dots|\.\.\.)[-\w{}\\ ,]*|[-\w{}\\ ]+)[.,]?\s*$")
+_DOTTED_RANGE = re.compile(r"_\{\s*([a-z])\s*=\s*([^{}.]+?)\s*\.\.\.?\s*([^{}.]+?)\s*\}")
+_BRACKET_STEP = re.compile(r"(?<![\\A-Za-z_^])([A-Za-z]{1,2})\[\s*([A-Za-z]|\d+)(\s*[-+]\s*\d+)?\s*\]")
+_IMMEDIATE = re.compile(r"\\partial\s*\^\s*(\{\s*\+\s*\}|\+)")
 _BOXED = re.compile(r"\\(boxed|fbox)\s*\{")
 _BRACE_NOTE = re.compile(r"\\(underbrace|overbrace|underset|overset)\s*\{")
 
@@ -101,6 +104,8 @@ def normalize(row: str) -> str:
         if symbol in row:
             row = row.replace(symbol, latex)
     row = _DROPPED.sub(" ", row)
+    row = _IMMEDIATE.sub(lambda m: "\\partial ", row)  # `\partial^{+} h_k / \partial W`: the immediate derivative
+    row = _BRACKET_STEP.sub(_bracket_step, row)  # `h[t-1]`, `p[t][i]`: the step as a subscript
     row = _PAREN_SUB.sub(lambda m: "_{" + m.group(1) + "}", row)  # `h_(t-1)`
     row = _GLUED.sub(r"\1 \2", row)  # `Ux_t + Ws_{t-1}`: a matrix times a vector, written without a space
     row = _TIME_SUPERSCRIPT.sub(lambda m: m.group(1) + "_{" + m.group(2) + "}", row)  # `h^{(t)}`
@@ -113,11 +118,17 @@ def normalize(row: str) -> str:
     row = _ASCII_DERIVATIVE.sub(_derivative, row)
     row = _HAT_WORD.sub(lambda m: "\\hat{" + m.group(1) + "}", row)
     row = _BIG_WORD.sub(lambda m: "\\" + m.group(1), row)
+    row = _DOTTED_RANGE.sub(lambda m: f"_{{{m.group(1)}={m.group(2)}}}^{{{m.group(3)}}}", row)  # `sum_{t=1..T}`
     row = _GREEK_WORD.sub(lambda m: "\\" + m.group(1) + " ", row)
     return row
 
 
 _GROUP_OPEN = re.compile(r"(\\odot|\\cdot|\\circ|\\left|[*=+\-(])\s*\[|^\s*\[")
+
+
+def _bracket_step(match: re.Match[str]) -> str:
+    step = match.group(2) + (match.group(3) or "").replace(" ", "")
+    return f"{match.group(1)}_{{{step}}}"
 
 
 def _bracket_groups(row: str) -> str:
@@ -172,8 +183,29 @@ def split_statements(row: str) -> list[str]:
     pieces that state nothing (`t = 1, \\dots, T`, `W_H \\in \\mathbb{R}^{7×7}`) are left out."""
     if "=" in row:  # `… = … \Longrightarrow … = …`: two statements; without `=`, an arrow of a chain
         row = _IMPLIES.sub(lambda _: " \\qquad ", row)
-    pieces = _split_top_level(row)
+    pieces = _split_top_level(_branches(row))
     return [piece for piece in pieces if _states_something(piece)]
+
+
+_ARROW = r"(?:\\(?:long)?(?:right|left)arrow|\\to|\\gets|->|<-)"
+_NODE = r"[^\s{}()]+(?:\{[^{}]*\})?"
+_BRANCHES = re.compile(
+    rf"({_NODE})\s*({_ARROW})\s*(?:\\left\s*|\\[bB]ig{{1,2}}l?\s*)?(?:\\\{{|\{{|\()"
+    rf"\s*([^{{}}(),]+(?:\{{[^{{}}]*\}})?(?:\s*,\s*[^{{}}(),]+(?:\{{[^{{}}]*\}})?)+)\s*"
+    rf"(?:\\right\s*|\\[bB]ig{{1,2}}r?\s*)?(?:\\\}}|\}}|\))\s*[.,]?\s*$"
+)
+
+
+def _branches(row: str) -> str:
+    """`a_t \\to (W_H, h_{t-1})` or `a_t <- \\{W_H, h_{t-1}\\}`: a chain that branches at its end, written as
+    one arrow per branch (`a_t \\to W_H \\qquad a_t \\to h_{t-1}`)."""
+    match = _BRANCHES.search(row)
+    if match is None:
+        return row
+    node, arrow = match.group(1), match.group(2)
+    first, *others = [branch.strip() for branch in match.group(3).split(",")]
+    extra = "".join(f" \\qquad {node} {arrow} {branch}" for branch in others)
+    return row[: match.start()] + f"{node} {arrow} {first}" + extra
 
 
 SEPARATORS = ("\\qquad", "\\quad", ";", ",", "&&", "\\text{and}", "\\text{ and }", "\\;\\;", "\\text{where}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.judge.written.parsing import Add, Apply, Func, Mul, Neg, Pow, Reading, Sym, parse_math
+from grader.judge.written.parsing import Add, Apply, BigOp, Func, Mul, Neg, Pow, Reading, Sym, parse_math, walk
 from grader.judge.written.symbols import key
 
 ACTIVATIONS = ("tanh", "sigma", "sigmoid", "relu")
@@ -87,6 +87,7 @@ def infer(reading: Reading, notation: Notation, roles: dict[str, str]) -> Notati
             _assign(found.steps, base_key(lhs), roles["state"])
             _outputs(statements, lhs, found, roles)
             break
+    _losses(statements, found, roles)
     predicted_elsewhere = any(v == roles["prediction"] for k, v in found.steps.items() if k != "y")
     if found.steps.get("y") in (None, roles["prediction"]) and (predicted_elsewhere or _hatted_y(reading)):
         found.steps["y"] = roles["target"]  # ŷ_t (or o_t) is the prediction: y_t is the target
@@ -177,6 +178,32 @@ def _outputs(statements: list[tuple[Sym, Any]], state: Sym, found: Notation, rol
             _assign(found.fixed, key(pair[0]), roles["output_weight"])
         if (isinstance(argument, Sym) and key(argument) in logits) or pair:
             _assign(found.steps, base_key(lhs), roles["prediction"])
+
+
+def _losses(statements: list[tuple[Sym, Any]], found: Notation, roles: dict[str, str]) -> None:
+    """`E_t = -y_t^\\top \\log \\hat y_t` names the step loss (a per-step minus log of the prediction);
+    `E = \\sum_t E_t` the loss (the step losses summed)."""
+    if "step_loss" not in roles or "loss" not in roles:
+        return
+    prediction = {base for base, quantity in found.steps.items() if quantity == roles.get("prediction")}
+    step_losses = set()
+    for lhs, rhs in statements:
+        if lhs.sub is not None and isinstance(rhs, Neg) and _logs_of(rhs, prediction | {"^y"}):
+            _assign(found.steps, base_key(lhs), roles["step_loss"])
+            step_losses.add(base_key(lhs))
+    for lhs, rhs in statements:
+        terms = [rhs.body] if isinstance(rhs, BigOp) and rhs.op == "sum" else _terms(rhs)
+        if all(isinstance(term, Sym) and term.sub is not None and base_key(term) in step_losses for term in terms):
+            if base_key(lhs) not in step_losses:
+                _assign(found.fixed, key(lhs), roles["loss"])
+
+
+def _logs_of(tree: Any, prediction: set[str]) -> bool:
+    """A logarithm and the prediction both in `tree`."""
+    nodes = list(walk(tree))
+    names = [n.name if isinstance(n, Func) else n.func for n in nodes if isinstance(n, Func | Apply)]
+    logged = "log" in names or "ln" in names
+    return logged and any(isinstance(n, Sym) and n.sub is not None and base_key(n) in prediction for n in nodes)
 
 
 def _hatted_y(reading: Reading) -> bool:

@@ -547,9 +547,9 @@ def _delimiters(text: str, start: int) -> tuple[str, str]:
     return "", ""
 
 
-ARROWS_IN_PROSE = ("→", "->", "\\rightarrow", "⟶", "\\to ", "⇒")
-_PLAIN_LHS = re.compile(r"^[\w\\{}^_()\[\]',/∂ŷ.|+-]{1,32}$")
-_PLAIN_MARKUP = re.compile(r"^\s*(?:[-*+>#]+|\d+[.)])\s+|\*\*|`")
+ARROWS_IN_PROSE = ("→", "->", "\\rightarrow", "⟶", "\\to ", "⇒", "←", "<-", "\\leftarrow", "\\gets")
+_PLAIN_LHS = re.compile(r"^[\w\\{}^_()\[\]',/∂ŷ.|+:-]{1,32}$")
+_PLAIN_MARKUP = re.compile(r"^\s*(?:[-*+>#]+|\d+[.)]|=>|⇒|∴)\s+|\*\*|`")
 
 
 def _plain_lines(text: str, prose: list[tuple[int, str]]) -> list[Segment]:
@@ -601,9 +601,24 @@ def _unless_words(match: re.Match[str]) -> str:
     return " " if len(found) >= 2 and any(len(word) >= 3 for word in found) else match.group(0)
 
 
+_CONTINUES = ("=", "+", "-", "*", "/", "\\cdot", "\\odot")
+
+
+def _columns(line: str) -> list[str]:
+    """A line cut where three or more spaces stand, except around an operator: `a_t    = W_H h_{t-1}` is
+    one statement with its `=` aligned in a column, `z_t = W_y h_t     ŷ_t = softmax(z_t)` two."""
+    pieces: list[str] = []
+    for piece in re.split(r"\s{3,}", line):
+        if pieces and (piece.startswith(_CONTINUES) or pieces[-1].endswith(_CONTINUES)):
+            pieces[-1] += " " + piece
+        else:
+            pieces.append(piece)
+    return pieces
+
+
 def _cut_comment(line: str) -> str:
     """`delta_t = ...      (* = elementwise here)`: the math, without remarks in words around it."""
-    first, *rest = re.split(r"\s{3,}", line)  # `z_t = W_y h_t ,   ŷ_t = softmax(z_t)`: two statements
+    first, *rest = _columns(line)  # `z_t = W_y h_t ,   ŷ_t = softmax(z_t)`: two statements
     line = " \\qquad ".join([first, *(piece for piece in rest if "=" in piece and _looks_like_math(piece))])
     line = _PARENTHESES.sub(_unless_words, line)  # `(total, all losses)`, `(= dL_t/dz_t for softmax+CE)`
     line = _TRAILING_WORDS.split(line, maxsplit=1)[0]  # `h_t = tanh(…) depends on W_H in two ways`
