@@ -325,19 +325,21 @@ from grader.selfcheck import kit_tests  # noqa: E402
 test_question = kit_tests(KIT)
 ''',
     "rnn_check.py": '''"""In a notebook:  import sys; sys.path.insert(0, "KIT_FOLDER"); from rnn_check import check
-then  check("QUESTION_ID")  checks the functions defined in the notebook right now (EXERCISE_ID)."""
+then  check("QUESTION_ID")  checks the functions defined in the notebook right now (EXERCISE_ID), and the
+written answers in its Markdown cells as last saved."""
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from grader.selfcheck.notebook import check_in_notebook  # noqa: E402
+from grader.selfcheck.notebook import notebook_check  # noqa: E402
 
 
-def check(question_id=None):
-    """Check one question (or all) against the public cases, with the functions defined so far."""
+def check(question_id=None, notebook=None):
+    """Check one question (or all) against the public cases, with the functions defined so far and the
+    notebook's saved Markdown cells (`notebook`: its file, when it is not the one this kernel runs)."""
     import __main__
 
-    return check_in_notebook(Path(__file__).resolve().parent, vars(__main__), question_id)
+    return notebook_check(Path(__file__).resolve().parent, vars(__main__), question_id, notebook)
 ''',
     "README.md": """# Self-check kit: EXERCISE_ID
 

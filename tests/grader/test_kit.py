@@ -125,3 +125,43 @@ def test_a_notebooks_check_gives_checks_verdicts_on_the_code_questions(kit, monk
             line = next(line for line in checked.output.splitlines() if f" {question_id} " in f"{line} ")
             assert line.split()[0] == {"passed": "PASS", "failed": "FAIL", "error": "ERROR",
                                        "missing": "MISSING", "timeout": "TIMEOUT"}[result.status], (work, question_id)
+
+
+def _run_in_kernel(notebook, folder: Path) -> list:
+    """Run a notebook in a real Jupyter kernel (ipykernel, through nbclient), its working folder `folder`."""
+    nbclient = pytest.importorskip("nbclient")
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}}).execute()
+    return notebook.cells
+
+
+def _outputs_text(cell) -> str:
+    return "".join(out.get("text", "") + out.get("data", {}).get("text/plain", "") for out in cell.outputs)
+
+
+@pytest.mark.parametrize("writeup, verdict", [
+    # the derivation in the notebook's Markdown cell is read: the chain passes
+    (CORPUS / "writeups/correct/handout_notation.md", "PASS"),
+    # a chain that never goes back past h_t is read, and failed as truncated-bptt
+    (CORPUS / "writeups/wrong/no_recursion.md", "FAIL"),
+])
+def test_a_notebooks_check_in_a_real_kernel_reads_its_own_markdown_and_reports_once(writeup, verdict, tmp_path,
+                                                                                     monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    result = CliRunner().invoke(main, ["export", "student", "rnn-bptt", "-o", str(tmp_path / "kit")])
+    assert result.exit_code == 0, result.output
+    cells = [nbformat.v4.new_code_cell('import sys; sys.path.insert(0, "kit"); from rnn_check import check'),
+             nbformat.v4.new_markdown_cell(writeup.read_text()),
+             nbformat.v4.new_code_cell('check("derivation.chain")')]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, str(tmp_path / "homework.ipynb"))  # the notebook as saved: what check() reads
+    # the kernel starts from this environment: the model solution cannot be imported in it
+    monkeypatch.setenv("PYTHONPATH", _kit_env(tmp_path)["PYTHONPATH"])
+    checked = _run_in_kernel(nbformat.read(str(tmp_path / "homework.ipynb"), as_version=4), tmp_path)[-1]
+    text = _outputs_text(checked)
+    assert text.count("derivation.chain") == 1, text  # the report once: no list of results echoed after it
+    assert text.startswith(f"{verdict} "), text
+    assert "written answers: the saved homework.ipynb" in text
+    assert [out.data["text/plain"] for out in checked.outputs if out.output_type == "execute_result"] == [
+        f"<check: {int(verdict == 'PASS')} of 1 passing>"]
