@@ -342,6 +342,8 @@ def judge_submission(submission: Submission, run: RunResult | None, batch: _Batc
         notes=_notes(submission, run),
         output=run.output if run else "",
         seconds=run.seconds if run else None,
+        cpu_s=run.cpu_s if run else 0.0,
+        wall_s=run.wall_s if run else 0.0,
     )
 
 

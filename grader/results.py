@@ -88,6 +88,10 @@ class SubmissionResult(BaseModel):
     )
     output: str = Field(default="", description="What the student's code printed, cut at a cap.")
     seconds: float | None = Field(default=None, description="Wall time of running the student's code, in seconds.")
+    cpu_s: float | None = Field(
+        default=None, description="CPU seconds (user + system) of the student's processes, from the kernel."
+    )
+    wall_s: float | None = Field(default=None, description="Wall seconds the student's processes ran.")
 
 
 class GradingResults(BaseModel):

@@ -24,10 +24,10 @@ from grader.record.gradebook import Gradebook, GradebookError
 from grader.record.shard import submission_key
 from grader.results import GradingResults, SubmissionResult
 
-# Two runs of the same code may differ in these without being two grades: the wall time of the run, what the
+# Two runs of the same code may differ in these without being two grades: the times of the run, what the
 # student's code printed (a demo printing random numbers), and the path it was given by; the first gradebook's
 # are kept.
-_IGNORED_ON_COMPARE = {"seconds", "output", "path"}
+_IGNORED_ON_COMPARE = {"seconds", "cpu_s", "wall_s", "output", "path"}
 
 
 class MergeError(Exception):

@@ -62,6 +62,8 @@ def _submission(sub: SubmissionResult) -> dict:
     }
     if sub.reason is not None:
         entry["reason"] = sub.reason
+    if sub.cpu_s is not None and sub.wall_s is not None:
+        entry |= {"cpu_s": round(sub.cpu_s, 4), "wall_s": round(sub.wall_s, 4)}
     entry["questions"] = [_question(q) for q in sub.questions]
     if awaiting_review(sub):
         entry["awaiting_review"] = awaiting_review(sub)

@@ -401,7 +401,8 @@ class SandboxPool:
             return RunResult(job.key, grader_error="the sandbox did not finish this submission in time"), {}
         outcome = json.loads(outcome_file.read_text(encoding="utf-8"))
         marks = outcome.pop("marks", {})
-        usage = {"student-cpu": outcome.pop("student_cpu", 0.0), "student-peak-mb": outcome.pop("student_peak_mb", 0.0)}
+        cpu_s, wall_s = outcome.pop("student_cpu", 0.0), outcome.pop("student_wall", 0.0)
+        usage = {"student-cpu": cpu_s, "student-peak-mb": outcome.pop("student_peak_mb", 0.0)}
         statuses = outcome.pop("items")
         out_dir = _open_real_directory(job_dir / "out")
         try:
@@ -413,7 +414,7 @@ class SandboxPool:
             if out_dir is not None:
                 os.close(out_dir)
         outcome.pop("runs", None)
-        return RunResult(job.key, items=items, timings=usage, **outcome), marks
+        return RunResult(job.key, items=items, timings=usage, cpu_s=cpu_s, wall_s=wall_s, **outcome), marks
 
     def _read_item(self, out_dir: int | None, index: int, status: dict[str, str]) -> ItemResult:
         result = ItemResult(status=status["status"], detail=status["detail"])

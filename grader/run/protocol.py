@@ -209,6 +209,8 @@ class RunResult:
     forbidden_imports: list[str] = field(default_factory=list)
     grader_error: str | None = None
     seconds: float = 0.0  # wall time from handing the job over to reading its result
+    cpu_s: float = 0.0  # CPU (user + system) of the job's student processes, from the kernel
+    wall_s: float = 0.0  # wall time the job's student processes ran
     timings: dict[str, float] = field(default_factory=dict)  # seconds in each step (SANDBOX_STEPS), for benchmarks
 
 

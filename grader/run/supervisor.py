@@ -10,6 +10,7 @@ import fcntl
 import io
 import json
 import os
+import resource
 import select
 import signal
 import sys
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader.run import isolation, student
+from grader.run.file_cap import FileCap
 from grader.run.protocol import Request, TimeLimits
 
 READ_CHUNK = 1 << 20
@@ -46,7 +48,8 @@ class Outcome:
     forbidden_imports: list[str] = field(default_factory=list)
     runs: int = 0
     marks: dict[str, float] = field(default_factory=dict)  # when each step was reached (time.monotonic)
-    student_cpu: float = 0.0  # seconds of CPU the student processes used
+    student_cpu: float = 0.0  # seconds of CPU the student processes used (user + system, from the kernel)
+    student_wall: float = 0.0  # seconds the student processes ran, from each fork to its end
     student_peak_mb: float = 0.0
 
 
@@ -60,6 +63,7 @@ class _Run:
     pidfd: int
     first_item: int
     next_item: int
+    forked_at: float = 0.0
     loaded: bool = False
     current: int | None = None
     deadline: float = 0.0
@@ -67,6 +71,7 @@ class _Run:
     event_bytes: int = 0
     exit_status: int | None = None  # once it has exited
     timed_out: bool = False  # it overran its deadline (and was then killed, so it has no exit status)
+    too_many_files: int = 0  # the cap on files in its folder it passed (and was then killed)
 
 
 _LIVE: list[tuple[int, int, int | None]] = []  # (pid, pidfd, uid) of the student process now running
@@ -90,21 +95,41 @@ def supervise(request: Request, box: Path) -> Outcome:
     outcome.marks["supervisor"] = time.monotonic()
     isolation.become_subreaper()
     ends_at = time.monotonic() + _times(request).job
+    files = FileCap(box, request.limits.scratch_files)
+    try:
+        _runs(request, box, uid, outcome, ends_at, files)
+    finally:
+        files.close()
+    _out_of_time(outcome)
+    outcome.student_cpu = _students_cpu()
+    return outcome
+
+
+def _runs(request: Request, box: Path, uid: int | None, outcome: Outcome, ends_at: float, files: FileCap) -> None:
+    """Student processes one after the other: each loads the code and takes the items from where the last
+    stopped."""
     first = 0
     while first < len(request.items) or outcome.runs == 0:
+        files.over()  # what the last run made before it was stopped is counted, not blamed on this one
         run = _launch(request, box, uid, first)
         outcome.marks.setdefault("forked", time.monotonic())
         outcome.runs += 1
-        _watch(run, request, outcome, ends_at)
+        _watch(run, request, outcome, ends_at, files)
         isolation.kill_everything(run.pid, run.pidfd, uid)
+        outcome.student_wall += time.monotonic() - run.forked_at
         _LIVE.clear()
         _close(run)
         next_first = _next_start(run, outcome)
         if next_first is None or time.monotonic() >= ends_at:
             break
         first = next_first
-    _out_of_time(outcome)
-    return outcome
+
+
+def _students_cpu() -> float:
+    """The CPU of every student process of the job, from the kernel: this supervisor's reaped children, with what
+    they reaped, and the orphans re-parented here (a process killed or timed out counts as much as one that exited)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # zero at the fork that made this supervisor
+    return usage.ru_utime + usage.ru_stime
 
 
 def _out_of_time(outcome: Outcome) -> None:
@@ -134,7 +159,8 @@ def _launch(request: Request, box: Path, uid: int | None, first_item: int) -> _R
     os.close(events_w)
     os.close(output_w)
     run = _Run(pid=pid, events=events_r, output=output_r, pidfd=pidfd, first_item=first_item, next_item=first_item)
-    run.deadline = time.monotonic() + _times(request).step
+    run.forked_at = time.monotonic()
+    run.deadline = run.forked_at + _times(request).step
     return run
 
 
@@ -179,20 +205,25 @@ def _open_records(folder: Path, first: int, count: int) -> dict[int, int]:
         os.close(folder_fd)
 
 
-def _watch(run: _Run, request: Request, outcome: Outcome, ends_at: float) -> None:
-    """Read events and output until the student process ends or overruns its deadline."""
+def _watch(run: _Run, request: Request, outcome: Outcome, ends_at: float, files: FileCap) -> None:
+    """Read events and output until the student process ends, overruns its deadline or makes too many files."""
     open_fds = {run.events, run.output}
+    watched = [run.pidfd] + ([files.fd] if files.fd >= 0 else [])
     while True:
         remaining = min(run.deadline, ends_at) - time.monotonic()
         if remaining <= 0:
             run.timed_out = True
             return
-        readable, _, _ = select.select(list(open_fds) + [run.pidfd], [], [], min(remaining, 1.0))
+        readable, _, _ = select.select(list(open_fds) + watched, [], [], min(remaining, 1.0))
         for fd in readable:
+            if fd == files.fd and files.over():
+                run.too_many_files = request.limits.scratch_files
+                return
+            if fd == files.fd:
+                continue
             if fd == run.pidfd:
                 _, status, usage = os.wait4(run.pid, 0)
                 outcome.marks["exited"] = time.monotonic()
-                outcome.student_cpu += usage.ru_utime + usage.ru_stime
                 outcome.student_peak_mb = max(outcome.student_peak_mb, usage.ru_maxrss / 1024)
                 run.exit_status = status
                 _drain(run, outcome, open_fds, request)
@@ -281,6 +312,8 @@ def _stopped(run: _Run) -> ItemStatus:
     """How a student process that did not finish stopped: it timed out, or it crashed (exited, or was killed)."""
     if run.timed_out:
         return ItemStatus("timeout", "still running at the time limit")
+    if run.too_many_files:
+        return ItemStatus("crashed", f"stopped at the limit of {run.too_many_files:,} files made in its folder")
     assert run.exit_status is not None  # _watch returns only once the process timed out or exited
     return ItemStatus("crashed", _describe_exit(run.exit_status))
 
