@@ -547,3 +547,108 @@ def test_a_warm_process_started_again_outlives_the_run_that_started_it(tmp_path)
         assert second.poll() is None
         assert value(next(pool.run([job("d")])), "f") == 1.0
         assert pool._warm is second
+
+
+BURNER = '''
+import os
+import time
+
+
+def _burn(seconds):
+    """Spin until this process has used `seconds` of CPU."""
+    start = time.process_time()
+    while time.process_time() - start < seconds:
+        pass
+
+
+marker = os.path.join(os.getcwd(), "burnt")
+if os.fork() == 0:  # a grandchild, orphaned at once: its CPU counts once the supervisor reaps it
+    if os.fork() == 0:
+        _burn(0.2)
+        open(marker, "w").close()
+        os._exit(0)
+    os._exit(0)
+os.wait()
+while not os.path.exists(marker):
+    time.sleep(0.01)
+_burn(0.3)  # then the student's own process, after it: the two never overlap
+'''
+
+
+def test_a_submissions_cpu_and_wall_time_come_from_the_kernel(tmp_path):
+    """A submission that burns 0.3 s of CPU itself and 0.2 s in an orphaned grandchild, one after the other: its
+    result carries at least that CPU, and at least as much wall time, through to the native JSON."""
+    from exercises.bank import load_exercise
+    from grader.pipeline import GradingOptions, grade
+    from grader.report import native_json
+
+    source = tmp_path / "burner.py"
+    source.write_text(BURNER + (Path(__file__).parents[1] / "corpus/correct/student02_vectorised.py").read_text())
+    options = GradingOptions(limits=Limits(timeout=5.0), jobs=1, secret="cpu")
+    [submission] = json.loads(native_json.render(grade([source], load_exercise("rnn-bptt"), options)))["submissions"]
+    assert submission["status"] == "graded"
+    assert 0.5 <= submission["cpu_s"] < 5.0, submission["cpu_s"]
+    assert submission["wall_s"] >= 0.95 * submission["cpu_s"], submission  # the CPU was spent one process at a time
+
+
+FLOOD = '''
+import os
+
+
+def flood():
+    for made in range(1, 100_001):
+        open("f%d" % made, "w").close()
+    return made
+
+
+def count():
+    return len(os.listdir("."))
+'''
+
+AT_THE_USER_LEVEL = '''
+import json, sys
+from pathlib import Path
+from grader.read.units import Unit
+from grader.run.client import Job, SandboxPool
+from grader.run.protocol import Item, Limits
+
+source = Path(sys.argv[1])
+items = [Item(id=name, kind="call", name=name, calls=[[]]) for name in ("flood", "count")]
+job = Job("k", [(source, "student.py")], [Unit(kind="module", label="student.py", path="student.py")], items)
+with SandboxPool(Limits(timeout=20.0), jobs=1) as pool:
+    result = next(pool.run([job]))
+    seen = {"level": result.level, "flood": [result.items["flood"].status, result.items["flood"].detail],
+            "count": result.items["count"].records[0].value.item(), "folder": str(pool._tmp),
+            "uid": pool._uid_base + 1, "jobs_left": [p.name for p in pool._tmp.glob("job*")]}
+print(json.dumps(seen))
+'''
+
+DROP_SYS_ADMIN = '''
+import os, sys
+from grader.run import isolation
+isolation._enter_namespaces([])  # a mount namespace where the interpreter under /root is reachable by any uid
+os.execv("/usr/bin/setpriv", ["setpriv", "--bounding-set", "-sys_admin", sys.executable, *sys.argv[1:]])
+'''
+
+
+@pytest.mark.skipif(not AS_ROOT or not os.path.exists("/usr/bin/setpriv"), reason="needs root and setpriv")
+def test_a_user_level_job_making_100000_files_is_stopped_at_the_cap_and_leaves_nothing(tmp_path):
+    """Root in a container that forbids namespaces (no CAP_SYS_ADMIN): the `user` level, where a job works in its
+    own folder on the grader's file system. Files by the hundred thousand there are stopped at the cap of
+    private folders (`Limits.scratch_files`); the question says so, the next one still runs, and nothing stays."""
+    (tmp_path / "student.py").write_text(FLOOD)
+    (tmp_path / "run.py").write_text(AT_THE_USER_LEVEL)
+    (tmp_path / "drop.py").write_text(DROP_SYS_ADMIN)
+    done = subprocess.run([sys.executable, str(tmp_path / "drop.py"), str(tmp_path / "run.py"),
+                           str(tmp_path / "student.py")], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["level"] == "user"
+    cap = Limits().scratch_files
+    assert seen["flood"] == ["crashed", f"stopped at the limit of {cap:,} files made in its folder"]
+    assert cap < seen["count"] <= 2 * cap  # stopped at the cap, not after 100,000; the folder is its own
+    assert seen["jobs_left"] == [] and not os.path.exists(seen["folder"])  # its folder went with the job
+    left = [entry.path for folder in ("/tmp", "/var/tmp", "/dev/shm") for entry in os.scandir(folder)
+            if entry.stat(follow_symlinks=False).st_uid == seen["uid"]]
+    assert left == []
