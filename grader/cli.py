@@ -314,9 +314,11 @@ def check_command(path, exercise_id, timeout, student, kit) -> None:
     from grader.report.feedback import render_check
     from grader.run.protocol import Limits
 
-    exercise = _kit_exercise(kit) if kit else _exercise(exercise_id)
+    exercise = _kit_exercise(kit, student) if kit else _exercise(exercise_id)
     if exercise.variants is not None and not student and not kit:
         raise UsageProblem(f"{exercise.id} gives each student their own sizes: add --student YOUR_ID")
+    if exercise.variants is None and student and not kit:
+        raise UsageProblem(f"--student {student}: {exercise.id} is the same for every student (no ids): leave it out")
     work = _existing((path,))
     _one_students_work(work[0])
     options = GradingOptions(
@@ -364,13 +366,18 @@ def template_command(exercise_id, student, output) -> None:
         click.echo(str(path))
 
 
-def _kit_exercise(folder: str):
+def _kit_exercise(folder: str, student: str | None):
+    """The kit's exercise; `--student` must be the one the kit was made for, if any."""
     from grader.selfcheck.kit import KitError, load_kit
 
     try:
-        return load_kit(Path(folder)).exercise
+        kit = load_kit(Path(folder))
     except KitError as exc:
         raise UsageProblem(str(exc)) from None
+    if student is not None and student != kit.student:
+        known = f"{kit.student}; ask your course for your own kit" if kit.student else "none, it is the same for all"
+        raise UsageProblem(f"--student {student}: this kit is not made for that student (known ids: {known})")
+    return kit.exercise
 
 
 def _one_students_work(path: Path) -> None:

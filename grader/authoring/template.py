@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from exercises.bank import BANK_DIR, exercise_folder
 from exercises.expressions import written
 from exercises.models import (
     BackwardQuestion,
@@ -22,6 +21,17 @@ from exercises.models import (
 from grader.cases.draw import describe_numeric_case
 from grader.cases.variants import for_student
 from grader.pipeline import SHAPES_VARIABLE
+
+# Students check with the kit their course hands out (`rnn-grader export student`): the grader itself, which
+# carries the model solution, is not on their machine. A kit made for a variant knows its student.
+KIT_COMMANDS = [
+    "Check your work with the self-check kit your course hands out (a folder, `kit` here; its README has its name):",
+    "",
+    "- `python kit/check.py FILE` (this notebook, your .py file, or your homework folder);",
+    "- `pytest kit`, from your homework folder with the kit inside it (one test per question);",
+    '- in a notebook: `import sys; sys.path.insert(0, "kit"); from rnn_check import check`, then `check()` or',
+    '  `check("a question id")` (save the notebook first: written answers are read from its Markdown cells).',
+]
 
 
 def write_handout(exercise: Exercise, student: str | None, folder: Path) -> list[Path]:
@@ -78,12 +88,7 @@ def _heading(exercise: Exercise, student: str | None) -> str:
     who = f" (variant of {student})" if student else ""
     lines = [f"# {exercise.title}{who}", "", f"Your sizes: {sizes}.", ""]
     lines += [f"- {name}: {dim.doc}" for name, dim in exercise.dimensions.items() if dim.doc]
-    who_flag = f" --student {student}" if student else ""
-    if exercise_folder(exercise) == BANK_DIR:
-        lines += ["", f"Check your work with `rnn-grader check FILE --exercise {exercise.id}{who_flag}`."]
-    else:  # the course's own exercise: students check with the kit the course hands out, never its references
-        lines += ["", f"Check your work with the course's self-check kit: `python KIT/check.py FILE{who_flag}`."]
-    return "\n".join(lines)
+    return "\n".join(lines + ["", *KIT_COMMANDS])
 
 
 def _stub(question: FunctionQuestion | BackwardQuestion, exercise: Exercise) -> str:

@@ -61,6 +61,7 @@ class Kit:
     cases: list[Case]
     expected: Expected
     folder: Path
+    student: str | None = None  # whose variant it holds (exported with --student)
 
 
 # ---------------------------------------------------------------- writing
@@ -260,7 +261,7 @@ def load_kit(folder: Path) -> Kit:
         Case(c["label"], c["sizes"], {n: decode_array(a, MAX_ELEMENTS) for n, a in c["arrays"].items()}, False, written)
         for c in data["cases"]
     ]
-    return Kit(exercise, cases, KitExpected(exercise, data), folder)
+    return Kit(exercise, cases, KitExpected(exercise, data), folder, data.get("student"))
 
 
 class KitExpected(Expected):

@@ -165,3 +165,45 @@ def test_a_notebooks_check_in_a_real_kernel_reads_its_own_markdown_and_reports_o
     assert "written answers: the saved homework.ipynb" in text
     assert [out.data["text/plain"] for out in checked.outputs if out.output_type == "execute_result"] == [
         f"<check: {int(verdict == 'PASS')} of 1 passing>"]
+
+
+def test_an_unknown_student_is_an_error_that_lists_the_known_ids(tmp_path):
+    import yaml
+
+    data = yaml.safe_load((ROOT / "exercises/bank/rnn-bptt.yaml").read_text())
+    data["variants"] = {"seed": 11, "dimensions": {"D": [8, 16], "H": [3, 9]}}
+    (tmp_path / "rnn-variants.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    work = CORPUS / "correct/student02_vectorised.py"
+    made = {"alice": tmp_path / "alice-kit", None: tmp_path / "kit"}
+    for student, folder in made.items():
+        source = str(tmp_path / "rnn-variants.yaml") if student else "rnn-bptt"
+        args = ["export", "student", source, "-o", str(folder)] + (["--student", student] if student else [])
+        assert CliRunner().invoke(main, args).exit_code == 0
+    # alice's kit knows alice only; a kit without variants knows no id; the bank's exercise neither
+    for args, known in [(["--kit", str(made["alice"]), "--student", "bob"], "known ids: alice"),
+                        (["--kit", str(made[None]), "--student", "bob"], "known ids: none"),
+                        (["--exercise", "rnn-bptt", "--student", "bob"], "no ids")]:
+        result = CliRunner().invoke(main, ["check", str(work), *args])
+        assert result.exit_code == 2 and "--student bob" in result.output and known in result.output, result.output
+    accepted = CliRunner().invoke(main, ["check", str(work), "--kit", str(made["alice"]), "--student", "alice"])
+    assert accepted.exit_code in (0, 1) and "public cases" in accepted.output
+
+
+def test_a_handout_names_the_kits_commands(tmp_path):
+    result = CliRunner().invoke(main, ["template", "rnn-bptt", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    handout = next(tmp_path.glob("*.py")).read_text()
+    assert "python kit/check.py FILE" in handout and "pytest kit" in handout and "from rnn_check import check" in handout
+    assert "rnn-grader" not in handout  # not on a student's machine: it carries the model solution
+
+
+def test_find_notebook_takes_the_one_the_kernel_names_else_the_one_using_the_kit(tmp_path):
+    from grader.selfcheck.notebook import find_notebook
+
+    (tmp_path / "scratch.ipynb").write_text('{"cells": []}')
+    (tmp_path / "homework.ipynb").write_text('{"cells": [{"source": "from rnn_check import check"}]}')
+    assert find_notebook({}, tmp_path) == tmp_path / "homework.ipynb"
+    assert find_notebook({"__session__": str(tmp_path / "scratch.ipynb")}, tmp_path) == tmp_path / "scratch.ipynb"
+    assert find_notebook({"__vsc_ipynb_file__": "scratch.ipynb"}, tmp_path) == tmp_path / "scratch.ipynb"
+    (tmp_path / "empty").mkdir()
+    assert find_notebook({}, tmp_path / "empty") is None

@@ -32,3 +32,8 @@ def test_pytest_fails_exactly_the_broken_question_with_its_feedback(tmp_path):
     assert done.returncode == 1
     assert "1 failed, 18 passed" in done.stdout
     assert "test_question[rnn_loss]" in done.stdout and "average over the time steps" in done.stdout
+    # readable: the verdict, then the feedback a sentence a line, as `rnn-grader check` shows it
+    failure = [line.strip() for line in done.stdout.split("test_question[rnn_loss] _")[1].splitlines()[1:]]
+    assert failure[0].startswith("FAIL") and failure[0].endswith("[mean-instead-of-sum]")
+    assert failure[1] == "Passed 1 of 4 cases."
+    assert any(line.startswith("Your loss matches the average over the time steps") for line in failure)
