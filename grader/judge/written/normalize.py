@@ -75,6 +75,15 @@ _STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|pmb|vec|mathit|mathsf|mathcal|bf)(
 _IMPLIES = re.compile(r"\\(Longrightarrow|Rightarrow|implies|iff|Leftrightarrow)(?![A-Za-z])")
 _RANGE = re.compile(r"^\s*[a-z]\s*(=|\\in)\s*([-\w{}\\ ,]*(\\[lc]?dots|\.\.\.)[-\w{}\\ ,]*|[-\w{}\\ ]+)[.,]?\s*$")
 _DOTTED_RANGE = re.compile(r"_\{\s*([a-z])\s*=\s*([^{}.]+?)\s*\.\.\.?\s*([^{}.]+?)\s*\}")
+_SUPER_NAME = re.compile(
+    r"(?<![\\A-Za-z])([A-Z])\s*\^\s*(?:\{\s*\(?\s*([A-Za-z]{1,3})\s*\)?\s*\}|([A-SU-Za-z]))(?![A-Za-z])"
+    r"(\s*_\s*(?:\{[^{}]*\}|[a-z]{1,2}))?"
+)
+_SUPER_ENTRY = re.compile(
+    r"((?:\\hat\s*\{?\s*)?(?<![\\A-Za-z])[A-Za-z]\}?\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))\s*\^\s*"
+    r"(?:\{\s*(?:\\[,;: ]\s*)?([a-z](?:\s*_\s*(?:\{[^{}]*\}|[a-z]))?)\s*\}|([a-z]))(?![A-Za-z{])"
+)
+_GROUP_ENTRY = re.compile(r"\)\s*\^\s*(?:\{\s*(?:\\[,;: ]\s*)?([a-z])\s*\}|([a-z]))(?![A-Za-z{])")
 _BRACKET_STEP = re.compile(r"(?<![\\A-Za-z_^])([A-Za-z]{1,2})\[\s*([A-Za-z]|\d+)(\s*[-+]\s*\d+)?\s*\]")
 _IMMEDIATE = re.compile(r"\\partial\s*\^\s*(\{\s*\+\s*\}|\+)")
 _BOXED = re.compile(r"\\(boxed|fbox)\s*\{")
@@ -110,6 +119,9 @@ def normalize(row: str) -> str:
     row = _GLUED.sub(r"\1 \2", row)  # `Ux_t + Ws_{t-1}`: a matrix times a vector, written without a space
     row = _TIME_SUPERSCRIPT.sub(lambda m: m.group(1) + "_{" + m.group(2) + "}", row)  # `h^{(t)}`
     row = _STYLE.sub(" ", row)
+    row = _SUPER_NAME.sub(_super_name, row)  # `W^H_{ij}`, `W^{(hh)}`: a weight named by its superscript
+    row = _SUPER_ENTRY.sub(_super_entry, row)
+    row = _GROUP_ENTRY.sub(lambda m: ")_{" + (m.group(1) or m.group(2)) + "}", row)  # `(W_x x_t)^i`  # `h_t^i`, `\hat y_t^{\,y_t}`: an entry as a superscript
     row = _IVERSON.sub(lambda m: "\\iverson_{" + m.group(1) + "," + m.group(2) + "}", row)  # `[k = y_t]`
     row = _bracket_groups(row)
     row = _unwrap(row, _BOXED)
@@ -124,6 +136,22 @@ def normalize(row: str) -> str:
 
 
 _GROUP_OPEN = re.compile(r"(\\odot|\\cdot|\\circ|\\left|[*=+\-(])\s*\[|^\s*\[")
+
+
+def _super_name(match: re.Match[str]) -> str:
+    letter, name, entry = match.group(1), match.group(2) or match.group(3), match.group(4)
+    if name in ("T", "top", "-1") or (name.islower() and len(name) == 1 and not entry):
+        return match.group(0)  # a transpose, or a power
+    named = f"{letter}_{{{name}}}"
+    return f"({named}){entry.strip()}" if entry else named
+
+
+def _super_entry(match: re.Match[str]) -> str:
+    symbol, entry = match.group(1), match.group(2) or match.group(3)
+    head, _, sub = symbol.rpartition("_")
+    sub = sub.strip()
+    sub = sub[1:-1] if sub.startswith("{") else sub
+    return f"{head}_{{{sub},{entry}}}"
 
 
 def _bracket_step(match: re.Match[str]) -> str:
