@@ -120,8 +120,8 @@ def normalize(row: str) -> str:
     row = _TIME_SUPERSCRIPT.sub(lambda m: m.group(1) + "_{" + m.group(2) + "}", row)  # `h^{(t)}`
     row = _STYLE.sub(" ", row)
     row = _SUPER_NAME.sub(_super_name, row)  # `W^H_{ij}`, `W^{(hh)}`: a weight named by its superscript
-    row = _SUPER_ENTRY.sub(_super_entry, row)
-    row = _GROUP_ENTRY.sub(lambda m: ")_{" + (m.group(1) or m.group(2)) + "}", row)  # `(W_x x_t)^i`  # `h_t^i`, `\hat y_t^{\,y_t}`: an entry as a superscript
+    row = _SUPER_ENTRY.sub(_super_entry, row)  # `h_t^i`, `\hat y_t^{\,y_t}`: an entry as a superscript
+    row = _GROUP_ENTRY.sub(lambda m: ")_{" + (m.group(1) or m.group(2)) + "}", row)  # `(W_x x_t)^i`
     row = _IVERSON.sub(lambda m: "\\iverson_{" + m.group(1) + "," + m.group(2) + "}", row)  # `[k = y_t]`
     row = _bracket_groups(row)
     row = _unwrap(row, _BOXED)
