@@ -132,7 +132,19 @@ def _names(reading: Reading, notation: notations.Notation, previous: dict[str, s
             name = name_in(node, notation, previous)
             if name is not None:
                 names[key(node)] = name
+            elif _entry_indices(node):  # `W_{ij}`: an entry of the weight `W`
+                whole = Sym(node.base, None, node.hat)
+                name = name_in(whole, notation, previous)
+                if name is not None:
+                    names[key(whole)] = name
     return names
+
+
+def _entry_indices(symbol: Sym) -> bool:
+    """`W_{ij}`, `W_{i,j}`: a subscript of plain letters naming an entry, not a step."""
+    sub = symbol.sub or ()
+    plain = all(isinstance(part, Sym) and part.sub is None and part.base.islower() for part in sub)
+    return plain and (len(sub) == 2 or (len(sub) == 1 and len(sub[0].base) == 2))
 
 
 def name_in(symbol: Sym, notation: notations.Notation, previous: dict[str, str]) -> str | None:
@@ -163,6 +175,7 @@ def _symbols(tree: Any):
         node = stack.pop()
         if isinstance(node, Sym):
             yield node
+            stack.extend(node.sub or ())  # `c_t` in `\\hat y_{t,c_t}`
             continue
         if isinstance(node, tuple):
             stack.extend(node)

@@ -93,6 +93,9 @@ def _symbol(tree: Sym, env: dict[str, np.ndarray], names: dict[str, str], bound:
         return env[name]
     if tree.sub is None and tree.base in bound:  # an index, or a size (`V` in a sum's limit)
         return np.asarray(float(bound[tree.base]))
+    whole = names.get(key(Sym(tree.base, None, tree.hat)))
+    if tree.sub is not None and whole in env and env[whole].ndim == 2 and min(env[whole].shape) > 1:
+        return _indexed(Index(Sym(tree.base, None, tree.hat), tree.sub), env, names, bound)  # `W_{ij}`
     if tree.sub is not None and len(tree.sub) >= 2:  # ŷ_{t,k}: entry k of ŷ_t
         vector = _symbol(Sym(tree.base, tree.sub[:1], tree.hat), env, names, bound)
         return entry(vector, [_position(part, env, names, bound) for part in tree.sub[1:]])

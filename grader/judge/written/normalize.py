@@ -84,6 +84,7 @@ _SUPER_ENTRY = re.compile(
     r"(?:\{\s*(?:\\[,;: ]\s*)?([a-z](?:\s*_\s*(?:\{[^{}]*\}|[a-z]))?)\s*\}|([a-z]))(?![A-Za-z{])"
 )
 _GROUP_ENTRY = re.compile(r"\)\s*\^\s*(?:\{\s*(?:\\[,;: ]\s*)?([a-z])\s*\}|([a-z]))(?![A-Za-z{])")
+_NABLA = re.compile(rf"\\nabla\s*_\s*(\{{(?:[^{{}}]|\{{[^{{}}]*\}})*\}}|[A-Za-z])\s*({_SYMBOL})")
 _BRACKET_STEP = re.compile(r"(?<![\\A-Za-z_^])([A-Za-z]{1,2})\[\s*([A-Za-z]|\d+)(\s*[-+]\s*\d+)?\s*\]")
 _IMMEDIATE = re.compile(r"\\partial\s*\^\s*(\{\s*\+\s*\}|\+)")
 _BOXED = re.compile(r"\\(boxed|fbox)\s*\{")
@@ -126,6 +127,7 @@ def normalize(row: str) -> str:
     row = _bracket_groups(row)
     row = _unwrap(row, _BOXED)
     row = _unwrap(row, _BRACE_NOTE, annotated=True)
+    row = _NABLA.sub(lambda m: f"\\frac{{\\partial {m.group(2)}}}{{\\partial {_ungrouped(m.group(1))}}}", row)
     row = _LATEX_D.sub(lambda m: "\\frac{\\partial " + m.group(1) + "}{\\partial " + m.group(2) + "}", row)
     row = _ASCII_DERIVATIVE.sub(_derivative, row)
     row = _HAT_WORD.sub(lambda m: "\\hat{" + m.group(1) + "}", row)
@@ -152,6 +154,10 @@ def _super_entry(match: re.Match[str]) -> str:
     sub = sub.strip()
     sub = sub[1:-1] if sub.startswith("{") else sub
     return f"{head}_{{{sub},{entry}}}"
+
+
+def _ungrouped(text: str) -> str:
+    return text[1:-1] if text.startswith("{") else text
 
 
 def _bracket_step(match: re.Match[str]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.judge.written.parsing import Add, Apply, BigOp, Func, Mul, Neg, Pow, Reading, Sym, parse_math, walk
+from grader.judge.written.parsing import Add, Apply, BigOp, Func, Index, Mul, Neg, Reading, Sym, parse_math, walk
 from grader.judge.written.symbols import key
 
 ACTIVATIONS = ("tanh", "sigma", "sigmoid", "relu")
@@ -134,20 +134,40 @@ def _terms(tree: Any) -> list[Any]:
 
 
 def _weight_and_vector(term: Any) -> tuple[Any, Sym] | None:
-    if isinstance(term, Neg):
-        return None
+    """`W s_{t-1}`, or entry by entry `\\sum_j W_{ij} s_{t-1,j}` (`(W)_{ij}` too): the weight and the vector."""
+    if isinstance(term, BigOp) and term.op == "sum":
+        return _entries_of_product(term.body)
     if isinstance(term, Mul) and len(term.factors) == 2:
         weight, vector = term.factors
-        if isinstance(weight, Pow):
-            return None
         if isinstance(weight, Sym) and isinstance(vector, Sym):
             return weight, vector
     return None
 
 
+def _entries_of_product(body: Any) -> tuple[Any, Sym] | None:
+    if not (isinstance(body, Mul) and len(body.factors) == 2):
+        return None
+    weight, vector = body.factors
+    if isinstance(weight, Index) and isinstance(weight.base, Sym):
+        weight = weight.base
+    elif isinstance(weight, Sym) and weight.sub is not None:
+        weight = Sym(weight.base, None, weight.hat)
+    else:
+        return None
+    if not (isinstance(vector, Sym) and vector.sub is not None and len(vector.sub) == 2):
+        return None
+    return weight, step_of(vector)
+
+
+def step_of(symbol: Sym) -> Sym:
+    """`h_{t,i}` -> `h_t`: the vector an entry belongs to."""
+    return Sym(symbol.base, symbol.sub[:1], symbol.hat) if symbol.sub is not None and len(symbol.sub) == 2 else symbol
+
+
 def _recurrence(argument: Any, state: Sym, found: Notation, roles: dict[str, str]) -> bool:
     """`W s_{t-1} + U x_t` (any order, a bias allowed): names the recurrent and input weights and the input."""
     pairs = [p for p in (_weight_and_vector(term) for term in _terms(argument)) if p is not None]
+    state = step_of(state)
     recurrent = [p for p in pairs if p[1].base == state.base and p[1].sub is not None and key(p[1]) != key(state)]
     inputs = [p for p in pairs if p[1].base != state.base]
     if len(recurrent) != 1 or len(inputs) != 1:
@@ -163,7 +183,7 @@ def _outputs(statements: list[tuple[Sym, Any]], state: Sym, found: Notation, rol
     logits: dict[str, Any] = {}
     for lhs, rhs in statements:
         pair = _weight_and_vector(rhs)
-        if pair and pair[1].base == state.base and lhs.sub is not None and key(pair[1]) == key(state):
+        if pair and pair[1].base == state.base and lhs.sub is not None and key(pair[1]) == key(step_of(state)):
             _assign(found.fixed, key(pair[0]), roles["output_weight"])
             _assign(found.steps, base_key(lhs), roles["logits"])
             logits[key(lhs)] = lhs
@@ -191,11 +211,25 @@ def _losses(statements: list[tuple[Sym, Any]], found: Notation, roles: dict[str,
         if lhs.sub is not None and isinstance(rhs, Neg) and _logs_of(rhs, prediction | {"^y"}):
             _assign(found.steps, base_key(lhs), roles["step_loss"])
             step_losses.add(base_key(lhs))
+            for target in _picked_entries(rhs, prediction | {"^y"}):
+                if "target" in roles and base_key(target) not in found.steps:
+                    found.steps[base_key(target)] = roles["target"]  # `-\\log \\hat y_{t,c_t}`: c is the target
     for lhs, rhs in statements:
         terms = [rhs.body] if isinstance(rhs, BigOp) and rhs.op == "sum" else _terms(rhs)
         if all(isinstance(term, Sym) and term.sub is not None and base_key(term) in step_losses for term in terms):
             if base_key(lhs) not in step_losses:
                 _assign(found.fixed, key(lhs), roles["loss"])
+
+
+def _picked_entries(tree: Any, prediction: set[str]) -> list[Sym]:
+    """The per-step symbols that pick an entry of the prediction: `c_t` in `\\hat y_{t,c_t}` or `\\hat y_t[c_t]`."""
+    picked = []
+    for node in walk(tree):
+        if isinstance(node, Sym) and node.sub is not None and len(node.sub) == 2 and base_key(node) in prediction:
+            picked.append(node.sub[1])
+        elif isinstance(node, Index) and isinstance(node.base, Sym) and base_key(node.base) in prediction:
+            picked.append(node.index)
+    return [p for p in picked if isinstance(p, Sym) and p.sub is not None and len(p.sub) == 1]
 
 
 def _logs_of(tree: Any, prediction: set[str]) -> bool:

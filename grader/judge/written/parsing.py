@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from grader.judge.written.macros import expand, macros
 from grader.judge.written.normalize import normalize, split_statements
 
 MAX_ROW_CHARS = 2000  # a longer row is named as unreadable rather than parsed
@@ -662,7 +663,8 @@ def read_writeup(text: str) -> Reading:
     rows: list[Row] = []
     unreadable: list[Unreadable] = []
     newlines = [index for index, char in enumerate(text) if char == "\n"]
-    segments = [s for s in math_segments(text) if s.text.strip() and is_relevant(s.text)]
+    defined = macros(text)
+    segments = [s for s in math_segments(text) if s.text.strip() and is_relevant(expand(s.text, defined))]
     for segment in segments[:MAX_ROWS]:
         for offset, row_text in _rows_of(segment):
             if not is_relevant(row_text):
@@ -674,7 +676,7 @@ def read_writeup(text: str) -> Reading:
                     reason = f"it is {len(row_text):,} characters long; at most {MAX_ROW_CHARS:,} are read"
                     unreadable.append(Unreadable(line, shown, reason, ""))
                 continue
-            for piece in split_statements(normalize(row_text))[:MAX_STATEMENTS]:
+            for piece in split_statements(normalize(expand(row_text, defined)))[:MAX_STATEMENTS]:
                 parsed = _parse_piece(piece)
                 if isinstance(parsed, Rel):
                     rows.append(Row(line, shown, parsed, piece))
