@@ -34,9 +34,9 @@ from grader.cases.variants import for_student
 from grader.judge.expected import Expected, KnownMistake, named_outputs
 from grader.read.submission import KIT_FILE
 from grader.run.protocol import decode_array, encode_array
+from grader.selfcheck.kit_modules import checker_modules, module_file
 
 KIT_FORMAT = 1
-CHECKER_PACKAGES = ("grader", "exercises")
 REQUIREMENTS = [
     "numpy>=1.24",
     "pydantic>=2.5",
@@ -199,15 +199,13 @@ def _decode(data: Any) -> Any:
 
 
 def _copy_checker(folder: Path) -> None:
-    """The grader's own code (its Python files only): the kit checks with exactly what `check` runs."""
+    """The grader's own code that a check imports, and no more: the kit checks with exactly what `check` runs."""
     root = Path(__file__).resolve().parents[2]
-    for package in CHECKER_PACKAGES:
-        for source in sorted((root / package).glob("**/*.py")):
-            if "bank" in source.relative_to(root / package).parts:  # other exercises' files stay home
-                continue
-            target = folder / source.relative_to(root)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+    for name in checker_modules(root):
+        source = module_file(root, name)
+        target = folder / source.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
 
 
 def _copy_provided(exercise: Exercise, folder: Path) -> None:

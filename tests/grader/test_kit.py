@@ -5,6 +5,7 @@ and an instructor's own exercise with its reference file beside it."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -32,14 +33,15 @@ WORK = {
     str(GRU / "gru.yaml"): [GRU / "submissions/correct/dict_cache_slices.py",
                             GRU / "submissions/wrong/bwd_missing_sigmoid_derivative.py"],
 }
-# Run in the kit's subprocesses: `reference` cannot be imported at all, so nothing can lean on it.
+# Run in the kit's subprocesses: as on a student's machine, where rnn-grader is not installed. `reference`
+# cannot be imported at all, so nothing can lean on it, and `grader`/`exercises` come from the kit only.
 NO_REFERENCE = """
 import sys
 class _NoReference:
     def find_spec(self, name, path=None, target=None):
         if name == "reference" or name.startswith("reference."):
             raise ModuleNotFoundError("the model solution is not on a student's machine")
-sys.meta_path.insert(0, _NoReference())
+sys.meta_path[:] = [_NoReference()] + [f for f in sys.meta_path if "editable" not in f.__module__.lower()]
 """
 
 
@@ -207,3 +209,51 @@ def test_find_notebook_takes_the_one_the_kernel_names_else_the_one_using_the_kit
     assert find_notebook({"__vsc_ipynb_file__": "scratch.ipynb"}, tmp_path) == tmp_path / "scratch.ipynb"
     (tmp_path / "empty").mkdir()
     assert find_notebook({}, tmp_path / "empty") is None
+
+
+def _imported_from(folder: Path) -> set[str]:
+    """The modules of `folder` that were imported since it was written, by every process: their bytecode."""
+    names = set()
+    for compiled in folder.rglob("__pycache__/*.pyc"):
+        module = compiled.parent.parent.relative_to(folder).parts + (compiled.name.split(".")[0],)
+        names.add(".".join(module[:-1] if module[-1] == "__init__" else module))
+    return names
+
+
+def test_the_kit_carries_exactly_the_modules_a_check_imports(tmp_path):
+    homework = tmp_path / "homework"
+    result = CliRunner().invoke(main, ["export", "student", "rnn-bptt", "-o", str(homework / "kit")])
+    assert result.exit_code == 0, result.output
+    code, writeup = CORPUS / "correct/student02_vectorised.py", CORPUS / "writeups/correct/handout_notation.md"
+    shutil.copy(code, homework / "rnn.py")
+    shutil.copy(writeup, homework / "derivation.md")
+    # bytecode written for every module imported, in the sandbox's processes too: what was used
+    env = {name: value for name, value in _kit_env(tmp_path).items() if name != "PYTHONDONTWRITEBYTECODE"}
+    kit = homework / "kit"
+    in_notebook = (f'import sys; sys.path.insert(0, "kit"); from rnn_check import check\n'
+                   f'exec(open({str(code)!r}).read()); check("grad_W_H")')
+    runs = [[str(kit / "check.py"), str(work)] for work in (code, CORPUS / "correct/notebook_homework.ipynb", writeup)]
+    runs += [["-m", "pytest", "-q", "-p", "no:cacheprovider", "kit"], ["-c", in_notebook]]
+    for run in runs:
+        done = subprocess.run([sys.executable, *run], cwd=homework, capture_output=True, text=True, env=env,
+                              timeout=300)
+        assert done.returncode in (0, 1) and "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
+    carried = {".".join(path.relative_to(kit).with_suffix("").parts).removesuffix(".__init__")
+               for package in ("grader", "exercises") for path in (kit / package).rglob("*.py")}
+    assert carried == _imported_from(kit) - {"check", "rnn_check", "test_kit"}
+    assert not {"grader.record.merge", "grader.export", "grader.report.html", "grader.report.gradescope"} & carried
+    assert not list(kit.rglob("*.j2"))  # no report templates
+
+
+def test_the_kits_size_is_stated_in_the_readme(tmp_path):
+    """The README's sentence is made by the command it names: `rnn-grader export student rnn-bptt -o kit`, then
+    counting its files and kilobytes (what `du -k` gives for the folder's files, by their sizes)."""
+    kit = tmp_path / "kit"
+    assert CliRunner().invoke(main, ["export", "student", "rnn-bptt", "-o", str(kit)]).exit_code == 0
+    files = [path for path in kit.rglob("*") if path.is_file()]
+    kilobytes = round(sum(path.stat().st_size for path in files) / 1024)
+    readme = (ROOT / "README.md").read_text()
+    stated = re.search(r"the kit for `rnn-bptt` is (\d+) files, (\d+) KB", readme)
+    assert stated, "README.md states the kit's size"
+    assert abs(int(stated[1]) - len(files)) <= 3 and abs(int(stated[2]) - kilobytes) <= 0.1 * kilobytes, (
+        len(files), kilobytes)
