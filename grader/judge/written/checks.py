@@ -117,10 +117,16 @@ def _entrywise(unrolled: Unrolled, formula: Any, entries: tuple[str, ...]) -> np
     rows, columns = unrolled.model["answer"].shape
     return np.array(
         [
-            [float(unrolled.value(formula, {entries[0]: i, entries[1]: j})) for j in range(1, columns + 1)]
+            [_number(unrolled.value(formula, {entries[0]: i, entries[1]: j})) for j in range(1, columns + 1)]
             for i in range(1, rows + 1)
         ]
     )
+
+
+def _number(value: np.ndarray) -> float:
+    if value.size != 1:
+        raise NotEvaluable("one entry of it is not a number")
+    return float(value.reshape(()))
 
 
 def derivative_findings(unrolled: Unrolled, reading: Reading) -> list[Finding]:

@@ -72,7 +72,7 @@ _IVERSON = re.compile(r"(?:\\mathbb\s*\{?1\}?|\\mathbf\s*\{?1\}?)?\s*\[\s*([a-z]
 _GLUED = re.compile(r"(?<![\\A-Za-z])([A-Z])([a-z])(?=\s*_)")
 _PAREN_SUB = re.compile(r"_\(([^()]*)\)")
 _STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|pmb|vec|mathit|mathsf|mathcal|bf)(?![A-Za-z])\s*")
-_IMPLIES = re.compile(r"\\(Longrightarrow|Rightarrow|implies|iff|Leftrightarrow)(?![A-Za-z])")
+_IMPLIES = re.compile(r"\\(Longleftrightarrow|Longrightarrow|Rightarrow|implies|iff|Leftrightarrow)(?![A-Za-z])")
 _RANGE = re.compile(r"^\s*[a-z]\s*(=|\\in)\s*([-\w{}\\ ,]*(\\[lc]?dots|\.\.\.)[-\w{}\\ ,]*|[-\w{}\\ ]+)[.,]?\s*$")
 _DOTTED_RANGE = re.compile(r"_\{\s*([a-z])\s*=\s*([^{}.]+?)\s*\.\.\.?\s*([^{}.]+?)\s*\}")
 _SUPER_NAME = re.compile(

@@ -170,9 +170,27 @@ class Unrolled:
             quantity, index = found
             return self._fixed(quantity) if index is None else self._step(quantity, self.index(index, bound))
         own = self._own_definition(symbol, bound, depth)
+        if own is None and symbol.sub is not None and len(symbol.sub) == 1:
+            own = self._vector_of_entries(symbol, bound, depth)
         if own is None:
             raise NotEvaluable(f"it uses {key(symbol)}, which it does not define")
         return own
+
+    def _vector_of_entries(self, symbol: Sym, bound: dict[str, int], depth: int) -> Value | None:
+        """`δ_k` where the write-up defines only its entries `δ_{k,p}`: the column of those entries."""
+        definitions = self.defined.get(base_key(symbol) + "@entry")
+        if not definitions or symbol.sub is None:
+            return None
+        step = self.index(symbol.sub[0], bound)
+        entries = []
+        for number in range(1, MAX_ENTRIES + 1):
+            try:
+                entries.append(self._entry_definition(symbol, definitions, step, number, depth))
+            except OutOfRange:
+                break
+        if not entries or any(value is ZERO for value in entries):
+            return ZERO if entries and all(value is ZERO for value in entries) else None
+        return np.asarray([float(value) for value in entries]).reshape(-1, 1)
 
     # ------------------------------------------------------------ entries (index notation)
 
@@ -183,7 +201,7 @@ class Unrolled:
             return np.asarray(float(self.position(symbol.sub[0], bound) == self.position(symbol.sub[1], bound)))
         step, entry = self.index(symbol.sub[0], bound), self.position(symbol.sub[1], bound)
         definitions = self.defined.get(_defined_key(symbol))
-        if definitions:
+        if definitions and self.notation.quantity(Sym(symbol.base, symbol.sub[:1], symbol.hat)) is None:
             return self._entry_definition(symbol, definitions, step, entry, depth)
         vector = self._value(Sym(symbol.base, symbol.sub[:1], symbol.hat), bound, depth)
         return _element(vector, (entry,))
