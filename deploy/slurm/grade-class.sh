@@ -6,10 +6,11 @@
 #     bash grade-class.sh
 # on the login node (not `sbatch grade-class.sh`, which would grade the shards but never merge). It submits
 #     sbatch --parsable --array=1-$SHARDS grade-class.sh         (task K runs `rnn-grader grade … --shard K/N`)
-#     sbatch --dependency=afterok:$ARRAY_JOB_ID --wrap "bash grade-class.sh merge"
+#     sbatch --kill-on-invalid-dep=yes --dependency=afterok:$ARRAY_JOB_ID --wrap "bash grade-class.sh merge"
 # and prints both job ids. Each task writes $OUT/gradebook-K.sqlite; the merge writes $OUT/grades.csv,
 # $OUT/results.json and $OUT/report/ and fails (listing them) if a student was graded by no shard or twice
-# with different results. rnn-grader must be installed where the compute nodes find it (a venv on a shared
+# with different results. Should a task fail, Slurm cancels the merge job (read grade-class-ID_K.log, fix, and
+# run this again). rnn-grader must be installed where the compute nodes find it (a venv on a shared
 # file system: set GRADER=/path/to/venv/bin/rnn-grader).
 #SBATCH --job-name=grade-class
 #SBATCH --array=1-4
@@ -46,7 +47,9 @@ else
     script=$(realpath "$0")
     ARRAY_JOB_ID=$(sbatch --parsable --array="1-$SHARDS" "$script")
     ARRAY_JOB_ID=${ARRAY_JOB_ID%%;*}      # --parsable prints "id" or "id;cluster"
+    # --kill-on-invalid-dep: should a shard fail, the merge job is cancelled rather than left pending forever
     MERGE_JOB_ID=$(sbatch --parsable --job-name=grade-class-merge --output=grade-class-merge-%j.log \
-        --dependency="afterok:$ARRAY_JOB_ID" --wrap "bash $(printf '%q' "$script") merge")
-    echo "shards: job array $ARRAY_JOB_ID (1-$SHARDS); merge: job ${MERGE_JOB_ID%%;*} after all of them succeed"
+        --kill-on-invalid-dep=yes --dependency="afterok:$ARRAY_JOB_ID" --wrap "bash $(printf '%q' "$script") merge")
+    echo "shards: job array $ARRAY_JOB_ID (1-$SHARDS); merge: job ${MERGE_JOB_ID%%;*} after all of them succeed" \
+        "(cancelled if one fails)"
 fi
