@@ -198,16 +198,17 @@ def grade_command(
             err=True,
         )
     total = shard.count_entries(existing, single, options.roster) if shard else _count_submissions(existing, single)
-    results = _run(existing, exercise, options, total=total, shard=shard)
-    _emit(results, fmt, output, format_options)
-    from grader.progress import batch_summary
+    with _run(existing, exercise, options, total=total, shard=shard, stored=True) as store:  # results on disk
+        results = store.results()
+        _emit(results, fmt, output, format_options)
+        from grader.progress import batch_summary
 
-    for line in batch_summary(results):
-        click.echo(line, err=True)
+        for line in batch_summary(results):
+            click.echo(line, err=True)
     level = f"; isolation: {results.isolation}" if results.isolation else ""
     share = f" (shard {shard})" if shard else ""
     click.echo(
-        f"graded {len(results.submissions)} submission(s){share} in {time.monotonic() - started:.2f} s{level}",
+        f"graded {store.count()} submission(s){share} in {time.monotonic() - started:.2f} s{level}",
         err=True,
     )
 
@@ -314,7 +315,7 @@ def check_command(path, exercise_id, timeout, student, kit) -> None:
     from grader.report.feedback import render_check
     from grader.run.protocol import Limits
 
-    exercise = _kit_exercise(kit, student) if kit else _exercise(exercise_id)
+    exercise = _kit_exercise(kit, student) if kit else _checking_exercise(exercise_id)
     if exercise.variants is not None and not student and not kit:
         raise UsageProblem(f"{exercise.id} gives each student their own sizes: add --student YOUR_ID")
     if exercise.variants is None and student and not kit:
@@ -364,6 +365,19 @@ def template_command(exercise_id, student, output) -> None:
         raise UsageProblem(f"{exercise.id} gives each student their own sizes: add --student ID")
     for path in write_handout(exercise, student, Path(output)):
         click.echo(str(path))
+
+
+def _checking_exercise(exercise_id: str):
+    """`check`'s exercise. The bank's own are checked by `validate` in CI, so a student's loop does not run
+    their references on every check; a file given by path is checked as it is loaded, as `grade` does."""
+    from exercises.bank import ExerciseError, exercise_files, load_exercise
+
+    if exercise_id not in exercise_files():
+        return _exercise(exercise_id)
+    try:
+        return load_exercise(exercise_id)
+    except ExerciseError as exc:
+        raise UsageProblem(str(exc)) from None
 
 
 def _kit_exercise(folder: str, student: str | None):
@@ -537,15 +551,16 @@ def _describe_question(question) -> str:
     return ""
 
 
-def _run(paths: list[Path], exercise, options, total: int | None = None, shard=None):
-    from grader.pipeline import grade
+def _run(paths: list[Path], exercise, options, total: int | None = None, shard=None, stored: bool = False):
+    """The results, in memory, or with `stored` on disk as they are judged (closed by the caller)."""
+    from grader.pipeline import grade, grade_stored
     from grader.progress import Progress
     from grader.record.gradebook import GradebookError
     from grader.run.client import SandboxError
 
     try:
         with Progress(total) as bar:
-            return grade(paths, exercise, options, on_result=bar.on_result, shard=shard)
+            return (grade_stored if stored else grade)(paths, exercise, options, on_result=bar.on_result, shard=shard)
     except SandboxError as exc:
         raise click.ClickException(f"the sandbox failed: {exc}") from None
     except GradebookError as exc:
@@ -590,7 +605,7 @@ def _check_destination(fmt: str, output: str | None, paths: list[Path], single: 
 
 def _emit(results, fmt: str, output: str | None, options=None) -> None:
     """Write the results in format `fmt` where -o says (stdout without it), then the format's remarks."""
-    from grader.report import FORMATS, FormatError
+    from grader.report import FORMATS, FormatError, ending_in_newline
 
     chosen = FORMATS[fmt]
     into_folder = len(results.submissions) != 1 or (output and Path(output).is_dir())
@@ -600,10 +615,14 @@ def _emit(results, fmt: str, output: str | None, options=None) -> None:
         elif chosen.output == "per-submission" and into_folder:
             _write_each(results, fmt, _output_folder(fmt, output))
         elif output:
-            text = chosen.render(results, options)
-            Path(output).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+            pieces = ending_in_newline(chosen.stream(results, options), only_one=False)
+            first = next(pieces)  # a format that refuses these results does so before the file is made
+            with open(output, "w", encoding="utf-8") as handle:
+                handle.write(first)
+                handle.writelines(pieces)
         else:
-            click.echo(chosen.render(results, options).rstrip("\n"))
+            for piece in ending_in_newline(chosen.stream(results, options), only_one=True):
+                click.echo(piece, nl=False)
     except FormatError as exc:
         raise UsageProblem(str(exc)) from None
     except OSError as exc:
@@ -743,11 +762,11 @@ def _ask_score(max_score: float) -> float | None:
 
 def _write_each(results, fmt: str, folder: Path) -> None:
     """One `<student><suffix>` per submission; names that clean up alike get -2, -3, …"""
-    from grader.report import FORMATS, render_each
+    from grader.report import FORMATS, each_rendered
 
     folder.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
-    for student, text in render_each(fmt, results).items():
+    for student, text in each_rendered(fmt, results):
         name = base = _safe_file_name(student)
         counter = 1
         while name in taken:

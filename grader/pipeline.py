@@ -11,7 +11,7 @@ import re
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from exercises.bank import exercise_folder
@@ -26,6 +26,7 @@ from grader.read.submission import Submission, discover
 from grader.read.writeup import shapes_from_text
 from grader.record.gradebook import Gradebook, answer_fingerprint, fingerprint, grading_context
 from grader.record.shard import Shard
+from grader.record.stored import StoredResults
 from grader.results import GradingResults, SubmissionResult, total
 from grader.run.client import Job, SandboxPool
 from grader.run.protocol import Item, Limits, RunResult, encode_array
@@ -105,24 +106,53 @@ def grade(
     shard: Shard | None = None,
 ) -> GradingResults:
     """Grade every submission under `paths` (only `shard`'s students, given one); one submission's failure
-    never touches another's result."""
+    never touches another's result. The results are kept in memory (`grade_stored` keeps a class on disk)."""
+    kept: dict[int, SubmissionResult] = {}
+    isolation = _grade_each(paths, exercise, options, kept.__setitem__, on_result, shard)
+    return GradingResults(exercise=exercise.id, submissions=[kept[i] for i in sorted(kept)], isolation=isolation)
+
+
+def grade_stored(
+    paths: list[Path],
+    exercise: Exercise,
+    options: GradingOptions,
+    on_result: Callable[[SubmissionResult], None] | None = None,
+    shard: Shard | None = None,
+) -> StoredResults:
+    """As `grade`, each result written to disk as soon as it is final, so memory does not grow with the class;
+    the caller closes the store (its folder is hidden from student code like the outputs')."""
+    store = StoredResults(exercise.id)
+    hidden = replace(options, private_folders=(*options.private_folders, store.folder))
+    try:
+        store.isolation = _grade_each(paths, exercise, hidden, store.add, on_result, shard)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _grade_each(
+    paths: list[Path],
+    exercise: Exercise,
+    options: GradingOptions,
+    keep: Callable[[int, SubmissionResult], None],
+    on_result: Callable[[SubmissionResult], None] | None,
+    shard: Shard | None,
+) -> str:
+    """Grade, handing `keep` each result (with its place in the batch) as it becomes final, recorded first in
+    the gradebook when there is one; the isolation levels the runs reported."""
     batch = _Batch(exercise, options, _context(exercise, options), _private_folders(paths, exercise, options))
     submissions = discover(paths, single=options.single)
     if shard is not None:
         submissions = shard.select(submissions, options.roster)
-    results: dict[int, SubmissionResult] = {}
     with _open_gradebook(options) as gradebook:
         for index, result, is_new in _results(submissions, batch, gradebook):
             if gradebook is not None:
                 result = _recorded(gradebook, submissions[index], batch, result, is_new)
-            results[index] = result
+            keep(index, result)
             if on_result is not None:
                 on_result(result)
-    return GradingResults(
-        exercise=exercise.id,
-        submissions=[results[i] for i in sorted(results)],
-        isolation=", ".join(sorted(batch.levels)),
-    )
+    return ", ".join(sorted(batch.levels))
 
 
 def _results(

@@ -165,27 +165,28 @@ def _count(n: int, one: str, many: str) -> str:
 
 def batch_summary(results: GradingResults) -> list[str]:
     """End-of-batch lines naming rejected and timed-out submissions (name and path), and the parts awaiting
-    review; none if all went well."""
-    lines: list[str] = []
-    rejected = [sub for sub in results.submissions if sub.status == "rejected"]
-    if rejected:
-        lines.append(f"{len(rejected)} rejected:")
-        lines += [f"  {_who(sub)}: {_first_line(sub.reason or 'no reason given')}" for sub in rejected]
-    timed_out = [(sub, [q.id for q in sub.questions if q.status == "timeout"]) for sub in results.submissions]
-    timed_out = [(sub, ids) for sub, ids in timed_out if ids]
-    if timed_out:
-        lines.append(f"{len(timed_out)} timed out:")
-        lines += [f"  {_who(sub)}: {printable(', '.join(ids))}" for sub, ids in timed_out]
-    return lines + _review_lines(results)
+    review; none if all went well. One pass over the run, keeping only the lines."""
+    rejected: list[str] = []
+    timed_out: list[str] = []
+    pending: list[str] = []
+    parts = 0
+    for sub in results.submissions:
+        if sub.status == "rejected":
+            rejected.append(f"  {_who(sub)}: {_first_line(sub.reason or 'no reason given')}")
+        timeouts = [q.id for q in sub.questions if q.status == "timeout"]
+        if timeouts:
+            timed_out.append(f"  {_who(sub)}: {printable(', '.join(timeouts))}")
+        to_review = awaiting_review(sub)
+        if to_review:
+            parts += len(to_review)
+            pending.append(f"  {_who(sub)}: {printable(', '.join(to_review))}")
+    lines = [f"{len(rejected)} rejected:", *rejected] if rejected else []
+    lines += [f"{len(timed_out)} timed out:", *timed_out] if timed_out else []
+    return lines + ([_review_heading(parts), *pending] if pending else [])
 
 
-def _review_lines(results: GradingResults) -> list[str]:
-    pending = [(sub, awaiting_review(sub)) for sub in results.submissions if awaiting_review(sub)]
-    if not pending:
-        return []
-    count = sum(len(ids) for _, ids in pending)
-    lines = [f"{count} part(s) await review, 0 points until a person scores them (`rnn-grader review GRADEBOOK`):"]
-    return lines + [f"  {_who(sub)}: {printable(', '.join(ids))}" for sub, ids in pending]
+def _review_heading(parts: int) -> str:
+    return f"{parts} part(s) await review, 0 points until a person scores them (`rnn-grader review GRADEBOOK`):"
 
 
 def _who(sub: SubmissionResult) -> str:

@@ -1,7 +1,9 @@
 """Report formats: one module per format, and `FORMATS`, the registry the command line is built from.
 
 A format's module makes it from a `GradingResults` and the options its entry names (by keyword):
-- "text": `render(results, **options) -> str`, on stdout or into -o FILE;
+- "text": `render(results, **options) -> str`, on stdout or into -o FILE; a module may also define
+  `stream(results, **options)`, the same text in pieces as it is made, so a class of thousands is written
+  without being held whole in memory (its `render` joins them);
 - "per-submission": `render` describes one submission, as the platform runs it, and refuses a batch; a
   class goes into -o FOLDER, one `<student><suffix>` file each (`render_each`);
 - "folder": `write(results, folder, **options) -> str` writes into -o FOLDER and says what it wrote.
@@ -13,6 +15,7 @@ Modules are imported when used, so listing the formats loads none of them.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
@@ -50,6 +53,13 @@ class Format:
 
     def render(self, results: GradingResults, options: FormatOptions | None = None) -> str:
         return self._module().render(results, **self._options(options))
+
+    def stream(self, results: GradingResults, options: FormatOptions | None = None) -> Iterator[str]:
+        """The text of `render`, in pieces as they are made (whole, from a format without `stream`)."""
+        module = self._module()
+        if hasattr(module, "stream"):
+            return module.stream(results, **self._options(options))
+        return iter([module.render(results, **self._options(options))])
 
     def write(self, results: GradingResults, folder: Path, options: FormatOptions | None = None) -> str:
         return self._module().write(results, folder, **self._options(options))
@@ -91,14 +101,34 @@ def render_each(fmt: str, results: GradingResults) -> dict[str, str]:
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; known formats: {', '.join(FORMATS)}")
-    texts: dict[str, str] = {}
+    return dict(each_rendered(fmt, results))
+
+
+def each_rendered(fmt: str, results: GradingResults) -> Iterator[tuple[str, str]]:
+    """`render_each`'s (key, text) pairs one at a time, so a class's files are written one by one."""
+    taken: set[str] = set()
     for sub in results.submissions:
         alone = results.model_copy(update={"submissions": [sub]})
-        texts[_unique_key(sub.student, texts)] = FORMATS[fmt].render(alone)
-    return texts
+        key = _unique_key(sub.student, taken)
+        taken.add(key)
+        yield key, FORMATS[fmt].render(alone)
 
 
-def _unique_key(student: str, taken: dict[str, str]) -> str:
+def ending_in_newline(pieces: Iterable[str], *, only_one: bool) -> Iterator[str]:
+    """The text of `pieces` ending in exactly one line break with `only_one` (as it is echoed), else in the
+    line breaks it ends with, one if none (as it is written to a file); the pieces pass on as they come."""
+    held = ""  # line breaks at the end of what came so far
+    for piece in pieces:
+        body = piece.rstrip("\n")
+        if body:
+            yield held + body
+            held = piece[len(body) :]
+        else:
+            held += piece
+    yield "\n" if only_one or not held else held
+
+
+def _unique_key(student: str, taken: set[str]) -> str:
     key, n = student, 1
     while key in taken:
         n += 1

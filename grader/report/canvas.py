@@ -40,7 +40,7 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from grader.report import FormatError
@@ -74,16 +74,32 @@ class RosterError(ValueError):
 
 def render(results: GradingResults, roster: Roster, assignment: str, *, points_possible: bool = True) -> str:
     """The import file: header, Points Possible row, roster students in order, then unmatched submissions."""
+    return "".join(stream(results, roster, assignment, points_possible=points_possible))
+
+
+def stream(results: GradingResults, roster: Roster, assignment: str, *, points_possible: bool = True) -> Iterator[str]:
+    """The same text in pieces; of each submission only its score cell is kept until its row is written."""
     check_assignment(assignment)
-    matched, unmatched = match_submissions(results, roster)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*STUDENT_COLUMNS, assignment])
+    matched: dict[str, str] = {}
+    unmatched: list[tuple[str, str]] = []
+    for key, sub in _matches(results, roster):
+        if key is None:
+            unmatched.append((sub.student, _score_cell(sub)))
+        else:
+            matched[key] = _score_cell(sub)
+    yield _csv_line([*STUDENT_COLUMNS, assignment])
     maximum = _points_possible(results)
     if points_possible and maximum is not None:
-        writer.writerow([POINTS_POSSIBLE, "", "", "", "", maximum])
-    writer.writerows(_student_row(row, matched.get(key)) for key, row in roster.items())
-    writer.writerows(_student_row({"Student": sub.student}, sub) for sub in unmatched)
+        yield _csv_line([POINTS_POSSIBLE, "", "", "", "", maximum])
+    for key, row in roster.items():
+        yield _csv_line(_student_row(row, matched.get(key, "")))
+    for student, cell in unmatched:
+        yield _csv_line(_student_row({"Student": student}, cell))
+
+
+def _csv_line(cells: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
     return buffer.getvalue()
 
 
@@ -114,7 +130,7 @@ def _printable(text: str) -> str:
 
 def missing_students(results: GradingResults, roster: Roster) -> list[dict[str, str]]:
     """The roster rows no submission matched, in roster order: students who handed nothing in."""
-    matched, _ = match_submissions(results, roster)
+    matched = {key for key, _ in _matches(results, roster) if key is not None}
     return [row for key, row in roster.items() if key not in matched]
 
 
@@ -127,18 +143,30 @@ def match_submissions(
     results: GradingResults, roster: Roster
 ) -> tuple[dict[str, SubmissionResult], list[SubmissionResult]]:
     """({roster key: its submission}, submissions without a row); a row takes the first submission."""
-    by_student: dict[str, str] = {}
-    for row_key, student in student_ids(roster).items():
-        by_student.setdefault(student, row_key)
     matched: dict[str, SubmissionResult] = {}
     unmatched: list[SubmissionResult] = []
-    for sub in results.submissions:
-        key = _roster_key(sub, roster, by_student)
-        if key is None or key in matched:
+    for key, sub in _matches(results, roster):
+        if key is None:
             unmatched.append(sub)
         else:
             matched[key] = sub
     return matched, unmatched
+
+
+def _matches(results: GradingResults, roster: Roster) -> Iterator[tuple[str | None, SubmissionResult]]:
+    """(roster key, submission) for each submission in turn, the key None for a submission without a row;
+    a row takes the first submission."""
+    by_student: dict[str, str] = {}
+    for row_key, student in student_ids(roster).items():
+        by_student.setdefault(student, row_key)
+    taken: set[str] = set()
+    for sub in results.submissions:
+        key = _roster_key(sub, roster, by_student)
+        if key is None or key in taken:
+            yield None, sub
+        else:
+            taken.add(key)
+            yield key, sub
 
 
 def _roster_key(sub: SubmissionResult, roster: Roster, by_student: dict[str, str]) -> str | None:
@@ -159,7 +187,7 @@ def _roster_key(sub: SubmissionResult, roster: Roster, by_student: dict[str, str
     return by_student.get(sub.student)
 
 
-def _student_row(row: dict[str, str], sub: SubmissionResult | None) -> list[str]:
+def _student_row(row: dict[str, str], score_cell: str) -> list[str]:
     """One student's cells: who (ids only from the roster) and the score, empty without a submission."""
     cells = [
         _name_cell(row.get("Student", "")),
@@ -168,11 +196,12 @@ def _student_row(row: dict[str, str], sub: SubmissionResult | None) -> list[str]
         _identifier_cell(row.get("SIS Login ID", "")),
         safe_text(row.get("Section", "")),
     ]
-    return [*cells, _score_cell(sub)]
+    return [*cells, score_cell]
 
 
-def _score_cell(sub: SubmissionResult | None) -> str:
-    if sub is None or awaiting_review(sub):
+def _score_cell(sub: SubmissionResult) -> str:
+    """A submission's grade: empty while parts await review, 0 when it was rejected."""
+    if awaiting_review(sub):
         return ""
     return plain_number(sub.score) if sub.status == "graded" else "0"
 

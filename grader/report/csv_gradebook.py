@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 from grader.results import GradingResults, SubmissionResult, awaiting_review
 
@@ -37,13 +38,21 @@ DIAGNOSIS_SUFFIX = " diagnosis"
 
 def render(results: GradingResults) -> str:
     """The gradebook of a run: a header, then one row per submission."""
+    return "".join(stream(results))
+
+
+def stream(results: GradingResults) -> Iterator[str]:
+    """The same text in pieces: the header, then each submission's row."""
     question_ids = _question_ids(results)
     reviews = any(awaiting_review(sub) for sub in results.submissions)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(_FIXED_COLUMNS + _question_headers(question_ids) + ([AWAITING_REVIEW_COLUMN] if reviews else []))
+    yield _csv_line(_FIXED_COLUMNS + _question_headers(question_ids) + ([AWAITING_REVIEW_COLUMN] if reviews else []))
     for sub in results.submissions:
-        writer.writerow(_row(sub, question_ids) + ([safe_text(" ".join(awaiting_review(sub)))] if reviews else []))
+        yield _csv_line(_row(sub, question_ids) + ([safe_text(" ".join(awaiting_review(sub)))] if reviews else []))
+
+
+def _csv_line(cells: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
     return buffer.getvalue()
 
 

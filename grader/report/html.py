@@ -18,6 +18,7 @@ Timing is not in the results model, so the report cannot list the slowest submis
 
 from __future__ import annotations
 
+import heapq
 import re
 import statistics
 import unicodedata
@@ -197,16 +198,22 @@ def question_stats(results: GradingResults) -> list[QuestionStats]:
 
 
 def _summary(results: GradingResults) -> dict:
-    graded = [s for s in results.submissions if s.status == "graded"]
-    percents = [_percent(s) for s in graded]
+    percents: list[float] = []
+    submissions = full_marks = to_review = 0
+    for sub in results.submissions:
+        submissions += 1
+        if sub.status == "graded":
+            percents.append(_percent(sub))
+            full_marks += bool(sub.max_score and sub.score >= sub.max_score - 1e-9)
+            to_review += len(awaiting_review(sub))
     return {
-        "submissions": len(results.submissions),
-        "graded": len(graded),
-        "rejected": len(results.submissions) - len(graded),
+        "submissions": submissions,
+        "graded": len(percents),
+        "rejected": submissions - len(percents),
         "mean": statistics.fmean(percents) if percents else None,
         "median": statistics.median(percents) if percents else None,
-        "full_marks": sum(1 for s in graded if s.max_score and s.score >= s.max_score - 1e-9),
-        "awaiting_review": sum(len(awaiting_review(s)) for s in graded),
+        "full_marks": full_marks,
+        "awaiting_review": to_review,
     }
 
 
@@ -249,9 +256,10 @@ def _limits(results: GradingResults) -> list[tuple[int, SubmissionResult, list]]
 
 
 def slowest(results: GradingResults, count: int = 5) -> list[tuple[int, SubmissionResult]]:
-    """(index, submission) of the submissions whose code took longest to run, slowest first."""
-    timed = [(index, sub) for index, sub in enumerate(results.submissions) if sub.seconds is not None]
-    return sorted(timed, key=lambda pair: -(pair[1].seconds or 0.0))[:count]
+    """(index, submission) of the submissions whose code took longest to run, slowest first (the first in the
+    run's order among equals); only `count` of them are kept while the run is read."""
+    timed = ((index, sub) for index, sub in enumerate(results.submissions) if sub.seconds is not None)
+    return heapq.nsmallest(count, timed, key=lambda pair: -(pair[1].seconds or 0.0))
 
 
 def _figures(figure, results: GradingResults, stats: list[QuestionStats], folder: Path) -> list[Path]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 
 from grader.report.common import with_review_note
 from grader.results import GradingResults, QuestionResult, SubmissionResult, awaiting_review, shown
@@ -42,13 +43,44 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 def render(results: GradingResults) -> str:
     """The run as one `testsuites` document: a suite per submission, a case per question."""
+    return "".join(stream(results))
+
+
+def stream(results: GradingResults) -> Iterator[str]:
+    """The same text in pieces, one suite at a time (the totals on `testsuites` are counted first)."""
     root = ET.Element("testsuites", name=_text(results.exercise))
+    if not results.submissions:
+        _set_counts(root, [])
+        yield f"{_XML_DECLARATION}\n{ET.tostring(root, encoding='unicode')}\n"
+        return
+    for count, total in _totals(results).items():
+        root.set(count, str(total))
+    root.set("time", "0")
+    root.text = _SUITE_INDENT
+    opening = ET.tostring(root, encoding="unicode").removesuffix("</testsuites>")  # its tag, then the indent
+    yield f"{_XML_DECLARATION}\n{opening}"
+    separator = ""
     for sub in results.submissions:
-        root.append(_suite(sub))
-    _set_counts(root, root.findall("testsuite"))
-    ET.indent(root)
-    body = ET.tostring(root, encoding="unicode")
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n{body}\n'
+        suite = _suite(sub)
+        ET.indent(suite, level=1)
+        yield separator + ET.tostring(suite, encoding="unicode")
+        separator = _SUITE_INDENT
+    yield "\n</testsuites>\n"
+
+
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>'
+_SUITE_INDENT = "\n  "  # what ET.indent puts between the suites of a whole document
+_COUNTS = ("tests", "failures", "errors", "skipped")
+
+
+def _totals(results: GradingResults) -> dict[str, int]:
+    """The counts of every suite of the run, added up."""
+    totals = dict.fromkeys(_COUNTS, 0)
+    for sub in results.submissions:
+        suite = _suite(sub)
+        for count in _COUNTS:
+            totals[count] += int(suite.get(count, "0"))
+    return totals
 
 
 def _suite(sub: SubmissionResult) -> ET.Element:

@@ -17,6 +17,7 @@ reviewed carries `reviewed` (the grader's own score and status, the comment, whe
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from grader.results import (
@@ -33,23 +34,55 @@ from grader.results import (
 
 def render(results: GradingResults) -> str:
     """The whole run as indented JSON: exercise, grader version, one entry per submission."""
+    return "".join(stream(results))
+
+
+def stream(results: GradingResults) -> Iterator[str]:
+    """The same text in pieces, one submission at a time (the class's counts, written after the
+    submissions, are made first)."""
     document: dict[str, Any] = {
         "exercise": results.exercise,
         "grader_version": results.grader_version,
-        "submissions": [_submission(sub) for sub in results.submissions],
+        "submissions": [],
+        **_class_counts(results),
     }
+    text = json.dumps(document, indent=2) + "\n"
+    if not results.submissions:
+        yield text
+        return
+    head, tail = text.split(_NO_SUBMISSIONS, 1)  # keys before it are JSON strings: the first is the key
+    yield head + '"submissions": ['
+    separator = "\n"
+    for sub in results.submissions:
+        yield separator + _indented(json.dumps(_submission(sub), indent=2), _SUBMISSION_INDENT)
+        separator = ",\n"
+    yield "\n  ]" + tail
+
+
+_NO_SUBMISSIONS = '"submissions": []'
+_SUBMISSION_INDENT = " " * 4  # json.dumps(indent=2) of the document indents a submission's lines by two levels
+
+
+def _indented(text: str, prefix: str) -> str:
+    """Every line of `text` after `prefix` (JSON text holds no line breaks but its own)."""
+    return "\n".join(prefix + line for line in text.split("\n"))
+
+
+def _class_counts(results: GradingResults) -> dict[str, Any]:
+    """The keys after the submissions, where they have a value: isolation, the class's mistakes, parts to review."""
+    counts: dict[str, Any] = {}
     if results.isolation:
-        document["isolation"] = results.isolation
-    counts = diagnosis_counts(results)
-    if counts:
-        document["diagnoses"] = counts
+        counts["isolation"] = results.isolation
+    diagnoses = diagnosis_counts(results)
+    if diagnoses:
+        counts["diagnoses"] = diagnoses
     unexplained = undiagnosed_counts(results)
     if unexplained:
-        document["undiagnosed"] = unexplained
+        counts["undiagnosed"] = unexplained
     pending = sum(len(awaiting_review(sub)) for sub in results.submissions)
     if pending:
-        document["parts_awaiting_review"] = pending
-    return json.dumps(document, indent=2) + "\n"
+        counts["parts_awaiting_review"] = pending
+    return counts
 
 
 def _submission(sub: SubmissionResult) -> dict:

@@ -23,7 +23,7 @@ or recolour the terminal.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from grader.results import (
@@ -53,13 +53,17 @@ class _Widths(NamedTuple):
 
 def render(results: GradingResults) -> str:
     """The readable table of a run, ending with a summary line."""
+    return "".join(stream(results))
+
+
+def stream(results: GradingResults) -> Iterator[str]:
+    """The same text in pieces, one submission at a time (the columns are measured first)."""
     widths = _widths(results)
-    lines: list[str] = []
     for sub in results.submissions:
-        lines.extend(_submission_lines(sub, widths))
-    lines.extend(_class_mistakes(results))
-    lines.append(_summary(results))
-    return "\n".join(lines) + "\n"
+        yield "".join(line + "\n" for line in _submission_lines(sub, widths))
+    for line in _class_mistakes(results):
+        yield line + "\n"
+    yield _summary(results) + "\n"
 
 
 def _class_mistakes(results: GradingResults) -> list[str]:
@@ -83,21 +87,21 @@ def _question_order(results: GradingResults, wanted: set[str]) -> list[str]:
 
 
 def _widths(results: GradingResults) -> _Widths:
-    subs = results.submissions
-    questions = [q for s in subs for q in s.questions]
-    return _Widths(
-        student=max((len(_clean(s.student)) for s in subs), default=0),
-        score=_score_widths(subs),
-        question=max((len(_clean(q.id)) for q in questions), default=0),
-        question_score=_score_widths(questions),
-    )
+    """The widest name, question id and score on each side of the "/", in one pass over the run."""
+    student = question = 0
+    scores = question_scores = (0, 0)
+    for sub in results.submissions:
+        student = max(student, len(_clean(sub.student)))
+        scores = _wider(scores, sub)
+        for q in sub.questions:
+            question = max(question, len(_clean(q.id)))
+            question_scores = _wider(question_scores, q)
+    return _Widths(student=student, score=scores, question=question, question_score=question_scores)
 
 
-def _score_widths(items: Sequence[SubmissionResult | QuestionResult]) -> tuple[int, int]:
-    """Widths of the score and of the max score over `items`."""
-    scores = max((len(_num(item.score)) for item in items), default=0)
-    maxima = max((len(_num(item.max_score)) for item in items), default=0)
-    return scores, maxima
+def _wider(widths: tuple[int, int], item: SubmissionResult | QuestionResult) -> tuple[int, int]:
+    """Widths of the score and of the max score, widened to fit `item`'s."""
+    return max(widths[0], len(_num(item.score))), max(widths[1], len(_num(item.max_score)))
 
 
 def _submission_lines(sub: SubmissionResult, widths: _Widths) -> list[str]:
@@ -136,14 +140,21 @@ def _status(sub: SubmissionResult) -> str:
 
 def _summary(results: GradingResults) -> str:
     """Counts of graded and rejected submissions, the mean score of the graded ones, the parts awaiting review."""
-    graded = [s for s in results.submissions if s.status == "graded"]
-    line = f"{len(graded)} graded, {len(results.submissions) - len(graded)} rejected"
-    pending = sum(len(awaiting_review(s)) for s in graded)
+    submissions = graded = pending = 0
+    scores: float = 0  # summed in the run's order from 0, as sum() does
+    maxima: float = 0
+    for sub in results.submissions:
+        submissions += 1
+        if sub.status == "graded":
+            graded += 1
+            pending += len(awaiting_review(sub))
+            scores += sub.score
+            maxima += sub.max_score
+    line = f"{graded} graded, {submissions - graded} rejected"
     to_review = f", {pending} part{'s' if pending != 1 else ''} awaiting review" if pending else ""
     if not graded:
         return line + ", no mean score"
-    mean = sum(s.score for s in graded) / len(graded)
-    mean_max = sum(s.max_score for s in graded) / len(graded)
+    mean, mean_max = scores / graded, maxima / graded
     percent = f" ({100 * mean / mean_max:.1f}%)" if mean_max else ""
     return f"{line}, mean score {_fraction(mean, mean_max)}{percent}{to_review}"
 
