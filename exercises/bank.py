@@ -1,4 +1,7 @@
-"""The exercise bank: find exercise files, validate them, resolve the callables they name."""
+"""The exercise bank: find exercise files, validate them, resolve the callables they name.
+
+What only a broken file needs (the messages of `exercises.load_errors`) is imported when a file is broken.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +14,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
-from exercises import load_errors
 from exercises.expressions import closest
 from exercises.models import Exercise
 
@@ -51,18 +52,34 @@ def load_exercise_file(path: Path) -> Exercise:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ExerciseError(f"{path}: cannot read exercise file: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ExerciseError(f"{path}: {load_errors.yaml_problem(exc, text)}") from None
+    data = _parsed(path, text)
     if not isinstance(data, dict):
         raise ExerciseError(f"{path}: the file (line 1): an exercise is a YAML mapping (id:, title:, dimensions: …)")
     try:
         exercise = Exercise.model_validate(data)
     except ValidationError as exc:
+        from exercises import load_errors
+
         raise ExerciseError("\n".join(f"{path}: {line}" for line in load_errors.problems(exc, text))) from None
     exercise._source = path
     return exercise
+
+
+def _parsed(path: Path, text: str) -> Any:
+    """The YAML's data, read by libyaml where PyYAML has it (the same data, ten times faster); a file that does
+    not parse is read again in Python, whose messages the load errors are written from."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        pass
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        from exercises import load_errors
+
+        raise ExerciseError(f"{path}: {load_errors.yaml_problem(exc, text)}") from None
 
 
 def resolve_callable(path: str, folder: Path | None = None) -> Any:
@@ -95,6 +112,8 @@ def source_of(exercise: Exercise) -> str:
 
 def where_in(exercise: Exercise, field: str) -> str:
     """'field (line N)' for a dotted field of the exercise's file, or the field alone."""
+    from exercises import load_errors
+
     try:
         text = exercise._source.read_text(encoding="utf-8") if exercise._source else ""
         line = load_errors.line_of(field.split("."), text) if text else None
