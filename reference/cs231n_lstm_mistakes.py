@@ -87,6 +87,7 @@ class _BackwardSlip:
     forget_in_dprev_c: bool = True  # False: dprev_c = dc
     forget_prev_h: bool = False  # True: df = dc * prev_h
     sigmoid_derivative: Callable[[np.ndarray], np.ndarray] = _sigmoid_derivative  # of a gate's value
+    sigmoid_gates: tuple[str, ...] = ("i", "f", "o")  # the gates that take `sigmoid_derivative`, the others σ'
     g_derivative: Callable[[np.ndarray], np.ndarray] = _tanh_derivative  # of g's value
     order: tuple[str, ...] = GATES  # the order the gates' gradients are put together in
     db_axis: int = 0  # 1: db summed over the gates, (N,)
@@ -107,8 +108,8 @@ def _gates_backward(slip: _BackwardSlip, dnext_h, dc, cache: ref.StepCache) -> n
     i, f, o, g = cache.i, cache.f, cache.o, cache.g
     df = dc * (cache.prev_h if slip.forget_prev_h else cache.prev_c)
     di, do, dg = dc * g, dnext_h * np.tanh(cache.next_c), dc * i
-    sigma = slip.sigmoid_derivative
-    blocks = (di * sigma(i), df * sigma(f), do * sigma(o), dg * slip.g_derivative(g))
+    sigma = {gate: slip.sigmoid_derivative if gate in slip.sigmoid_gates else _sigmoid_derivative for gate in "ifo"}
+    blocks = (di * sigma["i"](i), df * sigma["f"](f), do * sigma["o"](o), dg * slip.g_derivative(g))
     in_order = dict(zip(GATES, blocks))
     return np.concatenate([in_order[gate] for gate in slip.order], axis=1)
 
@@ -166,6 +167,7 @@ class _BpttSlip:
     carry_c: bool = True  # False: step t's dnext_c is zeros
     every_step: bool = True  # False: dh enters at the last step only, then just dprev_h flows back
     reverse: bool = True  # False: the loop runs t = 0 … T-1
+    dh0_from_step_0: bool = True  # False: dh0 is the dnext_h that entered step 0, not the dprev_h it gave
 
 
 def _bptt(slip: _BpttSlip) -> Callable[..., Any]:
@@ -183,7 +185,7 @@ def _bptt(slip: _BpttSlip) -> Callable[..., Any]:
             dprev_h, dprev_c = grads[t].dprev_h, grads[t].dprev_c
         return ref.SequenceGrads(
             dx=np.stack([g.dx for g in grads], axis=1),
-            dh0=dprev_h,
+            dh0=dprev_h if slip.dh0_from_step_0 else np.asarray(dnext_h),
             dWx=sum(g.dWx for g in grads),
             dWh=sum(g.dWh for g in grads),
             db=sum(g.db for g in grads),
@@ -239,6 +241,8 @@ _SEQUENCE_HINTS = {
     "feeds step t+1, so check what else flows into step t.",
     "upstream-only-at-last-step": "Your gradients use dh only at the last step: dh holds the upstream gradient "
     "of every hidden state, so check what enters the earlier steps.",
+    "dh0-not-from-step-0": "Your dh0 matches the upstream gradient that enters the first step: h0 is that step's "
+    "previous hidden state, so check what the first step's backward gives for it.",
     "time-loop-not-reversed": "Your gradients match a loop that runs forwards in time: check the order in "
     "which the steps must be visited for dprev_h and dprev_c to be ready.",
 }
@@ -258,9 +262,13 @@ _BACKWARD_SLIPS: list[tuple[str, _BackwardSlip]] = [
     ("dnext_c-not-added", _BackwardSlip(add_dnext_c=False)),
     ("dprev_c-without-forget-gate", _BackwardSlip(forget_in_dprev_c=False)),
     ("forget-gate-on-wrong-state", _BackwardSlip(forget_prev_h=True)),
-    ("sigmoid-derivative-wrong", _BackwardSlip(sigmoid_derivative=_tanh_derivative)),  # 1 - s**2
+    # 1 - s**2 (tanh's, as for g) or nothing, in every sigmoid gate or in one; or σ'(s) of the gate's value s.
+    *(
+        ("sigmoid-derivative-wrong", _BackwardSlip(sigmoid_derivative=wrong, sigmoid_gates=gates))
+        for wrong in (_tanh_derivative, np.ones_like)
+        for gates in (("i", "f", "o"), ("i",), ("f",), ("o",))
+    ),
     ("sigmoid-derivative-wrong", _BackwardSlip(sigmoid_derivative=lambda s: ref.sigmoid(s) * (1 - ref.sigmoid(s)))),
-    ("sigmoid-derivative-wrong", _BackwardSlip(sigmoid_derivative=np.ones_like)),  # left out
     ("g-derivative-wrong", _BackwardSlip(g_derivative=_sigmoid_derivative)),  # g * (1 - g)
     ("g-derivative-wrong", _BackwardSlip(g_derivative=np.ones_like)),  # left out
     ("gate-order-wrong", _BackwardSlip(order=("i", "f", "g", "o"))),
@@ -278,6 +286,7 @@ _BPTT_SLIPS: list[tuple[str, _BpttSlip]] = [
     ("dprev_h-not-carried", _BpttSlip(carry_h=False)),
     ("upstream-only-at-last-step", _BpttSlip(every_step=False)),
     ("time-loop-not-reversed", _BpttSlip(reverse=False)),
+    ("dh0-not-from-step-0", _BpttSlip(dh0_from_step_0=False)),
 ]
 
 # In the sequence, a step backward that ignores dnext_c is BPTT without the cell's gradient carried:

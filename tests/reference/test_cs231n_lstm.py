@@ -148,7 +148,7 @@ EXPECTED_IDS = {
                      "initial-cell-from-h0", "recurrence-uses-h0", "cell-state-not-carried"},
     # dnext_c-not-added, looped, is cell-gradient-not-carried (test below): listed once, as that.
     "lstm_backward": {"cell-gradient-not-carried", "dprev_h-not-carried", "upstream-only-at-last-step",
-                      "time-loop-not-reversed", "missing-cell-tanh-derivative", "cell-tanh-derivative-of-c",
+                      "time-loop-not-reversed", "dh0-not-from-step-0", "missing-cell-tanh-derivative", "cell-tanh-derivative-of-c",
                       "dprev_c-without-forget-gate", "forget-gate-on-wrong-state", "sigmoid-derivative-wrong",
                       "g-derivative-wrong", "gate-order-wrong", "db-over-wrong-axis"},
 }
@@ -165,6 +165,7 @@ CHANGES = {
     ("lstm_step_backward", "gate-order-wrong"): THROUGH_DA,
     ("lstm_step_backward", "db-over-wrong-axis"): {5},
     ("lstm_backward", "db-over-wrong-axis"): {4},
+    ("lstm_backward", "dh0-not-from-step-0"): {1},
 }
 EVERY_OUTPUT = {"lstm_step_forward": {0, 1}, "lstm_step_backward": STEP_ALL, "lstm_forward": {0},
                 "lstm_backward": SEQUENCE_ALL}
