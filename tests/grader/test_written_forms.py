@@ -121,3 +121,42 @@ $$E_t = -\, y_t^\top \log \hat y_t, \qquad E = \sum_{t=1}^{T} E_t$$
 """
     status, _, feedback = _statuses(text)["equations"]
     assert status == "passed", feedback
+
+
+def _with_model(gradient: str) -> str:
+    equations = (
+        "$$a_t = W_H h_{t-1} + W_x x_t, \\qquad h_t = \\tanh(a_t), \\qquad z_t = W_y h_t, \\qquad "
+        "\\hat y_t = \\mathrm{softmax}(z_t), \\qquad L_t = -\\log \\hat y_t[y_t], \\qquad L = \\sum_{t=1}^{T} L_t$$\n\n"
+        "$$L_t \\to \\hat y_t \\to z_t \\to h_t \\to h_{t-1} \\to \\dots \\to h_1, \\qquad h_k \\to W_H$$\n\n"
+    )
+    return equations + gradient
+
+
+TWO_INDEX_RECURSION = r"""
+\newcommand{\pd}[2]{\frac{\partial #1}{\partial #2}}
+$$g_t^{(t)} := \pd{L_t}{h_t} = W_y^\top(\hat y_t - y_t)$$
+$$g_t^{(k-1)} := \pd{L_t}{h_{k-1}} = W_H^\top\big((1-h_k^2)\odot g_t^{(k)}\big)$$
+$$\nabla_{W_H} L = \sum_{t=1}^{T}\sum_{k=1}^{t} \big((1-h_k^2)\odot g_t^{(k)}\big)\, h_{k-1}^\top$$
+"""
+
+
+def test_a_quantity_with_two_step_indices_and_the_writeups_own_macros():
+    """g_t^{(k)} = ∂L_t/∂h_k, defined for k = t and then backwards: each entry from its own case."""
+    status, _, feedback = _statuses(_with_model(TWO_INDEX_RECURSION))["gradient"]
+    assert status == "passed", feedback
+    slip = TWO_INDEX_RECURSION.replace(r"g_t^{(k)}\big)\, h_{k-1}", r"g_t^{(k)}\big)\, h_{k}")
+    status, diagnosis, feedback = _statuses(_with_model(slip))["gradient"]
+    assert (status, diagnosis) == ("failed", "wrong-state-in-outer-product"), feedback
+
+
+def test_a_name_given_after_its_formula_in_a_row_of_several():
+    row = (
+        r"$$\frac{\partial L_t}{\partial z_t} = \hat y_t - y_t, \qquad "
+        r"\frac{\partial h_j}{\partial a_j} = \mathrm{diag}(1 - h_j^2) =: D_j, \qquad "
+        r"\frac{\partial a_{j+1}}{\partial h_j} = W_H$$"
+        "\n\n"
+        r"$$\frac{\partial L}{\partial W_H} = \sum_{t=1}^{T}\sum_{k=1}^{t} D_k \Big(\prod_{j=k+1}^{t} W_H^\top D_j\Big)"
+        r" W_y^\top(\hat y_t - y_t)\, h_{k-1}^\top$$"
+    )
+    status, _, feedback = _statuses(_with_model(row))["gradient"]
+    assert status == "passed", feedback

@@ -132,7 +132,12 @@ def _names(reading: Reading, notation: notations.Notation, previous: dict[str, s
             name = name_in(node, notation, previous)
             if name is not None:
                 names[key(node)] = name
-            elif _entry_indices(node):  # `W_{ij}`: an entry of the weight `W`
+            elif node.sub is not None and len(node.sub) == 2:  # `h_{t-1,j}`: an entry of h_{t-1}
+                vector = Sym(node.base, node.sub[:1], node.hat)
+                name = name_in(vector, notation, previous)
+                if name is not None:
+                    names[key(vector)] = name
+            if name is None and _entry_indices(node):  # `W_{ij}`: an entry of the weight `W`
                 whole = Sym(node.base, None, node.hat)
                 name = name_in(whole, notation, previous)
                 if name is not None:

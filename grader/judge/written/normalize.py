@@ -75,6 +75,7 @@ _STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|pmb|vec|mathit|mathsf|mathcal|bf)(
 _IMPLIES = re.compile(r"\\(Longleftrightarrow|Longrightarrow|Rightarrow|implies|iff|Leftrightarrow)(?![A-Za-z])")
 _RANGE = re.compile(r"^\s*[a-z]\s*(=|\\in)\s*([-\w{}\\ ,]*(\\[lc]?dots|\.\.\.)[-\w{}\\ ,]*|[-\w{}\\ ]+)[.,]?\s*$")
 _DOTTED_RANGE = re.compile(r"_\{\s*([a-z])\s*=\s*([^{}.]+?)\s*\.\.\.?\s*([^{}.]+?)\s*\}")
+_TWO_STEPS = re.compile(r"(?<![\\A-Za-z])([A-Za-z])\s*_\s*(\{[^{}]*\}|[A-Za-z0-9])\s*\^\s*\{\s*\(([^(){}]*)\)\s*\}")
 _SUPER_NAME = re.compile(
     r"(?<![\\A-Za-z])([A-Z])\s*\^\s*(?:\{\s*\(?\s*([A-Za-z]{1,3})\s*\)?\s*\}|([A-SU-Za-z]))(?![A-Za-z])"
     r"(\s*_\s*(?:\{[^{}]*\}|[a-z]{1,2}))?"
@@ -85,6 +86,7 @@ _SUPER_ENTRY = re.compile(
 )
 _GROUP_ENTRY = re.compile(r"\)\s*\^\s*(?:\{\s*(?:\\[,;: ]\s*)?([a-z])\s*\}|([a-z]))(?![A-Za-z{])")
 _NABLA = re.compile(rf"\\nabla\s*_\s*(\{{(?:[^{{}}]|\{{[^{{}}]*\}})*\}}|[A-Za-z])\s*({_SYMBOL})")
+_PLACEHOLDER = re.compile(r",\s*(?:\\cdot|\\bullet|:|\*)\s*\}")
 _BRACKET_STEP = re.compile(r"(?<![\\A-Za-z_^])([A-Za-z]{1,2})\[\s*([A-Za-z]|\d+)(\s*[-+]\s*\d+)?\s*\]")
 _IMMEDIATE = re.compile(r"\\partial\s*\^\s*(\{\s*\+\s*\}|\+)")
 _BOXED = re.compile(r"\\(boxed|fbox)\s*\{")
@@ -106,7 +108,6 @@ def _defined_after(row: str) -> str:
 
 def normalize(row: str) -> str:
     """One row of math in the grammar's LaTeX."""
-    row = _defined_after(row)
     stripped = _SHAPE_NOTE.sub("", row) if "=" in row else row
     if not stripped.rstrip().endswith("="):  # `z_t = W_y h_t : \boxed{10 \times 1}`: a shape after an equation
         row = stripped
@@ -118,9 +119,11 @@ def normalize(row: str) -> str:
     row = _BRACKET_STEP.sub(_bracket_step, row)  # `h[t-1]`, `p[t][i]`: the step as a subscript
     row = _PAREN_SUB.sub(lambda m: "_{" + m.group(1) + "}", row)  # `h_(t-1)`
     row = _GLUED.sub(r"\1 \2", row)  # `Ux_t + Ws_{t-1}`: a matrix times a vector, written without a space
+    row = _TWO_STEPS.sub(lambda m: f"{m.group(1)}_{{{_ungrouped(m.group(2))},{m.group(3)}}}", row)  # `g_t^{(k)}`
     row = _TIME_SUPERSCRIPT.sub(lambda m: m.group(1) + "_{" + m.group(2) + "}", row)  # `h^{(t)}`
     row = _STYLE.sub(" ", row)
     row = _SUPER_NAME.sub(_super_name, row)  # `W^H_{ij}`, `W^{(hh)}`: a weight named by its superscript
+    row = _PLACEHOLDER.sub("}", row)  # `z_{t,\\cdot}`: all entries of z_t
     row = _SUPER_ENTRY.sub(_super_entry, row)  # `h_t^i`, `\hat y_t^{\,y_t}`: an entry as a superscript
     row = _GROUP_ENTRY.sub(lambda m: ")_{" + (m.group(1) or m.group(2)) + "}", row)  # `(W_x x_t)^i`
     row = _IVERSON.sub(lambda m: "\\iverson_{" + m.group(1) + "," + m.group(2) + "}", row)  # `[k = y_t]`
@@ -217,7 +220,7 @@ def split_statements(row: str) -> list[str]:
     pieces that state nothing (`t = 1, \\dots, T`, `W_H \\in \\mathbb{R}^{7×7}`) are left out."""
     if "=" in row:  # `… = … \Longrightarrow … = …`: two statements; without `=`, an arrow of a chain
         row = _IMPLIES.sub(lambda _: " \\qquad ", row)
-    pieces = _split_top_level(_branches(row))
+    pieces = [_defined_after(piece) for piece in _split_top_level(_branches(row))]
     return [piece for piece in pieces if _states_something(piece)]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from grader.judge.written.parsing import Add, MathSyntaxError, Neg, Num, Sym, parse_math
+from grader.judge.written.parsing import Add, Index, MathSyntaxError, Neg, Num, Sym, parse_math
 
 
 def key(tree: Any) -> str:
@@ -50,5 +50,16 @@ def spellings(symbols: dict[str, list[str]], local: dict[str, list[str]] | None 
 
 
 def name_of(tree: Any, names: dict[str, str]) -> str | None:
-    """The quantity a symbol names, or None."""
-    return names.get(key(tree)) if isinstance(tree, Sym) else None
+    """The quantity a symbol names, or None; an entry (`h_{t,i}`, `(W_H)_{ij}`) names the quantity it is of."""
+    if isinstance(tree, Index):
+        tree = tree.base
+    if not isinstance(tree, Sym):
+        return None
+    found = names.get(key(tree))
+    if found is None and tree.sub is not None and len(tree.sub) == 2 and _plain_index(tree.sub[1]):
+        found = names.get(key(Sym(tree.base, tree.sub[:1], tree.hat)))
+    return found
+
+
+def _plain_index(tree: Any) -> bool:
+    return isinstance(tree, Sym) and tree.sub is None and tree.base.isalpha() and tree.base.islower()

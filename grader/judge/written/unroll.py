@@ -217,7 +217,7 @@ class Unrolled:
             return ZERO
         self.memo[memo_key] = NotEvaluable("its definitions go round in circles")
         problem: NotEvaluable = NotEvaluable(f"it uses {key(symbol)}, which it does not define")
-        for definition in definitions:
+        for definition in sorted(definitions, key=_generality):  # `g_{t,t} = …` before `g_{t,k-1} = …`
             binding = self._entry_binding(definition.lhs, step, entry)
             if binding is None:
                 continue
@@ -237,7 +237,9 @@ class Unrolled:
                 if self._fixed_index(sub) != value:
                     return None
                 continue
-            binding[variable] = value - step_offset(sub, variable)
+            wanted = value - step_offset(sub, variable)
+            if binding.setdefault(variable, wanted) != wanted:
+                return None  # `g_{t,t}` defines only the entries where both indices agree
         return binding
 
     def position(self, tree: Any, bound: dict[str, int]) -> int:
@@ -590,6 +592,12 @@ def _bracket_group(factor: Any) -> tuple[Any, ...]:
     if isinstance(factor, Index) and isinstance(factor.index, (Add, Mul, Hadamard, Neg)):
         return (factor.base, factor.index)
     return (factor,)
+
+
+def _generality(definition: Definition) -> int:
+    """How many index variables a definition's left side has: the fewer, the more particular the case."""
+    subs = definition.lhs.sub if isinstance(definition.lhs, Sym) else None
+    return len({index_variable(sub) for sub in subs or ()} - {None})
 
 
 def _defined_key(lhs: Any) -> str:
