@@ -159,6 +159,33 @@ def _compare_arrays(got: np.ndarray, expected: np.ndarray, tolerance: Tolerance)
     return Comparison(False, "returned the right shape but wrong values", _value_detail(errors, worst, scale, allowed))
 
 
+def equal_to_each(got: Any, candidates: list[Any], tolerance: Tolerance) -> list[bool]:
+    """For each candidate, `compare(got, candidate, tolerance).ok`, in bulk: the student's value is converted once
+    per shape, and the candidates of one shape are compared with it in one numpy operation, with no words for
+    the student (the known mistakes a wrong answer is matched against)."""
+    equal = [False] * len(candidates)
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for index, candidate in enumerate(candidates):
+        if isinstance(candidate, tuple):
+            equal[index] = compare(got, candidate, tolerance).ok
+        else:
+            by_shape.setdefault(np.shape(candidate), []).append(index)
+    for shape, indices in by_shape.items():
+        array, _ = as_array(got, shape)
+        if array is None or array.shape != shape or not np.isfinite(array).all():
+            continue
+        if array.size == 0:
+            for n in indices:
+                equal[n] = True
+            continue
+        expected = np.stack([np.asarray(candidates[n], dtype=np.float64) for n in indices]).reshape(len(indices), -1)
+        worst = np.abs(expected - array.reshape(1, -1)).max(axis=1)
+        allowed = tolerance.atol + tolerance.rtol * np.abs(expected).max(axis=1)  # allowed_error, per candidate
+        for n, ok in zip(indices, worst <= allowed):
+            equal[n] = bool(ok)
+    return equal
+
+
 def _value_detail(errors: np.ndarray, worst: float, scale: float, allowed: float) -> str:
     """How far off, where, and how many entries (beyond the error allowed): numbers derived from the expected answer."""
     parts = [f"largest error {worst:.3g}"]

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from exercises.models import CodeQuestion, Tolerance
-from grader.judge.compare import as_array, compare
+from grader.judge.compare import as_array, compare, equal_to_each
 from grader.judge.diagnoses import generic_hint
 from grader.judge.expected import KnownMistake
 from grader.results import OutputResult
@@ -65,7 +65,7 @@ def diagnose_parts(
     that gives it, then a constant factor. `context` is (names, tolerance, where a factor may be shown or None)."""
     names, tolerance, shown_on = context
     every = list(range(len(got)))
-    equal = [(mistake, _equal_outputs(mistake, got, every, tolerance)) for mistake in known]
+    equal = list(zip(known, _equal_outputs(known, got, tolerance)))
     whole = next((mistake for mistake, found in equal if found == every), None)
     found: dict[int, tuple[str, str]] = {}
     for index in wrong:
@@ -85,13 +85,17 @@ def _names(mistake: KnownMistake, output: str) -> bool:
     return not mistake.outputs or output in mistake.outputs
 
 
-def _equal_outputs(mistake: KnownMistake, got: Sequence[Any], indices: list[int], tolerance: Tolerance) -> list[int]:
-    """The outputs among `indices` equal to what `mistake` gives."""
+def _equal_outputs(known: list[KnownMistake], got: Sequence[Any], tolerance: Tolerance) -> list[list[int]]:
+    """Per known mistake, the outputs equal to what it gives (each output against every mistake at once)."""
     count = len(got)
-    values = mistake.value if count > 1 else (mistake.value,)
-    if count > 1 and (not isinstance(values, tuple) or len(values) != count):
-        return []
-    return [index for index in indices if compare(got[index], values[index], tolerance).ok]
+    values = [mistake.value if count > 1 else (mistake.value,) for mistake in known]
+    usable = [n for n, value in enumerate(values) if count == 1 or isinstance(value, tuple) and len(value) == count]
+    found: list[list[int]] = [[] for _ in known]
+    for index in range(count):
+        for n, same in zip(usable, equal_to_each(got[index], [values[n][index] for n in usable], tolerance)):
+            if same:
+                found[n].append(index)
+    return found
 
 
 def constant_factor(got: Any, want: Any, tolerance: Tolerance) -> float | None:
