@@ -160,3 +160,18 @@ def test_a_name_given_after_its_formula_in_a_row_of_several():
     )
     status, _, feedback = _statuses(_with_model(row))["gradient"]
     assert status == "passed", feedback
+
+
+def test_a_product_written_with_dots_is_empty_when_its_ends_cross():
+    """`∂h_t/∂h_k = ∂h_t/∂h_{t-1} ⋯ ∂h_{k+1}/∂h_k` holds no factor at k = t: the identity, as ∂h_t/∂h_t is."""
+    text = (
+        r"$$\frac{\partial h_t}{\partial h_{t-1}} = \mathrm{diag}(1-h_t^2) W_H$$"
+        "\n\n"
+        r"$$\frac{\partial h_t}{\partial h_k} = \frac{\partial h_t}{\partial h_{t-1}} \frac{\partial h_{t-1}}{\partial h_{t-2}}"
+        r" \cdots \frac{\partial h_{k+1}}{\partial h_k}$$"
+        "\n\n"
+        r"$$\frac{\partial L}{\partial W_H} = \sum_{t=1}^{T}\sum_{k=1}^{t} \mathrm{diag}(1-h_k^2)"
+        r" \Big(\frac{\partial h_t}{\partial h_k}\Big)^\top W_y^\top(\hat y_t - y_t)\, h_{k-1}^\top$$"
+    )
+    status, _, feedback = _statuses(_with_model(text))["gradient"]
+    assert status == "passed", feedback

@@ -384,6 +384,9 @@ class Unrolled:
         if step is None:
             raise NotEvaluable("it uses a derivative it does not work out")
         name = lower[0]
+        if below == step and upper[0] == lower[0]:  # ∂h_k/∂h_k: the identity
+            value = self._step(upper[0], step)
+            return ZERO if value is ZERO else np.eye(np.size(value))
         if below is not None and below < step - 1 and upper[0] == lower[0]:
             return self._across(upper[0], step, below)
         if below is not None and below == step - 1:
@@ -448,6 +451,9 @@ class Unrolled:
         end, (_, _, _, last) = ends[-1]
         if abs(last - first) > self.count + 2:
             raise NotEvaluable("'…' over more steps than the sentence has")
+        if (last - first) * step < 0:  # `J_t ⋯ J_{k+1}` with k = t: no factor at all, the identity
+            kept = [(factor, bound) for factor in (*before[:start], *after[end + 1 :])]
+            return kept or [(Num(1.0), bound)]
         written = [(factor, bound) for factor in before[:start]]
         for value in range(first, last, step):
             written += [(factor, {**bound, variable: value - offset}) for factor in before[start:stop]]
