@@ -167,8 +167,8 @@ def test_a_product_written_with_dots_is_empty_when_its_ends_cross():
     text = (
         r"$$\frac{\partial h_t}{\partial h_{t-1}} = \mathrm{diag}(1-h_t^2) W_H$$"
         "\n\n"
-        r"$$\frac{\partial h_t}{\partial h_k} = \frac{\partial h_t}{\partial h_{t-1}} \frac{\partial h_{t-1}}{\partial h_{t-2}}"
-        r" \cdots \frac{\partial h_{k+1}}{\partial h_k}$$"
+        r"$$\frac{\partial h_t}{\partial h_k} = \frac{\partial h_t}{\partial h_{t-1}}"
+        r" \frac{\partial h_{t-1}}{\partial h_{t-2}} \cdots \frac{\partial h_{k+1}}{\partial h_k}$$"
         "\n\n"
         r"$$\frac{\partial L}{\partial W_H} = \sum_{t=1}^{T}\sum_{k=1}^{t} \mathrm{diag}(1-h_k^2)"
         r" \Big(\frac{\partial h_t}{\partial h_k}\Big)^\top W_y^\top(\hat y_t - y_t)\, h_{k-1}^\top$$"
