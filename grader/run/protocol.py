@@ -79,6 +79,7 @@ class Request:
     hidden_paths: list[str] = field(default_factory=list)  # covered where mounts allow (the own box stays)
     package: str | None = None  # load module units as modules of this package (relative imports work)
     allowed_modules: list[str] | None = None  # beyond the standard library and the box's own files; None: any
+    records: str = ""  # the folder the values go to; "": `out` beside the box
 
     def to_json(self, items_file: str) -> dict[str, Any]:
         """As JSON, with the items (the same for every submission of a batch) in a file written once."""
@@ -100,6 +101,7 @@ class Request:
             hidden_paths=[str(path) for path in data["hidden_paths"]],
             package=data.get("package"),
             allowed_modules=data.get("allowed_modules"),
+            records=str(data.get("records", "")),
         )
 
 

@@ -178,7 +178,9 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         os.dup2(output_w, 2)
         os.dup2(events_w, 3)
         os.closerange(4, 65536)
-        records = _open_records(box.parent / "out", first, len(request.items))
+        records = _open_records(
+            Path(request.records) if request.records else box.parent / "out", first, len(request.items)
+        )
         level = isolation.confine(request.limits, uid, len(request.items), request.isolation, request.hidden_paths)
         for stream in (sys.stdout, sys.stderr):
             assert isinstance(stream, io.TextIOWrapper)  # the supervisor process's own standard streams

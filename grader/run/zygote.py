@@ -128,7 +128,16 @@ def _wait_for_supervisors() -> None:
 def _clean_up_after_the_grader() -> None:
     """Stdin closed without a kill: the grader itself died. Let running jobs end, then remove their files."""
     _wait_for_supervisors()
+    _remove_the_batchs_folders()
+
+
+_records_folder = ""  # the batch's folder of returned values, when it is not inside our working directory
+
+
+def _remove_the_batchs_folders() -> None:
     isolation.remove_folder(Path.cwd())
+    if _records_folder:
+        isolation.remove_folder(Path(_records_folder))
 
 
 _grader_pid = 0
@@ -146,7 +155,7 @@ def _shut_down(signum: int, frame: object) -> None:
     os.killpg(0, signal.SIGTERM)  # this process group is the warm process and its supervisors
     _wait_for_supervisors()
     if signum == signal.SIGHUP and os.getppid() != _grader_pid:  # by now re-parenting shows
-        isolation.remove_folder(Path.cwd())
+        _remove_the_batchs_folders()
     os._exit(0)
 
 
@@ -197,8 +206,10 @@ def _report_grader_error(job_dir: Path, text: str) -> None:
 
 def main() -> None:
     """argv: [root of the grader, JSON {"grader_pid": ..., "isolation": ..., "hidden": [folders to cover],
-    "preload": [modules]}]."""
+    "preload": [modules], "records": the folder of returned values or ""}]."""
     config = json.loads(sys.argv[2])
+    global _records_folder
+    _records_folder = config.get("records", "")
     _stop_with_the_grader(int(config["grader_pid"]))
     preload(config.get("preload", []))
     isolation.enter_shared_namespaces(config["isolation"], [Path(p) for p in config["hidden"]])
