@@ -93,9 +93,12 @@ class SlurmCluster:
         )
         self._daemon(["slurmctld", "-D", "-f", str(self.conf)], "slurmctld")
         self._daemon(["slurmd", "-D", "-f", str(self.conf)], "slurmd")
-        self._wait_until(
-            lambda: self.run("sinfo", "--noheader", "--Node", "--format=%t").strip() == "idle", "an idle node"
-        )
+        self._wait_until(self._node_idle, "an idle node")
+
+    def _node_idle(self) -> bool:
+        command = ["sinfo", "--noheader", "--Node", "--format=%t"]  # fails while slurmctld is not yet listening
+        done = subprocess.run(command, env=self.environment, capture_output=True, text=True, timeout=120)
+        return done.returncode == 0 and done.stdout.strip() == "idle"
 
     def _daemon(self, command: list[str], name: str) -> None:
         log = (self.folder / "log" / f"{name}.out").open("wb")
@@ -135,7 +138,8 @@ class SlurmCluster:
             time.sleep(1)
 
     def stop(self) -> None:
-        """Cancel whatever still runs, then end the daemons (the node's job steps first ended with it)."""
+        """Cancel the jobs still running and wait for their processes to end, then end the daemons; kill any
+        process of the cluster still left."""
         if self.daemons and self.daemons[-1].poll() is None:
             subprocess.run(["scancel", "--full", "--user=root"], env=self.environment, capture_output=True)
             deadline = time.monotonic() + STOP_SECONDS
