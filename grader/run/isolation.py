@@ -93,9 +93,10 @@ def sandbox_uid(uid_base: int, job_number: int) -> int | None:
 # ---------------------------------------------------------------- inside the student process
 
 
-def confine(limits: Limits, uid: int | None, item_count: int, isolation: str, hidden: list[str]) -> str:
+def confine(limits: Limits, uid: int | None, item_count: int, isolation: str, hidden: list[str]) -> tuple[str, bool]:
     """Called in the student process after fork, before any student code runs, in its box; returns the level
-    reached.
+    reached, and whether every scratch folder is a private one (then nothing it writes there outlives it, and the
+    machine's scratch folders need no sweeping after it).
 
     `hidden` are folders to cover (the grader's packages, the other jobs' folders) when the job needs
     namespaces of its own (not root); the student's own box stays reachable (read-only once /tmp is covered).
@@ -118,7 +119,7 @@ def confine(limits: Limits, uid: int | None, item_count: int, isolation: str, hi
     _set_rlimits(limits, item_count, separate_uid=level.startswith("user"))
     os.environ.clear()
     os.environ.update(SAFE_ENVIRONMENT, HOME=os.getcwd(), TMPDIR=os.getcwd())
-    return level
+    return level, box.all_scratch_private
 
 
 WORK_FOLDER = Path("/tmp/submission")  # inside the job's private /tmp
@@ -136,6 +137,7 @@ class _Box:
             self.entries += 1
             self.size += entry.stat(follow_symlinks=False).st_size if entry.is_file(follow_symlinks=False) else 0
         self.scratch_is_private = False  # a private /tmp with room for a copy of the box
+        self.all_scratch_private = False  # every scratch folder covered by a private tmpfs
 
     def fits(self, limits: Limits) -> bool:
         return self.size <= limits.scratch_mb * 1024 * 1024 and self.entries <= limits.scratch_files
@@ -242,6 +244,7 @@ def _private_scratch(limits: Limits, box: _Box) -> None:
             inside = [path for path in keep if folder in path.parents]
             _cover_keeping(folder, inside, options, read_only=[box.path] if folder in box.path.parents else [])
             box.scratch_is_private = box.scratch_is_private or for_the_box
+    box.all_scratch_private = not any(folder.is_symlink() for folder in SCRATCH_FOLDERS)  # every mount succeeded
 
 
 def _cover_keeping(folder: Path, keep: list[Path], options: str, read_only: list[Path] | None = None) -> None:
@@ -372,8 +375,9 @@ def become_subreaper() -> None:
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
-def kill_everything(student_pid: int, student_pidfd: int, uid: int | None) -> None:
-    """Kill the student process, its group, every process of its uid and every orphan; reap them all."""
+def kill_everything(student_pid: int, student_pidfd: int, uid: int | None, sweep: bool = True) -> None:
+    """Kill the student process, its group, every process of its uid and every orphan; reap them all. `sweep`:
+    remove what the uid left in the machine's scratch folders (needless where they were all private to the job)."""
     _signal_group(student_pid)
     try:
         signal.pidfd_send_signal(student_pidfd, signal.SIGKILL)  # this very process, even if it left its group
@@ -391,7 +395,7 @@ def kill_everything(student_pid: int, student_pidfd: int, uid: int | None) -> No
         for child in _children_of(os.getpid()):  # orphans re-parented here that escaped the group
             _signal_pid(child)
         time.sleep(0.01)
-    if uid is not None:
+    if uid is not None and sweep:
         sweep_scratch(uid)
 
 

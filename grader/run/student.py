@@ -386,10 +386,13 @@ def _guarded(produce: Callable[[], dict[str, Any]], files: set[str]) -> dict[str
 THREAD_STACK_BYTES = 512 * 1024
 
 
-def serve(request: Request, first_item: int, events: Events, level: str, records: dict[int, int]) -> None:
+def serve(
+    request: Request, first_item: int, events: Events, confinement: tuple[str, bool], records: dict[int, int]
+) -> None:
     """Load once, then fetch items from `first_item` on, writing each record as soon as it exists into the
-    item's file, already open (`records`: item index to descriptor)."""
-    events.send(event="isolation", level=level)
+    item's file, already open (`records`: item index to descriptor). `confinement`: the level reached, and
+    whether every scratch folder is private."""
+    events.send(event="isolation", level=confinement[0], private_scratch=confinement[1])
     threading.stack_size(THREAD_STACK_BYTES)  # threads a student leaves running cost little address space
     guard_imports(request.forbidden_modules, request.allowed_modules, events, request.package)
     sys.path.insert(0, os.getcwd())

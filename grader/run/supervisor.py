@@ -72,6 +72,8 @@ class _Run:
     exit_status: int | None = None  # once it has exited
     timed_out: bool = False  # it overran its deadline (and was then killed, so it has no exit status)
     too_many_files: int = 0  # the cap on files in its folder it passed (and was then killed)
+    confined: bool = False  # it said how (its first event, sent before any student code runs)
+    private_scratch: bool = False  # every scratch folder it could write was a private tmpfs
 
 
 _LIVE: list[tuple[int, int, int | None]] = []  # (pid, pidfd, uid) of the student process now running
@@ -115,7 +117,7 @@ def _runs(request: Request, box: Path, uid: int | None, outcome: Outcome, ends_a
         outcome.marks.setdefault("forked", time.monotonic())
         outcome.runs += 1
         _watch(run, request, outcome, ends_at, files)
-        isolation.kill_everything(run.pid, run.pidfd, uid)
+        isolation.kill_everything(run.pid, run.pidfd, uid, sweep=not run.private_scratch)
         outcome.student_wall += time.monotonic() - run.forked_at
         _LIVE.clear()
         _close(run)
@@ -181,11 +183,13 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         records = _open_records(
             Path(request.records) if request.records else box.parent / "out", first, len(request.items)
         )
-        level = isolation.confine(request.limits, uid, len(request.items), request.isolation, request.hidden_paths)
+        level, private = isolation.confine(
+            request.limits, uid, len(request.items), request.isolation, request.hidden_paths
+        )
         for stream in (sys.stdout, sys.stderr):
             assert isinstance(stream, io.TextIOWrapper)  # the supervisor process's own standard streams
             stream.reconfigure(line_buffering=True)
-        student.serve(request, first, student.Events(3), level, records)
+        student.serve(request, first, student.Events(3), (level, private), records)
         sys.stdout.flush()
     except BaseException:  # noqa: BLE001 - report and leave; student code may raise anything
         code = 70
@@ -275,9 +279,10 @@ def _take_events(data: bytes, run: _Run, outcome: Outcome, request: Request) -> 
 
 def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> None:
     kind, item, now = event.get("event"), event.get("item"), time.monotonic()
-    if kind == "isolation" and not outcome.level:
-        outcome.level = str(event.get("level", ""))[:40]
-        outcome.marks["confined"] = now
+    if kind == "isolation" and not run.confined:  # the first event of a run is ours; later ones may be forged
+        run.confined, run.private_scratch = True, event.get("private_scratch") is True
+        outcome.level = outcome.level or str(event.get("level", ""))[:40]
+        outcome.marks.setdefault("confined", now)
     elif kind == "loaded" and not run.loaded:
         run.loaded = True
         outcome.marks.setdefault("loaded", now)
