@@ -648,10 +648,11 @@ def report_command(gradebook, output, exercise_id) -> None:
 
     try:
         with Gradebook(Path(gradebook)) as book:
-            results = book.current(exercise_id)
+            store = book.current_stored(exercise_id)  # a class's grades on disk, not in memory
     except GradebookError as exc:
         raise UsageProblem(str(exc)) from None
-    _emit(results, "html", output)
+    with store:
+        _emit(store.results(), "html", output)
 
 
 @main.command("review")

@@ -16,10 +16,12 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 from grader.record.reviewed import GradedRow, Review, Scoring, scoring_problem, with_reviews
+from grader.record.stored import StoredResults
 from grader.results import GradingResults, SubmissionResult
 
 SCHEMA = """
@@ -129,11 +131,27 @@ class Gradebook:
         """Every submission's current grade (its newest row, with the reviews that apply to it), for reports;
         the exercise may be left out when the gradebook holds only one."""
         exercise = self.exercise(exercise)
+        return GradingResults(exercise=exercise, submissions=list(self._current_grades(exercise)))
+
+    def current_stored(self, exercise: str | None = None) -> StoredResults:
+        """`current`, copied to a temporary file a submission at a time: a large class's reports are made from
+        there without holding it in memory. The caller closes it."""
+        exercise = self.exercise(exercise)
+        store = StoredResults(exercise)
+        try:
+            for place, result in enumerate(self._current_grades(exercise)):
+                store.add(place, result)
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _current_grades(self, exercise: str) -> Iterator[SubmissionResult]:
         reviews: dict[str, list[Review]] = {}
         for review in self.reviews(exercise):
             reviews.setdefault(review.student, []).append(review)
-        submissions = [with_reviews(row, reviews.get(row.student, [])) for row in self.current_rows(exercise)]
-        return GradingResults(exercise=exercise, submissions=submissions)
+        for row in self._current_rows(exercise):
+            yield with_reviews(row, reviews.get(row.student, []))
 
     def exercise(self, wanted: str | None = None) -> str:
         """The exercise named, else the only one the gradebook holds."""
@@ -148,13 +166,16 @@ class Gradebook:
 
     def current_rows(self, exercise: str, student: str | None = None) -> list[GradedRow]:
         """The newest stored grade of each submission (of one student, given one), as the grader made it."""
+        return list(self._current_rows(exercise, student))
+
+    def _current_rows(self, exercise: str, student: str | None = None) -> Iterator[GradedRow]:
         where = "" if student is None else " AND student = ?"
         rows = self._db.execute(
             f"SELECT {_ROW} FROM grades AS g WHERE exercise = ?{where} AND id = "
             "(SELECT MAX(id) FROM grades WHERE exercise = g.exercise AND path = g.path) ORDER BY id",
             (exercise,) if student is None else (exercise, student),
         )
-        return [_graded_row(row) for row in rows]
+        return (_graded_row(row) for row in rows)
 
     def reviewed(self, exercise: str, result: SubmissionResult) -> SubmissionResult:
         """A result just recorded (or reused) for its submission, with the reviews that apply to it."""

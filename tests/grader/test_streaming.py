@@ -99,11 +99,28 @@ def test_html_from_disk_is_the_in_memory_report(graded):
     root, results = graded
     _resumed(root, "html", "-o", "report")
     write_html(results, root / "in-memory")
-    made = sorted(path.relative_to(root / "in-memory") for path in (root / "in-memory").rglob("*") if path.is_file())
-    assert made == sorted(path.relative_to(root / "report") for path in (root / "report").rglob("*") if path.is_file())
-    assert len(made) == 3 + 8  # the class page, its two figures, a page per student
-    for name in made:
-        assert (root / "report" / name).read_bytes() == (root / "in-memory" / name).read_bytes(), name
+    assert len(_same_files(root / "report", root / "in-memory")) == 3 + 8  # the class page, 2 figures, 8 students
+
+
+def test_the_report_command_reads_the_gradebook_a_submission_at_a_time(graded):
+    root, _ = graded
+    result = _in(root, lambda: CliRunner().invoke(main, ["report", "grades.sqlite", "-o", "from-book"]))
+    assert result.exit_code == 0, result.output
+    with Gradebook(root / "grades.sqlite") as book:
+        in_memory = book.current()
+        with book.current_stored() as store:
+            assert list(store.results().submissions) == in_memory.submissions
+    write_html(in_memory, root / "book-in-memory")
+    assert len(_same_files(root / "from-book", root / "book-in-memory")) == 3 + 8
+
+
+def _same_files(made: Path, expected: Path) -> list[Path]:
+    """The files under `expected`, checked to be those under `made`, byte for byte."""
+    names = sorted(path.relative_to(expected) for path in expected.rglob("*") if path.is_file())
+    assert names == sorted(path.relative_to(made) for path in made.rglob("*") if path.is_file())
+    for name in names:
+        assert (made / name).read_bytes() == (expected / name).read_bytes(), name
+    return names
 
 
 # ----------------------------------------------------------------------------------- the store itself
