@@ -14,7 +14,7 @@ import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -245,7 +245,17 @@ def is_kit(folder: Path) -> bool:
 
 
 def load_kit(folder: Path) -> Kit:
-    """A kit folder as an exercise, its public cases and the expected answers it holds."""
+    """A kit folder as an exercise, its public cases and the expected answers it holds: read once in a process
+    while its data is unchanged (a check asks twice, the command line and then the pipeline)."""
+    try:
+        written = (folder / KIT_FILE).stat()
+    except OSError as exc:
+        raise KitError(f"{folder}: not a student kit ({exc})") from None
+    return _read_kit(folder.resolve(), written.st_mtime_ns, written.st_size)
+
+
+@lru_cache(maxsize=4)
+def _read_kit(folder: Path, modified: int, size: int) -> Kit:
     try:
         data = json.loads((folder / KIT_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
