@@ -175,3 +175,40 @@ def test_a_product_written_with_dots_is_empty_when_its_ends_cross():
     )
     status, _, feedback = _statuses(_with_model(text))["gradient"]
     assert status == "passed", feedback
+
+
+EINSTEIN = r"""
+Time as a superscript, entries as subscripts, repeated indices summed.
+$$a^t_i = (W_H)_{ij}\, h^{t-1}_j + (W_x)_{im}\, x^t_m, \qquad h^t_i = \tanh(a^t_i)$$
+$$z^t_c = (W_y)_{ci}\, h^t_i, \qquad \hat y^t_c = \frac{e^{z^t_c}}{\sum_{c'} e^{z^t_{c'}}}$$
+$$L_t = -\log \hat y^t_{y_t}, \qquad L = \sum_{t=1}^{T} L_t$$
+"""
+
+
+def test_einsteins_convention_and_time_as_a_superscript():
+    status, _, feedback = _statuses(EINSTEIN)["equations"]
+    assert status == "passed", feedback
+    wrong = EINSTEIN.replace(r"(W_H)_{ij}\, h^{t-1}_j", r"(W_H)_{ij}\, h^{t-1}_i")  # no sum over j left
+    status, _, feedback = _statuses(wrong)["equations"]
+    assert status != "passed", feedback
+
+
+def test_a_weights_name_is_no_pair_of_indices_to_sum():
+    """`W_{hh} h^{t-1}`: hh names the weight, it is no repeated index to sum over."""
+    text = (
+        r"$$a^t = W_{hh} h^{t-1} + W_{xh} x^t, \qquad h^t = \tanh(a^t), \qquad z^t = W_{hy} h^t,"
+        r" \qquad \hat y^t = \mathrm{softmax}(z^t), \qquad L_t = -\log \hat y^t_{y_t}$$"
+    )
+    status, _, feedback = _statuses(text)["equations"]
+    assert status == "passed", feedback
+
+
+def test_an_upright_d_names_the_same_quantity():
+    text = (
+        r"$$\mathrm{d}a_{T+1} := 0, \qquad \mathrm{d}h_t = W_y^\top(\hat y_t - y_t) + W_H^\top \mathrm{d}a_{t+1},"
+        r" \qquad \mathrm{d}a_t = (1-h_t^2)\odot \mathrm{d}h_t$$"
+        "\n\n"
+        r"$$\frac{\partial L}{\partial W_H} = \sum_{t=1}^{T} \mathrm{d}a_t\, h_{t-1}^\top$$"
+    )
+    status, _, feedback = _statuses(_with_model(text))["gradient"]
+    assert status == "passed", feedback

@@ -10,6 +10,7 @@ from typing import Any
 
 from grader.judge.written import notation as notations
 from grader.judge.written.checks import Finding, derivative_findings, evaluator
+from grader.judge.written.einstein import with_implicit_sums
 from grader.judge.written.evaluate import NotEvaluable
 from grader.judge.written.parsing import Reading, Sym, Unreadable, read_writeup
 from grader.judge.written.sections import Sections, sections
@@ -99,7 +100,7 @@ def build_context(question: Any, writeup: str, handout: dict[str, int], resolve:
 
 
 def _build(question: Any, writeup: str, handout: dict[str, int], resolve: Callable[[str], Any], steps) -> Context:
-    reading = read_writeup(writeup)
+    reading = with_implicit_sums(read_writeup(writeup))
     roles = question.roles
     previous = {roles["previous"]: roles["state"]} if "previous" in roles and "state" in roles else {}
     model = _model(resolve, question.unrolled, tuple(sorted(handout.items()))) if question.unrolled else None

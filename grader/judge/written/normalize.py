@@ -76,6 +76,10 @@ _IMPLIES = re.compile(r"\\(Longleftrightarrow|Longrightarrow|Rightarrow|implies|
 _RANGE = re.compile(r"^\s*[a-z]\s*(=|\\in)\s*([-\w{}\\ ,]*(\\[lc]?dots|\.\.\.)[-\w{}\\ ,]*|[-\w{}\\ ]+)[.,]?\s*$")
 _DOTTED_RANGE = re.compile(r"_\{\s*([a-z])\s*=\s*([^{}.]+?)\s*\.\.\.?\s*([^{}.]+?)\s*\}")
 _TWO_STEPS = re.compile(r"(?<![\\A-Za-z])([A-Za-z])\s*_\s*(\{[^{}]*\}|[A-Za-z0-9])\s*\^\s*\{\s*\(([^(){}]*)\)\s*\}")
+_STEP_SUPER = re.compile(
+    r"((?<![\\A-Za-z])[a-z]|\\(?:" + "|".join(GREEK) + r"))\s*\^\s*(?:\{\s*([tksT](?:\s*[-+]\s*\d+)?)\s*\}|([tksT]))"
+    r"(?![A-Za-z])(?!\s*\^)(\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))?"
+)
 _SUPER_NAME = re.compile(
     r"(?<![\\A-Za-z])([A-Z])\s*\^\s*(?:\{\s*\(?\s*([A-Za-z]{1,3})\s*\)?\s*\}|([A-SU-Za-z]))(?![A-Za-z])"
     r"(\s*_\s*(?:\{[^{}]*\}|[a-z]{1,2}))?"
@@ -85,6 +89,7 @@ _SUPER_ENTRY = re.compile(
     r"(?:\{\s*(?:\\[,;: ]\s*)?([a-z](?:\s*_\s*(?:\{[^{}]*\}|[a-z]))?)\s*\}|([a-z]))(?![A-Za-z{])"
 )
 _GROUP_ENTRY = re.compile(r"\)\s*\^\s*(?:\{\s*(?:\\[,;: ]\s*)?([a-z])\s*\}|([a-z]))(?![A-Za-z{])")
+_UPRIGHT_D = re.compile(r"\\(?:mathrm|text|operatorname)\s*\{\s*d\s*\}\s*(?=[A-Za-z\\])")
 _NABLA = re.compile(rf"\\nabla\s*_\s*(\{{(?:[^{{}}]|\{{[^{{}}]*\}})*\}}|[A-Za-z])\s*({_SYMBOL})")
 _PLACEHOLDER = re.compile(r",\s*(?:\\cdot|\\bullet|:|\*)\s*\}")
 _BRACKET_STEP = re.compile(r"(?<![\\A-Za-z_^])([A-Za-z]{1,2})\[\s*([A-Za-z]|\d+)(\s*[-+]\s*\d+)?\s*\]")
@@ -120,6 +125,7 @@ def normalize(row: str) -> str:
     row = _PAREN_SUB.sub(lambda m: "_{" + m.group(1) + "}", row)  # `h_(t-1)`
     row = _GLUED.sub(r"\1 \2", row)  # `Ux_t + Ws_{t-1}`: a matrix times a vector, written without a space
     row = _TWO_STEPS.sub(lambda m: f"{m.group(1)}_{{{_ungrouped(m.group(2))},{m.group(3)}}}", row)  # `g_t^{(k)}`
+    row = _STEP_SUPER.sub(_step_super, row)  # `h^t`, `\\varepsilon^{t+1}`, `z^t_{y_t}`: the step as a superscript
     row = _TIME_SUPERSCRIPT.sub(lambda m: m.group(1) + "_{" + m.group(2) + "}", row)  # `h^{(t)}`
     row = _STYLE.sub(" ", row)
     row = _SUPER_NAME.sub(_super_name, row)  # `W^H_{ij}`, `W^{(hh)}`: a weight named by its superscript
@@ -130,6 +136,7 @@ def normalize(row: str) -> str:
     row = _bracket_groups(row)
     row = _unwrap(row, _BOXED)
     row = _unwrap(row, _BRACE_NOTE, annotated=True)
+    row = _UPRIGHT_D.sub("d", row)  # `\\mathrm{d}a_t`: the same name as `da_t`
     row = _NABLA.sub(lambda m: f"\\frac{{\\partial {m.group(2)}}}{{\\partial {_ungrouped(m.group(1))}}}", row)
     row = _LATEX_D.sub(lambda m: "\\frac{\\partial " + m.group(1) + "}{\\partial " + m.group(2) + "}", row)
     row = _ASCII_DERIVATIVE.sub(_derivative, row)
@@ -141,6 +148,15 @@ def normalize(row: str) -> str:
 
 
 _GROUP_OPEN = re.compile(r"(\\odot|\\cdot|\\circ|\\left|[*=+\-(])\s*\[|^\s*\[")
+
+
+def _step_super(match: re.Match[str]) -> str:
+    step = (match.group(2) or match.group(3)).replace(" ", "")
+    entry = match.group(4)
+    if step == "T" and not entry:
+        return match.group(0)  # `h^T`: a transpose; `\\varepsilon^T_k`: the last step
+    entry = _ungrouped(entry.strip().lstrip("_").strip()) if entry else None
+    return f"{match.group(1)}_{{{step}{',' + entry if entry else ''}}}"
 
 
 def _super_name(match: re.Match[str]) -> str:
