@@ -242,7 +242,7 @@ def _take(text: str, file: Path, name: str, suffix: str, submission: Submission)
     elif suffix in ANSWER_SUFFIXES:
         _take_answers(text, name, suffix, submission)
     else:
-        submission.writeup += f"\n\n{text}"
+        submission.writeup = _joined(submission.writeup, text)
 
 
 def _take_notebook(text: str, name: str, submission: Submission) -> None:
@@ -256,7 +256,12 @@ def _take_notebook(text: str, name: str, submission: Submission) -> None:
                 f"{reason}; the grader runs Python 3: port it (print(...), range, ...) and submit again"
             )
     submission.units.append(Unit(kind="cells", label=name, cells=code_cells))
-    submission.writeup += "\n\n" + "\n\n".join(markdown_cells)
+    submission.writeup = _joined(submission.writeup, "\n\n".join(markdown_cells))
+
+
+def _joined(writeup: str, text: str) -> str:
+    """A write-up's texts one after the other; the first starts the write-up (its lines keep their numbers)."""
+    return f"{writeup}\n\n{text}" if writeup else text
 
 
 def _take_answers(text: str, name: str, suffix: str, submission: Submission) -> None:

@@ -212,3 +212,21 @@ def test_an_upright_d_names_the_same_quantity():
     )
     status, _, feedback = _statuses(_with_model(text))["gradient"]
     assert status == "passed", feedback
+
+
+def test_line_numbers_are_the_files_own(tmp_path):
+    """Feedback quotes a write-up's lines by the numbers the student sees in their editor."""
+    from grader.read.submission import read_submission
+
+    path = tmp_path / "derivation.md"
+    path.write_text("# Task 2\n\nChain: L_t → ŷ_t → z_t → h_t\n\n$$a_t = W_H h_{t-1} + \\oops{$$\n")
+    writeup = read_submission(path, path.name).writeup
+    assert writeup.split("\n")[2].startswith("Chain:")
+    results = _statuses(writeup)
+    assert "line 5" in results["equations"][2], results["equations"][2]
+
+
+def test_two_chains_in_one_sentence_are_both_read():
+    text = "Chain: L_t → ŷ_t → z_t → h_t → a_t → W_H, and also a_t → h_{t-1} → a_{t-1} → W_H → … → h_1 → W_H.\n"
+    status, _, feedback = _statuses(text)["chain"]
+    assert status == "passed", feedback

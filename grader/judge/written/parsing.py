@@ -593,7 +593,11 @@ _PARENTHESES = re.compile(r"\s\(([^()]*)\)")
 _TRAILING_WORDS = re.compile(
     r"\s(?=(?!(?:tanh|softmax|sigmoid|diag|onehot|relu|prod|sum|exp|log)\b)[a-z]{4,}\b(?![_(^{]))"
 )
-_LEAD_WORDS = re.compile(r"^(?:let|where|so|then|and|with|define|set|hence|thus|i\.e\.|now|finally)\b[\s,:]*", re.I)
+_LEAD_WORDS = re.compile(
+    r"^(?:(?:let|where|so|then|and|with|define|set|hence|thus|i\.e\.|now|finally)\b[\s,:]*|[A-Za-z]+(?: [a-z]+)?:\s+)",
+    re.I,
+)
+_NEXT_CHAIN = re.compile(r",\s*(?:and\s+)?(?:also\s+)?(?=[^\s,]+\s*(?:→|->|\\to\b|\\rightarrow|←|<-))")
 
 
 def _unless_words(match: re.Match[str]) -> str:
@@ -610,7 +614,8 @@ def _columns(line: str) -> list[str]:
     one statement with its `=` aligned in a column, `z_t = W_y h_t     ŷ_t = softmax(z_t)` two."""
     pieces: list[str] = []
     for piece in re.split(r"\s{3,}", line):
-        if pieces and (piece.startswith(_CONTINUES) or pieces[-1].endswith(_CONTINUES)):
+        arrow = piece.startswith(("->", "=>")) or (bool(pieces) and pieces[-1].endswith("<-"))
+        if pieces and not arrow and (piece.startswith(_CONTINUES) or pieces[-1].endswith(_CONTINUES)):
             pieces[-1] += " " + piece
         else:
             pieces.append(piece)
@@ -621,6 +626,7 @@ def _cut_comment(line: str) -> str:
     """`delta_t = ...      (* = elementwise here)`: the math, without remarks in words around it."""
     first, *rest = _columns(line)  # `z_t = W_y h_t ,   ŷ_t = softmax(z_t)`: two statements
     line = " \\qquad ".join([first, *(piece for piece in rest if "=" in piece and _looks_like_math(piece))])
+    line = _NEXT_CHAIN.sub(lambda _: " \\qquad ", line)  # `L_t → … → W_H, and also a_t → h_{t-1} → …`: two chains
     line = _PARENTHESES.sub(_unless_words, line)  # `(total, all losses)`, `(= dL_t/dz_t for softmax+CE)`
     line = _TRAILING_WORDS.split(line, maxsplit=1)[0]  # `h_t = tanh(…) depends on W_H in two ways`
     return _LEAD_WORDS.sub("", line.strip()).strip().rstrip(".,;:")

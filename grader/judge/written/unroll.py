@@ -452,7 +452,7 @@ class Unrolled:
         if abs(last - first) > self.count + 2:
             raise NotEvaluable("'…' over more steps than the sentence has")
         if (last - first) * step < 0:  # `J_t ⋯ J_{k+1}` with k = t: no factor at all, the identity
-            kept = [(factor, bound) for factor in (*before[:start], *after[end + 1 :])]
+            kept = [(factor, bound) for factor in (*before[:start], *after[end + stop - start :])]
             return kept or [(Num(1.0), bound)]
         written = [(factor, bound) for factor in before[:start]]
         for value in range(first, last, step):
