@@ -360,6 +360,7 @@ From your homework folder, with this folder inside it:
 - command line:  `python KIT_FOLDER_NAME/check.py my_work.py`  (or a folder with your files)
 - pytest: put this folder inside your homework folder and run `pytest KIT_FOLDER_NAME` (one test per question)
 - notebook:  `import sys; sys.path.insert(0, "KIT_FOLDER_NAME"); from rnn_check import check`,
-  then `check("QUESTION_ID")`
+  then `check("QUESTION_ID")` or `check()` for every question: your functions as the notebook defines them
+  now, and your written answers from its Markdown cells as last saved (save the notebook first)
 """,
 }
