@@ -94,6 +94,8 @@ _NABLA = re.compile(rf"\\nabla\s*_\s*(\{{(?:[^{{}}]|\{{[^{{}}]*\}})*\}}|[A-Za-z]
 _PLACEHOLDER = re.compile(r",\s*(?:\\cdot|\\bullet|:|\*)\s*\}")
 _BRACKET_STEP = re.compile(r"(?<![\\A-Za-z_^])([A-Za-z]{1,2})\[\s*([A-Za-z]|\d+)(\s*[-+]\s*\d+)?\s*\]")
 _IMMEDIATE = re.compile(r"\\partial\s*\^\s*(\{\s*\+\s*\}|\+)")
+_PAIR_ENTRY = re.compile(rf"(?<![A-Za-z\\])({_SYMBOL})\[\s*([a-z])\s*,\s*([a-z])\s*\]")
+_PHANTOM = re.compile(r"\\[hv]?phantom\s*\{")
 _BOXED = re.compile(r"\\(boxed|fbox)\s*\{")
 _BRACE_NOTE = re.compile(r"\\(underbrace|overbrace|underset|overset)\s*\{")
 
@@ -120,7 +122,9 @@ def normalize(row: str) -> str:
         if symbol in row:
             row = row.replace(symbol, latex)
     row = _DROPPED.sub(" ", row)
+    row = _erased(row, _PHANTOM)  # `\\phantom{…}`: space the width of what it holds
     row = _IMMEDIATE.sub(lambda m: "\\partial ", row)  # `\partial^{+} h_k / \partial W`: the immediate derivative
+    row = _PAIR_ENTRY.sub(_pair_entry, row)  # `W_H[i,j]`
     row = _BRACKET_STEP.sub(_bracket_step, row)  # `h[t-1]`, `p[t][i]`: the step as a subscript
     row = _PAREN_SUB.sub(lambda m: "_{" + m.group(1) + "}", row)  # `h_(t-1)`
     row = _GLUED.sub(r"\1 \2", row)  # `Ux_t + Ws_{t-1}`: a matrix times a vector, written without a space
@@ -179,6 +183,13 @@ def _ungrouped(text: str) -> str:
     return text[1:-1] if text.startswith("{") else text
 
 
+def _pair_entry(match: re.Match[str]) -> str:
+    symbol = match.group(1)
+    command = re.match(r"\\partial\s*", symbol)
+    lead, symbol = (command.group(0), symbol[command.end() :]) if command else ("", symbol)
+    return f"{lead}({symbol})_{{{match.group(2)}{match.group(3)}}}"
+
+
 def _bracket_step(match: re.Match[str]) -> str:
     step = match.group(2) + (match.group(3) or "").replace(" ", "")
     return f"{match.group(1)}_{{{step}}}"
@@ -199,6 +210,15 @@ def _bracket_groups(row: str) -> str:
             return row
         row = row[:opening] + "(" + row[opening + 1 : index] + ")" + row[index + 1 :]
         match = _GROUP_OPEN.search(row, opening)
+    return row
+
+
+def _erased(row: str, command: re.Pattern[str]) -> str:
+    """The command and its brace group gone, what they hold too."""
+    match = command.search(row)
+    while match:
+        row = row[: match.start()] + " " + row[_closing(row, match.end()) :]
+        match = command.search(row)
     return row
 
 
@@ -293,5 +313,17 @@ def _inside_dots(row: str, index: int) -> bool:
 def _states_something(piece: str) -> bool:
     if _RANGE.match(piece) or piece.lstrip("&").lstrip().startswith("="):
         return False
-    marks = ("=", "\\to", "->", "\\rightarrow", "\\longrightarrow", "\\partial", "\\sum", "\\leftarrow", "\\gets", "<-")
+    marks = (
+        "=",
+        "\\to",
+        "->",
+        "\\rightarrow",
+        "\\longrightarrow",
+        "\\partial",
+        "\\sum",
+        "\\leftarrow",
+        "\\longleftarrow",
+        "\\gets",
+        "<-",
+    )
     return any(mark in piece for mark in marks)

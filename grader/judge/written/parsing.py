@@ -32,6 +32,7 @@ RELEVANT_MARKS = (
     "\\prod",
     "\\longrightarrow",
     "\\leftarrow",
+    "\\longleftarrow",
     "←",
     "\\gets",
     "<-",
