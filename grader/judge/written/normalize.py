@@ -313,17 +313,6 @@ def _inside_dots(row: str, index: int) -> bool:
 def _states_something(piece: str) -> bool:
     if _RANGE.match(piece) or piece.lstrip("&").lstrip().startswith("="):
         return False
-    marks = (
-        "=",
-        "\\to",
-        "->",
-        "\\rightarrow",
-        "\\longrightarrow",
-        "\\partial",
-        "\\sum",
-        "\\leftarrow",
-        "\\longleftarrow",
-        "\\gets",
-        "<-",
-    )
+    marks = ("=", "\\to", "->", "\\rightarrow", "\\longrightarrow", "\\partial", "\\sum")
+    marks += ("\\leftarrow", "\\longleftarrow", "\\gets", "<-")
     return any(mark in piece for mark in marks)
