@@ -230,3 +230,41 @@ def test_two_chains_in_one_sentence_are_both_read():
     text = "Chain: L_t → ŷ_t → z_t → h_t → a_t → W_H, and also a_t → h_{t-1} → a_{t-1} → W_H → … → h_1 → W_H.\n"
     status, _, feedback = _statuses(text)["chain"]
     assert status == "passed", feedback
+
+
+@pytest.mark.parametrize(
+    "product, status",
+    [
+        (r"\prod_{j=k+1}^{t} \mathrm{diag}(1-h_j^2)\, W_H", "passed"),
+        (r"\prod_{j=k}^{t} \mathrm{diag}(1-h_j^2)\, W_H", "failed"),  # one factor too many
+        (r"\prod_{j=k+1}^{t} W_H\, \mathrm{diag}(1-h_j^2)\, W_H", "review"),  # wrong, and no known slip
+    ],
+)
+def test_a_derivative_across_steps_in_the_chain_is_worked_out(product, status):
+    chain = (
+        "## Chain\n\n$$L_t \\to \\hat y_t \\to z_t \\to h_t \\to h_{t-1} \\to \\dots \\to h_1, \\qquad h_k \\to W_H$$\n\n"
+        f"$$\\frac{{\\partial h_t}}{{\\partial h_k}} = {product}$$\n"
+    )
+    found, diagnosis, feedback = _statuses(_with_model("") + chain)["chain"]
+    assert found == status, feedback
+    if status == "failed":
+        assert diagnosis == "jacobian-product-off-by-one"
+
+
+@pytest.mark.parametrize(
+    "sentence, status",
+    [
+        (
+            r"$$h_t \to h_{t+1} \to \dots \to h_T, \quad\text{so } L_t \text{ reaches } W_H \text{ through } "
+            r"a_t, a_{t+1}, \dots, a_T$$",
+            "failed",
+        ),
+        (r"$$\text{so } L_t \text{ reaches } W_H \text{ through } a_t, a_{t-1}, \dots, a_1$$", "passed"),
+        (r"Each $h_t$ reaches $L_t, L_{t+1}, \dots, L_T$ through $a_{t+1}, \dots, a_T$.", "passed"),
+    ],
+)
+def test_a_chain_through_later_steps_is_named_whatever_the_verb(sentence, status):
+    found, diagnosis, feedback = _statuses(_with_model(sentence + "\n"))["chain"]
+    assert found == status, feedback
+    if status == "failed":
+        assert diagnosis == "later-states-in-chain"

@@ -102,7 +102,11 @@ def _adjacent(order: list[str], wanted: list[str], first: str, second: str) -> b
 BACK_ARROW = re.compile(r"\\(?:long)?leftarrow|\\gets(?![A-Za-z])|<-")
 ARROW = re.compile(r"\\(?:long)?rightarrow|\\to(?![A-Za-z])|->|\\longrightarrow|\\Rightarrow|\\mapsto")
 SYMBOL = re.compile(r"(?:\\hat\s*\{?\s*)?\\?[A-Za-z]+\}?(?:\s*_\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9]))?")
-LATER = re.compile(r"\b(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?[^.]{0,80}?\b[Dd]epend")
+LATER = re.compile(
+    r"\b(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?[^.]{0,80}?\b(?:[Dd]epend|reach|is (?:affected|influenced))"
+)
+OBJECT_BEFORE = re.compile(r"\b(?:affect|influenc|feed|into|reach|enter)\w*[^.]{0,60}$", re.I)  # `h_t reaches L_t, …`
+TEXT_COMMAND = re.compile(r"\\(?:text|mathrm|textrm|mbox)\s*\{([^{}]*)\}")
 CLAUSE_END = re.compile(  # where the claim about L_t stops: a new sentence, clause, subject or aside
     r"[.?!:;(]\s?|\n\s*\n|,\s*and\b|\b(?:while|whereas|but|total|overall)\b"
 )
@@ -205,7 +209,8 @@ def _reaches(graph: dict[str, set[str]], start: str, goal: str, avoid: set[str])
 
 def later_states(text: str, question: Any, context: Context) -> tuple[int, str] | None:
     """A sentence saying L_t depends on hidden states after step t (`… through h_1, …, h_T`)."""
-    bases = [base for base, quantity in context.notation.steps.items() if quantity == question.recurrent]
+    earlier = {question.recurrent, question.roles.get("preactivation")}  # what precedes L_t at every step
+    bases = [base for base, quantity in context.notation.steps.items() if quantity in earlier]
     if not bases:
         return None
     later = re.compile(
@@ -217,7 +222,10 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
         arguments = re.sub(r"\{\s*([A-Za-z])\s*\}", r"\1", re.sub(r"\\(mathbf|boldsymbol|bm)\s*", "", match.group(1)))
         if later.search(arguments):
             return text.count("\n", 0, match.start()) + 1, " ".join(match.group(0).split())[:100]
+    text = TEXT_COMMAND.sub(lambda words: " " + words.group(1) + " ", text)  # `\\text{so } L_t \\text{ reaches }`
     for match in LATER.finditer(text):
+        if OBJECT_BEFORE.search(text[max(0, match.start() - 80) : match.start()]):
+            continue  # L_t is what is reached, not what depends
         clause = text[match.start() : match.end() + 200]  # the claim about L_t itself, not the next one
         sentence = re.split(CLAUSE_END, clause, maxsplit=1)[0]
         flat = re.sub(r"\\(mathbf|boldsymbol|bm)\s*", "", sentence)
@@ -262,6 +270,10 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
     recursion = any(_reaches(graph, question.recurrent, question.previous, set()) for graph in graphs)
     recursion = recursion or recursion_shown(reading, question, names, arrow_chains(reading, names))
     recursion = recursion or _recursion_in_prose(context, question) or _recursion_by_value(context, question)
+    differing = context.differing("chain")
+    if best and all(best) and recursion and differing:
+        lines = [(finding.line, finding.source) for finding in differing]
+        return review("the chain is right, but a derivative written with it has another value", lines, note)
     if best and all(best) and recursion:
         return passed("The dependency chain is right, including the recursion through earlier steps.", note)
     if not relevant and not context.attempted("chain"):
@@ -352,6 +364,7 @@ DERIVATIVE_SLIPS = {
     "missing-tanh-derivative": "the one-step Jacobian leaves out the derivative of tanh",
     "tanh-derivative-of-wrong-quantity": "the derivative of tanh is written in terms of the wrong quantity",
     "sign-flipped": "the sign of this derivative is flipped",
+    "jacobian-product-off-by-one": "the product of one-step Jacobians runs over one step too many or too few",
 }
 
 

@@ -24,7 +24,7 @@ PROBE_STEP = 2  # a step with one before it and one after it, where local deriva
 class Finding:
     line: int
     source: str
-    outcome: str  # "right", a diagnosis, or "unverified"
+    outcome: str  # "right", a diagnosis, "differs" (a value, neither right nor a known slip), or "unverified"
     reason: str = ""
 
 
@@ -130,17 +130,58 @@ def _number(value: np.ndarray) -> float:
 
 
 def derivative_findings(unrolled: Unrolled, reading: Reading) -> list[Finding]:
-    """Each local derivative written out (`∂z_t/∂h_t = W_y`), at one step, against the reference's."""
+    """Each local derivative written out (`∂z_t/∂h_t = W_y`), at one step, and each derivative across steps
+    (`∂h_t/∂h_k = ∏_{j=k+1}^{t} …`), against the reference's: right, a known slip, or a value that differs."""
     findings = []
     for row in reading.rows:
         rel = row.rel
-        pair = _local_pair(unrolled, rel.parts[0]) if rel.ops else None
-        if pair is None:
+        if not rel.ops:
+            continue
+        pair = _local_pair(unrolled, rel.parts[0])
+        across = None if pair is not None else _across_steps(unrolled, rel.parts[0])
+        if pair is None and across is None:
             continue
         for op, part in zip(rel.ops, rel.parts[1:]):
             if op == "=" and not isinstance(part, Frac):
-                findings.append(_judge_derivative(unrolled, row, rel.parts[0], part, pair))
+                if pair is not None:
+                    findings.append(_judge_derivative(unrolled, row, rel.parts[0], part, pair))
+                elif across is not None:
+                    findings.append(_judge_across(unrolled, row, rel.parts[0], part, across))
     return [f for f in findings if f.outcome != "unverified"]
+
+
+ACROSS_PROBE = (4, 2)  # ∂h_4/∂h_2: two one-step Jacobians
+
+
+def _across_steps(unrolled: Unrolled, lhs: Any) -> tuple[str, str] | None:
+    """(top variable, bottom variable) of `∂h_t/∂h_k`: one quantity, at two steps named by two variables."""
+    if not (isinstance(lhs, Frac) and isinstance(lhs.num, Partial) and isinstance(lhs.den, Partial)):
+        return None
+    top, bottom = unrolled.notation.quantity(lhs.num.arg), unrolled.notation.quantity(lhs.den.arg)
+    if top is None or bottom is None or top[0] != bottom[0] or top[1] is None or bottom[1] is None:
+        return None
+    upper, lower = index_variable(top[1]), index_variable(bottom[1])
+    if upper is None or lower is None or upper == lower:
+        return None
+    return upper, lower
+
+
+def _judge_across(unrolled: Unrolled, row: Row, lhs: Any, formula: Any, variables: tuple[str, str]) -> Finding:
+    """The formula at t = 4, k = 2 against ∂h_4/∂h_2, and against a product one factor too long or short."""
+    (upper, lower), (step, below) = variables, ACROSS_PROBE
+    want = {}
+    try:
+        for name, k in (("right", below), ("jacobian-product-off-by-one", below - 1), ("short", below + 1)):
+            want[name] = unrolled.model_derivative(lhs.num.arg, lhs.den.arg, {upper: step, lower: k})
+        unrolled.memo = {}
+        got = unrolled.value(formula, {upper: step, lower: below})
+    except NotEvaluable as exc:
+        return Finding(row.line, row.source, "unverified", str(exc))
+    if close(got, want["right"], transposed_too=True):
+        return Finding(row.line, row.source, "right")
+    if close(got, want["jacobian-product-off-by-one"]) or close(got, want["short"]):
+        return Finding(row.line, row.source, "jacobian-product-off-by-one")
+    return Finding(row.line, row.source, "differs", "its value is not the derivative, nor a known slip's")
 
 
 def _local_pair(unrolled: Unrolled, lhs: Any) -> str | None:
@@ -177,7 +218,7 @@ def _judge_derivative(unrolled: Unrolled, row: Row, lhs: Any, formula: Any, pair
     for diagnosis, values in unrolled.model.get("derivative_mistakes", {}).get(pair, {}).items():
         if close(got, values[PROBE_STEP], transposed_too=True) or _diagonal_as_vector(got, values[PROBE_STEP]):
             return Finding(row.line, row.source, diagnosis)
-    return Finding(row.line, row.source, "unverified", "its value is not the derivative, nor a known slip's")
+    return Finding(row.line, row.source, "differs", "its value is not the derivative, nor a known slip's")
 
 
 def _diagonal_as_vector(got: np.ndarray, want: np.ndarray) -> bool:

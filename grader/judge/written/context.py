@@ -63,9 +63,13 @@ class Context:
         found = []
         for finding in self.derivatives:
             under = self.part_of(finding.line, finding.source)
-            if finding.outcome != "right" and (under if under != "equations" else "gradient") == part:
+            if finding.outcome not in ("right", "differs") and (under if under != "equations" else "gradient") == part:
                 found.append(finding)
         return found
+
+    def differing(self, part: str) -> list[Finding]:
+        """Derivatives under this part whose value was worked out and is neither right nor a known slip."""
+        return [f for f in self.derivatives if f.outcome == "differs" and self.part_of(f.line, f.source) == part]
 
     def unreadable(self, part: str) -> list[Unreadable]:
         return [row for row in self.reading.unreadable if self.part_of(row.line, row.text or row.source) == part]

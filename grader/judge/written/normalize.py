@@ -310,9 +310,11 @@ def _inside_dots(row: str, index: int) -> bool:
     return "dots" in around or "..." in around
 
 
+STATEMENT_MARKS: tuple[str, ...] = ("=", "\\to", "->", "\\rightarrow", "\\longrightarrow", "\\partial", "\\sum")
+STATEMENT_MARKS += ("\\leftarrow", "\\longleftarrow", "\\gets", "<-")
+
+
 def _states_something(piece: str) -> bool:
     if _RANGE.match(piece) or piece.lstrip("&").lstrip().startswith("="):
         return False
-    marks = ("=", "\\to", "->", "\\rightarrow", "\\longrightarrow", "\\partial", "\\sum")
-    marks += ("\\leftarrow", "\\longleftarrow", "\\gets", "<-")
-    return any(mark in piece for mark in marks)
+    return any(mark in piece for mark in STATEMENT_MARKS)

@@ -372,6 +372,13 @@ class Unrolled:
             return own
         return self._known_derivative(tree.num.arg, tree.den.arg, bound)
 
+    def model_derivative(self, top: Any, bottom: Any, bound: dict[str, int]) -> np.ndarray:
+        """∂top/∂bottom on the model itself, whatever the write-up defines."""
+        value = self._known_derivative(top, bottom, bound)
+        if value is ZERO:
+            raise NotEvaluable("it is zero everywhere")
+        return np.asarray(value, dtype=np.float64)
+
     def _known_derivative(self, top: Any, bottom: Any, bound: dict[str, int]) -> Value:
         upper, lower = self.notation.quantity(top), self.notation.quantity(bottom)
         if upper is None or lower is None:
