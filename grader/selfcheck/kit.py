@@ -220,21 +220,36 @@ def _copy_provided(exercise: Exercise, folder: Path) -> None:
 
 
 def _write_entry_points(folder: Path, exercise: Exercise) -> None:
-    """The kit's commands, with its own folder name and the exercise's question ids written in."""
-    first = next((q.id for q in exercise.questions if not isinstance(q, WrittenQuestion)), exercise.questions[0].id)
+    """The kit's commands, with its own folder name and the exercise's question ids written in; its README
+    ends with the questions and the kit's size."""
+    code = [q.id for q in exercise.questions if isinstance(q, (FunctionQuestion, BackwardQuestion))]
     names = {
         "EXERCISE_ID": exercise.id,
         "KIT_FOLDER_NAME": folder.name,
         "KIT_FOLDER": folder.name,
-        "QUESTION_ID": first,
+        "QUESTION_ID": (code or [exercise.questions[0].id])[0],
     }
     for name, text in ENTRY_POINTS.items():
         for placeholder, value in names.items():
             text = text.replace(placeholder, value)
         if name == "README.md":
-            text += "\nQuestions:\n\n" + "".join(f"- `{q.id}`: {q.title}\n" for q in exercise.questions)
+            text += "\nQuestions:\n\n" + "".join(f"- `{q.id}`: {_described(q)}\n" for q in exercise.questions)
         (folder / name).write_text(text, encoding="utf-8")
     (folder / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n", encoding="utf-8")
+    readme = folder / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + _size_line(folder), encoding="utf-8")
+
+
+def _described(question: Any) -> str:
+    if question.title:
+        return question.title
+    return f"the shape of {question.symbol}" if isinstance(question, ShapeQuestion) else question.kind
+
+
+def _size_line(folder: Path) -> str:
+    files = [path for path in folder.rglob("*") if path.is_file()]
+    kilobytes = sum(path.stat().st_size for path in files) / 1024
+    return f"\nThis kit: {len(files)} files, {kilobytes:.0f} KB.\n"
 
 
 # ---------------------------------------------------------------- reading

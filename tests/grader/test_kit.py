@@ -81,7 +81,7 @@ def test_the_kits_readme_names_its_folder_and_questions(kit):
     assert "KIT_FOLDER" not in readme and "QUESTION_ID" not in readme and "EXERCISE_ID" not in readme
     assert f"pip install -r {folder.name}/requirements.txt" in readme
     for question in load_exercise(exercise_id).questions:
-        assert f"`{question.id}`" in readme
+        assert f"- `{question.id}`: " in readme and f"- `{question.id}`: \n" not in readme  # each described
     assert "QUESTION_ID" not in (folder / "rnn_check.py").read_text()
 
 
@@ -252,6 +252,8 @@ def test_the_kits_size_is_stated_in_the_readme(tmp_path):
     assert CliRunner().invoke(main, ["export", "student", "rnn-bptt", "-o", str(kit)]).exit_code == 0
     files = [path for path in kit.rglob("*") if path.is_file()]
     kilobytes = round(sum(path.stat().st_size for path in files) / 1024)
+    own = re.search(r"This kit: (\d+) files, (\d+) KB", (kit / "README.md").read_text())  # its own README says it
+    assert own and int(own[1]) == len(files) and abs(int(own[2]) - kilobytes) <= 1, own
     readme = (ROOT / "README.md").read_text()
     stated = re.search(r"the kit for `rnn-bptt` is (\d+) files, (\d+) KB", readme)
     assert stated, "README.md states the kit's size"
