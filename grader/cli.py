@@ -260,9 +260,10 @@ def merge_command(gradebooks, fmt, output, exercise_id, class_paths, single, ros
         merged = merge([Path(g) for g in gradebooks], exercise_id, klass)
     except MergeError as exc:
         raise click.ClickException(str(exc)) from None
-    _report_merge_gaps(merged, roster_rows, allow_missing or klass is None, fmt)
-    _check_destination(fmt, output, [Path(s.path) for s in merged.results.submissions], single=True)
-    _emit(merged.results, fmt, output, format_options)
+    with merged:  # the joined results are on disk until written
+        _report_merge_gaps(merged, roster_rows, allow_missing or klass is None, fmt)
+        _check_destination(fmt, output, [Path(s.path) for s in merged.results.submissions], single=True)
+        _emit(merged.results, fmt, output, format_options)
     click.echo(f"merged {len(merged.results.submissions)} submission(s) from {len(gradebooks)} gradebook(s)", err=True)
 
 

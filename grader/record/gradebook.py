@@ -131,7 +131,7 @@ class Gradebook:
         """Every submission's current grade (its newest row, with the reviews that apply to it), for reports;
         the exercise may be left out when the gradebook holds only one."""
         exercise = self.exercise(exercise)
-        return GradingResults(exercise=exercise, submissions=list(self._current_grades(exercise)))
+        return GradingResults(exercise=exercise, submissions=list(self.current_grades(exercise)))
 
     def current_stored(self, exercise: str | None = None) -> StoredResults:
         """`current`, copied to a temporary file a submission at a time: a large class's reports are made from
@@ -139,14 +139,15 @@ class Gradebook:
         exercise = self.exercise(exercise)
         store = StoredResults(exercise)
         try:
-            for place, result in enumerate(self._current_grades(exercise)):
+            for place, result in enumerate(self.current_grades(exercise)):
                 store.add(place, result)
         except BaseException:
             store.close()
             raise
         return store
 
-    def _current_grades(self, exercise: str) -> Iterator[SubmissionResult]:
+    def current_grades(self, exercise: str) -> Iterator[SubmissionResult]:
+        """`current`'s submissions one at a time, read as they are asked for (the gradebook stays open meanwhile)."""
         reviews: dict[str, list[Review]] = {}
         for review in self.reviews(exercise):
             reviews.setdefault(review.student, []).append(review)

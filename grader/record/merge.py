@@ -14,7 +14,7 @@ ordered by path, which is that order for a folder of them.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +22,7 @@ from pathlib import Path
 from grader.read.submission import Submission
 from grader.record.gradebook import Gradebook, GradebookError
 from grader.record.shard import submission_key
+from grader.record.stored import StoredResults
 from grader.results import GradingResults, SubmissionResult
 
 # Two runs of the same code may differ in these without being two grades: the times of the run, what the
@@ -36,76 +37,100 @@ class MergeError(Exception):
 
 @dataclass
 class Merged:
+    """The joined result, its submissions kept on disk (`store`): use as a context manager, which removes them."""
+
     results: GradingResults
+    store: StoredResults
     missing: list[Submission] = field(default_factory=list)  # in the class, graded by no shard
     outside: list[SubmissionResult] = field(default_factory=list)  # graded, but not in the class given
     warnings: list[str] = field(default_factory=list)  # one submission graded from different paths
 
+    def __enter__(self) -> Merged:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.close()
+
 
 @dataclass
 class _Graded:
-    result: SubmissionResult
+    """A submission's first result, as much of it as joining needs in memory: the result itself is in the store."""
+
+    place: int
+    path: str
     source: Path
 
 
 def merge(gradebooks: Sequence[Path], exercise: str | None = None, klass: list[Submission] | None = None) -> Merged:
-    """One result from shard gradebooks; `klass` (from `discover`) for the order and the missing ones."""
+    """One result from shard gradebooks; `klass` (from `discover`) for the order and the missing ones. Results are
+    read a submission at a time and kept on disk, so a class of thousands is joined in flat memory."""
     exercise = _exercise(gradebooks, exercise)
+    store = StoredResults(exercise)
+    try:
+        return _merged(store, gradebooks, exercise, klass)
+    except BaseException:
+        store.close()
+        raise
+
+
+def _merged(store: StoredResults, gradebooks: Sequence[Path], exercise: str, klass: list[Submission] | None) -> Merged:
     graded: dict[str, _Graded] = {}
     conflicts: list[str] = []
     warnings: list[str] = []
     for path in gradebooks:
         for result in _current(path, exercise):
-            conflicts += _add(graded, _Graded(result, path), warnings)
+            conflicts += _add(store, graded, result, path, warnings)
     if conflicts:
         raise MergeError(
             f"{len(conflicts)} submission(s) graded twice with different results:\n" + "\n".join(conflicts)
         )
     order = {submission_key(submission.path): index for index, submission in enumerate(klass or [])}
-    ordered = sorted(graded.items(), key=lambda item: (item[0] not in order, order.get(item[0], 0), _path(item[1])))
-    results = GradingResults(exercise=exercise, submissions=[g.result for _, g in ordered])
+    ordered = sorted(graded.items(), key=lambda item: (item[0] not in order, order.get(item[0], 0), Path(item[1].path)))
+    store.arrange([kept.place for _, kept in ordered])
     if klass is None:
-        return Merged(results, warnings=warnings)
+        return Merged(store.results(), store, warnings=warnings)
     missing = [submission for submission in klass if submission_key(submission.path) not in graded]
-    outside = [g.result for key, g in ordered if key not in order]
-    return Merged(results, missing, outside, warnings)
+    outside = [store.kept(kept.place) for key, kept in ordered if key not in order]
+    return Merged(store.results(), store, missing, outside, warnings)
 
 
-def _path(graded: _Graded) -> Path:
-    return Path(graded.result.path)
-
-
-def _add(graded: dict[str, _Graded], new: _Graded, warnings: list[str]) -> list[str]:
-    """Record one shard's result; a description of the conflict when another shard graded it otherwise."""
-    old = graded.setdefault(submission_key(new.result.path), new)
-    if old is new:
+def _add(
+    store: StoredResults, graded: dict[str, _Graded], new: SubmissionResult, source: Path, warnings: list[str]
+) -> list[str]:
+    """Keep one shard's result; a description of the conflict when another shard graded it otherwise."""
+    key = submission_key(new.path)
+    if key not in graded:
+        graded[key] = _Graded(len(graded), new.path, source)
+        store.add(graded[key].place, new)
         return []
-    if old.result.path != new.result.path:
+    first = graded[key]
+    old = store.kept(first.place)
+    if old.path != new.path:
         warnings.append(
-            f"{new.result.student} graded from two paths: {old.result.path} in {old.source} and "
-            f"{new.result.path} in {new.source} (kept {old.result.path})"
+            f"{new.student} graded from two paths: {old.path} in {first.source} and "
+            f"{new.path} in {source} (kept {old.path})"
         )
-    if _same(old.result, new.result):
+    if _same(old, new):
         return []
-    return [f"  {new.result.student} ({new.result.path}): {_verdict(old)} but {_verdict(new)}"]
+    return [f"  {new.student} ({new.path}): {_verdict(old, first.source)} but {_verdict(new, source)}"]
 
 
 def _same(one: SubmissionResult, other: SubmissionResult) -> bool:
     return one.model_dump(exclude=_IGNORED_ON_COMPARE) == other.model_dump(exclude=_IGNORED_ON_COMPARE)
 
 
-def _verdict(graded: _Graded) -> str:
-    result = graded.result
-    return f"{result.score:g}/{result.max_score:g} {result.status} in {graded.source}"
+def _verdict(result: SubmissionResult, source: Path) -> str:
+    return f"{result.score:g}/{result.max_score:g} {result.status} in {source}"
 
 
-def _current(path: Path, exercise: str) -> list[SubmissionResult]:
-    """A gradebook's current grades of the exercise; none from one holding none (a shard without students)."""
+def _current(path: Path, exercise: str) -> Iterator[SubmissionResult]:
+    """A gradebook's current grades of the exercise, one at a time; none from one holding none (a shard without
+    students)."""
     if exercise not in exercises_in(path):
-        return []
+        return
     try:
         with Gradebook(path) as book:
-            return book.current(exercise).submissions
+            yield from book.current_grades(exercise)
     except GradebookError as exc:
         raise MergeError(str(exc)) from None
 

@@ -24,6 +24,7 @@ from pydantic_core import PydanticSerializationError
 from grader.results import GRADER_VERSION, GradingResults, SubmissionResult
 
 FOLDER_PREFIX = "rnn-grader-results-"
+OWNER_FILE = "grader.pid"  # the process whose store it is: once it is gone (killed), the next store removes it
 _ESCAPED = b"~"  # a record written by `json` (text with lone surrogates, which pydantic cannot encode)
 
 
@@ -33,8 +34,11 @@ class StoredResults:
     def __init__(self, exercise: str) -> None:
         self.exercise = exercise
         self.isolation = ""
+        _sweep_abandoned()
         self.folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))  # mode 0700
-        self._file: IO[bytes] = open(self.folder / "results.jsonl", "w+b")  # noqa: SIM115 - closed by close()
+        (self.folder / OWNER_FILE).write_text(str(os.getpid()))
+        descriptor = os.open(self.folder / "results.jsonl", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        self._file: IO[bytes] = os.fdopen(descriptor, "w+b")  # closed by close()
         self._where: dict[int, tuple[int, int]] = {}  # place in the batch: (offset, length) in the file
         self._order: list[int] | None = None
 
@@ -68,12 +72,22 @@ class StoredResults:
     def count(self) -> int:
         return len(self._where)
 
+    def arrange(self, places: list[int]) -> None:
+        """Read the results back in the order of `places` (every place kept, once), not in the places' order."""
+        if sorted(places) != sorted(self._where):
+            raise ValueError("an arrangement names every place kept, once")
+        self._order = list(places)
+
     def read(self, position: int) -> SubmissionResult:
         """The submission at `position` in the batch's order (0 is the first one kept)."""
         if self._order is None:
             self._order = sorted(self._where)
-            self._file.flush()
-        offset, length = self._where[self._order[position]]
+        return self.kept(self._order[position])
+
+    def kept(self, place: int) -> SubmissionResult:
+        """The result kept as the `place`-th."""
+        self._file.flush()
+        offset, length = self._where[place]
         self._file.seek(offset)
         return _decoded(self._file.read(length))
 
@@ -103,6 +117,17 @@ class StoredSubmissions(Sequence[SubmissionResult]):
     def __iter__(self) -> Iterator[SubmissionResult]:
         for position in range(len(self)):
             yield self._store.read(position)
+
+
+def _sweep_abandoned() -> None:
+    """Stores left by a grader killed before it could remove them (kill -9 in the middle of a batch)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
+        try:
+            os.kill(int((folder / OWNER_FILE).read_text()), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):
+            pass  # another user's, just being made, or not ours to judge
 
 
 def _encoded(result: SubmissionResult) -> bytes:

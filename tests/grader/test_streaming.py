@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from grader.judge.exercise_check import load_checked_exercise
 from grader.pipeline import GradingOptions, grade
 from grader.progress import batch_summary
 from grader.record.gradebook import Gradebook
-from grader.record.stored import StoredResults
+from grader.record.stored import OWNER_FILE, StoredResults
 from grader.report import FORMATS, FormatOptions, ending_in_newline, render_each
 from grader.report.html import write_html
 from grader.results import GradingResults, SubmissionResult
@@ -141,6 +143,18 @@ def test_results_come_back_in_the_batch_order_whatever_order_they_were_kept_in(g
             assert "".join(FORMATS[fmt].stream(stored)) == FORMATS[fmt].render(results), fmt
 
 
+def test_a_store_reads_back_in_the_order_it_is_given():
+    """As `merge` orders the shards' results by the class once all are read."""
+    subs = [SubmissionResult(path=f"{n}.py", student=str(n), score=0, max_score=1, status="rejected") for n in range(3)]
+    with StoredResults("rnn-bptt") as store:
+        for place, sub in enumerate(subs):
+            store.add(place, sub)
+        store.arrange([2, 0, 1])
+        assert list(store.results().submissions) == [subs[2], subs[0], subs[1]] and store.kept(1) == subs[1]
+        with pytest.raises(ValueError):
+            store.arrange([0, 1])  # a place left out
+
+
 def test_a_name_no_encoding_can_write_survives_the_round_trip():
     name = "caf\udce9"  # a file name's undecodable byte, as Python reads it
     sub = SubmissionResult(path=f"class/{name}.py", student=name, score=1.5, max_score=2.0, status="graded")
@@ -155,6 +169,17 @@ def test_the_store_is_private_and_removed_when_closed():
         folder = store.folder
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # no other user reads the class's grades
     assert not folder.exists()
+
+
+def test_a_store_left_by_a_killed_grader_is_removed_by_the_next_one():
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with StoredResults("rnn-bptt") as killed:
+        (killed.folder / OWNER_FILE).write_text(str(gone.pid))  # as if its grader had been killed
+        shutil.copytree(killed.folder, killed.folder.with_name(killed.folder.name + "-left"))
+    left = killed.folder.with_name(killed.folder.name + "-left")
+    with StoredResults("rnn-bptt") as living:
+        assert not left.exists() and living.folder.exists()  # a living grader's store stays
 
 
 @pytest.mark.parametrize(
