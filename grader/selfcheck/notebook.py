@@ -105,7 +105,10 @@ def _written_evidence(kit: Kit, notebook: Path | None) -> Evidence:
 
 def _report(results: list[QuestionResult], notebook: Path | None) -> list[str]:
     lines = [line for result in results for line in render_question(result)]
-    source = f"the saved {notebook.name}" if notebook else "no notebook found in this folder"
+    if notebook is None:
+        source = "no notebook found in this folder"
+    else:
+        source = f"the saved {notebook.name}" if notebook.is_file() else f"no file {notebook}"
     return [*lines, f"(code: the functions defined in this kernel; written answers: {source})"]
 
 
