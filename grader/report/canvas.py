@@ -37,14 +37,13 @@ named by login, and a `submission` column added to it covers any other naming. T
 from __future__ import annotations
 
 import csv
-import io
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from grader.report import FormatError
-from grader.report.csv_gradebook import plain_number, safe_text
+from grader.report.csv_gradebook import csv_line, plain_number, safe_text
 from grader.results import GradingResults, SubmissionResult, awaiting_review
 
 STUDENT_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
@@ -87,20 +86,14 @@ def stream(results: GradingResults, roster: Roster, assignment: str, *, points_p
             unmatched.append((sub.student, _score_cell(sub)))
         else:
             matched[key] = _score_cell(sub)
-    yield _csv_line([*STUDENT_COLUMNS, assignment])
+    yield csv_line([*STUDENT_COLUMNS, assignment])
     maximum = _points_possible(results)
     if points_possible and maximum is not None:
-        yield _csv_line([POINTS_POSSIBLE, "", "", "", "", maximum])
+        yield csv_line([POINTS_POSSIBLE, "", "", "", "", maximum])
     for key, row in roster.items():
-        yield _csv_line(_student_row(row, matched.get(key, "")))
+        yield csv_line(_student_row(row, matched.get(key, "")))
     for student, cell in unmatched:
-        yield _csv_line(_student_row({"Student": student}, cell))
-
-
-def _csv_line(cells: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow(cells)
-    return buffer.getvalue()
+        yield csv_line(_student_row({"Student": student}, cell))
 
 
 def check(roster: Roster, assignment: str | None) -> None:

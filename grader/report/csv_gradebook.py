@@ -45,12 +45,13 @@ def stream(results: GradingResults) -> Iterator[str]:
     """The same text in pieces: the header, then each submission's row."""
     question_ids = _question_ids(results)
     reviews = any(awaiting_review(sub) for sub in results.submissions)
-    yield _csv_line(_FIXED_COLUMNS + _question_headers(question_ids) + ([AWAITING_REVIEW_COLUMN] if reviews else []))
+    yield csv_line(_FIXED_COLUMNS + _question_headers(question_ids) + ([AWAITING_REVIEW_COLUMN] if reviews else []))
     for sub in results.submissions:
-        yield _csv_line(_row(sub, question_ids) + ([safe_text(" ".join(awaiting_review(sub)))] if reviews else []))
+        yield csv_line(_row(sub, question_ids) + ([safe_text(" ".join(awaiting_review(sub)))] if reviews else []))
 
 
-def _csv_line(cells: list[str]) -> str:
+def csv_line(cells: list[str]) -> str:
+    """One row of CSV text, ending in "\\n"."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(cells)
     return buffer.getvalue()
