@@ -268,3 +268,24 @@ def test_a_chain_through_later_steps_is_named_whatever_the_verb(sentence, status
     assert found == status, feedback
     if status == "failed":
         assert diagnosis == "later-states-in-chain"
+
+
+def test_the_students_own_j_is_a_jacobian_not_the_exercises_loss():
+    """`J_t` spells the step loss in some courses; a write-up defining `J_j := ∂h_j/∂h_{j-1}` means its own."""
+    text = (
+        r"$$J_j := \frac{\partial h_j}{\partial h_{j-1}} = \mathrm{diag}(1-h_j^2)\, W_H$$"
+        "\n\n"
+        r"$$\frac{\partial L}{\partial W_H} = \sum_{t=1}^{T}\sum_{k=1}^{t} \mathrm{diag}(1-h_k^2)\,"
+        r" J_{k+1}^\top \cdots J_t^\top\, W_y^\top(\hat y_t - y_t)\, h_{k-1}^\top$$"
+    )
+    status, _, feedback = _statuses(_with_model(text))["gradient"]
+    assert status == "passed", feedback
+
+
+def test_a_weight_copy_per_step_is_the_weight():
+    text = (
+        r"$$a^{(t)} = W^{(t)} h^{(t-1)} + U x^{(t)}, \qquad h^{(t)} = \tanh(a^{(t)}), \qquad o^{(t)} = V h^{(t)},"
+        r" \qquad \hat y^{(t)} = \mathrm{softmax}(o^{(t)}), \qquad L^{(t)} = -\log \hat y^{(t)}_{y_t}$$"
+    )
+    status, _, feedback = _statuses(text)["equations"]
+    assert status == "passed", feedback

@@ -67,7 +67,13 @@ _DROPPED = re.compile(
     r"\\(tag|label|eqref|ref|hspace|vspace)\*?\s*\{[^{}]*\}|\\(nonumber|notag|displaystyle|limits|qedhere)\b"
     r"|\\in\s*(\\[,;:! ]\s*)*\\mathbb\s*\{?R\}?(\^\s*\{[^{}]*\}|\^\s*\S)?|\\in\s*\\\{[^{}]*\\\}"
 )
-_TIME_SUPERSCRIPT = re.compile(r"([A-Za-z}])\s*\^\s*\{\s*\(([^(){}]*)\)\s*\}")
+_TIME_SUPERSCRIPT = re.compile(r"([A-Za-z}])\s*\^\s*\{\s*\(([^(){}]*)\)\s*\}(\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))?")
+_COPY = re.compile(
+    r"(?<![\\A-Za-z])([WUV](?:\s*_\s*(?:\{[^{}]*\}|[A-Za-z]))?)\s*\^\s*\{\s*\(\s*[a-z](?:\s*[-+]\s*\d+)?\s*\)\s*\}"
+)
+_SUPER_PAIR = re.compile(
+    r"(?<![\\A-Za-z])([A-Z]\s*_\s*(?:\{[^{}]*\}|[A-Za-z]))\s*\^\s*\{\s*([a-z])\s*,?\s*([a-z])\s*\}"
+)
 _IVERSON = re.compile(r"(?:\\mathbb\s*\{?1\}?|\\mathbf\s*\{?1\}?)?\s*\[\s*([a-z]'?)\s*=\s*([^\[\]=]{1,20}?)\s*\]")
 _GLUED = re.compile(r"(?<![\\A-Za-z])([A-Z])([a-z])(?=\s*_)")
 _PAREN_SUB = re.compile(r"_\(([^()]*)\)")
@@ -86,7 +92,7 @@ _SUPER_NAME = re.compile(
 )
 _SUPER_ENTRY = re.compile(
     r"((?:\\hat\s*\{?\s*)?(?<![\\A-Za-z])[A-Za-z]\}?\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))\s*\^\s*"
-    r"(?:\{\s*(?:\\[,;: ]\s*)?([a-z](?:\s*_\s*(?:\{[^{}]*\}|[a-z]))?)\s*\}|([a-z]))(?![A-Za-z{])"
+    r"(?:\{\s*(?:\\[,;: ]\s*)?([a-z]'?(?:\s*_\s*(?:\{[^{}]*\}|[a-z]))?)\s*\}|([a-z]))(?![A-Za-z{])"
 )
 _GROUP_ENTRY = re.compile(r"\)\s*\^\s*(?:\{\s*(?:\\[,;: ]\s*)?([a-z])\s*\}|([a-z]))(?![A-Za-z{])")
 _UPRIGHT_D = re.compile(r"\\(?:mathrm|text|operatorname)\s*\{\s*d\s*\}\s*(?=[A-Za-z\\])")
@@ -128,9 +134,12 @@ def normalize(row: str) -> str:
     row = _BRACKET_STEP.sub(_bracket_step, row)  # `h[t-1]`, `p[t][i]`: the step as a subscript
     row = _PAREN_SUB.sub(lambda m: "_{" + m.group(1) + "}", row)  # `h_(t-1)`
     row = _GLUED.sub(r"\1 \2", row)  # `Ux_t + Ws_{t-1}`: a matrix times a vector, written without a space
+    row = _COPY.sub(lambda m: m.group(1) + " ", row)  # `W^{(t)}`: the copy of W used at step t, W itself
     row = _TWO_STEPS.sub(lambda m: f"{m.group(1)}_{{{_ungrouped(m.group(2))},{m.group(3)}}}", row)  # `g_t^{(k)}`
     row = _STEP_SUPER.sub(_step_super, row)  # `h^t`, `\\varepsilon^{t+1}`, `z^t_{y_t}`: the step as a superscript
-    row = _TIME_SUPERSCRIPT.sub(lambda m: m.group(1) + "_{" + m.group(2) + "}", row)  # `h^{(t)}`
+    row = _TIME_SUPERSCRIPT.sub(_time_superscript, row)  # `h^{(t)}`, `h^{(t)}_i`
+    row = _SUPER_PAIR.sub(lambda m: f"({m.group(1)})_{{{m.group(2)}{m.group(3)}}}", row)  # `W_{hh}^{ij}`
+    row = _GLUED.sub(r"\1 \2", row)  # again, for what a superscript step became: `Ux^{(t)}` is `Ux_{t}`
     row = _STYLE.sub(" ", row)
     row = _SUPER_NAME.sub(_super_name, row)  # `W^H_{ij}`, `W^{(hh)}`: a weight named by its superscript
     row = _PLACEHOLDER.sub("}", row)  # `z_{t,\\cdot}`: all entries of z_t
@@ -152,6 +161,12 @@ def normalize(row: str) -> str:
 
 
 _GROUP_OPEN = re.compile(r"(\\odot|\\cdot|\\circ|\\left|[*=+\-(])\s*\[|^\s*\[")
+
+
+def _time_superscript(match: re.Match[str]) -> str:
+    entry = match.group(3)
+    entry = _ungrouped(entry.strip().lstrip("_").strip()) if entry else None
+    return f"{match.group(1)}_{{{match.group(2)}{',' + entry if entry else ''}}}"
 
 
 def _step_super(match: re.Match[str]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.judge.written.parsing import Add, Apply, BigOp, Func, Index, Mul, Neg, Reading, Sym, parse_math, walk
+from grader.judge.written.parsing import Add, Apply, BigOp, Frac, Func, Index, Mul, Neg, Reading, Sym, parse_math, walk
 from grader.judge.written.symbols import key
 
 ACTIVATIONS = ("tanh", "sigma", "sigmoid", "relu")
@@ -73,6 +73,7 @@ def infer(reading: Reading, notation: Notation, roles: dict[str, str]) -> Notati
         if op == "=" and isinstance(row.rel.parts[i], Sym)
     ]
     _aliases(statements, found)
+    _own_derivatives(statements, found)
     defined: dict[str, Any] = {}
     for lhs, rhs in statements:
         defined.setdefault(key(lhs), rhs)
@@ -110,6 +111,17 @@ def _aliases(statements: list[tuple[Sym, Any]], found: Notation) -> None:
             elif mine.sub is not None:
                 found.steps[base_key(mine)] = quantity[0]
             break
+
+
+def _own_derivatives(statements: list[tuple[Sym, Any]], found: Notation) -> None:
+    """`J_j := ∂h_j/∂h_{j-1}`: J is the student's own name for a derivative, whatever the exercise spells so (J_t)."""
+    own = {lhs.base for lhs, rhs in statements if lhs.sub is not None and isinstance(rhs, Frac) and _partial(rhs)}
+    for written in [k for k in found.fixed if k.split("_", 1)[0] in own]:
+        del found.fixed[written]
+
+
+def _partial(fraction: Frac) -> bool:
+    return type(fraction.num).__name__ == "Partial"
 
 
 def _assign(table: dict[str, str], written: str, quantity: str) -> None:
@@ -211,7 +223,7 @@ def _losses(statements: list[tuple[Sym, Any]], found: Notation, roles: dict[str,
         if lhs.sub is not None and isinstance(rhs, Neg) and _logs_of(rhs, prediction | {"^y"}):
             _assign(found.steps, base_key(lhs), roles["step_loss"])
             step_losses.add(base_key(lhs))
-            for target in _picked_entries(rhs, prediction | {"^y"}):
+            for target in _picked_entries(rhs, prediction | {"^y"}) + _weighting_logs(rhs, found):
                 if "target" in roles and base_key(target) not in found.steps:
                     found.steps[base_key(target)] = roles["target"]  # `-\\log \\hat y_{t,c_t}`: c is the target
     for lhs, rhs in statements:
@@ -230,6 +242,16 @@ def _picked_entries(tree: Any, prediction: set[str]) -> list[Sym]:
         elif isinstance(node, Index) and isinstance(node.base, Sym) and base_key(node.base) in prediction:
             picked.append(node.index)
     return [p for p in picked if isinstance(p, Sym) and p.sub is not None and len(p.sub) == 1]
+
+
+def _weighting_logs(tree: Any, found: Notation) -> list[Sym]:
+    """`-e_t^\\top \\log \\hat y_t`: a per-step vector of the write-up's own that weighs the logarithms (the one-hot
+    target)."""
+    return [
+        node
+        for node in walk(tree)
+        if isinstance(node, Sym) and node.sub is not None and len(node.sub) == 1 and found.quantity(node) is None
+    ]
 
 
 def _logs_of(tree: Any, prediction: set[str]) -> bool:

@@ -62,13 +62,23 @@ def definitions(reading: Reading) -> list[Definition]:
     found = []
     for row in reading.rows:
         rel = row.rel
-        if not rel.ops or rel.ops[0] != "=" or not isinstance(rel.parts[0], (Sym, Frac)):
+        if not rel.ops or rel.ops[0] != "=":
+            continue
+        lhs, transposed = _untransposed(rel.parts[0])
+        if not isinstance(lhs, (Sym, Frac)):
             continue
         for op, part in zip(rel.ops, rel.parts[1:]):
             if op != "=":
                 break
-            found.append(Definition(row.line, rel.parts[0], part))
+            found.append(Definition(row.line, lhs, Pow(part, Sym("T")) if transposed else part))
     return found
+
+
+def _untransposed(lhs: Any) -> tuple[Any, bool]:
+    """`J_j^\\top = …` defines J_j as the transpose of what follows."""
+    if isinstance(lhs, Pow) and isinstance(lhs.exp, Sym) and lhs.exp.base in TRANSPOSE_MARKS and lhs.exp.sub is None:
+        return lhs.base, True
+    return lhs, False
 
 
 EXTRA_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -448,11 +458,16 @@ class Unrolled:
             return [(factor, bound) for factor in factors]
         before, after = factors[: dots[0]], factors[dots[0] + 1 :]
         stepped = [(i, found) for i, f in enumerate(before) if (found := self._stepped(f, bound)) is not None]
-        if len(stepped) < 2:
+        if not stepped:
             raise NotEvaluable("'…' has no value here")
-        (start, (name, variable, offset, first)), (stop, (other, _, _, second)) = stepped[-2], stepped[-1]
+        if len(stepped) == 1 or stepped[-2][1][0] != stepped[-1][1][0]:
+            # `J_{k+1}^T ⋯ J_t^T`: one factor, repeated in the direction the check assumes
+            (start, (name, variable, offset, first)), stop = stepped[-1], len(before)
+            other, step = name, -1 if self.descending else 1
+        else:
+            (start, (name, variable, offset, first)), (stop, (other, _, _, second)) = stepped[-2], stepped[-1]
+            step = second - first
         ends = [(i, found) for i, f in enumerate(after) if (found := self._stepped(f, bound)) and found[0] == name]
-        step = second - first
         if name != other or step not in (1, -1) or not ends:
             raise NotEvaluable("'…' has no value here")
         end, (_, _, _, last) = ends[-1]
