@@ -222,7 +222,7 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
         arguments = re.sub(r"\{\s*([A-Za-z])\s*\}", r"\1", re.sub(r"\\(mathbf|boldsymbol|bm)\s*", "", match.group(1)))
         if later.search(arguments):
             return text.count("\n", 0, match.start()) + 1, " ".join(match.group(0).split())[:100]
-    text = TEXT_COMMAND.sub(lambda words: " " + words.group(1) + " ", text)  # `\\text{so } L_t \\text{ reaches }`
+    text = TEXT_COMMAND.sub(lambda match: " " + match.group(1) + " ", text)  # `\\text{so } L_t \\text{ reaches }`
     for match in LATER.finditer(text):
         if OBJECT_BEFORE.search(text[max(0, match.start() - 80) : match.start()]):
             continue  # L_t is what is reached, not what depends
