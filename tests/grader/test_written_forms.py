@@ -289,3 +289,30 @@ def test_a_weight_copy_per_step_is_the_weight():
     )
     status, _, feedback = _statuses(text)["equations"]
     assert status == "passed", feedback
+
+
+@pytest.mark.parametrize(
+    "written, meant",
+    [
+        ("aₜ = W_H hₜ₋₁", "a_{t} = W_H h_{t-1}"),
+        (r"E_t(y_t,\hat y_t) = -y_t^\top \log \hat y_t", r"E_t = -y_t^\top \log \hat y_t"),
+        ("a_t = W_hh h_{t-1} + W_xh x_t", "a_t = W_{hh} h_{t-1} + W_{xh} x_t"),
+        (r"\sum_{c'} e^{z_t[c']}", r"\sum_{u} e^{z_t[u]}"),
+        (r"\sum_{m'=1}^{V} e^{z_{t,m'}}", r"\sum_{u=1}^{V} e^{z_{t,u}}"),
+    ],
+)
+def test_more_habits_mean_what_they_say(written, meant):
+    assert normalize(written).replace(" ", "") == meant.replace(" ", "")
+
+
+def test_a_derivative_prime_and_a_transpose_prime_stay():
+    assert normalize(r"\tanh'(a_t) h' W").count("'") == 2
+
+
+def test_a_list_of_later_states_after_a_colon_is_a_later_states_claim():
+    sentence = (
+        "- Since the states are chained, $L_t$ depends on $W_H$ through every hidden state of the sentence: "
+        "$h_1, h_2, \\dots, h_T$ (before and after step $t$).\n"
+    )
+    status, diagnosis, feedback = _statuses(_with_model(sentence))["chain"]
+    assert (status, diagnosis) == ("failed", "later-states-in-chain"), feedback

@@ -108,7 +108,7 @@ LATER = re.compile(
 OBJECT_BEFORE = re.compile(r"\b(?:affect|influenc|feed|into|reach|enter)\w*[^.]{0,60}$", re.I)  # `h_t reaches L_t, …`
 TEXT_COMMAND = re.compile(r"\\(?:text|mathrm|textrm|mbox)\s*\{([^{}]*)\}")
 CLAUSE_END = re.compile(  # where the claim about L_t stops: a new sentence, clause, subject or aside
-    r"[.?!:;(]\s?|\n\s*\n|,\s*and\b|\b(?:while|whereas|but|total|overall)\b"
+    r"[.?!;(]\s?|:\s*\n|\n\s*\n|,\s*and\b|\b(?:while|whereas|but|total|overall)\b"
 )
 AS_FUNCTION = re.compile(
     r"\b(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?\s*(?:\\left)?\s*\(((?:[^()]|\([^()]*\)){1,160})\)"

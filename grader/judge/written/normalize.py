@@ -101,6 +101,11 @@ _PLACEHOLDER = re.compile(r",\s*(?:\\cdot|\\bullet|:|\*)\s*\}")
 _BRACKET_STEP = re.compile(r"(?<![\\A-Za-z_^])([A-Za-z]{1,2})\[\s*([A-Za-z]|\d+)(\s*[-+]\s*\d+)?\s*\]")
 _IMMEDIATE = re.compile(r"\\partial\s*\^\s*(\{\s*\+\s*\}|\+)")
 _PAIR_ENTRY = re.compile(rf"(?<![A-Za-z\\])({_SYMBOL})\[\s*([a-z])\s*,\s*([a-z])\s*\]")
+_PRIMED_INDEX = re.compile(r"(?<=[_\[{,])(\s*)([a-z])'(?=\s*[\]},=])")
+_UNICODE_SUB = re.compile("[ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₀₁₂₃₄₅₆₇₈₉₊₋]+")
+SUBSCRIPT_LETTERS = dict(zip("ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₀₁₂₃₄₅₆₇₈₉₊₋", "aehijklmnoprstuvx0123456789+-"))
+_FUNCTION_ARGUMENTS = re.compile(r"^(\s*[A-Za-z]\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))\s*\([^()=]*\)\s*(?=&?\s*=)")
+_WORD_SUB = re.compile(r"(?<![\\A-Za-z])([A-Z])_([a-z]{2,3})(?![A-Za-z{])")
 _PHANTOM = re.compile(r"\\[hv]?phantom\s*\{")
 _BOXED = re.compile(r"\\(boxed|fbox)\s*\{")
 _BRACE_NOTE = re.compile(r"\\(underbrace|overbrace|underset|overset)\s*\{")
@@ -124,12 +129,16 @@ def normalize(row: str) -> str:
     stripped = _SHAPE_NOTE.sub("", row) if "=" in row else row
     if not stripped.rstrip().endswith("="):  # `z_t = W_y h_t : \boxed{10 \times 1}`: a shape after an equation
         row = stripped
+    row = _UNICODE_SUB.sub(lambda m: "_{" + "".join(SUBSCRIPT_LETTERS[c] for c in m.group(0)) + "}", row)  # `hₜ₋₁`
+    row = _FUNCTION_ARGUMENTS.sub(lambda m: m.group(1) + " ", row)  # `E_t(y_t, \\hat y_t) = …`: the loss E_t
+    row = _WORD_SUB.sub(lambda m: f"{m.group(1)}_{{{m.group(2)}}}", row)  # `W_hh h_{t-1}`
     for symbol, latex in UNICODE.items():
         if symbol in row:
             row = row.replace(symbol, latex)
     row = _DROPPED.sub(" ", row)
     row = _erased(row, _PHANTOM)  # `\\phantom{…}`: space the width of what it holds
     row = _IMMEDIATE.sub(lambda m: "\\partial ", row)  # `\partial^{+} h_k / \partial W`: the immediate derivative
+    row = _PRIMED_INDEX.sub(lambda m: m.group(1) + _fresh_letter(row, m.group(2)), row)  # `\\sum_{c'} z_t[c']`
     row = _PAIR_ENTRY.sub(_pair_entry, row)  # `W_H[i,j]`
     row = _BRACKET_STEP.sub(_bracket_step, row)  # `h[t-1]`, `p[t][i]`: the step as a subscript
     row = _PAREN_SUB.sub(lambda m: "_{" + m.group(1) + "}", row)  # `h_(t-1)`
@@ -196,6 +205,11 @@ def _super_entry(match: re.Match[str]) -> str:
 
 def _ungrouped(text: str) -> str:
     return text[1:-1] if text.startswith("{") else text
+
+
+def _fresh_letter(row: str, primed: str) -> str:
+    """An index letter the row does not use, for `c'` (a second index running over what c runs over)."""
+    return next((letter for letter in "uvwqrsg" if not re.search(rf"(?<![A-Za-z\\]){letter}(?![A-Za-z])", row)), primed)
 
 
 def _pair_entry(match: re.Match[str]) -> str:
