@@ -344,7 +344,7 @@ from pathlib import Path
 
 KIT = Path(__file__).resolve().parent
 sys.path.insert(0, str(KIT))
-from grader.selfcheck import kit_tests  # noqa: E402
+from grader.selfcheck.as_pytest import kit_tests  # noqa: E402
 
 test_question = kit_tests(KIT)
 ''',

@@ -16,7 +16,7 @@ from pathlib import Path
 PACKAGES = ("grader", "exercises")
 ENTRY_MODULES = (
     "grader.cli",  # check.py
-    "grader.selfcheck",  # test_kit.py, under pytest
+    "grader.selfcheck.as_pytest",  # test_kit.py, under pytest
     "grader.selfcheck.notebook",  # rnn_check.py, in a notebook
     "grader.run.zygote",  # the sandbox's warm process, which the client starts by name
 )
