@@ -316,3 +316,20 @@ def test_a_list_of_later_states_after_a_colon_is_a_later_states_claim():
     )
     status, diagnosis, feedback = _statuses(_with_model(sentence))["chain"]
     assert (status, diagnosis) == ("failed", "later-states-in-chain"), feedback
+
+
+def test_a_derivative_with_respect_to_an_entry_is_defined_and_used_entry_by_entry():
+    text = (
+        r"$\dfrac{\partial L}{\partial h_{t,i}} = \sum_{m=1}^{V} (W_y)_{mi}\,(\hat y_{t,m} - [m=y_t])"
+        r" + \sum_{m=1}^{H} (W_H)_{mi}\,\delta_{t+1,m}$"
+        "\n\n"
+        r"$\delta_{t,i} := \dfrac{\partial L}{\partial a_{t,i}} = (1 - h_{t,i}^2)\,\dfrac{\partial L}{\partial h_{t,i}}$,"
+        r" $\quad \delta_{T+1} = 0$"
+        "\n\n"
+        r"i.e. $\partial L/\partial W_H = \sum_t \delta_t h_{t-1}^T$."
+    )
+    status, _, feedback = _statuses(_with_model(text))["gradient"]
+    assert status == "passed", feedback
+    slip = text.replace(r"(W_H)_{mi}\,\delta_{t+1,m}", r"(W_H)_{im}\,\delta_{t+1,m}")
+    status, diagnosis, feedback = _statuses(_with_model(slip))["gradient"]
+    assert (status, diagnosis) == ("failed", "untransposed-recurrent-weight"), feedback

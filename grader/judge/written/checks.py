@@ -39,8 +39,10 @@ def close(got: np.ndarray, want: np.ndarray, *, transposed_too: bool = False) ->
     return transposed_too and got.T.shape == want.shape and np.allclose(got.T, want, rtol=1e-6, atol=1e-9)
 
 
-def evaluator(model: dict, notation: Notation, reading: Reading, steps: tuple[str, ...]) -> Unrolled:
-    return Unrolled(model, notation, definitions(reading), steps)
+def evaluator(
+    model: dict, notation: Notation, reading: Reading, steps: tuple[str, ...], sizes: dict[str, int] | None = None
+) -> Unrolled:
+    return Unrolled(model, notation, definitions(reading), steps, sizes or {})
 
 
 def gradient_findings(unrolled: Unrolled, reading: Reading, loss: str, weight: str) -> list[Finding]:

@@ -115,7 +115,7 @@ def _build(question: Any, writeup: str, handout: dict[str, int], resolve: Callab
     names = _names(reading, notation, previous)
     context = Context(writeup, reading, sections(writeup), notation, names, dict(handout), previous)
     if model is not None:
-        context.unrolled = evaluator(model, notation, reading, steps)
+        context.unrolled = evaluator(model, notation, reading, steps, dict(handout))
         context.derivatives = derivative_findings(context.unrolled, reading)
     return context
 

@@ -162,6 +162,7 @@ def normalize(row: str) -> str:
     row = _NABLA.sub(lambda m: f"\\frac{{\\partial {m.group(2)}}}{{\\partial {_ungrouped(m.group(1))}}}", row)
     row = _LATEX_D.sub(lambda m: "\\frac{\\partial " + m.group(1) + "}{\\partial " + m.group(2) + "}", row)
     row = _ASCII_DERIVATIVE.sub(_derivative, row)
+    row = _WORD_SUB.sub(lambda m: f"{m.group(1)}_{{{m.group(2)}}}", row)  # again: `dL/dW_hh` is ∂L/∂W_hh now
     row = _HAT_WORD.sub(lambda m: "\\hat{" + m.group(1) + "}", row)
     row = _BIG_WORD.sub(lambda m: "\\" + m.group(1), row)
     row = _DOTTED_RANGE.sub(lambda m: f"_{{{m.group(1)}={m.group(2)}}}^{{{m.group(3)}}}", row)  # `sum_{t=1..T}`

@@ -65,13 +65,34 @@ def definitions(reading: Reading) -> list[Definition]:
         if not rel.ops or rel.ops[0] != "=":
             continue
         lhs, transposed = _untransposed(rel.parts[0])
+        lhs = entry_derivative(lhs) or lhs
         if not isinstance(lhs, (Sym, Frac)):
             continue
+        parts = []
         for op, part in zip(rel.ops, rel.parts[1:]):
             if op != "=":
                 break
+            parts.append(part)
+        computed = [part for part in parts if not _is_derivative(part)]  # `δ_t := ∂L/∂a_t = (1 - h_t^2) ⊙ …`:
+        for part in computed or parts:  # what the write-up computes, not the name it gives it
             found.append(Definition(row.line, lhs, Pow(part, Sym("T")) if transposed else part))
     return found
+
+
+def _is_derivative(tree: Any) -> bool:
+    return isinstance(tree, Frac) and isinstance(tree.num, Partial) and isinstance(tree.den, Partial)
+
+
+def entry_derivative(tree: Any) -> Sym | None:
+    """`∂L/∂h_{t,i}` as a symbol indexed like an entry (step t, entry i), so it is defined and used as one."""
+    if not (isinstance(tree, Frac) and isinstance(tree.num, Partial) and isinstance(tree.den, Partial)):
+        return None
+    top, bottom = tree.num.arg, tree.den.arg
+    if not (isinstance(top, Sym) and isinstance(bottom, Sym) and bottom.sub is not None and len(bottom.sub) == 2):
+        return None
+    if top.sub is not None and len(top.sub) > 1:
+        return None
+    return Sym(f"∂{key(top)}/∂{base_key(bottom)}", bottom.sub, False)
 
 
 def _untransposed(lhs: Any) -> tuple[Any, bool]:
@@ -89,8 +110,16 @@ EXTRA_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 class Unrolled:
     """Evaluates formulas on one unrolled model (`reference`'s `unrolled_model`) in a write-up's notation."""
 
-    def __init__(self, model: dict, notation: Notation, found: list[Definition], steps: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        model: dict,
+        notation: Notation,
+        found: list[Definition],
+        steps: tuple[str, ...],
+        sizes: dict[str, int] | None = None,
+    ) -> None:
         self.model, self.notation, self.steps = model, notation, steps
+        self.sizes = sizes or {}  # the sizes the model was built at (`V` in `\\sum_{m=1}^{V}`)
         self.count = int(model["steps"])
         self.defined: dict[str, list[Definition]] = {}
         for definition in reversed(found):  # the last written first: the most explicit form
@@ -122,6 +151,8 @@ class Unrolled:
                 return bound[tree.base]
             if tree.base in self.steps:
                 return self.count
+            if tree.base in self.sizes:
+                return self.sizes[tree.base]
         if isinstance(tree, Add):
             return sum(self.index(term, bound) for term in tree.terms)
         if isinstance(tree, Neg):
@@ -377,6 +408,13 @@ class Unrolled:
             if denominator is ZERO or np.size(denominator) != 1:
                 raise NotEvaluable("it divides by a matrix")
             return numerator / denominator
+        by_entry = entry_derivative(tree)
+        if by_entry is not None:  # `∂L/∂h_{t,i}`: one entry of ∂L/∂h_t
+            if self.defined.get(_defined_key(by_entry)):
+                return self._entry_of(by_entry, bound, depth)
+            den = tree.den.arg
+            vector = self._known_derivative(tree.num.arg, Sym(den.base, den.sub[:1], den.hat), bound)
+            return _element(vector, (self.position(den.sub[1], bound),))
         own = self._own_definition(tree, bound, depth)
         if own is not None:
             return own
@@ -512,11 +550,12 @@ class Unrolled:
     def _big(self, tree: BigOp, bound: dict[str, int], depth: int) -> Value:
         if tree.var is None:
             raise NotEvaluable("a sum or product without its index")
-        if tree.op == "sum" and tree.low is None and tree.high is None and _entry_variable(tree.var, tree.body):
+        entries = tree.op == "sum" and _entry_variable(tree.var, tree.body)
+        if entries and tree.low is None and tree.high is None:
             return self._entry_sum(tree, bound, depth)
         low = self.index(tree.low, bound) if tree.low is not None else 1 - self.shift  # `\sum_t`: every step
         high = self.index(tree.high, bound) if tree.high is not None else self.count
-        if high - low > self.count + 2:
+        if high - low > (MAX_ENTRIES if entries else self.count + 2):  # `\sum_{m=1}^{V}` runs over entries
             raise NotEvaluable("a sum or product over more steps than the sentence has")
         steps = list(range(low, high + 1))
         values = [self._value(tree.body, {**bound, tree.var: step}, depth) for step in steps]
