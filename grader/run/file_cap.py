@@ -53,11 +53,6 @@ class FileCap:
             self._take(data)
         return self.overflowed or self.count > self.limit
 
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-
     def _take(self, data: bytes) -> None:
         offset = 0
         while offset + EVENT_HEADER.size <= len(data):
