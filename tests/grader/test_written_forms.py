@@ -333,3 +333,24 @@ def test_a_derivative_with_respect_to_an_entry_is_defined_and_used_entry_by_entr
     slip = text.replace(r"(W_H)_{mi}\,\delta_{t+1,m}", r"(W_H)_{im}\,\delta_{t+1,m}")
     status, diagnosis, feedback = _statuses(_with_model(slip))["gradient"]
     assert (status, diagnosis) == ("failed", "untransposed-recurrent-weight"), feedback
+
+
+def test_a_chain_that_lists_later_states_is_named():
+    row = r"$$L_t \;\leftarrow\; \hat y_t \;\leftarrow\; z_t \;\leftarrow\; h_t,\, h_{t+1},\, \dots,\, h_T$$" + "\n"
+    status, diagnosis, feedback = _statuses(_with_model(row))["chain"]
+    assert (status, diagnosis) == ("failed", "later-states-in-chain"), feedback
+    shifted = r"$$L_t \longrightarrow \hat y_t \longrightarrow z_t \longrightarrow h_{t+1} \longrightarrow a_t$$" + "\n"
+    assert _statuses(_with_model(shifted))["chain"][1] != "later-states-in-chain"
+
+
+def test_plain_text_index_notation_with_glued_weight_names():
+    text = """model, entry by entry:
+
+    a_t[i] = sum_j WH[i,j] h_{t-1}[j] + sum_d Wx[i,d] x_t[d]
+    h_t[i] = tanh(a_t[i])
+    z_t[k] = sum_i Wy[k,i] h_t[i]
+    yhat_t = softmax(z_t)
+    L_t = -log yhat_t[y_t]
+"""
+    status, _, feedback = _statuses(text)["equations"]
+    assert status == "passed", feedback

@@ -113,6 +113,9 @@ CLAUSE_END = re.compile(  # where the claim about L_t stops: a new sentence, cla
 AS_FUNCTION = re.compile(
     r"\b(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?\s*(?:\\left)?\s*\(((?:[^()]|\([^()]*\)){1,160})\)"
 )
+LOSS_FIRST = re.compile(  # an arrow row that starts from the step's loss: what follows is what L_t depends on
+    r"^\s*(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?\s*(?:\\;|\\,|\\quad|\s)*(?:\\(?:long)?(?:left|right)arrow|\\to|\\gets|<-|->)"
+)
 NEGATION = re.compile(r"\b(not|only|never|no)\b|n't", re.IGNORECASE)
 
 
@@ -213,27 +216,33 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
     bases = [base for base, quantity in context.notation.steps.items() if quantity in earlier]
     if not bases:
         return None
-    later = re.compile(
-        r"(?<![A-Za-z])(?:"
-        + "|".join(re.escape(b) for b in bases)
-        + r")\s*_\s*(?:\{\s*(?:T|n|N|t\s*\+\s*1)\s*\}|T\b|n\b)"
-    )
+    names = "|".join(re.escape(b) for b in bases)
+    later = re.compile(r"(?<![A-Za-z])(?:" + names + r")\s*_\s*(?:\{\s*(?:T|n|N|t\s*\+\s*1)\s*\}|T\b|n\b)")
     for match in AS_FUNCTION.finditer(text):  # `L_t = L_t(h_t, h_{t+1}, \dots, h_T)`: said in symbols
         arguments = re.sub(r"\{\s*([A-Za-z])\s*\}", r"\1", re.sub(r"\\(mathbf|boldsymbol|bm)\s*", "", match.group(1)))
         if later.search(arguments):
             return text.count("\n", 0, match.start()) + 1, " ".join(match.group(0).split())[:100]
+    listed = re.compile(  # `… ← h_t, h_{t+1}, …`: the state at t listed with the next one
+        rf"(?<![A-Za-z])(?:{names})\s*_\s*\{{?\s*t\s*\}}?\s*,(?:\\[,;:]|\s)*(?:{names})\s*_\s*\{{\s*t\s*\+\s*1\s*\}}"
+    )
+    for number, written in enumerate(text.split("\n"), 1):  # an arrow chain from L_t that lists later states
+        chain = written.replace("$", " ").strip()
+        if LOSS_FIRST.match(chain) and listed.search(_flat(chain)):
+            return number, " ".join(chain.split())[:100]
     text = TEXT_COMMAND.sub(lambda match: " " + match.group(1) + " ", text)  # `\\text{so } L_t \\text{ reaches }`
     for match in LATER.finditer(text):
         if OBJECT_BEFORE.search(text[max(0, match.start() - 80) : match.start()]):
             continue  # L_t is what is reached, not what depends
         clause = text[match.start() : match.end() + 200]  # the claim about L_t itself, not the next one
         sentence = re.split(CLAUSE_END, clause, maxsplit=1)[0]
-        flat = re.sub(r"\\(mathbf|boldsymbol|bm)\s*", "", sentence)
-        flat = re.sub(r"\{\s*([A-Za-z])\s*\}", r"\1", flat)
-        if later.search(flat) and not NEGATION.search(sentence):
+        if later.search(_flat(sentence)) and not NEGATION.search(sentence):
             line = text.count("\n", 0, match.start()) + 1
             return line, " ".join(sentence.split())[:100]
     return None
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\{\s*([A-Za-z])\s*\}", r"\1", re.sub(r"\\(mathbf|boldsymbol|bm)\s*", "", text))
 
 
 def judge_chain(question: Any, context: Context) -> WrittenVerdict:

@@ -67,10 +67,10 @@ def infer(reading: Reading, notation: Notation, roles: dict[str, str]) -> Notati
     input_weight, output_weight, step_loss, loss, target."""
     found = Notation(dict(notation.steps), dict(notation.fixed))
     statements = [
-        (row.rel.parts[i], row.rel.parts[i + 1])
+        (_as_symbol(row.rel.parts[i]), row.rel.parts[i + 1])
         for row in reading.rows
         for i, op in enumerate(row.rel.ops)
-        if op == "=" and isinstance(row.rel.parts[i], Sym)
+        if op == "=" and _as_symbol(row.rel.parts[i]) is not None
     ]
     _aliases(statements, found)
     _own_derivatives(statements, found)
@@ -81,9 +81,10 @@ def infer(reading: Reading, notation: Notation, roles: dict[str, str]) -> Notati
         argument = _activated(rhs)
         if argument is None or lhs.sub is None:
             continue
-        if isinstance(argument, Sym) and key(argument) in defined:
-            _assign(found.steps, base_key(argument), roles["preactivation"])
-            argument = defined[key(argument)]
+        named = _as_symbol(argument)
+        if named is not None and key(named) in defined:
+            _assign(found.steps, base_key(named), roles["preactivation"])
+            argument = defined[key(named)]
         if _recurrence(argument, lhs, found, roles):
             _assign(found.steps, base_key(lhs), roles["state"])
             _outputs(statements, lhs, found, roles)
@@ -93,6 +94,16 @@ def infer(reading: Reading, notation: Notation, roles: dict[str, str]) -> Notati
     if found.steps.get("y") in (None, roles["prediction"]) and (predicted_elsewhere or _hatted_y(reading)):
         found.steps["y"] = roles["target"]  # ŷ_t (or o_t) is the prediction: y_t is the target
     return found
+
+
+def _as_symbol(tree: Any) -> Any:
+    """A left-hand side as a symbol: `a_t[i]` is entry i of a_t, written `a_{t,i}`."""
+    if isinstance(tree, Sym):
+        return tree
+    if isinstance(tree, Index) and isinstance(tree.base, Sym) and tree.base.sub is not None and len(tree.base.sub) == 1:
+        if isinstance(tree.index, Sym) and tree.index.sub is None:
+            return Sym(tree.base.base, (*tree.base.sub, tree.index), tree.base.hat)
+    return None
 
 
 def _aliases(statements: list[tuple[Sym, Any]], found: Notation) -> None:
@@ -166,6 +177,8 @@ def _entries_of_product(body: Any) -> tuple[Any, Sym] | None:
         weight = Sym(weight.base, None, weight.hat)
     else:
         return None
+    if isinstance(vector, Index) and isinstance(vector.base, Sym) and vector.base.sub is not None:
+        return weight, vector.base  # `h_{t-1}[j]`
     if not (isinstance(vector, Sym) and vector.sub is not None and len(vector.sub) == 2):
         return None
     return weight, step_of(vector)
