@@ -116,6 +116,7 @@ AS_FUNCTION = re.compile(
 LOSS_FIRST = re.compile(  # an arrow row that starts from the step's loss: what follows is what L_t depends on
     r"^\s*(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?\s*(?:\\;|\\,|\\quad|\s)*(?:\\(?:long)?(?:left|right)arrow|\\to|\\gets|<-|->)"
 )
+LOSS_LINE = re.compile(r"^[^\S\n]*\$*[^\S\n]*(?:L|J|\\ell|\\mathcal)[^\n]*", re.M)  # a line that starts with L_t
 NEGATION = re.compile(r"\b(not|only|never|no)\b|n't", re.IGNORECASE)
 
 
@@ -225,10 +226,10 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
     listed = re.compile(  # `… ← h_t, h_{t+1}, …`: the state at t listed with the next one
         rf"(?<![A-Za-z])(?:{names})\s*_\s*\{{?\s*t\s*\}}?\s*,(?:\\[,;:]|\s)*(?:{names})\s*_\s*\{{\s*t\s*\+\s*1\s*\}}"
     )
-    for number, written in enumerate(text.split("\n"), 1):  # an arrow chain from L_t that lists later states
-        chain = written.replace("$", " ").strip()
+    for match in LOSS_LINE.finditer(text):  # an arrow chain from L_t that lists later states
+        chain = match.group(0).replace("$", " ").strip()
         if LOSS_FIRST.match(chain) and listed.search(_flat(chain)):
-            return number, " ".join(chain.split())[:100]
+            return text.count("\n", 0, match.start()) + 1, " ".join(chain.split())[:100]
     text = TEXT_COMMAND.sub(lambda match: " " + match.group(1) + " ", text)  # `\\text{so } L_t \\text{ reaches }`
     for match in LATER.finditer(text):
         if OBJECT_BEFORE.search(text[max(0, match.start() - 80) : match.start()]):

@@ -3,6 +3,7 @@ summed over (`a^t_i = (W_H)_{ij} h^{t-1}_j` means `a_{t,i} = \\sum_j (W_H)_{ij} 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import replace
 from typing import Any
@@ -12,8 +13,16 @@ from grader.judge.written.parsing import Add, BigOp, Index, Mul, Neg, Reading, R
 
 def with_implicit_sums(reading: Reading) -> Reading:
     """The reading with every implicit sum written out; a write-up that writes its sums is left as it is."""
-    rows = tuple(replace(row, rel=_summed(row.rel)) for row in reading.rows)
+    rows = tuple(replace(row, rel=_summed(row.rel)) if _has_entries(row.text) else row for row in reading.rows)
     return replace(reading, rows=rows)
+
+
+_ENTRY_MARKS = re.compile(r",|\[|\)_|_\{[a-z]{2}\}")
+
+
+def _has_entries(text: str) -> bool:
+    """Whether a statement can hold an entry index at all (`h_{t,i}`, `z_t[k]`, `(W_H)_{ij}`, `W_{ij}`)."""
+    return bool(_ENTRY_MARKS.search(text))
 
 
 def _summed(rel: Rel) -> Rel:
