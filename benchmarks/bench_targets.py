@@ -422,7 +422,7 @@ def results_of(plan: Plan, measured: dict) -> dict:
     for label, floor in floors.items():
         for key, (op, bound, _) in FLOOR_TARGETS.items():
             verdicts[f"{label}_{key}"] = _verdict(floor.get(key), op, bound)
-    return {"per_item": per, "ratios": ratios, "floors": floors, "targets": verdicts}
+    return {"per_item": per, "ratios": ratios, "against_the_floor": floors, "targets": verdicts}
 
 
 def _verdict(value: float | None, op: str, bound: float) -> str:
@@ -431,9 +431,10 @@ def _verdict(value: float | None, op: str, bound: float) -> str:
 
 
 def floor_of(runs: list[dict]) -> dict:
-    """A class against its floor, from the round with the median wall time: the limit (the students' CPU over the
-    2 jobs), the wall time, their ratio, and our own CPU per submission (every process's CPU less the students')."""
-    run = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
+    """A class against its floor, from the round with the median wall time (of two, the faster): the limit (the
+    students' CPU over the 2 jobs), the wall time, their ratio, and our own CPU per submission (every process's CPU
+    less the students')."""
+    run = sorted(runs, key=lambda r: r["wall_s"])[(len(runs) - 1) // 2]
     limit = run["students_cpu_s"] / 2
     own = None if run["tree_cpu_s"] is None else (run["tree_cpu_s"] - run["students_cpu_s"]) / run["submissions"]
     return {
@@ -498,7 +499,7 @@ def floor_lines(results: dict) -> list[str]:
         f"  {'class':<10} {'limit':>8} {'wall':>8} {'wall/limit':>10} {'students CPU':>13} {'our CPU':>10}"
         f" {'all CPU':>10}   targets"
     ]
-    for label, floor in results["floors"].items():
+    for label, floor in results["against_the_floor"].items():
         own, every = floor["own_cpu_ms"], floor["all_cpu_ms"]
         verdicts = ", ".join(f"{key} {results['targets'][f'{label}_{key}']}" for key in FLOOR_TARGETS)
         lines.append(
