@@ -354,3 +354,23 @@ def test_plain_text_index_notation_with_glued_weight_names():
 """
     status, _, feedback = _statuses(text)["equations"]
     assert status == "passed", feedback
+
+
+@pytest.mark.parametrize("verb", ["is a function of", "involves", "uses", "needs"])
+def test_later_states_named_with_other_verbs(verb):
+    sentence = f"So $L_t$ {verb} all the hidden states $h_1, \\dots, h_T$ of the sentence.\n"
+    status, diagnosis, feedback = _statuses(_with_model(sentence))["chain"]
+    assert (status, diagnosis) == ("failed", "later-states-in-chain"), feedback
+
+
+def test_a_sentence_ending_in_a_colon_starts_no_section():
+    """A mistake under `## Dependency chain`, after `… one Jacobian:`, is the chain's, not the gradient's."""
+    text = _with_model("") + (
+        "## Dependency chain\n\nEach step back in time contributes one Jacobian:\n\n"
+        "$$\\frac{\\partial h_j}{\\partial h_{j-1}} = \\mathrm{diag}(1-h_{j-1}^2)\\, W_H$$\n\n"
+        "## Gradient\n\n$$\\delta_t = (1-h_t^2)\\odot(W_y^\\top(\\hat y_t - y_t) + W_H^\\top \\delta_{t+1})$$\n\n"
+        "$$\\frac{\\partial L}{\\partial W_H} = \\sum_{t=1}^{T} \\delta_t h_{t-1}^\\top$$\n"
+    )
+    found = _statuses(text)
+    assert found["chain"][:2] == ("failed", "tanh-derivative-at-wrong-step"), found["chain"]
+    assert found["gradient"][0] == "passed", found["gradient"]

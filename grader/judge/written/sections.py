@@ -53,7 +53,10 @@ def sections(text: str) -> Sections:
     line, counted = 1, 0
     for match in HEADING.finditer(text):
         title = next(group for group in match.groups() if group is not None).lower()
+        part = next((part for part, keywords in PART_WORDS.items() if any(w in title for w in keywords)), None)
+        if part is None and match.group("plain") is not None:
+            continue  # `Each step back in time contributes one Jacobian:` introduces math; it starts no section
         line, counted = line + text.count("\n", counted, match.start()), match.start()
         starts.append(line)
-        parts.append(next((part for part, keywords in PART_WORDS.items() if any(w in title for w in keywords)), None))
+        parts.append(part)
     return Sections(tuple(starts), tuple(parts))
