@@ -56,18 +56,18 @@ class FileCap:
     def _take(self, data: bytes) -> None:
         offset = 0
         while offset + EVENT_HEADER.size <= len(data):
-            wd, mask, _, length = EVENT_HEADER.unpack_from(data, offset)
+            wd, event_mask, _, length = EVENT_HEADER.unpack_from(data, offset)
             name = data[offset + EVENT_HEADER.size : offset + EVENT_HEADER.size + length].rstrip(b"\0")
             offset += EVENT_HEADER.size + length
-            if mask & IN_Q_OVERFLOW:
+            if event_mask & IN_Q_OVERFLOW:
                 self.overflowed = True
-            elif mask & IN_IGNORED:  # a watched folder removed
+            elif event_mask & IN_IGNORED:  # a watched folder removed
                 self.folders.pop(wd, None)
-            elif mask & (IN_CREATE | IN_MOVED_TO):
+            elif event_mask & (IN_CREATE | IN_MOVED_TO):
                 self.count += 1
-                if mask & IN_ISDIR and wd in self.folders:  # a folder made, or moved in with what it holds
+                if event_mask & IN_ISDIR and wd in self.folders:  # a folder made, or moved in with what it holds
                     self._watch_tree(self.folders[wd] / os.fsdecode(name))
-            elif mask & (IN_DELETE | IN_MOVED_FROM):
+            elif event_mask & (IN_DELETE | IN_MOVED_FROM):
                 self.count -= 1
 
     def _watch_tree(self, folder: Path) -> None:
