@@ -105,6 +105,7 @@ _PRIMED_INDEX = re.compile(r"(?<=[_\[{,])(\s*)([a-z])'(?=\s*[\]},=])")
 _UNICODE_SUB = re.compile("[ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₀₁₂₃₄₅₆₇₈₉₊₋]+")
 SUBSCRIPT_LETTERS = dict(zip("ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₀₁₂₃₄₅₆₇₈₉₊₋", "aehijklmnoprstuvx0123456789+-"))
 _FUNCTION_ARGUMENTS = re.compile(r"^(\s*[A-Za-z]\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))\s*\([^()=]*\)\s*(?=&?\s*=)")
+_GLUED_SUB = re.compile(r"(?<![\\A-Za-z])([A-Z])_([A-Za-z])([a-z])(?=\s*_)")
 _WORD_SUB = re.compile(r"(?<![\\A-Za-z])([A-Z])_([a-z]{2,3})(?![A-Za-z{])")
 _PHANTOM = re.compile(r"\\[hv]?phantom\s*\{")
 _BOXED = re.compile(r"\\(boxed|fbox)\s*\{")
@@ -131,6 +132,7 @@ def normalize(row: str) -> str:
         row = stripped
     row = _UNICODE_SUB.sub(lambda m: "_{" + "".join(SUBSCRIPT_LETTERS[c] for c in m.group(0)) + "}", row)  # `hₜ₋₁`
     row = _FUNCTION_ARGUMENTS.sub(lambda m: m.group(1) + " ", row)  # `E_t(y_t, \\hat y_t) = …`: the loss E_t
+    row = _GLUED_SUB.sub(r"\1_\2 \3", row)  # `W_Hh_{t-1}`, `W_xx_t`: LaTeX reads one letter as the subscript
     row = _WORD_SUB.sub(lambda m: f"{m.group(1)}_{{{m.group(2)}}}", row)  # `W_hh h_{t-1}`
     for symbol, latex in UNICODE.items():
         if symbol in row:
