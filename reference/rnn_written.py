@@ -68,6 +68,7 @@ def unrolled_model(T: int, V: int, D: int, H: int, seed: int = 20261206) -> dict
         "steps": T,
         "target": "y",
         "previous": {"h_t": "h_prev"},
+        "activation": {"state": "h_t", "preactivation": "a_t"},  # h_t = tanh(a_t)
         "arrays": {"W_H": W_H, "W_x": W_x, "W_y": W_y, "E": E},
         "per_step": {
             "h_t": h,

@@ -374,3 +374,37 @@ def test_a_sentence_ending_in_a_colon_starts_no_section():
     found = _statuses(text)
     assert found["chain"][:2] == ("failed", "tanh-derivative-at-wrong-step"), found["chain"]
     assert found["gradient"][0] == "passed", found["gradient"]
+
+
+@pytest.mark.parametrize(
+    "slope, outcome",
+    [
+        ("1 - h_t^2", "passed"),
+        ("h_t (1 - h_t)", "sigmoid-derivative-for-tanh"),
+        ("1 - a_t^2", "tanh-derivative-of-wrong-quantity"),
+    ],
+)
+def test_a_writeups_own_derivative_of_tanh_is_the_one_used(slope, outcome):
+    text = (
+        f"$$\\tanh'(a_t) = {slope}$$\n\n"
+        r"$$\delta_t = \tanh'(a_t) \odot \big(W_y^\top(\hat y_t - y_t) + W_H^\top \delta_{t+1}\big), \qquad \delta_{T+1} = 0$$"
+        "\n\n"
+        r"$$\frac{\partial L}{\partial W_H} = \sum_{t=1}^{T} \delta_t h_{t-1}^\top$$"
+    )
+    status, diagnosis, feedback = _statuses(_with_model(text))["gradient"]
+    assert (status if status == "passed" else diagnosis) == outcome, feedback
+
+
+def test_a_named_quantity_is_judged_by_its_computation_not_its_name():
+    """`δ_t := ∂L/∂a_t` names δ; the recursion computing it (here without the transpose) is what is judged."""
+    text = (
+        r"Let $\delta_t := \dfrac{\partial L}{\partial a_t}$, with $\delta_{T+1} = 0$."
+        "\n\n"
+        r"$$\frac{\partial L}{\partial h_t} = W_y^\top(\hat y_t - y_t) + W_H \delta_{t+1}$$"
+        "\n\n"
+        r"$$\delta_t = \frac{\partial L}{\partial h_t} \odot (1 - h_t \odot h_t)$$"
+        "\n\n"
+        r"$$\frac{\partial L}{\partial W_H} = \sum_{t=1}^{T} \delta_t h_{t-1}^\top$$"
+    )
+    status, diagnosis, feedback = _statuses(_with_model(text))["gradient"]
+    assert (status, diagnosis) == ("failed", "untransposed-recurrent-weight"), feedback

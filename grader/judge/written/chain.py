@@ -376,6 +376,7 @@ DERIVATIVE_SLIPS = {
     "tanh-derivative-of-wrong-quantity": "the derivative of tanh is written in terms of the wrong quantity",
     "sign-flipped": "the sign of this derivative is flipped",
     "jacobian-product-off-by-one": "the product of one-step Jacobians runs over one step too many or too few",
+    "sigmoid-derivative-for-tanh": "the derivative of tanh is written as the sigmoid's, h(1 - h)",
 }
 
 

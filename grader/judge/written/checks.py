@@ -14,7 +14,7 @@ import numpy as np
 
 from grader.judge.written.evaluate import NotEvaluable
 from grader.judge.written.notation import Notation
-from grader.judge.written.parsing import Frac, Index, Partial, Reading, Row, Sym
+from grader.judge.written.parsing import Frac, Func, Index, Mul, Partial, Reading, Row, Sym
 from grader.judge.written.unroll import Unrolled, definitions, index_variable, step_offset, time_index
 
 PROBE_STEP = 2  # a step with one before it and one after it, where local derivatives are compared
@@ -139,6 +139,11 @@ def derivative_findings(unrolled: Unrolled, reading: Reading) -> list[Finding]:
         rel = row.rel
         if not rel.ops:
             continue
+        slope = _activation_slope(unrolled, rel.parts[0])
+        if slope is not None:  # `tanh'(a_t) = …`: the write-up's own derivative of the activation
+            parts = [part for op, part in zip(rel.ops, rel.parts[1:]) if op == "="]
+            findings += [_judge_slope(unrolled, row, part, slope) for part in parts]
+            continue
         pair = _local_pair(unrolled, rel.parts[0])
         across = None if pair is not None else _across_steps(unrolled, rel.parts[0])
         if pair is None and across is None:
@@ -150,6 +155,41 @@ def derivative_findings(unrolled: Unrolled, reading: Reading) -> list[Finding]:
                 elif across is not None:
                     findings.append(_judge_across(unrolled, row, rel.parts[0], part, across))
     return [f for f in findings if f.outcome != "unverified"]
+
+
+SLOPE_SLIPS = {  # what a slip in the derivative of tanh gives, from h = tanh(a)
+    "tanh-derivative-of-wrong-quantity": lambda h, a: 1 - a**2,
+    "sigmoid-derivative-for-tanh": lambda h, a: h * (1 - h),
+}
+
+
+def _activation_slope(unrolled: Unrolled, lhs: Any) -> str | None:
+    """The index variable of `tanh'(a_t)` (the derivative of the activation at a pre-activation), else None."""
+    if not (isinstance(lhs, Mul) and len(lhs.factors) == 2 and isinstance(lhs.factors[0], Func)):
+        return None
+    if lhs.factors[0].name not in ("tanh'", "\\tanh'"):
+        return None
+    found = unrolled.notation.quantity(lhs.factors[1])
+    activation = unrolled.model.get("activation", {})
+    if found is None or found[1] is None or found[0] != activation.get("preactivation"):
+        return None
+    return index_variable(found[1])
+
+
+def _judge_slope(unrolled: Unrolled, row: Row, formula: Any, variable: str) -> Finding:
+    unrolled.memo = {}
+    try:
+        got = unrolled.value(formula, {variable: PROBE_STEP})
+    except NotEvaluable as exc:
+        return Finding(row.line, row.source, "unverified", str(exc))
+    activation = unrolled.model["activation"]
+    h, a = (np.asarray(unrolled.model["per_step"][activation[role]][PROBE_STEP]) for role in ("state", "preactivation"))
+    if close(got, 1 - h**2) or close(got, np.diagflat(1 - h**2)):
+        return Finding(row.line, row.source, "right")
+    for diagnosis, slip in SLOPE_SLIPS.items():
+        if close(got, slip(h, a)) or close(got, np.diagflat(slip(h, a))):
+            return Finding(row.line, row.source, diagnosis)
+    return Finding(row.line, row.source, "differs", "its value is not the derivative of tanh, nor a known slip's")
 
 
 ACROSS_PROBE = (4, 2)  # ∂h_4/∂h_2: two one-step Jacobians

@@ -90,6 +90,7 @@ def infer(reading: Reading, notation: Notation, roles: dict[str, str]) -> Notati
             _outputs(statements, lhs, found, roles)
             break
     _losses(statements, found, roles)
+    _targets_of_errors(reading, found, roles)
     predicted_elsewhere = any(v == roles["prediction"] for k, v in found.steps.items() if k != "y")
     if found.steps.get("y") in (None, roles["prediction"]) and (predicted_elsewhere or _hatted_y(reading)):
         found.steps["y"] = roles["target"]  # ŷ_t (or o_t) is the prediction: y_t is the target
@@ -255,6 +256,24 @@ def _picked_entries(tree: Any, prediction: set[str]) -> list[Sym]:
         elif isinstance(node, Index) and isinstance(node.base, Sym) and base_key(node.base) in prediction:
             picked.append(node.index)
     return [p for p in picked if isinstance(p, Sym) and p.sub is not None and len(p.sub) == 1]
+
+
+def _targets_of_errors(reading: Reading, found: Notation, roles: dict[str, str]) -> None:
+    """`\\hat y_t - t_t`, `ŷ_s - Y_s`: what the prediction is compared with is the one-hot target."""
+    if "target" not in roles or "prediction" not in roles:
+        return
+    prediction = {base for base, quantity in found.steps.items() if quantity == roles["prediction"]} | {"^y"}
+    for row in reading.rows:
+        for node in walk(row.rel):
+            if not (isinstance(node, Add) and len(node.terms) == 2 and isinstance(node.terms[1], Neg)):
+                continue
+            first, second = node.terms[0], node.terms[1].arg
+            if _per_step(first) and base_key(first) in prediction and _per_step(second):
+                found.steps.setdefault(base_key(second), roles["target"])
+
+
+def _per_step(tree: Any) -> bool:
+    return isinstance(tree, Sym) and tree.sub is not None and len(tree.sub) == 1
 
 
 def _weighting_logs(tree: Any, found: Notation) -> list[Sym]:

@@ -34,6 +34,9 @@ PART_WORDS = {  # checked in this order: "chain rule" is the gradient's, "chain"
 }
 
 
+PLAIN_HEADING_WORDS = 4  # `Dependency chain:` heads a section; a longer sentence ending in a colon does not
+
+
 @dataclass(frozen=True)
 class Sections:
     starts: tuple[int, ...]  # line of each heading that names a part
@@ -54,8 +57,8 @@ def sections(text: str) -> Sections:
     for match in HEADING.finditer(text):
         title = next(group for group in match.groups() if group is not None).lower()
         part = next((part for part, keywords in PART_WORDS.items() if any(w in title for w in keywords)), None)
-        if part is None and match.group("plain") is not None:
-            continue  # `Each step back in time contributes one Jacobian:` introduces math; it starts no section
+        if match.group("plain") is not None and (part is None or len(title.split()) > PLAIN_HEADING_WORDS):
+            continue  # `Thus the chain rule gives one term per state:` introduces math; it starts no section
         line, counted = line + text.count("\n", counted, match.start()), match.start()
         starts.append(line)
         parts.append(part)

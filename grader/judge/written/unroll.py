@@ -76,7 +76,15 @@ def definitions(reading: Reading) -> list[Definition]:
         computed = [part for part in parts if not _is_derivative(part)]  # `δ_t := ∂L/∂a_t = (1 - h_t^2) ⊙ …`:
         for part in computed or parts:  # what the write-up computes, not the name it gives it
             found.append(Definition(row.line, lhs, Pow(part, Sym("T")) if transposed else part))
-    return found
+    # `δ_t := ∂L/∂a_t` is tried after what the write-up computes (Unrolled tries the last written first)
+    return sorted(found, key=lambda definition: not _is_derivative(definition.rhs))
+
+
+def _computed_first(candidates: list) -> list:
+    """(definition, binding) pairs without those that only name a derivative (`δ_t := ∂L/∂a_t`) when the write-up
+    also computes the thing: its own computation is judged, never replaced by the value of its name."""
+    computed = [(d, b) for d, b in candidates if not _is_derivative(d.rhs)]
+    return computed or candidates
 
 
 def _is_derivative(tree: Any) -> bool:
@@ -258,7 +266,8 @@ class Unrolled:
             return ZERO
         self.memo[memo_key] = NotEvaluable("its definitions go round in circles")
         problem: NotEvaluable = NotEvaluable(f"it uses {key(symbol)}, which it does not define")
-        for definition in sorted(definitions, key=_generality):  # `g_{t,t} = …` before `g_{t,k-1} = …`
+        ordered = sorted(definitions, key=_generality)  # `g_{t,t} = …` before `g_{t,k-1} = …`
+        for definition, _ in _computed_first([(d, None) for d in ordered]):
             binding = self._entry_binding(definition.lhs, step, entry)
             if binding is None:
                 continue
@@ -365,7 +374,8 @@ class Unrolled:
         exact = [(d, b) for d, b in bindings if b is not None and not _has_variable(d.lhs, self.steps)]
         general = [(d, b) for d, b in bindings if b is not None and _has_variable(d.lhs, self.steps)]
         problem: NotEvaluable | None = None
-        for definition, binding in exact + general:
+        tried = _computed_first(exact + general)
+        for definition, binding in tried:
             try:
                 return self._value(definition.rhs, binding, depth)
             except NotEvaluable as exc:
