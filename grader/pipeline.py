@@ -11,7 +11,7 @@ import re
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from exercises.bank import exercise_folder
@@ -120,11 +120,10 @@ def grade_stored(
     shard: Shard | None = None,
 ) -> StoredResults:
     """As `grade`, each result written to disk as soon as it is final, so memory does not grow with the class;
-    the caller closes the store (its folder is hidden from student code like the outputs')."""
+    the caller closes the store (a file with no name, which student code cannot open)."""
     store = StoredResults(exercise.id)
-    hidden = replace(options, private_folders=(*options.private_folders, store.folder))
     try:
-        store.isolation = _grade_each(paths, exercise, hidden, store.add, on_result, shard)
+        store.isolation = _grade_each(paths, exercise, options, store.add, on_result, shard)
     except BaseException:
         store.close()
         raise

@@ -2,8 +2,9 @@
 
 A batch of thousands keeps no finished result in memory: each is appended to a temporary file as soon as it
 is final (results become final out of order: stored ones first, then runs as they end), and every pass a
-report makes over the class reads them back one by one, in the order of the batch. The file lives in a
-folder of its own, readable by its owner only, removed when the store is closed.
+report makes over the class reads them back one by one, in the order of the batch. The file has no name in
+any folder (unlinked as it is made): no other process can open it, and a grader killed outright leaves
+nothing behind.
 
 `StoredResults.results()` is a `GradingResults` whose `submissions` is a `StoredSubmissions`: a read-only
 sequence (count, index, iterate, each pass from the file), which is all the report formats do with it.
@@ -13,18 +14,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import IO, overload
 
 from pydantic_core import PydanticSerializationError
 
 from grader.results import GRADER_VERSION, GradingResults, SubmissionResult
 
-FOLDER_PREFIX = "rnn-grader-results-"
-OWNER_FILE = "grader.pid"  # the process whose store it is: once it is gone (killed), the next store removes it
 _ESCAPED = b"~"  # a record written by `json` (text with lone surrogates, which pydantic cannot encode)
 
 
@@ -34,11 +31,7 @@ class StoredResults:
     def __init__(self, exercise: str) -> None:
         self.exercise = exercise
         self.isolation = ""
-        _sweep_abandoned()
-        self.folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))  # mode 0700
-        (self.folder / OWNER_FILE).write_text(str(os.getpid()))
-        descriptor = os.open(self.folder / "results.jsonl", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        self._file: IO[bytes] = os.fdopen(descriptor, "w+b")  # closed by close()
+        self._file: IO[bytes] = tempfile.TemporaryFile()  # closed by close(), gone with the process
         self._where: dict[int, tuple[int, int]] = {}  # place in the batch: (offset, length) in the file
         self._order: list[int] | None = None
 
@@ -50,7 +43,6 @@ class StoredResults:
 
     def close(self) -> None:
         self._file.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
 
     def add(self, place: int, result: SubmissionResult) -> None:
         """Keep `result` as the batch's `place`-th submission."""
@@ -117,17 +109,6 @@ class StoredSubmissions(Sequence[SubmissionResult]):
     def __iter__(self) -> Iterator[SubmissionResult]:
         for position in range(len(self)):
             yield self._store.read(position)
-
-
-def _sweep_abandoned() -> None:
-    """Stores left by a grader killed before it could remove them (kill -9 in the middle of a batch)."""
-    for folder in Path(tempfile.gettempdir()).glob(f"{FOLDER_PREFIX}*"):
-        try:
-            os.kill(int((folder / OWNER_FILE).read_text()), 0)
-        except ProcessLookupError:
-            shutil.rmtree(folder, ignore_errors=True)
-        except (OSError, ValueError):
-            pass  # another user's, just being made, or not ours to judge
 
 
 def _encoded(result: SubmissionResult) -> bytes:
