@@ -408,3 +408,12 @@ def test_a_named_quantity_is_judged_by_its_computation_not_its_name():
     )
     status, diagnosis, feedback = _statuses(_with_model(text))["gradient"]
     assert (status, diagnosis) == ("failed", "untransposed-recurrent-weight"), feedback
+
+
+def test_a_later_states_claim_after_a_clause_about_feeding_states_is_named():
+    sentence = (
+        "Since $h_t$ is also fed into $h_{t+1},\\dots,h_T$, the loss $L_t$ depends on $W_H$ through every hidden "
+        "state $h_1,\\dots,h_T$.\n"
+    )
+    status, diagnosis, feedback = _statuses(_with_model(sentence))["chain"]
+    assert (status, diagnosis) == ("failed", "later-states-in-chain"), feedback

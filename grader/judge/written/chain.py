@@ -233,8 +233,9 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
             return text.count("\n", 0, match.start()) + 1, " ".join(chain.split())[:100]
     text = TEXT_COMMAND.sub(lambda match: " " + match.group(1) + " ", text)  # `\\text{so } L_t \\text{ reaches }`
     for match in LATER.finditer(text):
-        if OBJECT_BEFORE.search(text[max(0, match.start() - 80) : match.start()]):
-            continue  # L_t is what is reached, not what depends
+        before = re.split(r"[,.;:]", text[max(0, match.start() - 80) : match.start()])[-1]
+        if OBJECT_BEFORE.search(before):
+            continue  # `h_t reaches L_t, …`: in this clause L_t is what is reached, not what depends
         clause = text[match.start() : match.end() + 200]  # the claim about L_t itself, not the next one
         sentence = re.split(CLAUSE_END, clause, maxsplit=1)[0]
         if later.search(_flat(sentence)) and not NEGATION.search(sentence):
