@@ -417,3 +417,24 @@ def test_a_later_states_claim_after_a_clause_about_feeding_states_is_named():
     )
     status, diagnosis, feedback = _statuses(_with_model(sentence))["chain"]
     assert (status, diagnosis) == ("failed", "later-states-in-chain"), feedback
+
+
+def test_an_entry_defined_as_a_vector_goes_to_review_quickly():
+    text = (
+        r"$$\delta_{t,i} = (1-h_t^2)\odot(W_y^T(\hat y_t - y_t) + W_H^T \delta_{t+1})$$"
+        "\n\n"
+        r"$$\frac{\partial L}{\partial W_H} = \sum_{t=1}^{T} \delta_t h_{t-1}^T$$"
+    )
+    assert _statuses(_with_model(text))["gradient"][0] == "review"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Every hidden state feeds into $L_t$, which depends on $h_{t+1}$ and so on up to $h_T$.\n",
+        "The gradient flows back into $L_t$, which depends on $h_1, \\dots, h_T$.\n",
+    ],
+)
+def test_a_later_states_claim_in_a_relative_clause_is_named(sentence):
+    status, diagnosis, feedback = _statuses(_with_model(sentence))["chain"]
+    assert (status, diagnosis) == ("failed", "later-states-in-chain"), feedback

@@ -107,6 +107,7 @@ LATER = re.compile(
     r"(?:[Dd]epend|reach|is (?:affected|influenced|computed from)|is a function of|involves|uses|needs|requires|sees)"
 )
 OBJECT_BEFORE = re.compile(r"\b(?:affect|influenc|feed|into|reach|enter)\w*[^.]{0,60}$", re.I)  # `h_t reaches L_t, …`
+RELATIVE_CLAUSE = re.compile(r"\S+?\$?\s*,?\s*(?:which|that)\b")  # `feeds into L_t, which depends on …`
 TEXT_COMMAND = re.compile(r"\\(?:text|mathrm|textrm|mbox)\s*\{([^{}]*)\}")
 CLAUSE_END = re.compile(  # where the claim about L_t stops: a new sentence, clause, subject or aside
     r"[.?!;(]\s?|:\s*\n|\n\s*\n|,\s*and\b|\b(?:while|whereas|but|total|overall)\b"
@@ -234,7 +235,7 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
     text = TEXT_COMMAND.sub(lambda match: " " + match.group(1) + " ", text)  # `\\text{so } L_t \\text{ reaches }`
     for match in LATER.finditer(text):
         before = re.split(r"[,.;:]", text[max(0, match.start() - 80) : match.start()])[-1]
-        if OBJECT_BEFORE.search(before):
+        if OBJECT_BEFORE.search(before) and not RELATIVE_CLAUSE.match(text, match.start()):
             continue  # `h_t reaches L_t, …`: in this clause L_t is what is reached, not what depends
         clause = text[match.start() : match.end() + 200]  # the claim about L_t itself, not the next one
         sentence = re.split(CLAUSE_END, clause, maxsplit=1)[0]

@@ -132,8 +132,12 @@ def _per_step_guess(question: Any) -> set[str]:
 def _names(reading: Reading, notation: notations.Notation, previous: dict[str, str]) -> dict[str, str]:
     """Every symbol the write-up uses, by the exercise's quantity names (`s_{t-1}` -> h_prev)."""
     names: dict[str, str] = {}
+    seen: set[Sym] = set()
     for row in reading.rows:
         for node in _symbols(row.rel):
+            if node in seen:  # a write-up names the same few symbols over and over
+                continue
+            seen.add(node)
             name = name_in(node, notation, previous)
             if name is not None:
                 names[key(node)] = name

@@ -11,6 +11,8 @@ _DEFINITION = re.compile(
     r"|\\def\s*\\([A-Za-z]+)\s*(?=\{)"
 )
 MAX_MACROS = 50
+MAX_TRIED = 200  # definitions looked at (one whose brace never closes counts too)
+MAX_BODY = 2000  # characters a macro's body may have
 MAX_EXPANSIONS = 200  # uses of macros expanded in one row: a macro that uses itself cannot run away
 MAX_EXPANDED = 4000  # characters a row may grow to
 
@@ -26,8 +28,10 @@ def macros(text: str) -> dict[str, Macro]:
     if "command" not in text and "\\def" not in text and "DeclareMathOperator" not in text:
         return {}
     found: dict[str, Macro] = {}
-    for match in _DEFINITION.finditer(text):
-        body = _group(text, match.end())
+    for tried, match in enumerate(_DEFINITION.finditer(text)):
+        if tried >= MAX_TRIED:
+            break
+        body = _group(text, match.end(), MAX_BODY)
         if body is None:
             continue
         name = match.group(1) or match.group(3)
@@ -78,12 +82,12 @@ def _arguments(text: str, start: int, count: int) -> tuple[list[str] | None, int
     return arguments, position
 
 
-def _group(text: str, start: int) -> str | None:
-    """The inside of the brace group opening at `start`, or None."""
+def _group(text: str, start: int, longest: int = MAX_EXPANDED) -> str | None:
+    """The inside of the brace group opening at `start` (at most `longest` characters), or None."""
     if start >= len(text) or text[start] != "{":
         return None
     depth = 0
-    for index in range(start, len(text)):
+    for index in range(start, min(len(text), start + longest + 2)):
         depth += {"{": 1, "}": -1}.get(text[index], 0)
         if depth == 0:
             return text[start + 1 : index]

@@ -83,7 +83,7 @@ _RANGE = re.compile(r"^\s*[a-z]\s*(=|\\in)\s*([-\w{}\\ ,]*(\\[lc]?dots|\.\.\.)[-
 _DOTTED_RANGE = re.compile(r"_\{\s*([a-z])\s*=\s*([^{}.]+?)\s*\.\.\.?\s*([^{}.]+?)\s*\}")
 _TWO_STEPS = re.compile(r"(?<![\\A-Za-z])([A-Za-z])\s*_\s*(\{[^{}]*\}|[A-Za-z0-9])\s*\^\s*\{\s*\(([^(){}]*)\)\s*\}")
 _STEP_SUPER = re.compile(
-    r"((?<![\\A-Za-z])[a-z]|\\(?:" + "|".join(GREEK) + r"))\s*\^\s*(?:\{\s*([tksT](?:\s*[-+]\s*\d+)?)\s*\}|([tksT]))"
+    r"((?<![\\A-Za-z_^])[a-z]|\\(?:" + "|".join(GREEK) + r"))\s*\^\s*(?:\{\s*([tksT](?:\s*[-+]\s*\d+)?)\s*\}|([tksT]))"
     r"(?![A-Za-z])(?!\s*\^)(\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))?"
 )
 _SUPER_NAME = re.compile(
@@ -140,7 +140,7 @@ def normalize(row: str) -> str:
     row = _DROPPED.sub(" ", row)
     row = _erased(row, _PHANTOM)  # `\\phantom{…}`: space the width of what it holds
     row = _IMMEDIATE.sub(lambda m: "\\partial ", row)  # `\partial^{+} h_k / \partial W`: the immediate derivative
-    row = _PRIMED_INDEX.sub(lambda m: m.group(1) + _fresh_letter(row, m.group(2)), row)  # `\\sum_{c'} z_t[c']`
+    row = _fresh_indices(row)  # `\\sum_{c'} z_t[c']`
     row = _PAIR_ENTRY.sub(_pair_entry, row)  # `W_H[i,j]`
     row = _BRACKET_STEP.sub(_bracket_step, row)  # `h[t-1]`, `p[t][i]`: the step as a subscript
     row = _PAREN_SUB.sub(lambda m: "_{" + m.group(1) + "}", row)  # `h_(t-1)`
@@ -184,9 +184,9 @@ def _time_superscript(match: re.Match[str]) -> str:
 def _step_super(match: re.Match[str]) -> str:
     step = (match.group(2) or match.group(3)).replace(" ", "")
     entry = match.group(4)
-    if step == "T" and not entry:
-        return match.group(0)  # `h^T`: a transpose; `\\varepsilon^T_k`: the last step
     entry = _ungrouped(entry.strip().lstrip("_").strip()) if entry else None
+    if step == "T" and (not entry or re.search(r"[tks+-]", entry)):
+        return match.group(0)  # `h^T`, `h^T_{t-1}`: a transpose; `\\varepsilon^T_i`: entry i at the last step
     return f"{match.group(1)}_{{{step}{',' + entry if entry else ''}}}"
 
 
@@ -210,9 +210,15 @@ def _ungrouped(text: str) -> str:
     return text[1:-1] if text.startswith("{") else text
 
 
-def _fresh_letter(row: str, primed: str) -> str:
-    """An index letter the row does not use, for `c'` (a second index running over what c runs over)."""
-    return next((letter for letter in "uvwqrsg" if not re.search(rf"(?<![A-Za-z\\]){letter}(?![A-Za-z])", row)), primed)
+def _fresh_indices(row: str) -> str:
+    """Each primed index letter (`c'`, a second index running over what c runs over) renamed to its own letter
+    that the row does not use."""
+    primed = list(dict.fromkeys(match.group(2) for match in _PRIMED_INDEX.finditer(row)))
+    if not primed:
+        return row
+    unused = [letter for letter in "uvwqrsgpm" if not re.search(rf"(?<![A-Za-z\\]){letter}(?![A-Za-z])", row)]
+    names = dict(zip(primed, unused))
+    return _PRIMED_INDEX.sub(lambda m: m.group(1) + names.get(m.group(2), m.group(2) + "'"), row)
 
 
 def _pair_entry(match: re.Match[str]) -> str:
@@ -294,23 +300,37 @@ def split_statements(row: str) -> list[str]:
 
 _ARROW = r"(?:\\(?:long)?(?:right|left)arrow|\\to|\\gets|->|<-)"
 _NODE = r"[^\s{}()]+(?:\{[^{}]*\})?"
-_BRANCHES = re.compile(
-    rf"({_NODE})\s*({_ARROW})\s*(?:\\left\s*|\\[bB]ig{{1,2}}l?\s*)?(?:\\\{{|\{{|\()"
-    rf"\s*([^{{}}(),]+(?:\{{[^{{}}]*\}})?(?:\s*,\s*[^{{}}(),]+(?:\{{[^{{}}]*\}})?)+)\s*"
-    rf"(?:\\right\s*|\\[bB]ig{{1,2}}r?\s*)?(?:\\\}}|\}}|\))\s*[.,]?\s*$"
-)
+_BRANCH_OPEN = re.compile(rf"({_NODE})\s*({_ARROW})\s*(?:\\left\s*|\\[bB]ig{{1,2}}l?\s*)?(\\\{{|\{{|\()")
+_BRANCH_CLOSE = re.compile(r"\s*(?:\\right\s*|\\[bB]ig{1,2}r?\s*)?(?:\\\}|\}|\))\s*[.,]?\s*$")
 
 
 def _branches(row: str) -> str:
     """`a_t \\to (W_H, h_{t-1})` or `a_t <- \\{W_H, h_{t-1}\\}`: a chain that branches at its end, written as
     one arrow per branch (`a_t \\to W_H \\qquad a_t \\to h_{t-1}`)."""
-    match = _BRANCHES.search(row)
-    if match is None:
+    close = _BRANCH_CLOSE.search(row)
+    if close is None:
+        return row
+    opens = list(_BRANCH_OPEN.finditer(row, 0, close.start() + 1))
+    if not opens:
+        return row
+    match = opens[-1]  # the group that the row ends with
+    inner = row[match.end() : close.start()]
+    branches = [branch.strip() for branch in _split_top_level_commas(inner)]
+    if len(branches) < 2 or not all(branches) or inner.count("(") != inner.count(")"):
         return row
     node, arrow = match.group(1), match.group(2)
-    first, *others = [branch.strip() for branch in match.group(3).split(",")]
-    extra = "".join(f" \\qquad {node} {arrow} {branch}" for branch in others)
-    return row[: match.start()] + f"{node} {arrow} {first}" + extra
+    extra = "".join(f" \\qquad {node} {arrow} {branch}" for branch in branches[1:])
+    return row[: match.start()] + f"{node} {arrow} {branches[0]}" + extra
+
+
+def _split_top_level_commas(text: str) -> list[str]:
+    pieces, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += {"{": 1, "(": 1, "}": -1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            pieces.append(text[start:index])
+            start = index + 1
+    return [*pieces, text[start:]]
 
 
 SEPARATORS = ("\\qquad", "\\quad", ";", ",", "&&", "\\text{and}", "\\text{ and }", "\\;\\;", "\\text{where}")

@@ -263,7 +263,10 @@ def _targets_of_errors(reading: Reading, found: Notation, roles: dict[str, str])
     if "target" not in roles or "prediction" not in roles:
         return
     prediction = {base for base, quantity in found.steps.items() if quantity == roles["prediction"]} | {"^y"}
+    marks = ["hat", "ŷ", *(base + "_" for base in prediction if base.isalpha())]
     for row in reading.rows:
+        if "-" not in row.text or not any(mark in row.text for mark in marks):
+            continue
         for node in walk(row.rel):
             if not (isinstance(node, Add) and len(node.terms) == 2 and isinstance(node.terms[1], Neg)):
                 continue

@@ -17,8 +17,9 @@ from typing import Any
 from grader.judge.written.macros import expand, macros
 from grader.judge.written.normalize import normalize, split_statements
 
+NEWLINE = re.compile("\n")
 MAX_ROW_CHARS = 2000  # a longer row is named as unreadable rather than parsed
-MAX_ROWS = 500  # math segments beyond this many are not parsed (the feedback says so)
+MAX_ROWS = 300  # math segments beyond this many are not parsed (the feedback says so); 243 blind write-ups: at most 102
 MAX_STATEMENTS = 50  # statements read in one row of math
 RELEVANT_MARKS = (
     "=",
@@ -558,7 +559,7 @@ def _plain_lines(text: str, prose: list[tuple[int, str]]) -> list[Segment]:
     """Plain lines written as math without dollars: `L_t -> yhat_t -> z_t`, `dL/dW_H = sum_t delta_t h_{t-1}^T`."""
     found = []
     lines = _Lines(text)
-    starts = [0] + [index + 1 for index, char in enumerate(text) if char == "\n"]
+    starts = [0] + [newline.end() for newline in NEWLINE.finditer(text)]
     for offset, piece in prose:
         if "=" not in piece and not any(arrow in piece for arrow in ARROWS_IN_PROSE):
             continue
@@ -669,7 +670,7 @@ def read_writeup(text: str) -> Reading:
     """Every statement in the math of a write-up, parsed; unreadable rows named. Never raises on any text."""
     rows: list[Row] = []
     unreadable: list[Unreadable] = []
-    newlines = [index for index, char in enumerate(text) if char == "\n"]
+    newlines = [newline.start() for newline in NEWLINE.finditer(text)]
     defined = macros(text)
     segments = [s for s in math_segments(text) if s.text.strip() and is_relevant(expand(s.text, defined))]
     for segment in segments[:MAX_ROWS]:

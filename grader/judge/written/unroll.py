@@ -234,9 +234,12 @@ class Unrolled:
         entries = []
         for number in range(1, MAX_ENTRIES + 1):
             try:
-                entries.append(self._entry_definition(symbol, definitions, step, number, depth))
+                value = self._entry_definition(symbol, definitions, step, number, depth)
             except OutOfRange:
                 break
+            if value is not ZERO and np.size(value) != 1:
+                raise NotEvaluable(f"an entry of {key(symbol)} is not a number")
+            entries.append(value)
         if not entries or any(value is ZERO for value in entries):
             return ZERO if entries and all(value is ZERO for value in entries) else None
         return np.asarray([float(value) for value in entries]).reshape(-1, 1)
