@@ -437,7 +437,7 @@ class SandboxPool:
 
 def _records_folder() -> Path | None:
     """A folder of the batch's for the values jobs return, on a RAM file system (None where there is none)."""
-    if RECORDS_PARENT.is_symlink():
+    if RECORDS_PARENT.is_symlink() or not _room_for_records(RECORDS_PARENT):
         return None
     try:
         folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=RECORDS_PARENT))
@@ -446,6 +446,18 @@ def _records_folder() -> Path | None:
     folder.chmod(0o711)
     (folder / "grader.pid").write_text(str(os.getpid()))
     return folder
+
+
+RECORDS_ROOM = 1 << 30  # bytes a RAM file system needs free to hold returned values (Docker's default is 64 MB)
+
+
+def _room_for_records(parent: Path) -> bool:
+    """Whether the RAM file system has room for any batch's returned values (else they go to the job's disk)."""
+    try:
+        stats = os.statvfs(parent)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize >= RECORDS_ROOM
 
 
 def _sweep_abandoned_folders() -> None:

@@ -59,6 +59,16 @@ def test_values_come_back_as_plain_data(tmp_path):
     assert value(result, "SHAPES")["h_t"] == "7x1"
 
 
+def test_values_come_back_through_the_disk_where_the_ram_file_system_is_small(tmp_path, monkeypatch):
+    """Docker's /dev/shm is 64 MB: too small a RAM file system is not used, and values come back all the same."""
+    from grader.run import client
+
+    monkeypatch.setattr(client, "RECORDS_ROOM", 1 << 62)
+    assert client._records_folder() is None
+    result = run(tmp_path, "import numpy as np\ndef big(): return np.arange(500.0)\n", ["big"])
+    assert value(result, "big").shape == (500,) and float(value(result, "big")[-1]) == 499.0
+
+
 def test_hostile_return_values_are_judged_as_data(tmp_path):
     result = run(tmp_path, """
         import numpy as np, os
