@@ -15,6 +15,8 @@ import json
 import os
 import signal
 import sys
+import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -168,6 +170,15 @@ def _stop_with_the_grader(grader_pid: int) -> None:
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGHUP, 0, 0, 0)
     if os.getppid() != grader_pid:  # it died before we asked
         _shut_down(signal.SIGHUP, None)
+    threading.Thread(target=_watch_the_grader, args=(grader_pid,), daemon=True).start()
+
+
+def _watch_the_grader(grader_pid: int) -> None:
+    """The kernel's signal can come while the grader's other threads still hold it as our parent (then it is
+    ignored, and none follows): so we also look, twice a second, and stop once the grader is gone."""
+    while os.getppid() == grader_pid:
+        time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGHUP)
 
 
 def _run_job(job_dir: Path, request: Request | str) -> None:
