@@ -19,7 +19,7 @@ from grader.judge.written.normalize import normalize, split_statements
 
 NEWLINE = re.compile("\n")
 MAX_ROW_CHARS = 2000  # a longer row is named as unreadable rather than parsed
-MAX_ROWS = 300  # math segments beyond this many are not parsed (the feedback says so); 243 blind write-ups: at most 102
+MAX_ROWS = 300  # math segments beyond this many are not parsed (the feedback says so); the write-up corpus: at most 102
 MAX_STATEMENTS = 50  # statements read in one row of math
 RELEVANT_MARKS = (
     "=",
