@@ -28,7 +28,7 @@ def _has_entries(text: str) -> bool:
 def _summed(rel: Rel) -> Rel:
     if not rel.ops or rel.ops[0] != "=":
         return rel
-    free = set(_entry_indices(rel.parts[0]))
+    free = set(_entry_letters(rel.parts[0]))
     parts = [rel.parts[0]]
     for op, part in zip(rel.ops, rel.parts[1:]):
         parts.append(_summed_terms(part, free) if op == "=" else part)
@@ -43,14 +43,14 @@ def _summed_terms(tree: Any, free: set[str]) -> Any:
     if not isinstance(tree, Mul):
         return tree
     explicit = {node.var for node in walk(tree) if isinstance(node, BigOp)}
-    counts = Counter(_entry_indices(tree))
+    counts = Counter(_entry_letters(tree))
     repeated = sorted(index for index, count in counts.items() if count >= 2 and index not in free | explicit)
     for index in repeated:
         tree = BigOp("sum", index, None, None, tree)
     return tree
 
 
-def _entry_indices(tree: Any) -> list[str]:
+def _entry_letters(tree: Any) -> list[str]:
     """Letters used as entry indices: `i` in `h_{t,i}`, `i` and `j` in `(W_H)_{ij}` or `W_{ij}`."""
     found: list[str] = []
     for node in walk(tree):

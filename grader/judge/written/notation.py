@@ -10,7 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.judge.written.parsing import Add, Apply, BigOp, Frac, Func, Index, Mul, Neg, Reading, Sym, parse_math, walk
+from grader.judge.written.parsing import (
+    Add,
+    Apply,
+    BigOp,
+    Frac,
+    Func,
+    Index,
+    Mul,
+    Neg,
+    Partial,
+    Reading,
+    Sym,
+    parse_math,
+    walk,
+)
 from grader.judge.written.symbols import key
 
 ACTIVATIONS = ("tanh", "sigma", "sigmoid", "relu")
@@ -127,13 +141,13 @@ def _aliases(statements: list[tuple[Sym, Any]], found: Notation) -> None:
 
 def _own_derivatives(statements: list[tuple[Sym, Any]], found: Notation) -> None:
     """`J_j := ∂h_j/∂h_{j-1}`: J is the student's own name for a derivative, whatever the exercise spells so (J_t)."""
-    own = {lhs.base for lhs, rhs in statements if lhs.sub is not None and isinstance(rhs, Frac) and _partial(rhs)}
+    own = {
+        lhs.base
+        for lhs, rhs in statements
+        if lhs.sub is not None and isinstance(rhs, Frac) and isinstance(rhs.num, Partial)
+    }
     for written in [k for k in found.fixed if k.split("_", 1)[0] in own]:
         del found.fixed[written]
-
-
-def _partial(fraction: Frac) -> bool:
-    return type(fraction.num).__name__ == "Partial"
 
 
 def _assign(table: dict[str, str], written: str, quantity: str) -> None:

@@ -76,8 +76,7 @@ def definitions(reading: Reading) -> list[Definition]:
         computed = [part for part in parts if not _is_derivative(part)]  # `δ_t := ∂L/∂a_t = (1 - h_t^2) ⊙ …`:
         for part in computed or parts:  # what the write-up computes, not the name it gives it
             found.append(Definition(row.line, lhs, Pow(part, Sym("T")) if transposed else part))
-    # `δ_t := ∂L/∂a_t` is tried after what the write-up computes (Unrolled tries the last written first)
-    return sorted(found, key=lambda definition: not _is_derivative(definition.rhs))
+    return found
 
 
 def _computed_first(candidates: list) -> list:
