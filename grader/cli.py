@@ -312,6 +312,13 @@ def _report_merge_gaps(merged, roster_rows: dict, allow_missing: bool, fmt: str)
 )
 def check_command(path, exercise_id, timeout, student, kit) -> None:
     """Check your own work on the public cases; exit 0 only when every question passes."""
+    from grader.run.client import booted_early
+
+    with booted_early():  # the sandbox's interpreter starts while this one imports and reads the exercise
+        _check(path, exercise_id, timeout, student, kit)
+
+
+def _check(path, exercise_id, timeout, student, kit) -> None:
     from grader.pipeline import GradingOptions
     from grader.report.feedback import render_check
     from grader.run.protocol import Limits
@@ -556,7 +563,7 @@ def _run(paths: list[Path], exercise, options, total: int | None = None, shard=N
     """The results, in memory, or with `stored` on disk as they are judged (closed by the caller)."""
     from grader.pipeline import grade, grade_stored
     from grader.progress import Progress
-    from grader.record.gradebook import GradebookError
+    from grader.record import GradebookError
     from grader.run.client import SandboxError
 
     try:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from exercises.bank import exercise_folder
 from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
@@ -23,13 +24,14 @@ from grader.judge.numerical_gradient import gradient_check_id, probe_calls
 from grader.judge.questions import Evidence, grader_error, judge_question, trace_root_causes
 from grader.read.flags import PROTECTED_PACKAGES, display_imports, flagged_imports
 from grader.read.submission import Submission, discover
-from grader.read.writeup import shapes_from_text
-from grader.record.gradebook import Gradebook, answer_fingerprint, fingerprint, grading_context
-from grader.record.shard import Shard
-from grader.record.stored import StoredResults
 from grader.results import GradingResults, SubmissionResult, total
 from grader.run.client import Job, SandboxPool
 from grader.run.protocol import Item, Limits, RunResult, encode_array
+
+if TYPE_CHECKING:  # a student's check keeps no gradebook: its modules load only when one is opened
+    from grader.record.gradebook import Gradebook
+    from grader.record.shard import Shard
+    from grader.record.stored import StoredResults
 
 SHAPES_VARIABLE = "SHAPES"
 
@@ -121,6 +123,8 @@ def grade_stored(
 ) -> StoredResults:
     """As `grade`, each result written to disk as soon as it is final, so memory does not grow with the class;
     the caller closes the store (a file with no name, which student code cannot open)."""
+    from grader.record.stored import StoredResults
+
     store = StoredResults(exercise.id)
     try:
         store.isolation = _grade_each(paths, exercise, options, store.add, on_result, shard)
@@ -207,6 +211,8 @@ def _recorded(
     gradebook: Gradebook, submission: Submission, batch: _Batch, result: SubmissionResult, is_new: bool
 ) -> SubmissionResult:
     """Record a new result; either way, the result as the gradebook shows it: with instructors' reviews."""
+    from grader.record.gradebook import answer_fingerprint
+
     if is_new:
         answer = answer_fingerprint(submission.files)
         gradebook.record(batch.exercise.id, _fingerprint(submission, batch), result, answer)
@@ -214,10 +220,17 @@ def _recorded(
 
 
 def _fingerprint(submission: Submission, batch: _Batch) -> str:
+    from grader.record.gradebook import fingerprint
+
     return fingerprint(submission.files, batch.context)
 
 
 def _context(exercise: Exercise, options: GradingOptions) -> str:
+    """What a gradebook's stored results depend on besides the files (none without a gradebook)."""
+    if options.gradebook is None:
+        return ""
+    from grader.record.gradebook import grading_context
+
     settings = {
         "timeout": options.limits.timeout,
         "memory_mb": options.limits.memory_mb,
@@ -228,7 +241,11 @@ def _context(exercise: Exercise, options: GradingOptions) -> str:
 
 
 def _open_gradebook(options: GradingOptions):
-    return Gradebook(options.gradebook) if options.gradebook is not None else nullcontext()
+    if options.gradebook is None:
+        return nullcontext()
+    from grader.record.gradebook import Gradebook
+
+    return Gradebook(options.gradebook)
 
 
 @contextmanager
@@ -381,7 +398,7 @@ def gather_evidence(submission: Submission, run: RunResult | None, exercise: Exe
     evidence = Evidence(
         answers=submission.answers,
         timeout=limits.timeout,
-        writeup_shapes=shapes_from_text(submission.writeup, symbols) if symbols else {},
+        writeup_shapes=_writeup_shapes(submission.writeup, symbols),
         writeup=submission.writeup,  # read by written questions (grader/judge/written/), never run
     )
     if run is None:
@@ -451,3 +468,11 @@ def _notes(submission: Submission, run: RunResult | None) -> list[str]:
             "only the beginning was kept."
         )
     return notes
+
+
+def _writeup_shapes(writeup: str, symbols: dict[str, list[str]]) -> dict[str, str]:
+    if not (symbols and writeup):
+        return {}
+    from grader.read.writeup import shapes_from_text  # its patterns compile with the first write-up
+
+    return shapes_from_text(writeup, symbols)

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from grader.record import GradebookError
 from grader.record.reviewed import GradedRow, Review, Scoring, scoring_problem, with_reviews
 from grader.record.stored import StoredResults
 from grader.results import GradingResults, SubmissionResult
@@ -58,10 +59,6 @@ _ROW = "id, path, student, fingerprint, answer, result_json"
 _REVIEW = (
     "student, question, score, max_score, previous_score, comment, reviewed_at, path, grade_id, fingerprint, answer"
 )
-
-
-class GradebookError(Exception):
-    """A gradebook file that cannot be opened or is not a gradebook."""
 
 
 class Gradebook:

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
@@ -102,12 +103,10 @@ class SandboxPool:
         self._covered = _package_dirs(self.protected_packages) + [str(p) for p in private_folders or []]
         separate_uid = os.geteuid() == 0 and isolation == "auto"
         self._uid_base = random.randrange(200_000, 2_000_000_000) if separate_uid else 0
-        _sweep_abandoned_folders()
-        self._tmp = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
-        self._tmp.chmod(0o711)
-        (self._tmp / "grader.pid").write_text(str(os.getpid()))
+        booted = _take_early_boot()
+        self._tmp = booted.folder if booted else _batch_folder()
         self._records = _records_folder()  # None: each job's values go to its own folder's out/
-        self._zygote: subprocess.Popen[bytes] | None = None
+        self._zygote: subprocess.Popen[bytes] | None = booted.process if booted else None
         self._counter = 0
         self._in_flight: set[Path] = set()  # job directories handed over and not yet collected
         self._items_files: dict[Path, list[Item]] = {}
@@ -117,7 +116,10 @@ class SandboxPool:
         self._stopping = threading.Event()
 
     def __enter__(self) -> SandboxPool:
-        self._start_zygote(wait=False)  # it boots while the caller prepares; the first job waits for it
+        if self._zygote is None:
+            self._start_zygote(wait=False)  # it boots while the caller prepares; the first job waits for it
+        else:
+            self._configure_zygote()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -130,24 +132,18 @@ class SandboxPool:
     # ------------------------------------------------------------ the warm process
 
     def _start_zygote(self, wait: bool = True) -> None:
-        env = {name: os.environ[name] for name in PASSED_THROUGH_ENV if name in os.environ}
-        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2")
-        env.update(MPLBACKEND="Agg", MPLCONFIGDIR=str(self._tmp / "matplotlib"))  # its font cache, made once a batch
-        try:
-            self._zygote = subprocess.Popen(
-                [sys.executable, "-I", "-c", BOOT, str(ROOT), json.dumps(self._zygote_config())],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                env=env,
-                cwd=self._tmp,
-                close_fds=True,
-                start_new_session=True,  # its own process group, which it signals to stop its supervisors
-            )
-        except OSError as exc:
-            raise SandboxError(f"the sandbox process could not start: {exc}") from None
-        self._ready = False
+        self._zygote = _boot(self._tmp)
+        self._configure_zygote()
         if wait:
             self._await_ready()
+
+    def _configure_zygote(self) -> None:
+        """The batch's settings, which the warm process waits for once its imports are done."""
+        self._ready = False
+        try:
+            self._write(json.dumps(self._zygote_config()) + "\n")
+        except OSError:
+            pass  # it died while booting: the first job finds it gone and starts another
 
     def _await_ready(self) -> None:
         """Until the warm process says it is ready (its imports done), or the pool is being stopped."""
@@ -162,7 +158,6 @@ class SandboxPool:
 
     def _zygote_config(self) -> dict:
         return {
-            "grader_pid": os.getpid(),
             "isolation": self.isolation,
             "hidden": self._covered,
             "preload": self.preload,
@@ -458,6 +453,79 @@ def _room_for_records(parent: Path) -> bool:
     except OSError:
         return False
     return stats.f_bavail * stats.f_frsize >= RECORDS_ROOM
+
+
+def _batch_folder() -> Path:
+    """The batch's folder: the warm process's working directory, with a folder per job."""
+    _sweep_abandoned_folders()
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+    folder.chmod(0o711)
+    (folder / "grader.pid").write_text(str(os.getpid()))
+    return folder
+
+
+def _boot(folder: Path) -> subprocess.Popen[bytes]:
+    """The warm process, importing what students use; it then waits for its batch's settings on stdin."""
+    env = {name: os.environ[name] for name in PASSED_THROUGH_ENV if name in os.environ}
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2")
+    env.update(MPLBACKEND="Agg", MPLCONFIGDIR=str(folder / "matplotlib"))  # its font cache, made once a batch
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-I", "-c", BOOT, str(ROOT), str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=folder,
+            close_fds=True,
+            start_new_session=True,  # its own process group, which it signals to stop its supervisors
+        )
+    except OSError as exc:
+        raise SandboxError(f"the sandbox process could not start: {exc}") from None
+
+
+@dataclass
+class _Booted:
+    folder: Path
+    process: subprocess.Popen[bytes]
+
+
+_early: list[_Booted] = []  # a warm process started before any pool wanted it, for the next pool to take
+
+
+@contextmanager
+def booted_early() -> Iterator[None]:
+    """Start the warm process now, so that its interpreter and imports overlap the caller's own (a student's
+    check waits for both); the next SandboxPool made inside takes it over. Left unused, it is stopped on leaving."""
+    folder = _batch_folder()
+    try:
+        _early.append(_Booted(folder, _boot(folder)))
+    except SandboxError:
+        remove_folder(folder)  # the pool will try again, and say why it cannot
+    try:
+        yield
+    finally:
+        for unused in _early:
+            _stop_booted(unused)
+        _early.clear()
+
+
+def _take_early_boot() -> _Booted | None:
+    return _early.pop() if _early else None
+
+
+def _stop_booted(booted: _Booted) -> None:
+    """A warm process no pool took, and its folder."""
+    process = booted.process
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            stream.close()
+    remove_folder(booted.folder)
 
 
 def _sweep_abandoned_folders() -> None:

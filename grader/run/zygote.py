@@ -47,12 +47,16 @@ PRELOADED = (
 )
 
 
-def preload(wanted: list[str]) -> None:
-    """The modules students use, imported once here rather than in every job; `wanted` are the plotting modules
-    this batch's code imports (grader/read/flags.py), skipped when they fail to import."""
+def preload_common() -> None:
+    """The modules students use, imported once here rather than in every job."""
     for name in PRELOADED:
         importlib.import_module(name)
     np.random.default_rng(0).standard_normal(4)
+
+
+def preload(wanted: list[str]) -> None:
+    """`wanted`: the plotting modules this batch's code imports (grader/read/flags.py), skipped when they fail
+    to import."""
     stdin, stdout = sys.stdin, sys.stdout
     sys.stdin, sys.stdout = open(os.devnull), sys.stderr  # nothing imported here talks on the job pipes
     try:
@@ -216,12 +220,18 @@ def _report_grader_error(job_dir: Path, text: str) -> None:
 
 
 def main() -> None:
-    """argv: [root of the grader, JSON {"grader_pid": ..., "isolation": ..., "hidden": [folders to cover],
-    "preload": [modules], "records": the folder of returned values or ""}]."""
-    config = json.loads(sys.argv[2])
+    """argv: [root of the grader, the grader's pid]. Boots (imports) at once; then reads its batch's settings, a
+    JSON line on stdin: {"isolation": ..., "hidden": [folders to cover], "preload": [modules], "records": the folder
+    of returned values or ""}. The grader can start this process before it knows them (`client.boot_early`)."""
+    _stop_with_the_grader(int(sys.argv[2]))
+    preload_common()
+    line = sys.stdin.readline()
+    if not line:  # the grader ended before it needed us
+        _remove_the_batchs_folders()
+        return
+    config = json.loads(line)
     global _records_folder
     _records_folder = config.get("records", "")
-    _stop_with_the_grader(int(config["grader_pid"]))
     preload(config.get("preload", []))
     isolation.enter_shared_namespaces(config["isolation"], [Path(p) for p in config["hidden"]])
     gc.freeze()  # children's collections then skip what is loaded now, so fewer pages get copied

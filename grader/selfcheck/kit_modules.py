@@ -20,11 +20,13 @@ ENTRY_MODULES = (
     "grader.selfcheck.notebook",  # rnn_check.py, in a notebook
     "grader.run.zygote",  # the sandbox's warm process, which the client starts by name
 )
-# Imported inside functions on a check's path: by the check command, the pipeline (a kit's loader) and the
-# written judge (its parser, an optional dependency, only when a write-up is judged).
+# Imported inside functions on a check's path: by the check command, the pipeline (a kit's loader, the shapes a
+# write-up states) and the written judge (its parser, only when a write-up is judged).
 LAZY_MODULES = (
     "grader.pipeline",
     "grader.progress",
+    "grader.record",
+    "grader.read.writeup",
     "grader.report.feedback",
     "grader.selfcheck.kit",
     "grader.judge.written.chain",

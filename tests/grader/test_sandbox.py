@@ -347,6 +347,40 @@ def test_stopping_the_grader_leaves_no_process_and_no_files(tmp_path, stop):
     assert set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) - before == set()
 
 
+def _left_behind(before: set[str]) -> tuple[list[str], set[str]]:
+    """Warm processes and batch folders still there after a command, waited for up to 15 s."""
+    deadline = time.monotonic() + 15
+    while (_zygote_processes() or set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) - before) and (
+            time.monotonic() < deadline):
+        time.sleep(0.1)
+    return _zygote_processes(), set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) - before
+
+
+def test_a_check_without_code_stops_the_warm_process_it_started_early(tmp_path):
+    """`check` starts the sandbox before it knows whether the work has code; a write-up alone never uses it."""
+    writeup = tmp_path / "derivation.md"
+    writeup.write_text("$$ h_t = \\tanh(W_H h_{t-1} + W_X x_t) $$\n")
+    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    done = subprocess.run([sys.executable, "-m", "grader", "check", str(writeup), "--exercise", "rnn-bptt"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert _left_behind(before) == ([], set())
+
+
+def test_a_check_killed_while_the_warm_process_boots_leaves_nothing(tmp_path):
+    """A hard kill in the first moments of a check, when the warm process may still be importing."""
+    work = Path(__file__).parents[1] / "corpus" / "correct" / "student02_vectorised.py"
+    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    check = subprocess.Popen([sys.executable, "-m", "grader", "check", str(work), "--exercise", "rnn-bptt"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _zygote_processes():
+        time.sleep(0.005)
+    check.kill()
+    check.wait(timeout=30)
+    assert _left_behind(before) == ([], set())
+
+
 def _can_map_user() -> bool:
     probe = subprocess.run(["unshare", "--map-user=1234", "--map-group=1234", "true"], capture_output=True)
     return shutil.which("unshare") is not None and probe.returncode == 0

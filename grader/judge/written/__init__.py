@@ -9,11 +9,12 @@ grader-side problem rather than the student's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from grader.judge.written.verdict import WrittenVerdict
+if TYPE_CHECKING:  # the reader loads with the first write-up it reads (grading code alone never pays for it)
+    from grader.judge.written.verdict import WrittenVerdict
 
-__all__ = ["WrittenUnavailable", "WrittenVerdict", "judge_written", "INSTALL_HINT"]
+__all__ = ["WrittenUnavailable", "judge_written", "INSTALL_HINT"]
 
 INSTALL_HINT = "written questions need the lark parser, a dependency of rnn-grader: pip install 'lark>=1.1'"
 

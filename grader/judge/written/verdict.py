@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from grader.judge.written.parsing import Unreadable
+if TYPE_CHECKING:  # the parser's regexes are compiled when a write-up is read, not when a verdict is made
+    from grader.judge.written.parsing import Unreadable
 
 MAX_QUOTED = 4
 
