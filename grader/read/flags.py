@@ -8,7 +8,9 @@ apart; the source cannot hide what it asks for.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -23,8 +25,8 @@ def flagged_imports(submission: Submission) -> list[str]:
     """One note per protected package the submission's code names in an import."""
     found: dict[str, str] = {}
     for label, source in _sources(submission):
-        if source.isascii() and not any(name in source for name in (*PROTECTED_PACKAGES, *IMPORT_CALLS)):
-            continue  # a plain import names its module in the source, and a dynamic one its function
+        if not _may_import(source, PROTECTED_PACKAGES):
+            continue
         for name, line in _imported_names(source):
             top = name.split(".")[0]
             if top in PROTECTED_PACKAGES and top not in found:
@@ -52,7 +54,7 @@ def display_imports(submissions: Iterable[Submission]) -> list[str]:
     for submission in submissions:
         tops: set[str] = set()
         for _, source in _sources(submission):
-            if any(top in source for top in PRELOADABLE):
+            if _may_import(source, tuple(PRELOADABLE)):
                 tops |= {name.split(".")[0] for name, _ in _imported_names(source)} & PRELOADABLE.keys()
         uses.update(tops)
     return [PRELOADABLE[top] for top, _ in uses.most_common() if _installed(top)]
@@ -80,6 +82,25 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return ""
+
+
+def _may_import(source: str, packages: tuple[str, ...]) -> bool:
+    """Whether the source could import one of `packages`: an import statement naming it, or a call that imports by
+    name. Only then is it parsed (parsing costs a millisecond or more a file, and most files name none of them).
+    Non-ASCII source is always parsed: Python reads some other letters as ASCII ones in names."""
+    if not source.isascii():
+        return True
+    joined = source.replace("\\\n", " ")  # a statement continued on the next line
+    return bool(_import_pattern(packages).search(joined) or _IMPORT_CALL.search(joined))
+
+
+_IMPORT_CALL = re.compile(r"\b(?:" + "|".join(sorted(IMPORT_CALLS)) + r")\b")
+
+
+@functools.lru_cache(maxsize=4)
+def _import_pattern(packages: tuple[str, ...]) -> re.Pattern[str]:
+    names = "|".join(re.escape(name) for name in packages)
+    return re.compile(rf"\bimport\s[^\n#]*\b(?:{names})\b|\bfrom\s+(?:{names})\b")
 
 
 def _imported_names(source: str) -> Iterator[tuple[str, int]]:

@@ -19,6 +19,11 @@ from grader.read.submission import read_submission
         ("import numpy as np\nreference = np.zeros(3)\n", None),  # a variable that shares the name
         ("from .reference import x\n", None),  # the student's own relative module
         ("def broken(:\n", None),  # a syntax error is reported elsewhere, not flagged
+        ("from \\\n    reference.solution import grad_W_H\n", "reference"),  # continued on the next line
+        ("x = 1; import os, \\\n  grader\n", "grader"),  # after a semicolon, in a list, continued
+        ("import os  # the reference answer is not imported\n", None),  # a comment names it
+        ('"""\nimport grader\n"""\n', None),  # a docstring names it
+        ("from exercises import \\\n  bank\n", "exercises"),
     ],
 )
 def test_imports_of_protected_packages_are_flagged(tmp_path, source, flagged):
