@@ -191,27 +191,62 @@ def _gradient(name: str, slip: _BpttSlip) -> Callable[..., Any]:
     """A function with the signature of `grad_<name>` computing the slipped gradient."""
 
     def compute(tokens, targets, E, W_x, W_H, W_y, h0):
-        return _bptt_with(slip, tokens, targets, E, W_x, W_H, W_y, h0)[name]
+        return _remembered(("slip", slip), _bptt_with, tokens, targets, E, W_x, W_H, W_y, h0)[name].copy()
 
     return compute
 
 
 def _truncated_bptt(depth: int, tokens, targets, E, W_x, W_H, W_y, h0) -> dict[str, np.ndarray]:
     """Gradients "E", "W_x", "W_H" when each L_t flows back only `depth` steps (k >= t - depth)."""
+    by_depth = _remembered(("truncated",), _truncated_at_every_depth, tokens, targets, E, W_x, W_H, W_y, h0)
+    return {name: grad.copy() for name, grad in by_depth[min(depth, len(by_depth) - 1)].items()}
+
+
+def _truncated_at_every_depth(tokens, targets, E, W_x, W_H, W_y, h0) -> list[dict[str, np.ndarray]]:
+    """The truncated gradients for every depth 0 … T - 1 in one pass: each step's part of the gradient is kept
+    by how many steps back it flowed, and a depth's gradient sums the parts that flowed no further."""
     cache = rnn.sequence_forward(tokens, E, W_x, W_H, W_y, h0)
     targets = np.asarray(targets).astype(int).reshape(-1)
-    grads = {"W_x": np.zeros(np.shape(W_x)), "W_H": np.zeros(np.shape(W_H))}
-    dxs = np.zeros((np.shape(E)[0], len(cache.tokens)))
-    for t in range(len(cache.tokens)):
+    T = len(cache.tokens)
+    parts = [_Flowed(np.zeros(np.shape(W_x)), np.zeros(np.shape(W_H)), np.zeros((np.shape(E)[0], T))) for _ in range(T)]
+    for t in range(T):
         dh = rnn.output_backward(int(targets[t]), cache.outputs[t]).dh_t
-        for k in range(t, max(-1, t - depth - 1), -1):
+        for k in range(t, -1, -1):
             step = rnn.step_backward(dh, cache.steps[k])
-            grads["W_x"] += step.dW_x
-            grads["W_H"] += step.dW_H
-            dxs[:, [k]] += step.dx_t
+            part = parts[t - k]
+            part.W_x += step.dW_x
+            part.W_H += step.dW_H
+            part.dxs[:, [k]] += step.dx_t
             dh = step.dh_prev
-    grads["E"] = _embedding_grad(_BpttSlip(), cache, dxs)
-    return grads
+    by_depth, total = [], _Flowed(np.zeros(np.shape(W_x)), np.zeros(np.shape(W_H)), np.zeros((np.shape(E)[0], T)))
+    for part in parts:
+        total = _Flowed(total.W_x + part.W_x, total.W_H + part.W_H, total.dxs + part.dxs)
+        by_depth.append({"W_x": total.W_x, "W_H": total.W_H, "E": _embedding_grad(_BpttSlip(), cache, total.dxs)})
+    return by_depth
+
+
+@dataclass
+class _Flowed:
+    """Gradient parts, summed."""
+
+    W_x: np.ndarray
+    W_H: np.ndarray
+    dxs: np.ndarray  # per-step input gradients, as columns
+
+
+_REMEMBERED: dict[tuple, Any] = {}
+REMEMBERED_MOST = 64
+
+
+def _remembered(kind: tuple, compute: Callable[..., Any], *arrays: Any) -> Any:
+    """`compute(*arrays)`, computed once for the same inputs: the gradients of one slip are asked for one name
+    at a time (and a truncation once per depth), each from the same run of BPTT."""
+    key = (*kind, *((np.shape(a), np.asarray(a).dtype.str, np.asarray(a).tobytes()) for a in arrays))
+    if key not in _REMEMBERED:
+        if len(_REMEMBERED) >= REMEMBERED_MOST:
+            del _REMEMBERED[next(iter(_REMEMBERED))]
+        _REMEMBERED[key] = compute(*kind[1:], *arrays)
+    return _REMEMBERED[key]
 
 
 def _truncated(name: str, hint: str, depths: range) -> list[Mistake]:
