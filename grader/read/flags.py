@@ -11,6 +11,7 @@ import ast
 import functools
 import importlib.util
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -87,10 +88,9 @@ def _read(path: Path) -> str:
 def _may_import(source: str, packages: tuple[str, ...]) -> bool:
     """Whether the source could import one of `packages`: an import statement naming it, or a call that imports by
     name. Only then is it parsed (parsing costs a millisecond or more a file, and most files name none of them).
-    Non-ASCII source is always parsed: Python reads some other letters as ASCII ones in names."""
-    if not source.isascii():
-        return True
-    joined = source.replace("\\\n", " ")  # a statement continued on the next line
+    Names are read as Python reads them, in NFKC form (`ｇｒａｄｅｒ` is `grader`)."""
+    text = source if source.isascii() else unicodedata.normalize("NFKC", source)
+    joined = text.replace("\\\n", " ")  # a statement continued on the next line
     return bool(_import_pattern(packages).search(joined) or _IMPORT_CALL.search(joined))
 
 

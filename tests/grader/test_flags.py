@@ -24,6 +24,8 @@ from grader.read.submission import read_submission
         ("import os  # the reference answer is not imported\n", None),  # a comment names it
         ('"""\nimport grader\n"""\n', None),  # a docstring names it
         ("from exercises import \\\n  bank\n", "exercises"),
+        ("# ∂L/∂h — a comment in Unicode\nimport ｒｅｆｅｒｅｎｃｅ.solution\n", "reference"),  # Python reads it as ASCII
+        ("# ∂L/∂h — a comment in Unicode\nimport numpy\n", None),
     ],
 )
 def test_imports_of_protected_packages_are_flagged(tmp_path, source, flagged):
