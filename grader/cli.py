@@ -48,6 +48,14 @@ def _exercise(exercise_id: str, secret: str | None = None):
         raise UsageProblem(str(exc)) from None
 
 
+def _start_the_sandbox() -> None:
+    """The sandbox's interpreter starts now, while this one imports and reads the exercise (a class of one, or a
+    student's check, waits for both); stopped with the command if nothing uses it."""
+    from grader.run.boot import booted_early
+
+    click.get_current_context().with_resource(booted_early())
+
+
 def _existing(paths: tuple[str, ...]) -> list[Path]:
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
@@ -164,6 +172,7 @@ def grade_command(
     shard_text,
 ) -> None:
     """Grade submissions (files, or folders of them) and report scores and feedback."""
+    _start_the_sandbox()
     from grader.pipeline import GradingOptions
     from grader.run.protocol import Limits
 
@@ -312,13 +321,7 @@ def _report_merge_gaps(merged, roster_rows: dict, allow_missing: bool, fmt: str)
 )
 def check_command(path, exercise_id, timeout, student, kit) -> None:
     """Check your own work on the public cases; exit 0 only when every question passes."""
-    from grader.run.client import booted_early
-
-    with booted_early():  # the sandbox's interpreter starts while this one imports and reads the exercise
-        _check(path, exercise_id, timeout, student, kit)
-
-
-def _check(path, exercise_id, timeout, student, kit) -> None:
+    _start_the_sandbox()
     from grader.pipeline import GradingOptions
     from grader.report.feedback import render_check
     from grader.run.protocol import Limits
@@ -564,7 +567,7 @@ def _run(paths: list[Path], exercise, options, total: int | None = None, shard=N
     from grader.pipeline import grade, grade_stored
     from grader.progress import Progress
     from grader.record import GradebookError
-    from grader.run.client import SandboxError
+    from grader.run.boot import SandboxError
 
     try:
         with Progress(total) as bar:

@@ -21,14 +21,21 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
-import grader
 from grader.read.units import Unit
-from grader.run.isolation import remove_folder
+from grader.run.boot import (
+    FOLDER_PREFIX,
+    RECORDS_PARENT,
+    STOP_SECONDS,
+    SandboxError,
+    batch_folder,
+    boot,
+    remove_folder,
+    take_early_boot,
+)
 from grader.run.protocol import (
     Item,
     ItemResult,
@@ -40,22 +47,10 @@ from grader.run.protocol import (
     step_timings,
 )
 
-ROOT = Path(grader.__file__).resolve().parent.parent
-BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.run.zygote import main; main()"
-PASSED_THROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PATH")
 MAX_RECORD_FILE = 256 * 1024 * 1024
 POLL_SECONDS = 0.2
-FOLDER_PREFIX = "rnn-grader-"
-# Where the values a job returns are written, when it is a RAM file system: a job writes a file per item there, and
-# on a disk's journaled file system each file made and removed costs the grader's processes milliseconds of CPU.
-RECORDS_PARENT = Path("/dev/shm")
-STOP_SECONDS = 10.0
 READY_SECONDS = 120.0  # for the warm process's imports (a first matplotlib builds its font cache)
 SWITCH_SECONDS = 0.0005  # how long a thread waiting for the interpreter may wait (Python's default is 5 ms)
-
-
-class SandboxError(Exception):
-    """The sandbox itself failed (not the student's code)."""
 
 
 @dataclass
@@ -103,8 +98,8 @@ class SandboxPool:
         self._covered = _package_dirs(self.protected_packages) + [str(p) for p in private_folders or []]
         separate_uid = os.geteuid() == 0 and isolation == "auto"
         self._uid_base = random.randrange(200_000, 2_000_000_000) if separate_uid else 0
-        booted = _take_early_boot()
-        self._tmp = booted.folder if booted else _batch_folder()
+        booted = take_early_boot()
+        self._tmp = booted.folder if booted else batch_folder()
         self._records = _records_folder()  # None: each job's values go to its own folder's out/
         self._zygote: subprocess.Popen[bytes] | None = booted.process if booted else None
         self._counter = 0
@@ -132,7 +127,7 @@ class SandboxPool:
     # ------------------------------------------------------------ the warm process
 
     def _start_zygote(self, wait: bool = True) -> None:
-        self._zygote = _boot(self._tmp)
+        self._zygote = boot(self._tmp)
         self._configure_zygote()
         if wait:
             self._await_ready()
@@ -453,91 +448,6 @@ def _room_for_records(parent: Path) -> bool:
     except OSError:
         return False
     return stats.f_bavail * stats.f_frsize >= RECORDS_ROOM
-
-
-def _batch_folder() -> Path:
-    """The batch's folder: the warm process's working directory, with a folder per job."""
-    _sweep_abandoned_folders()
-    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
-    folder.chmod(0o711)
-    (folder / "grader.pid").write_text(str(os.getpid()))
-    return folder
-
-
-def _boot(folder: Path) -> subprocess.Popen[bytes]:
-    """The warm process, importing what students use; it then waits for its batch's settings on stdin."""
-    env = {name: os.environ[name] for name in PASSED_THROUGH_ENV if name in os.environ}
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2")
-    env.update(MPLBACKEND="Agg", MPLCONFIGDIR=str(folder / "matplotlib"))  # its font cache, made once a batch
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-I", "-c", BOOT, str(ROOT), str(os.getpid())],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            cwd=folder,
-            close_fds=True,
-            start_new_session=True,  # its own process group, which it signals to stop its supervisors
-        )
-    except OSError as exc:
-        raise SandboxError(f"the sandbox process could not start: {exc}") from None
-
-
-@dataclass
-class _Booted:
-    folder: Path
-    process: subprocess.Popen[bytes]
-
-
-_early: list[_Booted] = []  # a warm process started before any pool wanted it, for the next pool to take
-
-
-@contextmanager
-def booted_early() -> Iterator[None]:
-    """Start the warm process now, so that its interpreter and imports overlap the caller's own (a student's
-    check waits for both); the next SandboxPool made inside takes it over. Left unused, it is stopped on leaving."""
-    folder = _batch_folder()
-    try:
-        _early.append(_Booted(folder, _boot(folder)))
-    except SandboxError:
-        remove_folder(folder)  # the pool will try again, and say why it cannot
-    try:
-        yield
-    finally:
-        for unused in _early:
-            _stop_booted(unused)
-        _early.clear()
-
-
-def _take_early_boot() -> _Booted | None:
-    return _early.pop() if _early else None
-
-
-def _stop_booted(booted: _Booted) -> None:
-    """A warm process no pool took, and its folder."""
-    process = booted.process
-    process.terminate()
-    try:
-        process.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    for stream in (process.stdin, process.stdout):
-        if stream is not None:
-            stream.close()
-    remove_folder(booted.folder)
-
-
-def _sweep_abandoned_folders() -> None:
-    """Folders left by a grader that died before it could clean up (killed at its very start)."""
-    parents = {Path(tempfile.gettempdir()), RECORDS_PARENT}
-    for folder in [found for parent in parents for found in parent.glob(f"{FOLDER_PREFIX}*")]:
-        try:
-            os.kill(int((folder / "grader.pid").read_text()), 0)
-        except ProcessLookupError:
-            shutil.rmtree(folder, ignore_errors=True)
-        except (OSError, ValueError):
-            pass  # another user's, or not ours to judge
 
 
 def _package_dirs(names: list[str]) -> list[str]:

@@ -478,12 +478,3 @@ def _reap_children() -> bool:
             return False
         if pid == 0:
             return True
-
-
-def remove_folder(path: Path) -> None:
-    """Remove a job's or a batch's folder, retrying while processes that are being killed still touch it."""
-    for _ in range(40):
-        shutil.rmtree(path, ignore_errors=True)
-        if not os.path.lexists(path):
-            return
-        time.sleep(0.05)

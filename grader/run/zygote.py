@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.run import isolation, student, supervisor
+from grader.run.boot import remove_folder
 from grader.run.protocol import Item, Request
 
 PR_SET_PDEATHSIG = 1
@@ -141,9 +142,9 @@ _records_folder = ""  # the batch's folder of returned values, when it is not in
 
 
 def _remove_the_batchs_folders() -> None:
-    isolation.remove_folder(Path.cwd())
+    remove_folder(Path.cwd())
     if _records_folder:
-        isolation.remove_folder(Path(_records_folder))
+        remove_folder(Path(_records_folder))
 
 
 _grader_pid = 0

@@ -1,0 +1,127 @@
+"""Starting the warm process: its interpreter and imports, in a batch folder of its own, before the grader needs it.
+
+Light on purpose (the standard library only): the command line starts the warm process before it imports numpy,
+pydantic or the exercise, so that the two interpreters' start-ups overlap (a student's check waits for both).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import grader
+
+ROOT = Path(grader.__file__).resolve().parent.parent
+BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.run.zygote import main; main()"
+PASSED_THROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PATH")
+FOLDER_PREFIX = "rnn-grader-"
+# Where the values a job returns are written, when it is a RAM file system: a job writes a file per item there, and
+# on a disk's journaled file system each file made and removed costs the grader's processes milliseconds of CPU.
+RECORDS_PARENT = Path("/dev/shm")
+STOP_SECONDS = 10.0
+
+
+class SandboxError(Exception):
+    """The sandbox itself failed (not the student's code)."""
+
+
+def batch_folder() -> Path:
+    """The batch's folder: the warm process's working directory, with a folder per job."""
+    _sweep_abandoned_folders()
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+    folder.chmod(0o711)
+    (folder / "grader.pid").write_text(str(os.getpid()))
+    return folder
+
+
+def boot(folder: Path) -> subprocess.Popen[bytes]:
+    """The warm process, importing what students use; it then waits for its batch's settings on stdin."""
+    env = {name: os.environ[name] for name in PASSED_THROUGH_ENV if name in os.environ}
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2")
+    env.update(MPLBACKEND="Agg", MPLCONFIGDIR=str(folder / "matplotlib"))  # its font cache, made once a batch
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-I", "-c", BOOT, str(ROOT), str(os.getpid())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=folder,
+            close_fds=True,
+            start_new_session=True,  # its own process group, which it signals to stop its supervisors
+        )
+    except OSError as exc:
+        raise SandboxError(f"the sandbox process could not start: {exc}") from None
+
+
+@dataclass
+class _Booted:
+    folder: Path
+    process: subprocess.Popen[bytes]
+
+
+_early: list[_Booted] = []  # a warm process started before any pool wanted it, for the next pool to take
+
+
+@contextmanager
+def booted_early() -> Iterator[None]:
+    """Start the warm process now, so that its interpreter and imports overlap the caller's own (a student's
+    check waits for both); the next SandboxPool made inside takes it over. Left unused, it is stopped on leaving."""
+    folder = batch_folder()
+    try:
+        _early.append(_Booted(folder, boot(folder)))
+    except SandboxError:
+        remove_folder(folder)  # the pool will try again, and say why it cannot
+    try:
+        yield
+    finally:
+        for unused in _early:
+            _stop_booted(unused)
+        _early.clear()
+
+
+def take_early_boot() -> _Booted | None:
+    return _early.pop() if _early else None
+
+
+def _stop_booted(booted: _Booted) -> None:
+    """A warm process no pool took, and its folder."""
+    process = booted.process
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            stream.close()
+    remove_folder(booted.folder)
+
+
+def _sweep_abandoned_folders() -> None:
+    """Folders left by a grader that died before it could clean up (killed at its very start)."""
+    parents = {Path(tempfile.gettempdir()), RECORDS_PARENT}
+    for folder in [found for parent in parents for found in parent.glob(f"{FOLDER_PREFIX}*")]:
+        try:
+            os.kill(int((folder / "grader.pid").read_text()), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, ValueError):
+            pass  # another user's, or not ours to judge
+
+
+def remove_folder(path: Path) -> None:
+    """Remove a job's or a batch's folder, retrying while processes that are being killed still touch it."""
+    for _ in range(40):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            return
+        time.sleep(0.05)
