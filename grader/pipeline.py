@@ -278,8 +278,17 @@ def sandbox_runs(pool: SandboxPool, submissions: dict[int, Submission], batch: _
     """The submissions' runs, started at once, as they end."""
     provided, imports = provided_files(batch.exercise), batch.exercise.imports
     allowed = [*imports.allowed, "numpy"]
+    plotting = bool(pool.preload)
     jobs = [
-        Job(str(index), s.files + provided, s.units, batch.setting(s).items, imports.package, allowed)
+        Job(
+            str(index),
+            s.files + provided,
+            s.units,
+            batch.setting(s).items,
+            imports.package,
+            allowed,
+            plots=plotting and bool(display_imports([s])),
+        )
         for index, s in submissions.items()
     ]
     return _noting_levels(pool.run(jobs), batch)

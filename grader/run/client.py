@@ -11,7 +11,6 @@ import json
 import os
 import queue
 import random
-import select
 import shutil
 import signal
 import stat
@@ -23,7 +22,6 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO
 
 from grader.read.units import Unit
 from grader.run.boot import (
@@ -32,7 +30,6 @@ from grader.run.boot import (
     STOP_SECONDS,
     SandboxError,
     batch_folder,
-    boot,
     remove_folder,
     take_early_boot,
 )
@@ -46,10 +43,9 @@ from grader.run.protocol import (
     decode_raw,
     step_timings,
 )
+from grader.run.warm import WarmProcess, lines_from
 
 MAX_RECORD_FILE = 256 * 1024 * 1024
-POLL_SECONDS = 0.2
-READY_SECONDS = 120.0  # for the warm process's imports (a first matplotlib builds its font cache)
 SWITCH_SECONDS = 0.0005  # how long a thread waiting for the interpreter may wait (Python's default is 5 ms)
 
 
@@ -63,6 +59,7 @@ class Job:
     items: list[Item]
     package: str | None = None  # student modules are loaded inside this package
     allowed_modules: list[str] | None = None  # what student code may import besides the standard library
+    plots: bool = False  # it imports a plotting library: run by the warm process that loaded them
 
 
 @dataclass
@@ -101,99 +98,54 @@ class SandboxPool:
         booted = take_early_boot()
         self._tmp = booted.folder if booted else batch_folder()
         self._records = _records_folder()  # None: each job's values go to its own folder's out/
-        self._zygote: subprocess.Popen[bytes] | None = booted.process if booted else None
+        self._booted = booted.process if booted else None
+        # By whether their jobs plot: a warm process that loaded the plotting libraries is twice the size of one
+        # that did not, and every job's forks and exit cost more with it, so only the jobs that plot use it.
+        self._warm_processes: dict[bool, WarmProcess] = {}
         self._counter = 0
-        self._in_flight: set[Path] = set()  # job directories handed over and not yet collected
+        self._in_flight: dict[Path, bool] = {}  # job directories handed over and not yet collected, and if they plot
         self._items_files: dict[Path, list[Item]] = {}
         self._scheduler: threading.Thread | None = None
-        self._ready = False  # the warm process said it is ready
         self._switch_interval = sys.getswitchinterval()
         self._stopping = threading.Event()
 
     def __enter__(self) -> SandboxPool:
-        if self._zygote is None:
-            self._start_zygote(wait=False)  # it boots while the caller prepares; the first job waits for it
-        else:
-            self._configure_zygote()
+        """The warm processes boot while the caller prepares; a job waits for its own to be ready."""
+        self._warm_processes[False] = WarmProcess(self._tmp, self._warm_config([]), self._booted)
+        if self.preload:
+            self._warm_processes[True] = WarmProcess(self._tmp, self._warm_config(self.preload))
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop_scheduler()
-        self._stop_zygote()
+        for warm in self._warm_processes.values():
+            warm.stop()
+        self._warm_processes.clear()
         remove_folder(self._tmp)
         if self._records is not None:
             remove_folder(self._records)
 
-    # ------------------------------------------------------------ the warm process
+    @property
+    def _warm(self) -> subprocess.Popen[bytes]:
+        """The warm process of the jobs that do not plot."""
+        return self._warm_for(False).process
 
-    def _start_zygote(self, wait: bool = True) -> None:
-        self._zygote = boot(self._tmp)
-        self._configure_zygote()
-        if wait:
-            self._await_ready()
+    @property
+    def _zygote(self) -> subprocess.Popen[bytes] | None:
+        return self._warm if self._warm_processes else None
 
-    def _configure_zygote(self) -> None:
-        """The batch's settings, which the warm process waits for once its imports are done."""
-        self._ready = False
-        try:
-            self._write(json.dumps(self._zygote_config()) + "\n")
-        except OSError:
-            pass  # it died while booting: the first job finds it gone and starts another
-
-    def _await_ready(self) -> None:
-        """Until the warm process says it is ready (its imports done), or the pool is being stopped."""
-        deadline = time.monotonic() + READY_SECONDS
-        while not self._ready and not self._stopping.is_set():
-            if time.monotonic() > deadline:
-                raise SandboxError(f"the sandbox process was not ready after {READY_SECONDS:g} s")
-            readable, _, _ = select.select([self._stdout], [], [], POLL_SECONDS)
-            if readable and self._stdout.readline().strip() != b"ready":
-                raise SandboxError("the sandbox process did not start")
-            self._ready = bool(readable)
-
-    def _zygote_config(self) -> dict:
+    def _warm_config(self, preload: list[str]) -> dict:
         return {
             "isolation": self.isolation,
             "hidden": self._covered,
-            "preload": self.preload,
+            "preload": preload,
             "records": str(self._records or ""),
         }
 
-    @property
-    def _warm(self) -> subprocess.Popen[bytes]:
-        """The warm process, which runs from `__enter__` to `__exit__`."""
-        if self._zygote is None:
+    def _warm_for(self, plots: bool) -> WarmProcess:
+        if not self._warm_processes:
             raise SandboxError("the sandbox process is not running (use SandboxPool as a context manager)")
-        return self._zygote
-
-    @property
-    def _stdin(self) -> IO[bytes]:
-        stdin = self._warm.stdin
-        assert stdin is not None  # started with stdin=PIPE
-        return stdin
-
-    @property
-    def _stdout(self) -> IO[bytes]:
-        stdout = self._warm.stdout
-        assert stdout is not None  # started with stdout=PIPE
-        return stdout
-
-    def _stop_zygote(self) -> None:
-        """Ask the warm process to stop every job it runs; insist if it does not."""
-        if self._zygote is None:
-            return
-        self._zygote.terminate()
-        try:
-            self._zygote.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            self._zygote.kill()
-            self._zygote.wait()
-        for stream in (self._stdin, self._stdout):
-            try:
-                stream.close()
-            except OSError:  # unflushed input to a process that is gone
-                pass
-        self._zygote = None
+        return self._warm_processes[plots and True in self._warm_processes]
 
     # ------------------------------------------------------------ jobs
 
@@ -227,7 +179,7 @@ class SandboxPool:
     def _stop_scheduler(self) -> None:
         self._stopping.set()
         if self._scheduler is not None and self._scheduler is not threading.current_thread():
-            self._scheduler.join(timeout=STOP_SECONDS)  # it checks the flag at least every POLL_SECONDS
+            self._scheduler.join(timeout=STOP_SECONDS)  # it checks the flag several times a second
         if self._scheduler is not None:
             sys.setswitchinterval(self._switch_interval)
         self._scheduler = None
@@ -247,7 +199,6 @@ class SandboxPool:
         pending = iter(jobs)
         running: dict[str, _Running] = {}
         ready = self._prepare(next(pending, None))
-        self._await_ready()
 
         def fill() -> None:
             nonlocal ready
@@ -261,7 +212,7 @@ class SandboxPool:
             noticed = time.monotonic()
             for run in finished:
                 run.noticed = noticed
-                self._in_flight.discard(run.job_dir)
+                self._in_flight.pop(run.job_dir, None)
                 if not _has_ended(run.job_dir):
                     _stop_supervisor(run.job_dir)  # overdue: it must not outlive its files
             fill()
@@ -310,8 +261,8 @@ class SandboxPool:
         return _Running(job, job_dir, prepare_seconds=time.monotonic() - began, records=records)
 
     def _start(self, ready: _Running) -> _Running:
-        self._in_flight.add(ready.job_dir)
-        self._send(f"{ready.job_dir}\n")
+        self._in_flight[ready.job_dir] = ready.job.plots
+        self._send(f"{ready.job_dir}\n", ready.job.plots)
         ready.started = time.monotonic()
         ready.deadline = ready.started + self._budget(ready.job)
         return ready
@@ -334,19 +285,17 @@ class SandboxPool:
         for path in [box, *box.rglob("*")]:
             os.chown(path, uid, uid, follow_symlinks=False)
 
-    def _send(self, line: str) -> None:
-        """Hand a job to the warm process; if it has died, a new one takes every job not yet started."""
+    def _send(self, line: str, plots: bool) -> None:
+        """Hand a job to its warm process (once ready); if it has died, a new one takes every job not yet started."""
+        warm = self._warm_for(plots)
+        warm.await_ready(self._stopping)
         try:
-            self._write(line)
+            warm.send(line)
         except OSError:
-            self._replace_zygote()
-
-    def _write(self, line: str) -> None:
-        self._stdin.write(line.encode())
-        self._stdin.flush()
+            self._replace(plots)
 
     def _wait_for_done(self, running: dict[str, _Running]) -> list[str]:
-        """Names of finished (or overdue) jobs. If the warm process dies, a new one serves the rest."""
+        """Names of finished (or overdue) jobs. If a warm process dies, a new one serves the rest."""
         while True:
             now = time.monotonic()
             ended = [
@@ -356,24 +305,24 @@ class SandboxPool:
             ]
             if ended or self._stopping.is_set():
                 return ended
-            if self._warm.poll() is not None:
-                self._replace_zygote()
-            readable, _, _ = select.select([self._stdout], [], [], POLL_SECONDS)
-            line = self._stdout.readline().decode(errors="replace").strip() if readable else ""
-            if line.removeprefix("done ") in running:
-                return [line.removeprefix("done ")]
+            for plots, warm in list(self._warm_processes.items()):
+                if not warm.alive():
+                    self._replace(plots)
+            done = [line.removeprefix("done ") for line in lines_from(list(self._warm_processes.values()))]
+            if finished := [name for name in done if name in running]:
+                return finished
 
-    def _replace_zygote(self) -> None:
+    def _replace(self, plots: bool) -> None:
         """A new warm process; jobs the old one never started are handed over again.
 
         Jobs it did start finish anyway: their supervisors outlive it and write their outcome files.
         """
-        self._stop_zygote()
-        self._start_zygote()
+        warm = self._warm_for(plots)
+        warm.restart()
         try:
-            for job_dir in sorted(self._in_flight):
+            for job_dir in sorted(d for d, its_plots in self._in_flight.items() if self._warm_for(its_plots) is warm):
                 if not (job_dir / "started").exists():
-                    self._write(f"{job_dir}\n")
+                    warm.send(f"{job_dir}\n")
                 elif not _has_ended(job_dir) and (
                     not (job_dir / "supervisor.pid").exists() or not _supervisor_alive(job_dir)
                 ):
