@@ -90,10 +90,11 @@ def _may_import(source: str, packages: tuple[str, ...]) -> bool:
     name. Only then is it parsed (parsing costs a millisecond or more a file, and most files name none of them).
     Names are read as Python reads them, in NFKC form (`ｇｒａｄｅｒ` is `grader`)."""
     text = source if source.isascii() else unicodedata.normalize("NFKC", source)
-    joined = text.replace("\\\n", " ")  # a statement continued on the next line
+    joined = _CONTINUED.sub(" ", text)  # a statement continued on the next line
     return bool(_import_pattern(packages).search(joined) or _IMPORT_CALL.search(joined))
 
 
+_CONTINUED = re.compile(r"\\(?:\r\n|\r|\n)")
 _IMPORT_CALL = re.compile(r"\b(?:" + "|".join(sorted(IMPORT_CALLS)) + r")\b")
 
 

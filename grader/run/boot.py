@@ -73,27 +73,35 @@ _early: list[_Booted] = []  # a warm process started before any pool wanted it, 
 @contextmanager
 def booted_early() -> Iterator[None]:
     """Start the warm process now, so that its interpreter and imports overlap the caller's own (a student's
-    check waits for both); the next SandboxPool made inside takes it over. Left unused, it is stopped on leaving."""
-    folder = batch_folder()
+    check waits for both); the next SandboxPool made inside takes it over. Left unused, it is stopped on leaving.
+    Where it cannot start, nothing is started: the pool tries again, and says why it cannot."""
     try:
-        _early.append(_Booted(folder, boot(folder)))
-    except SandboxError:
-        remove_folder(folder)  # the pool will try again, and say why it cannot
-    try:
+        _start_early()
         yield
     finally:
         for unused in _early:
-            _stop_booted(unused)
+            stop_process(unused.process)
+            remove_folder(unused.folder)
         _early.clear()
+
+
+def _start_early() -> None:
+    try:
+        folder = batch_folder()
+    except OSError:
+        return
+    try:
+        _early.append(_Booted(folder, boot(folder)))
+    except SandboxError:
+        remove_folder(folder)
 
 
 def take_early_boot() -> _Booted | None:
     return _early.pop() if _early else None
 
 
-def _stop_booted(booted: _Booted) -> None:
-    """A warm process no pool took, and its folder."""
-    process = booted.process
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Ask a warm process to stop every job it runs; insist if it does not."""
     process.terminate()
     try:
         process.wait(timeout=STOP_SECONDS)
@@ -101,9 +109,11 @@ def _stop_booted(booted: _Booted) -> None:
         process.kill()
         process.wait()
     for stream in (process.stdin, process.stdout):
-        if stream is not None:
-            stream.close()
-    remove_folder(booted.folder)
+        try:
+            if stream is not None:
+                stream.close()
+        except OSError:  # unflushed input to a process that is gone
+            pass
 
 
 def _sweep_abandoned_folders() -> None:
@@ -112,7 +122,7 @@ def _sweep_abandoned_folders() -> None:
     for folder in [found for parent in parents for found in parent.glob(f"{FOLDER_PREFIX}*")]:
         try:
             os.kill(int((folder / "grader.pid").read_text()), 0)
-        except ProcessLookupError:
+        except (ProcessLookupError, OverflowError):
             shutil.rmtree(folder, ignore_errors=True)
         except (OSError, ValueError):
             pass  # another user's, or not ours to judge

@@ -31,6 +31,7 @@ from grader.run.boot import (
     SandboxError,
     batch_folder,
     remove_folder,
+    stop_process,
     take_early_boot,
 )
 from grader.run.protocol import (
@@ -76,7 +77,8 @@ class _Running:
 
 
 class SandboxPool:
-    """A warm process serving up to `jobs` submissions at once. Use as a context manager."""
+    """Warm processes serving up to `jobs` submissions at once (a second one for the jobs that plot, when the batch
+    has any). Use as a context manager."""
 
     def __init__(
         self,
@@ -88,7 +90,7 @@ class SandboxPool:
         preload: list[str] | None = None,
     ) -> None:
         self.limits = limits
-        self.preload = list(preload or [])  # modules the warm process imports for every job (plotting libraries)
+        self.preload = list(preload or [])  # plotting modules, imported once for the jobs marked `plots`
         self.jobs = max(1, jobs)
         self.isolation = isolation
         self.protected_packages = list(protected_packages)
@@ -111,9 +113,16 @@ class SandboxPool:
 
     def __enter__(self) -> SandboxPool:
         """The warm processes boot while the caller prepares; a job waits for its own to be ready."""
-        self._warm_processes[False] = WarmProcess(self._tmp, self._warm_config([]), self._booted)
-        if self.preload:
-            self._warm_processes[True] = WarmProcess(self._tmp, self._warm_config(self.preload))
+        booted, self._booted = self._booted, None
+        try:
+            self._warm_processes[False] = WarmProcess(self._tmp, self._warm_config([]), booted)
+            if self.preload:
+                self._warm_processes[True] = WarmProcess(self._tmp, self._warm_config(self.preload))
+        except BaseException:
+            if booted is not None and False not in self._warm_processes:
+                stop_process(booted)
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -145,7 +154,9 @@ class SandboxPool:
     def _warm_for(self, plots: bool) -> WarmProcess:
         if not self._warm_processes:
             raise SandboxError("the sandbox process is not running (use SandboxPool as a context manager)")
-        return self._warm_processes[plots and True in self._warm_processes]
+        if plots and True in self._warm_processes:
+            return self._warm_processes[True]
+        return self._warm_processes[False]
 
     # ------------------------------------------------------------ jobs
 
@@ -288,6 +299,8 @@ class SandboxPool:
     def _send(self, line: str, plots: bool) -> None:
         """Hand a job to its warm process (once ready); if it has died, a new one takes every job not yet started."""
         warm = self._warm_for(plots)
+        if not warm.alive():
+            self._replace(plots)
         warm.await_ready(self._stopping)
         try:
             warm.send(line)
@@ -318,7 +331,7 @@ class SandboxPool:
         Jobs it did start finish anyway: their supervisors outlive it and write their outcome files.
         """
         warm = self._warm_for(plots)
-        warm.restart()
+        warm.restart(self._stopping)
         try:
             for job_dir in sorted(d for d, its_plots in self._in_flight.items() if self._warm_for(its_plots) is warm):
                 if not (job_dir / "started").exists():

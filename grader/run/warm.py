@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from grader.run.boot import STOP_SECONDS, SandboxError, boot
+from grader.run.boot import SandboxError, boot, stop_process
 
 POLL_SECONDS = 0.2
 READY_SECONDS = 120.0  # for the warm process's imports (a first matplotlib builds its font cache)
@@ -26,19 +26,19 @@ class WarmProcess:
         self.ready = False
         self._configure()
 
-    def restart(self) -> None:
-        """A new process in place of a dead one, waited for until it is ready."""
+    def restart(self, stopping: threading.Event) -> None:
+        """A new process in place of a dead one, waited for until it is ready (or `stopping` is set)."""
         self.stop()
         self.process = boot(self.folder)
         self.ready = False
         self._configure()
-        self.await_ready(threading.Event())
+        self.await_ready(stopping)
 
     def _configure(self) -> None:
         try:
             self.send(json.dumps(self.config) + "\n")
         except OSError:
-            pass  # it died while booting: the first job finds it gone and starts another
+            pass  # it died while booting: its first job finds it gone and starts another
 
     @property
     def stdin(self) -> IO[bytes]:
@@ -70,22 +70,19 @@ class WarmProcess:
             self.ready = bool(readable)
 
     def stop(self) -> None:
-        """Ask it to stop every job it runs; insist if it does not."""
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
-            try:
-                if stream is not None:
-                    stream.close()
-            except OSError:  # unflushed input to a process that is gone
-                pass
+        stop_process(self.process)
 
 
 def lines_from(processes: list[WarmProcess]) -> list[str]:
-    """The next lines any of them wrote, waiting at most POLL_SECONDS."""
+    """The next lines any of them wrote, waiting at most POLL_SECONDS. A process that says it is ready (one started
+    before it had a job, while the others' jobs ran) is marked so, and that line is not among them."""
     readable, _, _ = select.select([p.stdout for p in processes], [], [], POLL_SECONDS)
-    return [stream.readline().decode(errors="replace").strip() for stream in readable]
+    lines = []
+    for process in processes:
+        if process.stdout in readable:
+            line = process.stdout.readline().decode(errors="replace").strip()
+            if line == "ready":
+                process.ready = True
+            else:
+                lines.append(line)
+    return lines

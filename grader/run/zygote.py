@@ -223,7 +223,7 @@ def _report_grader_error(job_dir: Path, text: str) -> None:
 def main() -> None:
     """argv: [root of the grader, the grader's pid]. Boots (imports) at once; then reads its batch's settings, a
     JSON line on stdin: {"isolation": ..., "hidden": [folders to cover], "preload": [modules], "records": the folder
-    of returned values or ""}. The grader can start this process before it knows them (`client.boot_early`)."""
+    of returned values or ""}. The grader can start this process before it knows them (`boot.booted_early`)."""
     _stop_with_the_grader(int(sys.argv[2]))
     preload_common()
     line = sys.stdin.readline()

@@ -26,6 +26,7 @@ from grader.read.submission import read_submission
         ("from exercises import \\\n  bank\n", "exercises"),
         ("# ∂L/∂h — a comment in Unicode\nimport ｒｅｆｅｒｅｎｃｅ.solution\n", "reference"),  # Python reads it as ASCII
         ("# ∂L/∂h — a comment in Unicode\nimport numpy\n", None),
+        ("import os, \\\r\n  grader\r\n", "grader"),  # Windows line endings
     ],
 )
 def test_imports_of_protected_packages_are_flagged(tmp_path, source, flagged):

@@ -361,8 +361,8 @@ def test_a_check_without_code_stops_the_warm_process_it_started_early(tmp_path):
     writeup = tmp_path / "derivation.md"
     writeup.write_text("$$ h_t = \\tanh(W_H h_{t-1} + W_X x_t) $$\n")
     before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
-    done = subprocess.run([sys.executable, "-m", "grader", "check", str(writeup), "--exercise", "rnn-bptt"],
-                          capture_output=True, text=True, timeout=60)
+    command = [sys.executable, "-m", "grader", "check", str(writeup), "--exercise", "rnn-bptt"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert _left_behind(before) == ([], set())
 
@@ -499,12 +499,13 @@ def test_folders_of_a_dead_grader_are_swept_by_the_next_one(tmp_path):
     shutil.rmtree(alive)
 
 
-def _preloaded(tmp_path: Path, preload: list[str], plots: list[bool]) -> list[bool]:
+def _preloaded(tmp_path: Path, preload: list[str], plots: list[bool], jobs_at_once: int = 2) -> list[bool]:
     path = tmp_path / "student.py"
     path.write_text("import sys\nLOADED_BEFORE = 'json.tool' in sys.modules\n")
-    jobs = [Job(str(n), [(path, "student.py")], [Unit(kind="module", label="student.py", path="student.py")],
-                [Item(id="LOADED_BEFORE", kind="value", name="LOADED_BEFORE")], plots=its) for n, its in enumerate(plots)]
-    with SandboxPool(FAST, jobs=2, preload=preload) as pool:
+    unit = Unit(kind="module", label="student.py", path="student.py")
+    item = Item(id="LOADED_BEFORE", kind="value", name="LOADED_BEFORE")
+    jobs = [Job(str(n), [(path, "student.py")], [unit], [item], plots=its) for n, its in enumerate(plots)]
+    with SandboxPool(FAST, jobs=jobs_at_once, preload=preload) as pool:
         runs = sorted(pool.run(jobs), key=lambda run: int(run.key))
         return [bool(value(run, "LOADED_BEFORE")) for run in runs]
 
@@ -514,6 +515,8 @@ def test_modules_a_batch_imports_are_loaded_once_before_the_jobs_that_import_the
     half its size, which every fork and exit of their processes copies and tears down."""
     assert _preloaded(tmp_path, ["json.tool"], [True, False, True]) == [True, False, True]
     assert _preloaded(tmp_path, [], [True, False]) == [False, False]
+    # one job at a time: the second warm process is ready before its first job, while the first one's job runs
+    assert _preloaded(tmp_path, ["json.tool"], [False, False, True], jobs_at_once=1) == [False, False, True]
 
 
 def test_every_job_reports_where_its_time_went(tmp_path):
