@@ -7,6 +7,7 @@ not say keeps the exercise's spellings (`symbols:` in the exercise file).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,9 +57,19 @@ def base_key(symbol: Sym) -> str:
 
 
 def from_exercise(symbols: dict[str, list[str]], per_step: set[str], previous: dict[str, str]) -> Notation:
-    """The exercise's spellings: `h_{t-1}` names the per-step `h_t` one step back (`previous`)."""
-    notation = Notation()
-    for quantity, spellings in symbols.items():
+    """The exercise's spellings: `h_{t-1}` names the per-step `h_t` one step back (`previous`). Read once per
+    exercise (each spelling is parsed), a fresh copy for every write-up."""
+    spellings = tuple((quantity, tuple(written)) for quantity, written in symbols.items())
+    read = _exercise_notation(spellings, frozenset(per_step), tuple(previous.items()))
+    return Notation(dict(read.steps), dict(read.fixed))
+
+
+@functools.lru_cache(maxsize=16)
+def _exercise_notation(
+    symbols: tuple[tuple[str, tuple[str, ...]], ...], per_step: frozenset[str], previous_items: tuple
+) -> Notation:
+    notation, previous = Notation(), dict(previous_items)
+    for quantity, spellings in symbols:
         for spelling in [quantity, *spellings]:
             try:
                 tree = parse_math(spelling)
