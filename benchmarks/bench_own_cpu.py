@@ -68,10 +68,7 @@ def main() -> None:
     results: dict = {"baseline": args.baseline, "runs": args.runs, "machine": machine(), "classes": {}}
     with tempfile.TemporaryDirectory(prefix="bench-own-cpu-") as temporary:
         workdir = Path(temporary)
-        baseline = workdir / "baseline"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), args.baseline],
-                       check=True, capture_output=True)
-        try:
+        with bench_versions.checked_out(args.baseline, workdir / "baseline") as baseline:
             for name in args.classes:
                 folder = workdir / name
                 size = bench_targets.write_folder(folder, CLASSES[name])
@@ -81,8 +78,6 @@ def main() -> None:
                         runs[version].append(graded(tree, folder, workdir / "out.json", size))
                         progress(f"{name} round {round_number} {version}: {runs[version][-1]}")
                 results["classes"][name] = {"submissions": size, "runs": runs} | report(name, runs, size)
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], check=False)
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 

@@ -16,6 +16,8 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench_grading import ROOT, Plan, machine, median, progress, run_timed, write_class
@@ -38,6 +40,17 @@ def timed(source: Path, folder: Path, jobs: int, output: Path, expected: int) ->
     if graded != expected:
         raise RuntimeError(f"{source} graded {graded} submissions, expected {expected}")
     return elapsed
+
+
+@contextmanager
+def checked_out(commit: str, folder: Path) -> Iterator[Path]:
+    """`commit`'s tree in `folder` (a git worktree, removed after)."""
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), commit],
+                   check=True, capture_output=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], check=False)
 
 
 def measure(baseline: Path, folder: Path, size: int, runs: int, workdir: Path) -> dict[str, list[float]]:
@@ -71,14 +84,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-versions-") as temporary:
         workdir = Path(temporary)
-        baseline = workdir / "baseline"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), args.baseline],
-                       check=True, capture_output=True)
-        try:
+        with checked_out(args.baseline, workdir / "baseline") as baseline:
             klass = write_class(workdir, Plan())
             times = measure(baseline, klass.everything, klass.size, args.runs, workdir)
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], check=False)
     args.output.write_text(json.dumps(report(times, klass.size, args.baseline), indent=2) + "\n", encoding="utf-8")
 
 
