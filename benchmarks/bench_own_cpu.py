@@ -4,11 +4,12 @@
     python benchmarks/bench_own_cpu.py --baseline COMMIT            # 5 rounds of each class
     python benchmarks/bench_own_cpu.py --baseline COMMIT --runs 3 --classes py notebooks
 
-The classes are bench_targets.py's (150 notebooks, 200 .py files, 1,000 mixed), and on request a class of one. In each round, each class is
-graded with `--jobs 2` by this tree and by COMMIT (checked out with `git worktree`, run with this interpreter and
-its own packages first on the path), one after the other, each in a cpuacct cgroup of its own. Reported per class,
-medians over the rounds: the wall time, the CPU of every process of the command per submission, the students' own
-CPU (the sum of the `cpu_s` each version wrote) and ours (the difference), and this tree's over the baseline's.
+The classes are bench_targets.py's (150 notebooks, 200 .py files, 1,000 mixed), and on request a class of one.
+In each round, each class is graded with `--jobs 2` by this tree and by COMMIT (checked out with `git worktree`,
+run with this interpreter and its own packages first on the path), one after the other, each in a cpuacct cgroup
+of its own. Reported per class, medians over the rounds: the wall time, the CPU of every process of the command
+per submission, the students' own CPU (the sum of the `cpu_s` each version wrote) and ours (the difference), and
+this tree's over the baseline's.
 The machine's speed drifts (other work shares it): only the ratios of one run are comparable.
 """
 
