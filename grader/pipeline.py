@@ -263,6 +263,7 @@ def open_sandbox(batch: _Batch, submissions: Iterable[Submission]) -> Iterator[S
         protected_packages=PROTECTED_PACKAGES,
         private_folders=batch.private_folders,
         preload=display_imports(with_code),
+        plain=not all(display_imports([s]) for s in with_code),  # one plotting notebook: one warm process
     ) as pool:
         yield pool
 

@@ -88,9 +88,11 @@ class SandboxPool:
         protected_packages: tuple[str, ...] = (),
         private_folders: list[Path] | None = None,
         preload: list[str] | None = None,
+        plain: bool = True,
     ) -> None:
         self.limits = limits
         self.preload = list(preload or [])  # plotting modules, imported once for the jobs marked `plots`
+        self.plain = plain or not self.preload  # a warm process without them: False when every job plots
         self.jobs = max(1, jobs)
         self.isolation = isolation
         self.protected_packages = list(protected_packages)
@@ -114,12 +116,13 @@ class SandboxPool:
     def __enter__(self) -> SandboxPool:
         """The warm processes boot while the caller prepares; a job waits for its own to be ready."""
         booted, self._booted = self._booted, None
+        kinds = ([False] if self.plain else []) + ([True] if self.preload else [])
         try:
-            self._warm_processes[False] = WarmProcess(self._tmp, self._warm_config([]), booted)
-            if self.preload:
-                self._warm_processes[True] = WarmProcess(self._tmp, self._warm_config(self.preload))
+            for plots in kinds:  # the first takes over the process started early
+                self._warm_processes[plots] = WarmProcess(self._tmp, self._warm_config(plots), booted)
+                booted = None
         except BaseException:
-            if booted is not None and False not in self._warm_processes:
+            if booted is not None and all(warm.process is not booted for warm in self._warm_processes.values()):
                 stop_process(booted)
             self.__exit__()
             raise
@@ -143,18 +146,18 @@ class SandboxPool:
     def _zygote(self) -> subprocess.Popen[bytes] | None:
         return self._warm if self._warm_processes else None
 
-    def _warm_config(self, preload: list[str]) -> dict:
+    def _warm_config(self, plots: bool) -> dict:
         return {
             "isolation": self.isolation,
             "hidden": self._covered,
-            "preload": preload,
+            "preload": self.preload if plots else [],
             "records": str(self._records or ""),
         }
 
     def _warm_for(self, plots: bool) -> WarmProcess:
         if not self._warm_processes:
             raise SandboxError("the sandbox process is not running (use SandboxPool as a context manager)")
-        if plots and True in self._warm_processes:
+        if (plots or False not in self._warm_processes) and True in self._warm_processes:
             return self._warm_processes[True]
         return self._warm_processes[False]
 

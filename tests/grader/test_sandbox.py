@@ -499,13 +499,15 @@ def test_folders_of_a_dead_grader_are_swept_by_the_next_one(tmp_path):
     shutil.rmtree(alive)
 
 
-def _preloaded(tmp_path: Path, preload: list[str], plots: list[bool], jobs_at_once: int = 2) -> list[bool]:
+def _preloaded(tmp_path: Path, preload: list[str], plots: list[bool], jobs_at_once: int = 2,
+               plain: bool = True) -> list[bool]:
     path = tmp_path / "student.py"
     path.write_text("import sys\nLOADED_BEFORE = 'json.tool' in sys.modules\n")
     unit = Unit(kind="module", label="student.py", path="student.py")
     item = Item(id="LOADED_BEFORE", kind="value", name="LOADED_BEFORE")
     jobs = [Job(str(n), [(path, "student.py")], [unit], [item], plots=its) for n, its in enumerate(plots)]
-    with SandboxPool(FAST, jobs=jobs_at_once, preload=preload) as pool:
+    with SandboxPool(FAST, jobs=jobs_at_once, preload=preload, plain=plain) as pool:
+        assert len(pool._warm_processes) == (1 if not preload or not plain else 2)
         runs = sorted(pool.run(jobs), key=lambda run: int(run.key))
         return [bool(value(run, "LOADED_BEFORE")) for run in runs]
 
@@ -517,6 +519,8 @@ def test_modules_a_batch_imports_are_loaded_once_before_the_jobs_that_import_the
     assert _preloaded(tmp_path, [], [True, False]) == [False, False]
     # one job at a time: the second warm process is ready before its first job, while the first one's job runs
     assert _preloaded(tmp_path, ["json.tool"], [False, False, True], jobs_at_once=1) == [False, False, True]
+    # every job plots (one notebook, as a check or a CI job grades it): one warm process, the one started early
+    assert _preloaded(tmp_path, ["json.tool"], [True], plain=False) == [True]
 
 
 def test_every_job_reports_where_its_time_went(tmp_path):
