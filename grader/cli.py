@@ -48,11 +48,15 @@ def _exercise(exercise_id: str, secret: str | None = None):
         raise UsageProblem(str(exc)) from None
 
 
-def _start_the_sandbox() -> None:
+def _start_the_sandbox(paths: tuple[str, ...]) -> None:
     """The sandbox's interpreter starts now, while this one imports and reads the exercise (a class of one, or a
-    student's check, waits for both); stopped with the command if nothing uses it."""
+    student's check, waits for both); stopped with the command if nothing uses it. Not for files without code (a
+    write-up's check): it would only take a core from the judging."""
+    from grader.read import CODE_SUFFIXES
     from grader.run.boot import booted_early
 
+    if all(Path(path).is_file() and Path(path).suffix not in CODE_SUFFIXES for path in paths):
+        return
     click.get_current_context().with_resource(booted_early())
 
 
@@ -172,7 +176,7 @@ def grade_command(
     shard_text,
 ) -> None:
     """Grade submissions (files, or folders of them) and report scores and feedback."""
-    _start_the_sandbox()
+    _start_the_sandbox(paths)
     from grader.pipeline import GradingOptions
     from grader.run.protocol import Limits
 
@@ -321,7 +325,7 @@ def _report_merge_gaps(merged, roster_rows: dict, allow_missing: bool, fmt: str)
 )
 def check_command(path, exercise_id, timeout, student, kit) -> None:
     """Check your own work on the public cases; exit 0 only when every question passes."""
-    _start_the_sandbox()
+    _start_the_sandbox((path,))
     from grader.pipeline import GradingOptions
     from grader.report.feedback import render_check
     from grader.run.protocol import Limits
@@ -407,7 +411,7 @@ def _kit_exercise(folder: str, student: str | None):
 
 def _one_students_work(path: Path) -> None:
     """`check` takes one student's work: a folder of several students' folders is refused with a hint."""
-    from grader.read.submission import CODE_SUFFIXES
+    from grader.read import CODE_SUFFIXES
 
     if not path.is_dir():
         return

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from exercises.bank import exercise_folder
-from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion, ShapeQuestion
+from exercises.models import (
+    BackwardQuestion,
+    Exercise,
+    FunctionQuestion,
+    NumericQuestion,
+    ShapeQuestion,
+    WrittenQuestion,
+)
 from grader.cases.draw import Case, build_cases
 from grader.cases.variants import for_student
 from grader.judge.expected import Expected, call_args
@@ -24,7 +31,7 @@ from grader.judge.numerical_gradient import gradient_check_id, probe_calls
 from grader.judge.questions import Evidence, grader_error, judge_question, trace_root_causes
 from grader.read.flags import PROTECTED_PACKAGES, display_imports, flagged_imports
 from grader.read.submission import Submission, discover
-from grader.results import GradingResults, SubmissionResult, total
+from grader.results import GradingResults, QuestionResult, SubmissionResult, total
 from grader.run.client import Job, SandboxPool
 from grader.run.protocol import Item, Limits, RunResult, encode_array
 
@@ -177,9 +184,11 @@ def _results(
         for index in fresh:  # judged while the sandbox runs the others
             if index not in to_run:
                 yield index, judge_submission(submissions[index], None, batch), True
+        # One submission alone (a check, a CI job): its write-up is read while its code runs.
+        written = {i: written_results(s, batch) for i, s in to_run.items()} if len(to_run) == 1 else {}
         for run in runs:
             index = int(run.key)
-            yield index, judge_submission(submissions[index], run, batch), True
+            yield index, judge_submission(submissions[index], run, batch, written.get(index, {})), True
 
 
 def _runs(submission: Submission, batch: _Batch) -> bool:
@@ -366,7 +375,10 @@ def _encoded(arrays: list) -> list[dict]:
     return [encode_array(array) for array in arrays]
 
 
-def judge_submission(submission: Submission, run: RunResult | None, batch: _Batch) -> SubmissionResult:
+def judge_submission(
+    submission: Submission, run: RunResult | None, batch: _Batch, written: dict[str, QuestionResult] | None = None
+) -> SubmissionResult:
+    """The submission's result; `written`: its written questions' results, when they were judged already."""
     exercise, options = batch.exercise, batch.options
     student = batch.student(submission)
     if submission.rejected is not None:
@@ -384,8 +396,12 @@ def judge_submission(submission: Submission, run: RunResult | None, batch: _Batc
         questions = [grader_error(q, setting.error) for q in setting.exercise.questions]
     else:
         evidence = gather_evidence(submission, run, setting.exercise, options.limits)
+        done = written or {}
         questions = trace_root_causes(
-            [judge_question(q, evidence, setting.cases, setting.expected) for q in setting.exercise.questions]
+            [
+                done[q.id] if q.id in done else judge_question(q, evidence, setting.cases, setting.expected)
+                for q in setting.exercise.questions
+            ]
         )
     score, max_score = total(questions)
     return SubmissionResult(
@@ -401,6 +417,19 @@ def judge_submission(submission: Submission, run: RunResult | None, batch: _Batc
         cpu_s=run.cpu_s if run else 0.0,
         wall_s=run.wall_s if run else 0.0,
     )
+
+
+def written_results(submission: Submission, batch: _Batch) -> dict[str, QuestionResult]:
+    """The results of the written questions, which read the write-up only (never the code's run)."""
+    setting = batch.setting(submission)
+    if setting.error is not None:
+        return {}
+    evidence = Evidence(writeup=submission.writeup)
+    return {
+        q.id: judge_question(q, evidence, setting.cases, setting.expected)
+        for q in setting.exercise.questions
+        if isinstance(q, WrittenQuestion)
+    }
 
 
 def gather_evidence(submission: Submission, run: RunResult | None, exercise: Exercise, limits: Limits) -> Evidence:

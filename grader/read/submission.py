@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.read import CODE_SUFFIXES
 from grader.read.answers import ANSWER_SUFFIXES, AnswerFileError, parse_answer_file
 from grader.read.notebook import NotebookError, read_notebook
 from grader.read.units import Unit
 
 KIT_FILE = "kit.json"  # marks a student's self-check kit (grader/selfcheck/kit.py), never part of their work
-CODE_SUFFIXES = (".py", ".ipynb")
 WRITEUP_SUFFIXES = (".md", ".markdown", ".tex", ".txt")
 READ_SUFFIXES = CODE_SUFFIXES + ANSWER_SUFFIXES + WRITEUP_SUFFIXES
 IGNORED_NAMES = {"__pycache__", ".ipynb_checkpoints", ".git", ".DS_Store", "__MACOSX", "Thumbs.db"}

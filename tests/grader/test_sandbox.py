@@ -357,11 +357,13 @@ def _left_behind(before: set[str]) -> tuple[list[str], set[str]]:
 
 
 def test_a_check_without_code_stops_the_warm_process_it_started_early(tmp_path):
-    """`check` starts the sandbox before it knows whether the work has code; a write-up alone never uses it."""
-    writeup = tmp_path / "derivation.md"
-    writeup.write_text("$$ h_t = \\tanh(W_H h_{t-1} + W_X x_t) $$\n")
+    """`check` of a folder starts the sandbox before it knows whether the work has code; a write-up alone never
+    uses it."""
+    folder = tmp_path / "homework"
+    folder.mkdir()
+    (folder / "derivation.md").write_text("$$ h_t = \\tanh(W_H h_{t-1} + W_X x_t) $$\n")
     before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
-    command = [sys.executable, "-m", "grader", "check", str(writeup), "--exercise", "rnn-bptt"]
+    command = [sys.executable, "-m", "grader", "check", str(folder), "--exercise", "rnn-bptt"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert _left_behind(before) == ([], set())

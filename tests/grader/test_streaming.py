@@ -184,3 +184,21 @@ def test_the_store_has_no_name_anyone_could_open_or_a_kill_could_leave():
 def test_the_text_ends_as_it_did_when_it_was_made_whole(pieces, echoed, written):
     assert "".join(ending_in_newline(pieces, only_one=True)) == echoed
     assert "".join(ending_in_newline(pieces, only_one=False)) == written
+
+
+def test_a_submission_alone_is_judged_as_in_a_class(tmp_path):
+    """Alone, a submission's write-up is read while its code runs; its result is the one it gets in a class."""
+    notebook = next(EXAMPLES.glob("*.ipynb"))
+    alone, klass = tmp_path / "alone", tmp_path / "class"
+    for folder, copies in ((alone, 1), (klass, 2)):
+        folder.mkdir()
+        for n in range(copies):
+            shutil.copy(notebook, folder / f"s{n}_{notebook.name}")
+    exercise = load_checked_exercise("rnn-bptt")
+    options = GradingOptions(limits=Limits(timeout=float(TIMEOUT)))
+    by_itself = grade([alone], exercise, options).submissions[0]
+    in_class = grade([klass], exercise, options).submissions[0]
+    written = [q for q in by_itself.questions if q.id.startswith("derivation")]
+    assert written and any(q.status != "missing" for q in written)  # the notebook's Markdown was read
+    keys = {"seconds", "cpu_s", "wall_s", "path"}
+    assert by_itself.model_dump(exclude=keys) == in_class.model_dump(exclude=keys)
