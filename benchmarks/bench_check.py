@@ -13,11 +13,11 @@ from its start to its exit, interpreter start-up and imports included:
 - with `--against DIR` (a checkout of another commit, `git worktree add DIR COMMIT`), the same two commands
   run from that tree (`PYTHONPATH=DIR`), its kit exported by that version.
 
-FILE is a correct `.py` answer (`tests/corpus/correct/student02_vectorised.py`). Bytecode is written as a
-student's machine writes it (`PYTHONDONTWRITEBYTECODE` is removed), and each command runs once before timing,
-so what is timed is the loop after a first check. Reported: the median wall time, and as a multiple of the
-baseline's; the median CPU time of the command's processes (user + system, all of them: the sandbox's too),
-which a busy machine disturbs less.
+FILE is a correct `.py` answer (`tests/corpus/correct/student02_vectorised.py`), or the one `--work` names.
+Bytecode is written as a student's machine writes it (`PYTHONDONTWRITEBYTECODE` is removed), and each command
+runs once before timing, so what is timed is the loop after a first check. Reported: the median wall time, and
+as a multiple of the baseline's; the median CPU time of the command's processes (user + system, all of them: the
+sandbox's too), which a busy machine disturbs less.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ BASELINE = 'python -c "import numpy"'
 Command = tuple[list[str], dict[str, str]]  # argv, and what it adds to the environment
 
 
-def commands(folder: Path, against: Path | None) -> dict[str, Command]:
+def commands(folder: Path, against: Path | None, work: Path) -> dict[str, Command]:
     """Every command to time; kits are exported into `folder` first."""
     grader = shutil.which("rnn-grader", path=str(Path(sys.executable).parent)) or "rnn-grader"
     chosen: dict[str, Command] = {BASELINE: ([sys.executable, "-c", "import numpy"], {})}
@@ -50,8 +50,8 @@ def commands(folder: Path, against: Path | None) -> dict[str, Command]:
         kit = folder / f"kit{len(chosen)}" / "kit"
         export = [sys.executable, "-m", "grader", "export", "student", "rnn-bptt", "-o", str(kit)]
         subprocess.run(export, check=True, cwd=folder, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
-        chosen[f"{label}rnn-grader check FILE"] = ([grader, "check", str(WORK), "--exercise", "rnn-bptt"], env)
-        chosen[f"{label}python kit/check.py FILE"] = ([sys.executable, str(kit / "check.py"), str(WORK)], env)
+        chosen[f"{label}rnn-grader check FILE"] = ([grader, "check", str(work), "--exercise", "rnn-bptt"], env)
+        chosen[f"{label}python kit/check.py FILE"] = ([sys.executable, str(kit / "check.py"), str(work)], env)
     return chosen
 
 
@@ -69,10 +69,10 @@ def timed(command: Command, cwd: Path) -> tuple[float, float]:
     return elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
-def measure(runs: int, against: Path | None) -> dict[str, list[tuple[float, float]]]:
+def measure(runs: int, against: Path | None, work: Path) -> dict[str, list[tuple[float, float]]]:
     with tempfile.TemporaryDirectory(prefix="bench-check-") as name:
         folder = Path(name)
-        chosen = commands(folder, against)
+        chosen = commands(folder, against, work)
         for command in chosen.values():  # bytecode written: the loop after a first check
             timed(command, folder)
         times: dict[str, list[tuple[float, float]]] = {name: [] for name in chosen}
@@ -86,9 +86,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10, help="timed runs of each command (median reported)")
     parser.add_argument("--against", type=Path, help="the source tree of another version, timed in the same rounds")
+    parser.add_argument("--work", type=Path, default=WORK, help="the work checked (default: a correct .py file)")
     arguments = parser.parse_args()
     against = arguments.against.resolve() if arguments.against else None
-    times = measure(arguments.runs, against)
+    times = measure(arguments.runs, against, arguments.work.resolve())
     baseline = statistics.median(wall for wall, _ in times[BASELINE])
     print(f"median of {arguments.runs}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end")
     for label, values in times.items():
