@@ -15,8 +15,11 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from grader.read.submission import Submission
+if TYPE_CHECKING:  # light to import: the command line reads a file's plotting imports before anything else
+    from grader.read.submission import Submission
+
 
 PROTECTED_PACKAGES = ("grader", "reference", "exercises")
 IMPORT_CALLS = {"__import__", "import_module", "find_spec", "spec_from_file_location"}
@@ -59,6 +62,14 @@ def display_imports(submissions: Iterable[Submission]) -> list[str]:
                 tops |= {name.split(".")[0] for name, _ in _imported_names(source)} & PRELOADABLE.keys()
         uses.update(tops)
     return [PRELOADABLE[top] for top, _ in uses.most_common() if _installed(top)]
+
+
+def display_imports_of_file(path: Path) -> list[str]:
+    """The plotting modules one file (a `.py` or a notebook's JSON) may import, read from its raw text before
+    anything else is loaded: the sandbox's warm process can start importing them at once. A guess (a notebook's
+    text is JSON), only ever the modules of PRELOADABLE."""
+    text = _read(path)
+    return [module for top, module in PRELOADABLE.items() if _may_import(text, (top,)) and _installed(top)]
 
 
 def _installed(top: str) -> bool:

@@ -6,6 +6,7 @@ pydantic or the exercise, so that the two interpreters' start-ups overlap (a stu
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -42,14 +43,15 @@ def batch_folder() -> Path:
     return folder
 
 
-def boot(folder: Path) -> subprocess.Popen[bytes]:
-    """The warm process, importing what students use; it then waits for its batch's settings on stdin."""
+def boot(folder: Path, preload: list[str] | None = None) -> subprocess.Popen[bytes]:
+    """The warm process, importing what students use (and `preload`, plotting modules a batch will want); it then
+    waits for its batch's settings on stdin."""
     env = {name: os.environ[name] for name in PASSED_THROUGH_ENV if name in os.environ}
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2")
     env.update(MPLBACKEND="Agg", MPLCONFIGDIR=str(folder / "matplotlib"))  # its font cache, made once a batch
     try:
         return subprocess.Popen(
-            [sys.executable, "-I", "-c", BOOT, str(ROOT), str(os.getpid())],
+            [sys.executable, "-I", "-c", BOOT, str(ROOT), str(os.getpid()), json.dumps(preload or [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -71,12 +73,13 @@ _early: list[_Booted] = []  # a warm process started before any pool wanted it, 
 
 
 @contextmanager
-def booted_early() -> Iterator[None]:
+def booted_early(preload: list[str] | None = None) -> Iterator[None]:
     """Start the warm process now, so that its interpreter and imports overlap the caller's own (a student's
     check waits for both); the next SandboxPool made inside takes it over. Left unused, it is stopped on leaving.
-    Where it cannot start, nothing is started: the pool tries again, and says why it cannot."""
+    Where it cannot start, nothing is started: the pool tries again, and says why it cannot. `preload`: plotting
+    modules the work to grade likely imports (one notebook's check), imported at once too."""
     try:
-        _start_early()
+        _start_early(preload)
         yield
     finally:
         for unused in _early:
@@ -85,13 +88,13 @@ def booted_early() -> Iterator[None]:
         _early.clear()
 
 
-def _start_early() -> None:
+def _start_early(preload: list[str] | None) -> None:
     try:
         folder = batch_folder()
     except OSError:
         return
     try:
-        _early.append(_Booted(folder, boot(folder)))
+        _early.append(_Booted(folder, boot(folder, preload)))
     except SandboxError:
         remove_folder(folder)
 

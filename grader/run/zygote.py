@@ -62,6 +62,8 @@ def preload(wanted: list[str]) -> None:
     sys.stdin, sys.stdout = open(os.devnull), sys.stderr  # nothing imported here talks on the job pipes
     try:
         for name in wanted:
+            if name in sys.modules:  # loaded at boot already, on the grader's guess
+                continue
             try:
                 importlib.import_module(name)
                 WARM_UPS.get(name, lambda: None)()
@@ -221,11 +223,13 @@ def _report_grader_error(job_dir: Path, text: str) -> None:
 
 
 def main() -> None:
-    """argv: [root of the grader, the grader's pid]. Boots (imports) at once; then reads its batch's settings, a
+    """argv: [root of the grader, the grader's pid, JSON [plotting modules the grader guesses the batch wants]].
+    Boots (imports) at once; then reads its batch's settings, a
     JSON line on stdin: {"isolation": ..., "hidden": [folders to cover], "preload": [modules], "records": the folder
     of returned values or ""}. The grader can start this process before it knows them (`boot.booted_early`)."""
     _stop_with_the_grader(int(sys.argv[2]))
     preload_common()
+    preload(json.loads(sys.argv[3]) if len(sys.argv) > 3 else [])
     line = sys.stdin.readline()
     if not line:  # the grader ended before it needed us
         _remove_the_batchs_folders()

@@ -54,3 +54,21 @@ def test_the_plotting_modules_a_class_imports_are_found_for_the_sandbox_to_load_
                  if importlib.util.find_spec(name.split(".")[0]) is not None]
     assert found == installed  # and never a module a student named (IPython.__main__ starts a shell)
     assert display_imports(discover([tmp_path / "c.py"])) == []
+
+
+def test_one_files_plotting_imports_are_guessed_from_its_raw_text(tmp_path):
+    """Read before anything is loaded, for the sandbox to start importing them at once: a notebook's JSON too."""
+    import importlib.util
+
+    import nbformat
+
+    from grader.read.flags import display_imports_of_file
+
+    plots = tmp_path / "plots.ipynb"
+    cell = nbformat.v4.new_code_cell("import numpy as np\nimport matplotlib.pyplot as plt\nplt.plot([1])")
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), plots)
+    quiet = tmp_path / "quiet.py"
+    quiet.write_text("import numpy as np  # no matplotlib here\n")
+    installed = importlib.util.find_spec("matplotlib") is not None
+    assert display_imports_of_file(plots) == (["matplotlib.pyplot"] if installed else [])
+    assert display_imports_of_file(quiet) == []
