@@ -184,11 +184,11 @@ def _results(
         for index in fresh:  # judged while the sandbox runs the others
             if index not in to_run:
                 yield index, judge_submission(submissions[index], None, batch), True
-        # One submission alone (a check, a CI job): its write-up is read while its code runs.
+        # One submission with code to run (a check, a CI job): its write-up is read while its code runs.
         written = {i: written_results(s, batch) for i, s in to_run.items()} if len(to_run) == 1 else {}
         for run in runs:
             index = int(run.key)
-            yield index, judge_submission(submissions[index], run, batch, written.get(index, {})), True
+            yield index, judge_submission(submissions[index], run, batch, written.get(index)), True
 
 
 def _runs(submission: Submission, batch: _Batch) -> bool:
@@ -424,7 +424,7 @@ def written_results(submission: Submission, batch: _Batch) -> dict[str, Question
     setting = batch.setting(submission)
     if setting.error is not None:
         return {}
-    evidence = Evidence(writeup=submission.writeup)
+    evidence = gather_evidence(submission, None, setting.exercise, batch.options.limits)
     return {
         q.id: judge_question(q, evidence, setting.cases, setting.expected)
         for q in setting.exercise.questions

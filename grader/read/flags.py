@@ -10,12 +10,15 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.util
+import json
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from grader.read import MAX_FILE_BYTES
 
 if TYPE_CHECKING:  # light to import: the command line reads a file's plotting imports before anything else
     from grader.read.submission import Submission
@@ -65,11 +68,26 @@ def display_imports(submissions: Iterable[Submission]) -> list[str]:
 
 
 def display_imports_of_file(path: Path) -> list[str]:
-    """The plotting modules one file (a `.py` or a notebook's JSON) may import, read from its raw text before
-    anything else is loaded: the sandbox's warm process can start importing them at once. A guess (a notebook's
-    text is JSON), only ever the modules of PRELOADABLE."""
-    text = _read(path)
-    return [module for top, module in PRELOADABLE.items() if _may_import(text, (top,)) and _installed(top)]
+    """The plotting modules one file (a `.py` file, or a notebook's code cells) imports, read before anything else
+    is loaded: the sandbox's warm process can start importing them at once. Only ever modules of PRELOADABLE."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return []
+    except OSError:
+        return []
+    sources = _notebook_code(_read(path)) if path.suffix.lower() == ".ipynb" else [_read(path)]
+    tops = {name.split(".")[0] for source in sources for name, _ in _imported_names(source)}
+    return [module for top, module in PRELOADABLE.items() if top in tops and _installed(top)]
+
+
+def _notebook_code(text: str) -> list[str]:
+    """A notebook's code cells, from its JSON (nothing when it is not one)."""
+    try:
+        cells = json.loads(text).get("cells", [])
+        sources = [cell.get("source", "") for cell in cells if cell.get("cell_type") == "code"]
+    except (ValueError, AttributeError):
+        return []
+    return ["".join(source) if isinstance(source, list) else str(source) for source in sources]
 
 
 def _installed(top: str) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.read import CODE_SUFFIXES
+from grader.read import CODE_SUFFIXES, MAX_FILE_BYTES
 from grader.read.answers import ANSWER_SUFFIXES, AnswerFileError, parse_answer_file
 from grader.read.notebook import NotebookError, read_notebook
 from grader.read.units import Unit
@@ -22,7 +22,6 @@ KIT_FILE = "kit.json"  # marks a student's self-check kit (grader/selfcheck/kit.
 WRITEUP_SUFFIXES = (".md", ".markdown", ".tex", ".txt")
 READ_SUFFIXES = CODE_SUFFIXES + ANSWER_SUFFIXES + WRITEUP_SUFFIXES
 IGNORED_NAMES = {"__pycache__", ".ipynb_checkpoints", ".git", ".DS_Store", "__MACOSX", "Thumbs.db"}
-MAX_FILE_BYTES = 8 * 1024 * 1024  # read as code, answers or write-up
 MAX_COPY_BYTES = 64 * 1024 * 1024  # copied as data the code may open
 MAX_FILES = 200
 

@@ -64,12 +64,15 @@ def boot(folder: Path, preload: list[str] | None = None) -> subprocess.Popen[byt
 
 
 @dataclass
-class _Booted:
+class Booted:
+    """A warm process started early, in its batch folder, with the plotting modules it was told to import."""
+
     folder: Path
     process: subprocess.Popen[bytes]
+    preload: tuple[str, ...] = ()
 
 
-_early: list[_Booted] = []  # a warm process started before any pool wanted it, for the next pool to take
+_early: list[Booted] = []  # a warm process started before any pool wanted it, for the next pool to take
 
 
 @contextmanager
@@ -77,7 +80,7 @@ def booted_early(preload: list[str] | None = None) -> Iterator[None]:
     """Start the warm process now, so that its interpreter and imports overlap the caller's own (a student's
     check waits for both); the next SandboxPool made inside takes it over. Left unused, it is stopped on leaving.
     Where it cannot start, nothing is started: the pool tries again, and says why it cannot. `preload`: plotting
-    modules the work to grade likely imports (one notebook's check), imported at once too."""
+    modules the work to grade imports (one file's), imported at once too."""
     try:
         _start_early(preload)
         yield
@@ -94,12 +97,12 @@ def _start_early(preload: list[str] | None) -> None:
     except OSError:
         return
     try:
-        _early.append(_Booted(folder, boot(folder, preload)))
+        _early.append(Booted(folder, boot(folder, preload), tuple(preload or ())))
     except SandboxError:
         remove_folder(folder)
 
 
-def take_early_boot() -> _Booted | None:
+def take_early_boot() -> Booted | None:
     return _early.pop() if _early else None
 
 

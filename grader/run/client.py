@@ -77,8 +77,8 @@ class _Running:
 
 
 class SandboxPool:
-    """Warm processes serving up to `jobs` submissions at once (a second one for the jobs that plot, when the batch
-    has any). Use as a context manager."""
+    """Warm processes serving up to `jobs` submissions at once: one without the plotting modules and one with
+    them, each only when some job needs it. Use as a context manager."""
 
     def __init__(
         self,
@@ -102,7 +102,7 @@ class SandboxPool:
         booted = take_early_boot()
         self._tmp = booted.folder if booted else batch_folder()
         self._records = _records_folder()  # None: each job's values go to its own folder's out/
-        self._booted = booted.process if booted else None
+        self._booted = booted
         # By whether their jobs plot: a warm process that loaded the plotting libraries is twice the size of one
         # that did not, and every job's forks and exit cost more with it, so only the jobs that plot use it.
         self._warm_processes: dict[bool, WarmProcess] = {}
@@ -114,18 +114,22 @@ class SandboxPool:
         self._stopping = threading.Event()
 
     def __enter__(self) -> SandboxPool:
-        """The warm processes boot while the caller prepares; a job waits for its own to be ready."""
+        """The warm processes boot while the caller prepares; a job waits for its own to be ready. The process
+        started early serves the first kind whose modules include what it loaded; one that loaded modules no kind
+        wants (a wrong guess) is stopped: they would weigh on every fork and count against the memory limit."""
         booted, self._booted = self._booted, None
-        kinds = ([False] if self.plain else []) + ([True] if self.preload else [])
         try:
-            for plots in kinds:  # the first takes over the process started early
-                self._warm_processes[plots] = WarmProcess(self._tmp, self._warm_config(plots), booted)
-                booted = None
+            for plots in ([False] if self.plain else []) + ([True] if self.preload else []):
+                config = self._warm_config(plots)
+                taken = booted if booted is not None and set(booted.preload) <= set(config["preload"]) else None
+                self._warm_processes[plots] = WarmProcess(self._tmp, config, taken.process if taken else None)
+                booted = None if taken is not None else booted
         except BaseException:
-            if booted is not None and all(warm.process is not booted for warm in self._warm_processes.values()):
-                stop_process(booted)
             self.__exit__()
             raise
+        finally:
+            if booted is not None:
+                stop_process(booted.process)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -139,7 +143,7 @@ class SandboxPool:
 
     @property
     def _warm(self) -> subprocess.Popen[bytes]:
-        """The warm process of the jobs that do not plot."""
+        """The warm process a job that does not plot runs in."""
         return self._warm_for(False).process
 
     @property

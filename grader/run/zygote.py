@@ -223,10 +223,10 @@ def _report_grader_error(job_dir: Path, text: str) -> None:
 
 
 def main() -> None:
-    """argv: [root of the grader, the grader's pid, JSON [plotting modules the grader guesses the batch wants]].
-    Boots (imports) at once; then reads its batch's settings, a
-    JSON line on stdin: {"isolation": ..., "hidden": [folders to cover], "preload": [modules], "records": the folder
-    of returned values or ""}. The grader can start this process before it knows them (`boot.booted_early`)."""
+    """argv: [root of the grader, the grader's pid, JSON [plotting modules to import at once]]. Boots (imports)
+    at once; then reads its batch's settings, a JSON line on stdin: {"isolation": ..., "hidden": [folders to
+    cover], "preload": [modules], "records": the folder of returned values or ""}. The grader can start this
+    process before it knows them (`boot.booted_early`)."""
     _stop_with_the_grader(int(sys.argv[2]))
     preload_common()
     preload(json.loads(sys.argv[3]) if len(sys.argv) > 3 else [])

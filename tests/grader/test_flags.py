@@ -68,7 +68,12 @@ def test_one_files_plotting_imports_are_guessed_from_its_raw_text(tmp_path):
     cell = nbformat.v4.new_code_cell("import numpy as np\nimport matplotlib.pyplot as plt\nplt.plot([1])")
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), plots)
     quiet = tmp_path / "quiet.py"
-    quiet.write_text("import numpy as np  # no matplotlib here\n")
+    quiet.write_text("import numpy as np  # no matplotlib here\n# import matplotlib.pyplot as plt\n")
+    told = tmp_path / "told.ipynb"
+    cells = [nbformat.v4.new_markdown_cell("Then `import matplotlib.pyplot as plt` to see the loss."),
+             nbformat.v4.new_code_cell("import numpy as np\n# import seaborn")]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), told)
     installed = importlib.util.find_spec("matplotlib") is not None
     assert display_imports_of_file(plots) == (["matplotlib.pyplot"] if installed else [])
-    assert display_imports_of_file(quiet) == []
+    assert display_imports_of_file(quiet) == display_imports_of_file(told) == []  # comments and Markdown say nothing
+    assert display_imports_of_file(tmp_path / "missing.py") == []

@@ -574,6 +574,25 @@ def test_what_a_submission_may_import_does_not_depend_on_its_classmates(tmp_path
     assert results[False] == results[True] == (0, 1)
 
 
+def test_a_warm_process_started_early_serves_only_jobs_that_want_what_it_loaded(tmp_path):
+    """The command line starts the warm process with the plotting modules one file imports; a pool whose jobs do
+    not want them starts its own (they would weigh on every fork and count against the memory limit)."""
+    from grader.run import boot
+
+    path = tmp_path / "student.py"
+    path.write_text("import sys\nLOADED_BEFORE = 'json.tool' in sys.modules\n")
+    unit = Unit(kind="module", label="student.py", path="student.py")
+    item = Item(id="LOADED_BEFORE", kind="value", name="LOADED_BEFORE")
+    for preload, plots, used in (([], False, False), (["json.tool"], True, True)):
+        with boot.booted_early(["json.tool"]):
+            early = boot._early[0].process
+            with SandboxPool(FAST, jobs=1, preload=preload, plain=not plots) as pool:
+                run = next(pool.run([Job("k", [(path, "student.py")], [unit], [item], plots=plots)]))
+                assert bool(value(run, "LOADED_BEFORE")) is plots
+                assert (pool._warm_for(plots).process is early) is used
+            assert early.poll() is not None  # stopped, used or not
+
+
 def test_a_file_named_out_in_a_submission_is_just_the_students_file(tmp_path):
     (tmp_path / "student.py").write_text("TEXT = open('out').read()\n")
     (tmp_path / "out").write_text("the student's own notes")

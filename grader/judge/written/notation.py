@@ -66,8 +66,11 @@ def from_exercise(symbols: dict[str, list[str]], per_step: set[str], previous: d
 
 @functools.lru_cache(maxsize=16)
 def _exercise_notation(
-    symbols: tuple[tuple[str, tuple[str, ...]], ...], per_step: frozenset[str], previous_items: tuple
+    symbols: tuple[tuple[str, tuple[str, ...]], ...],
+    per_step: frozenset[str],
+    previous_items: tuple[tuple[str, str], ...],
 ) -> Notation:
+    """`from_exercise`'s reading, with its arguments in a form a cache can key on."""
     notation, previous = Notation(), dict(previous_items)
     for quantity, spellings in symbols:
         for spelling in [quantity, *spellings]:
