@@ -29,7 +29,7 @@ from grader.cases.variants import for_student
 from grader.judge.expected import Expected, call_args
 from grader.judge.numerical_gradient import gradient_check_id, probe_calls
 from grader.judge.questions import Evidence, grader_error, judge_question, trace_root_causes
-from grader.read.flags import PROTECTED_PACKAGES, display_imports, flagged_imports
+from grader.read.flags import PROTECTED_PACKAGES, flagged_imports, most_used, plotting_packages
 from grader.read.submission import Submission, discover
 from grader.results import GradingResults, QuestionResult, SubmissionResult, total
 from grader.run.client import Job, SandboxPool
@@ -82,6 +82,7 @@ class _Batch:
     private_folders: list[Path] = field(default_factory=list)  # hidden from student code where mounts allow
     levels: set[str] = field(default_factory=set)  # isolation levels the runs reported
     settings: dict[str | None, _Setting] = field(default_factory=dict)
+    plotting: dict[str, set[str]] = field(default_factory=dict)  # by submission path: the plotting packages it imports
 
     def student(self, submission: Submission) -> str:
         return self.options.student or self.options.roster.get(submission.student, submission.student)
@@ -265,14 +266,15 @@ def open_sandbox(batch: _Batch, submissions: Iterable[Submission]) -> Iterator[S
         yield None
         return
     options = batch.options
+    batch.plotting = {s.path: plotting_packages(s) for s in with_code}
     with SandboxPool(
         options.limits,
         options.jobs,
         isolation=options.isolation,
         protected_packages=PROTECTED_PACKAGES,
         private_folders=batch.private_folders,
-        preload=display_imports(with_code),
-        plain=not all(display_imports([s]) for s in with_code),  # one plotting notebook: one warm process
+        preload=most_used(batch.plotting.values()),
+        plain=not all(batch.plotting.values()),  # one plotting notebook: one warm process
     ) as pool:
         yield pool
 
@@ -297,7 +299,7 @@ def sandbox_runs(pool: SandboxPool, submissions: dict[int, Submission], batch: _
             batch.setting(s).items,
             imports.package,
             allowed,
-            plots=plotting and bool(display_imports([s])),
+            plots=plotting and bool(batch.plotting.get(s.path)),
         )
         for index, s in submissions.items()
     ]

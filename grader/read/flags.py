@@ -57,12 +57,22 @@ def display_imports(submissions: Iterable[Submission]) -> list[str]:
     """The installed plotting modules the submissions import, most used first, for the sandbox to import once
     before it forks: each submission would otherwise pay for the import itself (about a second for matplotlib,
     font cache included)."""
+    return most_used([plotting_packages(submission) for submission in submissions])
+
+
+def plotting_packages(submission: Submission) -> set[str]:
+    """The plotting packages (PRELOADABLE's keys) a submission's code imports."""
+    tops: set[str] = set()
+    for _, source in _sources(submission):
+        if _may_import(source, tuple(PRELOADABLE)):
+            tops |= {name.split(".")[0] for name, _ in _imported_names(source)} & PRELOADABLE.keys()
+    return tops
+
+
+def most_used(each: Iterable[set[str]]) -> list[str]:
+    """The modules to load for these submissions' plotting packages (one set each), most used first."""
     uses: Counter[str] = Counter()
-    for submission in submissions:
-        tops: set[str] = set()
-        for _, source in _sources(submission):
-            if _may_import(source, tuple(PRELOADABLE)):
-                tops |= {name.split(".")[0] for name, _ in _imported_names(source)} & PRELOADABLE.keys()
+    for tops in each:
         uses.update(tops)
     return [PRELOADABLE[top] for top, _ in uses.most_common() if _installed(top)]
 

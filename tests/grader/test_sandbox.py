@@ -378,6 +378,7 @@ def test_a_check_killed_while_the_warm_process_boots_leaves_nothing(tmp_path):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not _zygote_processes():
         time.sleep(0.005)
+    assert _zygote_processes(), "the check never started its warm process"
     check.kill()
     check.wait(timeout=30)
     assert _left_behind(before) == ([], set())
