@@ -11,7 +11,8 @@ from its start to its exit, interpreter start-up and imports included:
 - `rnn-grader check FILE --exercise rnn-bptt`, the installed command;
 - `python kit/check.py FILE`, with a student kit exported into a temporary folder;
 - with `--against DIR` (a checkout of another commit, `git worktree add DIR COMMIT`), the same two commands
-  run from that tree (`PYTHONPATH=DIR`), its kit exported by that version.
+  run from that tree (`PYTHONPATH=DIR`), its kit exported by that version; its command as `python -m grader`,
+  since the installed script calls this version's entry point.
 
 FILE is a correct `.py` answer (`tests/corpus/correct/student02_vectorised.py`), or the one `--work` names.
 Bytecode is written as a student's machine writes it (`PYTHONDONTWRITEBYTECODE` is removed), and each command
@@ -50,7 +51,10 @@ def commands(folder: Path, against: Path | None, work: Path) -> dict[str, Comman
         kit = folder / f"kit{len(chosen)}" / "kit"
         export = [sys.executable, "-m", "grader", "export", "student", "rnn-bptt", "-o", str(kit)]
         subprocess.run(export, check=True, cwd=folder, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
-        chosen[f"{label}rnn-grader check FILE"] = ([grader, "check", str(work), "--exercise", "rnn-bptt"], env)
+        # another version runs as `python -m grader`: the installed command's script calls this version's entry
+        launcher = [grader] if not env else [sys.executable, "-m", "grader"]
+        name = "rnn-grader" if not env else "python -m grader"
+        chosen[f"{label}{name} check FILE"] = ([*launcher, "check", str(work), "--exercise", "rnn-bptt"], env)
         chosen[f"{label}python kit/check.py FILE"] = ([sys.executable, str(kit / "check.py"), str(work)], env)
     return chosen
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -83,6 +86,29 @@ def _existing(paths: tuple[str, ...]) -> list[Path]:
 def main() -> None:
     """Grade and self-check RNN / backpropagation-through-time homework."""
     signal.signal(signal.SIGTERM, _stop_on_terminate)
+
+
+def run(args: list[str] | None = None) -> NoReturn:
+    """The command as installed: `main`, then an exit without the interpreter's teardown of every module (about
+    50 ms once numpy and pydantic are loaded, a sixth of a student's check). Exit handlers still run and the output
+    is flushed first; if a thread of the command is still running, the ordinary exit waits for it."""
+    try:
+        main(args)
+        code: str | int | None = 0
+    except SystemExit as stop:
+        code = stop.code
+    if any(thread is not threading.main_thread() and not thread.daemon for thread in threading.enumerate()):
+        sys.exit(code)
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`): nothing more can be said on it
+            pass
+    os._exit(code or 0)
 
 
 def _stop_on_terminate(signum: int, frame: object) -> None:

@@ -334,9 +334,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from grader.cli import main  # noqa: E402
+from grader.cli import run  # noqa: E402
 
-main(["check", *sys.argv[1:], "--kit", str(Path(__file__).resolve().parent)])
+run(["check", *sys.argv[1:], "--kit", str(Path(__file__).resolve().parent)])
 ''',
     "test_kit.py": '''"""pytest: one test per question, checking the work in the folder that holds this kit's folder."""
 import sys

@@ -135,6 +135,28 @@ def test_module_entry_point_runs():
     assert done.returncode == 0 and "grade" in done.stdout
 
 
+ENDING = """
+import atexit, sys, threading
+from grader.cli import run
+atexit.register(lambda: sys.stdout.write("exit handler ran\\n"))
+if sys.argv[1] == "thread":
+    threading.Thread(target=lambda: (__import__("time").sleep(0.3), print("thread finished"))).start()
+run(sys.argv[2:])
+"""
+
+
+@pytest.mark.parametrize("thread", ["none", "thread"])
+def test_the_installed_command_ends_with_its_exit_code_its_output_and_its_exit_handlers(classroom, thread):
+    """`run` skips the interpreter's teardown, not what a command leaves to do: exit handlers, buffered output into a
+    pipe, a thread still running."""
+    wrong = subprocess.run([sys.executable, "-c", ENDING, thread, "check", str(classroom / "bo.py"), *FAST],
+                           capture_output=True, text=True)
+    assert wrong.returncode == 1 and "bo.py:" in wrong.stdout and wrong.stdout.endswith("exit handler ran\n")
+    assert ("thread finished" in wrong.stdout) == (thread == "thread")
+    usage = subprocess.run([sys.executable, "-c", ENDING, thread, "check", "nothing.py"], capture_output=True, text=True)
+    assert usage.returncode == 2 and "nothing.py" in usage.stderr and "exit handler ran" in usage.stdout
+
+
 THROWAWAY_FORMAT = """
 def render(results):
     return "".join(f"{sub.student}\\t{sub.score:g}\\n" for sub in results.submissions)
