@@ -5,7 +5,6 @@ What only a broken file needs (the messages of `exercises.load_errors`) is impor
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import sys
@@ -141,6 +140,8 @@ def _file_module(folder: Path | None, relative: str) -> ModuleType:
     path = (folder / relative).resolve()
     if not path.is_file():
         raise FileNotFoundError(path)
+    import hashlib
+
     name = f"_exercise_reference_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
