@@ -55,17 +55,16 @@ def _start_the_sandbox(paths: tuple[str, ...]) -> None:
     """The sandbox's interpreter starts now, while this one imports and reads the exercise (a class of one, or a
     student's check, waits for both); stopped with the command if nothing uses it. Not for files without code (a
     write-up's check): it would only take a core from the judging. For one file, it also imports the plotting
-    modules the file imports (the pool then makes it the warm process of the jobs that plot), and numpy's random
-    module if the file uses it."""
+    modules the file imports (the pool then makes it the warm process of the jobs that plot)."""
     from grader.read import CODE_SUFFIXES
-    from grader.read.flags import preloads_of_file
+    from grader.read.flags import display_imports_of_file
     from grader.run.boot import booted_early
 
     files = [Path(path) for path in paths if _is_file(Path(path))]
     if len(files) == len(paths) and all(file.suffix.lower() not in CODE_SUFFIXES for file in files):
         return
-    preload = preloads_of_file(files[0]) if len(paths) == len(files) == 1 else []
-    click.get_current_context().with_resource(booted_early(preload))
+    plotting = display_imports_of_file(files[0]) if len(paths) == len(files) == 1 else []
+    click.get_current_context().with_resource(booted_early(plotting))
 
 
 def _is_file(path: Path) -> bool:

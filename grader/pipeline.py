@@ -29,14 +29,7 @@ from grader.cases.variants import for_student
 from grader.judge.expected import Expected, call_args
 from grader.judge.numerical_gradient import gradient_check_id, probe_calls
 from grader.judge.questions import Evidence, grader_error, judge_question, trace_root_causes
-from grader.read.flags import (
-    PROTECTED_PACKAGES,
-    flagged_imports,
-    most_used,
-    plotting_packages,
-    shared_preloads,
-    uses_numpy_random,
-)
+from grader.read.flags import PROTECTED_PACKAGES, flagged_imports, most_used, plotting_packages
 from grader.read.submission import Submission, discover
 from grader.results import GradingResults, QuestionResult, SubmissionResult, total
 from grader.run.client import Job, SandboxPool
@@ -282,7 +275,6 @@ def open_sandbox(batch: _Batch, submissions: Iterable[Submission]) -> Iterator[S
         private_folders=batch.private_folders,
         preload=most_used(batch.plotting.values()),
         plain=not all(batch.plotting.values()),  # one plotting notebook: one warm process
-        shared=shared_preloads(uses_numpy_random(s) for s in with_code),
     ) as pool:
         yield pool
 

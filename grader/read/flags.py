@@ -77,10 +77,9 @@ def most_used(each: Iterable[set[str]]) -> list[str]:
     return [PRELOADABLE[top] for top, _ in uses.most_common() if _installed(top)]
 
 
-def preloads_of_file(path: Path) -> list[str]:
-    """The modules one file (a `.py` file, or a notebook's code cells) would have the warm process load (its plotting
-    modules, numpy's random module), read before anything else is loaded: the warm process can start importing them
-    at once. Only ever modules of PRELOADABLE, or NUMPY_RANDOM."""
+def display_imports_of_file(path: Path) -> list[str]:
+    """The plotting modules one file (a `.py` file, or a notebook's code cells) imports, read before anything else
+    is loaded: the sandbox's warm process can start importing them at once. Only ever modules of PRELOADABLE."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             return []
@@ -88,34 +87,7 @@ def preloads_of_file(path: Path) -> list[str]:
         return []
     sources = _notebook_code(_read(path)) if path.suffix.lower() == ".ipynb" else [_read(path)]
     tops = {name.split(".")[0] for source in sources for name, _ in _imported_names(source)}
-    plotting = [module for top, module in PRELOADABLE.items() if top in tops and _installed(top)]
-    return plotting + ([NUMPY_RANDOM] if any(_names_numpy_random(source) for source in sources) else [])
-
-
-# numpy's random module is loaded once for a batch only when enough of its code uses it: its dozen extension modules
-# make every fork and exit of every job dearer (about 2.5 ms a submission), and a job that imports it pays 20 ms.
-NUMPY_RANDOM = "numpy.random"
-RANDOM_SHARE = 1 / 8  # of a batch's submissions with code, from which the warm processes load it
-_NUMPY_RANDOM = re.compile(
-    r"\b(?:np|numpy)\s*\.\s*random\b"
-    r"|\bfrom\s+numpy\s*(?:\.\s*random\b|\s+import\b[^\n#(]*\brandom\b|\s+import\s*\([^)]*\brandom\b)"
-)
-
-
-def uses_numpy_random(submission: Submission) -> bool:
-    """Whether the submission's code names numpy's random module (`np.random`, `from numpy import random` …)."""
-    return any(_names_numpy_random(source) for _, source in _sources(submission))
-
-
-def shared_preloads(uses_random: Iterable[bool]) -> list[str]:
-    """The modules every warm process of a batch loads, from which of its submissions use numpy's random module."""
-    uses = list(uses_random)
-    return [NUMPY_RANDOM] if uses and sum(uses) >= max(1, RANDOM_SHARE * len(uses)) else []
-
-
-def _names_numpy_random(source: str) -> bool:
-    text = source if source.isascii() else unicodedata.normalize("NFKC", source)
-    return bool(_NUMPY_RANDOM.search(_CONTINUED.sub(" ", text)))
+    return [module for top, module in PRELOADABLE.items() if top in tops and _installed(top)]
 
 
 def _notebook_code(text: str) -> list[str]:

@@ -89,11 +89,9 @@ class SandboxPool:
         private_folders: list[Path] | None = None,
         preload: list[str] | None = None,
         plain: bool = True,
-        shared: list[str] | None = None,
     ) -> None:
         self.limits = limits
         self.preload = list(preload or [])  # plotting modules, imported once for the jobs marked `plots`
-        self.shared = list(shared or [])  # modules every warm process imports (numpy's random module)
         self.plain = plain or not self.preload  # a warm process without them: False when every job plots
         self.jobs = max(1, jobs)
         self.isolation = isolation
@@ -156,7 +154,7 @@ class SandboxPool:
         return {
             "isolation": self.isolation,
             "hidden": self._covered,
-            "preload": (self.preload if plots else []) + self.shared,
+            "preload": self.preload if plots else [],
             "records": str(self._records or ""),
         }
 

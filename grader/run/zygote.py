@@ -28,10 +28,11 @@ from grader.run.protocol import Item, Request
 
 PR_SET_PDEATHSIG = 1
 
-# Loaded lazily by numpy on first use: import them before forking, so each child does not pay. numpy's random module
-# only when the batch's code uses it (the grader says so: grader/read/flags.py), as it makes every fork dearer.
+# Loaded lazily by numpy on first use: import them before forking, so each child does not pay.
 PRELOADED = (
+    "numpy.random",
     "numpy.linalg",
+    "numpy.fft",
     "math",
     "random",
     "json",
@@ -51,11 +52,12 @@ def preload_common() -> None:
     """The modules students use, imported once here rather than in every job."""
     for name in PRELOADED:
         importlib.import_module(name)
+    np.random.default_rng(0).standard_normal(4)
 
 
 def preload(wanted: list[str]) -> None:
-    """`wanted`: the plotting modules this batch's code imports and numpy's random module if it uses it
-    (grader/read/flags.py), skipped when they fail to import."""
+    """`wanted`: the plotting modules this batch's code imports (grader/read/flags.py), skipped when they fail
+    to import."""
     stdin, stdout = sys.stdin, sys.stdout
     sys.stdin, sys.stdout = open(os.devnull), sys.stderr  # nothing imported here talks on the job pipes
     try:
@@ -82,12 +84,7 @@ def _draw_a_figure() -> None:
     plt.close("all")
 
 
-def _draw_numbers() -> None:
-    """The random module's first generator sets up what every later one reuses."""
-    np.random.default_rng(0).standard_normal(4)
-
-
-WARM_UPS = {"matplotlib.pyplot": _draw_a_figure, "numpy.random": _draw_numbers}
+WARM_UPS = {"matplotlib.pyplot": _draw_a_figure}
 
 
 @functools.lru_cache(maxsize=8)
@@ -226,7 +223,7 @@ def _report_grader_error(job_dir: Path, text: str) -> None:
 
 
 def main() -> None:
-    """argv: [root of the grader, the grader's pid, JSON [modules to import at once]]. Boots (imports)
+    """argv: [root of the grader, the grader's pid, JSON [plotting modules to import at once]]. Boots (imports)
     at once; then reads its batch's settings, a JSON line on stdin: {"isolation": ..., "hidden": [folders to
     cover], "preload": [modules], "records": the folder of returned values or ""}. The grader can start this
     process before it knows them (`boot.booted_early`)."""

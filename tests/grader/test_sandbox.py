@@ -526,19 +526,6 @@ def test_modules_a_batch_imports_are_loaded_once_before_the_jobs_that_import_the
     assert _preloaded(tmp_path, ["json.tool"], [True], plain=False) == [True]
 
 
-def test_numpy_random_is_loaded_before_the_jobs_only_for_a_batch_that_uses_it(tmp_path):
-    """Its dozen extension modules make every fork and exit of a job dearer: loaded once for a batch whose code uses
-    it (a job that imports it pays about 20 ms), in every warm process; left out otherwise."""
-    path = tmp_path / "student.py"
-    path.write_text("import sys\nLOADED_BEFORE = 'numpy.random' in sys.modules\n")
-    unit = Unit(kind="module", label="student.py", path="student.py")
-    item = Item(id="LOADED_BEFORE", kind="value", name="LOADED_BEFORE")
-    jobs = [Job(str(n), [(path, "student.py")], [unit], [item], plots=plots) for n, plots in enumerate([False, True])]
-    for shared in ([], ["numpy.random"]):
-        with SandboxPool(FAST, jobs=2, preload=["json.tool"], shared=shared) as pool:
-            assert [bool(value(run, "LOADED_BEFORE")) for run in pool.run(jobs)] == [bool(shared)] * 2
-
-
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib (the report extra)")
 def test_matplotlibs_font_cache_is_built_once_not_by_every_batch(tmp_path, monkeypatch):
     """The warm process that loads matplotlib keeps its font cache in the grader's cache folder: the next batch
