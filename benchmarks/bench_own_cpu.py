@@ -6,10 +6,12 @@
 
 The classes are bench_targets.py's (150 notebooks, 200 .py files, 1,000 mixed), and on request a class of one.
 In each round, each class is graded with `--jobs 2` by this tree and by COMMIT (checked out with `git worktree`,
-run with this interpreter and its own packages first on the path), one after the other, each in a cpuacct cgroup
-of its own. Reported per class, medians over the rounds: the wall time, the CPU of every process of the command
-per submission, the students' own CPU (the sum of the `cpu_s` each version wrote) and ours (the difference), and
-this tree's over the baseline's.
+run with this interpreter and its own packages first on the path), one after the other (which goes first
+alternates), each in a cpuacct cgroup of its own. Reported per class, medians over the rounds: the wall time, the
+CPU of every process of the command per submission, the students' own CPU (the sum of the `cpu_s` each version
+wrote) and ours (the difference), and this tree's over the baseline's; then, round by round, this tree's wall time
+and own CPU over the baseline's in the same round (median, lowest and highest), which a drifting machine disturbs
+less. One round's ratio varies by 10 to 20 % here: a change of a few per cent needs a dozen rounds to show.
 The machine's speed drifts (other work shares it): only the ratios of one run are comparable.
 """
 
@@ -77,7 +79,8 @@ def main() -> None:
                 size = bench_targets.write_folder(folder, CLASSES[name])
                 runs: dict[str, list[dict[str, float]]] = {"current": [], "baseline": []}
                 for round_number in range(1, args.runs + 1):
-                    for version, tree in (("current", ROOT), ("baseline", baseline)):
+                    versions = (("current", ROOT), ("baseline", baseline))
+                    for version, tree in versions if round_number % 2 else versions[::-1]:  # neither always first
                         runs[version].append(graded(tree, folder, workdir / "out.json", size))
                         progress(f"{name} round {round_number} {version}: {runs[version][-1]}")
                 results["classes"][name] = {"submissions": size, "runs": runs} | report(name, runs, size)
@@ -87,13 +90,24 @@ def main() -> None:
 def report(name: str, runs: dict[str, list[dict[str, float]]], size: int) -> dict:
     current, earlier = summary(runs["current"], size), summary(runs["baseline"], size)
     ratios = {key: current[key] / earlier[key] for key in current if earlier[key]}
+    paired = paired_ratios(runs, size)
     print(f"{name} ({size} submissions, --jobs 2, medians of {len(runs['current'])} rounds)")
     for version, values in (("current", current), ("baseline", earlier), ("current / baseline", ratios)):
         unit = "" if version.startswith("current /") else " ms"
         print(f"  {version:<20} wall {values['wall_s']:6.2f}{'' if unit == '' else ' s'}   all CPU "
               f"{values['all_cpu_ms']:6.2f}{unit}   students {values['students_cpu_ms']:6.2f}{unit}   "
               f"ours {values['own_cpu_ms']:6.2f}{unit}", flush=True)
-    return {"current": current, "baseline": earlier, "current_over_baseline": ratios}
+    print("  round by round       " + "   ".join(
+        f"{key} {median(values):.2f} ({min(values):.2f} to {max(values):.2f})" for key, values in paired.items()))
+    return {"current": current, "baseline": earlier, "current_over_baseline": ratios,
+            "paired_median": {key: median(values) for key, values in paired.items()}}
+
+
+def paired_ratios(runs: dict[str, list[dict[str, float]]], size: int) -> dict[str, list[float]]:
+    """Each round's current over its baseline: the two ran one after the other, so a slower spell of the machine
+    falls on both (the median of these is steadier than the ratio of the medians when the machine drifts)."""
+    pairs = [(summary([now], size), summary([then], size)) for now, then in zip(runs["current"], runs["baseline"])]
+    return {key: [now[key] / then[key] for now, then in pairs if then[key]] for key in ("wall_s", "own_cpu_ms")}
 
 
 if __name__ == "__main__":
