@@ -93,21 +93,25 @@ def _letters(index: Any) -> tuple[str, ...] | None:
 
 
 def _judge_gradient(unrolled: Unrolled, row: Row, formula: Any, entries: tuple[str, ...] = ()) -> Finding:
+    """Right under any of the conventions (steps counted from 1 or from 0, a product taken either way), tried one
+    at a time until one gives the gradient; else the first known slip any of them gives; else unverified."""
     model = unrolled.model
     values: list[np.ndarray | None] = []
     problem = ""
-    for shift, descending in ((0, True), (0, False), (1, True), (1, False)):  # steps from 1 or from 0; ∏ either way
-        unrolled.shift, unrolled.descending, unrolled.memo = shift, descending, {}
-        try:
-            values.append(_entrywise(unrolled, formula, entries) if entries else unrolled.value(formula))
-        except NotEvaluable as exc:
-            problem = problem or str(exc)
-            values.append(None)
-    unrolled.shift, unrolled.descending, unrolled.memo = 0, True, {}
+    try:
+        for shift, descending in ((0, True), (0, False), (1, True), (1, False)):
+            unrolled.shift, unrolled.descending, unrolled.memo = shift, descending, {}
+            try:
+                values.append(_entrywise(unrolled, formula, entries) if entries else unrolled.value(formula))
+            except NotEvaluable as exc:
+                problem = problem or str(exc)
+                values.append(None)
+            if values[-1] is not None and close(values[-1], model["answer"]):
+                return Finding(row.line, row.source, "right")
+    finally:
+        unrolled.shift, unrolled.descending, unrolled.memo = 0, True, {}
     if all(value is None for value in values):
         return Finding(row.line, row.source, "unverified", problem)
-    if any(value is not None and close(value, model["answer"]) for value in values):
-        return Finding(row.line, row.source, "right")
     for diagnosis, wrong in model["mistakes"].items():
         if any(value is not None and close(value, wrong) for value in values):
             return Finding(row.line, row.source, diagnosis)

@@ -53,7 +53,12 @@ class Notation:
 
 
 def base_key(symbol: Sym) -> str:
-    return key(Sym(symbol.base, None, symbol.hat))
+    """The key of the symbol without its subscript (`h` for `h_{t-1}`), kept on the symbol like its key."""
+    known = symbol.__dict__.get("_base_key")
+    if known is None:
+        known = key(Sym(symbol.base, None, symbol.hat))
+        object.__setattr__(symbol, "_base_key", known)
+    return known
 
 
 def from_exercise(symbols: dict[str, list[str]], per_step: set[str], previous: dict[str, str]) -> Notation:

@@ -9,7 +9,26 @@ from grader.judge.written.parsing import Add, Index, MathSyntaxError, Neg, Num, 
 
 
 def key(tree: Any) -> str:
-    """`W_{H}` and `W_H` alike: base, hat and subscript, with the subscript's own structure."""
+    """`W_{H}` and `W_H` alike: base, hat and subscript, with the subscript's own structure. A symbol's key is kept
+    on it (trees are immutable): judging a derivation asks for the same symbols' keys hundreds of thousands of
+    times."""
+    if isinstance(tree, Sym):
+        known = tree.__dict__.get("_key")
+        if known is None:
+            known = _symbol_key(tree)
+            object.__setattr__(tree, "_key", known)
+        return known
+    return _key(tree)
+
+
+def _symbol_key(tree: Sym) -> str:
+    base = ("^" if tree.hat else "") + tree.base.replace("ŷ", "^y")
+    if tree.sub is None:
+        return base
+    return base + "_" + ",".join(key(part) for part in tree.sub)
+
+
+def _key(tree: Any) -> str:
     if isinstance(tree, Sym):
         base = ("^" if tree.hat else "") + tree.base.replace("ŷ", "^y")
         if tree.sub is None:
