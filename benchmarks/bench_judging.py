@@ -7,9 +7,11 @@
 Each round grades two folders in a fresh process per version (`PYTHONPATH` set to the version's tree): every
 write-up of `tests/corpus/writeups/` with the real answer of `tests/examples/` (144 write-ups), and every `.py` file
 of `tests/corpus/correct/` and `wrong/`. What is counted is the thread CPU spent in the pipeline's
-`judge_submission` (expected answers, comparisons, diagnoses, the written reader), from the second grading of
-each folder in that process, so that what a class computes once (the parser's tables, the known mistakes of each
-case) is left out as it is in a class. The students' code runs in the sandbox as usual and is not counted.
+`judge_submission` (expected answers, comparisons, diagnoses, the written reader), in the second grading of
+each folder in that process: what a process computes once for a class (the grammar's tables, compiled patterns,
+what the references remember) is left out as it is in a class, while the caches of what was read (each write-up's
+reading and its parsed pieces of math) are emptied in between, as every write-up of a class is a new text. The
+students' code runs in the sandbox as usual and is not counted.
 Reported: the median over the rounds of the total per folder, per submission, and this tree's over the other's
 median of paired rounds (the versions alternate, so a slow spell of the machine falls on both).
 """
@@ -46,11 +48,20 @@ def timed_judge(*args, **kwargs):
         spent.append(time.thread_time() - started)
 
 pipeline.judge_submission = timed_judge
+
+
+def forget_readings():
+    from grader.judge.written import chain, context, parsing
+    for cached in (parsing.read_writeup, parsing._parse_piece, chain._token_tree):
+        cached.cache_clear()
+    context._RECENT.clear()
+
 exercise = load_checked_exercise("rnn-bptt", "bench")
 totals = {}
 for name in sys.argv[1:]:
     options = pipeline.GradingOptions(secret="bench", jobs=2)
     pipeline.grade([Path(name)], exercise, options)  # once: what a class computes once
+    forget_readings()
     spent.clear()
     pipeline.grade([Path(name)], exercise, options)
     totals[Path(name).name] = (sum(spent), len(spent))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import builtins
 import os
 import re
 import signal
@@ -51,20 +52,20 @@ def _exercise(exercise_id: str, secret: str | None = None):
         raise UsageProblem(str(exc)) from None
 
 
-def _start_the_sandbox(paths: tuple[str, ...]) -> None:
+def _start_the_sandbox(paths: tuple[str, ...], isolation: str = "auto", own_work: bool = False) -> None:
     """The sandbox's interpreter starts now, while this one imports and reads the exercise (a class of one, or a
     student's check, waits for both); stopped with the command if nothing uses it. Not for files without code (a
     write-up's check): it would only take a core from the judging. For one file, it also imports the plotting
     modules the file imports (the pool then makes it the warm process of the jobs that plot)."""
     from grader.read import CODE_SUFFIXES
     from grader.read.flags import display_imports_of_file
-    from grader.run.boot import booted_early
+    from grader.run.boot import booted_early, kept_fonts
 
     files = [Path(path) for path in paths if _is_file(Path(path))]
     if len(files) == len(paths) and all(file.suffix.lower() not in CODE_SUFFIXES for file in files):
         return
     plotting = display_imports_of_file(files[0]) if len(paths) == len(files) == 1 else []
-    click.get_current_context().with_resource(booted_early(plotting))
+    click.get_current_context().with_resource(booted_early(plotting, kept_fonts(isolation, own_work)))
 
 
 def _is_file(path: Path) -> bool:
@@ -91,24 +92,40 @@ def main() -> None:
 def run(args: list[str] | None = None) -> NoReturn:
     """The command as installed: `main`, then an exit without the interpreter's teardown of every module (about
     50 ms once numpy and pydantic are loaded, a sixth of a student's check). Exit handlers still run and the output
-    is flushed first; if a thread of the command is still running, the ordinary exit waits for it."""
+    is flushed first. The ordinary exit where something may still need the interpreter: a thread of the command
+    still running, or an interactive session (`python -i`, IPython's `%run`) that carries on after the command."""
     try:
         main(args)
         code: str | int | None = 0
     except SystemExit as stop:
         code = stop.code
-    if any(thread is not threading.main_thread() and not thread.daemon for thread in threading.enumerate()):
+    if _interpreter_carries_on():
         sys.exit(code)
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1
     atexit._run_exitfuncs()
+    os._exit(_flushed(code or 0))
+
+
+def _interpreter_carries_on() -> bool:
+    threads = any(thread is not threading.main_thread() and not thread.daemon for thread in threading.enumerate())
+    interactive = sys.flags.inspect or hasattr(sys, "ps1") or "__IPYTHON__" in vars(builtins)
+    return threads or bool(interactive)
+
+
+def _flushed(code: int) -> int:
+    """The exit code once stdout and stderr are flushed: 120, as Python's own exit gives, when output was lost
+    (a full disk), unless the command had failed already; a closed pipe (`| head`) loses nothing anyone reads."""
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`| head`): nothing more can be said on it
+            if stream is not None:
+                stream.flush()
+        except BrokenPipeError:
             pass
-    os._exit(code or 0)
+        except (OSError, ValueError):
+            code = code or 120
+    return code
 
 
 def _stop_on_terminate(signum: int, frame: object) -> None:
@@ -213,7 +230,7 @@ def grade_command(
     shard_text,
 ) -> None:
     """Grade submissions (files, or folders of them) and report scores and feedback."""
-    _start_the_sandbox(paths)
+    _start_the_sandbox(paths, isolation)
     from grader.pipeline import GradingOptions
     from grader.run.protocol import Limits
 
@@ -362,7 +379,7 @@ def _report_merge_gaps(merged, roster_rows: dict, allow_missing: bool, fmt: str)
 )
 def check_command(path, exercise_id, timeout, student, kit) -> None:
     """Check your own work on the public cases; exit 0 only when every question passes."""
-    _start_the_sandbox((path,))
+    _start_the_sandbox((path,), own_work=True)
     from grader.pipeline import GradingOptions
     from grader.report.feedback import render_check
     from grader.run.protocol import Limits

@@ -275,6 +275,7 @@ def open_sandbox(batch: _Batch, submissions: Iterable[Submission]) -> Iterator[S
         private_folders=batch.private_folders,
         preload=most_used(batch.plotting.values()),
         plain=not all(batch.plotting.values()),  # one plotting notebook: one warm process
+        own_work=options.public_only,  # a student's check
     ) as pool:
         yield pool
 

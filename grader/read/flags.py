@@ -55,8 +55,8 @@ PRELOADABLE = {
 
 def display_imports(submissions: Iterable[Submission]) -> list[str]:
     """The installed plotting modules the submissions import, most used first, for the sandbox to import once
-    before it forks: each submission would otherwise pay for the import itself (about a second for matplotlib,
-    font cache included)."""
+    before it forks: each submission would otherwise pay for the import itself (about half a second for
+    matplotlib)."""
     return most_used([plotting_packages(submission) for submission in submissions])
 
 

@@ -29,6 +29,7 @@ FOLDER_PREFIX = "rnn-grader-"
 # on a disk's journaled file system each file made and removed costs the grader's processes milliseconds of CPU.
 RECORDS_PARENT = Path("/dev/shm")
 STOP_SECONDS = 10.0
+KEPT_FONTS_ENV = "RNN_GRADER_KEPT_FONTS"  # tells the warm process where matplotlib's font list is kept (kept_fonts)
 
 
 class SandboxError(Exception):
@@ -44,12 +45,15 @@ def batch_folder() -> Path:
     return folder
 
 
-def boot(folder: Path, preload: list[str] | None = None) -> subprocess.Popen[bytes]:
+def boot(folder: Path, preload: list[str] | None = None, fonts: Path | None = None) -> subprocess.Popen[bytes]:
     """The warm process, importing what students use (and `preload`, plotting modules a batch will want); it then
-    waits for its batch's settings on stdin."""
+    waits for its batch's settings on stdin. `fonts`: where matplotlib's font list is kept between batches
+    (`kept_fonts`), if it may be."""
     env = {name: os.environ[name] for name in PASSED_THROUGH_ENV if name in os.environ}
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MALLOC_ARENA_MAX="2")
-    env.update(MPLBACKEND="Agg", MPLCONFIGDIR=str(matplotlib_folder(folder)))
+    env.update(MPLBACKEND="Agg", MPLCONFIGDIR=str(folder / "matplotlib"))  # its own cache, made in the batch
+    if fonts is not None:
+        env[KEPT_FONTS_ENV] = str(fonts)
     try:
         return subprocess.Popen(
             [sys.executable, "-I", "-c", BOOT, str(ROOT), str(os.getpid()), json.dumps(preload or [])],
@@ -64,20 +68,29 @@ def boot(folder: Path, preload: list[str] | None = None) -> subprocess.Popen[byt
         raise SandboxError(f"the sandbox process could not start: {exc}") from None
 
 
-def matplotlib_folder(batch: Path) -> Path:
-    """Where matplotlib keeps its font cache: the grader's own cache folder, so that the cache is built once, not
-    by every batch that plots (about 0.35 s of CPU). The batch's folder instead where that folder cannot be made,
-    or could be written by anyone else (student code running as another user must not be able to plant a font list
-    that the next warm process reads)."""
+def kept_fonts(isolation: str, own_work: bool) -> Path | None:
+    """The folder where matplotlib's font list is kept between batches, so that it is made once rather than by
+    every batch that plots (about 0.35 s of CPU): `$XDG_CACHE_HOME/rnn-grader/matplotlib`, or under `~/.cache`.
+    Only where no student's code can write there: a student's check of their own work, or a batch whose jobs each
+    run as a uid of their own (root, isolation auto); and only when that folder and the two above it are real
+    folders of this user that nobody else may write. None elsewhere: each batch makes its own."""
+    if not own_work and not (os.geteuid() == 0 and isolation == "auto"):
+        return None
+    given = os.environ.get("XDG_CACHE_HOME", "")
     try:
-        given = os.environ.get("XDG_CACHE_HOME", "")
-        cache = (Path(given) if os.path.isabs(given) else Path.home() / ".cache") / "rnn-grader" / "matplotlib"
-        cache.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = cache.lstat()
+        root = Path(given) if os.path.isabs(given) else Path.home() / ".cache"
+        folder = root / "rnn-grader" / "matplotlib"
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private = all(_private(path) for path in (root, folder.parent, folder))
     except (OSError, RuntimeError):  # RuntimeError: no home folder to be found
-        return batch / "matplotlib"
-    ours = stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o077
-    return cache if ours else batch / "matplotlib"
+        return None
+    return folder if private and folder.is_absolute() else None
+
+
+def _private(folder: Path) -> bool:
+    """A folder, not a link, of this user's, that no one else may write."""
+    info = folder.lstat()
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
 
 
 @dataclass
@@ -93,13 +106,13 @@ _early: list[Booted] = []  # a warm process started before any pool wanted it, f
 
 
 @contextmanager
-def booted_early(preload: list[str] | None = None) -> Iterator[None]:
+def booted_early(preload: list[str] | None = None, fonts: Path | None = None) -> Iterator[None]:
     """Start the warm process now, so that its interpreter and imports overlap the caller's own (a student's
     check waits for both); the next SandboxPool made inside takes it over. Left unused, it is stopped on leaving.
     Where it cannot start, nothing is started: the pool tries again, and says why it cannot. `preload`: plotting
-    modules the work to grade imports (one file's), imported at once too."""
+    modules the work to grade imports (one file's), imported at once too; `fonts`: as for `boot`."""
     try:
-        _start_early(preload)
+        _start_early(preload, fonts)
         yield
     finally:
         for unused in _early:
@@ -108,13 +121,13 @@ def booted_early(preload: list[str] | None = None) -> Iterator[None]:
         _early.clear()
 
 
-def _start_early(preload: list[str] | None) -> None:
+def _start_early(preload: list[str] | None, fonts: Path | None) -> None:
     try:
         folder = batch_folder()
     except OSError:
         return
     try:
-        _early.append(Booted(folder, boot(folder, preload), tuple(preload or ())))
+        _early.append(Booted(folder, boot(folder, preload, fonts), tuple(preload or ())))
     except SandboxError:
         remove_folder(folder)
 

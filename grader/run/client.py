@@ -30,6 +30,7 @@ from grader.run.boot import (
     STOP_SECONDS,
     SandboxError,
     batch_folder,
+    kept_fonts,
     remove_folder,
     stop_process,
     take_early_boot,
@@ -89,7 +90,9 @@ class SandboxPool:
         private_folders: list[Path] | None = None,
         preload: list[str] | None = None,
         plain: bool = True,
+        own_work: bool = False,
     ) -> None:
+        """`own_work`: a student checking their own work (the only code that runs is theirs)."""
         self.limits = limits
         self.preload = list(preload or [])  # plotting modules, imported once for the jobs marked `plots`
         self.plain = plain or not self.preload  # a warm process without them: False when every job plots
@@ -99,6 +102,7 @@ class SandboxPool:
         self._covered = _package_dirs(self.protected_packages) + [str(p) for p in private_folders or []]
         separate_uid = os.geteuid() == 0 and isolation == "auto"
         self._uid_base = random.randrange(200_000, 2_000_000_000) if separate_uid else 0
+        self._fonts = kept_fonts(isolation, own_work)
         booted = take_early_boot()
         self._tmp = booted.folder if booted else batch_folder()
         self._records = _records_folder()  # None: each job's values go to its own folder's out/
@@ -122,7 +126,9 @@ class SandboxPool:
             for plots in ([False] if self.plain else []) + ([True] if self.preload else []):
                 config = self._warm_config(plots)
                 taken = booted if booted is not None and set(booted.preload) <= set(config["preload"]) else None
-                self._warm_processes[plots] = WarmProcess(self._tmp, config, taken.process if taken else None)
+                self._warm_processes[plots] = WarmProcess(
+                    self._tmp, config, taken.process if taken else None, self._fonts
+                )
                 booted = None if taken is not None else booted
         except BaseException:
             self.__exit__()

@@ -20,16 +20,18 @@ READY_SECONDS = 120.0  # for the warm process's imports (a first matplotlib buil
 class WarmProcess:
     """A warm process serving the batch folder `folder` with the settings `config` (see grader/run/zygote.py)."""
 
-    def __init__(self, folder: Path, config: dict, booted: subprocess.Popen[bytes] | None = None) -> None:
-        self.folder, self.config = folder, config
-        self.process = booted if booted is not None else boot(folder)
+    def __init__(
+        self, folder: Path, config: dict, booted: subprocess.Popen[bytes] | None = None, fonts: Path | None = None
+    ) -> None:
+        self.folder, self.config, self.fonts = folder, config, fonts
+        self.process = booted if booted is not None else boot(folder, fonts=fonts)
         self.ready = False
         self._configure()
 
     def restart(self, stopping: threading.Event) -> None:
         """A new process in place of a dead one, waited for until it is ready (or `stopping` is set)."""
         self.stop()
-        self.process = boot(self.folder)
+        self.process = boot(self.folder, fonts=self.fonts)
         self.ready = False
         self._configure()
         self.await_ready(stopping)

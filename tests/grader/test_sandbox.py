@@ -526,37 +526,61 @@ def test_modules_a_batch_imports_are_loaded_once_before_the_jobs_that_import_the
     assert _preloaded(tmp_path, ["json.tool"], [True], plain=False) == [True]
 
 
+def _plotting_batch(tmp_path: Path, own_work: bool = True, isolation: str = "auto") -> None:
+    path = tmp_path / "student.py"
+    path.write_text("import matplotlib.pyplot as plt\nVALUE = 1.0\n")
+    unit = Unit(kind="module", label="student.py", path="student.py")
+    job = Job("0", [(path, "student.py")], [unit], [Item(id="VALUE", kind="value", name="VALUE")], plots=True)
+    with SandboxPool(FAST, preload=["matplotlib.pyplot"], plain=False, own_work=own_work, isolation=isolation) as pool:
+        assert value(next(pool.run([job])), "VALUE") == 1.0
+
+
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib (the report extra)")
-def test_matplotlibs_font_cache_is_built_once_not_by_every_batch(tmp_path, monkeypatch):
-    """The warm process that loads matplotlib keeps its font cache in the grader's cache folder: the next batch
-    reads it instead of scanning the system's fonts again (about 0.35 s of CPU a batch)."""
+def test_matplotlibs_font_list_is_made_once_not_by_every_batch(tmp_path, monkeypatch):
+    """The warm process that loads matplotlib starts from the font list kept in the grader's cache folder, and
+    keeps the one it made: the next batch reads it instead of scanning the system's fonts again (about 0.35 s)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    folder = tmp_path / "cache" / "rnn-grader" / "matplotlib"
-    assert _preloaded(tmp_path, ["matplotlib.pyplot"], [True], plain=False) == [False]  # json.tool: not loaded
-    [font_list] = folder.glob("fontlist-*.json")
-    built = font_list.stat().st_mtime_ns
-    assert folder.stat().st_mode & 0o777 == 0o700
-    assert _preloaded(tmp_path, ["matplotlib.pyplot"], [True], plain=False) == [False]
-    assert font_list.stat().st_mtime_ns == built
+    kept = tmp_path / "cache" / "rnn-grader" / "matplotlib"
+    _plotting_batch(tmp_path)
+    [font_list] = kept.glob("fontlist-*.json")
+    assert kept.stat().st_mode & 0o777 == 0o700 and [p.name for p in kept.iterdir()] == [font_list.name]
+    fonts = json.loads(font_list.read_text())
+    fonts["kept_between_batches"] = True  # an entry matplotlib ignores: still there if the list was read, not remade
+    font_list.write_text(json.dumps(fonts))
+    _plotting_batch(tmp_path)
+    assert json.loads(font_list.read_text()).get("kept_between_batches") is True
 
 
-def test_a_font_cache_folder_others_could_write_is_not_used(tmp_path, monkeypatch):
-    """Student code running as another user must not plant a font list the next warm process reads."""
-    from grader.run.boot import matplotlib_folder
+def test_a_font_list_is_kept_only_where_no_students_code_can_write_it(tmp_path, monkeypatch):
+    """Kept for a student's own check, or where every job runs as a uid of its own (root, isolation auto); never
+    in a folder someone else may write, nor through a link."""
+    from grader.run.boot import kept_fonts
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    batch = tmp_path / "batch"
-    cache = tmp_path / "cache" / "rnn-grader" / "matplotlib"
-    assert matplotlib_folder(batch) == cache
-    cache.chmod(0o777)
-    assert matplotlib_folder(batch) == batch / "matplotlib"
-    cache.rmdir()
+    kept = tmp_path / "cache" / "rnn-grader" / "matplotlib"
+    assert kept_fonts("auto", own_work=True) == kept
+    assert kept_fonts("rlimits", own_work=False) is None  # classmates' code may run as this very user
+    assert kept_fonts("auto", own_work=False) == (kept if AS_ROOT else None)
+    kept.chmod(0o770)
+    assert kept_fonts("auto", own_work=True) is None
+    kept.rmdir()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir(mode=0o700)
-    cache.symlink_to(elsewhere)
-    assert matplotlib_folder(batch) == batch / "matplotlib"
+    kept.symlink_to(elsewhere)
+    assert kept_fonts("auto", own_work=True) is None
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "shared"))
+    (tmp_path / "shared").mkdir(mode=0o1777)
+    (tmp_path / "shared").chmod(0o1777)
+    assert kept_fonts("auto", own_work=True) is None  # a folder like /tmp: anyone may swap what is under it
     monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-such-folder")
-    assert matplotlib_folder(batch) == batch / "matplotlib"
+    assert kept_fonts("auto", own_work=True) is None
+
+
+@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib (the report extra)")
+def test_a_batch_whose_font_list_is_not_kept_leaves_none_behind(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    _plotting_batch(tmp_path, own_work=False, isolation="rlimits")
+    assert not (tmp_path / "cache" / "rnn-grader" / "matplotlib").exists()
 
 
 def test_every_job_reports_where_its_time_went(tmp_path):

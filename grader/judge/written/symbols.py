@@ -29,11 +29,6 @@ def _symbol_key(tree: Sym) -> str:
 
 
 def _key(tree: Any) -> str:
-    if isinstance(tree, Sym):
-        base = ("^" if tree.hat else "") + tree.base.replace("ŷ", "^y")
-        if tree.sub is None:
-            return base
-        return base + "_" + ",".join(key(part) for part in tree.sub)
     if isinstance(tree, Num):
         return f"{tree.value:g}"
     if isinstance(tree, Neg):
