@@ -32,11 +32,14 @@ def close(got: np.ndarray, want: np.ndarray, *, transposed_too: bool = False) ->
     want = np.asarray(want, dtype=np.float64)
     if got.size != want.size:
         return False
-    if got.shape == want.shape and np.allclose(got, want, rtol=1e-6, atol=1e-9):
+    if got.shape == want.shape and np.allclose(got, want, rtol=RTOL, atol=ATOL):
         return True
     if got.shape != want.shape and got.size == want.size and (got.ndim < 2 or want.ndim < 2 or 1 in got.shape):
-        return np.allclose(got.reshape(want.shape), want, rtol=1e-6, atol=1e-9)
-    return transposed_too and got.T.shape == want.shape and np.allclose(got.T, want, rtol=1e-6, atol=1e-9)
+        return np.allclose(got.reshape(want.shape), want, rtol=RTOL, atol=ATOL)
+    return transposed_too and got.T.shape == want.shape and np.allclose(got.T, want, rtol=RTOL, atol=ATOL)
+
+
+RTOL, ATOL = 1e-6, 1e-9
 
 
 def evaluator(
@@ -92,40 +95,80 @@ def _letters(index: Any) -> tuple[str, ...] | None:
     return None
 
 
+CONVENTIONS = ((0, True), (0, False), (1, True), (1, False))  # steps counted from 1 or from 0; a product either way
+
+
 def _judge_gradient(unrolled: Unrolled, row: Row, formula: Any, entries: tuple[str, ...] = ()) -> Finding:
-    """Right under any of the conventions (steps counted from 1 or from 0, a product taken either way), tried one
-    at a time until one gives the gradient; else the first known slip any of them gives; else unverified."""
+    """Right under any of the conventions, tried one at a time until one gives the gradient; else the first known
+    slip any of them gives; else unverified: why it could not be evaluated, if it never could, or that its value is
+    neither. An entry-by-entry formula stops at its first entry when that entry is unlike the gradient's and every
+    slip's (it cannot be either then), and is evaluated whole only if whether it has a value decides what is said."""
     model = unrolled.model
-    values: list[np.ndarray | None] = []
-    problem = ""
+    knowns = [np.asarray(model["answer"], dtype=np.float64)]
+    knowns += [np.asarray(wrong, dtype=np.float64) for wrong in model["mistakes"].values()]
+    # Per convention: its value, the message of why it has none, or None when it stopped at an unlike first entry.
+    outcomes: list[np.ndarray | str | None] = []
     try:
-        for shift, descending in ((0, True), (0, False), (1, True), (1, False)):
-            unrolled.shift, unrolled.descending, unrolled.memo = shift, descending, {}
-            try:
-                values.append(_entrywise(unrolled, formula, entries) if entries else unrolled.value(formula))
-            except NotEvaluable as exc:
-                problem = problem or str(exc)
-                values.append(None)
-            if values[-1] is not None and close(values[-1], model["answer"]):
+        for convention in CONVENTIONS:
+            outcomes.append(_evaluated(unrolled, formula, entries, convention, knowns))
+            if isinstance(outcomes[-1], np.ndarray) and close(outcomes[-1], model["answer"]):
                 return Finding(row.line, row.source, "right")
+        values = [outcome for outcome in outcomes if isinstance(outcome, np.ndarray)]
+        for diagnosis, wrong in model["mistakes"].items():
+            if any(close(value, wrong) for value in values):
+                return Finding(row.line, row.source, diagnosis)
+        for number, convention in enumerate(CONVENTIONS):
+            if values:
+                break
+            if outcomes[number] is None:
+                outcome = outcomes[number] = _evaluated(unrolled, formula, entries, convention, None)
+                values = [outcome] if isinstance(outcome, np.ndarray) else []
     finally:
         unrolled.shift, unrolled.descending, unrolled.memo = 0, True, {}
-    if all(value is None for value in values):
+    if not values:
+        problem = next((outcome for outcome in outcomes if isinstance(outcome, str) and outcome), "")
         return Finding(row.line, row.source, "unverified", problem)
-    for diagnosis, wrong in model["mistakes"].items():
-        if any(value is not None and close(value, wrong) for value in values):
-            return Finding(row.line, row.source, diagnosis)
     return Finding(row.line, row.source, "unverified", "its value is not the gradient, nor a known slip's")
 
 
-def _entrywise(unrolled: Unrolled, formula: Any, entries: tuple[str, ...]) -> np.ndarray:
-    """`∂L/∂(W_H)_{ij} = Σ_t r_{t,i} h_{t-1,j}`: the formula at every (i, j), as a matrix."""
+def _evaluated(
+    unrolled: Unrolled,
+    formula: Any,
+    entries: tuple[str, ...],
+    convention: tuple[int, bool],
+    knowns: list[np.ndarray] | None,
+) -> np.ndarray | str | None:
+    """The formula's value under one convention, or why it has none (NotEvaluable's message); None when, entry by
+    entry, its first entry is unlike the first of every one of `knowns` (the gradient's and the known slips')."""
+    unrolled.shift, unrolled.descending = convention
+    unrolled.memo = {}
+    try:
+        return _entrywise(unrolled, formula, entries, knowns) if entries else unrolled.value(formula)
+    except NotEvaluable as exc:
+        return str(exc)
+
+
+def _entrywise(
+    unrolled: Unrolled, formula: Any, entries: tuple[str, ...], knowns: list[np.ndarray] | None = None
+) -> np.ndarray | None:
+    """`∂L/∂(W_H)_{ij} = Σ_t r_{t,i} h_{t-1,j}`: the formula at every (i, j), as a matrix; None as soon as its first
+    entry is unlike the first entry of every one of `knowns` (a matrix of the same size), given any."""
     rows, columns = unrolled.model["answer"].shape
-    return np.array(
-        [
-            [_number(unrolled.value(formula, {entries[0]: i, entries[1]: j})) for j in range(1, columns + 1)]
-            for i in range(1, rows + 1)
-        ]
+    matrix: list[list[float]] = []
+    for i in range(1, rows + 1):
+        matrix.append([])
+        for j in range(1, columns + 1):
+            entry = _number(unrolled.value(formula, {entries[0]: i, entries[1]: j}))
+            if knowns is not None and i == j == 1 and not _may_be_one_of(entry, knowns, rows * columns):
+                return None
+            matrix[-1].append(entry)
+    return np.array(matrix)
+
+
+def _may_be_one_of(first: float, knowns: list[np.ndarray], size: int) -> bool:
+    """Whether a matrix of `size` entries whose first entry is `first` could be `close` to one of `knowns`."""
+    return any(
+        known.size == size and abs(first - known.flat[0]) <= ATOL + RTOL * abs(known.flat[0]) for known in knowns
     )
 
 
