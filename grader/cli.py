@@ -65,7 +65,8 @@ def _start_the_sandbox(paths: tuple[str, ...], isolation: str = "auto", own_work
     if len(files) == len(paths) and all(file.suffix.lower() not in CODE_SUFFIXES for file in files):
         return
     plotting = display_imports_of_file(files[0]) if len(paths) == len(files) == 1 else []
-    click.get_current_context().with_resource(booted_early(plotting, kept_fonts(isolation, own_work)))
+    fonts = kept_fonts(isolation, own_work) if plotting else None
+    click.get_current_context().with_resource(booted_early(plotting, fonts))
 
 
 def _is_file(path: Path) -> bool:
@@ -116,14 +117,16 @@ def _interpreter_carries_on() -> bool:
 
 def _flushed(code: int) -> int:
     """The exit code once stdout and stderr are flushed: 120, as Python's own exit gives, when output was lost
-    (a full disk), unless the command had failed already; a closed pipe (`| head`) loses nothing anyone reads."""
+    (a full disk), unless the command had failed already. A closed pipe (`| head`) loses nothing anyone reads, and
+    a stream closed (or never opened) has nothing to flush."""
     for stream in (sys.stdout, sys.stderr):
+        if stream is None or stream.closed:
+            continue
         try:
-            if stream is not None:
-                stream.flush()
+            stream.flush()
         except BrokenPipeError:
             pass
-        except (OSError, ValueError):
+        except OSError:
             code = code or 120
     return code
 

@@ -72,23 +72,28 @@ def kept_fonts(isolation: str, own_work: bool) -> Path | None:
     """The folder where matplotlib's font list is kept between batches, so that it is made once rather than by
     every batch that plots (about 0.35 s of CPU): `$XDG_CACHE_HOME/rnn-grader/matplotlib`, or under `~/.cache`.
     Only where no student's code can write there: a student's check of their own work, or a batch whose jobs each
-    run as a uid of their own (root, isolation auto); and only when that folder and the two above it are real
-    folders of this user that nobody else may write. None elsewhere: each batch makes its own."""
+    run as a uid of their own (root, isolation auto); and only when that folder and the two above it are (or, made
+    here, become) folders of this user's that nobody else may write. None elsewhere: each batch makes its own."""
     if not own_work and not (os.geteuid() == 0 and isolation == "auto"):
         return None
     given = os.environ.get("XDG_CACHE_HOME", "")
     try:
         root = Path(given) if os.path.isabs(given) else Path.home() / ".cache"
-        folder = root / "rnn-grader" / "matplotlib"
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        private = all(_private(path) for path in (root, folder.parent, folder))
+        levels = [root, root / "rnn-grader", root / "rnn-grader" / "matplotlib"]
+        if not root.is_absolute() or not all(_made_private(level) for level in levels):
+            return None
     except (OSError, RuntimeError):  # RuntimeError: no home folder to be found
         return None
-    return folder if private and folder.is_absolute() else None
+    return levels[-1]
 
 
-def _private(folder: Path) -> bool:
-    """A folder, not a link, of this user's, that no one else may write."""
+def _made_private(folder: Path) -> bool:
+    """Whether `folder` is a folder, not a link, of this user's, that no one else may write: made so if it is
+    missing and the folder above is this user's (never in someone else's home)."""
+    if not os.path.lexists(folder):
+        if folder.parent.lstat().st_uid != os.geteuid():
+            return False
+        os.mkdir(folder, 0o700)  # the umask can only take more away
     info = folder.lstat()
     return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
 

@@ -102,7 +102,7 @@ class SandboxPool:
         self._covered = _package_dirs(self.protected_packages) + [str(p) for p in private_folders or []]
         separate_uid = os.geteuid() == 0 and isolation == "auto"
         self._uid_base = random.randrange(200_000, 2_000_000_000) if separate_uid else 0
-        self._fonts = kept_fonts(isolation, own_work)
+        self._fonts = kept_fonts(isolation, own_work) if self.preload else None
         booted = take_early_boot()
         self._tmp = booted.folder if booted else batch_folder()
         self._records = _records_folder()  # None: each job's values go to its own folder's out/

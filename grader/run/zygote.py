@@ -64,15 +64,15 @@ def preload(wanted: list[str]) -> None:
     stdin, stdout = sys.stdin, sys.stdout
     sys.stdin, sys.stdout = open(os.devnull), sys.stderr  # nothing imported here talks on the job pipes
     try:
-        for name in wanted:
-            if name in sys.modules:  # loaded at boot already, on the grader's guess
-                continue
-            try:
-                with _kept_font_list(name):
+        with _kept_font_list(any(name not in sys.modules for name in wanted)):
+            for name in wanted:
+                if name in sys.modules:  # loaded at boot already, on the grader's guess
+                    continue
+                try:
                     importlib.import_module(name)
                     WARM_UPS.get(name, lambda: None)()
-            except Exception:  # noqa: BLE001 - the job that imports it will report the failure
-                pass
+                except Exception:  # noqa: BLE001 - the job that imports it will report the failure
+                    pass
     finally:
         sys.stdin.close()
         sys.stdin, sys.stdout = stdin, stdout
@@ -83,24 +83,35 @@ MAX_FONT_LIST = 16 << 20
 
 
 @contextmanager
-def _kept_font_list(module: str) -> Iterator[None]:
-    """For matplotlib: the font list kept between batches (boot.kept_fonts) is copied into this batch's own
-    matplotlib folder before the import, and the one the import made (or remade) is kept after it. matplotlib
-    never writes the kept folder itself, so a batch stopped half-way leaves no lock or half-written list there."""
+def _kept_font_list(importing: bool) -> Iterator[None]:
+    """While plotting modules are imported: the font list kept between batches (boot.kept_fonts) is copied into
+    this batch's own matplotlib folder first, and the one matplotlib made (or remade) is kept after. matplotlib never
+    writes the kept folder itself, so a batch stopped half-way leaves no lock or half-written list there."""
     kept = os.environ.get(KEPT_FONTS_ENV)
-    if not kept or not module.startswith("matplotlib"):
+    if not kept or not importing or "matplotlib" in sys.modules:
         yield
         return
     kept_folder, own = Path(kept), Path(os.environ.get("MPLCONFIGDIR", "matplotlib"))
-    own.mkdir(mode=0o700, exist_ok=True)
-    _copy_font_lists(kept_folder, own)
+    try:
+        own.mkdir(mode=0o700, exist_ok=True)
+        _copy_font_lists(kept_folder, own)
+    except OSError:
+        pass  # matplotlib makes its own, as without a kept one
     yield
-    _copy_font_lists(own, kept_folder)
+    if "matplotlib" in sys.modules:
+        try:
+            _copy_font_lists(own, kept_folder)
+        except OSError:
+            pass
 
 
 def _copy_font_lists(source: Path, target: Path) -> None:
     """The font lists of `source` that `target` lacks or holds otherwise: regular files of this user's only, each
-    written under a name of its own and then renamed, so a reader never sees half of one."""
+    written under a name of its own and then renamed, so a reader never sees half of one (what a process stopped
+    between the two left is removed by the next)."""
+    for partial in target.glob(".fontlist-*.partial"):
+        if not _alive(partial.name.rsplit(".", 2)[-2]):
+            partial.unlink(missing_ok=True)
     for path in source.glob(FONT_LISTS):
         data = _own_file(path)
         if data is None or _own_file(target / path.name) == data:
@@ -111,6 +122,16 @@ def _copy_font_lists(source: Path, target: Path) -> None:
             os.replace(partial, target / path.name)
         except OSError:
             partial.unlink(missing_ok=True)
+
+
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except OSError:  # another user's
+        pass
+    return True
 
 
 def _own_file(path: Path) -> bytes | None:

@@ -137,11 +137,18 @@ def test_module_entry_point_runs():
 
 ENDING = """
 import atexit, sys, threading, time
-from grader.cli import run
+import grader.cli
 atexit.register(lambda: sys.stdout.write("exit handler ran\\n"))
-if sys.argv[1] == "thread":
-    threading.Thread(target=lambda: (time.sleep(0.5), print("thread finished"))).start()
-run(sys.argv[2:])
+if sys.argv[1] == "thread":  # still running when the command returns, whenever that is
+    returned, command = threading.Event(), grader.cli.main
+    def main(args):
+        try:
+            command(args)
+        finally:
+            returned.set()
+    grader.cli.main = main
+    threading.Thread(target=lambda: (returned.wait(), time.sleep(0.3), print("thread finished"))).start()
+grader.cli.run(sys.argv[2:])
 """
 
 
@@ -156,10 +163,36 @@ def test_the_installed_command_ends_with_its_exit_code_its_output_and_its_exit_h
 
 
 def test_the_installed_command_waits_for_a_thread_still_running(classroom):
-    """A usage error ends the command at once, while the thread started before it still has half a second to go."""
     usage = subprocess.run([sys.executable, "-c", ENDING, "thread", "check", "nothing.py"], capture_output=True,
                            text=True)
     assert usage.returncode == 2 and "thread finished" in usage.stdout and "exit handler ran" in usage.stdout
+
+
+class _Stream(io.StringIO):
+    def __init__(self, failure: type[Exception] | None) -> None:
+        super().__init__()
+        self.failure = failure
+
+    def flush(self) -> None:
+        if self.failure is not None:
+            raise self.failure("flushing")
+
+
+@pytest.mark.parametrize("failure, code, expected", [
+    (None, 0, 0), (OSError, 0, 120), (OSError, 2, 2), (BrokenPipeError, 0, 0),
+])
+def test_output_the_installed_command_could_not_write_is_an_exit_code_of_120(monkeypatch, failure, code, expected):
+    """As Python's own exit: output lost (a full disk) fails a command that had succeeded; a reader that left
+    (`| head`) does not."""
+    from grader.cli import _flushed
+
+    monkeypatch.setattr(sys, "stdout", _Stream(failure))
+    assert _flushed(code) == expected
+    closed = _Stream(OSError)
+    closed.close()
+    monkeypatch.setattr(sys, "stdout", closed)
+    monkeypatch.setattr(sys, "stderr", None)
+    assert _flushed(code) == code  # nothing to flush
 
 
 def test_the_installed_command_in_an_interactive_session_leaves_it_running(classroom):

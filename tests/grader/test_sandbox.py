@@ -576,6 +576,20 @@ def test_a_font_list_is_kept_only_where_no_students_code_can_write_it(tmp_path, 
     assert kept_fonts("auto", own_work=True) is None
 
 
+def test_a_font_list_folder_is_made_private_whatever_the_umask(tmp_path, monkeypatch):
+    from grader.run.boot import kept_fonts
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fresh" / "cache"))
+    (tmp_path / "fresh").mkdir()
+    previous = os.umask(0o002)  # Debian's and Ubuntu's default for users: new folders group-writable
+    try:
+        kept = kept_fonts("auto", own_work=True)
+    finally:
+        os.umask(previous)
+    assert kept == tmp_path / "fresh" / "cache" / "rnn-grader" / "matplotlib"
+    assert all(folder.stat().st_mode & 0o777 == 0o700 for folder in (kept, kept.parent, kept.parent.parent))
+
+
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib (the report extra)")
 def test_a_batch_whose_font_list_is_not_kept_leaves_none_behind(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

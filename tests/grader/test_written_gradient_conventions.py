@@ -21,8 +21,8 @@ ELSE = ANSWER + 10
 class Tabled:
     """An evaluator whose formula has, under each convention, a matrix of values or a failure at one entry."""
 
-    def __init__(self, table: dict[tuple[int, bool], np.ndarray | tuple[int, int, str]]) -> None:
-        self.model = {"answer": ANSWER, "mistakes": {"the-slip": SLIP}}
+    def __init__(self, table: dict[tuple[int, bool], np.ndarray | tuple[int, int, str]], mistakes=None) -> None:
+        self.model = {"answer": ANSWER, "mistakes": mistakes or {"the-slip": SLIP}}
         self.table, self.shift, self.descending, self.memo = table, 0, True, {}
         self.asked: list[tuple[tuple[int, bool], int, int]] = []
 
@@ -37,8 +37,8 @@ class Tabled:
         return np.asarray(found[i - 1, j - 1])
 
 
-def judged(table) -> tuple[Finding, Tabled]:
-    unrolled = Tabled(table)
+def judged(table, mistakes=None) -> tuple[Finding, Tabled]:
+    unrolled = Tabled(table, mistakes)
     row = Row(line=3, source="∂L/∂(W)_{ij} = …", rel=None)  # type: ignore[arg-type]
     return _judge_gradient(unrolled, row, formula=None, entries=("i", "j")), unrolled  # type: ignore[arg-type]
 
@@ -84,3 +84,24 @@ def test_a_failure_at_the_first_entry_is_a_failure_not_a_stop():
     finding, unrolled = judged(table)
     assert (finding.outcome, finding.reason) == ("unverified", "fails at once under 0")
     assert [entries_asked(unrolled, c) for c in CONVENTIONS] == [1, 1, 1, 1]
+
+
+def test_a_first_entry_within_the_tolerance_is_not_stopped_at():
+    """The stop uses `close`'s own tolerance: a value off by less than it is still right."""
+    nearly = ANSWER * (1 + 5e-7)
+    finding, unrolled = judged({CONVENTIONS[0]: ELSE, CONVENTIONS[1]: nearly, CONVENTIONS[2]: ELSE,
+                                CONVENTIONS[3]: ELSE})
+    assert finding.outcome == "right" and entries_asked(unrolled, CONVENTIONS[1]) == 4
+
+
+def test_a_slip_of_another_shape_is_still_found():
+    """A slip written as a vector of the same entries (`close` reads it in the matrix's shape)."""
+    finding, _ = judged(dict.fromkeys(CONVENTIONS, SLIP), mistakes={"flat-slip": SLIP.ravel()})
+    assert finding.outcome == "flat-slip"
+
+
+def test_the_evaluator_is_left_as_it_was_found_on_every_path():
+    for table in (dict.fromkeys(CONVENTIONS, ANSWER), dict.fromkeys(CONVENTIONS, ELSE),
+                  {c: (2, 2, "no") for c in CONVENTIONS}):
+        _, unrolled = judged(table)
+        assert (unrolled.shift, unrolled.descending, unrolled.memo) == (0, True, {})

@@ -102,7 +102,8 @@ def _judge_gradient(unrolled: Unrolled, row: Row, formula: Any, entries: tuple[s
     """Right under any of the conventions, tried one at a time until one gives the gradient; else the first known
     slip any of them gives; else unverified: why it could not be evaluated, if it never could, or that its value is
     neither. An entry-by-entry formula stops at its first entry when that entry is unlike the gradient's and every
-    slip's (it cannot be either then), and is evaluated whole only if whether it has a value decides what is said."""
+    slip's (it cannot be either then), and is evaluated whole only if whether it has a value decides what is said
+    (so an error other than NotEvaluable further on, a grader error before, is then not met)."""
     model = unrolled.model
     knowns = [np.asarray(model["answer"], dtype=np.float64)]
     knowns += [np.asarray(wrong, dtype=np.float64) for wrong in model["mistakes"].values()]
