@@ -53,13 +53,6 @@ PRELOADABLE = {
 }
 
 
-def display_imports(submissions: Iterable[Submission]) -> list[str]:
-    """The installed plotting modules the submissions import, most used first, for the sandbox to import once
-    before it forks: each submission would otherwise pay for the import itself (about half a second for
-    matplotlib)."""
-    return most_used([plotting_packages(submission) for submission in submissions])
-
-
 def plotting_packages(submission: Submission) -> set[str]:
     """The plotting packages (PRELOADABLE's keys) a submission's code imports."""
     tops: set[str] = set()
@@ -70,7 +63,9 @@ def plotting_packages(submission: Submission) -> set[str]:
 
 
 def most_used(each: Iterable[set[str]]) -> list[str]:
-    """The modules to load for these submissions' plotting packages (one set each), most used first."""
+    """The installed modules to load for these submissions' plotting packages (one set each), most used first, for
+    the sandbox to import once before it forks: each submission would otherwise pay for the import itself (about
+    half a second for matplotlib)."""
     uses: Counter[str] = Counter()
     for tops in each:
         uses.update(tops)

@@ -14,7 +14,6 @@ import random
 import shutil
 import signal
 import stat
-import subprocess
 import sys
 import tempfile
 import threading
@@ -146,15 +145,6 @@ class SandboxPool:
         remove_folder(self._tmp)
         if self._records is not None:
             remove_folder(self._records)
-
-    @property
-    def _warm(self) -> subprocess.Popen[bytes]:
-        """The warm process a job that does not plot runs in."""
-        return self._warm_for(False).process
-
-    @property
-    def _zygote(self) -> subprocess.Popen[bytes] | None:
-        return self._warm if self._warm_processes else None
 
     def _warm_config(self, plots: bool) -> dict:
         return {

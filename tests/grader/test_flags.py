@@ -41,8 +41,11 @@ def test_the_plotting_modules_a_class_imports_are_found_for_the_sandbox_to_load_
 
     import nbformat
 
-    from grader.read.flags import display_imports
+    from grader.read.flags import most_used, plotting_packages
     from grader.read.submission import discover
+
+    def display_imports(submissions):
+        return most_used(plotting_packages(submission) for submission in submissions)
 
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1])")])
     nbformat.write(notebook, tmp_path / "a.ipynb")

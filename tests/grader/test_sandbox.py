@@ -304,7 +304,7 @@ def test_a_batch_survives_the_death_of_the_warm_process(tmp_path, how):
     with SandboxPool(FAST, jobs=2) as pool:
         for result in pool.run(jobs):
             if not results:
-                pool._zygote.send_signal(how)  # the warm process dies with a job still running
+                pool._warm_for(False).process.send_signal(how)  # the warm process dies with a job still running
             results.append(result)
     # Every job has a result: SIGKILL leaves the running job to its supervisor; SIGTERM stops it,
     # which makes it a grader error (one --resume retries); the rest run in a new warm process.
@@ -686,14 +686,14 @@ def test_a_warm_process_started_again_outlives_the_run_that_started_it(tmp_path)
 
     with SandboxPool(FAST, jobs=1) as pool:
         assert value(next(pool.run([job("a")])), "f") == 1.0
-        pool._warm.kill()
-        pool._warm.wait()
+        pool._warm_for(False).process.kill()
+        pool._warm_for(False).process.wait()
         assert [value(r, "f") for r in pool.run([job("b"), job("c")])] == [1.0, 1.0]  # served by a new one
-        second = pool._warm
+        second = pool._warm_for(False).process
         time.sleep(0.5)  # the thread that started it has ended by now
         assert second.poll() is None
         assert value(next(pool.run([job("d")])), "f") == 1.0
-        assert pool._warm is second
+        assert pool._warm_for(False).process is second
 
 
 BURNER = '''
