@@ -17,6 +17,7 @@ import click
 
 # The library is imported inside the commands, so `--help` answers without loading numpy or pydantic.
 DEFAULT_EXERCISE = "rnn-bptt"
+MATHS_THREADS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class UsageProblem(click.ClickException):
@@ -95,6 +96,7 @@ def run(args: list[str] | None = None) -> NoReturn:
     50 ms once numpy and pydantic are loaded, a sixth of a student's check). Exit handlers still run and the output
     is flushed first. The ordinary exit where something may still need the interpreter: a thread of the command
     still running, or an interactive session (`python -i`, IPython's `%run`) that carries on after the command."""
+    _one_maths_thread()
     try:
         main(args)
         code: str | int | None = 0
@@ -107,6 +109,14 @@ def run(args: list[str] | None = None) -> NoReturn:
         code = 1
     atexit._run_exitfuncs()
     os._exit(_flushed(code or 0))
+
+
+def _one_maths_thread() -> None:
+    """numpy's maths library on one thread in the grader's process, unless the environment says otherwise: its
+    arrays are small, and at import the library's threads spin on the other core (about 0.1 s of CPU) while the
+    sandbox's interpreter starts there, and during a class they take CPU from the students' jobs."""
+    for name in MATHS_THREADS_ENV:
+        os.environ.setdefault(name, "1")
 
 
 def _interpreter_carries_on() -> bool:

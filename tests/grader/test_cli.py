@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -166,6 +167,17 @@ def test_the_installed_command_waits_for_a_thread_still_running(classroom):
     usage = subprocess.run([sys.executable, "-c", ENDING, "thread", "check", "nothing.py"], capture_output=True,
                            text=True)
     assert usage.returncode == 2 and "thread finished" in usage.stdout and "exit handler ran" in usage.stdout
+
+
+def test_the_installed_command_runs_numpys_maths_on_one_thread_unless_told_otherwise(classroom):
+    """Set before the command imports numpy (which reads them once); a value the environment gives is kept."""
+    report = "import atexit, os, sys; atexit.register(lambda: print(sys.modules['numpy'] is not None, " + ", ".join(
+        f"os.environ['{name}']" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    ) + "))\n"
+    env = {name: value for name, value in os.environ.items() if not name.endswith("_NUM_THREADS")}
+    done = subprocess.run([sys.executable, "-c", report + ENDING, "none", "check", str(classroom / "bo.py"), *FAST],
+                          capture_output=True, text=True, env=env | {"OMP_NUM_THREADS": "3"})
+    assert done.stdout.splitlines()[-1] == "True 1 3 1"
 
 
 class _Stream(io.StringIO):
