@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from exercises.expressions import closest
+from exercises.kept import kept_exercise
 from exercises.models import Exercise
 
 BANK_DIR = Path(__file__).parent / "bank"
@@ -30,38 +31,43 @@ def exercise_files() -> dict[str, Path]:
     return {path.stem: path for path in sorted(BANK_DIR.glob("*.yaml"))}
 
 
-def load_exercise(id_or_path: str) -> Exercise:
-    """An exercise from the bank by id, or from a YAML file an instructor wrote."""
+def load_exercise(id_or_path: str, kept_in: Path | None = None) -> Exercise:
+    """An exercise from the bank by id, or from a YAML file an instructor wrote. `kept_in`: a folder where
+    validated exercises are kept between runs (`exercises.kept`), for a student's check."""
     path = Path(id_or_path)
     if path.suffix in (".yaml", ".yml"):
         if not path.is_file():
             raise ExerciseError(f"no such exercise file: {id_or_path}")
-        return load_exercise_file(path.resolve())
+        return load_exercise_file(path.resolve(), kept_in)
     files = exercise_files()
     if id_or_path not in files:
         known = ", ".join(files) or "none"
         raise ExerciseError(f"unknown exercise {id_or_path!r} (known: {known}; or give the path of a .yaml file)")
-    return load_exercise_file(files[id_or_path])
+    return load_exercise_file(files[id_or_path], kept_in)
 
 
 @lru_cache(maxsize=32)
-def load_exercise_file(path: Path) -> Exercise:
+def load_exercise_file(path: Path, kept_in: Path | None = None) -> Exercise:
     """Parse and validate one exercise file; each problem is a line naming the file, the field and its line."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ExerciseError(f"{path}: cannot read exercise file: {exc}") from None
+    exercise = kept_exercise(kept_in, text.encode(), lambda: _validated(path, text))
+    exercise._source = path
+    return exercise
+
+
+def _validated(path: Path, text: str) -> Exercise:
     data = _parsed(path, text)
     if not isinstance(data, dict):
         raise ExerciseError(f"{path}: the file (line 1): an exercise is a YAML mapping (id:, title:, dimensions: …)")
     try:
-        exercise = Exercise.model_validate(data)
+        return Exercise.model_validate(data)
     except ValidationError as exc:
         from exercises import load_errors
 
         raise ExerciseError("\n".join(f"{path}: {line}" for line in load_errors.problems(exc, text))) from None
-    exercise._source = path
-    return exercise
 
 
 def _parsed(path: Path, text: str) -> Any:

@@ -119,7 +119,9 @@ def grade(
     never touches another's result. The results are kept in memory (`grade_stored` keeps a class on disk)."""
     kept: dict[int, SubmissionResult] = {}
     isolation = _grade_each(paths, exercise, options, kept.__setitem__, on_result, shard)
-    return GradingResults(exercise=exercise.id, submissions=[kept[i] for i in sorted(kept)], isolation=isolation)
+    return GradingResults.model_construct(
+        exercise=exercise.id, submissions=[kept[i] for i in sorted(kept)], isolation=isolation
+    )
 
 
 def grade_stored(
@@ -385,7 +387,7 @@ def judge_submission(
     exercise, options = batch.exercise, batch.options
     student = batch.student(submission)
     if submission.rejected is not None:
-        return SubmissionResult(
+        return SubmissionResult.model_construct(
             path=submission.path,
             student=student,
             score=0.0,
@@ -407,7 +409,7 @@ def judge_submission(
             ]
         )
     score, max_score = total(questions)
-    return SubmissionResult(
+    return SubmissionResult.model_construct(
         path=submission.path,
         student=student,
         score=score,

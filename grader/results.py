@@ -2,6 +2,10 @@
 
 Field names follow the native JSON result of the interface specification; formatters
 take a `GradingResults` and nothing else.
+
+The judge makes results with `model_construct`, unvalidated: its values are its own, and a student's check then
+never builds pydantic's validators (about 40 ms of the check). What is read back (a gradebook, a review) is
+validated; tests/grader/test_corpus.py validates every result of the corpus.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ SubmissionStatus = Literal["graded", "rejected"]
 class InstructorReview(BaseModel):
     """A person's score for a question, which replaced the grader's verdict (kept here)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     grader_score: float = Field(ge=0)
     grader_status: QuestionStatus
@@ -33,7 +37,7 @@ class InstructorReview(BaseModel):
 class OutputResult(BaseModel):
     """One output of a function returning several: its share of the question's points and its verdict."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: str
     score: float = Field(ge=0, description="Exact: its share times the fraction of cases it is right on.")
@@ -45,7 +49,7 @@ class OutputResult(BaseModel):
 class QuestionResult(BaseModel):
     """One question's verdict for one submission."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str
     score: float = Field(ge=0, description="Exact, never rounded: formats show `shown(score)`.")
@@ -74,7 +78,7 @@ class QuestionResult(BaseModel):
 class SubmissionResult(BaseModel):
     """One student's submission: its questions, or the reason it was rejected."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     path: str
     student: str
@@ -97,7 +101,7 @@ class SubmissionResult(BaseModel):
 class GradingResults(BaseModel):
     """A grading run: one exercise, any number of submissions."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     exercise: str
     grader_version: str = GRADER_VERSION

@@ -134,7 +134,13 @@ def output_results(question: CodeQuestion, columns: list[list[PartVerdict]], cas
         status: Literal["passed", "failed"] = "passed" if right == cases else "failed"
         diagnosis = dominant(column)[0] if status == "failed" else None
         results.append(
-            OutputResult(name=name, score=share * right / cases, max_score=share, status=status, diagnosis=diagnosis)
+            OutputResult.model_construct(
+                name=name,
+                score=float(share * right / cases),
+                max_score=float(share),
+                status=status,
+                diagnosis=diagnosis,
+            )
         )
     return results
 

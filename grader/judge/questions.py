@@ -81,7 +81,7 @@ def judge_question(question: Any, evidence: Evidence, cases: list[Case], expecte
 
 def grader_error(question: Any, log: str) -> QuestionResult:
     lines = [line.strip() for line in log.splitlines() if line.strip()]
-    return QuestionResult(
+    return QuestionResult.model_construct(
         id=question.id,
         score=0.0,
         max_score=question.points,
@@ -96,8 +96,8 @@ def grader_error(question: Any, log: str) -> QuestionResult:
 def _result(
     question: Any, fraction: float, status: QuestionStatus, feedback: str, diagnosis: str | None = None
 ) -> QuestionResult:
-    score = question.points * max(0.0, min(1.0, fraction))  # exact: rounded once, where it is shown
-    return QuestionResult(
+    score = float(question.points * max(0.0, min(1.0, fraction)))  # exact: rounded once, where it is shown
+    return QuestionResult.model_construct(
         id=question.id, score=score, max_score=question.points, status=status, feedback=feedback, diagnosis=diagnosis
     )
 
