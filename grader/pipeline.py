@@ -31,7 +31,7 @@ from grader.judge.numerical_gradient import gradient_check_id, probe_calls
 from grader.judge.questions import Evidence, grader_error, judge_question, trace_root_causes
 from grader.read.flags import PROTECTED_PACKAGES, flagged_imports, most_used, plotting_packages
 from grader.read.submission import Submission, discover
-from grader.results import GradingResults, QuestionResult, SubmissionResult, total
+from grader.results import GradingResults, QuestionResult, SubmissionResult, total, unvalidated
 from grader.run.client import Job, SandboxPool
 from grader.run.protocol import Item, Limits, RunResult, encode_array
 
@@ -119,8 +119,8 @@ def grade(
     never touches another's result. The results are kept in memory (`grade_stored` keeps a class on disk)."""
     kept: dict[int, SubmissionResult] = {}
     isolation = _grade_each(paths, exercise, options, kept.__setitem__, on_result, shard)
-    return GradingResults.model_construct(
-        exercise=exercise.id, submissions=[kept[i] for i in sorted(kept)], isolation=isolation
+    return unvalidated(
+        GradingResults, exercise=exercise.id, submissions=[kept[i] for i in sorted(kept)], isolation=isolation
     )
 
 
@@ -387,7 +387,8 @@ def judge_submission(
     exercise, options = batch.exercise, batch.options
     student = batch.student(submission)
     if submission.rejected is not None:
-        return SubmissionResult.model_construct(
+        return unvalidated(
+            SubmissionResult,
             path=submission.path,
             student=student,
             score=0.0,
@@ -409,7 +410,8 @@ def judge_submission(
             ]
         )
     score, max_score = total(questions)
-    return SubmissionResult.model_construct(
+    return unvalidated(
+        SubmissionResult,
         path=submission.path,
         student=student,
         score=score,
