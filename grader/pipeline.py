@@ -187,11 +187,20 @@ def _results(
         for index in fresh:  # judged while the sandbox runs the others
             if index not in to_run:
                 yield index, judge_submission(submissions[index], None, batch), True
-        # One submission with code to run (a check, a CI job): its write-up is read while its code runs.
-        written = {i: written_results(s, batch) for i, s in to_run.items()} if len(to_run) == 1 else {}
+        # One submission with code to run (a check, a CI job): its write-up is read, and the answers it is judged
+        # against computed, while its code runs.
+        written = {i: _ahead_of_judging(s, batch) for i, s in to_run.items()} if len(to_run) == 1 else {}
         for run in runs:
             index = int(run.key)
             yield index, judge_submission(submissions[index], run, batch, written.get(index)), True
+
+
+def _ahead_of_judging(submission: Submission, batch: _Batch) -> dict[str, QuestionResult]:
+    """What judging a submission needs that does not depend on its code's results: its written questions'
+    results (returned) and the references' answers (kept by the setting's Expected)."""
+    setting = batch.setting(submission)
+    setting.expected.compute_ahead(setting.cases)
+    return written_results(submission, batch)
 
 
 def _runs(submission: Submission, batch: _Batch) -> bool:

@@ -52,6 +52,20 @@ class Expected:
             return self._call(question.reference, question, case, self._reference_cache(question, case))
         return self._call(question.reference, question, case)
 
+    def compute_ahead(self, cases: list[Case]) -> None:
+        """Every answer judging will ask of the references on `cases`, computed now: while a lone submission's
+        code runs rather than after it. A reference that fails here fails again where its question is judged,
+        and is reported there."""
+        for question in self.exercise.questions:
+            try:
+                if isinstance(question, (FunctionQuestion, BackwardQuestion)):
+                    for case in cases:
+                        self.answer(question, case)
+                elif isinstance(question, NumericQuestion):
+                    self.numeric_answer(question)
+            except Exception:  # noqa: BLE001 - judging calls it again and says what failed
+                continue
+
     def numeric_answer(self, question: NumericQuestion) -> Any:
         return self.answer(question, numeric_case(self.exercise, question))
 

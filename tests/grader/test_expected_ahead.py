@@ -1,0 +1,62 @@
+"""A lone submission's expected answers are computed while its code runs: once, before judging asks for them, and
+a reference that fails there still fails where its question is judged, as a grader error of that question alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from exercises.bank import exercise_files, load_exercise_file, resolve
+from grader.cases.draw import build_cases
+from grader.judge.expected import Expected
+from grader.pipeline import GradingOptions, grade
+from grader.run.protocol import Limits
+
+CORRECT = Path(__file__).parents[1] / "corpus" / "correct" / "student02_vectorised.py"
+REFERENCES = """
+from reference.solution import rnn_step as _rnn_step
+
+calls = []
+
+
+def rnn_step(*args):
+    calls.append(args)
+    return _rnn_step(*args)
+
+
+def rnn_loss(*args):
+    raise RuntimeError("this reference is broken")
+"""
+
+
+def _exercise(tmp_path):
+    """The bank's exercise, with a reference that counts its calls and one that always fails."""
+    data = yaml.safe_load(exercise_files()["rnn-bptt"].read_text())
+    for question in data["questions"]:
+        if question["id"] in ("rnn_step", "rnn_loss"):
+            question["reference"] = f"references.py:{question['id']}"
+    (tmp_path / "references.py").write_text(REFERENCES)
+    (tmp_path / "exercise.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return load_exercise_file(tmp_path / "exercise.yaml")
+
+
+def test_answers_computed_ahead_are_the_ones_judging_reads(tmp_path):
+    exercise = _exercise(tmp_path)
+    cases = build_cases(exercise, include_hidden=False)
+    expected = Expected(exercise)
+    calls = resolve(exercise, "references.py:calls")
+    expected.compute_ahead(cases)  # the broken reference raises nothing here
+    assert len(calls) == len(cases)
+    step = exercise.question("rnn_step")
+    assert all(expected.answer(step, case) is not None for case in cases)
+    assert len(calls) == len(cases)  # read, not computed again
+
+
+def test_a_reference_that_fails_ahead_is_a_grader_error_of_its_question_only(tmp_path):
+    exercise = _exercise(tmp_path)
+    options = GradingOptions(limits=Limits(timeout=5.0), public_only=True, single=True)
+    (submission,) = grade([CORRECT], exercise, options).submissions
+    verdicts = {question.id: question for question in submission.questions}
+    assert verdicts["rnn_loss"].status == "error" and "RuntimeError" in verdicts["rnn_loss"].grader_error
+    assert all(verdicts[q].status == "passed" for q in ("rnn_step", "rnn_forward", "grad_W_H"))
