@@ -576,6 +576,23 @@ def test_a_font_list_is_kept_only_where_no_students_code_can_write_it(tmp_path, 
     assert kept_fonts("auto", own_work=True) is None
 
 
+@pytest.mark.parametrize("on_terminate", ["ends", "ignores it", "ended already"])
+def test_a_warm_process_is_stopped_whatever_it_does_with_the_request(monkeypatch, on_terminate):
+    """Asked first (SIGTERM); killed when it has not ended after STOP_SECONDS; reaped either way."""
+    from grader.run import boot
+
+    monkeypatch.setattr(boot, "STOP_SECONDS", 0.3)
+    ignoring = "signal.signal(signal.SIGTERM, signal.SIG_IGN)" if on_terminate == "ignores it" else "pass"
+    code = f"import signal, sys, time; {ignoring}; print('set', flush=True); time.sleep(0 if sys.argv[1] == 'ended already' else 60)"
+    process = subprocess.Popen([sys.executable, "-c", code, on_terminate], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert process.stdout.readline() == b"set\n"
+    if on_terminate == "ended already":
+        process.wait()
+    boot.stop_process(process)
+    expected = {"ends": -signal.SIGTERM, "ignores it": -signal.SIGKILL, "ended already": 0}[on_terminate]
+    assert process.returncode == expected and process.stdin.closed and process.stdout.closed
+
+
 def test_a_font_list_folder_is_made_private_whatever_the_umask(tmp_path, monkeypatch):
     from grader.run.boot import kept_fonts
 
