@@ -31,29 +31,29 @@ def exercise_files() -> dict[str, Path]:
     return {path.stem: path for path in sorted(BANK_DIR.glob("*.yaml"))}
 
 
-def load_exercise(id_or_path: str, kept_in: Path | None = None) -> Exercise:
-    """An exercise from the bank by id, or from a YAML file an instructor wrote. `kept_in`: a folder where
-    validated exercises are kept between runs (`exercises.kept`), for a student's check."""
+def load_exercise(id_or_path: str) -> Exercise:
+    """An exercise from the bank by id, or from a YAML file an instructor wrote."""
     path = Path(id_or_path)
     if path.suffix in (".yaml", ".yml"):
         if not path.is_file():
             raise ExerciseError(f"no such exercise file: {id_or_path}")
-        return load_exercise_file(path.resolve(), kept_in)
+        return load_exercise_file(path.resolve())
     files = exercise_files()
     if id_or_path not in files:
         known = ", ".join(files) or "none"
         raise ExerciseError(f"unknown exercise {id_or_path!r} (known: {known}; or give the path of a .yaml file)")
-    return load_exercise_file(files[id_or_path], kept_in)
+    return load_exercise_file(files[id_or_path])
 
 
 @lru_cache(maxsize=32)
-def load_exercise_file(path: Path, kept_in: Path | None = None) -> Exercise:
-    """Parse and validate one exercise file; each problem is a line naming the file, the field and its line."""
+def load_exercise_file(path: Path) -> Exercise:
+    """Parse and validate one exercise file (kept validated beside it, `exercises.kept`); each problem is a line
+    naming the file, the field and its line."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ExerciseError(f"{path}: cannot read exercise file: {exc}") from None
-    exercise = kept_exercise(kept_in, text.encode(), lambda: _validated(path, text))
+    exercise = kept_exercise(path, text.encode(), lambda: _validated(path, text))
     exercise._source = path
     return exercise
 

@@ -453,12 +453,11 @@ def _checking_exercise(exercise_id: str):
     """`check`'s exercise. The bank's own are checked by `validate` in CI, so a student's loop does not run
     their references on every check; a file given by path is checked as it is loaded, as `grade` does."""
     from exercises.bank import ExerciseError, exercise_files, load_exercise
-    from grader.run.boot import kept_folder
 
     if exercise_id not in exercise_files():
         return _exercise(exercise_id)
     try:
-        return load_exercise(exercise_id, kept_in=kept_folder("exercises", isolation="auto", own_work=True))
+        return load_exercise(exercise_id)
     except ExerciseError as exc:
         raise UsageProblem(str(exc)) from None
 

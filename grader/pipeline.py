@@ -31,7 +31,7 @@ from grader.judge.numerical_gradient import gradient_check_id, probe_calls
 from grader.judge.questions import Evidence, grader_error, judge_question, trace_root_causes
 from grader.read.flags import PROTECTED_PACKAGES, flagged_imports, most_used, plotting_packages
 from grader.read.submission import Submission, discover
-from grader.results import GradingResults, QuestionResult, SubmissionResult, total, unvalidated
+from grader.results import GradingResults, QuestionResult, SubmissionResult, total
 from grader.run.client import Job, SandboxPool
 from grader.run.protocol import Item, Limits, RunResult, encode_array
 
@@ -119,9 +119,7 @@ def grade(
     never touches another's result. The results are kept in memory (`grade_stored` keeps a class on disk)."""
     kept: dict[int, SubmissionResult] = {}
     isolation = _grade_each(paths, exercise, options, kept.__setitem__, on_result, shard)
-    return unvalidated(
-        GradingResults, exercise=exercise.id, submissions=[kept[i] for i in sorted(kept)], isolation=isolation
-    )
+    return GradingResults(exercise=exercise.id, submissions=[kept[i] for i in sorted(kept)], isolation=isolation)
 
 
 def grade_stored(
@@ -187,9 +185,12 @@ def _results(
         for index in fresh:  # judged while the sandbox runs the others
             if index not in to_run:
                 yield index, judge_submission(submissions[index], None, batch), True
-        # One submission with code to run (a check, a CI job): its write-up is read, and the answers it is judged
-        # against computed, while its code runs.
-        written = {i: _ahead_of_judging(s, batch) for i, s in to_run.items()} if len(to_run) == 1 else {}
+        # One submission with code to run (a check, a CI job): once its code has been handed over, its write-up is
+        # read, and the answers it is judged against computed, while that code runs.
+        written = {}
+        if len(to_run) == 1 and pool is not None:
+            pool.await_hand_over()
+            written = {i: _ahead_of_judging(s, batch) for i, s in to_run.items()}
         for run in runs:
             index = int(run.key)
             yield index, judge_submission(submissions[index], run, batch, written.get(index)), True
@@ -396,8 +397,7 @@ def judge_submission(
     exercise, options = batch.exercise, batch.options
     student = batch.student(submission)
     if submission.rejected is not None:
-        return unvalidated(
-            SubmissionResult,
+        return SubmissionResult(
             path=submission.path,
             student=student,
             score=0.0,
@@ -419,8 +419,7 @@ def judge_submission(
             ]
         )
     score, max_score = total(questions)
-    return unvalidated(
-        SubmissionResult,
+    return SubmissionResult(
         path=submission.path,
         student=student,
         score=score,

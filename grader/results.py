@@ -2,21 +2,14 @@
 
 Field names follow the native JSON result of the interface specification; formatters
 take a `GradingResults` and nothing else.
-
-The judge makes results with `unvalidated`: its values are its own, and a student's check then never builds
-pydantic's validators (about 40 ms of the check). What is read back (a gradebook, a review) is validated;
-tests/grader/test_corpus.py validates every result of the corpus.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from functools import cache
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-Model = TypeVar("Model", bound=BaseModel)
 
 GRADER_VERSION = "0.1.0"
 SCORE_DECIMALS = 4  # scores are kept exact and rounded to this many decimals once, where they are shown
@@ -110,21 +103,6 @@ class GradingResults(BaseModel):
     grader_version: str = GRADER_VERSION
     submissions: list[SubmissionResult] = Field(default_factory=list)
     isolation: str = Field(default="", description="Isolation level student code ran under ('' if none ran).")
-
-
-def unvalidated(model: type[Model], **values: Any) -> Model:
-    """A result made of the grader's own values, not validated (`model_construct`). The fields left out that have
-    a default factory (an empty list) are filled here: model_construct reads the factory's signature at every call
-    (0.1 ms, against 4 µs for a validated result)."""
-    for name, factory in _default_factories(model):
-        if name not in values:
-            values[name] = factory()
-    return model.model_construct(**values)
-
-
-@cache
-def _default_factories(model: type[BaseModel]) -> list[tuple[str, Any]]:
-    return [(name, field.default_factory) for name, field in model.model_fields.items() if field.default_factory]
 
 
 def total(questions: list[QuestionResult]) -> tuple[float, float]:

@@ -18,7 +18,7 @@ from exercises.models import CodeQuestion, Tolerance
 from grader.judge.compare import as_array, compare, equal_to_each
 from grader.judge.diagnoses import generic_hint
 from grader.judge.expected import KnownMistake
-from grader.results import OutputResult, unvalidated
+from grader.results import OutputResult
 
 
 @dataclass(frozen=True)
@@ -134,14 +134,7 @@ def output_results(question: CodeQuestion, columns: list[list[PartVerdict]], cas
         status: Literal["passed", "failed"] = "passed" if right == cases else "failed"
         diagnosis = dominant(column)[0] if status == "failed" else None
         results.append(
-            unvalidated(
-                OutputResult,
-                name=name,
-                score=float(share * right / cases),
-                max_score=float(share),
-                status=status,
-                diagnosis=diagnosis,
-            )
+            OutputResult(name=name, score=share * right / cases, max_score=share, status=status, diagnosis=diagnosis)
         )
     return results
 

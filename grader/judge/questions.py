@@ -41,7 +41,7 @@ from grader.judge.outputs import (
 )
 from grader.judge.written import WrittenUnavailable, judge_written
 from grader.read.shapes import ShapeParseError, describe, parse_shape
-from grader.results import QuestionResult, QuestionStatus, unvalidated
+from grader.results import QuestionResult, QuestionStatus
 from grader.run.protocol import ItemResult, Record
 
 MAX_SHOWN_ERRORS = 2
@@ -81,8 +81,7 @@ def judge_question(question: Any, evidence: Evidence, cases: list[Case], expecte
 
 def grader_error(question: Any, log: str) -> QuestionResult:
     lines = [line.strip() for line in log.splitlines() if line.strip()]
-    return unvalidated(
-        QuestionResult,
+    return QuestionResult(
         id=question.id,
         score=0.0,
         max_score=question.points,
@@ -97,15 +96,9 @@ def grader_error(question: Any, log: str) -> QuestionResult:
 def _result(
     question: Any, fraction: float, status: QuestionStatus, feedback: str, diagnosis: str | None = None
 ) -> QuestionResult:
-    score = float(question.points * max(0.0, min(1.0, fraction)))  # exact: rounded once, where it is shown
-    return unvalidated(
-        QuestionResult,
-        id=question.id,
-        score=score,
-        max_score=question.points,
-        status=status,
-        feedback=feedback,
-        diagnosis=diagnosis,
+    score = question.points * max(0.0, min(1.0, fraction))  # exact: rounded once, where it is shown
+    return QuestionResult(
+        id=question.id, score=score, max_score=question.points, status=status, feedback=feedback, diagnosis=diagnosis
     )
 
 

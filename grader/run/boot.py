@@ -70,22 +70,17 @@ def boot(folder: Path, preload: list[str] | None = None, fonts: Path | None = No
 
 
 def kept_fonts(isolation: str, own_work: bool) -> Path | None:
-    """Where matplotlib's font list is kept between batches, so that it is made once rather than by every batch
-    that plots (about 0.35 s of CPU); None where it may not be (`kept_folder`): each batch makes its own."""
-    return kept_folder("matplotlib", isolation, own_work)
-
-
-def kept_folder(name: str, isolation: str, own_work: bool) -> Path | None:
-    """A folder for what is kept between runs: `$XDG_CACHE_HOME/rnn-grader/NAME`, or under `~/.cache`. Only where
-    no student's code can write there: a student's check of their own work, or a batch whose jobs each run as a
-    uid of their own (root, isolation auto); and only when that folder and the two above it are (or, made here,
-    become) folders of this user's that nobody else may write. None elsewhere."""
+    """The folder where matplotlib's font list is kept between batches, so that it is made once rather than by
+    every batch that plots (about 0.35 s of CPU): `$XDG_CACHE_HOME/rnn-grader/matplotlib`, or under `~/.cache`.
+    Only where no student's code can write there: a student's check of their own work, or a batch whose jobs each
+    run as a uid of their own (root, isolation auto); and only when that folder and the two above it are (or, made
+    here, become) folders of this user's that nobody else may write. None elsewhere: each batch makes its own."""
     if not own_work and not (os.geteuid() == 0 and isolation == "auto"):
         return None
     given = os.environ.get("XDG_CACHE_HOME", "")
     try:
         root = Path(given) if os.path.isabs(given) else Path.home() / ".cache"
-        levels = [root, root / "rnn-grader", root / "rnn-grader" / name]
+        levels = [root, root / "rnn-grader", root / "rnn-grader" / "matplotlib"]
         if not root.is_absolute() or not all(_made_private(level) for level in levels):
             return None
     except (OSError, RuntimeError):  # RuntimeError: no home folder to be found

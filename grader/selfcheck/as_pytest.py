@@ -15,11 +15,9 @@ from pathlib import Path
 import pytest
 
 from exercises.bank import load_exercise
-from exercises.models import Exercise
 from grader.pipeline import GradingOptions, grade
 from grader.report.feedback import render_question
 from grader.results import SubmissionResult
-from grader.run.boot import kept_folder
 from grader.run.protocol import Limits
 from grader.selfcheck.kit import load_kit
 
@@ -27,13 +25,8 @@ from grader.selfcheck.kit import load_kit
 @lru_cache(maxsize=8)
 def _checked(folder: str, exercise_id: str, kit: str | None = None) -> SubmissionResult:
     options = GradingOptions(limits=Limits(timeout=10.0), public_only=True, single=True, kit=Path(kit) if kit else None)
-    exercise = load_kit(Path(kit)).exercise if kit else _exercise(exercise_id)
+    exercise = load_kit(Path(kit)).exercise if kit else load_exercise(exercise_id)
     return grade([Path(folder)], exercise, options).submissions[0]
-
-
-def _exercise(exercise_id: str) -> Exercise:
-    """A student's own check: the validated exercise may be kept between runs."""
-    return load_exercise(exercise_id, kept_in=kept_folder("exercises", isolation="auto", own_work=True))
 
 
 def question_tests(anchor: str, exercise: str = "rnn-bptt"):
@@ -47,7 +40,7 @@ def kit_tests(kit: Path):
 
 
 def _tests(folder: str, exercise: str, kit: str | None):
-    ids = [q.id for q in (load_kit(Path(kit)).exercise if kit else _exercise(exercise)).questions]
+    ids = [q.id for q in (load_kit(Path(kit)).exercise if kit else load_exercise(exercise)).questions]
 
     @pytest.mark.parametrize("question_id", ids)
     def test_question(question_id: str) -> None:

@@ -34,7 +34,6 @@ from grader.cases.draw import Case, numeric_case, public_cases, written_sizes
 from grader.cases.variants import for_student
 from grader.judge.expected import Expected, KnownMistake, named_outputs
 from grader.read.submission import KIT_FILE
-from grader.run.boot import kept_folder
 from grader.run.protocol import decode_array, encode_array
 from grader.selfcheck.kit_modules import checker_modules, module_file
 
@@ -280,9 +279,7 @@ def _read_kit(folder: Path, modified: int, size: int) -> Kit:
         raise KitError(f"{folder}: not a student kit ({exc})") from None
     if data.get("format") != KIT_FORMAT:
         raise KitError(f"{folder}: a kit of another version of rnn-grader; ask for a new one")
-    # a kit is only ever read to check a student's own work
-    kept_in = kept_folder("exercises", isolation="auto", own_work=True)
-    exercise = kept_exercise(kept_in, text, lambda: Exercise.model_validate(data["exercise"]))
+    exercise = kept_exercise(folder / KIT_FILE, text, lambda: Exercise.model_validate(data["exercise"]))
     exercise._source = folder / "exercise" / "exercise.yaml"  # provided modules are found beside it
     written = written_sizes(exercise)  # `4*H=12` in the feedback, as `check` shows it
     cases = [

@@ -1,67 +1,104 @@
-"""Validated exercises kept between a student's checks: read back only from a file of this user's that no one else
-may write, validated again whenever the text, the models or anything unreadable says so."""
+"""Validated exercises kept beside their file: read back only from a sound file of this user's, validated again
+whenever the text, this package's source or the versions change, or the kept file cannot be trusted or read."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from exercises import kept
 from exercises.bank import exercise_files, load_exercise_file
-from exercises.kept import SUFFIX, kept_exercise
+from exercises.kept import FOLDER, SUFFIX, kept_exercise
 from exercises.models import Exercise
 
 BANK_FILE = exercise_files()["rnn-bptt"]
 CORRECT = Path(__file__).parents[1] / "corpus" / "correct" / "student02_vectorised.py"
 
 
-def _validating(count: list[int]):
-    def validate() -> Exercise:
-        count.append(1)
-        return load_exercise_file.__wrapped__(BANK_FILE)  # the bank's own validation, not its in-process memo
-
-    return validate
-
-
 @pytest.fixture
-def folder(tmp_path):
-    kept = tmp_path / "kept"
-    kept.mkdir(mode=0o700)
-    return kept
+def source(tmp_path, monkeypatch):
+    """A copy of the bank's exercise, in a folder of its own; kept files written as a student's machine writes
+    them (this suite may run with PYTHONDONTWRITEBYTECODE)."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    copy = tmp_path / "exercise.yaml"
+    shutil.copy(BANK_FILE, copy)
+    return copy
 
 
-def test_an_exercise_is_validated_once_then_read_back_the_same(folder):
+def _kept(source: Path, validations: list[int], text: bytes | None = None) -> Exercise:
+    def validate() -> Exercise:
+        validations.append(1)
+        return load_exercise_file.__wrapped__(source)  # the bank's validation, not its in-process memo
+
+    return kept_exercise(source, source.read_bytes() if text is None else text, validate)
+
+
+def _pickles(source: Path) -> list[Path]:
+    return sorted((source.parent / FOLDER).glob(f"*{SUFFIX}"))
+
+
+def test_an_exercise_is_validated_once_then_read_back_the_same(source):
     validations: list[int] = []
-    text = BANK_FILE.read_bytes()
-    first = kept_exercise(folder, text, _validating(validations))
-    again = kept_exercise(folder, text, _validating(validations))
-    assert len(validations) == 1 and len(list(folder.glob(f"*{SUFFIX}"))) == 1
-    assert again is not first and again.model_dump() == first.model_dump()
-    assert again.questions[0].__class__ is first.questions[0].__class__
+    first = _kept(source, validations)
+    (pickle,) = _pickles(source)
+    written = pickle.stat()
+    again = _kept(source, validations)
+    assert validations == [1] and again is not first and again.model_dump() == first.model_dump()
+    assert pickle.name.startswith("exercise.") and (pickle.stat().st_ino, pickle.stat().st_mtime_ns) == (
+        written.st_ino, written.st_mtime_ns)  # read, not written again
 
 
-def test_another_text_is_validated_again(folder):
+def test_an_edit_is_validated_again_and_replaces_the_kept_version(source):
     validations: list[int] = []
-    kept_exercise(folder, BANK_FILE.read_bytes(), _validating(validations))
-    kept_exercise(folder, BANK_FILE.read_bytes() + b"\n# edited\n", _validating(validations))
-    assert len(validations) == 2 and len(list(folder.glob(f"*{SUFFIX}"))) == 2
+    _kept(source, validations)
+    before = _pickles(source)
+    source.write_bytes(source.read_bytes() + b"\n# edited\n")
+    _kept(source, validations)
+    assert validations == [1, 1] and len(_pickles(source)) == 1 and _pickles(source) != before
 
 
-def test_nothing_is_kept_without_a_folder(tmp_path):
+@pytest.mark.parametrize("change", ["this package's source", "Python"])
+def test_an_upgrade_is_validated_again(source, tmp_path, monkeypatch, change):
     validations: list[int] = []
-    for _ in range(2):
-        kept_exercise(None, BANK_FILE.read_bytes(), _validating(validations))
-    assert len(validations) == 2 and not list(tmp_path.iterdir())
+    _kept(source, validations)
+    if change == "Python":
+        monkeypatch.setattr(sys, "version", sys.version + " (another build)")
+    else:
+        package = tmp_path / "package"
+        shutil.copytree(Path(kept.__file__).parent, package, ignore=shutil.ignore_patterns("bank", "__pycache__"))
+        (package / "models.py").write_text((package / "models.py").read_text() + "\n# a new release\n")
+        monkeypatch.setattr(kept, "__file__", str(package / "kept.py"))
+    _kept(source, validations)
+    assert validations == [1, 1]
 
 
-@pytest.mark.parametrize("spoil", ["garbage", "cut short", "group-writable", "a link", "another object"])
-def test_a_kept_file_that_cannot_be_trusted_or_read_is_validated_again(folder, tmp_path, spoil):
-    text = BANK_FILE.read_bytes()
-    kept_exercise(folder, text, _validating([]))
-    (path,) = folder.glob(f"*{SUFFIX}")
+def test_nothing_is_written_where_python_writes_no_bytecode(source, monkeypatch):
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    validations: list[int] = []
+    _kept(source, validations)
+    _kept(source, validations)
+    assert validations == [1, 1] and not (source.parent / FOLDER).exists()
+
+
+def test_a_folder_it_cannot_write_costs_nothing_but_the_validation(source):
+    (source.parent / FOLDER).write_text("a file where the folder would be")
+    validations: list[int] = []
+    exercise = _kept(source, validations)
+    assert validations == [1] and exercise.id == "rnn-bptt"
+
+
+SPOILED = ["garbage", "cut short", "group-writable", "a link", "another object", "a pipe", "too large"]
+
+
+@pytest.mark.parametrize("spoil", SPOILED)
+def test_a_kept_file_that_cannot_be_trusted_or_read_is_validated_again_and_replaced(source, monkeypatch, spoil):
+    _kept(source, [])
+    (path,) = _pickles(source)
     if spoil == "garbage":
         path.write_bytes(b"not a pickle at all")
     elif spoil == "cut short":
@@ -69,37 +106,34 @@ def test_a_kept_file_that_cannot_be_trusted_or_read_is_validated_again(folder, t
     elif spoil == "group-writable":
         path.chmod(0o664)
     elif spoil == "a link":
-        elsewhere = tmp_path / "elsewhere.pickle"
+        elsewhere = source.parent / "elsewhere.pickle"
         path.rename(elsewhere)
         path.symlink_to(elsewhere)
-    else:
+    elif spoil == "another object":
         path.write_bytes(b"\x80\x04K\x07.")  # a pickled 7
+    elif spoil == "a pipe":
+        path.unlink()
+        os.mkfifo(path)  # opening one to read would wait for a writer
+    else:
+        monkeypatch.setattr(kept, "MAX_BYTES", 100)
     validations: list[int] = []
-    exercise = kept_exercise(folder, text, _validating(validations))
+    exercise = _kept(source, validations)
     assert validations == [1] and exercise.id == "rnn-bptt"
-    assert not path.is_symlink() and path.stat().st_mode & 0o022 == 0  # replaced by a sound file
-    assert len(list(folder.iterdir())) == 1  # no partial file left
+    if spoil != "too large":
+        assert path.is_file() and not path.is_symlink() and path.stat().st_mode & 0o022 == 0  # a sound one now
+    assert [p.name for p in (source.parent / FOLDER).iterdir()] == [path.name]  # nothing else left
 
 
-def test_a_folder_it_cannot_write_costs_nothing_but_the_validation(tmp_path):
-    validations: list[int] = []
-    exercise = kept_exercise(tmp_path / "gone", BANK_FILE.read_bytes(), _validating(validations))
-    assert validations == [1] and exercise.id == "rnn-bptt" and not (tmp_path / "gone").exists()
-
-
-def _cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"XDG_CACHE_HOME": str(cache)}
-    return subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True, env=env)
-
-
-def test_a_students_check_keeps_its_exercise_and_an_instructors_grading_does_not(tmp_path):
-    cache = tmp_path / "cache"
-    first = _cli("check", str(CORRECT), "--timeout", "5", cache=cache)
-    kept = list((cache / "rnn-grader" / "exercises").glob(f"*{SUFFIX}"))
-    second = _cli("check", str(CORRECT), "--timeout", "5", cache=cache)
-    assert len(kept) == 1 and first.stdout == second.stdout and "PASS     grad_W_H" in second.stdout
-    assert list((cache / "rnn-grader" / "exercises").glob(f"*{SUFFIX}")) == kept
-
-    graded = _cli("grade", str(CORRECT), "--secret", "s", cache=tmp_path / "grading")
-    assert graded.returncode == 0, graded.stderr
-    assert not (tmp_path / "grading" / "rnn-grader" / "exercises").exists()
+def test_a_kits_check_keeps_its_exercise_in_the_kit(tmp_path):
+    """End to end, as a student runs it: the second check reads the exercise the first one kept."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    kit = tmp_path / "kit"
+    subprocess.run([sys.executable, "-m", "grader", "export", "student", "rnn-bptt", "-o", str(kit)], check=True,
+                   capture_output=True, env=env)
+    check = [sys.executable, str(kit / "check.py"), str(CORRECT), "--timeout", "5"]
+    first = subprocess.run(check, capture_output=True, text=True, env=env)
+    (pickle,) = (kit / FOLDER).glob(f"kit.*{SUFFIX}")
+    written = pickle.stat().st_mtime_ns
+    second = subprocess.run(check, capture_output=True, text=True, env=env)
+    assert first.stdout == second.stdout and "PASS     grad_W_H" in second.stdout
+    assert pickle.stat().st_mtime_ns == written

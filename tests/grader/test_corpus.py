@@ -6,7 +6,6 @@ grades them all with the real sandbox and checks every line of it.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,6 @@ from exercises.models import FunctionQuestion
 from grader.cases.draw import build_cases
 from grader.judge.expected import Expected
 from grader.pipeline import GradingOptions, grade
-from grader.results import SubmissionResult
 from grader.run.protocol import Limits
 from manifests import check_submission
 
@@ -41,16 +39,6 @@ def test_manifest_covers_the_whole_corpus(batch):
 @pytest.mark.parametrize("key", sorted(MANIFEST))
 def test_verdicts_match_the_manifest(batch, key):
     check_submission(MANIFEST[key], batch[key])
-
-
-def test_every_result_holds_to_the_results_model(batch):
-    """The judge builds results without validating them (a check never needs pydantic's validators): every
-    result of the corpus, hostile code's included, must still be one the model accepts, in JSON as written."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a value of another type (a numpy scalar) is a warning when written
-        for submission in batch.values():
-            written = submission.model_dump_json()
-            assert SubmissionResult.model_validate_json(written).model_dump_json() == written
 
 
 def test_hostile_neighbours_do_not_change_anyone_elses_result(batch):
