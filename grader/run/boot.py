@@ -71,21 +71,32 @@ def boot(folder: Path, preload: list[str] | None = None, fonts: Path | None = No
 
 def kept_fonts(isolation: str, own_work: bool) -> Path | None:
     """The folder where matplotlib's font list is kept between batches, so that it is made once rather than by
-    every batch that plots (about 0.35 s of CPU): `$XDG_CACHE_HOME/rnn-grader/matplotlib`, or under `~/.cache`.
-    Only where no student's code can write there: a student's check of their own work, or a batch whose jobs each
-    run as a uid of their own (root, isolation auto); and only when that folder and the two above it are (or, made
-    here, become) folders of this user's that nobody else may write. None elsewhere: each batch makes its own."""
+    every batch that plots (about 0.35 s of CPU): `matplotlib` in the grader's `cache_folder`. Only where no
+    student's code can write there: a student's check of their own work, or a batch whose jobs each run as a uid of
+    their own (root, isolation auto); and only when that folder and the two above it are (or, made here, become)
+    folders of this user's that nobody else may write. None elsewhere: each batch makes its own. Student code
+    never sees the cache folder where namespaces can cover it (`SandboxPool`), whatever the level."""
     if not own_work and not (os.geteuid() == 0 and isolation == "auto"):
         return None
+    folder = cache_folder()
+    try:
+        levels = [folder.parent, folder, folder / "matplotlib"] if folder else []
+        if not levels or not all(_made_private(level) for level in levels):
+            return None
+    except OSError:
+        return None
+    return levels[-1]
+
+
+def cache_folder() -> Path | None:
+    """Where the grader keeps what it makes once: `$XDG_CACHE_HOME/rnn-grader`, by default `~/.cache/rnn-grader`;
+    None without a home folder."""
     given = os.environ.get("XDG_CACHE_HOME", "")
     try:
         root = Path(given) if os.path.isabs(given) else Path.home() / ".cache"
-        levels = [root, root / "rnn-grader", root / "rnn-grader" / "matplotlib"]
-        if not root.is_absolute() or not all(_made_private(level) for level in levels):
-            return None
-    except (OSError, RuntimeError):  # RuntimeError: no home folder to be found
+    except RuntimeError:  # no home folder to be found
         return None
-    return levels[-1]
+    return root / "rnn-grader" if root.is_absolute() else None
 
 
 def _made_private(folder: Path) -> bool:

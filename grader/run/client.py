@@ -29,6 +29,7 @@ from grader.run.boot import (
     STOP_SECONDS,
     SandboxError,
     batch_folder,
+    cache_folder,
     kept_fonts,
     remove_folder,
     stop_process,
@@ -99,7 +100,9 @@ class SandboxPool:
         self.jobs = max(1, jobs)
         self.isolation = isolation
         self.protected_packages = list(protected_packages)
-        self._covered = _package_dirs(self.protected_packages) + [str(p) for p in private_folders or []]
+        cache = cache_folder()  # matplotlib's font list, which a later batch may read: no student code may write it
+        private = [*(private_folders or []), *([cache] if cache is not None else [])]
+        self._covered = _package_dirs(self.protected_packages) + [str(p) for p in private]
         separate_uid = os.geteuid() == 0 and isolation == "auto"
         self._uid_base = random.randrange(200_000, 2_000_000_000) if separate_uid else 0
         self._fonts = kept_fonts(isolation, own_work) if self.preload else None

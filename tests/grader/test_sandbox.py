@@ -418,6 +418,33 @@ def test_without_root_the_namespaces_level_covers_and_keeps_no_capabilities(tmp_
     assert all(q["status"] == "passed" for q in honest["questions"] if not q["id"].startswith("derivation."))
 
 
+@pytest.mark.skipif(not AS_ROOT or not _can_map_user(), reason="needs unshare --map-user")
+def test_a_class_s_code_cannot_write_what_a_later_batch_reads_from_the_cache_folder(tmp_path, request):
+    """Run as the grader's own user (no uid of its own, the `namespaces` level), student code finds the grader's
+    cache folder covered: a font list it wrote there would be read by that user's next check."""
+    cache = Path(tempfile.mkdtemp(prefix=".rnn-grader-test-cache-", dir=Path.home()))  # not under /tmp: the
+    request.addfinalizer(lambda: shutil.rmtree(cache))  # sandbox's private /tmp would hide it anyway
+    (cache / "rnn-grader" / "matplotlib").mkdir(parents=True)
+    planted = cache / "rnn-grader" / "matplotlib" / "fontlist-v390.json"
+    attacker = tmp_path / "attacker.py"
+    attacker.write_text(textwrap.dedent(f"""
+        try:
+            open({str(planted)!r}, "w").write("{{}}")
+            outcome = "written"
+        except OSError as error:
+            outcome = type(error).__name__
+        SHAPES = {{"W_H": outcome}}
+    """))
+    command = ["unshare", "--map-user=1234", "--map-group=1234", sys.executable, "-m", "grader", "grade",
+               str(attacker), "--format", "json", "--timeout", "5", "--secret", "s"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=os.environ | {
+        "XDG_CACHE_HOME": str(cache)})
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["isolation"] == "namespaces"
+    assert not planted.exists() and "written" not in report["submissions"][0]["questions"][0]["feedback"]
+
+
 @pytest.mark.skipif(not AS_ROOT, reason="needs the root level's namespaces")
 def test_other_submissions_gradebook_and_secret_are_out_of_sight(tmp_path):
     tmp_path = Path(tempfile.mkdtemp(prefix="course-"))  # world-readable, as course folders often are
