@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import builtins
+import errno
 import os
 import re
 import signal
@@ -17,6 +18,7 @@ import click
 
 # The library is imported inside the commands, so `--help` answers without loading numpy or pydantic.
 DEFAULT_EXERCISE = "rnn-bptt"
+OUTPUT_LOST = 120  # as Python's own exit when it cannot flush what was written
 MATHS_THREADS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -102,6 +104,15 @@ def run(args: list[str] | None = None) -> NoReturn:
         code: str | int | None = 0
     except SystemExit as stop:
         code = stop.code
+    except BrokenPipeError:  # the reader left (`| head`): nothing more to say to anyone
+        _drop_output()
+        code = 1
+    except OSError as error:  # the machine's, not the command's: a full disk, a folder it may not write
+        lost = _is_output(error)
+        if lost:
+            _drop_output()
+        _say(f"rnn-grader: {error.strerror or error}" + (f": {error.filename}" if error.filename else ""))
+        code = OUTPUT_LOST if lost else 1
     if _interpreter_carries_on():
         sys.exit(code)
     if code is not None and not isinstance(code, int):
@@ -109,6 +120,26 @@ def run(args: list[str] | None = None) -> NoReturn:
         code = 1
     atexit._run_exitfuncs()
     os._exit(_flushed(code or 0))
+
+
+def _is_output(error: OSError) -> bool:
+    """Whether writing output failed (a write names no file, unlike an open): the terminal's or a report's."""
+    return error.filename is None and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO)
+
+
+def _drop_output() -> None:
+    """What is still buffered for stdout goes nowhere, so that exiting does not fail again writing it."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):  # no stdout at all
+        pass
+
+
+def _say(line: str) -> None:
+    try:
+        print(line, file=sys.stderr)
+    except (OSError, AttributeError, ValueError):  # stderr is gone too
+        pass
 
 
 def _one_maths_thread() -> None:
@@ -137,7 +168,7 @@ def _flushed(code: int) -> int:
         except BrokenPipeError:
             pass
         except OSError:
-            code = code or 120
+            code = code or OUTPUT_LOST
     return code
 
 

@@ -189,6 +189,21 @@ def test_the_installed_command_runs_numpys_maths_on_one_thread_unless_told_other
     assert "numpy imported with 1 3 1" in done.stdout.splitlines()
 
 
+@pytest.mark.parametrize("command", [["--help"], ["list"], ["check", "bo.py", *FAST]])
+def test_a_full_disk_under_the_output_is_one_line_and_exit_code_120(classroom, command):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "grader", *command], stdout=full, stderr=subprocess.PIPE,
+                              text=True, cwd=classroom)
+    assert done.returncode == 120 and done.stderr == "rnn-grader: No space left on device\n"
+
+
+def test_a_reader_that_leaves_ends_the_command_without_a_traceback():
+    reader_gone = subprocess.Popen([sys.executable, "-m", "grader", "list"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+    reader_gone.stdout.close()
+    assert reader_gone.wait(timeout=60) == 1 and reader_gone.stderr.read() == ""
+
+
 class _Stream(io.StringIO):
     def __init__(self, failure: type[Exception] | None) -> None:
         super().__init__()
