@@ -104,15 +104,11 @@ def run(args: list[str] | None = None) -> NoReturn:
         code: str | int | None = 0
     except SystemExit as stop:
         code = stop.code
-    except BrokenPipeError:  # the reader left (`| head`): nothing more to say to anyone
-        _drop_output()
-        code = 1
-    except OSError as error:  # the machine's, not the command's: a full disk, a folder it may not write
-        lost = _is_output(error)
-        if lost:
-            _drop_output()
-        _say(f"rnn-grader: {error.strerror or error}" + (f": {error.filename}" if error.filename else ""))
-        code = OUTPUT_LOST if lost else 1
+    except OSError as error:  # (click itself ends a closed pipe, `| head`, with exit code 1)
+        if not _nowhere_to_write(error):
+            raise
+        _say(f"rnn-grader: {error.strerror}")
+        code = OUTPUT_LOST
     if _interpreter_carries_on():
         sys.exit(code)
     if code is not None and not isinstance(code, int):
@@ -122,17 +118,11 @@ def run(args: list[str] | None = None) -> NoReturn:
     os._exit(_flushed(code or 0))
 
 
-def _is_output(error: OSError) -> bool:
-    """Whether writing output failed (a write names no file, unlike an open): the terminal's or a report's."""
+def _nowhere_to_write(error: OSError) -> bool:
+    """A write that failed for want of room (a full disk or quota, a failing device): the output, a report's or the
+    terminal's, is lost, and that is the machine's doing, said in one line. Opening a file names it; writing
+    does not."""
     return error.filename is None and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO)
-
-
-def _drop_output() -> None:
-    """What is still buffered for stdout goes nowhere, so that exiting does not fail again writing it."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, AttributeError, ValueError):  # no stdout at all
-        pass
 
 
 def _say(line: str) -> None:

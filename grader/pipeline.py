@@ -7,6 +7,7 @@ half-way loses nothing that was finished.
 
 from __future__ import annotations
 
+import os
 import re
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -186,9 +187,10 @@ def _results(
             if index not in to_run:
                 yield index, judge_submission(submissions[index], None, batch), True
         # One submission with code to run (a check, a CI job): once its code has been handed over, its write-up is
-        # read, and the answers it is judged against computed, while that code runs.
+        # read, and the answers it is judged against computed, while that code runs (on a core of their own: on
+        # one core they would only lengthen the run, whose time limit is on the wall clock).
         written = {}
-        if len(to_run) == 1 and pool is not None:
+        if len(to_run) == 1 and pool is not None and len(os.sched_getaffinity(0)) > 1:
             pool.await_hand_over()
             written = {i: _ahead_of_judging(s, batch) for i, s in to_run.items()}
         for run in runs:

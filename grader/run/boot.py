@@ -71,32 +71,31 @@ def boot(folder: Path, preload: list[str] | None = None, fonts: Path | None = No
 
 def kept_fonts(isolation: str, own_work: bool) -> Path | None:
     """The folder where matplotlib's font list is kept between batches, so that it is made once rather than by
-    every batch that plots (about 0.35 s of CPU): `matplotlib` in the grader's `cache_folder`. Only where no
+    every batch that plots (about 0.35 s of CPU): `matplotlib` in the grader's cache folder. Only where no
     student's code can write there: a student's check of their own work, or a batch whose jobs each run as a uid of
     their own (root, isolation auto); and only when that folder and the two above it are (or, made here, become)
-    folders of this user's that nobody else may write. None elsewhere: each batch makes its own. Student code
-    never sees the cache folder where namespaces can cover it (`SandboxPool`), whatever the level."""
+    folders of this user's that nobody else may write. None elsewhere: each batch makes its own."""
     if not own_work and not (os.geteuid() == 0 and isolation == "auto"):
         return None
-    folder = cache_folder()
+    folder = made_cache_folder()
     try:
-        levels = [folder.parent, folder, folder / "matplotlib"] if folder else []
-        if not levels or not all(_made_private(level) for level in levels):
-            return None
+        return folder / "matplotlib" if folder is not None and _made_private(folder / "matplotlib") else None
     except OSError:
         return None
-    return levels[-1]
 
 
-def cache_folder() -> Path | None:
-    """Where the grader keeps what it makes once: `$XDG_CACHE_HOME/rnn-grader`, by default `~/.cache/rnn-grader`;
-    None without a home folder."""
+def made_cache_folder() -> Path | None:
+    """Where the grader keeps what it makes once: `$XDG_CACHE_HOME/rnn-grader`, by default `~/.cache/rnn-grader`,
+    made here when missing (0700, a level at a time, never in another user's folder), so that student code, from
+    which every pool covers it, is never the first to make it. None where it is not a private folder of this
+    user's, or there is no home folder."""
     given = os.environ.get("XDG_CACHE_HOME", "")
     try:
         root = Path(given) if os.path.isabs(given) else Path.home() / ".cache"
-    except RuntimeError:  # no home folder to be found
+        folder = root / "rnn-grader"
+        return folder if root.is_absolute() and _made_private(root) and _made_private(folder) else None
+    except (OSError, RuntimeError):  # RuntimeError: no home folder to be found
         return None
-    return root / "rnn-grader" if root.is_absolute() else None
 
 
 def _made_private(folder: Path) -> bool:
@@ -156,9 +155,13 @@ def take_early_boot() -> Booted | None:
 def stop_process(process: subprocess.Popen[bytes]) -> None:
     """Ask a warm process to stop every job it runs; insist if it does not."""
     process.terminate()
-    if not _ends_within(process, STOP_SECONDS):
-        process.kill()
-    process.wait()
+    ended = False
+    try:
+        ended = _ends_within(process, STOP_SECONDS)
+    finally:
+        if not ended:
+            process.kill()
+        process.wait()
     for stream in (process.stdin, process.stdout):
         try:
             if stream is not None:
@@ -175,14 +178,16 @@ def _ends_within(process: subprocess.Popen[bytes], seconds: float) -> bool:
         return True
     try:
         pidfd = os.pidfd_open(process.pid)
-    except OSError:  # a kernel before 5.3
+    except (OSError, AttributeError):  # a kernel before 5.3, or a Python built without it
         try:
             process.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
             return False
         return True
     try:
-        return bool(select.select([pidfd], [], [], seconds)[0])
+        waiting = select.poll()
+        waiting.register(pidfd, select.POLLIN)
+        return bool(waiting.poll(seconds * 1000))
     finally:
         os.close(pidfd)
 

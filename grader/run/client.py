@@ -29,8 +29,8 @@ from grader.run.boot import (
     STOP_SECONDS,
     SandboxError,
     batch_folder,
-    cache_folder,
     kept_fonts,
+    made_cache_folder,
     remove_folder,
     stop_process,
     take_early_boot,
@@ -100,7 +100,7 @@ class SandboxPool:
         self.jobs = max(1, jobs)
         self.isolation = isolation
         self.protected_packages = list(protected_packages)
-        cache = cache_folder()  # matplotlib's font list, which a later batch may read: no student code may write it
+        cache = made_cache_folder()  # the font list a later batch may read: no student code may write it
         private = [*(private_folders or []), *([cache] if cache is not None else [])]
         self._covered = _package_dirs(self.protected_packages) + [str(p) for p in private]
         separate_uid = os.geteuid() == 0 and isolation == "auto"

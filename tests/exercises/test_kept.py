@@ -4,6 +4,7 @@ whenever the text, this package's source or the versions change, or the kept fil
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from exercises import kept
-from exercises.bank import exercise_files, load_exercise_file
+from exercises.bank import _validated, exercise_files
 from exercises.kept import FOLDER, SUFFIX, kept_exercise
 from exercises.models import Exercise
 
@@ -33,7 +34,7 @@ def source(tmp_path, monkeypatch):
 def _kept(source: Path, validations: list[int], text: bytes | None = None) -> Exercise:
     def validate() -> Exercise:
         validations.append(1)
-        return load_exercise_file.__wrapped__(source)  # the bank's validation, not its in-process memo
+        return _validated(source, source.read_text())  # the bank's validation alone
 
     return kept_exercise(source, source.read_bytes() if text is None else text, validate)
 
@@ -122,6 +123,69 @@ def test_a_kept_file_that_cannot_be_trusted_or_read_is_validated_again_and_repla
     if spoil != "too large":
         assert path.is_file() and not path.is_symlink() and path.stat().st_mode & 0o022 == 0  # a sound one now
     assert [p.name for p in (source.parent / FOLDER).iterdir()] == [path.name]  # nothing else left
+
+
+class _Runs:
+    """A pickled call: what unpickling a forged file would run, if anything but the models were built."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_kept_file_naming_anything_but_the_models_runs_nothing(source, tmp_path):
+    _kept(source, [])
+    (path,) = _pickles(source)
+    digest = path.name.split(".")[-2]
+    ran = tmp_path / "ran"
+    path.write_bytes(pickle.dumps((digest, _Runs(ran))))
+    validations: list[int] = []
+    assert _kept(source, validations).id == "rnn-bptt" and validations == [1] and not ran.exists()
+
+
+def test_a_kept_file_of_another_version_renamed_to_this_ones_name_is_not_read(source):
+    _kept(source, [])
+    (first,) = _pickles(source)
+    first_version = first.read_bytes()
+    source.write_bytes(source.read_bytes() + b"\n# edited\n")
+    _kept(source, [])
+    (current,) = _pickles(source)
+    current.write_bytes(first_version)  # as a rename of the earlier file would leave it
+    validations: list[int] = []
+    _kept(source, validations)
+    assert validations == [1]
+
+
+def test_a_kept_file_with_another_name_too_is_not_read(source, tmp_path):
+    _kept(source, [])
+    (path,) = _pickles(source)
+    os.link(path, tmp_path / "another name")  # whoever holds that name could write the file later
+    validations: list[int] = []
+    _kept(source, validations)
+    assert validations == [1] and path.stat().st_nlink == 1  # replaced by a file of its own
+
+
+@pytest.mark.parametrize("folder", ["a link", "another user's"])
+def test_a_folder_that_is_not_this_users_own_is_neither_read_nor_written(source, tmp_path, folder):
+    _kept(source, [])
+    kept_folder = source.parent / FOLDER
+    if folder == "a link":
+        elsewhere = tmp_path / "elsewhere"
+        kept_folder.rename(elsewhere)
+        kept_folder.symlink_to(elsewhere)
+        before = sorted(os.listdir(elsewhere))
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("giving a folder to another user needs root")
+        os.chown(kept_folder, 1234, 1234)
+        before = sorted(os.listdir(kept_folder))
+    validations: list[int] = []
+    _kept(source, validations)
+    source.write_bytes(source.read_bytes() + b"\n# edited\n")
+    _kept(source, validations)
+    assert validations == [1, 1] and sorted(os.listdir(kept_folder)) == before
 
 
 def test_a_kits_check_keeps_its_exercise_in_the_kit(tmp_path):

@@ -60,3 +60,29 @@ def test_a_reference_that_fails_ahead_is_a_grader_error_of_its_question_only(tmp
     verdicts = {question.id: question for question in submission.questions}
     assert verdicts["rnn_loss"].status == "error" and "RuntimeError" in verdicts["rnn_loss"].grader_error
     assert all(verdicts[q].status == "passed" for q in ("rnn_step", "rnn_forward", "grad_W_H"))
+
+
+def test_a_lone_submission_s_answers_are_computed_while_its_code_runs(tmp_path, monkeypatch):
+    """Even those its code never asks for: a submission that answers nothing still has them computed, ahead."""
+    import grader.pipeline
+
+    monkeypatch.setattr(grader.pipeline.os, "sched_getaffinity", lambda pid: {0, 1})  # two cores, whatever runs this
+    exercise = _exercise(tmp_path)
+    nothing = tmp_path / "nothing.py"
+    nothing.write_text("x = 1\n")
+    options = GradingOptions(limits=Limits(timeout=5.0), public_only=True, single=True)
+    (submission,) = grade([nothing], exercise, options).submissions
+    assert submission.questions[0].status == "missing"
+    assert len(resolve(exercise, "references.py:calls")) == len(build_cases(exercise, include_hidden=False))
+
+
+def test_on_one_core_nothing_is_computed_ahead(tmp_path, monkeypatch):
+    import grader.pipeline
+
+    monkeypatch.setattr(grader.pipeline.os, "sched_getaffinity", lambda pid: {0})
+    exercise = _exercise(tmp_path)
+    nothing = tmp_path / "nothing.py"
+    nothing.write_text("x = 1\n")
+    options = GradingOptions(limits=Limits(timeout=5.0), public_only=True, single=True)
+    grade([nothing], exercise, options)
+    assert resolve(exercise, "references.py:calls") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import importlib.util
 import json
@@ -424,11 +425,12 @@ def test_a_class_s_code_cannot_write_what_a_later_batch_reads_from_the_cache_fol
     cache folder covered: a font list it wrote there would be read by that user's next check."""
     cache = Path(tempfile.mkdtemp(prefix=".rnn-grader-test-cache-", dir=Path.home()))  # not under /tmp: the
     request.addfinalizer(lambda: shutil.rmtree(cache))  # sandbox's private /tmp would hide it anyway
-    (cache / "rnn-grader" / "matplotlib").mkdir(parents=True)
-    planted = cache / "rnn-grader" / "matplotlib" / "fontlist-v390.json"
+    planted = cache / "rnn-grader" / "matplotlib" / "fontlist-v390.json"  # not made yet: the grader makes its folder
     attacker = tmp_path / "attacker.py"
     attacker.write_text(textwrap.dedent(f"""
+        import os
         try:
+            os.makedirs({str(planted.parent)!r}, exist_ok=True)
             open({str(planted)!r}, "w").write("{{}}")
             outcome = "written"
         except OSError as error:
@@ -442,7 +444,7 @@ def test_a_class_s_code_cannot_write_what_a_later_batch_reads_from_the_cache_fol
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["isolation"] == "namespaces"
-    assert not planted.exists() and "written" not in report["submissions"][0]["questions"][0]["feedback"]
+    assert not planted.exists() and (cache / "rnn-grader").stat().st_mode & 0o777 == 0o700
 
 
 @pytest.mark.skipif(not AS_ROOT, reason="needs the root level's namespaces")
@@ -513,6 +515,22 @@ def test_forged_progress_events_cannot_extend_a_job_or_reach_the_next(tmp_path):
     assert results["attacker"].items["f"].status == "timeout"
     assert float(results["honest"].items["f"].records[0].value) == 1.0
     assert time.monotonic() - started < 15
+
+
+@pytest.mark.parametrize("job", ["handed over", "cannot be prepared"])
+def test_the_caller_waits_for_the_first_hand_over_and_no_longer(tmp_path, job):
+    """`await_hand_over` returns once the job is in the warm process's hands, or once the scheduler gave up on it,
+    never by running out its own time."""
+    path = tmp_path / "s.py" if job == "handed over" else tmp_path / "missing.py"
+    (tmp_path / "s.py").write_text("def f():\n    return 1.0\n")
+    item = Item(id="f", kind="call", name="f", calls=[[]])
+    with SandboxPool(FAST, jobs=1) as pool:
+        runs = pool.run([Job("0", [(path, "s.py")], [Unit(kind="module", label="s.py", path="s.py")], [item])])
+        pool.await_hand_over()
+        handed_over = pool._handed_over.is_set()
+        with contextlib.suppress(OSError):
+            list(runs)
+    assert handed_over
 
 
 def test_folders_of_a_dead_grader_are_swept_by_the_next_one(tmp_path):
@@ -603,12 +621,16 @@ def test_a_font_list_is_kept_only_where_no_students_code_can_write_it(tmp_path, 
     assert kept_fonts("auto", own_work=True) is None
 
 
+@pytest.mark.parametrize("pidfd", ["pidfd", "no pidfd"])
 @pytest.mark.parametrize("on_terminate", ["ends", "ignores it", "ended already"])
-def test_a_warm_process_is_stopped_whatever_it_does_with_the_request(monkeypatch, on_terminate):
-    """Asked first (SIGTERM); killed when it has not ended after STOP_SECONDS; reaped either way."""
+def test_a_warm_process_is_stopped_whatever_it_does_with_the_request(monkeypatch, on_terminate, pidfd):
+    """Asked first (SIGTERM); killed when it has not ended after STOP_SECONDS; reaped either way; on a kernel
+    without pidfds too."""
     from grader.run import boot
 
     monkeypatch.setattr(boot, "STOP_SECONDS", 0.3)
+    if pidfd == "no pidfd":
+        monkeypatch.delattr(os, "pidfd_open")
     ignoring = "signal.signal(signal.SIGTERM, signal.SIG_IGN)" if on_terminate == "ignores it" else "pass"
     code = f"import signal, sys, time; {ignoring}; print('set', flush=True); time.sleep(0 if sys.argv[1] == 'ended already' else 60)"
     process = subprocess.Popen([sys.executable, "-c", code, on_terminate], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
