@@ -186,12 +186,12 @@ def _results(
         for index in fresh:  # judged while the sandbox runs the others
             if index not in to_run:
                 yield index, judge_submission(submissions[index], None, batch), True
-        # One submission with code to run (a check, a CI job): once its code has been handed over, its write-up is
-        # read, and the answers it is judged against computed, while that code runs (on a core of their own: on
-        # one core they would only lengthen the run, whose time limit is on the wall clock).
+        # One submission with code to run (a check, a CI job): once its job is prepared, its write-up is read, and
+        # the answers it is judged against computed, while the sandbox starts or its code runs (on a core of their
+        # own: on one core they would only lengthen the run, whose time limit is on the wall clock).
         written = {}
         if len(to_run) == 1 and pool is not None and len(os.sched_getaffinity(0)) > 1:
-            pool.await_hand_over()
+            pool.await_first_job()
             written = {i: _ahead_of_judging(s, batch) for i, s in to_run.items()}
         for run in runs:
             index = int(run.key)

@@ -48,7 +48,7 @@ from grader.run.protocol import (
 from grader.run.warm import WarmProcess, lines_from
 
 MAX_RECORD_FILE = 256 * 1024 * 1024
-HAND_OVER_WAIT_SECONDS = 2.0  # past it, `await_hand_over` returns anyway: what it orders only saves time
+FIRST_JOB_WAIT_SECONDS = 2.0  # past it, `await_first_job` returns anyway: what it orders only saves time
 SWITCH_SECONDS = 0.0005  # how long a thread waiting for the interpreter may wait (Python's default is 5 ms)
 
 
@@ -119,7 +119,7 @@ class SandboxPool:
         self._scheduler: threading.Thread | None = None
         self._switch_interval = sys.getswitchinterval()
         self._stopping = threading.Event()
-        self._handed_over = threading.Event()  # set once `run`'s first job is in a warm process's hands
+        self._first_job = threading.Event()  # set once `run`'s first job is ready to hand over
 
     def __enter__(self) -> SandboxPool:
         """The warm processes boot while the caller prepares; a job waits for its own to be ready. The process
@@ -179,7 +179,7 @@ class SandboxPool:
         self._stop_scheduler()
         results: queue.Queue[RunResult | BaseException | None] = queue.Queue()
         self._stopping.clear()
-        self._handed_over.clear()
+        self._first_job.clear()
         thread = threading.Thread(target=self._schedule_into, args=(list(jobs), results), daemon=True)
         self._scheduler = thread
         self._switch_interval = sys.getswitchinterval()
@@ -187,11 +187,11 @@ class SandboxPool:
         thread.start()
         return self._results(results)
 
-    def await_hand_over(self) -> None:
-        """Until `run`'s first job is in its warm process's hands (or the scheduler has stopped, or a while has
-        passed): work the caller does then overlaps the job instead of slowing its hand-over (the scheduler
-        shares this interpreter)."""
-        self._handed_over.wait(timeout=HAND_OVER_WAIT_SECONDS)
+    def await_first_job(self) -> None:
+        """Until `run`'s first job is ready to hand over, its folder and files written (or the scheduler has
+        stopped, or a while has passed): work the caller does then overlaps the job, or the warm process's start,
+        instead of slowing the job's preparation (the scheduler shares this interpreter)."""
+        self._first_job.wait(timeout=FIRST_JOB_WAIT_SECONDS)
 
     def _results(self, results: queue.Queue[RunResult | BaseException | None]) -> Iterator[RunResult]:
         try:
@@ -217,7 +217,7 @@ class SandboxPool:
         except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
             results.put(exc)
         finally:
-            self._handed_over.set()
+            self._first_job.set()
             results.put(None)
 
     def _schedule(self, jobs: list[Job]) -> Iterator[RunResult]:
@@ -226,6 +226,7 @@ class SandboxPool:
         pending = iter(jobs)
         running: dict[str, _Running] = {}
         ready = self._prepare(next(pending, None))
+        self._first_job.set()
 
         def fill() -> None:
             nonlocal ready
@@ -290,7 +291,6 @@ class SandboxPool:
     def _start(self, ready: _Running) -> _Running:
         self._in_flight[ready.job_dir] = ready.job.plots
         self._send(f"{ready.job_dir}\n", ready.job.plots)
-        self._handed_over.set()
         ready.started = time.monotonic()
         ready.deadline = ready.started + self._budget(ready.job)
         return ready

@@ -517,20 +517,20 @@ def test_forged_progress_events_cannot_extend_a_job_or_reach_the_next(tmp_path):
     assert time.monotonic() - started < 15
 
 
-@pytest.mark.parametrize("job", ["handed over", "cannot be prepared"])
-def test_the_caller_waits_for_the_first_hand_over_and_no_longer(tmp_path, job):
-    """`await_hand_over` returns once the job is in the warm process's hands, or once the scheduler gave up on it,
-    never by running out its own time."""
-    path = tmp_path / "s.py" if job == "handed over" else tmp_path / "missing.py"
+@pytest.mark.parametrize("job", ["prepared", "cannot be prepared"])
+def test_the_caller_waits_for_the_first_job_to_be_prepared_and_no_longer(tmp_path, job):
+    """`await_first_job` returns once the job is ready to hand over, or once the scheduler gave up on it, never by
+    running out its own time."""
+    path = tmp_path / "s.py" if job == "prepared" else tmp_path / "missing.py"
     (tmp_path / "s.py").write_text("def f():\n    return 1.0\n")
     item = Item(id="f", kind="call", name="f", calls=[[]])
     with SandboxPool(FAST, jobs=1) as pool:
         runs = pool.run([Job("0", [(path, "s.py")], [Unit(kind="module", label="s.py", path="s.py")], [item])])
-        pool.await_hand_over()
-        handed_over = pool._handed_over.is_set()
+        pool.await_first_job()
+        ready = pool._first_job.is_set()
         with contextlib.suppress(OSError):
             list(runs)
-    assert handed_over
+    assert ready
 
 
 def test_folders_of_a_dead_grader_are_swept_by_the_next_one(tmp_path):
