@@ -2,14 +2,15 @@
 it (pydantic building a validator for each of its models, then running them) cost about a fifth of the check.
 
 An exercise is kept pickled beside the file it was read from, in its `__pycache__` folder, as Python keeps the
-bytecode of a module beside its source: `exercises/bank/__pycache__/rnn-bptt.yaml.<digest>.pickle`, or in a kit's
-folder. Whoever can write there can already change the grader's modules, or the exercise file and the references
-it names; at the isolation levels with namespaces, student code sees none of those folders. Even so, reading one
-builds nothing but the exercise's own models (no other class, so no code runs), and only from a regular file,
-not a link, of this user's or root's, that nobody else may write, in such a folder. The digest covers the text,
-this package's source, the libraries that read and validate the text, and Python's and pydantic's versions, and is
-kept inside the file too (a file renamed to another digest is not read). Nothing is written when Python is told
-not to write bytecode (`PYTHONDONTWRITEBYTECODE`). Anything unexpected is validated as if nothing were kept.
+bytecode of a module beside its source: `exercises/bank/__pycache__/rnn-grader/rnn-bptt.yaml.<digest>.pickle`, or
+in a kit's folder. Whoever can write there can already change the grader's modules, or the exercise file and the
+references it names; at the isolation levels with namespaces, student code sees none of those folders. Even so,
+reading one builds nothing but the exercise's own models (no other class, so no code runs but theirs), and only
+from a regular file with one name, not a link, of this user's or root's that nobody else may write, in a folder
+that is the same. The digest covers the text, this package's source, the libraries that read and validate the
+text, and Python's and pydantic's versions, and is kept inside the file too (a file renamed to another digest is
+not read). Nothing is written when Python is told not to write bytecode (`PYTHONDONTWRITEBYTECODE`). Anything
+unexpected is validated as if nothing were kept.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ import pydantic
 from exercises import models
 from exercises.models import Exercise
 
-FOLDER = "__pycache__"
-SUFFIX = ".pickle"
+FOLDER = Path("__pycache__", "rnn-grader")  # a folder of its own: Python makes `__pycache__` group-writable
+SUFFIX = ".pickle"  # under a umask of 002, which `_trusted` refuses
 MAX_BYTES = 16 << 20
 READERS = ("yaml", "simpleeval")  # what turns the text into the data validated, and evaluates its expressions
 
@@ -43,7 +44,7 @@ def kept_exercise(source: Path, text: bytes, validate: Callable[[], Exercise]) -
     kept there, else validated and kept there."""
     try:
         digest = _digest(text)
-    except OSError:  # this package's source cannot be read (a zip import): nothing is kept
+    except (OSError, ValueError, ImportError):  # sources that cannot be read (a zip import): nothing is kept
         return validate()
     name = f"{source.name}.{digest}{SUFFIX}"
     with _own_folder(source.parent / FOLDER) as folder:
@@ -108,7 +109,7 @@ class _ModelsOnly(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> type:
         found = getattr(models, name, None) if module == models.__name__ else None
-        if isinstance(found, type) and issubclass(found, pydantic.BaseModel):
+        if isinstance(found, type) and issubclass(found, pydantic.BaseModel) and found.__module__ == module:
             return found
         raise pickle.UnpicklingError(f"{module}.{name} is not one of the exercise's models")
 
@@ -117,24 +118,25 @@ def _keep(source: Path, name: str, digest: str, exercise: Exercise) -> None:
     """Written whole under another name, then renamed (a reader sees the old file, the new one, or none), readable
     by whom the source is; the file's earlier versions, and what a process stopped while writing left, are
     removed. A folder that cannot be made, or is not `_trusted`, keeps nothing."""
-    with suppress(OSError):
-        os.mkdir(source.parent / FOLDER, 0o755)
+    for level in (source.parent / FOLDER.parent, source.parent / FOLDER):
+        with suppress(OSError):
+            os.mkdir(level, 0o755)
     with _own_folder(source.parent / FOLDER) as folder:
         if folder is None:
             return
         partial = f"{source.name}.{secrets.token_hex(6)}.partial"
         try:
-            data = pickle.dumps((digest, exercise), protocol=pickle.HIGHEST_PROTOCOL)
             mode = stat.S_IMODE(os.stat(source).st_mode) & 0o644
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
             with os.fdopen(os.open(partial, flags, mode, dir_fd=folder), "wb") as file:
-                file.write(data)
+                pickle.dump((digest, exercise), file, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(partial, name, src_dir_fd=folder, dst_dir_fd=folder)
-        except Exception:  # noqa: BLE001 - what pickle cannot write, a full disk: kept nowhere
+        except Exception:  # noqa: BLE001 - a folder it may not write, what pickle cannot write: kept nowhere
             with suppress(OSError):
                 os.unlink(partial, dir_fd=folder)
             return
-        _remove_earlier(folder, source.name, name)
+        with suppress(OSError):
+            _remove_earlier(folder, source.name, name)
 
 
 def _remove_earlier(folder: int, source_name: str, kept: str) -> None:

@@ -119,9 +119,9 @@ def run(args: list[str] | None = None) -> NoReturn:
 
 
 def _nowhere_to_write(error: OSError) -> bool:
-    """A write that failed for want of room (a full disk or quota, a failing device): the output, a report's or the
-    terminal's, is lost, and that is the machine's doing, said in one line. Opening a file names it; writing
-    does not."""
+    """A write that found no room (a full disk or quota, a failing device; opening a file names it, writing one
+    does not): the machine's doing, said in one line, with Python's exit code for output it could not write. What
+    was written, the terminal's or a report's, may be incomplete."""
     return error.filename is None and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO)
 
 

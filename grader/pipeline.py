@@ -187,15 +187,20 @@ def _results(
             if index not in to_run:
                 yield index, judge_submission(submissions[index], None, batch), True
         # One submission with code to run (a check, a CI job): once its job is prepared, its write-up is read, and
-        # the answers it is judged against computed, while the sandbox starts or its code runs (on a core of their
-        # own: on one core they would only lengthen the run, whose time limit is on the wall clock).
+        # the answers it is judged against computed, while the sandbox starts or its code runs.
         written = {}
-        if len(to_run) == 1 and pool is not None and len(os.sched_getaffinity(0)) > 1:
+        if len(to_run) == 1 and pool is not None and _spare_core():
             pool.await_first_job()
             written = {i: _ahead_of_judging(s, batch) for i, s in to_run.items()}
         for run in runs:
             index = int(run.key)
             yield index, judge_submission(submissions[index], run, batch, written.get(index)), True
+
+
+def _spare_core() -> bool:
+    """Whether a core is left for the grader while a student's code runs: on one, work done meanwhile would only
+    lengthen the run, whose time limit is on the wall clock."""
+    return len(os.sched_getaffinity(0)) > 1
 
 
 def _ahead_of_judging(submission: Submission, batch: _Batch) -> dict[str, QuestionResult]:

@@ -155,13 +155,13 @@ def take_early_boot() -> Booted | None:
 def stop_process(process: subprocess.Popen[bytes]) -> None:
     """Ask a warm process to stop every job it runs; insist if it does not."""
     process.terminate()
-    ended = False
     try:
         ended = _ends_within(process, STOP_SECONDS)
-    finally:
-        if not ended:
-            process.kill()
-        process.wait()
+    except OSError:  # it cannot be waited for: it is killed
+        ended = False
+    if not ended:
+        process.kill()
+    process.wait()
     for stream in (process.stdin, process.stdout):
         try:
             if stream is not None:
@@ -176,14 +176,7 @@ def _ends_within(process: subprocess.Popen[bytes], seconds: float) -> bool:
     already gone."""
     if process.poll() is not None:
         return True
-    try:
-        pidfd = os.pidfd_open(process.pid)
-    except (OSError, AttributeError):  # a kernel before 5.3, or a Python built without it
-        try:
-            process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            return False
-        return True
+    pidfd = os.pidfd_open(process.pid)  # Linux 5.3, as the supervisor's own pidfds
     try:
         waiting = select.poll()
         waiting.register(pidfd, select.POLLIN)

@@ -284,7 +284,7 @@ class SandboxPool:
         items_file = self._items_file(job.items)
         (job_dir / "request.json").write_text(json.dumps(request.to_json(str(items_file))), encoding="utf-8")
         (job_dir / "request.json").chmod(0o600)
-        self._hand_over(box, self._counter)
+        self._give_box(box, self._counter)
         (records or job_dir / "out").mkdir(mode=0o755)  # the grader's: student code gets only the files opened there
         return _Running(job, job_dir, prepare_seconds=time.monotonic() - began, records=records)
 
@@ -304,7 +304,7 @@ class SandboxPool:
             self._items_files[path] = items  # keeps `items` alive, so its id is not reused
         return path
 
-    def _hand_over(self, box: Path, job_number: int) -> None:
+    def _give_box(self, box: Path, job_number: int) -> None:
         """The box belongs to the sandbox uid, when there is one; nobody else may enter it."""
         box.chmod(0o700)
         if not self._uid_base:

@@ -3,6 +3,7 @@ whenever the text, this package's source or the versions change, or the kept fil
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import shutil
@@ -46,11 +47,11 @@ def _pickles(source: Path) -> list[Path]:
 def test_an_exercise_is_validated_once_then_read_back_the_same(source):
     validations: list[int] = []
     first = _kept(source, validations)
-    (pickle,) = _pickles(source)
-    written = pickle.stat()
+    (kept_file,) = _pickles(source)
+    written = kept_file.stat()
     again = _kept(source, validations)
     assert validations == [1] and again is not first and again.model_dump() == first.model_dump()
-    assert pickle.name.startswith("exercise.") and (pickle.stat().st_ino, pickle.stat().st_mtime_ns) == (
+    assert kept_file.name.startswith("exercise.yaml.") and (kept_file.stat().st_ino, kept_file.stat().st_mtime_ns) == (
         written.st_ino, written.st_mtime_ns)  # read, not written again
 
 
@@ -63,11 +64,17 @@ def test_an_edit_is_validated_again_and_replaces_the_kept_version(source):
     assert validations == [1, 1] and len(_pickles(source)) == 1 and _pickles(source) != before
 
 
-@pytest.mark.parametrize("change", ["this package's source", "Python"])
+@pytest.mark.parametrize("change", ["this package's source", "a library that reads it", "Python"])
 def test_an_upgrade_is_validated_again(source, tmp_path, monkeypatch, change):
+    reader = tmp_path / "a_reader_of_exercises.py"
+    reader.write_text("VERSION = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(kept, "READERS", (*kept.READERS, reader.stem))
     validations: list[int] = []
     _kept(source, validations)
-    if change == "Python":
+    if change == "a library that reads it":
+        reader.write_text("VERSION = 22\n")
+    elif change == "Python":
         monkeypatch.setattr(sys, "version", sys.version + " (another build)")
     else:
         package = tmp_path / "package"
@@ -87,7 +94,7 @@ def test_nothing_is_written_where_python_writes_no_bytecode(source, monkeypatch)
 
 
 def test_a_folder_it_cannot_write_costs_nothing_but_the_validation(source):
-    (source.parent / FOLDER).write_text("a file where the folder would be")
+    (source.parent / FOLDER.parent).write_text("a file where the folder would be")
     validations: list[int] = []
     exercise = _kept(source, validations)
     assert validations == [1] and exercise.id == "rnn-bptt"
@@ -125,6 +132,21 @@ def test_a_kept_file_that_cannot_be_trusted_or_read_is_validated_again_and_repla
     assert [p.name for p in (source.parent / FOLDER).iterdir()] == [path.name]  # nothing else left
 
 
+def test_a_pycache_folder_python_made_group_writable_still_keeps_it(source, monkeypatch):
+    """Python and pytest make `__pycache__` under the umask (0775 under Debian's and Ubuntu's 002): the kept files
+    have a folder of their own in it."""
+    (source.parent / FOLDER.parent).mkdir(mode=0o775)
+    (source.parent / FOLDER.parent).chmod(0o775)
+    previous = os.umask(0o002)
+    try:
+        validations: list[int] = []
+        _kept(source, validations)
+        _kept(source, validations)
+    finally:
+        os.umask(previous)
+    assert validations == [1] and (source.parent / FOLDER).stat().st_mode & 0o777 == 0o755
+
+
 class _Runs:
     """A pickled call: what unpickling a forged file would run, if anything but the models were built."""
 
@@ -143,6 +165,19 @@ def test_a_kept_file_naming_anything_but_the_models_runs_nothing(source, tmp_pat
     path.write_bytes(pickle.dumps((digest, _Runs(ran))))
     validations: list[int] = []
     assert _kept(source, validations).id == "rnn-bptt" and validations == [1] and not ran.exists()
+
+
+def _naming(module: str, name: str) -> bytes:
+    """A pickle that names `module.name` and nothing else (protocol 4: two short strings, STACK_GLOBAL, STOP)."""
+    short = [b"\x8c" + bytes([len(text)]) + text.encode() for text in (module, name)]
+    return b"\x80\x04" + b"".join(short) + b"\x93."
+
+
+@pytest.mark.parametrize("name", ["Path", "check_exercise", "BaseModel"])  # in the models' module, not models
+def test_only_the_exercise_s_models_are_built_from_a_kept_file(name):
+    with pytest.raises(pickle.UnpicklingError):
+        kept._ModelsOnly(io.BytesIO(_naming("exercises.models", name))).load()
+    assert kept._ModelsOnly(io.BytesIO(_naming("exercises.models", "Exercise"))).load() is Exercise
 
 
 def test_a_kept_file_of_another_version_renamed_to_this_ones_name_is_not_read(source):
@@ -167,7 +202,7 @@ def test_a_kept_file_with_another_name_too_is_not_read(source, tmp_path):
     assert validations == [1] and path.stat().st_nlink == 1  # replaced by a file of its own
 
 
-@pytest.mark.parametrize("folder", ["a link", "another user's"])
+@pytest.mark.parametrize("folder", ["a link", "group-writable", "another user's"])
 def test_a_folder_that_is_not_this_users_own_is_neither_read_nor_written(source, tmp_path, folder):
     _kept(source, [])
     kept_folder = source.parent / FOLDER
@@ -176,6 +211,9 @@ def test_a_folder_that_is_not_this_users_own_is_neither_read_nor_written(source,
         kept_folder.rename(elsewhere)
         kept_folder.symlink_to(elsewhere)
         before = sorted(os.listdir(elsewhere))
+    elif folder == "group-writable":
+        kept_folder.chmod(0o775)
+        before = sorted(os.listdir(kept_folder))
     else:
         if os.geteuid() != 0:
             pytest.skip("giving a folder to another user needs root")
@@ -196,8 +234,8 @@ def test_a_kits_check_keeps_its_exercise_in_the_kit(tmp_path):
                    capture_output=True, env=env)
     check = [sys.executable, str(kit / "check.py"), str(CORRECT), "--timeout", "5"]
     first = subprocess.run(check, capture_output=True, text=True, env=env)
-    (pickle,) = (kit / FOLDER).glob(f"kit.*{SUFFIX}")
-    written = pickle.stat().st_mtime_ns
+    (kept_file,) = (kit / FOLDER).glob(f"kit.json.*{SUFFIX}")
+    written = kept_file.stat().st_mtime_ns
     second = subprocess.run(check, capture_output=True, text=True, env=env)
     assert first.stdout == second.stdout and "PASS     grad_W_H" in second.stdout
-    assert pickle.stat().st_mtime_ns == written
+    assert kept_file.stat().st_mtime_ns == written

@@ -197,6 +197,20 @@ def test_a_full_disk_under_the_output_is_one_line_and_exit_code_120(classroom, c
     assert done.returncode == 120 and done.stderr == "rnn-grader: No space left on device\n"
 
 
+@pytest.mark.parametrize("error, one_line", [
+    (OSError(28, "No space left on device"), True),
+    (OSError(122, "Disk quota exceeded"), True),
+    (OSError(5, "Input/output error"), True),
+    (OSError(28, "No space left on device", "grades.csv"), False),  # opening a file: its own message, elsewhere
+    (PermissionError(13, "Permission denied"), False),
+    (FileNotFoundError(2, "No such file or directory"), False),
+])
+def test_only_a_write_that_found_no_room_is_one_line_other_os_errors_keep_their_traceback(error, one_line):
+    from grader.cli import _nowhere_to_write
+
+    assert _nowhere_to_write(error) == one_line
+
+
 def test_a_reader_that_leaves_ends_the_command_without_a_traceback():
     """click's own doing, kept: the command line's scripts (`rnn-grader list | head -1`) rely on it."""
     reader_gone = subprocess.Popen([sys.executable, "-m", "grader", "list"], stdout=subprocess.PIPE,

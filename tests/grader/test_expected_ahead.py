@@ -1,5 +1,6 @@
-"""A lone submission's expected answers are computed while its code runs: once, before judging asks for them, and
-a reference that fails there still fails where its question is judged, as a grader error of that question alone."""
+"""A lone submission's expected answers are computed while the sandbox starts or its code runs, where a second core
+can take them: once, before judging asks for them; a reference that fails there still fails where its question is
+judged, as a grader error of that question alone."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+import grader.pipeline
 from exercises.bank import exercise_files, load_exercise_file, resolve
 from grader.cases.draw import build_cases
 from grader.judge.expected import Expected
@@ -53,7 +55,8 @@ def test_answers_computed_ahead_are_the_ones_judging_reads(tmp_path):
     assert len(calls) == len(cases)  # read, not computed again
 
 
-def test_a_reference_that_fails_ahead_is_a_grader_error_of_its_question_only(tmp_path):
+def test_a_reference_that_fails_ahead_is_a_grader_error_of_its_question_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(grader.pipeline, "_spare_core", lambda: True)  # computed ahead, whatever runs this
     exercise = _exercise(tmp_path)
     options = GradingOptions(limits=Limits(timeout=5.0), public_only=True, single=True)
     (submission,) = grade([CORRECT], exercise, options).submissions
@@ -64,9 +67,7 @@ def test_a_reference_that_fails_ahead_is_a_grader_error_of_its_question_only(tmp
 
 def test_a_lone_submission_s_answers_are_computed_while_its_code_runs(tmp_path, monkeypatch):
     """Even those its code never asks for: a submission that answers nothing still has them computed, ahead."""
-    import grader.pipeline
-
-    monkeypatch.setattr(grader.pipeline.os, "sched_getaffinity", lambda pid: {0, 1})  # two cores, whatever runs this
+    monkeypatch.setattr(grader.pipeline, "_spare_core", lambda: True)  # computed ahead, whatever runs this
     exercise = _exercise(tmp_path)
     nothing = tmp_path / "nothing.py"
     nothing.write_text("x = 1\n")
@@ -77,9 +78,7 @@ def test_a_lone_submission_s_answers_are_computed_while_its_code_runs(tmp_path, 
 
 
 def test_on_one_core_nothing_is_computed_ahead(tmp_path, monkeypatch):
-    import grader.pipeline
-
-    monkeypatch.setattr(grader.pipeline.os, "sched_getaffinity", lambda pid: {0})
+    monkeypatch.setattr(grader.pipeline, "_spare_core", lambda: False)
     exercise = _exercise(tmp_path)
     nothing = tmp_path / "nothing.py"
     nothing.write_text("x = 1\n")
