@@ -29,17 +29,19 @@ from grader.cases.draw import Case, build_cases
 from grader.cases.variants import for_student
 from grader.judge.expected import Expected, call_args
 from grader.judge.numerical_gradient import gradient_check_id, probe_calls
-from grader.judge.questions import Evidence, grader_error, judge_question, trace_root_causes
 from grader.read.flags import PROTECTED_PACKAGES, flagged_imports, most_used, plotting_packages
 from grader.read.submission import Submission, discover
-from grader.results import GradingResults, QuestionResult, SubmissionResult, total
 from grader.run.client import Job, SandboxPool
 from grader.run.protocol import Item, Limits, RunResult, encode_array
 
-if TYPE_CHECKING:  # a student's check keeps no gradebook: its modules load only when one is opened
+if TYPE_CHECKING:
+    # A student's check keeps no gradebook: its modules load only when one is opened. Judging's modules load once
+    # the first job is handed to the sandbox: a lone submission's code runs meanwhile.
+    from grader.judge.questions import Evidence
     from grader.record.gradebook import Gradebook
     from grader.record.shard import Shard
     from grader.record.stored import StoredResults
+    from grader.results import GradingResults, QuestionResult, SubmissionResult
 
 SHAPES_VARIABLE = "SHAPES"
 
@@ -118,6 +120,8 @@ def grade(
 ) -> GradingResults:
     """Grade every submission under `paths` (only `shard`'s students, given one); one submission's failure
     never touches another's result. The results are kept in memory (`grade_stored` keeps a class on disk)."""
+    from grader.results import GradingResults
+
     kept: dict[int, SubmissionResult] = {}
     isolation = _grade_each(paths, exercise, options, kept.__setitem__, on_result, shard)
     return GradingResults(exercise=exercise.id, submissions=[kept[i] for i in sorted(kept)], isolation=isolation)
@@ -401,6 +405,9 @@ def judge_submission(
     submission: Submission, run: RunResult | None, batch: _Batch, written: dict[str, QuestionResult] | None = None
 ) -> SubmissionResult:
     """The submission's result; `written`: its written questions' results, when they were judged already."""
+    from grader.judge.questions import grader_error, judge_question, trace_root_causes
+    from grader.results import SubmissionResult, total
+
     exercise, options = batch.exercise, batch.options
     student = batch.student(submission)
     if submission.rejected is not None:
@@ -443,6 +450,8 @@ def judge_submission(
 
 def written_results(submission: Submission, batch: _Batch) -> dict[str, QuestionResult]:
     """The results of the written questions, which read the write-up only (never the code's run)."""
+    from grader.judge.questions import judge_question
+
     setting = batch.setting(submission)
     if setting.error is not None:
         return {}
@@ -455,6 +464,8 @@ def written_results(submission: Submission, batch: _Batch) -> dict[str, Question
 
 
 def gather_evidence(submission: Submission, run: RunResult | None, exercise: Exercise, limits: Limits) -> Evidence:
+    from grader.judge.questions import Evidence
+
     symbols = {q.symbol: [q.symbol, *q.aliases] for q in exercise.questions if isinstance(q, ShapeQuestion)}
     evidence = Evidence(
         answers=submission.answers,

@@ -189,6 +189,45 @@ def test_the_installed_command_runs_numpys_maths_on_one_thread_unless_told_other
     assert "numpy imported with 1 3 1" in done.stdout.splitlines()
 
 
+PYDANTICS_PLUGINS_SOUGHT = """
+import sys
+def seen(event, args):
+    if event == "import" and args[0] == "importlib.metadata" and "importlib.metadata" not in sys.modules:
+        print("importlib.metadata imported")
+sys.addaudithook(seen)
+"""
+
+
+@pytest.mark.parametrize("disabled", [None, "some_plugin"])
+def test_the_installed_command_looks_for_no_pydantic_plugins_unless_told_which(classroom, disabled):
+    """pydantic's search for plugins imports importlib.metadata and reads every package's entry points; the
+    command's results are validated all the same (a wrong answer's feedback), and pydantic's own setting, when the
+    environment gives it, is pydantic's to read."""
+    env = {name: value for name, value in os.environ.items() if name != "PYDANTIC_DISABLE_PLUGINS"}
+    done = subprocess.run(
+        [sys.executable, "-c", PYDANTICS_PLUGINS_SOUGHT + ENDING, "none", "check", str(classroom / "bo.py"), *FAST],
+        capture_output=True, text=True, env=env | ({"PYDANTIC_DISABLE_PLUGINS": disabled} if disabled else {}),
+    )
+    assert done.returncode == 1 and "tanh" in done.stdout.lower(), done.stderr
+    assert ("importlib.metadata imported" in done.stdout) == (disabled is not None)
+
+
+def test_pydantics_plugin_loader_answers_any_other_name_from_pydantics_own(monkeypatch):
+    """A pydantic that asks its loader for more than `get_plugins` gets its own loader's answer; a module's
+    special names, which tools walking sys.modules ask, do not load it."""
+    from grader.cli import PYDANTIC_PLUGIN_LOADER, _no_pydantic_plugins
+
+    monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS", raising=False)
+    monkeypatch.delitem(sys.modules, PYDANTIC_PLUGIN_LOADER, raising=False)
+    _no_pydantic_plugins()
+    loader = sys.modules[PYDANTIC_PLUGIN_LOADER]
+    assert list(loader.get_plugins()) == [] and getattr(loader, "__file__", None) is None
+    assert sys.modules[PYDANTIC_PLUGIN_LOADER] is loader
+    assert loader.PYDANTIC_ENTRY_POINT_GROUP == "pydantic"  # pydantic's own loader's constant
+    assert sys.modules[PYDANTIC_PLUGIN_LOADER] is not loader
+    assert sys.modules[PYDANTIC_PLUGIN_LOADER].__file__.endswith("_loader.py")
+
+
 @pytest.mark.parametrize("command", [["--help"], ["list"], ["check", "bo.py", *FAST]])
 def test_a_full_disk_under_the_output_is_one_line_and_exit_code_120(classroom, command):
     with open("/dev/full", "w") as full:
