@@ -196,7 +196,9 @@ def _results(
         if len(to_run) == 1 and pool is not None and _spare_core():
             pool.await_first_job()
             written = {i: _ahead_of_judging(s, batch) for i, s in to_run.items()}
-        for run in runs:
+        for count, run in enumerate(runs, 1):
+            if pool is not None and count == len(to_run):
+                pool.release()  # the last run: the sandbox stops while it is judged
             index = int(run.key)
             yield index, judge_submission(submissions[index], run, batch, written.get(index)), True
 

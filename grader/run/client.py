@@ -193,6 +193,12 @@ class SandboxPool:
         instead of slowing the job's preparation (the scheduler shares this interpreter)."""
         self._first_job.wait(timeout=FIRST_JOB_WAIT_SECONDS)
 
+    def release(self) -> None:
+        """Every job is collected and none follows: the warm processes stop while the caller judges the last
+        result (leaving the pool waits for them)."""
+        for warm in self._warm_processes.values():
+            warm.begin_stop()
+
     def _results(self, results: queue.Queue[RunResult | BaseException | None]) -> Iterator[RunResult]:
         try:
             while (result := results.get()) is not None:

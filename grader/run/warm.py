@@ -71,6 +71,11 @@ class WarmProcess:
                 raise SandboxError("the sandbox process did not start")
             self.ready = bool(readable)
 
+    def begin_stop(self) -> None:
+        """Ask it to stop, without waiting: `stop` waits for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+
     def stop(self) -> None:
         stop_process(self.process)
 

@@ -85,3 +85,20 @@ def test_on_one_core_nothing_is_computed_ahead(tmp_path, monkeypatch):
     options = GradingOptions(limits=Limits(timeout=5.0), public_only=True, single=True)
     grade([nothing], exercise, options)
     assert resolve(exercise, "references.py:calls") == []
+
+
+def test_the_last_run_releases_the_sandbox_before_it_is_judged(tmp_path, monkeypatch):
+    """The warm processes stop while the last result is judged, not after: a student's check ends sooner."""
+    from grader.run.client import SandboxPool
+
+    events = []
+    release, judge = SandboxPool.release, grader.pipeline.judge_submission
+    monkeypatch.setattr(SandboxPool, "release", lambda pool: (events.append("released"), release(pool))[1])
+    monkeypatch.setattr(grader.pipeline, "judge_submission",
+                        lambda submission, run, *rest: (events.append(f"judged {bool(run)}"),
+                                                        judge(submission, run, *rest))[1])
+    (tmp_path / "a.py").write_text(CORRECT.read_text())
+    (tmp_path / "b.py").write_text(CORRECT.read_text())
+    grade([tmp_path], load_exercise_file(exercise_files()["rnn-bptt"]),
+          GradingOptions(limits=Limits(timeout=5), public_only=True, jobs=2))
+    assert events == ["judged True", "released", "judged True"]

@@ -537,6 +537,21 @@ def test_the_caller_waits_for_the_first_job_to_be_prepared_and_no_longer(tmp_pat
     assert set_by_the_scheduler and (running or job == "cannot be prepared")
 
 
+def test_a_released_pool_stops_its_warm_process_while_the_caller_still_holds_it(tmp_path):
+    """`release` once every job is collected (a lone submission's last run, before it is judged): the warm process
+    ends without the pool being left; leaving it then finds it gone, and nothing of the batch stays."""
+    (tmp_path / "s.py").write_text("def f():\n    return 1.0\n")
+    item = Item(id="f", kind="call", name="f", calls=[[]])
+    with SandboxPool(FAST, jobs=1) as pool:
+        [result] = pool.run([Job("0", [(tmp_path / "s.py", "s.py")], [Unit(kind="module", label="s.py", path="s.py")],
+                                 [item])])
+        [warm] = pool._warm_processes.values()
+        pool.release()
+        code = warm.process.wait(timeout=10)
+        folder = pool._tmp
+    assert float(result.items["f"].records[0].value) == 1.0 and code == 0 and not folder.exists()
+
+
 def test_folders_of_a_dead_grader_are_swept_by_the_next_one(tmp_path):
     gone = subprocess.Popen(["true"])
     gone.wait()
