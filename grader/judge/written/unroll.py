@@ -252,9 +252,10 @@ class Unrolled:
             return np.asarray(float(self.position(symbol.sub[0], bound) == self.position(symbol.sub[1], bound)))
         step, entry = self.index(symbol.sub[0], bound), self.position(symbol.sub[1], bound)
         definitions = self.defined.get(_defined_key(symbol))
-        if definitions and self.notation.quantity(Sym(symbol.base, symbol.sub[:1], symbol.hat)) is None:
+        vector_symbol = _vector_of(symbol)
+        if definitions and self.notation.quantity(vector_symbol) is None:
             return self._entry_definition(symbol, definitions, step, entry, depth)
-        vector = self._value(Sym(symbol.base, symbol.sub[:1], symbol.hat), bound, depth)
+        vector = self._value(vector_symbol, bound, depth)
         return _element(vector, (entry,))
 
     def _entry_definition(self, symbol: Sym, definitions: list[Definition], step: int, entry: int, depth: int):
@@ -679,15 +680,35 @@ def _generality(definition: Definition) -> int:
     return len({index_variable(sub) for sub in subs or ()} - {None})
 
 
+def _vector_of(symbol: Sym) -> Sym:
+    """`h_t` for the entry `h_{t,i}`, made once and kept on the entry's symbol (with its key, see symbols.key)."""
+    known = symbol.__dict__.get("_vector")
+    if known is None:
+        assert symbol.sub is not None
+        known = Sym(symbol.base, symbol.sub[:1], symbol.hat)
+        object.__setattr__(symbol, "_vector", known)
+    return known
+
+
 def _defined_key(lhs: Any) -> str:
-    """What a definition defines, without its index: `δ` for δ_t and δ_{T+1}; `∂L/∂h` for ∂L/∂h_t."""
-    if isinstance(lhs, Sym):  # `D_j` by step, `r_{t,i}` by entry, apart from a plain `D` (a size, say)
-        if lhs.sub is not None and len(lhs.sub) in (1, 2):
-            return base_key(lhs) + ("@step" if len(lhs.sub) == 1 else "@entry")
-        return key(lhs)
+    """What a definition defines, without its index: `δ` for δ_t and δ_{T+1}; `∂L/∂h` for ∂L/∂h_t. Kept on a
+    symbol, as its key is."""
+    if isinstance(lhs, Sym):
+        known = lhs.__dict__.get("_defined_key")
+        if known is None:
+            known = _symbol_defined_key(lhs)
+            object.__setattr__(lhs, "_defined_key", known)
+        return known
     if isinstance(lhs, Frac) and isinstance(lhs.num, Partial) and isinstance(lhs.den, Partial):
         return "∂" + _defined_key(lhs.num.arg) + "/∂" + _defined_key(lhs.den.arg) + _shift(lhs)
     return repr(lhs)
+
+
+def _symbol_defined_key(lhs: Sym) -> str:
+    """`D_j` by step, `r_{t,i}` by entry, apart from a plain `D` (a size, say)."""
+    if lhs.sub is not None and len(lhs.sub) in (1, 2):
+        return base_key(lhs) + ("@step" if len(lhs.sub) == 1 else "@entry")
+    return key(lhs)
 
 
 def _shift(lhs: Frac) -> str:
