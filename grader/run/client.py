@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader.read.units import Unit
@@ -305,7 +305,8 @@ class SandboxPool:
         """The items as JSON, written once for all the jobs that share them (readable by root only)."""
         path = self._tmp / f"items-{id(items)}.json"
         if path not in self._items_files:
-            path.write_text(json.dumps([asdict(item) for item in items]), encoding="utf-8")
+            # each item's own fields: `asdict` would deep-copy every argument's encoded array first (10 ms a class)
+            path.write_text(json.dumps([vars(item) for item in items]), encoding="utf-8")
             path.chmod(0o600)
             self._items_files[path] = items  # keeps `items` alive, so its id is not reused
         return path
