@@ -6,6 +6,7 @@ import atexit
 import builtins
 import errno
 import importlib
+import importlib.machinery
 import os
 import re
 import signal
@@ -23,6 +24,7 @@ DEFAULT_EXERCISE = "rnn-bptt"
 OUTPUT_LOST = 120  # as Python's own exit when it cannot flush what was written
 MATHS_THREADS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 PYDANTIC_PLUGIN_LOADER = "pydantic.plugin._loader"
+PYDANTIC_PLUGINS_OFF = ("__all__", "1", "true")  # values of PYDANTIC_DISABLE_PLUGINS that turn every plugin off
 
 
 class UsageProblem(click.ClickException):
@@ -147,21 +149,27 @@ def _one_maths_thread() -> None:
 def _no_pydantic_plugins() -> None:
     """pydantic looks for plugins (hooks of observability tools) when it builds its first validator: it imports
     importlib.metadata and reads every installed package's entry points, 30 to 40 ms of a student's check, for
-    plugins a grader never uses. Unless the environment says which plugins to load (`PYDANTIC_DISABLE_PLUGINS`,
-    pydantic's own setting), its loader is one that finds none; any other name asked of it loads pydantic's."""
-    if "PYDANTIC_DISABLE_PLUGINS" in os.environ or PYDANTIC_PLUGIN_LOADER in sys.modules:
+    plugins a grader never uses. Its loader is one that finds none, unless `PYDANTIC_DISABLE_PLUGINS` (pydantic's
+    own setting) names plugins to leave out or is empty: then pydantic looks, as it would. Any other name asked
+    of the loader loads pydantic's own."""
+    if os.environ.get("PYDANTIC_DISABLE_PLUGINS", "__all__") not in PYDANTIC_PLUGINS_OFF:
+        return
+    if PYDANTIC_PLUGIN_LOADER in sys.modules:
         return
     loader = types.ModuleType(PYDANTIC_PLUGIN_LOADER, "pydantic's plugin loader, finding no plugins")
+    loader.__spec__ = importlib.machinery.ModuleSpec(PYDANTIC_PLUGIN_LOADER, None)
     vars(loader).update(get_plugins=lambda: (), __getattr__=_pydantic_plugin_loader)
     sys.modules[PYDANTIC_PLUGIN_LOADER] = loader
 
 
 def _pydantic_plugin_loader(name: str) -> object:
-    """A name the loader above does not have: pydantic's own loader takes its place, and answers. (Not for a
-    module's special names, which tools walking `sys.modules` ask of every module.)"""
+    """A name the loader above does not have: pydantic's own loader takes its place (once), and answers. Not for a
+    module's special names, which tools walking `sys.modules` ask of every module."""
     if name.startswith("__"):
         raise AttributeError(name)
-    del sys.modules[PYDANTIC_PLUGIN_LOADER]
+    present = sys.modules.get(PYDANTIC_PLUGIN_LOADER)
+    if present is not None and vars(present).get("__getattr__") is _pydantic_plugin_loader:
+        sys.modules.pop(PYDANTIC_PLUGIN_LOADER, None)
     return getattr(importlib.import_module(PYDANTIC_PLUGIN_LOADER), name)
 
 

@@ -35,8 +35,8 @@ from grader.run.client import Job, SandboxPool
 from grader.run.protocol import Item, Limits, RunResult, encode_array
 
 if TYPE_CHECKING:
-    # A student's check keeps no gradebook: its modules load only when one is opened. Judging's modules load once
-    # the first job is handed to the sandbox: a lone submission's code runs meanwhile.
+    # A student's check keeps no gradebook: its modules load only when one is opened. The judging of questions
+    # (grader.judge.questions and what it imports) loads once a lone submission's job is prepared, while it runs.
     from grader.judge.questions import Evidence
     from grader.record.gradebook import Gradebook
     from grader.record.shard import Shard

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import os
@@ -198,18 +199,18 @@ sys.addaudithook(seen)
 """
 
 
-@pytest.mark.parametrize("disabled", [None, "some_plugin"])
+@pytest.mark.parametrize("disabled", [None, "__all__", "some_plugin", ""])
 def test_the_installed_command_looks_for_no_pydantic_plugins_unless_told_which(classroom, disabled):
     """pydantic's search for plugins imports importlib.metadata and reads every package's entry points; the
-    command's results are validated all the same (a wrong answer's feedback), and pydantic's own setting, when the
-    environment gives it, is pydantic's to read."""
+    command's results are validated all the same (a wrong answer's feedback). pydantic's own setting, when it
+    leaves some plugins on (some left out, or none), makes pydantic look for them."""
     env = {name: value for name, value in os.environ.items() if name != "PYDANTIC_DISABLE_PLUGINS"}
     done = subprocess.run(
         [sys.executable, "-c", PYDANTICS_PLUGINS_SOUGHT + ENDING, "none", "check", str(classroom / "bo.py"), *FAST],
-        capture_output=True, text=True, env=env | ({"PYDANTIC_DISABLE_PLUGINS": disabled} if disabled else {}),
+        capture_output=True, text=True, env=env | ({"PYDANTIC_DISABLE_PLUGINS": disabled} if disabled is not None else {}),
     )
     assert done.returncode == 1 and "tanh" in done.stdout.lower(), done.stderr
-    assert ("importlib.metadata imported" in done.stdout) == (disabled is not None)
+    assert ("importlib.metadata imported" in done.stdout) == (disabled in ("some_plugin", ""))
 
 
 def test_pydantics_plugin_loader_answers_any_other_name_from_pydantics_own(monkeypatch):
@@ -218,14 +219,22 @@ def test_pydantics_plugin_loader_answers_any_other_name_from_pydantics_own(monke
     from grader.cli import PYDANTIC_PLUGIN_LOADER, _no_pydantic_plugins
 
     monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS", raising=False)
-    monkeypatch.delitem(sys.modules, PYDANTIC_PLUGIN_LOADER, raising=False)
-    _no_pydantic_plugins()
-    loader = sys.modules[PYDANTIC_PLUGIN_LOADER]
-    assert list(loader.get_plugins()) == [] and getattr(loader, "__file__", None) is None
-    assert sys.modules[PYDANTIC_PLUGIN_LOADER] is loader
-    assert loader.PYDANTIC_ENTRY_POINT_GROUP == "pydantic"  # pydantic's own loader's constant
-    assert sys.modules[PYDANTIC_PLUGIN_LOADER] is not loader
-    assert sys.modules[PYDANTIC_PLUGIN_LOADER].__file__.endswith("_loader.py")
+    earlier = sys.modules.pop(PYDANTIC_PLUGIN_LOADER, None)
+    try:
+        _no_pydantic_plugins()
+        loader = sys.modules[PYDANTIC_PLUGIN_LOADER]
+        assert list(loader.get_plugins()) == [] and getattr(loader, "__file__", None) is None
+        assert importlib.util.find_spec(PYDANTIC_PLUGIN_LOADER).name == PYDANTIC_PLUGIN_LOADER
+        assert sys.modules[PYDANTIC_PLUGIN_LOADER] is loader
+        assert loader.PYDANTIC_ENTRY_POINT_GROUP == "pydantic"  # pydantic's own loader's constant
+        real = sys.modules[PYDANTIC_PLUGIN_LOADER]
+        assert real is not loader and real.__file__.endswith("_loader.py")
+        assert loader.get_plugins is not real.get_plugins and loader.warnings is real.warnings  # asked again: no reload
+        assert sys.modules[PYDANTIC_PLUGIN_LOADER] is real
+    finally:
+        sys.modules.pop(PYDANTIC_PLUGIN_LOADER, None)
+        if earlier is not None:
+            sys.modules[PYDANTIC_PLUGIN_LOADER] = earlier
 
 
 @pytest.mark.parametrize("command", [["--help"], ["list"], ["check", "bo.py", *FAST]])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 import grader.pipeline
@@ -87,7 +88,8 @@ def test_on_one_core_nothing_is_computed_ahead(tmp_path, monkeypatch):
     assert resolve(exercise, "references.py:calls") == []
 
 
-def test_the_last_run_releases_the_sandbox_before_it_is_judged(tmp_path, monkeypatch):
+@pytest.mark.parametrize("class_size", [1, 2])
+def test_the_last_run_releases_the_sandbox_before_it_is_judged(tmp_path, monkeypatch, class_size):
     """The warm processes stop while the last result is judged, not after: a student's check ends sooner."""
     from grader.run.client import SandboxPool
 
@@ -97,8 +99,8 @@ def test_the_last_run_releases_the_sandbox_before_it_is_judged(tmp_path, monkeyp
     monkeypatch.setattr(grader.pipeline, "judge_submission",
                         lambda submission, run, *rest: (events.append(f"judged {bool(run)}"),
                                                         judge(submission, run, *rest))[1])
-    (tmp_path / "a.py").write_text(CORRECT.read_text())
-    (tmp_path / "b.py").write_text(CORRECT.read_text())
+    for name in "ab"[:class_size]:
+        (tmp_path / f"{name}.py").write_text(CORRECT.read_text())
     grade([tmp_path], load_exercise_file(exercise_files()["rnn-bptt"]),
           GradingOptions(limits=Limits(timeout=5), public_only=True, jobs=2))
-    assert events == ["judged True", "released", "judged True"]
+    assert events == ["judged True"] * (class_size - 1) + ["released", "judged True"]
