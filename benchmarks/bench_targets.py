@@ -253,6 +253,7 @@ def breakdown(folder: Path, jobs: int) -> dict:
     from grader.judge.exercise_check import load_checked_exercise
     from grader.read.submission import discover
     from grader.report import native_json
+    from grader.results import GradingResults
 
     spent: dict[str, float] = {}
 
@@ -275,7 +276,7 @@ def breakdown(folder: Path, jobs: int) -> dict:
     results = timed(
         "judge", lambda: [grading.judge_submission(s, runs.get(i), batch) for i, s in enumerate(submissions)]
     )
-    timed("report", lambda: native_json.render(grading.GradingResults(exercise=exercise.id, submissions=results)))
+    timed("report", lambda: native_json.render(GradingResults(exercise=exercise.id, submissions=results)))
     wall = time.perf_counter() - started
     sandbox = _sandbox_stages(list(runs.values()))
     count = len(submissions)
