@@ -1,0 +1,39 @@
+"""The benchmarks reach into the grader (its pipeline's stages, the written reader's caches): each runs here on a
+class of three, so a change inside the grader that breaks one is seen with the tests, not at the next measurement."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+CORPUS = Path(__file__).resolve().parents[1] / "corpus"
+sys.path.insert(0, str(BENCHMARKS))
+
+import bench_judging  # noqa: E402
+import bench_targets  # noqa: E402
+
+
+@pytest.fixture
+def small_class(tmp_path):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    shutil.copy(CORPUS / "correct" / "student01_loops.py", folder / "a.py")
+    shutil.copy(CORPUS / "wrong" / "missing_tanh_derivative.py", folder / "b.py")
+    shutil.copy(Path(__file__).parents[1] / "examples" / "student_answer_rnn_bptt.md", folder / "c.md")
+    return folder
+
+
+def test_the_targets_breakdown_times_every_stage_of_a_class(small_class):
+    stages = bench_targets.breakdown(small_class, 2)
+    assert stages["submissions"] == 3 and stages["with_code"] == 2
+    assert all(stages["ms_per_submission"][stage] > 0 for stage in ("read", "judge", "hand-over", "collect"))
+
+
+def test_the_judging_benchmark_times_a_tree_against_itself(small_class):
+    totals = bench_judging.judged(BENCHMARKS.parent, [small_class])
+    spent, count = totals["class"]
+    assert count == 3 and spent > 0
