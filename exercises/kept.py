@@ -21,7 +21,6 @@ import io
 import os
 import pickle
 import re
-import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterator
@@ -124,7 +123,7 @@ def _keep(source: Path, name: str, digest: str, exercise: Exercise) -> None:
     with _own_folder(source.parent / FOLDER) as folder:
         if folder is None:
             return
-        partial = f"{source.name}.{secrets.token_hex(6)}.partial"
+        partial = f"{source.name}.{os.urandom(6).hex()}.partial"
         try:
             mode = stat.S_IMODE(os.stat(source).st_mode) & 0o644
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC

@@ -26,7 +26,7 @@ from grader.judge.written.parsing import (
     parse_math,
     walk,
 )
-from grader.judge.written.symbols import key
+from grader.judge.written.symbols import kept_on, key
 
 ACTIVATIONS = ("tanh", "sigma", "sigmoid", "relu")
 
@@ -54,11 +54,7 @@ class Notation:
 
 def base_key(symbol: Sym) -> str:
     """The key of the symbol without its subscript (`h` for `h_{t-1}`), kept on the symbol like its key."""
-    known = symbol.__dict__.get("_base_key")
-    if known is None:
-        known = key(Sym(symbol.base, None, symbol.hat))
-        object.__setattr__(symbol, "_base_key", known)
-    return known
+    return kept_on(symbol, "_base_key", lambda whole: key(Sym(whole.base, None, whole.hat)))
 
 
 def from_exercise(symbols: dict[str, list[str]], per_step: set[str], previous: dict[str, str]) -> Notation:

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from grader.judge.written.parsing import Add, Index, MathSyntaxError, Neg, Num, Sym, parse_math
 
+T = TypeVar("T")
+
 
 def key(tree: Any) -> str:
-    """`W_{H}` and `W_H` alike: base, hat and subscript, with the subscript's own structure. A symbol's key is kept
-    on it (trees are immutable): judging a derivation asks for the same symbols' keys hundreds of thousands of
-    times."""
-    if isinstance(tree, Sym):
-        known = tree.__dict__.get("_key")
-        if known is None:
-            known = _symbol_key(tree)
-            object.__setattr__(tree, "_key", known)
-        return known
-    return _key(tree)
+    """`W_{H}` and `W_H` alike: base, hat and subscript, with the subscript's own structure (kept on a symbol)."""
+    return kept_on(tree, "_key", _symbol_key) if isinstance(tree, Sym) else _key(tree)
+
+
+def kept_on(symbol: Sym, name: str, derive: Callable[[Sym], T]) -> T:
+    """What `derive` makes of a symbol, made once and kept on it under `name` (trees are immutable): judging a
+    derivation asks for the same symbols' keys, and what is derived from them, hundreds of thousands of times."""
+    known = symbol.__dict__.get(name)
+    if known is None:
+        known = derive(symbol)
+        object.__setattr__(symbol, name, known)
+    return known
 
 
 def _symbol_key(tree: Sym) -> str:

@@ -34,7 +34,7 @@ from grader.judge.written.parsing import (
     Sym,
     walk,
 )
-from grader.judge.written.symbols import key
+from grader.judge.written.symbols import kept_on, key
 
 MAX_DEPTH = 100
 MAX_STEPS_OF_WORK = 200_000  # evaluations of one formula: far beyond any derivation, short of a hang
@@ -681,24 +681,15 @@ def _generality(definition: Definition) -> int:
 
 
 def _vector_of(symbol: Sym) -> Sym:
-    """`h_t` for the entry `h_{t,i}`, made once and kept on the entry's symbol (with its key, see symbols.key)."""
-    known = symbol.__dict__.get("_vector")
-    if known is None:
-        assert symbol.sub is not None
-        known = Sym(symbol.base, symbol.sub[:1], symbol.hat)
-        object.__setattr__(symbol, "_vector", known)
-    return known
+    """`h_t` for the entry `h_{t,i}`, kept on the entry's symbol (and so, with it, its own key)."""
+    return kept_on(symbol, "_vector", lambda entry: Sym(entry.base, (entry.sub or ())[:1], entry.hat))
 
 
 def _defined_key(lhs: Any) -> str:
     """What a definition defines, without its index: `δ` for δ_t and δ_{T+1}; `∂L/∂h` for ∂L/∂h_t. Kept on a
     symbol, as its key is."""
     if isinstance(lhs, Sym):
-        known = lhs.__dict__.get("_defined_key")
-        if known is None:
-            known = _symbol_defined_key(lhs)
-            object.__setattr__(lhs, "_defined_key", known)
-        return known
+        return kept_on(lhs, "_defined_key", _symbol_defined_key)
     if isinstance(lhs, Frac) and isinstance(lhs.num, Partial) and isinstance(lhs.den, Partial):
         return "∂" + _defined_key(lhs.num.arg) + "/∂" + _defined_key(lhs.den.arg) + _shift(lhs)
     return repr(lhs)
