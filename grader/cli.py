@@ -61,27 +61,11 @@ def _exercise(exercise_id: str, secret: str | None = None):
 
 
 def _start_the_sandbox(paths: tuple[str, ...], isolation: str = "auto", own_work: bool = False) -> None:
-    """The sandbox's interpreter starts now, while this one imports and reads the exercise (a class of one, or a
-    student's check, waits for both); stopped with the command if nothing uses it. Not for files without code (a
-    write-up's check): it would only take a core from the judging. For one file, it also imports the plotting
-    modules the file imports (the pool then makes it the warm process of the jobs that plot)."""
-    from grader.read import CODE_SUFFIXES
-    from grader.read.flags import display_imports_of_file
-    from grader.run.boot import booted_early, kept_fonts
+    """The sandbox's interpreter starts now, if the entry point has not started it (grader.launch), and stops with
+    the command if nothing uses it."""
+    from grader.launch import sandbox_for
 
-    files = [Path(path) for path in paths if _is_file(Path(path))]
-    if len(files) == len(paths) and all(file.suffix.lower() not in CODE_SUFFIXES for file in files):
-        return
-    plotting = display_imports_of_file(files[0]) if len(paths) == len(files) == 1 else []
-    fonts = kept_fonts(isolation, own_work) if plotting else None
-    click.get_current_context().with_resource(booted_early(plotting, fonts))
-
-
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except OSError:  # unreadable, or a name too long: the command says so in its own words later
-        return False
+    click.get_current_context().with_resource(sandbox_for(paths, isolation, own_work))
 
 
 def _existing(paths: tuple[str, ...]) -> list[Path]:

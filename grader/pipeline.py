@@ -120,10 +120,10 @@ def grade(
 ) -> GradingResults:
     """Grade every submission under `paths` (only `shard`'s students, given one); one submission's failure
     never touches another's result. The results are kept in memory (`grade_stored` keeps a class on disk)."""
-    from grader.results import GradingResults
-
     kept: dict[int, SubmissionResult] = {}
     isolation = _grade_each(paths, exercise, options, kept.__setitem__, on_result, shard)
+    from grader.results import GradingResults  # loaded by judging, once a lone submission's job is handed over
+
     return GradingResults(exercise=exercise.id, submissions=[kept[i] for i in sorted(kept)], isolation=isolation)
 
 

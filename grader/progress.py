@@ -19,9 +19,10 @@ import os
 import sys
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Self, TextIO
+from typing import TYPE_CHECKING, Self, TextIO
 
-from grader.results import GradingResults, SubmissionResult, awaiting_review, printable
+if TYPE_CHECKING:  # loaded with the first result: a lone submission's job is handed over without it
+    from grader.results import GradingResults, SubmissionResult
 
 _CI_OFF = ("", "0", "false")
 _REASON_CHARS = 120
@@ -56,6 +57,8 @@ class Progress:
 
     def on_result(self, result: SubmissionResult) -> None:
         """Count one finished submission and redraw."""
+        from grader.results import awaiting_review
+
         self.done += 1
         if result.status == "rejected":
             self.rejected += 1
@@ -166,6 +169,8 @@ def _count(n: int, one: str, many: str) -> str:
 def batch_summary(results: GradingResults) -> list[str]:
     """End-of-batch lines naming rejected and timed-out submissions (name and path), and the parts awaiting
     review; none if all went well. One pass over the run, keeping only the lines."""
+    from grader.results import awaiting_review, printable
+
     rejected: list[str] = []
     timed_out: list[str] = []
     pending: list[str] = []
@@ -190,9 +195,13 @@ def _review_heading(parts: int) -> str:
 
 
 def _who(sub: SubmissionResult) -> str:
+    from grader.results import printable
+
     return f"{printable(sub.student)} ({printable(sub.path)})"
 
 
 def _first_line(text: str) -> str:
+    from grader.results import printable
+
     line = printable(text.strip().splitlines()[0] if text.strip() else "")
     return line if len(line) <= _REASON_CHARS else line[: _REASON_CHARS - 1] + "…"

@@ -128,16 +128,14 @@ def booted_early(preload: list[str] | None = None, fonts: Path | None = None) ->
     Where it cannot start, nothing is started: the pool tries again, and says why it cannot. `preload`: plotting
     modules the work to grade imports (one file's), imported at once too; `fonts`: as for `boot`."""
     try:
-        _start_early(preload, fonts)
+        start_early(preload, fonts)
         yield
     finally:
-        for unused in _early:
-            stop_process(unused.process)
-            remove_folder(unused.folder)
-        _early.clear()
+        stop_unused_early()
 
 
-def _start_early(preload: list[str] | None, fonts: Path | None) -> None:
+def start_early(preload: list[str] | None, fonts: Path | None) -> None:
+    """As `booted_early`, for a caller that stops it with `stop_unused_early` if no pool takes it."""
     try:
         folder = batch_folder()
     except OSError:
@@ -146,6 +144,17 @@ def _start_early(preload: list[str] | None, fonts: Path | None) -> None:
         _early.append(Booted(folder, boot(folder, preload, fonts), tuple(preload or ())))
     except SandboxError:
         remove_folder(folder)
+
+
+def stop_unused_early() -> None:
+    for unused in _early:
+        stop_process(unused.process)
+        remove_folder(unused.folder)
+    _early.clear()
+
+
+def started_early() -> bool:
+    return bool(_early)
 
 
 def take_early_boot() -> Booted | None:

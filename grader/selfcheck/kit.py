@@ -336,7 +336,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from grader.cli import run  # noqa: E402
+from grader.launch import run  # noqa: E402
 
 run(["check", *sys.argv[1:], "--kit", str(Path(__file__).resolve().parent)])
 ''',

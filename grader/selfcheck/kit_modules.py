@@ -15,7 +15,8 @@ from pathlib import Path
 
 PACKAGES = ("grader", "exercises")
 ENTRY_MODULES = (
-    "grader.cli",  # check.py
+    "grader.launch",  # check.py (and the command line it starts)
+    "grader.cli",
     "grader.selfcheck.as_pytest",  # test_kit.py, under pytest
     "grader.selfcheck.notebook",  # rnn_check.py, in a notebook
     "grader.run.zygote",  # the sandbox's warm process, which the client starts by name

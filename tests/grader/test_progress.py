@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.progress import Progress, batch_summary, printable, rate_text, shows_on
+from grader.progress import Progress, batch_summary, rate_text, shows_on
+from grader.results import printable
 from grader.results import GradingResults, QuestionResult, SubmissionResult
 
 ROOT = Path(__file__).resolve().parents[2]

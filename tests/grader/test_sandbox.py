@@ -370,6 +370,39 @@ def test_a_check_without_code_stops_the_warm_process_it_started_early(tmp_path):
     assert _left_behind(before) == ([], set())
 
 
+def test_the_entry_point_starts_a_checks_sandbox_before_the_command_line_loads():
+    """`check FILE` as typed: the warm process starts before click (and numpy, pydantic) is imported, and the
+    command then keeps that one rather than starting a second."""
+    work = Path(__file__).parents[1] / "corpus" / "correct" / "student02_vectorised.py"
+    probe = (
+        "import sys\n"
+        "from grader import launch\n"
+        "from grader.run import boot\n"
+        f"launch._start_for_a_check(['check', {str(work)!r}, '--exercise', 'rnn-bptt'])\n"
+        "print(boot.started_early(), sorted({'click', 'numpy', 'pydantic'} & set(sys.modules)))\n"
+        "first = boot._early[0].process.pid\n"
+        "from grader.launch import sandbox_for\n"
+        "with sandbox_for((sys.argv[1],), own_work=True):\n"
+        "    print(len(boot._early), boot._early[0].process.pid == first)\n"
+        "print(boot.started_early())\n"
+    )
+    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    done = subprocess.run([sys.executable, "-c", probe, str(work)], capture_output=True, text=True, timeout=60)
+    assert done.stdout.splitlines() == ["True []", "1 True", "False"], done.stderr
+    assert _left_behind(before) == ([], set())
+
+
+@pytest.mark.parametrize("arguments", [["--no-such-option"], ["--help"]])
+def test_a_check_that_ends_at_its_command_line_leaves_no_sandbox(arguments):
+    """The entry point started the sandbox for `check FILE`, and the command never got to use it."""
+    work = Path(__file__).parents[1] / "corpus" / "correct" / "student02_vectorised.py"
+    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    command = [sys.executable, "-m", "grader", "check", str(work), *arguments]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == (2 if arguments != ["--help"] else 0) and "Traceback" not in done.stderr, done.stderr
+    assert _left_behind(before) == ([], set())
+
+
 def test_a_check_killed_while_the_warm_process_boots_leaves_nothing(tmp_path):
     """A hard kill in the first moments of a check, when the warm process may still be importing."""
     work = Path(__file__).parents[1] / "corpus" / "correct" / "student02_vectorised.py"

@@ -3,7 +3,7 @@
 Read from the source (every import, at the top of a module or inside a function), not from what happens to be
 loaded. A stage imports earlier stages and results.py, the model they share, and nothing later: no later stage,
 no tool, no top-level module. The tools (selfcheck, authoring) and the top-level modules that tie the stages
-together (cli, pipeline, progress) may import anything; results.py imports no stage.
+together (launch, cli, pipeline, progress) may import anything; results.py imports no stage.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 GRADER = Path(__file__).parents[2] / "grader"
 STAGES = {"cases": 0, "read": 0, "run": 1, "judge": 2, "record": 3, "report": 4, "export": 4}  # lower ranks first
 TOOLS = {"selfcheck", "authoring"}
-TOP_LEVEL = {"cli", "pipeline", "progress", "__main__", "__init__"}
+TOP_LEVEL = {"launch", "cli", "pipeline", "progress", "__main__", "__init__"}
 SHARED = {"results"}
 MODULES = sorted(GRADER.rglob("*.py"))
 

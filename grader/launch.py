@@ -1,0 +1,75 @@
+"""The installed command's entry point, light on purpose (the standard library, grader.read.flags, grader.run.boot).
+
+A student's check of a file with code starts the sandbox's interpreter here, before the command line's own modules
+(click, then the grader's: numpy, pydantic, the exercise) are imported, so that the two start-ups overlap from the
+command's first moment (a check waits for both). Everything else is grader.cli's.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
+
+
+def run(args: list[str] | None = None) -> NoReturn:
+    arguments = sys.argv[1:] if args is None else list(args)
+    _start_for_a_check(arguments)
+    from grader.cli import run as command_line
+
+    command_line(arguments)
+
+
+def _start_for_a_check(arguments: list[str]) -> None:
+    """`check FILE ...`, as students and a kit's check.py give it: the sandbox started as the check command would
+    start it (`sandbox_for`), which then keeps it; stopped at exit if the command never got there (a usage error,
+    `--help`). Any other order of the arguments leaves the start to the command."""
+    if len(arguments) < 2 or arguments[0] != "check" or arguments[1].startswith("-"):
+        return
+    if not os.path.exists(arguments[1]):  # the command refuses it
+        return
+    from grader.run.boot import stop_unused_early
+
+    atexit.register(stop_unused_early)
+    _start((arguments[1],), "auto", own_work=True)
+
+
+@contextmanager
+def sandbox_for(paths: tuple[str, ...], isolation: str = "auto", own_work: bool = False) -> Iterator[None]:
+    """The sandbox's interpreter started now (unless the entry point started it), while the command imports and
+    reads the exercise (a class of one, or a student's check, waits for both); stopped on leaving if nothing used
+    it."""
+    from grader.run.boot import started_early, stop_unused_early
+
+    try:
+        if not started_early():
+            _start(paths, isolation, own_work)
+        yield
+    finally:
+        stop_unused_early()
+
+
+def _start(paths: tuple[str, ...], isolation: str, own_work: bool) -> None:
+    """Not for files without code (a write-up's check): the sandbox would only take a core from the judging. For
+    one file, it also imports the plotting modules the file imports (the pool then makes it the warm process of
+    the jobs that plot)."""
+    from grader.read import CODE_SUFFIXES
+    from grader.read.flags import display_imports_of_file
+    from grader.run.boot import kept_fonts, start_early
+
+    files = [Path(path) for path in paths if _is_file(Path(path))]
+    if len(files) == len(paths) and all(file.suffix.lower() not in CODE_SUFFIXES for file in files):
+        return
+    plotting = display_imports_of_file(files[0]) if len(paths) == len(files) == 1 else []
+    start_early(plotting, kept_fonts(isolation, own_work) if plotting else None)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # unreadable, or a name too long: the command says so in its own words later
+        return False
