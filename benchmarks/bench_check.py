@@ -4,6 +4,11 @@
     python benchmarks/bench_check.py                         # median of 10 each, interleaved
     python benchmarks/bench_check.py --against /tmp/before   # also another version's source tree, same rounds
 
+Each version is installed as a student installs it: a wheel built from its source tree, in a virtual environment
+of its own made for the run, whose dependencies are this interpreter's (a `.pth` line naming its site-packages, so
+that they are the same versions for every version). A development checkout's editable install would add its
+import hook to every interpreter start, the warm process's too (about 17 ms here); a student's has none.
+
 Commands run in turn (round-robin, so a busy moment of the machine falls on all of them alike), each timed
 from its start to its exit, interpreter start-up and imports included:
 
@@ -11,8 +16,7 @@ from its start to its exit, interpreter start-up and imports included:
 - `rnn-grader check FILE --exercise rnn-bptt`, the installed command;
 - `python kit/check.py FILE`, with a student kit exported into a temporary folder;
 - with `--against DIR` (a checkout of another commit, `git worktree add DIR COMMIT`), the same two commands
-  run from that tree (`PYTHONPATH=DIR`), its kit exported by that version; its command as `python -m grader`,
-  since the installed script calls this version's entry point.
+  of that version, installed the same way, its kit exported by that version.
 
 FILE is a correct `.py` answer (`tests/corpus/correct/student02_vectorised.py`), or the one `--work` names.
 Bytecode is written as a student's machine writes it (`PYTHONDONTWRITEBYTECODE` is removed), and each command
@@ -30,6 +34,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -39,30 +44,58 @@ WORK = ROOT / "tests" / "corpus" / "correct" / "student02_vectorised.py"
 TARGET_SECONDS = 0.25
 BASELINE = 'python -c "import numpy"'
 
-Command = tuple[list[str], dict[str, str]]  # argv, and what it adds to the environment
+Command = list[str]
 
 
 def commands(folder: Path, against: Path | None, work: Path) -> dict[str, Command]:
-    """Every command to time; kits are exported into `folder` first."""
-    grader = shutil.which("rnn-grader", path=str(Path(sys.executable).parent)) or "rnn-grader"
-    chosen: dict[str, Command] = {BASELINE: ([sys.executable, "-c", "import numpy"], {})}
-    versions = {"": {}} | ({f"{against.name}: ": {"PYTHONPATH": str(against)}} if against else {})
-    for label, env in versions.items():
-        kit = folder / f"kit{len(chosen)}" / "kit"
-        export = [sys.executable, "-m", "grader", "export", "student", "rnn-bptt", "-o", str(kit)]
-        subprocess.run(export, check=True, cwd=folder, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
-        # another version runs as `python -m grader`: the installed command's script calls this version's entry
-        launcher = [grader] if not env else [sys.executable, "-m", "grader"]
-        name = "rnn-grader" if not env else "python -m grader"
-        chosen[f"{label}{name} check FILE"] = ([*launcher, "check", str(work), "--exercise", "rnn-bptt"], env)
-        chosen[f"{label}python kit/check.py FILE"] = ([sys.executable, str(kit / "check.py"), str(work)], env)
+    """Every command to time; each version installed, and its kit exported, into `folder` first."""
+    chosen: dict[str, Command] = {}
+    versions = {"": ROOT} | ({f"{against.name}: ": against} if against else {})
+    for number, (label, tree) in enumerate(versions.items()):
+        python = installed(tree, folder / f"venv{number}")
+        chosen.setdefault(BASELINE, [str(python), "-c", "import numpy"])
+        kit = folder / f"kit{number}" / "kit"
+        export = [str(python), "-m", "grader", "export", "student", "rnn-bptt", "-o", str(kit)]
+        subprocess.run(export, check=True, cwd=folder, stdout=subprocess.DEVNULL)
+        chosen[f"{label}rnn-grader check FILE"] = [
+            str(python.parent / "rnn-grader"),
+            "check",
+            str(work),
+            "--exercise",
+            "rnn-bptt",
+        ]
+        chosen[f"{label}python kit/check.py FILE"] = [str(python), str(kit / "check.py"), str(work)]
     return chosen
+
+
+def installed(tree: Path, venv: Path) -> Path:
+    """The version in `tree`, built as a wheel and installed into a new virtual environment; its interpreter.
+    The tree is copied first: building writes into the folder it builds from."""
+    source = venv.with_name(venv.name + "-source")
+    shutil.copytree(tree, source, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "build", "*.egg-info"))
+    wheels = venv.with_name(venv.name + "-wheel")
+    quiet = {"check": True, "stdout": subprocess.DEVNULL}
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source)], **quiet)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], **quiet)
+    python = venv / "bin" / "python"
+    wheel = [str(path) for path in wheels.glob("*.whl")]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", *wheel], **quiet
+    )
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python
 
 
 def timed(command: Command, cwd: Path) -> tuple[float, float]:
     """Wall seconds, and CPU seconds (user + system) of the command's whole process tree."""
-    argv, extra = command
-    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"} | extra
+    argv = command
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -37,3 +37,19 @@ def test_the_judging_benchmark_times_a_tree_against_itself(small_class):
     totals = bench_judging.judged(BENCHMARKS.parent, [small_class])
     spent, count = totals["class"]
     assert count == 3 and spent > 0
+
+
+def test_a_students_check_is_timed_as_installed_from_a_wheel(tmp_path):
+    """bench_check times each version installed as a student installs it (a wheel, no editable import hook)."""
+    import subprocess
+
+    import bench_check
+
+    python = bench_check.installed(BENCHMARKS.parent, tmp_path / "venv")
+    where = subprocess.run([str(python), "-c", "import grader, sys; print(grader.__file__); print(sys.path)"],
+                           cwd=tmp_path, check=True, capture_output=True, text=True).stdout
+    assert where.startswith(str(tmp_path / "venv")) and "__editable__" not in where
+    assert not (BENCHMARKS.parent / "build").exists()  # built from a copy: the checkout is left as it was
+    work = CORPUS / "correct" / "student02_vectorised.py"
+    check = subprocess.run([str(python.parent / "rnn-grader"), "check", str(work)], capture_output=True, text=True)
+    assert check.returncode == 1 and "rnn_step" in check.stdout, check.stderr
