@@ -76,6 +76,7 @@ class _Running:
     prepare_seconds: float = 0.0
     noticed: float = 0.0  # when the scheduler saw it end
     records: Path | None = None  # the folder its values are written to, where it is not `job_dir / "out"`
+    items_file: Path | None = None  # where its items are, for the warm process to decode once for many jobs
 
 
 class SandboxPool:
@@ -116,6 +117,7 @@ class SandboxPool:
         self._counter = 0
         self._in_flight: dict[Path, bool] = {}  # job directories handed over and not yet collected, and if they plot
         self._items_files: dict[Path, list[Item]] = {}
+        self._job_lines: dict[Path, str] = {}  # what handed over each job in flight (sent again to a new warm process)
         self._scheduler: threading.Thread | None = None
         self._switch_interval = sys.getswitchinterval()
         self._stopping = threading.Event()
@@ -249,6 +251,7 @@ class SandboxPool:
             for run in finished:
                 run.noticed = noticed
                 self._in_flight.pop(run.job_dir, None)
+                self._job_lines.pop(run.job_dir, None)
                 if not _has_ended(run.job_dir):
                     _stop_supervisor(run.job_dir)  # overdue: it must not outlive its files
             fill()
@@ -294,11 +297,13 @@ class SandboxPool:
         (job_dir / "request.json").chmod(0o600)
         self._give_box(box, self._counter)
         (records or job_dir / "out").mkdir(mode=0o755)  # the grader's: student code gets only the files opened there
-        return _Running(job, job_dir, prepare_seconds=time.monotonic() - began, records=records)
+        took = time.monotonic() - began
+        return _Running(job, job_dir, prepare_seconds=took, records=records, items_file=items_file)
 
     def _start(self, ready: _Running) -> _Running:
         self._in_flight[ready.job_dir] = ready.job.plots
-        self._send(f"{ready.job_dir}\n", ready.job.plots)
+        self._job_lines[ready.job_dir] = json.dumps({"job": str(ready.job_dir), "items": str(ready.items_file)}) + "\n"
+        self._send(self._job_lines[ready.job_dir], ready.job.plots)
         ready.started = time.monotonic()
         ready.deadline = ready.started + self._budget(ready.job)
         return ready
@@ -363,7 +368,7 @@ class SandboxPool:
         try:
             for job_dir in sorted(d for d, its_plots in self._in_flight.items() if self._warm_for(its_plots) is warm):
                 if not (job_dir / "started").exists():
-                    warm.send(f"{job_dir}\n")
+                    warm.send(self._job_lines[job_dir])
                 elif not _has_ended(job_dir) and (
                     not (job_dir / "supervisor.pid").exists() or not _supervisor_alive(job_dir)
                 ):

@@ -179,18 +179,22 @@ def _read_request(job_dir: Path) -> Request | str:
 
 
 def serve_forever() -> None:
+    """A supervisor forked for each job line, which reads the job's request itself: nothing a submission holds (a
+    notebook's cells travel in its request) is ever read here, so no student process, forked from what this
+    process holds, finds a classmate's code in the memory it inherited. Only the items, the grader's, are read here,
+    decoded once for every supervisor forked after."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
     for line in sys.stdin:
-        job_dir = Path(line.strip())
-        if not job_dir.is_dir() or (job_dir / "started").exists():
+        job_dir, items_file = _job_line(line)
+        if job_dir is None or not job_dir.is_dir() or (job_dir / "started").exists():
             continue
-        request = _read_request(job_dir)
+        _decoded_ahead(items_file)
         (job_dir / "started").touch()  # before the fork: a job is either marked and running, or neither
         # SIGTERM and SIGHUP wait until the child has its own handlers: this process's would stop every job.
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
         pid = os.fork()
         if pid == 0:
-            _run_job(job_dir, request)
+            _run_job(job_dir)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
         try:  # for the grader to stop it if it overruns; whole or absent, as the grader may be reading
             (job_dir / "supervisor.partial").write_text(str(pid))
@@ -198,6 +202,23 @@ def serve_forever() -> None:
         except OSError:
             pass  # already finished and collected
     _clean_up_after_the_grader()
+
+
+def _job_line(line: str) -> tuple[Path | None, str]:
+    """A job line (JSON: the job's folder, its items' file), or None for what is not one."""
+    try:
+        job = json.loads(line)
+        return Path(job["job"]), str(job["items"])
+    except (ValueError, TypeError, KeyError):
+        return None, ""
+
+
+def _decoded_ahead(items_file: str) -> None:
+    """The items, decoded here once; one that cannot be read is left for the job to report (`_read_request`)."""
+    try:
+        _items(items_file)
+    except Exception:  # noqa: BLE001 - reported by the job
+        pass
 
 
 def _wait_for_supervisors() -> None:
@@ -261,13 +282,14 @@ def _watch_the_grader(grader_pid: int) -> None:
     os.kill(os.getpid(), signal.SIGHUP)
 
 
-def _run_job(job_dir: Path, request: Request | str) -> None:
-    """In the forked supervisor. Never returns."""
+def _run_job(job_dir: Path) -> None:
+    """In the forked supervisor: reads its job's request, runs it. Never returns."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
     try:
+        request = _read_request(job_dir)
         if isinstance(request, str):
             raise RuntimeError(f"the job's request could not be read:\n{request}")
         outcome = supervisor.supervise(request, job_dir / "box")

@@ -917,3 +917,40 @@ def test_a_user_level_job_making_100000_files_is_stopped_at_the_cap_and_leaves_n
     left = [entry.path for folder in ("/tmp", "/var/tmp", "/dev/shm") for entry in os.scandir(folder)
             if entry.stat(follow_symlinks=False).st_uid == seen["uid"]]
     assert left == []
+
+
+MEMORY_SCAN = r'''
+import ctypes
+import re
+
+def leaked():
+    """Whether this process's memory holds a classmate's marker: LEAK and twelve digits (this source has none),
+    read as any code may read its own memory."""
+    pattern = re.compile(rb"LEAK" + rb"\d{12}")
+    with open("/proc/self/maps") as maps:
+        regions = [line.split() for line in maps]
+    for fields in regions:  # what a process allocates: its heap and anonymous mappings (files may fault past their end)
+        if not fields[1].startswith("r") or (len(fields) > 5 and fields[5] != "[heap]"):
+            continue
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        if pattern.search(ctypes.string_at(start, end - start)):
+            return True
+    return False
+'''
+
+
+def test_no_job_finds_an_earlier_jobs_code_in_the_memory_it_inherits(tmp_path):
+    """A notebook's cells travel in its job's request: whatever reads them must not be what the next job's student
+    process is forked from, or a student scanning their own memory finds a classmate's code."""
+    notebook_cells = ["# LEAK" + "739182645501\nANSWER = 41 + 1\n"]
+    first = Job("a", [], [Unit(kind="cells", label="a.ipynb", cells=notebook_cells)],
+                [Item(id="ANSWER", kind="value", name="ANSWER")])
+    (tmp_path / "scan.py").write_text(MEMORY_SCAN)
+    second = Job("b", [(tmp_path / "scan.py", "scan.py")], [Unit(kind="module", label="scan.py", path="scan.py")],
+                 [Item(id="leaked", kind="call", name="leaked", calls=[[]])])
+    limits = Limits(timeout=20.0, memory_mb=1024, max_elements=1000)
+    with SandboxPool(limits, jobs=1) as pool:
+        runs = {run.key: run for run in pool.run([first, second])}
+    assert value(runs["a"], "ANSWER") == 42
+    assert runs["b"].items["leaked"].records[0].error is None, runs["b"].items["leaked"].records[0].error
+    assert bool(value(runs["b"], "leaked")) is False
