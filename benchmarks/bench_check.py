@@ -72,7 +72,9 @@ def installed(tree: Path, venv: Path) -> Path:
     """The version in `tree`, built as a wheel and installed into a new virtual environment; its interpreter.
     The tree is copied first: building writes into the folder it builds from."""
     source = venv.with_name(venv.name + "-source")
-    shutil.copytree(tree, source, ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", "build", "*.egg-info"))
+    shutil.copytree(
+        tree, source, ignore=shutil.ignore_patterns(".*", "__pycache__", "build", "*.egg-info", "tests", "docs")
+    )
     wheels = venv.with_name(venv.name + "-wheel")
     quiet = {"check": True, "stdout": subprocess.DEVNULL}
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source)], **quiet)
@@ -88,13 +90,13 @@ def installed(tree: Path, venv: Path) -> Path:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    Path(site, "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    ours = dict.fromkeys(sysconfig.get_paths()[kind] for kind in ("purelib", "platlib"))
+    Path(site, "dependencies.pth").write_text("".join(f"{folder}\n" for folder in ours))
     return python
 
 
-def timed(command: Command, cwd: Path) -> tuple[float, float]:
+def timed(argv: Command, cwd: Path) -> tuple[float, float]:
     """Wall seconds, and CPU seconds (user + system) of the command's whole process tree."""
-    argv = command
     env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()

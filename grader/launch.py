@@ -15,13 +15,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
+CHECK_SETTINGS = ("auto", True)  # isolation and own work: how the check command starts its sandbox (cli.py)
+
 
 def run(args: list[str] | None = None) -> NoReturn:
     arguments = sys.argv[1:] if args is None else list(args)
     _start_for_a_check(arguments)
     from grader.cli import run as command_line
+    from grader.run.boot import stop_unused_early
 
-    command_line(arguments)
+    try:
+        command_line(arguments)
+    finally:  # where the interpreter carries on after the command (`python -i`, IPython's `%run`)
+        stop_unused_early()
 
 
 def _start_for_a_check(arguments: list[str]) -> None:
@@ -34,18 +40,20 @@ def _start_for_a_check(arguments: list[str]) -> None:
         return
     from grader.run.boot import stop_unused_early
 
-    atexit.register(stop_unused_early)
-    _start((arguments[1],), "auto", own_work=True)
+    atexit.register(stop_unused_early)  # the command ends without unwinding (grader.cli.run)
+    _start((arguments[1],), *CHECK_SETTINGS)
 
 
 @contextmanager
 def sandbox_for(paths: tuple[str, ...], isolation: str = "auto", own_work: bool = False) -> Iterator[None]:
-    """The sandbox's interpreter started now (unless the entry point started it), while the command imports and
-    reads the exercise (a class of one, or a student's check, waits for both); stopped on leaving if nothing used
-    it."""
+    """The sandbox's interpreter started now (unless the entry point started it with these settings), while the
+    command imports and reads the exercise (a class of one, or a student's check, waits for both); stopped on
+    leaving if nothing used it."""
     from grader.run.boot import started_early, stop_unused_early
 
     try:
+        if started_early() and _started_with[-1:] != [(isolation, own_work)]:
+            stop_unused_early()  # started for other settings (own work decides whether fonts are shared)
         if not started_early():
             _start(paths, isolation, own_work)
         yield
@@ -65,7 +73,11 @@ def _start(paths: tuple[str, ...], isolation: str, own_work: bool) -> None:
     if len(files) == len(paths) and all(file.suffix.lower() not in CODE_SUFFIXES for file in files):
         return
     plotting = display_imports_of_file(files[0]) if len(paths) == len(files) == 1 else []
+    _started_with[:] = [(isolation, own_work)]
     start_early(plotting, kept_fonts(isolation, own_work) if plotting else None)
+
+
+_started_with: list[tuple[str, bool]] = []  # the settings of the last start
 
 
 def _is_file(path: Path) -> bool:

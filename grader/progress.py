@@ -169,7 +169,7 @@ def _count(n: int, one: str, many: str) -> str:
 def batch_summary(results: GradingResults) -> list[str]:
     """End-of-batch lines naming rejected and timed-out submissions (name and path), and the parts awaiting
     review; none if all went well. One pass over the run, keeping only the lines."""
-    from grader.results import awaiting_review, printable
+    from grader.results import awaiting_review
 
     rejected: list[str] = []
     timed_out: list[str] = []
@@ -180,11 +180,11 @@ def batch_summary(results: GradingResults) -> list[str]:
             rejected.append(f"  {_who(sub)}: {_first_line(sub.reason or 'no reason given')}")
         timeouts = [q.id for q in sub.questions if q.status == "timeout"]
         if timeouts:
-            timed_out.append(f"  {_who(sub)}: {printable(', '.join(timeouts))}")
+            timed_out.append(f"  {_who(sub)}: {_printable(', '.join(timeouts))}")
         to_review = awaiting_review(sub)
         if to_review:
             parts += len(to_review)
-            pending.append(f"  {_who(sub)}: {printable(', '.join(to_review))}")
+            pending.append(f"  {_who(sub)}: {_printable(', '.join(to_review))}")
     lines = [f"{len(rejected)} rejected:", *rejected] if rejected else []
     lines += [f"{len(timed_out)} timed out:", *timed_out] if timed_out else []
     return lines + ([_review_heading(parts), *pending] if pending else [])
@@ -195,13 +195,16 @@ def _review_heading(parts: int) -> str:
 
 
 def _who(sub: SubmissionResult) -> str:
+    return f"{_printable(sub.student)} ({_printable(sub.path)})"
+
+
+def _printable(text: str) -> str:
+    """grader.results' `printable`, loaded when first needed."""
     from grader.results import printable
 
-    return f"{printable(sub.student)} ({printable(sub.path)})"
+    return printable(text)
 
 
 def _first_line(text: str) -> str:
-    from grader.results import printable
-
-    line = printable(text.strip().splitlines()[0] if text.strip() else "")
+    line = _printable(text.strip().splitlines()[0] if text.strip() else "")
     return line if len(line) <= _REASON_CHARS else line[: _REASON_CHARS - 1] + "…"

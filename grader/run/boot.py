@@ -15,8 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,21 +119,11 @@ class Booted:
 _early: list[Booted] = []  # a warm process started before any pool wanted it, for the next pool to take
 
 
-@contextmanager
-def booted_early(preload: list[str] | None = None, fonts: Path | None = None) -> Iterator[None]:
-    """Start the warm process now, so that its interpreter and imports overlap the caller's own (a student's
-    check waits for both); the next SandboxPool made inside takes it over. Left unused, it is stopped on leaving.
-    Where it cannot start, nothing is started: the pool tries again, and says why it cannot. `preload`: plotting
-    modules the work to grade imports (one file's), imported at once too; `fonts`: as for `boot`."""
-    try:
-        start_early(preload, fonts)
-        yield
-    finally:
-        stop_unused_early()
-
-
 def start_early(preload: list[str] | None, fonts: Path | None) -> None:
-    """As `booted_early`, for a caller that stops it with `stop_unused_early` if no pool takes it."""
+    """Start the warm process now, so that its interpreter and imports overlap the caller's own (a student's check
+    waits for both); the next SandboxPool made takes it over, and `stop_unused_early` stops it if none does. Where it
+    cannot start, nothing is started: the pool tries again, and says why it cannot. `preload`: plotting modules the
+    work to grade imports (one file's), imported at once too; `fonts`: as for `boot`."""
     try:
         folder = batch_folder()
     except OSError:
@@ -147,6 +135,7 @@ def start_early(preload: list[str] | None, fonts: Path | None) -> None:
 
 
 def stop_unused_early() -> None:
+    """The warm process started early, stopped and its folder removed, if no pool took it."""
     for unused in _early:
         stop_process(unused.process)
         remove_folder(unused.folder)
@@ -154,6 +143,7 @@ def stop_unused_early() -> None:
 
 
 def started_early() -> bool:
+    """Whether a warm process started early waits for a pool."""
     return bool(_early)
 
 

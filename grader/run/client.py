@@ -71,12 +71,12 @@ class _Running:
 
     job: Job
     job_dir: Path
+    items_file: Path  # where its items are, for the warm process to decode once for many jobs
     started: float = 0.0
     deadline: float = 0.0  # past it, the supervisor is stopped: it must have its own, shorter limit
     prepare_seconds: float = 0.0
     noticed: float = 0.0  # when the scheduler saw it end
     records: Path | None = None  # the folder its values are written to, where it is not `job_dir / "out"`
-    items_file: Path | None = None  # where its items are, for the warm process to decode once for many jobs
 
 
 class SandboxPool:
@@ -115,9 +115,9 @@ class SandboxPool:
         # that did not, and every job's forks and exit cost more with it, so only the jobs that plot use it.
         self._warm_processes: dict[bool, WarmProcess] = {}
         self._counter = 0
-        self._in_flight: dict[Path, bool] = {}  # job directories handed over and not yet collected, and if they plot
+        # Job directories handed over and not yet collected: whether they plot, and the line that handed them over
+        self._in_flight: dict[Path, tuple[bool, str]] = {}
         self._items_files: dict[Path, list[Item]] = {}
-        self._job_lines: dict[Path, str] = {}  # what handed over each job in flight (sent again to a new warm process)
         self._scheduler: threading.Thread | None = None
         self._switch_interval = sys.getswitchinterval()
         self._stopping = threading.Event()
@@ -251,7 +251,6 @@ class SandboxPool:
             for run in finished:
                 run.noticed = noticed
                 self._in_flight.pop(run.job_dir, None)
-                self._job_lines.pop(run.job_dir, None)
                 if not _has_ended(run.job_dir):
                     _stop_supervisor(run.job_dir)  # overdue: it must not outlive its files
             fill()
@@ -298,12 +297,12 @@ class SandboxPool:
         self._give_box(box, self._counter)
         (records or job_dir / "out").mkdir(mode=0o755)  # the grader's: student code gets only the files opened there
         took = time.monotonic() - began
-        return _Running(job, job_dir, prepare_seconds=took, records=records, items_file=items_file)
+        return _Running(job, job_dir, items_file, prepare_seconds=took, records=records)
 
     def _start(self, ready: _Running) -> _Running:
-        self._in_flight[ready.job_dir] = ready.job.plots
-        self._job_lines[ready.job_dir] = json.dumps({"job": str(ready.job_dir), "items": str(ready.items_file)}) + "\n"
-        self._send(self._job_lines[ready.job_dir], ready.job.plots)
+        line = json.dumps({"job": str(ready.job_dir), "items": str(ready.items_file)}) + "\n"
+        self._in_flight[ready.job_dir] = (ready.job.plots, line)
+        self._send(line, ready.job.plots)
         ready.started = time.monotonic()
         ready.deadline = ready.started + self._budget(ready.job)
         return ready
@@ -366,9 +365,11 @@ class SandboxPool:
         warm = self._warm_for(plots)
         warm.restart(self._stopping)
         try:
-            for job_dir in sorted(d for d, its_plots in self._in_flight.items() if self._warm_for(its_plots) is warm):
+            for job_dir, (its_plots, line) in sorted(self._in_flight.items()):
+                if self._warm_for(its_plots) is not warm:
+                    continue
                 if not (job_dir / "started").exists():
-                    warm.send(self._job_lines[job_dir])
+                    warm.send(line)
                 elif not _has_ended(job_dir) and (
                     not (job_dir / "supervisor.pid").exists() or not _supervisor_alive(job_dir)
                 ):

@@ -1,8 +1,9 @@
 """The warm process: imported numpy once, forks one supervisor per submission.
 
-Started by the grader with a scrubbed environment. Reads one job directory per line on stdin;
-each supervisor writes `outcome.json` into its job directory and then the line
-`done <job directory>` to stdout. Holds no expected answers and imports nothing of the judge.
+Started by the grader with a scrubbed environment. Reads one job per line on stdin (JSON: its folder and its
+items' file; the job's request, with the student's code units, is read by its supervisor, never here); each
+supervisor writes `outcome.json` into its job directory and then the line `done <job directory>` to stdout. Holds no
+expected answers and imports nothing of the judge.
 """
 
 from __future__ import annotations
@@ -321,7 +322,7 @@ def main() -> None:
     """argv: [root of the grader, the grader's pid, JSON [plotting modules to import at once]]. Boots (imports)
     at once; then reads its batch's settings, a JSON line on stdin: {"isolation": ..., "hidden": [folders to
     cover], "preload": [modules], "records": the folder of returned values or ""}. The grader can start this
-    process before it knows them (`boot.booted_early`)."""
+    process before it knows them (`boot.start_early`)."""
     _stop_with_the_grader(int(sys.argv[2]))
     preload_common()
     preload(json.loads(sys.argv[3]) if len(sys.argv) > 3 else [])

@@ -370,36 +370,59 @@ def test_a_check_without_code_stops_the_warm_process_it_started_early(tmp_path):
     assert _left_behind(before) == ([], set())
 
 
-def test_the_entry_point_starts_a_checks_sandbox_before_the_command_line_loads():
-    """`check FILE` as typed: the warm process starts before click (and numpy, pydantic) is imported, and the
-    command then keeps that one rather than starting a second."""
+ENTRY_PROBE = """
+import atexit, sys
+from grader import launch
+from grader.run import boot
+seen = {}
+start_early = boot.start_early
+def watched(preload, fonts):
+    seen["click loaded at the start"] = "click" in sys.modules
+    start_early(preload, fonts)
+    seen["process"] = boot._early[0].process if boot._early else None
+boot.start_early = watched
+def after_the_command():  # registered first, so it runs after the entry point's own exit handler
+    process = seen.get("process")
+    print(seen.get("click loaded at the start"), process is not None, process is not None and process.poll() is not None,
+          boot.started_early())
+atexit.register(after_the_command)
+launch.run(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("arguments", [[], ["--no-such-option"], ["--help"]])
+def test_the_entry_point_starts_a_checks_sandbox_first_and_stops_it_when_unused(arguments):
+    """`check FILE` as typed: the warm process starts before click (and numpy, pydantic) is imported; the check
+    takes it over, and a command that never gets there (a usage error, --help) stops it on the way out."""
+    work = Path(__file__).parents[1] / "corpus" / "correct" / "student02_vectorised.py"
+    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    command = [sys.executable, "-c", ENTRY_PROBE, "check", str(work), *arguments]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == {"--no-such-option": 2}.get("".join(arguments), 1 if not arguments else 0), done.stderr
+    assert done.stdout.splitlines()[-1] == "False True True False", done.stdout[-2000:]
+    assert _left_behind(before) == ([], set())
+
+
+def test_an_early_sandbox_started_with_other_settings_is_not_taken_over():
+    """Whether the font list is shared depends on the start's settings: a start for others is replaced."""
     work = Path(__file__).parents[1] / "corpus" / "correct" / "student02_vectorised.py"
     probe = (
         "import sys\n"
         "from grader import launch\n"
         "from grader.run import boot\n"
-        f"launch._start_for_a_check(['check', {str(work)!r}, '--exercise', 'rnn-bptt'])\n"
-        "print(boot.started_early(), sorted({'click', 'numpy', 'pydantic'} & set(sys.modules)))\n"
-        "first = boot._early[0].process.pid\n"
-        "from grader.launch import sandbox_for\n"
-        "with sandbox_for((sys.argv[1],), own_work=True):\n"
-        "    print(len(boot._early), boot._early[0].process.pid == first)\n"
+        "launch._start((sys.argv[1],), 'auto', True)\n"
+        "first = boot._early[0].process\n"
+        "with launch.sandbox_for((sys.argv[1],), 'auto', True):\n"
+        "    print(boot._early[0].process is first)\n"
+        "launch._start((sys.argv[1],), 'auto', True)\n"
+        "first = boot._early[0].process\n"
+        "with launch.sandbox_for((sys.argv[1],), 'auto', False):\n"
+        "    print(boot._early[0].process is first, first.poll() is not None)\n"
         "print(boot.started_early())\n"
     )
     before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
     done = subprocess.run([sys.executable, "-c", probe, str(work)], capture_output=True, text=True, timeout=60)
-    assert done.stdout.splitlines() == ["True []", "1 True", "False"], done.stderr
-    assert _left_behind(before) == ([], set())
-
-
-@pytest.mark.parametrize("arguments", [["--no-such-option"], ["--help"]])
-def test_a_check_that_ends_at_its_command_line_leaves_no_sandbox(arguments):
-    """The entry point started the sandbox for `check FILE`, and the command never got to use it."""
-    work = Path(__file__).parents[1] / "corpus" / "correct" / "student02_vectorised.py"
-    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
-    command = [sys.executable, "-m", "grader", "check", str(work), *arguments]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    assert done.returncode == (2 if arguments != ["--help"] else 0) and "Traceback" not in done.stderr, done.stderr
+    assert done.stdout.splitlines() == ["True", "False True", "False"], done.stderr
     assert _left_behind(before) == ([], set())
 
 
@@ -774,13 +797,16 @@ def test_a_warm_process_started_early_serves_only_jobs_that_want_what_it_loaded(
     unit = Unit(kind="module", label="student.py", path="student.py")
     item = Item(id="LOADED_BEFORE", kind="value", name="LOADED_BEFORE")
     for preload, plots, used in (([], False, False), (["json.tool"], True, True)):
-        with boot.booted_early(["json.tool"]):
-            early = boot._early[0].process
+        boot.start_early(["json.tool"], None)
+        early = boot._early[0].process
+        try:
             with SandboxPool(FAST, jobs=1, preload=preload, plain=not plots) as pool:
                 run = next(pool.run([Job("k", [(path, "student.py")], [unit], [item], plots=plots)]))
                 assert bool(value(run, "LOADED_BEFORE")) is plots
                 assert (pool._warm_for(plots).process is early) is used
-            assert early.poll() is not None  # stopped, used or not
+        finally:
+            boot.stop_unused_early()
+        assert early.poll() is not None  # stopped, used or not
 
 
 def test_a_file_named_out_in_a_submission_is_just_the_students_file(tmp_path):
