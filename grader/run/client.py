@@ -36,6 +36,8 @@ from grader.run.boot import (
     take_early_boot,
 )
 from grader.run.protocol import (
+    OUTPUT_FILE,
+    UNITS_FILE,
     Item,
     ItemResult,
     Limits,
@@ -44,6 +46,7 @@ from grader.run.protocol import (
     RunResult,
     decode_raw,
     step_timings,
+    units_json,
 )
 from grader.run.warm import WarmProcess, lines_from
 
@@ -294,6 +297,8 @@ class SandboxPool:
         items_file = self._items_file(job.items)
         (job_dir / "request.json").write_text(json.dumps(request.to_json(str(items_file))), encoding="utf-8")
         (job_dir / "request.json").chmod(0o600)
+        (job_dir / UNITS_FILE).write_text(units_json(job.units), encoding="utf-8")
+        (job_dir / UNITS_FILE).chmod(0o600)
         self._give_box(box, self._counter)
         (records or job_dir / "out").mkdir(mode=0o755)  # the grader's: student code gets only the files opened there
         took = time.monotonic() - began
@@ -412,13 +417,24 @@ class SandboxPool:
             if out_dir is not None:
                 os.close(out_dir)
         outcome.pop("runs", None)
-        return RunResult(job.key, items=items, timings=usage, cpu_s=cpu_s, wall_s=wall_s, **outcome), marks
+        output = _read_output(job_dir / OUTPUT_FILE, self.limits.output_cap)
+        result = RunResult(job.key, items=items, output=output, timings=usage, cpu_s=cpu_s, wall_s=wall_s, **outcome)
+        return result, marks
 
     def _read_item(self, out_dir: int | None, index: int, status: dict[str, str]) -> ItemResult:
         result = ItemResult(status=status["status"], detail=status["detail"])
         if result.status != "not-run" and out_dir is not None:
             result.records = read_records(Path(f"{index}.jsonl"), self.limits.max_elements, dir_fd=out_dir)
         return result
+
+
+def _read_output(path: Path, cap: int) -> str:
+    """What the student code printed, as its supervisor kept it (no more than the cap)."""
+    try:
+        with path.open("rb") as kept:
+            return kept.read(cap).decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def _records_folder() -> Path | None:

@@ -9,8 +9,10 @@ nothing is ever unpickled.
 from __future__ import annotations
 
 import base64
+import json
 import math
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -82,16 +84,18 @@ class Request:
     records: str = ""  # the folder the values go to; "": `out` beside the box
 
     def to_json(self, items_file: str) -> dict[str, Any]:
-        """As JSON, with the items (the same for every submission of a batch) in a file written once."""
-        data = asdict(replace(self, items=[]))
-        del data["items"]
+        """As JSON, with the items (the same for every submission of a batch) in a file written once, and without the
+        code units: those go in a file of their own (`units_json`) that only the student process reads, so that the
+        sandbox's own processes never hold a student's code."""
+        data = asdict(replace(self, items=[], units=[]))
+        del data["items"], data["units"]
         return {**data, "items_file": items_file}
 
     @classmethod
     def from_json(cls, data: dict[str, Any], items: list[Item]) -> Request:
         """`items`: those of the file `data["items_file"]` names, read once for every job of a batch."""
         return cls(
-            units=[Unit(**unit) for unit in data["units"]],
+            units=[],
             items=items,
             limits=Limits(**data["limits"]),
             forbidden_modules=list(data["forbidden_modules"]),
@@ -103,6 +107,19 @@ class Request:
             allowed_modules=data.get("allowed_modules"),
             records=str(data.get("records", "")),
         )
+
+
+OUTPUT_FILE = "output"  # in a job's folder: what its student code printed, up to the cap, as bytes
+UNITS_FILE = "units.json"  # in a job's folder, beside its box: the code units, read by the student process only
+
+
+def units_json(units: list[Unit]) -> str:
+    return json.dumps([asdict(unit) for unit in units])
+
+
+def read_units(path: Path) -> list[Unit]:
+    """The code units the grader wrote for a job (`units_json`)."""
+    return [Unit(**unit) for unit in json.loads(path.read_text(encoding="utf-8"))]
 
 
 def encode_array(array: np.ndarray) -> dict[str, Any]:

@@ -16,12 +16,12 @@ import signal
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from grader.run import isolation, student
 from grader.run.file_cap import FileCap
-from grader.run.protocol import Request, TimeLimits
+from grader.run.protocol import OUTPUT_FILE, UNITS_FILE, Request, TimeLimits, read_units
 
 READ_CHUNK = 1 << 20
 F_SETPIPE_SZ = 1031  # fcntl: a larger pipe, so floods of output cost fewer reads
@@ -43,8 +43,7 @@ class Outcome:
     load_detail: str = ""
     load_errors: list[str] = field(default_factory=list)
     items: list[ItemStatus] = field(default_factory=list)
-    output: str = ""
-    output_dropped: int = 0
+    output_dropped: int = 0  # bytes printed past the cap (what was kept is in the job's OUTPUT_FILE)
     forbidden_imports: list[str] = field(default_factory=list)
     runs: int = 0
     marks: dict[str, float] = field(default_factory=dict)  # when each step was reached (time.monotonic)
@@ -100,13 +99,26 @@ def supervise(request: Request, box: Path) -> Outcome:
     # Never closed here: closing an inotify descriptor waits for a kernel grace period (about 8 ms), so it goes
     # with this process, after the outcome is written (the student processes drop their copies before any code).
     files = FileCap(box, request.limits.scratch_files)
-    _runs(request, box, uid, outcome, ends_at, files)
+    output = CapturedOutput(request.limits.output_cap)
+    try:
+        _runs(request, box, uid, outcome, ends_at, files, output)
+    finally:
+        outcome.output_dropped = output.dropped
+        output.write_and_wipe(box.parent / OUTPUT_FILE)
     _out_of_time(outcome)
     outcome.student_cpu = _students_cpu()
     return outcome
 
 
-def _runs(request: Request, box: Path, uid: int | None, outcome: Outcome, ends_at: float, files: FileCap) -> None:
+def _runs(
+    request: Request,
+    box: Path,
+    uid: int | None,
+    outcome: Outcome,
+    ends_at: float,
+    files: FileCap,
+    output: CapturedOutput,
+) -> None:
     """Student processes one after the other: each loads the code and takes the items from where the last
     stopped."""
     first = 0
@@ -115,7 +127,7 @@ def _runs(request: Request, box: Path, uid: int | None, outcome: Outcome, ends_a
         run = _launch(request, box, uid, first)
         outcome.marks.setdefault("forked", time.monotonic())
         outcome.runs += 1
-        _watch(run, request, outcome, ends_at, files)
+        _watch(run, request, outcome, ends_at, files, output)
         isolation.kill_everything(run.pid, run.pidfd, uid, sweep=not run.private_scratch)
         outcome.student_wall += time.monotonic() - run.forked_at
         _LIVE.clear()
@@ -182,6 +194,7 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         records = _open_records(
             Path(request.records) if request.records else box.parent / "out", first, len(request.items)
         )
+        request = replace(request, units=read_units(box.parent / UNITS_FILE))  # only here: the student's own code
         level, private = isolation.confine(
             request.limits, uid, len(request.items), request.isolation, request.hidden_paths
         )
@@ -210,7 +223,9 @@ def _open_records(folder: Path, first: int, count: int) -> dict[int, int]:
         os.close(folder_fd)
 
 
-def _watch(run: _Run, request: Request, outcome: Outcome, ends_at: float, files: FileCap) -> None:
+def _watch(
+    run: _Run, request: Request, outcome: Outcome, ends_at: float, files: FileCap, output: CapturedOutput
+) -> None:
     """Read events and output until the student process ends, overruns its deadline or makes too many files."""
     open_fds = {run.events, run.output}
     watched = [run.pidfd] + ([files.fd] if files.fd >= 0 else [])
@@ -231,34 +246,65 @@ def _watch(run: _Run, request: Request, outcome: Outcome, ends_at: float, files:
                 outcome.marks["exited"] = time.monotonic()
                 outcome.student_peak_mb = max(outcome.student_peak_mb, usage.ru_maxrss / 1024)
                 run.exit_status = status
-                _drain(run, outcome, open_fds, request)
+                _drain(run, outcome, open_fds, request, output)
                 return
-            if not _read_into(fd, run, outcome, request):
+            if not _read_into(fd, run, outcome, request, output):
                 open_fds.discard(fd)
 
 
-def _drain(run: _Run, outcome: Outcome, open_fds: set[int], request: Request) -> None:
+def _drain(run: _Run, outcome: Outcome, open_fds: set[int], request: Request, output: CapturedOutput) -> None:
     """After exit, take what is already in the pipes without waiting for stray writers."""
     for fd in list(open_fds):
         os.set_blocking(fd, False)
         try:
-            while _read_into(fd, run, outcome, request):
+            while _read_into(fd, run, outcome, request, output):
                 pass
         except BlockingIOError:
             pass
 
 
-def _read_into(fd: int, run: _Run, outcome: Outcome, request: Request) -> bool:
+def _read_into(fd: int, run: _Run, outcome: Outcome, request: Request, output: CapturedOutput) -> bool:
+    if fd == run.output:
+        return output.read(fd)
     data = os.read(fd, READ_CHUNK)
     if not data:
         return False
-    if fd == run.output:
-        room = max(0, request.limits.output_cap - len(outcome.output))
-        outcome.output += data[:room].decode("utf-8", "replace")
-        outcome.output_dropped += max(0, len(data) - room)
-    else:
-        _take_events(data, run, outcome, request)
+    _take_events(data, run, outcome, request)
     return True
+
+
+class CapturedOutput:
+    """What the student's code printed, up to the cap, in one buffer that is wiped once it is written: nothing a
+    job printed stays in the memory of the process that supervised it."""
+
+    def __init__(self, cap: int) -> None:
+        self.buffer = bytearray(cap)
+        self.size = 0
+        self.dropped = 0
+        self._spill = bytearray(READ_CHUNK)  # what is past the cap, read only to be counted (and overwritten)
+
+    def read(self, fd: int) -> bool:
+        """Take what the pipe holds; False at its end."""
+        room = memoryview(self.buffer)[self.size :]
+        count = os.readv(fd, [room if len(room) else self._spill])
+        if len(room):
+            self.size += count
+        else:
+            self.dropped += count
+        return count > 0
+
+    def write_and_wipe(self, path: Path) -> None:
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            try:
+                kept = memoryview(self.buffer)[: self.size]
+                while kept:
+                    kept = kept[os.write(descriptor, kept) :]
+            finally:
+                os.close(descriptor)
+        finally:
+            self.buffer[: self.size] = bytes(self.size)
+            self._spill[:] = bytes(len(self._spill))
 
 
 def _take_events(data: bytes, run: _Run, outcome: Outcome, request: Request) -> None:
