@@ -37,6 +37,7 @@ from grader.run.boot import (
 )
 from grader.run.protocol import (
     OUTPUT_FILE,
+    STOP_MARK,
     UNITS_FILE,
     Item,
     ItemResult,
@@ -162,6 +163,7 @@ class SandboxPool:
             "hidden": self._covered,
             "preload": self.preload if plots else [],
             "records": str(self._records or ""),
+            "supervisors": self.jobs,  # each runs one job at a time, job after job
         }
 
     def _warm_for(self, plots: bool) -> WarmProcess:
@@ -340,7 +342,7 @@ class SandboxPool:
             self._replace(plots)
         warm.await_ready(self._stopping)
         try:
-            warm.send(line)
+            warm.send_job(line)
         except OSError:
             self._replace(plots)
 
@@ -374,7 +376,7 @@ class SandboxPool:
                 if self._warm_for(its_plots) is not warm:
                     continue
                 if not (job_dir / "started").exists():
-                    warm.send(line)
+                    warm.send_job(line)
                 elif not _has_ended(job_dir) and (
                     not (job_dir / "supervisor.pid").exists() or not _supervisor_alive(job_dir)
                 ):
@@ -475,9 +477,11 @@ def _package_dirs(names: list[str]) -> list[str]:
 
 
 def _stop_supervisor(job_dir: Path) -> None:
-    """SIGTERM to an overdue job's supervisor, which then kills its student code."""
+    """An overdue job: marked, then its supervisor signalled, which kills its student code if that is still the job
+    it runs (a supervisor serves job after job)."""
     try:
-        os.kill(int((job_dir / "supervisor.pid").read_text()), signal.SIGTERM)
+        (job_dir / STOP_MARK).touch()
+        os.kill(int((job_dir / "supervisor.pid").read_text()), signal.SIGUSR1)
     except (OSError, ValueError):
         pass
 

@@ -109,6 +109,18 @@ class Request:
         )
 
 
+STOP_MARK = "stop"  # a file the grader makes in an overdue job's folder before it signals the job's supervisor
+JOB_RECORD = 1024  # bytes of one job handed to the sandbox, padded: a pipe write this size is atomic
+
+
+def job_record(line: str) -> bytes:
+    """The record that hands over a job: its JSON line, padded (grader/run/zygote.py's `read_job`)."""
+    data = line.encode("utf-8", "surrogateescape")
+    if len(data) > JOB_RECORD:
+        raise ValueError(f"a job's record is longer than {JOB_RECORD} bytes: {line[:100]}…")
+    return data.ljust(JOB_RECORD, b"\0")
+
+
 OUTPUT_FILE = "output"  # in a job's folder: what its student code printed, up to the cap, as bytes
 UNITS_FILE = "units.json"  # in a job's folder, beside its box: the code units, read by the student process only
 

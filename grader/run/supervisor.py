@@ -21,7 +21,7 @@ from pathlib import Path
 
 from grader.run import isolation, student
 from grader.run.file_cap import FileCap
-from grader.run.protocol import OUTPUT_FILE, UNITS_FILE, Request, TimeLimits, read_units
+from grader.run.protocol import OUTPUT_FILE, STOP_MARK, UNITS_FILE, Request, TimeLimits, read_units
 
 READ_CHUNK = 1 << 20
 F_SETPIPE_SZ = 1031  # fcntl: a larger pipe, so floods of output cost fewer reads
@@ -78,11 +78,22 @@ class _Run:
 _LIVE: list[tuple[int, int, int | None]] = []  # (pid, pidfd, uid) of the student process now running
 
 
+NO_MORE_JOBS = 0  # a supervisor's exit code once the grader has closed the pipe of jobs: nothing to replace
+JOB_FOLDER: list[Path] = []  # the folder of the job this supervisor runs now, while it runs one
+
+
 def stop(signum: int, frame: object) -> None:
-    """SIGTERM: kill the student code now running, with everything it started, and leave."""
+    """SIGTERM (the warm process stops): kill the student code now running, with everything it started, and leave."""
     for pid, pidfd, uid in _LIVE:
         isolation.kill_everything(pid, pidfd, uid)
     os._exit(1)
+
+
+def stop_if_asked(signum: int, frame: object) -> None:
+    """SIGUSR1 (the grader stops an overdue job): as `stop`, if the job running now is the one the grader marked.
+    A supervisor serves job after job: the signal may come just after the job it was meant for ended."""
+    if JOB_FOLDER and os.path.lexists(JOB_FOLDER[0] / STOP_MARK):
+        stop(signum, frame)
 
 
 def _times(request: Request) -> TimeLimits:
@@ -96,17 +107,17 @@ def supervise(request: Request, box: Path) -> Outcome:
     outcome.marks["supervisor"] = time.monotonic()
     isolation.become_subreaper()
     ends_at = time.monotonic() + _times(request).job
-    # Never closed here: closing an inotify descriptor waits for a kernel grace period (about 8 ms), so it goes
-    # with this process, after the outcome is written (the student processes drop their copies before any code).
+    cpu_before = _students_cpu()
     files = FileCap(box, request.limits.scratch_files)
     output = CapturedOutput(request.limits.output_cap)
     try:
         _runs(request, box, uid, outcome, ends_at, files, output)
     finally:
+        files.close_later()
         outcome.output_dropped = output.dropped
         output.write_and_wipe(box.parent / OUTPUT_FILE)
     _out_of_time(outcome)
-    outcome.student_cpu = _students_cpu()
+    outcome.student_cpu = _students_cpu() - cpu_before
     return outcome
 
 
@@ -139,9 +150,10 @@ def _runs(
 
 
 def _students_cpu() -> float:
-    """The CPU of every student process of the job, from the kernel: this supervisor's reaped children, with what
-    they reaped, and the orphans re-parented here (a process killed or timed out counts as much as one that exited)."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # zero at the fork that made this supervisor
+    """The CPU of every student process this supervisor has run, from the kernel: its reaped children, with what
+    they reaped, and the orphans re-parented here (a process killed or timed out counts as much as one that exited).
+    A job's is the difference over the job."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
@@ -161,14 +173,14 @@ def _launch(request: Request, box: Path, uid: int | None, first_item: int) -> _R
         fcntl.fcntl(output_r, F_SETPIPE_SZ, READ_CHUNK)
     except OSError:
         pass  # the system's limit on pipe sizes: the default size only costs speed
-    # SIGTERM waits until the child is registered in _LIVE, so `stop` can never miss it.
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    # SIGTERM (and SIGUSR1) wait until the child is registered in _LIVE, so `stop` can never miss it.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGUSR1})
     pid = os.fork()
     if pid == 0:
         _become_student(request, box, uid, first_item, events_w, output_w)
     pidfd = os.pidfd_open(pid)
     _LIVE[:] = [(pid, pidfd, uid)]
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGUSR1})
     os.close(events_w)
     os.close(output_w)
     run = _Run(pid=pid, events=events_r, output=output_r, pidfd=pidfd, first_item=first_item, next_item=first_item)
@@ -183,7 +195,8 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGUSR1})
         os.chdir(box)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)

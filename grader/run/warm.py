@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from grader.run.boot import SandboxError, boot, stop_process
+from grader.run.protocol import job_record
 
 POLL_SECONDS = 0.2
 READY_SECONDS = 120.0  # for the warm process's imports (a first matplotlib builds its font cache)
@@ -58,6 +59,12 @@ class WarmProcess:
     def send(self, line: str) -> None:
         """Raises OSError when the process is gone."""
         self.stdin.write(line.encode())
+        self.stdin.flush()
+
+    def send_job(self, line: str) -> None:
+        """Hand over a job, as one record that whichever supervisor is free reads whole (raises OSError when the
+        process is gone)."""
+        self.stdin.write(job_record(line))
         self.stdin.flush()
 
     def await_ready(self, stopping: threading.Event) -> None:

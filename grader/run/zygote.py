@@ -1,9 +1,9 @@
-"""The warm process: imported numpy once, forks one supervisor per submission.
+"""The warm process: imported numpy once, forks the supervisors that run the submissions.
 
-Started by the grader with a scrubbed environment. Reads one job per line on stdin (JSON: its folder and its
-items' file; the job's request, with the student's code units, is read by its supervisor, never here); each
-supervisor writes `outcome.json` into its job directory and then the line `done <job directory>` to stdout. Holds no
-expected answers and imports nothing of the judge.
+Started by the grader with a scrubbed environment. Forks its supervisors once for the batch; they read the jobs
+from stdin, one fixed-size record each (JSON: the job's folder and its items' file), and for each write
+`outcome.json` into its job directory and then the line `done <job directory>` to stdout. Holds no expected answers
+and imports nothing of the judge.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 
 from grader.run import isolation, student, supervisor
 from grader.run.boot import KEPT_FONTS_ENV, remove_folder
-from grader.run.protocol import Item, Request
+from grader.run.protocol import JOB_RECORD, Item, Request
 
 PR_SET_PDEATHSIG = 1
 
@@ -179,60 +179,96 @@ def _read_request(job_dir: Path) -> Request | str:
         return traceback.format_exc()
 
 
-def serve_forever() -> None:
-    """A supervisor forked for each job line, which reads the job's request itself: nothing a submission holds (a
-    notebook's cells travel in its request) is ever read here, so no student process, forked from what this
-    process holds, finds a classmate's code in the memory it inherited. Only the items, the grader's, are read here,
-    decoded once for every supervisor forked after."""
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped by the kernel
-    for line in sys.stdin:
-        job_dir, items_file = _job_line(line)
-        if job_dir is None or not job_dir.is_dir() or (job_dir / "started").exists():
+def serve(supervisors: int) -> None:
+    """`supervisors` supervisors, forked once for the batch, take the grader's jobs from stdin, each one job at a
+    time; one that a job stopped (or that failed) is replaced. Nothing of any job's is read here. Returns once every
+    supervisor has ended with stdin, the grader's end."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # they are waited for here
+    running = {_fork_supervisor() for _ in range(max(1, supervisors))}
+    print("ready", flush=True)
+    replaced = 0.0
+    while running:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        running.discard(pid)
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == supervisor.NO_MORE_JOBS:
             continue
-        _decoded_ahead(items_file)
-        (job_dir / "started").touch()  # before the fork: a job is either marked and running, or neither
-        # SIGTERM and SIGHUP wait until the child has its own handlers: this process's would stop every job.
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
-        pid = os.fork()
-        if pid == 0:
-            _run_job(job_dir)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
-        try:  # for the grader to stop it if it overruns; whole or absent, as the grader may be reading
-            (job_dir / "supervisor.partial").write_text(str(pid))
-            os.replace(job_dir / "supervisor.partial", job_dir / "supervisor.pid")
-        except OSError:
-            pass  # already finished and collected
-    _clean_up_after_the_grader()
+        time.sleep(max(0.0, replaced + REPLACE_SECONDS - time.monotonic()))  # never a loop of forks that fail at once
+        replaced = time.monotonic()
+        running.add(_fork_supervisor())
+    _remove_the_batchs_folders()
 
 
-def _job_line(line: str) -> tuple[Path | None, str]:
-    """A job line (JSON: the job's folder, its items' file), or None for what is not one."""
+REPLACE_SECONDS = 0.1
+
+
+def _fork_supervisor() -> int:
+    # SIGTERM and SIGHUP wait until the child has its own handlers: this process's would stop every job.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
+    pid = os.fork()
+    if pid == 0:
+        _supervise_jobs()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
+    return pid
+
+
+def _supervise_jobs() -> None:
+    """In a forked supervisor: job after job, as the grader hands them over, until stdin ends. Never returns.
+    A job's code units and what it printed never pass through here (supervisor.py), so nothing a job leaves in
+    this process's memory is another student's work."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, supervisor.stop)
+    signal.signal(signal.SIGUSR1, supervisor.stop_if_asked)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
+    code = supervisor.NO_MORE_JOBS
     try:
-        job = json.loads(line)
-        return Path(job["job"]), str(job["items"])
+        while (job := read_job(0)) is not None:
+            if _claimed(job):
+                _run_job(job)
+    except BaseException:  # noqa: BLE001 - this supervisor is replaced; a job it had begun is reported lost
+        code = 70
+    os._exit(code)
+
+
+def read_job(descriptor: int) -> Path | None:
+    """The next job's folder (the sentinel `Path()` for a record that names none), None once the grader has closed
+    the pipe. A job is one record of JOB_RECORD bytes, written at once (below PIPE_BUF), so a read takes exactly
+    one whichever supervisor reads first."""
+    record = os.read(descriptor, JOB_RECORD)  # interrupted by a signal, it is read again (PEP 475)
+    if not record:
+        return None
+    try:
+        return Path(json.loads(record.rstrip(b"\0"))["job"])
     except (ValueError, TypeError, KeyError):
-        return None, ""
+        return Path()
 
 
-def _decoded_ahead(items_file: str) -> None:
-    """The items, decoded here once; one that cannot be read is left for the job to report (`_read_request`)."""
+def _claimed(job_dir: Path) -> bool:
+    """Marks the job started, unless it was already (a job handed over again after its warm process died): a job is
+    run by exactly one supervisor, which writes its pid for the grader (who may stop an overdue job)."""
+    if job_dir == Path():
+        return False
     try:
-        _items(items_file)
-    except Exception:  # noqa: BLE001 - reported by the job
+        os.close(os.open(job_dir / "started", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
+    except OSError:
+        return False
+    try:  # whole or absent, as the grader may be reading
+        (job_dir / "supervisor.partial").write_text(str(os.getpid()))
+        os.replace(job_dir / "supervisor.partial", job_dir / "supervisor.pid")
+    except OSError:
         pass
+    return True
 
 
 def _wait_for_supervisors() -> None:
-    try:
-        os.wait()  # with SIGCHLD ignored, this returns once every supervisor has ended
-    except ChildProcessError:
-        pass
-
-
-def _clean_up_after_the_grader() -> None:
-    """Stdin closed without a kill: the grader itself died. Let running jobs end, then remove their files."""
-    _wait_for_supervisors()
-    _remove_the_batchs_folders()
+    while True:
+        try:
+            os.wait()
+        except ChildProcessError:
+            return
 
 
 _records_folder = ""  # the batch's folder of returned values, when it is not inside our working directory
@@ -284,20 +320,18 @@ def _watch_the_grader(grader_pid: int) -> None:
 
 
 def _run_job(job_dir: Path) -> None:
-    """In the forked supervisor: reads its job's request, runs it. Never returns."""
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, supervisor.stop)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
+    """One job, from its request to its outcome file and the `done` line."""
+    supervisor.JOB_FOLDER[:] = [job_dir]
     try:
         request = _read_request(job_dir)
         if isinstance(request, str):
             raise RuntimeError(f"the job's request could not be read:\n{request}")
         outcome = supervisor.supervise(request, job_dir / "box")
         supervisor.write_outcome(outcome, job_dir / "outcome.json")
-    except BaseException:  # noqa: BLE001 - a grader error must still be reported, never hang the batch
+    except Exception:  # noqa: BLE001 - a grader error must still be reported, never hang the batch
         _report_grader_error(job_dir, traceback.format_exc())
     finally:
+        supervisor.JOB_FOLDER.clear()
         _report_done(job_dir)
 
 
@@ -306,7 +340,6 @@ def _report_done(job_dir: Path) -> None:
         os.write(1, f"done {job_dir}\n".encode())
     except OSError:  # the grader is gone; the outcome file is what counts
         pass
-    os._exit(0)
 
 
 def _report_grader_error(job_dir: Path, text: str) -> None:
@@ -321,8 +354,9 @@ def _report_grader_error(job_dir: Path, text: str) -> None:
 def main() -> None:
     """argv: [root of the grader, the grader's pid, JSON [plotting modules to import at once]]. Boots (imports)
     at once; then reads its batch's settings, a JSON line on stdin: {"isolation": ..., "hidden": [folders to
-    cover], "preload": [modules], "records": the folder of returned values or ""}. The grader can start this
-    process before it knows them (`boot.start_early`)."""
+    cover], "preload": [modules], "records": the folder of returned values or "", "supervisors": how many}. The
+    grader can start this process before it knows them (`boot.start_early`), and hands over jobs only once it has
+    said it is ready (its buffered stdin has read nothing past the settings then)."""
     _stop_with_the_grader(int(sys.argv[2]))
     preload_common()
     preload(json.loads(sys.argv[3]) if len(sys.argv) > 3 else [])
@@ -336,8 +370,7 @@ def main() -> None:
     preload(config.get("preload", []))
     isolation.enter_shared_namespaces(config["isolation"], [Path(p) for p in config["hidden"]])
     gc.freeze()  # children's collections then skip what is loaded now, so fewer pages get copied
-    print("ready", flush=True)
-    serve_forever()
+    serve(int(config.get("supervisors", 1)))
 
 
 if __name__ == "__main__":

@@ -956,7 +956,7 @@ def leaked():
     with open("/proc/self/maps") as maps:
         regions = [line.split() for line in maps]
     for fields in regions:  # what a process allocates: its heap and anonymous mappings (files may fault past their end)
-        if not fields[1].startswith("r") or (len(fields) > 5 and fields[5] != "[heap]"):
+        if not fields[1].startswith("r") or (len(fields) > 5 and fields[5] != "[heap]") or fields[4] != "0":
             continue
         start, end = (int(x, 16) for x in fields[0].split("-"))
         if pattern.search(ctypes.string_at(start, end - start)):
@@ -965,10 +965,13 @@ def leaked():
 '''
 
 
-def test_no_job_finds_an_earlier_jobs_code_in_the_memory_it_inherits(tmp_path):
-    """A notebook's cells travel in its job's request: whatever reads them must not be what the next job's student
-    process is forked from, or a student scanning their own memory finds a classmate's code."""
-    notebook_cells = ["# LEAK" + "739182645501\nANSWER = 41 + 1\n"]
+@pytest.mark.parametrize("left", ["code", "output"])
+def test_no_job_finds_an_earlier_jobs_code_or_output_in_the_memory_it_inherits(tmp_path, left):
+    """A supervisor serves job after job, and every student process is forked from one: neither it nor the warm
+    process may hold what an earlier job's code was or printed, or a student scanning their own memory finds a
+    classmate's work."""
+    code = "# LEAK" + "739182645501\n" if left == "code" else "print('LEAK' + '7391' + '82645501')\n"
+    notebook_cells = [code + "ANSWER = 41 + 1\n"]
     first = Job("a", [], [Unit(kind="cells", label="a.ipynb", cells=notebook_cells)],
                 [Item(id="ANSWER", kind="value", name="ANSWER")])
     (tmp_path / "scan.py").write_text(MEMORY_SCAN)
