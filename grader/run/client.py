@@ -75,7 +75,6 @@ class _Running:
 
     job: Job
     job_dir: Path
-    items_file: Path  # where its items are, for the warm process to decode once for many jobs
     started: float = 0.0
     deadline: float = 0.0  # past it, the supervisor is stopped: it must have its own, shorter limit
     prepare_seconds: float = 0.0
@@ -304,10 +303,10 @@ class SandboxPool:
         self._give_box(box, self._counter)
         (records or job_dir / "out").mkdir(mode=0o755)  # the grader's: student code gets only the files opened there
         took = time.monotonic() - began
-        return _Running(job, job_dir, items_file, prepare_seconds=took, records=records)
+        return _Running(job, job_dir, prepare_seconds=took, records=records)
 
     def _start(self, ready: _Running) -> _Running:
-        line = json.dumps({"job": str(ready.job_dir), "items": str(ready.items_file)}) + "\n"
+        line = f"{ready.job_dir}\n"
         self._in_flight[ready.job_dir] = (ready.job.plots, line)
         self._send(line, ready.job.plots)
         ready.started = time.monotonic()
@@ -431,12 +430,16 @@ class SandboxPool:
 
 
 def _read_output(path: Path, cap: int) -> str:
-    """What the student code printed, as its supervisor kept it (no more than the cap)."""
+    """What the student code printed, as its supervisor kept it (no more than the cap): a regular file, not a link,
+    never waited on (student code may have made something else there first)."""
     try:
-        with path.open("rb") as kept:
-            return kept.read(cap).decode("utf-8", "replace")
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return ""
+    with os.fdopen(descriptor, "rb") as kept:
+        if not stat.S_ISREG(os.fstat(kept.fileno()).st_mode):
+            return ""
+        return kept.read(cap).decode("utf-8", "replace")
 
 
 def _records_folder() -> Path | None:
@@ -478,10 +481,13 @@ def _package_dirs(names: list[str]) -> list[str]:
 
 def _stop_supervisor(job_dir: Path) -> None:
     """An overdue job: marked, then its supervisor signalled, which kills its student code if that is still the job
-    it runs (a supervisor serves job after job)."""
+    it runs (a supervisor serves job after job) and leaves; continued first, in case its student code (where it
+    shares the supervisor's uid) stopped it. A job not yet claimed is never started once marked."""
     try:
         (job_dir / STOP_MARK).touch()
-        os.kill(int((job_dir / "supervisor.pid").read_text()), signal.SIGUSR1)
+        pid = int((job_dir / "supervisor.pid").read_text())
+        os.kill(pid, signal.SIGCONT)
+        os.kill(pid, signal.SIGUSR1)
     except (OSError, ValueError):
         pass
 

@@ -114,7 +114,7 @@ JOB_RECORD = 1024  # bytes of one job handed to the sandbox, padded: a pipe writ
 
 
 def job_record(line: str) -> bytes:
-    """The record that hands over a job: its JSON line, padded (grader/run/zygote.py's `read_job`)."""
+    """The record that hands over a job: its folder's line, padded (grader/run/zygote.py's `read_job`)."""
     data = line.encode("utf-8", "surrogateescape")
     if len(data) > JOB_RECORD:
         raise ValueError(f"a job's record is longer than {JOB_RECORD} bytes: {line[:100]}…")

@@ -108,11 +108,15 @@ def supervise(request: Request, box: Path) -> Outcome:
     isolation.become_subreaper()
     ends_at = time.monotonic() + _times(request).job
     cpu_before = _students_cpu()
+    _STUDENT_TEXT[:] = [False]
     files = FileCap(box, request.limits.scratch_files)
     output = CapturedOutput(request.limits.output_cap)
     try:
         _runs(request, box, uid, outcome, ends_at, files, output)
     finally:
+        for pid, pidfd, live_uid in _LIVE:  # the job failed here: none of its processes outlives it
+            isolation.kill_everything(pid, pidfd, live_uid)
+        _LIVE.clear()
         files.close_later()
         outcome.output_dropped = output.dropped
         output.write_and_wipe(box.parent / OUTPUT_FILE)
@@ -139,6 +143,8 @@ def _runs(
         outcome.marks.setdefault("forked", time.monotonic())
         outcome.runs += 1
         _watch(run, request, outcome, ends_at, files, output)
+        if run.buffer:  # our events end their lines: what is left was written by student code
+            _STUDENT_TEXT[:] = [True]
         isolation.kill_everything(run.pid, run.pidfd, uid, sweep=not run.private_scratch)
         outcome.student_wall += time.monotonic() - run.forked_at
         _LIVE.clear()
@@ -307,14 +313,18 @@ class CapturedOutput:
         return count > 0
 
     def write_and_wipe(self, path: Path) -> None:
+        """Written to `path` (not through a file planted there first: then it is lost, by the job's own doing)."""
         try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK
+            descriptor = os.open(path, flags, 0o600)
             try:
                 kept = memoryview(self.buffer)[: self.size]
                 while kept:
                     kept = kept[os.write(descriptor, kept) :]
             finally:
                 os.close(descriptor)
+        except OSError:
+            pass
         finally:
             self.buffer[: self.size] = bytes(self.size)
             self._spill[:] = bytes(len(self._spill))
@@ -323,16 +333,28 @@ class CapturedOutput:
 def _take_events(data: bytes, run: _Run, outcome: Outcome, request: Request) -> None:
     run.event_bytes += len(data)
     if run.event_bytes > MAX_EVENT_BYTES:
+        _STUDENT_TEXT[:] = [True]
         return
     run.buffer += data
     *lines, run.buffer = run.buffer.split(b"\n")
     for line in lines:
         try:
             event = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(event, dict):
+            if not isinstance(event, dict) or event.get("event") not in OWN_EVENTS:
+                raise ValueError("not one of our events")
             _apply_event(event, run, outcome, request)
+        except Exception:  # noqa: BLE001 - written by student code (the descriptor is theirs too): never ours to fail on
+            _STUDENT_TEXT[:] = [True]
+
+
+OWN_EVENTS = ("isolation", "loaded", "start", "done", "forbidden-import")
+_STUDENT_TEXT = [False]  # whether the job sent this process text its code chose (error messages, stray bytes)
+
+
+def kept_student_text() -> bool:
+    """Whether the last job sent this process text its student code chose: kept in its memory, freed but not
+    wiped, so the process serves no later job (the warm process forks a fresh one)."""
+    return _STUDENT_TEXT[0]
 
 
 def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> None:
@@ -344,8 +366,11 @@ def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> 
     elif kind == "loaded" and not run.loaded:
         run.loaded = True
         outcome.marks.setdefault("loaded", now)
-        if run.first_item == 0:
-            outcome.load_errors = [str(e)[:500] for e in event.get("errors", [])][:50]
+        errors = event.get("errors", [])
+        if errors:
+            _STUDENT_TEXT[:] = [True]
+        if run.first_item == 0 and isinstance(errors, list):
+            outcome.load_errors = [str(e)[:500] for e in errors][:50]
     elif kind == "start" and run.loaded and run.current is None and item == run.next_item < len(outcome.items):
         run.current = item  # events come through a descriptor student code can write: only progress counts
         run.deadline = now + _times(request).step
@@ -355,6 +380,7 @@ def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> 
         run.current, run.next_item = None, item + 1
         run.deadline = now + _times(request).step
     elif kind == "forbidden-import":
+        _STUDENT_TEXT[:] = [True]
         name = str(event.get("module", ""))[:100]
         if name not in outcome.forbidden_imports:
             outcome.forbidden_imports.append(name)

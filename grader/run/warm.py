@@ -1,5 +1,5 @@
 """One warm process as the grader sees it: started (or taken over from an early boot), given its batch's settings,
-ready, handed job lines, read for `done` lines, stopped."""
+ready, handed jobs (records its supervisors read), read for `done` lines, stopped."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The warm process: imported numpy once, forks the supervisors that run the submissions.
 
 Started by the grader with a scrubbed environment. Forks its supervisors once for the batch; they read the jobs
-from stdin, one fixed-size record each (JSON: the job's folder and its items' file), and for each write
+from stdin, one fixed-size record each (the job's folder, padded), and for each write
 `outcome.json` into its job directory and then the line `done <job directory>` to stdout. Holds no expected answers
 and imports nothing of the judge.
 """
@@ -28,7 +28,7 @@ import numpy as np
 
 from grader.run import isolation, student, supervisor
 from grader.run.boot import KEPT_FONTS_ENV, remove_folder
-from grader.run.protocol import JOB_RECORD, Item, Request
+from grader.run.protocol import JOB_RECORD, STOP_MARK, Item, Request
 
 PR_SET_PDEATHSIG = 1
 
@@ -163,8 +163,8 @@ WARM_UPS = {"matplotlib.pyplot": _draw_a_figure}
 
 @functools.lru_cache(maxsize=8)
 def _items(items_file: str) -> tuple[Item, ...]:
-    """A batch's items, parsed once and with their arguments decoded, for every job forked after (one file per
-    variant of the exercise: the last few are kept)."""
+    """A batch's items, parsed once by each supervisor and with their arguments decoded, for every job it runs and
+    every student process it forks (one file per variant of the exercise: the last few are kept)."""
     items = tuple(Item(**item) for item in json.loads(Path(items_file).read_text(encoding="utf-8")))
     student.decode_arguments(items)
     return items
@@ -193,10 +193,12 @@ def serve(supervisors: int) -> None:
         except ChildProcessError:
             break
         running.discard(pid)
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == supervisor.NO_MORE_JOBS:
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+        if code == supervisor.NO_MORE_JOBS:  # stdin ended
             continue
-        time.sleep(max(0.0, replaced + REPLACE_SECONDS - time.monotonic()))  # never a loop of forks that fail at once
-        replaced = time.monotonic()
+        if code != RETIRED:  # stopped or failed: never a loop of forks that fail at once
+            time.sleep(max(0.0, replaced + REPLACE_SECONDS - time.monotonic()))
+            replaced = time.monotonic()
         running.add(_fork_supervisor())
     _remove_the_batchs_folders()
 
@@ -204,52 +206,60 @@ def serve(supervisors: int) -> None:
 REPLACE_SECONDS = 0.1
 
 
+HELD_SIGNALS = {signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1}
+
+
 def _fork_supervisor() -> int:
-    # SIGTERM and SIGHUP wait until the child has its own handlers: this process's would stop every job.
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP})
+    # These wait until the child has its own handlers: this process's would stop every job, SIGUSR1's would end it.
+    signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+    warm = os.getpid()
     pid = os.fork()
     if pid == 0:
-        _supervise_jobs()
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
+        _supervise_jobs(warm)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
     return pid
 
 
-def _supervise_jobs() -> None:
-    """In a forked supervisor: job after job, as the grader hands them over, until stdin ends. Never returns.
-    A job's code units and what it printed never pass through here (supervisor.py), so nothing a job leaves in
-    this process's memory is another student's work."""
+def _supervise_jobs(warm: int) -> None:
+    """In a forked supervisor: job after job, as the grader hands them over, until stdin ends or the warm process
+    that forked it is gone. Never returns. A job's code units and what it printed never pass through here
+    (supervisor.py); a job that sent text of its code's own (an error message, stray bytes) or that failed here is
+    its last: the warm process forks a fresh supervisor, so no later student process inherits that text."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGUSR1, supervisor.stop_if_asked)
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # from student code, at the levels that share our uid
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
     code = supervisor.NO_MORE_JOBS
     try:
-        while (job := read_job(0)) is not None:
-            if _claimed(job):
-                _run_job(job)
+        while os.getppid() == warm and (job := read_job(0)) is not None:
+            if _claimed(job) and not _run_job(job):
+                code = RETIRED
+                break
     except BaseException:  # noqa: BLE001 - this supervisor is replaced; a job it had begun is reported lost
-        code = 70
+        code = FAILED
     os._exit(code)
 
 
+RETIRED, FAILED = 3, 70  # a supervisor's exit codes when the warm process is to fork a fresh one in its place
+
+
 def read_job(descriptor: int) -> Path | None:
-    """The next job's folder (the sentinel `Path()` for a record that names none), None once the grader has closed
-    the pipe. A job is one record of JOB_RECORD bytes, written at once (below PIPE_BUF), so a read takes exactly
-    one whichever supervisor reads first."""
+    """The next job's folder, None once the grader has closed the pipe. A job is one record of JOB_RECORD bytes
+    (its folder, padded), written at once (below PIPE_BUF), so a read takes exactly one whichever supervisor reads
+    first."""
     record = os.read(descriptor, JOB_RECORD)  # interrupted by a signal, it is read again (PEP 475)
     if not record:
         return None
-    try:
-        return Path(json.loads(record.rstrip(b"\0"))["job"])
-    except (ValueError, TypeError, KeyError):
-        return Path()
+    return Path(record.rstrip(b"\0").decode("utf-8", "surrogateescape").strip())
 
 
 def _claimed(job_dir: Path) -> bool:
     """Marks the job started, unless it was already (a job handed over again after its warm process died): a job is
-    run by exactly one supervisor, which writes its pid for the grader (who may stop an overdue job)."""
-    if job_dir == Path():
+    run by exactly one supervisor, which writes its pid for the grader (who may stop an overdue job). Not one the
+    grader has given up on while it waited."""
+    if not job_dir.is_absolute():
         return False
     try:
         os.close(os.open(job_dir / "started", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
@@ -260,7 +270,7 @@ def _claimed(job_dir: Path) -> bool:
         os.replace(job_dir / "supervisor.partial", job_dir / "supervisor.pid")
     except OSError:
         pass
-    return True
+    return not os.path.lexists(job_dir / STOP_MARK)
 
 
 def _wait_for_supervisors() -> None:
@@ -319,20 +329,24 @@ def _watch_the_grader(grader_pid: int) -> None:
     os.kill(os.getpid(), signal.SIGHUP)
 
 
-def _run_job(job_dir: Path) -> None:
-    """One job, from its request to its outcome file and the `done` line."""
+def _run_job(job_dir: Path) -> bool:
+    """One job, from its request to its outcome file and the `done` line; whether this supervisor may serve another
+    (not after a failure here, nor after text the job's code chose)."""
     supervisor.JOB_FOLDER[:] = [job_dir]
+    clean = False
     try:
         request = _read_request(job_dir)
         if isinstance(request, str):
             raise RuntimeError(f"the job's request could not be read:\n{request}")
         outcome = supervisor.supervise(request, job_dir / "box")
         supervisor.write_outcome(outcome, job_dir / "outcome.json")
+        clean = not supervisor.kept_student_text()
     except Exception:  # noqa: BLE001 - a grader error must still be reported, never hang the batch
         _report_grader_error(job_dir, traceback.format_exc())
     finally:
         supervisor.JOB_FOLDER.clear()
         _report_done(job_dir)
+    return clean
 
 
 def _report_done(job_dir: Path) -> None:

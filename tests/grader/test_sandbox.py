@@ -965,13 +965,20 @@ def leaked():
 '''
 
 
-@pytest.mark.parametrize("left", ["code", "output"])
-def test_no_job_finds_an_earlier_jobs_code_or_output_in_the_memory_it_inherits(tmp_path, left):
+EARLIER_JOB_LEAVES = {
+    "code": "# LEAK" + "739182645501\n",
+    "output": "print('LEAK' + '7391' + '82645501')\n",
+    "an error": "raise ValueError('LEAK' + '7391' + '82645501')\n",
+    "stray events": "import os\nos.write(3, ('{\"event\": \"x\", \"note\": \"LEAK' + '7391' + '82645501\"}\\n').encode())\n",
+}
+
+
+@pytest.mark.parametrize("left", list(EARLIER_JOB_LEAVES))
+def test_no_job_finds_an_earlier_jobs_work_in_the_memory_it_inherits(tmp_path, left):
     """A supervisor serves job after job, and every student process is forked from one: neither it nor the warm
-    process may hold what an earlier job's code was or printed, or a student scanning their own memory finds a
-    classmate's work."""
-    code = "# LEAK" + "739182645501\n" if left == "code" else "print('LEAK' + '7391' + '82645501')\n"
-    notebook_cells = [code + "ANSWER = 41 + 1\n"]
+    process may hold what an earlier job's code was, printed, raised or wrote to the sandbox, or a student scanning
+    their own memory finds a classmate's work."""
+    notebook_cells = [EARLIER_JOB_LEAVES[left], "ANSWER = 41 + 1\n"]
     first = Job("a", [], [Unit(kind="cells", label="a.ipynb", cells=notebook_cells)],
                 [Item(id="ANSWER", kind="value", name="ANSWER")])
     (tmp_path / "scan.py").write_text(MEMORY_SCAN)
@@ -980,6 +987,23 @@ def test_no_job_finds_an_earlier_jobs_code_or_output_in_the_memory_it_inherits(t
     limits = Limits(timeout=20.0, memory_mb=1024, max_elements=1000)
     with SandboxPool(limits, jobs=1) as pool:
         runs = {run.key: run for run in pool.run([first, second])}
-    assert value(runs["a"], "ANSWER") == 42
+    assert left == "an error" or value(runs["a"], "ANSWER") == 42
     assert runs["b"].items["leaked"].records[0].error is None, runs["b"].items["leaked"].records[0].error
     assert bool(value(runs["b"], "leaked")) is False
+
+
+def test_a_supervisor_serves_job_after_job_until_one_sends_text_of_its_own(tmp_path):
+    """Supervisors are forked once and kept; one whose job sent text its code chose (here an error message) serves
+    no later job: a fresh one, forked from the warm process, takes its place."""
+    (tmp_path / "parent.py").write_text("import os\ndef parent():\n    return float(os.getppid())\n")
+    (tmp_path / "broken.py").write_text("raise ValueError('a message the student chose')\n")
+    asking = Item(id="parent", kind="call", name="parent", calls=[[]])
+
+    def job(key: str, name: str) -> Job:
+        return Job(key, [(tmp_path / name, name)], [Unit(kind="module", label=name, path=name)], [asking])
+
+    jobs = [job("first", "parent.py"), job("second", "parent.py"), job("broken", "broken.py"), job("after", "parent.py")]
+    with SandboxPool(FAST, jobs=1) as pool:
+        runs = {run.key: run for run in pool.run(jobs)}
+    supervisors = {key: value(runs[key], "parent") for key in ("first", "second", "after")}
+    assert runs["broken"].load_errors and supervisors["first"] == supervisors["second"] != supervisors["after"]
