@@ -300,11 +300,13 @@ class CapturedOutput:
         self.buffer = bytearray(cap)
         self.size = 0
         self.dropped = 0
-        self._spill = bytearray(READ_CHUNK)  # what is past the cap, read only to be counted (and overwritten)
+        self._spill = bytearray()  # what is past the cap, read only to be counted (made when first needed)
 
     def read(self, fd: int) -> bool:
         """Take what the pipe holds; False at its end."""
         room = memoryview(self.buffer)[self.size :]
+        if not len(room) and not self._spill:
+            self._spill = bytearray(READ_CHUNK)
         count = os.readv(fd, [room if len(room) else self._spill])
         if len(room):
             self.size += count
