@@ -77,7 +77,7 @@ FLOOR_TARGETS = {
 STAGES = [
     ("read", "grader: find the files, read them, convert notebooks"),
     ("prepare", "grader: the job's folder, its files and request (done ahead, while the previous job runs)"),
-    ("hand-over", "the warm process reads the job and forks its supervisor"),
+    ("hand-over", "a supervisor takes the job and reads its request"),
     ("fork", "the supervisor forks the student process"),
     ("confine", "uid, mount namespace, private /tmp, /var/tmp, /dev/shm, rlimits"),
     ("load", "the student's code imported or its cells run"),
