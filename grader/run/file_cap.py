@@ -37,6 +37,7 @@ class FileCap:
         self.folders: dict[int, Path] = {}  # by watch descriptor
         self.count = 0
         self.overflowed = False
+        self.names_read = False  # whether names the job's code chose (files it made) came through here
         self.limit = float("inf")  # until the box's own files are counted
         self._watch_tree(box)
         self.limit = self.count + share
@@ -67,6 +68,7 @@ class FileCap:
         while offset + EVENT_HEADER.size <= len(data):
             wd, event_mask, _, length = EVENT_HEADER.unpack_from(data, offset)
             name = data[offset + EVENT_HEADER.size : offset + EVENT_HEADER.size + length].rstrip(b"\0")
+            self.names_read = self.names_read or bool(name)
             offset += EVENT_HEADER.size + length
             if event_mask & IN_Q_OVERFLOW:
                 self.overflowed = True

@@ -375,6 +375,9 @@ def become_subreaper() -> None:
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 
 
+NAMES_READ = [False]  # whether names student code chose (its processes', its scratch files') were read here
+
+
 def kill_everything(student_pid: int, student_pidfd: int, uid: int | None, sweep: bool = True) -> None:
     """Kill the student process, its group, every process of its uid and every orphan; reap them all. `sweep`:
     remove what the uid left in the machine's scratch folders (needless where they were all private to the job)."""
@@ -411,6 +414,7 @@ def sweep_scratch(uid: int) -> None:
             try:
                 if entry.stat(follow_symlinks=False).st_uid != uid:
                     continue
+                NAMES_READ[:] = [True]
                 if entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path, ignore_errors=True)
                 else:
@@ -456,6 +460,7 @@ def _kill_all_of_uid(uid: int) -> None:
 
 
 def _children_of(parent: int) -> list[int]:
+    NAMES_READ[:] = [True]  # every process's line, with the name it gave itself
     children = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():

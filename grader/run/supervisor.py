@@ -109,6 +109,7 @@ def supervise(request: Request, box: Path) -> Outcome:
     ends_at = time.monotonic() + _times(request).job
     cpu_before = _students_cpu()
     _STUDENT_TEXT[:] = [False]
+    isolation.NAMES_READ[:] = [False]
     files = FileCap(box, request.limits.scratch_files)
     output = CapturedOutput(request.limits.output_cap)
     try:
@@ -120,6 +121,8 @@ def supervise(request: Request, box: Path) -> Outcome:
         files.close_later()
         outcome.output_dropped = output.dropped
         output.write_and_wipe(box.parent / OUTPUT_FILE)
+    if files.names_read or isolation.NAMES_READ[0]:  # names the job's code chose: files it made, its processes'
+        _STUDENT_TEXT[:] = [True]
     _out_of_time(outcome)
     outcome.student_cpu = _students_cpu() - cpu_before
     return outcome
@@ -184,6 +187,7 @@ def _launch(request: Request, box: Path, uid: int | None, first_item: int) -> _R
     pid = os.fork()
     if pid == 0:
         _become_student(request, box, uid, first_item, events_w, output_w)
+    _LIVE[:] = [(pid, -1, uid)]  # known before anything here can fail
     pidfd = os.pidfd_open(pid)
     _LIVE[:] = [(pid, pidfd, uid)]
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGUSR1})
@@ -202,6 +206,7 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the supervisor ignores it; student code need not
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGUSR1})
         os.chdir(box)
         devnull = os.open(os.devnull, os.O_RDONLY)
@@ -342,14 +347,22 @@ def _take_events(data: bytes, run: _Run, outcome: Outcome, request: Request) -> 
     for line in lines:
         try:
             event = json.loads(line)
-            if not isinstance(event, dict) or event.get("event") not in OWN_EVENTS:
+            if not isinstance(event, dict) or set(event) != OWN_EVENTS.get(str(event.get("event"))):
                 raise ValueError("not one of our events")
-            _apply_event(event, run, outcome, request)
+            if not _apply_event(event, run, outcome, request):
+                raise ValueError("an event out of its place")
         except Exception:  # noqa: BLE001 - written by student code (the descriptor is theirs too): never ours to fail on
             _STUDENT_TEXT[:] = [True]
 
 
-OWN_EVENTS = ("isolation", "loaded", "start", "done", "forbidden-import")
+# Our events, each with the keys grader/run/student.py sends: anything else came from student code
+OWN_EVENTS = {
+    "isolation": {"event", "level", "private_scratch"},
+    "loaded": {"event", "errors"},
+    "start": {"event", "item"},
+    "done": {"event", "item"},
+    "forbidden-import": {"event", "module"},
+}
 _STUDENT_TEXT = [False]  # whether the job sent this process text its code chose (error messages, stray bytes)
 
 
@@ -359,12 +372,14 @@ def kept_student_text() -> bool:
     return _STUDENT_TEXT[0]
 
 
-def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> None:
+def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> bool:
+    """Applies one of our events; False for one out of its place (forged by student code)."""
     kind, item, now = event.get("event"), event.get("item"), time.monotonic()
     if kind == "isolation" and not run.confined:  # the first event of a run is ours; later ones may be forged
         run.confined, run.private_scratch = True, event.get("private_scratch") is True
         outcome.level = outcome.level or str(event.get("level", ""))[:40]
         outcome.marks.setdefault("confined", now)
+        return True
     elif kind == "loaded" and not run.loaded:
         run.loaded = True
         outcome.marks.setdefault("loaded", now)
@@ -373,19 +388,24 @@ def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> 
             _STUDENT_TEXT[:] = [True]
         if run.first_item == 0 and isinstance(errors, list):
             outcome.load_errors = [str(e)[:500] for e in errors][:50]
+        return True
     elif kind == "start" and run.loaded and run.current is None and item == run.next_item < len(outcome.items):
         run.current = item  # events come through a descriptor student code can write: only progress counts
         run.deadline = now + _times(request).step
+        return True
     elif kind == "done" and isinstance(item, int) and item == run.current:
         outcome.items[item] = ItemStatus("done")
         outcome.marks["called"] = now
         run.current, run.next_item = None, item + 1
         run.deadline = now + _times(request).step
+        return True
     elif kind == "forbidden-import":
         _STUDENT_TEXT[:] = [True]
         name = str(event.get("module", ""))[:100]
         if name not in outcome.forbidden_imports:
             outcome.forbidden_imports.append(name)
+        return True
+    return False
 
 
 def _next_start(run: _Run, outcome: Outcome) -> int | None:
@@ -413,7 +433,10 @@ def _stopped(run: _Run) -> ItemStatus:
 
 def _describe_exit(status: int) -> str:
     if os.WIFSIGNALED(status):
-        number = signal.Signals(os.WTERMSIG(status))
+        try:
+            number = signal.Signals(os.WTERMSIG(status))
+        except ValueError:  # a real-time signal, which has no name
+            return f"killed by signal {os.WTERMSIG(status)}"
         reasons = {
             signal.SIGXCPU: " (CPU time limit)",
             signal.SIGXFSZ: " (file size limit)",

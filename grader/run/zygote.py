@@ -181,8 +181,8 @@ def _read_request(job_dir: Path) -> Request | str:
 
 def serve(supervisors: int) -> None:
     """`supervisors` supervisors, forked once for the batch, take the grader's jobs from stdin, each one job at a
-    time; one that a job stopped (or that failed) is replaced. Nothing of any job's is read here. Returns once every
-    supervisor has ended with stdin, the grader's end."""
+    time; one that a job stopped, that failed, or that retired (its job sent text its code chose) is replaced.
+    Nothing of any job's is read here. Returns once every supervisor has ended with stdin, the grader's end."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # they are waited for here
     running = {_fork_supervisor() for _ in range(max(1, supervisors))}
     print("ready", flush=True)
@@ -265,12 +265,16 @@ def _claimed(job_dir: Path) -> bool:
         os.close(os.open(job_dir / "started", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
     except OSError:
         return False
+    supervisor.JOB_FOLDER[:] = [job_dir]  # before its pid is known: a stop from then on reaches this job
     try:  # whole or absent, as the grader may be reading
         (job_dir / "supervisor.partial").write_text(str(os.getpid()))
         os.replace(job_dir / "supervisor.partial", job_dir / "supervisor.pid")
     except OSError:
         pass
-    return not os.path.lexists(job_dir / STOP_MARK)
+    if os.path.lexists(job_dir / STOP_MARK):
+        supervisor.JOB_FOLDER.clear()
+        return False
+    return True
 
 
 def _wait_for_supervisors() -> None:
@@ -332,7 +336,6 @@ def _watch_the_grader(grader_pid: int) -> None:
 def _run_job(job_dir: Path) -> bool:
     """One job, from its request to its outcome file and the `done` line; whether this supervisor may serve another
     (not after a failure here, nor after text the job's code chose)."""
-    supervisor.JOB_FOLDER[:] = [job_dir]
     clean = False
     try:
         request = _read_request(job_dir)

@@ -992,11 +992,18 @@ def test_no_job_finds_an_earlier_jobs_work_in_the_memory_it_inherits(tmp_path, l
     assert bool(value(runs["b"], "leaked")) is False
 
 
-def test_a_supervisor_serves_job_after_job_until_one_sends_text_of_its_own(tmp_path):
-    """Supervisors are forked once and kept; one whose job sent text its code chose (here an error message) serves
-    no later job: a fresh one, forked from the warm process, takes its place."""
+SENDS_ITS_OWN_TEXT = {
+    "an error message": "raise ValueError('a message the student chose')\n",
+    "a forged event": "import os\nos.write(3, b'{\"event\": \"start\", \"item\": 0, \"note\": \"chosen\"}\\n')\n",
+}
+
+
+@pytest.mark.parametrize("sent", list(SENDS_ITS_OWN_TEXT))
+def test_a_supervisor_serves_job_after_job_until_one_sends_text_of_its_own(tmp_path, sent):
+    """Supervisors are forked once and kept; one whose job sent text its code chose serves no later job: a fresh
+    one, forked from the warm process, takes its place."""
     (tmp_path / "parent.py").write_text("import os\ndef parent():\n    return float(os.getppid())\n")
-    (tmp_path / "broken.py").write_text("raise ValueError('a message the student chose')\n")
+    (tmp_path / "broken.py").write_text(SENDS_ITS_OWN_TEXT[sent])
     asking = Item(id="parent", kind="call", name="parent", calls=[[]])
 
     def job(key: str, name: str) -> Job:
@@ -1006,4 +1013,5 @@ def test_a_supervisor_serves_job_after_job_until_one_sends_text_of_its_own(tmp_p
     with SandboxPool(FAST, jobs=1) as pool:
         runs = {run.key: run for run in pool.run(jobs)}
     supervisors = {key: value(runs[key], "parent") for key in ("first", "second", "after")}
-    assert runs["broken"].load_errors and supervisors["first"] == supervisors["second"] != supervisors["after"]
+    assert bool(runs["broken"].load_errors) is (sent == "an error message")
+    assert supervisors["first"] == supervisors["second"] != supervisors["after"]
