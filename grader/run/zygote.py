@@ -223,8 +223,8 @@ def _fork_supervisor() -> int:
 def _supervise_jobs(warm: int) -> None:
     """In a forked supervisor: job after job, as the grader hands them over, until stdin ends or the warm process
     that forked it is gone. Never returns. A job's code units and what it printed never pass through here
-    (supervisor.py); a job that sent text of its code's own (an error message, stray bytes) or that failed here is
-    its last: the warm process forks a fresh supervisor, so no later student process inherits that text."""
+    (supervisor.py); a job that made it read text its code chose (supervisor.kept_student_text) or that failed here
+    is its last: the warm process forks a fresh supervisor, so no later student process inherits that text."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, supervisor.stop)
     signal.signal(signal.SIGUSR1, supervisor.stop_if_asked)
