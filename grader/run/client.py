@@ -118,8 +118,7 @@ class SandboxPool:
         # that did not, and every job's forks and exit cost more with it, so only the jobs that plot use it.
         self._warm_processes: dict[bool, WarmProcess] = {}
         self._counter = 0
-        # Job directories handed over and not yet collected: whether they plot, and the line that handed them over
-        self._in_flight: dict[Path, tuple[bool, str]] = {}
+        self._in_flight: dict[Path, bool] = {}  # job directories handed over and not yet collected, and if they plot
         self._items_files: dict[Path, list[Item]] = {}
         self._scheduler: threading.Thread | None = None
         self._switch_interval = sys.getswitchinterval()
@@ -306,9 +305,8 @@ class SandboxPool:
         return _Running(job, job_dir, prepare_seconds=took, records=records)
 
     def _start(self, ready: _Running) -> _Running:
-        line = f"{ready.job_dir}\n"
-        self._in_flight[ready.job_dir] = (ready.job.plots, line)
-        self._send(line, ready.job.plots)
+        self._in_flight[ready.job_dir] = ready.job.plots
+        self._send(ready.job_dir, ready.job.plots)
         ready.started = time.monotonic()
         ready.deadline = ready.started + self._budget(ready.job)
         return ready
@@ -334,14 +332,14 @@ class SandboxPool:
         for path in [box, *box.rglob("*")]:
             os.chown(path, uid, uid, follow_symlinks=False)
 
-    def _send(self, line: str, plots: bool) -> None:
+    def _send(self, job_dir: Path, plots: bool) -> None:
         """Hand a job to its warm process (once ready); if it has died, a new one takes every job not yet started."""
         warm = self._warm_for(plots)
         if not warm.alive():
             self._replace(plots)
         warm.await_ready(self._stopping)
         try:
-            warm.send_job(line)
+            warm.send_job(job_dir)
         except OSError:
             self._replace(plots)
 
@@ -371,11 +369,9 @@ class SandboxPool:
         warm = self._warm_for(plots)
         warm.restart(self._stopping)
         try:
-            for job_dir, (its_plots, line) in sorted(self._in_flight.items()):
-                if self._warm_for(its_plots) is not warm:
-                    continue
+            for job_dir in sorted(d for d, its_plots in self._in_flight.items() if self._warm_for(its_plots) is warm):
                 if not (job_dir / "started").exists():
-                    warm.send_job(line)
+                    warm.send_job(job_dir)
                 elif not _has_ended(job_dir) and (
                     not (job_dir / "supervisor.pid").exists() or not _supervisor_alive(job_dir)
                 ):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -113,11 +114,11 @@ STOP_MARK = "stop"  # a file the grader makes in an overdue job's folder before 
 JOB_RECORD = 1024  # bytes of one job handed to the sandbox, padded: a pipe write this size is atomic
 
 
-def job_record(line: str) -> bytes:
-    """The record that hands over a job: its folder's line, padded (grader/run/zygote.py's `read_job`)."""
-    data = line.encode("utf-8", "surrogateescape")
+def job_record(job_dir: Path) -> bytes:
+    """The record that hands over a job: its folder, padded (grader/run/zygote.py's `read_job`)."""
+    data = os.fsencode(job_dir)
     if len(data) > JOB_RECORD:
-        raise ValueError(f"a job's record is longer than {JOB_RECORD} bytes: {line[:100]}…")
+        raise ValueError(f"a job's folder is longer than {JOB_RECORD} bytes: {str(job_dir)[:100]}…")
     return data.ljust(JOB_RECORD, b"\0")
 
 

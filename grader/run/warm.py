@@ -61,10 +61,10 @@ class WarmProcess:
         self.stdin.write(line.encode())
         self.stdin.flush()
 
-    def send_job(self, line: str) -> None:
+    def send_job(self, job_dir: Path) -> None:
         """Hand over a job, as one record that whichever supervisor is free reads whole (raises OSError when the
         process is gone)."""
-        self.stdin.write(job_record(line))
+        self.stdin.write(job_record(job_dir))
         self.stdin.flush()
 
     def await_ready(self, stopping: threading.Event) -> None:

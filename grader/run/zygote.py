@@ -252,7 +252,7 @@ def read_job(descriptor: int) -> Path | None:
     record = os.read(descriptor, JOB_RECORD)  # interrupted by a signal, it is read again (PEP 475)
     if not record:
         return None
-    return Path(record.rstrip(b"\0").decode("utf-8", "surrogateescape").strip())
+    return Path(os.fsdecode(record.rstrip(b"\0")))
 
 
 def _claimed(job_dir: Path) -> bool:
