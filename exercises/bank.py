@@ -58,6 +58,12 @@ def load_exercise_file(path: Path) -> Exercise:
     return exercise
 
 
+def forget_loaded_files() -> None:
+    """Exercise files are read again at their next load, as a new process reads them (a process that serves
+    command after command: grader.selfcheck.server)."""
+    load_exercise_file.cache_clear()
+
+
 def _validated(path: Path, text: str) -> Exercise:
     data = _parsed(path, text)
     if not isinstance(data, dict):

@@ -79,7 +79,7 @@ def _existing(paths: tuple[str, ...]) -> list[Path]:
 @click.version_option(package_name="rnn-grader")
 def main() -> None:
     """Grade and self-check RNN / backpropagation-through-time homework."""
-    signal.signal(signal.SIGTERM, _stop_on_terminate)
+    signal.signal(signal.SIGTERM, stop_on_terminate)
 
 
 def run(args: list[str] | None = None) -> NoReturn:
@@ -87,8 +87,22 @@ def run(args: list[str] | None = None) -> NoReturn:
     50 ms once numpy and pydantic are loaded, a sixth of a student's check). Exit handlers still run and the output
     is flushed first. The ordinary exit where something may still need the interpreter: a thread of the command
     still running, or an interactive session (`python -i`, IPython's `%run`) that carries on after the command."""
+    prepare_the_process()
+    code = exit_code(args)
+    if _interpreter_carries_on():
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    os._exit(_flushed(code))
+
+
+def prepare_the_process() -> None:
+    """What the process running commands sets once, before numpy and pydantic load."""
     _one_maths_thread()
     _no_pydantic_plugins()
+
+
+def exit_code(args: list[str] | None) -> int:
+    """`main` run to its end: its exit code (a message it exits with is written to stderr, with code 1)."""
     try:
         main(args)
         code: str | int | None = 0
@@ -99,13 +113,10 @@ def run(args: list[str] | None = None) -> NoReturn:
             raise
         _say(f"rnn-grader: {error.strerror}")
         code = OUTPUT_LOST
-    if _interpreter_carries_on():
-        sys.exit(code)
     if code is not None and not isinstance(code, int):
         print(code, file=sys.stderr)
         code = 1
-    atexit._run_exitfuncs()
-    os._exit(_flushed(code or 0))
+    return code or 0
 
 
 def _nowhere_to_write(error: OSError) -> bool:
@@ -179,7 +190,7 @@ def _flushed(code: int) -> int:
     return code
 
 
-def _stop_on_terminate(signum: int, frame: object) -> None:
+def stop_on_terminate(signum: int, frame: object) -> None:
     """SIGTERM (a CI cancel, a platform time limit) unwinds like Ctrl-C: the sandbox is cleaned up."""
     raise SystemExit(128 + signum)
 

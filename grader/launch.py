@@ -10,16 +10,26 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+    from typing import NoReturn
 
 CHECK_SETTINGS = ("auto", True)  # isolation and own work: how the check command starts its sandbox (cli.py)
 
 
 def run(args: list[str] | None = None) -> NoReturn:
     arguments = sys.argv[1:] if args is None else list(args)
+    if arguments[:1] == ["check"]:
+        from grader.selfcheck import server
+
+        code = server.served(arguments)
+        if code is not None:
+            sys.exit(code)
+        server.start_later()
     _start_for_a_check(arguments)
     from grader.cli import run as command_line
     from grader.run.boot import stop_unused_early
@@ -65,6 +75,8 @@ def _start(paths: tuple[str, ...], isolation: str, own_work: bool) -> None:
     """Not for files without code (a write-up's check): the sandbox would only take a core from the judging. For
     one file, it also imports the plotting modules the file imports (the pool then makes it the warm process of
     the jobs that plot)."""
+    from pathlib import Path
+
     from grader.read import CODE_SUFFIXES
     from grader.read.flags import display_imports_of_file
     from grader.run.boot import kept_fonts, start_early
@@ -75,6 +87,16 @@ def _start(paths: tuple[str, ...], isolation: str, own_work: bool) -> None:
     plotting = display_imports_of_file(files[0]) if len(paths) == len(files) == 1 else []
     _started_with[:] = [(isolation, own_work)]
     start_early(plotting, kept_fonts(isolation, own_work) if plotting else None)
+
+
+def start_for_checks() -> None:
+    """The sandbox's interpreter started as a check starts it, for checks still to come (grader.selfcheck.server),
+    unless one waits already."""
+    from grader.run.boot import start_early, started_early
+
+    if not started_early():
+        _started_with[:] = [CHECK_SETTINGS]
+        start_early([], None)
 
 
 _started_with: list[tuple[str, bool]] = []  # the settings of the last start

@@ -332,13 +332,14 @@ class KitExpected(Expected):
 
 ENTRY_POINTS = {
     "check.py": '''"""Check your work on the public cases:  python check.py YOUR_FILE_OR_FOLDER"""
+import os
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+KIT = os.path.dirname(os.path.realpath(__file__))
+sys.path.insert(0, KIT)
 from grader.launch import run  # noqa: E402
 
-run(["check", *sys.argv[1:], "--kit", str(Path(__file__).resolve().parent)])
+run(["check", *sys.argv[1:], "--kit", KIT])
 ''',
     "test_kit.py": '''"""pytest: one test per question, checking the work in the folder that holds this kit's folder."""
 import sys

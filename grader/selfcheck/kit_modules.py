@@ -16,6 +16,7 @@ from pathlib import Path
 PACKAGES = ("grader", "exercises")
 ENTRY_MODULES = (
     "grader.launch",  # check.py (and the command line it starts)
+    "grader.selfcheck.server",  # the checks after the first, served (started by name, in a process of its own)
     "grader.cli",
     "grader.selfcheck.as_pytest",  # test_kit.py, under pytest
     "grader.selfcheck.notebook",  # rnn_check.py, in a notebook
