@@ -15,14 +15,18 @@ from its start to its exit, interpreter start-up and imports included:
 - `python -c "import numpy"`: the baseline, what any numpy program pays before it does anything;
 - `rnn-grader check FILE --exercise rnn-bptt`, the installed command;
 - `python kit/check.py FILE`, with a student kit exported into a temporary folder;
+- the installed command again as the first check of a session (`RNN_GRADER_CHECK_SERVER=0`: no server answers,
+  the check runs in its own process);
 - with `--against DIR` (a checkout of another commit, `git worktree add DIR COMMIT`), the same two commands
   of that version, installed the same way, its kit exported by that version.
 
 FILE is a correct `.py` answer (`tests/corpus/correct/student02_vectorised.py`), or the one `--work` names.
 Bytecode is written as a student's machine writes it (`PYTHONDONTWRITEBYTECODE` is removed), and each command
-runs once before timing, so what is timed is the loop after a first check. Reported: the median wall time, and
-as a multiple of the baseline's; the median CPU time of the command's processes (user + system, all of them: the
-sandbox's too), which a busy machine disturbs less.
+runs once before timing, so what is timed is the loop after a first check: a check served by the server that the
+first one started (grader/selfcheck/server.py; the run waits until each answers, and its servers live in a folder
+of the run's, stopped at its end). Reported: the median wall time, and as a multiple of the baseline's; the median
+CPU time of the command's processes (user + system, all of them: the sandbox's, and a server's over the command,
+with the sandbox processes it waited for), which a busy machine disturbs less.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import argparse
 import os
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -45,6 +50,9 @@ TARGET_SECONDS = 0.25
 BASELINE = 'python -c "import numpy"'
 
 Command = list[str]
+NO_SERVER = {"RNN_GRADER_CHECK_SERVER": "0"}
+FIRST_CHECK = "rnn-grader check FILE, first of a session"
+READING_SECONDS = 0.5  # after each command, as a student reads the feedback: what a server starts then is done
 
 
 def commands(folder: Path, against: Path | None, work: Path) -> dict[str, Command]:
@@ -65,6 +73,8 @@ def commands(folder: Path, against: Path | None, work: Path) -> dict[str, Comman
             "rnn-bptt",
         ]
         chosen[f"{label}python kit/check.py FILE"] = [str(python), str(kit / "check.py"), str(work)]
+        if not label:
+            chosen[FIRST_CHECK] = chosen["rnn-grader check FILE"]
     return chosen
 
 
@@ -95,29 +105,70 @@ def installed(tree: Path, venv: Path) -> Path:
     return python
 
 
-def timed(argv: Command, cwd: Path) -> tuple[float, float]:
-    """Wall seconds, and CPU seconds (user + system) of the command's whole process tree."""
-    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+def timed(label: str, argv: Command, cwd: Path, servers: Path) -> tuple[float, float]:
+    """Wall seconds, and CPU seconds (user + system) of the command's whole process tree and of the servers'
+    (in `servers`) over the command."""
+    env = {name: value for name, value in os.environ.items() if name not in ("PYTHONDONTWRITEBYTECODE", "CI")}
+    env |= {"XDG_RUNTIME_DIR": str(servers)} | (NO_SERVER if label == FIRST_CHECK else {})
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    servers_before = servers_cpu(servers)
     start = time.perf_counter()
     done = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    served = servers_cpu(servers) - servers_before
     if done.returncode not in (0, 1):  # 1: a question does not pass (the write-up is not given)
         raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
-    return elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime + served
+
+
+def servers_cpu(servers: Path) -> float:
+    """The CPU seconds of the check servers in `servers` so far, theirs and their waited-for children's."""
+    total = 0
+    for pid in server_pids(servers):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended meanwhile
+            continue
+        total += sum(int(field) for field in fields[11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(servers: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+        except OSError:
+            continue
+        if str(servers).encode() in command:
+            found.append(int(entry.name))
+    return found
+
+
+def wait_for_servers(servers: Path, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while len(list(servers.rglob("check-*"))) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2)  # their imports done, and the sandbox's interpreter waiting
 
 
 def measure(runs: int, against: Path | None, work: Path) -> dict[str, list[tuple[float, float]]]:
-    with tempfile.TemporaryDirectory(prefix="bench-check-") as name:
-        folder = Path(name)
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as name, tempfile.TemporaryDirectory(dir="/tmp") as run:
+        folder, servers = Path(name), Path(run)
         chosen = commands(folder, against, work)
-        for command in chosen.values():  # bytecode written: the loop after a first check
-            timed(command, folder)
-        times: dict[str, list[tuple[float, float]]] = {name: [] for name in chosen}
-        for _ in range(runs):
-            for label, command in chosen.items():
-                times[label].append(timed(command, folder))
+        try:
+            for label, command in chosen.items():  # bytecode written, servers started: the loop after a first check
+                timed(label, command, folder, servers)
+            wait_for_servers(servers, 2)
+            times: dict[str, list[tuple[float, float]]] = {name: [] for name in chosen}
+            for _ in range(runs):
+                for label, command in chosen.items():
+                    times[label].append(timed(label, command, folder, servers))
+                    time.sleep(READING_SECONDS)
+        finally:
+            for pid in server_pids(servers):
+                os.kill(pid, signal.SIGTERM)
     return times
 
 
@@ -134,9 +185,9 @@ def main() -> None:
     for label, values in times.items():
         walls = [wall for wall, _ in values]
         median = statistics.median(walls)
-        target = "" if label == BASELINE else f"   target {TARGET_SECONDS} s: {_verdict(median)}"
+        target = "" if label in (BASELINE, FIRST_CHECK) else f"   target {TARGET_SECONDS} s: {_verdict(median)}"
         print(
-            f"  {label:<36} {median:6.3f} s  {median / baseline:4.1f}x baseline  "
+            f"  {label:<42} {median:6.3f} s  {median / baseline:4.1f}x baseline  "
             f"cpu {statistics.median(cpu for _, cpu in values):.3f} s  (wall min {min(walls):.3f}){target}"
         )
 
