@@ -15,8 +15,8 @@ from its start to its exit, interpreter start-up and imports included:
 - `python -c "import numpy"`: the baseline, what any numpy program pays before it does anything;
 - `rnn-grader check FILE --exercise rnn-bptt`, the installed command;
 - `python kit/check.py FILE`, with a student kit exported into a temporary folder;
-- the installed command again as the first check of a session (`RNN_GRADER_CHECK_SERVER=0`: no server answers,
-  the check runs in its own process);
+- the installed command again as the first check of a session (in a servers' folder of its own: no server
+  answers, the check runs in its own process and starts one as it exits, which is stopped after it);
 - with `--against DIR` (a checkout of another commit, `git worktree add DIR COMMIT`), the same two commands
   of that version, installed the same way, its kit exported by that version.
 
@@ -50,7 +50,6 @@ TARGET_SECONDS = 0.25
 BASELINE = 'python -c "import numpy"'
 
 Command = list[str]
-NO_SERVER = {"RNN_GRADER_CHECK_SERVER": "0"}
 FIRST_CHECK = "rnn-grader check FILE, first of a session"
 READING_SECONDS = 0.5  # after each command, as a student reads the feedback: what a server starts then is done
 
@@ -107,9 +106,16 @@ def installed(tree: Path, venv: Path) -> Path:
 
 def timed(label: str, argv: Command, cwd: Path, servers: Path) -> tuple[float, float]:
     """Wall seconds, and CPU seconds (user + system) of the command's whole process tree and of the servers'
-    (in `servers`) over the command."""
+    (in `servers`) over the command. The first check of a session finds no server (a folder of its own, empty),
+    and the one it starts as it exits is stopped after it."""
+    if label == FIRST_CHECK:
+        with tempfile.TemporaryDirectory(dir="/tmp") as empty:
+            try:
+                return timed("", argv, cwd, Path(empty))
+            finally:
+                stop_servers(Path(empty))
     env = {name: value for name, value in os.environ.items() if name not in ("PYTHONDONTWRITEBYTECODE", "CI")}
-    env |= {"XDG_RUNTIME_DIR": str(servers)} | (NO_SERVER if label == FIRST_CHECK else {})
+    env["XDG_RUNTIME_DIR"] = str(servers)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     servers_before = servers_cpu(servers)
     start = time.perf_counter()
@@ -120,6 +126,14 @@ def timed(label: str, argv: Command, cwd: Path, servers: Path) -> tuple[float, f
     if done.returncode not in (0, 1):  # 1: a question does not pass (the write-up is not given)
         raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
     return elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime + served
+
+
+def stop_servers(servers: Path) -> None:
+    for pid in server_pids(servers):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while server_pids(servers) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def servers_cpu(servers: Path) -> float:
@@ -167,8 +181,7 @@ def measure(runs: int, against: Path | None, work: Path) -> dict[str, list[tuple
                     times[label].append(timed(label, command, folder, servers))
                     time.sleep(READING_SECONDS)
         finally:
-            for pid in server_pids(servers):
-                os.kill(pid, signal.SIGTERM)
+            stop_servers(servers)
     return times
 
 

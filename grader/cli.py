@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import builtins
-import errno
 import importlib
 import importlib.machinery
 import os
@@ -19,9 +18,10 @@ from typing import NoReturn
 
 import click
 
+from grader.launch import OUTPUT_LOST, nowhere_to_write
+
 # The library is imported inside the commands, so `--help` answers without loading numpy or pydantic.
 DEFAULT_EXERCISE = "rnn-bptt"
-OUTPUT_LOST = 120  # as Python's own exit when it cannot flush what was written
 MATHS_THREADS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 PYDANTIC_PLUGIN_LOADER = "pydantic.plugin._loader"
 PYDANTIC_PLUGINS_OFF = ("__all__", "1", "true")  # values of PYDANTIC_DISABLE_PLUGINS that turn every plugin off
@@ -88,7 +88,7 @@ def run(args: list[str] | None = None) -> NoReturn:
     is flushed first. The ordinary exit where something may still need the interpreter: a thread of the command
     still running, or an interactive session (`python -i`, IPython's `%run`) that carries on after the command."""
     prepare_the_process()
-    code = exit_code(args)
+    code = run_for_exit_code(args)
     if _interpreter_carries_on():
         sys.exit(code)
     atexit._run_exitfuncs()
@@ -101,15 +101,18 @@ def prepare_the_process() -> None:
     _no_pydantic_plugins()
 
 
-def exit_code(args: list[str] | None) -> int:
-    """`main` run to its end: its exit code (a message it exits with is written to stderr, with code 1)."""
+def run_for_exit_code(args: list[str] | None) -> int:
+    """`main` run to its end: its exit code (a message it exits with is written to stderr, with code 1). A SIGTERM
+    is not the command's to answer: it goes on up (`Terminated`)."""
     try:
         main(args)
         code: str | int | None = 0
+    except Terminated:
+        raise
     except SystemExit as stop:
         code = stop.code
     except OSError as error:  # (click itself ends a closed pipe, `| head`, with exit code 1)
-        if not _nowhere_to_write(error):
+        if not nowhere_to_write(error):
             raise
         _say(f"rnn-grader: {error.strerror}")
         code = OUTPUT_LOST
@@ -117,13 +120,6 @@ def exit_code(args: list[str] | None) -> int:
         print(code, file=sys.stderr)
         code = 1
     return code or 0
-
-
-def _nowhere_to_write(error: OSError) -> bool:
-    """A write that found no room (a full disk or quota, a failing device; opening a file names it, writing one
-    does not): the machine's doing, said in one line, with Python's exit code for output it could not write. What
-    was written, the terminal's or a report's, may be incomplete."""
-    return error.filename is None and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO)
 
 
 def _say(line: str) -> None:
@@ -190,9 +186,13 @@ def _flushed(code: int) -> int:
     return code
 
 
+class Terminated(SystemExit):
+    """The process was asked to stop (SIGTERM)."""
+
+
 def stop_on_terminate(signum: int, frame: object) -> None:
     """SIGTERM (a CI cancel, a platform time limit) unwinds like Ctrl-C: the sandbox is cleaned up."""
-    raise SystemExit(128 + signum)
+    raise Terminated(128 + signum)
 
 
 @main.command("grade")

@@ -1,13 +1,17 @@
-"""The installed command's entry point, light on purpose (the standard library, grader.read.flags, grader.run.boot).
+"""The installed command's entry point, light on purpose (the standard library, grader.selfcheck.server,
+grader.read.flags, grader.run.boot).
 
-A student's check of a file with code starts the sandbox's interpreter here, before the command line's own modules
-(click, then the grader's: numpy, pydantic, the exercise) are imported, so that the two start-ups overlap from the
-command's first moment (a check waits for both). Everything else is grader.cli's.
+A student's check goes first to the server the last check started (grader/selfcheck/server.py). If none takes it,
+and it is the check of a file with code, the sandbox's interpreter starts here, before the command line's own
+modules (click, then the grader's: numpy, pydantic, the exercise) are imported, so that the two start-ups overlap
+from the command's first moment (a check waits for both). Everything else is grader.cli's; what both need (how a
+write that found no room ends a command) is here, where the lighter of them finds it.
 """
 
 from __future__ import annotations
 
 import atexit
+import errno
 import os
 import sys
 from contextlib import contextmanager
@@ -18,6 +22,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import NoReturn
 
+OUTPUT_LOST = 120  # any command's exit code when a write found no room, as Python's own when it cannot flush
 CHECK_SETTINGS = ("auto", True)  # isolation and own work: how the check command starts its sandbox (cli.py)
 
 
@@ -92,11 +97,11 @@ def _start(paths: tuple[str, ...], isolation: str, own_work: bool) -> None:
 def start_for_checks() -> None:
     """The sandbox's interpreter started as a check starts it, for checks still to come (grader.selfcheck.server),
     unless one waits already."""
-    from grader.run.boot import start_early, started_early
+    from grader.run.boot import kept_fonts, start_early, started_early
 
     if not started_early():
         _started_with[:] = [CHECK_SETTINGS]
-        start_early([], None)
+        start_early([], kept_fonts(*CHECK_SETTINGS))  # matplotlib's font list, for a check that plots
 
 
 _started_with: list[tuple[str, bool]] = []  # the settings of the last start
@@ -107,3 +112,10 @@ def _is_file(path: Path) -> bool:
         return path.is_file()
     except OSError:  # unreadable, or a name too long: the command says so in its own words later
         return False
+
+
+def nowhere_to_write(error: OSError) -> bool:
+    """A write that found no room (a full disk or quota, a failing device; opening a file names it, writing one
+    does not): the machine's doing, said in one line, with Python's exit code for output it could not write. What
+    was written, the terminal's or a report's, may be incomplete."""
+    return error.filename is None and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO)

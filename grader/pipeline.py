@@ -33,6 +33,7 @@ from grader.read.flags import PROTECTED_PACKAGES, flagged_imports, most_used, pl
 from grader.read.submission import Submission, discover
 from grader.run.client import Job, SandboxPool
 from grader.run.protocol import Item, Limits, RunResult, encode_array
+from grader.selfcheck.server import servers_folder
 
 if TYPE_CHECKING:
     # A student's check keeps no gradebook: its modules load only when one is opened. The judging of questions
@@ -233,6 +234,8 @@ def _private_folders(paths: list[Path], exercise: Exercise, options: GradingOpti
     folders.append(exercise_folder(exercise).resolve())
     if options.gradebook is not None:
         folders.append(options.gradebook.resolve().parent)
+    if os.path.isdir(servers := servers_folder()):  # where a student's checks are served: no code may ask there
+        folders.append(Path(servers))
     return folders + [folder.resolve() for folder in options.private_folders]
 
 

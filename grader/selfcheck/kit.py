@@ -380,5 +380,8 @@ From your homework folder, with this folder inside it:
 - notebook:  `import sys; sys.path.insert(0, "KIT_FOLDER_NAME"); from rnn_check import check`,
   then `check("QUESTION_ID")` or `check()` for every question: your functions as the notebook defines them
   now, and your written answers from its Markdown cells as last saved (save the notebook first)
+
+On the command line, the first check leaves a small server running in the background for you alone, so that the
+next ones answer at once; it stops after ten minutes without a check. `RNN_GRADER_CHECK_SERVER=0` turns it off.
 """,
 }

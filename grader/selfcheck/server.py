@@ -6,14 +6,17 @@ check, the command starts a server in the background (`start_later`, then `serve
 arguments (`served`) and write out what it sends back: the output and exit code of the same command, run the same
 way, in a process that has the grader loaded and the sandbox's interpreter already waiting.
 
-A server is one user's, for one interpreter, one folder holding `grader/` (an installation, or a kit) and one
-environment (`_identity`); it listens on a Unix socket in a folder only that user may enter and answers only that
-user (the peer's credentials, from the kernel). It runs one check at a time, each as a fresh command would (the
-caller's arguments, working folder and output encoding; an exercise read again from its file). It exits after
-IDLE_SECONDS without a check, and when a file of the grader's, or of a module it has loaded, changed (an upgrade, a
-new kit): that check then runs in its own process, as does any check no server takes within ACCEPT_SECONDS (none
-running, or busy with another), and starts a fresh server. No server is started or asked on CI (`CI` set), with
-`RNN_GRADER_CHECK_SERVER=0`, for `python -m grader`, or where the kernel cannot name a socket's peer (not Linux).
+A server is one user's, for one interpreter (and its options), one folder holding `grader/` (an installation, or a
+kit) and one environment (`_identity`). It listens on a Unix socket in a folder only that user may enter, and
+answers a `check` only, from a process of that user's in the server's own namespaces (the kernel names the peer):
+never from student code in the sandbox, whose namespaces differ. It runs one check at a time, each as a fresh
+command would (the caller's arguments, working folder, output encoding and terminal width; the exercise read
+again from its file; warnings shown again), and stops the check when its caller hangs up (Ctrl-C). It exits after
+IDLE_SECONDS without a check, when SIGTERM comes, when a check fails in a way the command does not answer itself,
+and at the first check after a file it runs changed (the grader's, a library's: an upgrade, a new kit). The check
+it does not answer runs in its own process, as does one that no server takes within ACCEPT_SECONDS (none running,
+or one busy with another check), and that one starts a fresh server. No server is started or asked on CI (`CI`
+set), with `RNN_GRADER_CHECK_SERVER=0`, for `python -m grader`, or where the kernel cannot name a socket's peer.
 
 This module's top imports only what a served check needs: the standard library's lightest parts.
 """
@@ -24,18 +27,31 @@ import os
 import socket
 import struct
 import sys
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Iterable
 
 ACCEPT_SECONDS = 1.0  # a server that has not taken the check by then is busy, or stopped: the check runs itself
 IDLE_SECONDS = 600.0
 SWITCH = "RNN_GRADER_CHECK_SERVER"
 _OFF = ("0", "false", "no", "off")
 _CI_OFF = ("", "0", "false")
-_VOLATILE = ("PWD", "OLDPWD", "_", "SHLVL")  # the shell's own bookkeeping, not the command's environment
+# The shell's and the terminal's bookkeeping, which differs between two terminals of one user and changes nothing a
+# check does: left out of a server's identity, so that one server serves them all.
+_SESSION_VARIABLES = frozenset(
+    "PWD OLDPWD _ SHLVL COLUMNS LINES SSH_CLIENT SSH_CONNECTION SSH_TTY TMUX_PANE WINDOWID TERM_SESSION_ID "
+    "ITERM_SESSION_ID KITTY_WINDOW_ID WT_SESSION STY XDG_SESSION_ID".split()
+)
+_SESSION_PREFIXES = ("VSCODE_",)
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the folder holding grader/
 _ACCEPTED = b"accepted\n"
 _HEADER = struct.Struct("<qqq")  # the answer's exit code, then the sizes of its output and of its errors
+_CREDENTIALS = struct.Struct("iII")  # struct ucred: pid, uid, gid
 _MAX_REQUEST = 1 << 20
 _MAX_ADDRESS = 108  # bytes in a Unix socket's name, with its NUL (Linux)
+_start_registered: list[str] = []
 
 
 def served(arguments: list[str]) -> int | None:
@@ -46,28 +62,22 @@ def served(arguments: list[str]) -> int | None:
         return None
     try:
         reply = _ask(address, _request(arguments))
-    except OSError:  # no server, a busy one, one that stopped or changed: the check runs in its own process
+    except OSError:  # no server, a busy one, one that stopped or would not answer: the check runs itself
         return None
-    except KeyboardInterrupt:  # as the command answers Ctrl-C (the server finishes the job on its own)
+    except KeyboardInterrupt:  # as the command answers Ctrl-C; the server stops the check when it sees us gone
         print("\nAborted!", file=sys.stderr)
         return 1
-    if reply is None:
-        return None
-    code, output, errors = reply
-    for stream, text in ((sys.stdout, output), (sys.stderr, errors)):
-        if text:
-            stream.flush()
-            stream.buffer.write(text)
-            stream.buffer.flush()
-    return code
+    return None if reply is None else _written(*reply)
 
 
 def start_later() -> None:
-    """A server started as this process exits, for the next check (only if there is none, or a stale one)."""
+    """A server started as this process exits, for the next check (if none serves this address by then). Once per
+    process, however many checks it runs (IPython's `%run`)."""
     address = _address()
-    if address is not None:
+    if address is not None and address not in _start_registered:
         import atexit
 
+        _start_registered.append(address)
         atexit.register(_start_server, address, dict(os.environ))
 
 
@@ -93,21 +103,35 @@ def _address() -> str | None:
 def _identity() -> str:
     umask = os.umask(0o022)
     os.umask(umask)
-    environment = sorted((name, value) for name, value in os.environ.items() if name not in _VOLATILE)
-    return repr((sys.executable, _ROOT, sys.version, tuple(sys.flags), sys.path[1:], umask, environment))
+    environment = sorted(
+        (name, value)
+        for name, value in os.environ.items()
+        if name not in _SESSION_VARIABLES and not name.startswith(_SESSION_PREFIXES)
+    )
+    options = sorted((name, value) for name, value in sys._xoptions.items() if name != "importtime")
+    interpreter = (sys.executable, sys.version, tuple(sys.flags), sys.warnoptions, options)
+    return repr((interpreter, _ROOT, sys.path[1:], umask, environment))
+
+
+def servers_folder() -> str:
+    """Where this user's servers listen: in XDG_RUNTIME_DIR, else in the temporary folder (the sandbox covers it)."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp"
+    return os.path.join(base, f"rnn-grader-{os.geteuid()}")
 
 
 def _private_folder() -> str | None:
-    """A folder of this user's that nobody else may enter: in XDG_RUNTIME_DIR, else in the temporary folder."""
-    base = os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp"
-    folder = os.path.join(base, f"rnn-grader-{os.geteuid()}")
+    """`servers_folder`, made if missing, if only this user may enter it, inside a folder where nobody else can
+    swap it (this user's, or a sticky one)."""
+    folder = servers_folder()
+    base = os.path.dirname(folder)
     try:
-        os.mkdir(folder, 0o700)
-    except FileExistsError:
-        pass
-    except OSError:
-        return None
-    try:
+        above = os.stat(base)
+        if above.st_uid not in (os.geteuid(), 0) or (above.st_mode & 0o022 and not above.st_mode & 0o1000):
+            return None
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:
+            pass
         info = os.lstat(folder)
     except OSError:
         return None
@@ -117,22 +141,44 @@ def _private_folder() -> str | None:
 
 def _request(arguments: list[str]) -> bytes:
     streams = [f"{stream.encoding}\0{stream.errors}" for stream in (sys.stdout, sys.stderr)]
-    fields = [os.getcwd(), *streams, sys.argv[0], *arguments]
+    fields = [os.getcwd(), *streams, _columns(), sys.argv[0], *arguments]
     return b"\0".join(os.fsencode(field) for field in fields)
+
+
+def _columns() -> str:
+    """The terminal's width, as the command would find it (for `--help`); "" when it would find none."""
+    if "COLUMNS" in os.environ:
+        return os.environ["COLUMNS"]
+    try:
+        return str(os.get_terminal_size(sys.__stdout__.fileno()).columns) if sys.__stdout__ else ""
+    except (OSError, ValueError):
+        return ""
 
 
 def _ask(address: str, request: bytes) -> tuple[int, bytes, bytes] | None:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         connection.settimeout(ACCEPT_SECONDS)
         connection.connect(address)
+        if _peer(connection).uid != os.geteuid():
+            return None
         connection.sendall(request)
         connection.shutdown(socket.SHUT_WR)
         if _read_exactly(connection, len(_ACCEPTED)) != _ACCEPTED:
-            return None  # a server that would not serve it (its files changed)
+            return None
         connection.settimeout(None)
         code, output_size, errors_size = _HEADER.unpack(_read_exactly(connection, _HEADER.size))
         output = _read_exactly(connection, output_size)
         return code, output, _read_exactly(connection, errors_size)
+
+
+class _Peer(NamedTuple):
+    pid: int
+    uid: int
+    gid: int
+
+
+def _peer(connection: socket.socket) -> _Peer:
+    return _Peer(*_CREDENTIALS.unpack(connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CREDENTIALS.size)))
 
 
 def _read_exactly(connection: socket.socket, size: int) -> bytes:
@@ -146,13 +192,37 @@ def _read_exactly(connection: socket.socket, size: int) -> bytes:
     return b"".join(chunks)
 
 
+def _written(code: int, output: bytes, errors: bytes) -> int:
+    """The answer written as the command would have written it; its exit code (a closed pipe and a full disk
+    ending the command as they end it)."""
+    try:
+        for stream, text in ((sys.stdout, output), (sys.stderr, errors)):
+            if text:
+                stream.flush()
+                stream.buffer.write(text)
+                stream.buffer.flush()
+    except BrokenPipeError:  # `| head`: nothing more is said, as click says nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as error:
+        from grader.launch import OUTPUT_LOST, nowhere_to_write
+
+        if not nowhere_to_write(error):
+            raise
+        print(f"rnn-grader: {error.strerror}", file=sys.stderr)
+        return OUTPUT_LOST
+    return code
+
+
 def _start_server(address: str, environment: dict[str, str]) -> None:
     import subprocess
 
+    flags = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]  # as multiprocessing passes them
+    options = _without_importtime(flags)  # the caller's -I, -O, -W …: part of the address
     code = "import sys; sys.path.insert(0, sys.argv[2]); from grader.selfcheck.server import serve; serve(sys.argv[1])"
     try:
         subprocess.Popen(
-            [sys.executable, "-P", "-c", code, address, _ROOT],
+            [sys.executable, *options, "-P", "-c", code, address, _ROOT],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -164,98 +234,153 @@ def _start_server(address: str, environment: dict[str, str]) -> None:
         pass
 
 
+def _without_importtime(options: list[str]) -> list[str]:
+    kept: list[str] = []
+    for option in options:
+        if option == "importtime" and kept[-1:] == ["-X"]:
+            kept.pop()
+        else:
+            kept.append(option)
+    return kept
+
+
 # The server's side. What it imports, it imports inside these functions: a served check loads none of it.
 
 
+class _Request(NamedTuple):
+    cwd: str
+    output: tuple[str, str]  # encoding and errors of the caller's stdout
+    errors: tuple[str, str]  # and of its stderr
+    columns: str
+    program: str
+    arguments: list[str]
+
+
 def serve(address: str, idle_seconds: float = IDLE_SECONDS) -> None:
-    """Answer this user's checks at `address` until idle for `idle_seconds`, or until a file it runs changed; a
-    server already answering there is left to it."""
-    if _answering(address):
+    """Answer this user's checks at `address` until idle for `idle_seconds`, or until it should answer no more; a
+    server already serving there is left to it (it holds the address's lock for as long as it runs)."""
+    lock = _locked(address)
+    if lock is None:
         return
-    known = _files_in_use()  # before anything is imported: a file changed from now on is seen
+    try:
+        known = _files_in_use()  # read before anything is imported: a file changed from now on is seen
+        _prepare()
+        known = _files_in_use() | known  # a file both readings name keeps its first: a change meanwhile shows
+        with _listening(address) as listener:
+            listener.settimeout(idle_seconds)
+            _answer_until_done(listener, known)
+    finally:
+        from grader.run.boot import stop_unused_early
+
+        stop_unused_early()
+        os.close(lock)
+
+
+def _locked(address: str) -> int | None:
+    import fcntl
+
+    try:
+        lock = os.open(f"{address}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(lock)
+        return None
+    return lock
+
+
+def _prepare() -> None:
+    """The process set as the command sets it, and everything a check may import imported."""
+    import importlib
     import signal
 
-    from grader import cli, launch
-    from grader.run.boot import stop_unused_early
+    from grader import cli
+    from grader.selfcheck.kit_modules import ENTRY_MODULES, LAZY_MODULES
 
     cli.prepare_the_process()
     signal.signal(signal.SIGTERM, cli.stop_on_terminate)
-    _import_what_checks_import()
-    known = _files_in_use() | known
-    listener = _listen(address)
-    if listener is None:
-        return
-    bound = os.stat(address).st_ino
+    signal.signal(signal.SIGINT, _interrupted)
+    for name in (*ENTRY_MODULES, *LAZY_MODULES):
+        importlib.import_module(name)
+
+
+def _listening(address: str) -> socket.socket:
+    """The listening socket at `address` (whose lock this process holds: a socket left there is a dead server's)."""
     try:
-        with listener:
-            listener.settimeout(idle_seconds)
-            while True:
-                launch.start_for_checks()  # the sandbox's interpreter waits for the next check
-                try:
-                    connection, _ = listener.accept()
-                except TimeoutError:
-                    return
-                with connection:
-                    if not _answer(connection, known):
-                        return
-                known = _files_in_use() | known
-    finally:
-        _remove_if_ours(address, bound)
-        stop_unused_early()
-
-
-def _listen(address: str) -> socket.socket | None:
+        os.unlink(address)
+    except FileNotFoundError:
+        pass
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        try:
-            listener.bind(address)
-        except OSError:
-            if _answering(address):
-                raise
-            os.unlink(address)  # left by a server that was killed
-            listener.bind(address)
-        listener.listen(8)
-    except OSError:
-        listener.close()
-        return None
+    listener.bind(address)
+    listener.listen(8)
     return listener
 
 
-def _answering(address: str) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+def _answer_until_done(listener: socket.socket, known: dict[str, tuple[int, int]]) -> None:
+    from grader import launch
+
+    try:
+        while True:
+            launch.start_for_checks()  # the sandbox's interpreter waits for the next check
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                return
+            try:
+                with connection:
+                    if not _answer(connection, known):
+                        return
+            except KeyboardInterrupt:  # the caller hung up, and its check stopped as Ctrl-C stops one
+                pass
+            except Exception:  # noqa: BLE001 - the command did not answer it: the caller runs the check itself
+                return
+            known = _files_in_use() | known
+    finally:
         try:
-            probe.connect(address)
+            os.unlink(listener.getsockname())
         except OSError:
-            return False
-    return True
+            pass
 
 
 def _answer(connection: socket.socket, known: dict[str, tuple[int, int]]) -> bool:
     """Run one check for its caller; False when this server should serve no more (its files changed)."""
-    if not _same_user(connection):
+    if not _from_outside_the_sandbox(connection):
         return True
     try:
         request = _read_request(connection)
     except (OSError, ValueError):
         return True
-    if _files_in_use(known) != known:
-        return False  # the caller, seeing no acceptance, runs the check itself and starts a new server
+    if request.arguments[:1] != ["check"]:
+        return True
+    if _restat(known) != known:
+        return False
     try:
         connection.sendall(_ACCEPTED)
-        code, output, errors = _run_check(*request)
+    except OSError:
+        return True
+    code, output, errors = _run_check(request, connection)
+    try:
         connection.sendall(_HEADER.pack(code, len(output), len(errors)) + output + errors)
-    except OSError:  # the caller gave up (Ctrl-C): nothing to say to anyone
+    except OSError:  # the caller gave up: nothing to say to anyone
         pass
     return True
 
 
-def _same_user(connection: socket.socket) -> bool:
-    credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", credentials)
-    return uid == os.geteuid()
+def _from_outside_the_sandbox(connection: socket.socket) -> bool:
+    """Whether the caller is this user's and shares this process's namespaces (student code never does)."""
+    try:
+        peer = _peer(connection)
+        return peer.uid == os.geteuid() and all(
+            os.readlink(f"/proc/{peer.pid}/ns/{kind}") == os.readlink(f"/proc/self/ns/{kind}")
+            for kind in ("mnt", "user", "net")
+        )
+    except OSError:
+        return False
 
 
-def _read_request(connection: socket.socket) -> tuple[str, tuple[str, str], tuple[str, str], str, list[str]]:
+def _read_request(connection: socket.socket) -> _Request:
     connection.settimeout(ACCEPT_SECONDS)
     chunks, size = [], 0
     while chunk := connection.recv(1 << 16):
@@ -264,18 +389,17 @@ def _read_request(connection: socket.socket) -> tuple[str, tuple[str, str], tupl
             raise ValueError("a request larger than any check's")
         chunks.append(chunk)
     connection.settimeout(None)
-    cwd, out_encoding, out_errors, err_encoding, err_errors, program, *arguments = (
+    cwd, out_encoding, out_errors, err_encoding, err_errors, columns, program, *arguments = (
         os.fsdecode(field) for field in b"".join(chunks).split(b"\0")
     )
-    return cwd, (out_encoding, out_errors), (err_encoding, err_errors), program, arguments
+    return _Request(cwd, (out_encoding, out_errors), (err_encoding, err_errors), columns, program, arguments)
 
 
-def _run_check(
-    cwd: str, output: tuple[str, str], errors: tuple[str, str], program: str, arguments: list[str]
-) -> tuple[int, bytes, bytes]:
+def _run_check(request: _Request, connection: socket.socket) -> tuple[int, bytes, bytes]:
     """The command run here as it would have run in the caller's process, its output kept as that would have
-    written it."""
+    written it; stopped as Ctrl-C stops it if the caller hangs up meanwhile."""
     import io
+    import warnings
     from contextlib import redirect_stderr, redirect_stdout
 
     from exercises import bank
@@ -283,48 +407,92 @@ def _run_check(
 
     bank.forget_loaded_files()  # an exercise (and the files it names) is read again, as a new process reads it
     kept = [io.BytesIO(), io.BytesIO()]
-    streams = [io.TextIOWrapper(written, encoding=e, errors=how) for written, (e, how) in zip(kept, (output, errors))]
-    saved_argv = sys.argv
+    wanted = (request.output, request.errors)
+    streams = [io.TextIOWrapper(out, encoding=e, errors=how) for out, (e, how) in zip(kept, wanted)]
+    saved = sys.argv, os.environ.get("COLUMNS")
+    watcher = _watch_for_hang_up(connection)
     try:
-        os.chdir(cwd)
-        sys.argv = [program, *arguments]
-        with redirect_stdout(streams[0]), redirect_stderr(streams[1]):
-            code = cli.exit_code(arguments)
-    except OSError as exc:  # the caller's folder is gone
-        streams[1].write(f"rnn-grader: {exc}\n")
-        code = 1
+        os.chdir(request.cwd)
+        sys.argv = [request.program, *request.arguments]
+        _set_columns(request.columns)
+        with redirect_stdout(streams[0]), redirect_stderr(streams[1]), warnings.catch_warnings():
+            code = cli.run_for_exit_code(request.arguments)
     finally:
-        sys.argv = saved_argv
+        _stop_watching(watcher)
+        sys.argv = saved[0]
+        _set_columns(saved[1] or "")
         os.chdir("/")
     for stream in streams:
         stream.flush()
     return code, kept[0].getvalue(), kept[1].getvalue()
 
 
-def _import_what_checks_import() -> None:
-    """Everything a check may import, so that the first check served does not wait for it."""
-    import importlib
-
-    from grader.selfcheck.kit_modules import ENTRY_MODULES, LAZY_MODULES
-
-    for name in (*ENTRY_MODULES, *LAZY_MODULES):
-        importlib.import_module(name)
-
-
-def _files_in_use(known: dict[str, tuple[int, int]] | None = None) -> dict[str, tuple[int, int]]:
-    """Each file the checks run, with its size and time of change: every module loaded from outside the standard
-    library, and every file of the grader's packages (their exercises, templates); those in `known` if given."""
-    if known is None:
-        import sysconfig
-        from pathlib import Path
-
-        standard = tuple({sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib")})
-        loaded = {getattr(module, "__file__", None) for module in list(sys.modules.values())}
-        packages = (Path(_ROOT, package) for package in ("grader", "exercises", "reference"))
-        owned = {str(path) for folder in packages for path in folder.rglob("*") if "__pycache__" not in path.parts}
-        names = {name for name in loaded if isinstance(name, str) and not name.startswith(standard)} | owned
+def _set_columns(columns: str) -> None:
+    if columns:
+        os.environ["COLUMNS"] = columns
     else:
-        names = set(known)
+        os.environ.pop("COLUMNS", None)
+
+
+_hung_up: list[bool] = []  # set while the caller of the check running has hung up, until the check is over
+
+
+def _watch_for_hang_up(connection: socket.socket) -> tuple[threading.Thread, int, int]:
+    """A thread that interrupts the check (SIGINT to the main thread) as soon as its caller hangs up, until a byte
+    comes down the pipe returned with it."""
+    import threading
+
+    wake, woken = os.pipe()
+
+    def watch() -> None:
+        import select
+        import signal
+
+        waiting = select.poll()
+        waiting.register(connection.fileno(), select.POLLHUP)
+        waiting.register(wake, select.POLLIN)
+        events = dict(waiting.poll())
+        if events.get(connection.fileno(), 0) & (select.POLLHUP | select.POLLERR) and wake not in events:
+            _hung_up.append(True)
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    watcher = threading.Thread(target=watch, name="hang-up watcher", daemon=True)
+    watcher.start()
+    return watcher, wake, woken
+
+
+def _stop_watching(watching: tuple[threading.Thread, int, int]) -> None:
+    watcher, wake, woken = watching
+    os.write(woken, b"!")
+    watcher.join()
+    os.close(wake)
+    os.close(woken)
+    _hung_up.clear()  # a SIGINT not yet handled finds nothing to interrupt (`_interrupted`)
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    """SIGINT in the server: the check running is interrupted if its caller hung up; otherwise it is not ours."""
+    if _hung_up:
+        raise KeyboardInterrupt
+
+
+def _files_in_use() -> dict[str, tuple[int, int]]:
+    """Each file the checks run, with its size and time of change: every module loaded but the standard library's,
+    and every file of the grader's packages (their exercises, templates), folders included (a file added)."""
+    from pathlib import Path
+
+    standard = sys.stdlib_module_names
+    loaded = {
+        getattr(module, "__file__", None)
+        for name, module in list(sys.modules.items())
+        if name.partition(".")[0] not in standard
+    }
+    packages = (Path(_ROOT, package) for package in ("grader", "exercises", "reference"))
+    owned = {str(path) for folder in packages for path in folder.rglob("*") if "__pycache__" not in path.parts}
+    return _restat({name for name in loaded if isinstance(name, str)} | owned)
+
+
+def _restat(names: Iterable[str]) -> dict[str, tuple[int, int]]:
     found = {}
     for name in names:
         try:
@@ -334,12 +502,3 @@ def _files_in_use(known: dict[str, tuple[int, int]] | None = None) -> dict[str, 
         else:
             found[name] = (info.st_size, info.st_mtime_ns)
     return found
-
-
-def _remove_if_ours(address: str, bound: int) -> None:
-    """The socket's file removed, unless a newer server has bound that name since."""
-    try:
-        if os.stat(address).st_ino == bound:
-            os.unlink(address)
-    except OSError:
-        pass

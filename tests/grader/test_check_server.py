@@ -75,15 +75,16 @@ def _environment(runtime: Path, **changes: str) -> dict[str, str]:
     return {**env, "XDG_RUNTIME_DIR": str(runtime), server.SWITCH: "1", **changes}
 
 
-def _check(kit: Path, work: Path, env: dict[str, str], *flags: str) -> tuple[int, bytes, bytes]:
-    done = subprocess.run([sys.executable, *flags, str(kit / "check.py"), str(work)], env=env, capture_output=True,
-                          cwd=work.parent, timeout=120)
+def _check(kit: Path, *arguments: Path | str, env: dict[str, str], flags: tuple[str, ...] = ()
+           ) -> tuple[int, bytes, bytes]:
+    done = subprocess.run([sys.executable, *flags, str(kit / "check.py"), *map(str, arguments)], env=env,
+                          capture_output=True, cwd=ROOT, timeout=180)
     return done.returncode, done.stdout, done.stderr
 
 
 def _imports_of_a_check(kit: Path, work: Path, env: dict[str, str]) -> set[str]:
     """The modules a check's own process imported (`-X importtime`, which leaves the server's identity alone)."""
-    _, _, errors = _check(kit, work, env, "-X", "importtime")
+    _, _, errors = _check(kit, work, env=env, flags=("-X", "importtime"))
     lines = [line.split("|")[-1] for line in errors.decode().splitlines() if line.startswith("import time:")]
     return {line.strip() for line in lines}
 
@@ -92,7 +93,7 @@ def _wait_for_a_server(runtime: Path, other_than: set[str] = frozenset()) -> str
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for address in (runtime / f"rnn-grader-{os.geteuid()}").glob("check-*"):
-            if str(address) not in other_than and server._answering(str(address)):
+            if str(address) not in other_than and _answering(str(address)):
                 return str(address)
         time.sleep(0.05)
     raise AssertionError("no server answered within 60 s")
@@ -104,22 +105,26 @@ def test_a_check_after_the_first_is_served_and_says_what_a_check_of_its_own_says
     complete.mkdir()
     shutil.copy(WORK[0], complete / "rnn.py")
     shutil.copy(CORPUS / "writeups/correct/handout_notation.md", complete / "answers.md")
-    alone = {work: _check(kit, work, {**env, server.SWITCH: "0"}) for work in [*WORK, complete]}
+    alone = {work: _check(kit, work, env={**env, server.SWITCH: "0"}) for work in [*WORK, complete]}
     assert not (runtime / f"rnn-grader-{os.geteuid()}").exists()  # switched off: no server, not even its folder
-    assert _check(kit, WORK[0], env) == alone[WORK[0]]  # the first check runs in its own process, as before
+    assert _check(kit, WORK[0], env=env) == alone[WORK[0]]  # the first check runs in its own process, as before
     _wait_for_a_server(runtime)
+    [pid] = _servers_in(runtime)
     for work in alone:
-        assert _check(kit, work, env) == alone[work], work.name
+        assert _check(kit, work, env=env) == alone[work], work.name
     assert {code for code, _, _ in alone.values()} == {0, 1}
-    imported = _imports_of_a_check(kit, WORK[0], env)
+    for usage_error in ([ROOT / "no such file.py"], [WORK[0], "--bogus"]):  # its usage lines name check.py
+        served = _check(kit, *usage_error, env=env)
+        assert served == _check(kit, *usage_error, env={**env, server.SWITCH: "0"}) and served[0] == 2
+    assert b"check.py" in served[2]
+    imported = _imports_of_a_check(kit, WORK[0], env=env)
     assert "numpy" not in imported and "grader.cli" not in imported and "grader.selfcheck.server" in imported
-    missing = _check(kit, ROOT / "no such file.py", env)
-    assert missing == _check(kit, ROOT / "no such file.py", {**env, server.SWITCH: "0"}) and missing[0] == 2
+    assert _servers_in(runtime) == [pid]  # one server answered them all: none failed and was replaced
 
 
 def test_no_server_is_started_on_ci_or_when_switched_off(kit, runtime):
     for switched_off in ({"CI": "true"}, {server.SWITCH: "0"}):
-        code, output, _ = _check(kit, WORK[0], _environment(runtime, **switched_off))
+        code, output, _ = _check(kit, WORK[0], env=_environment(runtime, **switched_off))
         assert code == 1 and b"PASS     grad_W_H" in output
         assert not _servers_in(runtime)
         assert not list(runtime.rglob("check-*"))
@@ -129,20 +134,20 @@ def test_a_server_whose_files_changed_serves_no_more_and_the_check_runs_as_its_o
     changed = tmp_path / "kit"
     subprocess.run(["cp", "-a", str(kit), str(changed)], check=True)
     env = _environment(runtime)
-    expected = _check(changed, WORK[1], {**env, server.SWITCH: "0"})
-    _check(changed, WORK[1], env)
+    expected = _check(changed, WORK[1], env={**env, server.SWITCH: "0"})
+    _check(changed, WORK[1], env=env)
     first = _wait_for_a_server(runtime)
     [first_pid] = _servers_in(runtime)
     feedback = changed / "grader" / "report" / "feedback.py"
     feedback.write_text(feedback.read_text() + "\n# an upgrade\n")
-    assert _check(changed, WORK[1], env) == expected
+    assert _check(changed, WORK[1], env=env) == expected
     deadline = time.monotonic() + 30
     while first_pid in _servers_in(runtime) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert first_pid not in _servers_in(runtime)
     assert _wait_for_a_server(runtime) == first  # a fresh server, at the same address (same kit, same settings)
-    assert "numpy" not in _imports_of_a_check(changed, WORK[1], env)
-    assert _check(changed, WORK[1], env) == expected
+    assert "numpy" not in _imports_of_a_check(changed, WORK[1], env=env)
+    assert _check(changed, WORK[1], env=env) == expected
 
 
 def test_an_idle_server_stops_and_leaves_neither_its_socket_nor_its_sandbox(kit, runtime):
@@ -153,7 +158,7 @@ def test_an_idle_server_stops_and_leaves_neither_its_socket_nor_its_sandbox(kit,
     code += f"server.serve({str(address)!r}, idle_seconds=3)"
     started = subprocess.Popen([sys.executable, "-c", code], env=_environment(runtime))
     deadline = time.monotonic() + 60
-    while not server._answering(str(address)) and time.monotonic() < deadline:
+    while not _answering(str(address)) and time.monotonic() < deadline:
         time.sleep(0.05)
     children = _descendants(started.pid)
     assert children, "the server waits with the sandbox's interpreter started"
@@ -177,28 +182,118 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def test_a_check_given_up_midway_leaves_the_server_serving(kit, runtime, tmp_path):
+def _answering(address: str) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(address)
+        except OSError:
+            return False
+    return True
+
+
+def _served(kit: Path, env: dict[str, str], within: float) -> bool:
+    """Whether a check is served (its own process imports no numpy) within `within` seconds."""
+    deadline = time.monotonic() + within
+    while "numpy" in _imports_of_a_check(kit, WORK[0], env):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def _served_from_the_start(kit: Path, runtime: Path) -> tuple[dict[str, str], int]:
     env = _environment(runtime)
-    slow = tmp_path / "slow.py"
-    slow.write_text(WORK[0].read_text() + "\nimport time\ntime.sleep(3)\n")
-    expected = _check(kit, WORK[0], {**env, server.SWITCH: "0"})
-    _check(kit, WORK[0], env)
+    _check(kit, WORK[0], env=env)
     _wait_for_a_server(runtime)
     [pid] = _servers_in(runtime)
-    given_up = subprocess.Popen([sys.executable, str(kit / "check.py"), str(slow)], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.0)
+    return env, pid
+
+
+def _slow(tmp_path: Path, seconds: float) -> Path:
+    """A correct file whose rnn_step takes `seconds` (checked with `--timeout`, beyond it)."""
+    slow = tmp_path / "slow.py"
+    slow.write_text(WORK[0].read_text() + f"""
+import time
+_rnn_step = rnn_step
+def rnn_step(*args, **kwargs):
+    time.sleep({seconds})
+    return _rnn_step(*args, **kwargs)
+""")
+    return slow
+
+
+def test_a_check_given_up_midway_is_stopped_and_the_server_serves_on(kit, runtime, tmp_path):
+    env, pid = _served_from_the_start(kit, runtime)
+    expected = _check(kit, WORK[0], env={**env, server.SWITCH: "0"})
+    given_up = subprocess.Popen([sys.executable, str(kit / "check.py"), str(_slow(tmp_path, 100)), "--timeout", "150"],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2.0)
     given_up.send_signal(signal.SIGINT)
     _, errors = given_up.communicate(timeout=60)
     assert given_up.returncode == 1 and errors.endswith(b"Aborted!\n")
-    deadline = time.monotonic() + 60  # once it has finished the job nobody waits for, it serves again
-    while (served := "numpy" not in _imports_of_a_check(kit, WORK[0], env)) is False and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert served and _check(kit, WORK[0], env) == expected
-    assert pid in _servers_in(runtime)
+    assert _served(kit, env, within=20)  # its job stopped: it would have kept the server busy for 100 s
+    assert _check(kit, WORK[0], env=env) == expected
+    assert _servers_in(runtime) == [pid]
 
 
-def test_a_folder_others_may_enter_is_not_used(runtime, monkeypatch):
+def test_a_server_stopped_midway_leaves_the_check_to_its_own_process(kit, runtime, tmp_path):
+    env, pid = _served_from_the_start(kit, runtime)
+    slow = _slow(tmp_path, 0.3)
+    expected = _check(kit, slow, env={**env, server.SWITCH: "0"})
+    checking = subprocess.Popen([sys.executable, str(kit / "check.py"), str(slow)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.0)
+    os.kill(pid, signal.SIGTERM)
+    output, errors = checking.communicate(timeout=120)
+    assert (checking.returncode, output, errors) == expected
+    deadline = time.monotonic() + 30
+    while pid in _servers_in(runtime) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pid not in _servers_in(runtime)
+
+
+def test_a_server_killed_outright_is_replaced(kit, runtime):
+    env, pid = _served_from_the_start(kit, runtime)
+    os.kill(pid, signal.SIGKILL)
+    while pid in _servers_in(runtime):
+        time.sleep(0.05)
+    assert list(runtime.rglob("check-*[!k]"))  # its socket is left behind
+    assert "numpy" in _imports_of_a_check(kit, WORK[0], env)  # nobody answers there: the check runs itself
+    assert _served(kit, env, within=60)  # and the server it started took the address over
+
+
+def test_a_server_runs_nothing_but_a_check(kit, runtime, tmp_path):
+    env, pid = _served_from_the_start(kit, runtime)
+    [address] = [path for path in runtime.rglob("check-*") if path.suffix != ".lock"]
+    written = tmp_path / "handout"
+    for arguments in (["template", "rnn-bptt", "-o", str(written)], ["validate"]):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(str(address))
+            fields = [str(ROOT), "utf-8\0strict", "utf-8\0strict", "", "check.py", *arguments]
+            connection.sendall("\0".join(fields).encode())
+            connection.shutdown(socket.SHUT_WR)
+            connection.settimeout(30)
+            assert connection.recv(100) == b""  # no answer at all
+    assert not written.exists()
+    assert _servers_in(runtime) == [pid] and _served(kit, env, within=10)
+
+
+def test_the_files_a_server_watches_include_its_libraries(kit, runtime):
+    import numpy
+
+    watched = server._files_in_use()
+    assert numpy.__file__ in watched and click_module_file() in watched
+    assert os.__file__ not in watched  # the standard library changes only with the interpreter
+    assert str(Path(server.__file__)) in watched
+
+
+def click_module_file() -> str:
+    import click
+
+    return click.__file__
+
+
+def test_a_folder_others_may_enter_or_swap_is_not_used(runtime, monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     folder = runtime / f"rnn-grader-{os.geteuid()}"
     folder.mkdir()
@@ -206,22 +301,49 @@ def test_a_folder_others_may_enter_is_not_used(runtime, monkeypatch):
     assert server._private_folder() is None
     folder.chmod(0o700)
     assert server._private_folder() == str(folder)
+    runtime.chmod(0o777)  # a folder above that others may write, and not sticky: they could swap ours
+    assert server._private_folder() is None
+    runtime.chmod(0o1777)
+    assert server._private_folder() == str(folder)
+    folder.rmdir()
+    (runtime / "elsewhere").mkdir(mode=0o700)
+    folder.symlink_to(runtime / "elsewhere")
+    assert server._private_folder() is None
 
 
-@pytest.mark.skipif(not AS_ROOT, reason="a connection from another user needs root to change uid")
-def test_a_server_answers_no_other_user(runtime):
-    runtime.chmod(0o777)  # where another user may connect: the peer's credentials alone tell them apart
+ASK = """
+import os, socket, sys
+connection = socket.socket(socket.AF_UNIX)
+connection.connect(sys.argv[1])
+try:  # refused at once, or after the request: nothing comes back but the end
+    connection.sendall(b"/\\0utf-8\\0strict\\0utf-8\\0strict\\0\\0check.py\\0check\\0x.py")
+    connection.shutdown(socket.SHUT_WR)
+    print(connection.recv(100))
+except OSError:
+    print(b"")
+"""
+
+
+@pytest.mark.skipif(not AS_ROOT or not shutil.which("unshare"), reason="other users and namespaces need root")
+def test_a_server_answers_no_other_user_and_no_other_namespace(runtime, monkeypatch):
+    runtime.chmod(0o777)  # where anyone may connect: the peer's credentials and namespaces alone tell them apart
     address = str(runtime / "socket")
+
+    def run_check(*_):
+        raise AssertionError("a check was run for someone else")
+
+    monkeypatch.setattr(server, "_run_check", run_check)
+    # (its modules imported first: the interpreter's own folder may be closed to that user)
+    another_user = [sys.executable, "-c", f"import os, socket, sys; os.setuid(65534); exec({ASK!r})", address]
+    root_in_its_own_namespaces = ["unshare", "--user", "--map-root-user", "--mount", sys.executable, "-c", ASK, address]
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
         listener.bind(address)
         os.chmod(address, 0o777)
         listener.listen(2)
-        seen = []
-        for uid in (os.geteuid(), 65534):
-            connect = f"import os, socket; os.setuid({uid}); socket.socket(socket.AF_UNIX).connect({address!r})"
-            subprocess.run([sys.executable, "-c", connect], check=True)
+        listener.settimeout(60)
+        for asker in (another_user, root_in_its_own_namespaces):
+            asking = subprocess.Popen(asker, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             connection, _ = listener.accept()
             with connection:
-                credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-                seen.append((struct.unpack("3i", credentials)[1], server._same_user(connection)))
-    assert seen == [(os.geteuid(), True), (65534, False)]
+                assert server._answer(connection, known={}) is True  # it serves on, for its own user
+            assert asking.communicate(timeout=30) == (b"b''\n", b""), asker[0]

@@ -254,9 +254,9 @@ def test_a_full_disk_under_the_output_is_one_line_and_exit_code_120(classroom, c
     (FileNotFoundError(2, "No such file or directory"), False),
 ])
 def test_only_a_write_that_found_no_room_is_one_line_other_os_errors_keep_their_traceback(error, one_line):
-    from grader.cli import _nowhere_to_write
+    from grader.launch import nowhere_to_write
 
-    assert _nowhere_to_write(error) == one_line
+    assert nowhere_to_write(error) == one_line
 
 
 def test_a_reader_that_leaves_ends_the_command_without_a_traceback():
