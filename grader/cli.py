@@ -191,7 +191,11 @@ class Terminated(SystemExit):
 
 
 def stop_on_terminate(signum: int, frame: object) -> None:
-    """SIGTERM (a CI cancel, a platform time limit) unwinds like Ctrl-C: the sandbox is cleaned up."""
+    """SIGTERM (a CI cancel, a platform time limit) unwinds like Ctrl-C: the sandbox is cleaned up, and no check
+    server is left behind."""
+    from grader.selfcheck.server import no_start_later
+
+    no_start_later()
     raise Terminated(128 + signum)
 
 

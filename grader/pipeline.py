@@ -235,7 +235,7 @@ def _private_folders(paths: list[Path], exercise: Exercise, options: GradingOpti
     if options.gradebook is not None:
         folders.append(options.gradebook.resolve().parent)
     if os.path.isdir(servers := servers_folder()):  # where a student's checks are served: no code may ask there
-        folders.append(Path(servers))
+        folders.append(Path(servers).resolve())
     return folders + [folder.resolve() for folder in options.private_folders]
 
 

@@ -8,15 +8,17 @@ way, in a process that has the grader loaded and the sandbox's interpreter alrea
 
 A server is one user's, for one interpreter (and its options), one folder holding `grader/` (an installation, or a
 kit) and one environment (`_identity`). It listens on a Unix socket in a folder only that user may enter, and
-answers a `check` only, from a process of that user's in the server's own namespaces (the kernel names the peer):
-never from student code in the sandbox, whose namespaces differ. It runs one check at a time, each as a fresh
-command would (the caller's arguments, working folder, output encoding and terminal width; the exercise read
-again from its file; warnings shown again), and stops the check when its caller hangs up (Ctrl-C). It exits after
-IDLE_SECONDS without a check, when SIGTERM comes, when a check fails in a way the command does not answer itself,
-and at the first check after a file it runs changed (the grader's, a library's: an upgrade, a new kit). The check
-it does not answer runs in its own process, as does one that no server takes within ACCEPT_SECONDS (none running,
-or one busy with another check), and that one starts a fresh server. No server is started or asked on CI (`CI`
-set), with `RNN_GRADER_CHECK_SERVER=0`, for `python -m grader`, or where the kernel cannot name a socket's peer.
+answers a `check` only, from a process of that user's in the server's own namespaces that may gain privileges as the
+server may (the kernel names the peer): never from student code, which the sandbox confines (other namespaces or
+uid, and no new privileges at every level) and keeps out of that folder. It runs one check at a time, each as a
+fresh command would (the caller's arguments, working folder, output encoding and terminal width; the exercise read
+again from its file; warnings shown again). It exits after IDLE_SECONDS without a check, when SIGTERM comes, when a
+check fails in a way the command does not answer itself, when a caller hangs up (Ctrl-C: its check is interrupted
+wherever it was), and at the first check after a file it runs changed (the grader's, a library's: an upgrade, a
+new kit). The check it does not answer runs in its own process, as does one that no server takes within
+ACCEPT_SECONDS (none running, or one busy with another check), and that one starts a fresh server. No server is
+started or asked on CI (`CI` set), with `RNN_GRADER_CHECK_SERVER=0`, for `python -m grader`, or where the kernel
+cannot name a socket's peer.
 
 This module's top imports only what a served check needs: the standard library's lightest parts.
 """
@@ -27,11 +29,12 @@ import os
 import socket
 import struct
 import sys
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     import threading
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
 ACCEPT_SECONDS = 1.0  # a server that has not taken the check by then is busy, or stopped: the check runs itself
 IDLE_SECONDS = 600.0
@@ -41,10 +44,11 @@ _CI_OFF = ("", "0", "false")
 # The shell's and the terminal's bookkeeping, which differs between two terminals of one user and changes nothing a
 # check does: left out of a server's identity, so that one server serves them all.
 _SESSION_VARIABLES = frozenset(
-    "PWD OLDPWD _ SHLVL COLUMNS LINES SSH_CLIENT SSH_CONNECTION SSH_TTY TMUX_PANE WINDOWID TERM_SESSION_ID "
-    "ITERM_SESSION_ID KITTY_WINDOW_ID WT_SESSION STY XDG_SESSION_ID".split()
+    "PWD OLDPWD _ SHLVL COLUMNS LINES SSH_CLIENT SSH_CONNECTION SSH_TTY SSH_AUTH_SOCK GPG_TTY TMUX_PANE WINDOWID "
+    "TERM_SESSION_ID ITERM_SESSION_ID KITTY_WINDOW_ID WEZTERM_PANE ALACRITTY_WINDOW_ID GNOME_TERMINAL_SCREEN "
+    "WT_SESSION STY INVOCATION_ID JOURNAL_STREAM".split()
 )
-_SESSION_PREFIXES = ("VSCODE_",)
+_SESSION_PREFIXES = ("VSCODE_", "KONSOLE_", "TERMINATOR_", "XDG_SESSION_")
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the folder holding grader/
 _ACCEPTED = b"accepted\n"
 _HEADER = struct.Struct("<qqq")  # the answer's exit code, then the sizes of its output and of its errors
@@ -108,15 +112,21 @@ def _identity() -> str:
         for name, value in os.environ.items()
         if name not in _SESSION_VARIABLES and not name.startswith(_SESSION_PREFIXES)
     )
-    options = sorted((name, value) for name, value in sys._xoptions.items() if name != "importtime")
-    interpreter = (sys.executable, sys.version, tuple(sys.flags), sys.warnoptions, options)
-    return repr((interpreter, _ROOT, sys.path[1:], umask, environment))
+    interpreter = (sys.executable, sys.version, tuple(sys.flags), sys.warnoptions, _x_options())
+    cores = sorted(os.sched_getaffinity(0))  # what the command counts as its spare core
+    return repr((interpreter, _ROOT, sys.path[1:], umask, cores, environment))
+
+
+def _x_options() -> list[str]:
+    """The interpreter's `-X` options, but the one that only reports import times."""
+    given = sys._xoptions.items()
+    return [name if value is True else f"{name}={value}" for name, value in given if name != "importtime"]
 
 
 def servers_folder() -> str:
     """Where this user's servers listen: in XDG_RUNTIME_DIR, else in the temporary folder (the sandbox covers it)."""
     base = os.environ.get("XDG_RUNTIME_DIR") or os.environ.get("TMPDIR") or "/tmp"
-    return os.path.join(base, f"rnn-grader-{os.geteuid()}")
+    return os.path.join(base, f"rnn-grader-checks-{os.geteuid()}")
 
 
 def _private_folder() -> str | None:
@@ -147,7 +157,7 @@ def _request(arguments: list[str]) -> bytes:
 
 def _columns() -> str:
     """The terminal's width, as the command would find it (for `--help`); "" when it would find none."""
-    if "COLUMNS" in os.environ:
+    if os.environ.get("COLUMNS", "").isdigit() and int(os.environ["COLUMNS"]) > 0:
         return os.environ["COLUMNS"]
     try:
         return str(os.get_terminal_size(sys.__stdout__.fileno()).columns) if sys.__stdout__ else ""
@@ -202,7 +212,9 @@ def _written(code: int, output: bytes, errors: bytes) -> int:
                 stream.buffer.write(text)
                 stream.buffer.flush()
     except BrokenPipeError:  # `| head`: nothing more is said, as click says nothing
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        nowhere = os.open(os.devnull, os.O_WRONLY)
+        for stream in (sys.stdout, sys.stderr):
+            os.dup2(nowhere, stream.fileno())
         return 1
     except OSError as error:
         from grader.launch import OUTPUT_LOST, nowhere_to_write
@@ -214,11 +226,18 @@ def _written(code: int, output: bytes, errors: bytes) -> int:
     return code
 
 
+def no_start_later() -> None:
+    """No server started as this process exits (it is being stopped: SIGTERM)."""
+    _start_registered.clear()
+
+
 def _start_server(address: str, environment: dict[str, str]) -> None:
+    if address not in _start_registered:
+        return
     import subprocess
 
     flags = subprocess._args_from_interpreter_flags()  # type: ignore[attr-defined]  # as multiprocessing passes them
-    options = _without_importtime(flags)  # the caller's -I, -O, -W …: part of the address
+    options = [*_without_x_options(flags), *(f"-X{option}" for option in _x_options())]  # what the address holds
     code = "import sys; sys.path.insert(0, sys.argv[2]); from grader.selfcheck.server import serve; serve(sys.argv[1])"
     try:
         subprocess.Popen(
@@ -234,17 +253,14 @@ def _start_server(address: str, environment: dict[str, str]) -> None:
         pass
 
 
-def _without_importtime(options: list[str]) -> list[str]:
+def _without_x_options(flags: list[str]) -> list[str]:
     kept: list[str] = []
-    for option in options:
-        if option == "importtime" and kept[-1:] == ["-X"]:
+    for flag in flags:
+        if kept[-1:] == ["-X"]:
             kept.pop()
         else:
-            kept.append(option)
+            kept.append(flag)
     return kept
-
-
-# The server's side. What it imports, it imports inside these functions: a served check loads none of it.
 
 
 class _Request(NamedTuple):
@@ -258,7 +274,7 @@ class _Request(NamedTuple):
 
 def serve(address: str, idle_seconds: float = IDLE_SECONDS) -> None:
     """Answer this user's checks at `address` until idle for `idle_seconds`, or until it should answer no more; a
-    server already serving there is left to it (it holds the address's lock for as long as it runs)."""
+    server already serving there is left to it (it holds the address's lock for as long as it listens)."""
     lock = _locked(address)
     if lock is None:
         return
@@ -270,13 +286,14 @@ def serve(address: str, idle_seconds: float = IDLE_SECONDS) -> None:
             listener.settimeout(idle_seconds)
             _answer_until_done(listener, known)
     finally:
+        os.close(lock)  # the next server may start while this one stops its sandbox
         from grader.run.boot import stop_unused_early
 
         stop_unused_early()
-        os.close(lock)
 
 
 def _locked(address: str) -> int | None:
+    """The address's lock file, open and locked by this process; None if another holds it."""
     import fcntl
 
     try:
@@ -285,74 +302,85 @@ def _locked(address: str) -> int | None:
         return None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.fstat(lock).st_ino == os.stat(f"{address}.lock").st_ino:  # not a file removed since it was opened
+            return lock
     except OSError:
-        os.close(lock)
-        return None
-    return lock
+        pass
+    os.close(lock)
+    return None
 
 
 def _prepare() -> None:
-    """The process set as the command sets it, and everything a check may import imported."""
+    """The process set as the command sets it, and what a check imports imported (the command line and what it
+    imports as it runs; not pytest's route, which a student's installation may not have)."""
     import importlib
     import signal
 
     from grader import cli
-    from grader.selfcheck.kit_modules import ENTRY_MODULES, LAZY_MODULES
+    from grader.selfcheck.kit_modules import LAZY_MODULES
 
     cli.prepare_the_process()
     signal.signal(signal.SIGTERM, cli.stop_on_terminate)
     signal.signal(signal.SIGINT, _interrupted)
-    for name in (*ENTRY_MODULES, *LAZY_MODULES):
+    for name in LAZY_MODULES:
         importlib.import_module(name)
 
 
-def _listening(address: str) -> socket.socket:
-    """The listening socket at `address` (whose lock this process holds: a socket left there is a dead server's)."""
+@contextmanager
+def _listening(address: str) -> Iterator[socket.socket]:
+    """The listening socket at `address`, whose lock this process holds (a socket left there is a dead server's);
+    removed on leaving, unless it is no longer the one bound here."""
     try:
         os.unlink(address)
     except FileNotFoundError:
         pass
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(address)
-    listener.listen(8)
-    return listener
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(address)
+        bound = os.stat(address).st_ino
+        listener.listen(8)
+        try:
+            yield listener
+        finally:
+            try:
+                if os.stat(address).st_ino == bound:
+                    os.unlink(address)
+            except OSError:
+                pass
 
 
 def _answer_until_done(listener: socket.socket, known: dict[str, tuple[int, int]]) -> None:
+    """Checks answered one at a time, the sandbox's interpreter started before each, until idle or until this
+    server should serve no more: its files changed, a check failed in a way the command does not answer itself, or
+    a caller hung up (its check was interrupted wherever it was, cleaning up included: what it left is not to be
+    trusted with the next check)."""
     from grader import launch
 
-    try:
-        while True:
-            launch.start_for_checks()  # the sandbox's interpreter waits for the next check
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                return
-            try:
-                with connection:
-                    if not _answer(connection, known):
-                        return
-            except KeyboardInterrupt:  # the caller hung up, and its check stopped as Ctrl-C stops one
-                pass
-            except Exception:  # noqa: BLE001 - the command did not answer it: the caller runs the check itself
-                return
-            known = _files_in_use() | known
-    finally:
+    while True:
+        launch.start_for_checks()
         try:
-            os.unlink(listener.getsockname())
-        except OSError:
-            pass
+            connection, _ = listener.accept()
+        except TimeoutError:
+            return
+        try:
+            with connection:
+                if not _answer(connection, known):
+                    return
+        except KeyboardInterrupt:
+            return
+        except Exception:  # noqa: BLE001 - the caller, seeing no answer, runs the check itself
+            return
+        known = _files_in_use() | known
 
 
 def _answer(connection: socket.socket, known: dict[str, tuple[int, int]]) -> bool:
-    """Run one check for its caller; False when this server should serve no more (its files changed)."""
-    if not _from_outside_the_sandbox(connection):
+    """Run one check for its caller; False when this server should serve no more."""
+    if not _same_user_and_namespaces(connection):
         return True
     try:
         request = _read_request(connection)
     except (OSError, ValueError):
         return True
-    if request.arguments[:1] != ["check"]:
+    if request.arguments[:1] != ["check"] or not os.path.isdir(request.cwd):
         return True
     if _restat(known) != known:
         return False
@@ -363,21 +391,30 @@ def _answer(connection: socket.socket, known: dict[str, tuple[int, int]]) -> boo
     code, output, errors = _run_check(request, connection)
     try:
         connection.sendall(_HEADER.pack(code, len(output), len(errors)) + output + errors)
-    except OSError:  # the caller gave up: nothing to say to anyone
+    except OSError:  # the caller gave up
         pass
     return True
 
 
-def _from_outside_the_sandbox(connection: socket.socket) -> bool:
-    """Whether the caller is this user's and shares this process's namespaces (student code never does)."""
+def _same_user_and_namespaces(connection: socket.socket) -> bool:
+    """Whether the caller is this user's, shares this process's namespaces and may gain privileges as this
+    process may: student code in the sandbox never does (other namespaces or uid, and no new privileges at every
+    level)."""
     try:
         peer = _peer(connection)
-        return peer.uid == os.geteuid() and all(
+        same_namespaces = all(
             os.readlink(f"/proc/{peer.pid}/ns/{kind}") == os.readlink(f"/proc/self/ns/{kind}")
             for kind in ("mnt", "user", "net")
         )
+        confined = _no_new_privileges(str(peer.pid)) and not _no_new_privileges("self")
+        return peer.uid == os.geteuid() and same_namespaces and not confined
     except OSError:
         return False
+
+
+def _no_new_privileges(process: str) -> bool:
+    with open(f"/proc/{process}/status", encoding="ascii", errors="replace") as status:
+        return any(line.split() == ["NoNewPrivs:", "1"] for line in status)
 
 
 def _read_request(connection: socket.socket) -> _Request:
@@ -397,7 +434,7 @@ def _read_request(connection: socket.socket) -> _Request:
 
 def _run_check(request: _Request, connection: socket.socket) -> tuple[int, bytes, bytes]:
     """The command run here as it would have run in the caller's process, its output kept as that would have
-    written it; stopped as Ctrl-C stops it if the caller hangs up meanwhile."""
+    written it; interrupted as Ctrl-C interrupts it if the caller hangs up meanwhile (`_HangUpWatch`)."""
     import io
     import warnings
     from contextlib import redirect_stderr, redirect_stdout
@@ -410,15 +447,14 @@ def _run_check(request: _Request, connection: socket.socket) -> tuple[int, bytes
     wanted = (request.output, request.errors)
     streams = [io.TextIOWrapper(out, encoding=e, errors=how) for out, (e, how) in zip(kept, wanted)]
     saved = sys.argv, os.environ.get("COLUMNS")
-    watcher = _watch_for_hang_up(connection)
     try:
-        os.chdir(request.cwd)
-        sys.argv = [request.program, *request.arguments]
-        _set_columns(request.columns)
-        with redirect_stdout(streams[0]), redirect_stderr(streams[1]), warnings.catch_warnings():
-            code = cli.run_for_exit_code(request.arguments)
+        with _HangUpWatch(connection):
+            os.chdir(request.cwd)
+            sys.argv = [request.program, *request.arguments]
+            _set_columns(request.columns)
+            with redirect_stdout(streams[0]), redirect_stderr(streams[1]), warnings.catch_warnings():
+                code = cli.run_for_exit_code(request.arguments)
     finally:
-        _stop_watching(watcher)
         sys.argv = saved[0]
         _set_columns(saved[1] or "")
         os.chdir("/")
@@ -434,45 +470,59 @@ def _set_columns(columns: str) -> None:
         os.environ.pop("COLUMNS", None)
 
 
-_hung_up: list[bool] = []  # set while the caller of the check running has hung up, until the check is over
+class _HangUpWatch:
+    """While a check runs: a thread that interrupts it (SIGINT to the main thread) as soon as its caller hangs up.
+    If it did, the KeyboardInterrupt goes on up when the watch ends, wherever the check was interrupted."""
 
+    def __init__(self, connection: socket.socket) -> None:
+        import threading
 
-def _watch_for_hang_up(connection: socket.socket) -> tuple[threading.Thread, int, int]:
-    """A thread that interrupts the check (SIGINT to the main thread) as soon as its caller hangs up, until a byte
-    comes down the pipe returned with it."""
-    import threading
+        self.connection = connection
+        self.hung_up = threading.Event()
+        self.wake, self.woken = os.pipe()
+        self.watcher = threading.Thread(target=self._watch, name="hang-up watch", daemon=True)
 
-    wake, woken = os.pipe()
+    def __enter__(self) -> None:
+        _watched_hang_up[:] = [self.hung_up]
+        self.watcher.start()
 
-    def watch() -> None:
-        import select
+    def __exit__(self, *exc: object) -> None:
         import signal
 
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # a SIGINT on its way waits for the clearing
+        try:
+            os.write(self.woken, b"!")
+            self.watcher.join()
+            os.close(self.wake)
+            os.close(self.woken)
+            _watched_hang_up.clear()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        if self.hung_up.is_set():
+            raise KeyboardInterrupt
+
+    def _watch(self) -> None:
+        import select
+        import signal
+        import threading
+
         waiting = select.poll()
-        waiting.register(connection.fileno(), select.POLLHUP)
-        waiting.register(wake, select.POLLIN)
+        waiting.register(self.connection.fileno(), 0)  # POLLHUP and POLLERR are reported whatever is asked
+        waiting.register(self.wake, select.POLLIN)
         events = dict(waiting.poll())
-        if events.get(connection.fileno(), 0) & (select.POLLHUP | select.POLLERR) and wake not in events:
-            _hung_up.append(True)
-            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
-
-    watcher = threading.Thread(target=watch, name="hang-up watcher", daemon=True)
-    watcher.start()
-    return watcher, wake, woken
+        if events.get(self.connection.fileno(), 0) and self.wake not in events:
+            self.hung_up.set()
+            main = threading.main_thread().ident
+            if main is not None:
+                signal.pthread_kill(main, signal.SIGINT)
 
 
-def _stop_watching(watching: tuple[threading.Thread, int, int]) -> None:
-    watcher, wake, woken = watching
-    os.write(woken, b"!")
-    watcher.join()
-    os.close(wake)
-    os.close(woken)
-    _hung_up.clear()  # a SIGINT not yet handled finds nothing to interrupt (`_interrupted`)
+_watched_hang_up: list[threading.Event] = []  # the running check's watch, while it runs
 
 
 def _interrupted(signum: int, frame: object) -> None:
     """SIGINT in the server: the check running is interrupted if its caller hung up; otherwise it is not ours."""
-    if _hung_up:
+    if any(hung_up.is_set() for hung_up in _watched_hang_up):
         raise KeyboardInterrupt
 
 

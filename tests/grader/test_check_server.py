@@ -70,9 +70,23 @@ def _servers_in(folder: Path) -> list[int]:
     return found
 
 
+NO_PYTEST = """
+import sys
+class _NoPytest:
+    def find_spec(self, name, path=None, target=None):
+        if name == "pytest" or name.startswith(("pytest.", "_pytest")):
+            raise ModuleNotFoundError("a student's installation need not have pytest")
+sys.meta_path.insert(0, _NoPytest())
+"""
+
+
 def _environment(runtime: Path, **changes: str) -> dict[str, str]:
+    """A check's environment: its servers in `runtime`, and no pytest, as on a student's machine."""
+    block = runtime / "no-pytest"
+    block.mkdir(exist_ok=True)
+    (block / "sitecustomize.py").write_text(NO_PYTEST)
     env = {name: value for name, value in os.environ.items() if name != "CI"}
-    return {**env, "XDG_RUNTIME_DIR": str(runtime), server.SWITCH: "1", **changes}
+    return {**env, "XDG_RUNTIME_DIR": str(runtime), "PYTHONPATH": str(block), server.SWITCH: "1", **changes}
 
 
 def _check(kit: Path, *arguments: Path | str, env: dict[str, str], flags: tuple[str, ...] = ()
@@ -92,7 +106,7 @@ def _imports_of_a_check(kit: Path, work: Path, env: dict[str, str]) -> set[str]:
 def _wait_for_a_server(runtime: Path, other_than: set[str] = frozenset()) -> str:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        for address in (runtime / f"rnn-grader-{os.geteuid()}").glob("check-*"):
+        for address in (runtime / f"rnn-grader-checks-{os.geteuid()}").glob("check-*"):
             if str(address) not in other_than and _answering(str(address)):
                 return str(address)
         time.sleep(0.05)
@@ -106,20 +120,32 @@ def test_a_check_after_the_first_is_served_and_says_what_a_check_of_its_own_says
     shutil.copy(WORK[0], complete / "rnn.py")
     shutil.copy(CORPUS / "writeups/correct/handout_notation.md", complete / "answers.md")
     alone = {work: _check(kit, work, env={**env, server.SWITCH: "0"}) for work in [*WORK, complete]}
-    assert not (runtime / f"rnn-grader-{os.geteuid()}").exists()  # switched off: no server, not even its folder
+    assert not (runtime / f"rnn-grader-checks-{os.geteuid()}").exists()  # switched off: no server, not even its folder
     assert _check(kit, WORK[0], env=env) == alone[WORK[0]]  # the first check runs in its own process, as before
     _wait_for_a_server(runtime)
     [pid] = _servers_in(runtime)
     for work in alone:
+        assert "numpy" not in _imports_of_a_check(kit, work, env), work.name  # served
         assert _check(kit, work, env=env) == alone[work], work.name
     assert {code for code, _, _ in alone.values()} == {0, 1}
     for usage_error in ([ROOT / "no such file.py"], [WORK[0], "--bogus"]):  # its usage lines name check.py
         served = _check(kit, *usage_error, env=env)
         assert served == _check(kit, *usage_error, env={**env, server.SWITCH: "0"}) and served[0] == 2
     assert b"check.py" in served[2]
+    for columns in ("60", "120"):  # `--help` is as wide as the caller's terminal
+        wide = {**env, "COLUMNS": columns}
+        assert _check(kit, "--help", env=wide) == _check(kit, "--help", env={**wide, server.SWITCH: "0"})
     imported = _imports_of_a_check(kit, WORK[0], env=env)
     assert "numpy" not in imported and "grader.cli" not in imported and "grader.selfcheck.server" in imported
-    assert _servers_in(runtime) == [pid]  # one server answered them all: none failed and was replaced
+    assert _only_server(runtime) == pid  # one server answered them all: none failed and was replaced
+
+
+def _only_server(runtime: Path) -> int | None:
+    """The one server left in `runtime` once those that found the address taken have gone; None if none is."""
+    deadline = time.monotonic() + 30
+    while len(found := _servers_in(runtime)) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found[0] if len(found) == 1 else None
 
 
 def test_no_server_is_started_on_ci_or_when_switched_off(kit, runtime):
@@ -151,7 +177,7 @@ def test_a_server_whose_files_changed_serves_no_more_and_the_check_runs_as_its_o
 
 
 def test_an_idle_server_stops_and_leaves_neither_its_socket_nor_its_sandbox(kit, runtime):
-    folder = runtime / f"rnn-grader-{os.geteuid()}"
+    folder = runtime / f"rnn-grader-checks-{os.geteuid()}"
     folder.mkdir(mode=0o700)
     address = folder / "check-idle"
     code = f"import sys; sys.path.insert(0, {str(kit)!r}); from grader.selfcheck import server; "
@@ -160,10 +186,11 @@ def test_an_idle_server_stops_and_leaves_neither_its_socket_nor_its_sandbox(kit,
     deadline = time.monotonic() + 60
     while not _answering(str(address)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    children = _descendants(started.pid)
+    while not (children := _descendants(started.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert children, "the server waits with the sandbox's interpreter started"
     assert started.wait(timeout=60) == 0
-    assert not address.exists()
+    assert not address.exists() and address.with_name("check-idle.lock").exists()  # the lock file stays
     deadline = time.monotonic() + 10
     while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -175,8 +202,10 @@ def _descendants(pid: int) -> list[int]:
     while waiting:
         parent = waiting.pop()
         for task in Path(f"/proc/{parent}/task").glob("*"):
-            with open(task / "children") as file:
-                children = [int(child) for child in file.read().split()]
+            try:
+                children = [int(child) for child in (task / "children").read_text().split()]
+            except OSError:  # it ended meanwhile
+                continue
             found += children
             waiting += children
     return found
@@ -222,18 +251,29 @@ def rnn_step(*args, **kwargs):
     return slow
 
 
-def test_a_check_given_up_midway_is_stopped_and_the_server_serves_on(kit, runtime, tmp_path):
+def _job_running(pid: int) -> None:
+    """Until the server's sandbox runs a job (its warm process has forked a supervisor)."""
+    deadline = time.monotonic() + 60
+    while len(_descendants(pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(_descendants(pid)) >= 2
+
+
+def test_a_check_given_up_midway_is_stopped_and_its_server_leaves_the_address_to_a_new_one(kit, runtime, tmp_path):
     env, pid = _served_from_the_start(kit, runtime)
     expected = _check(kit, WORK[0], env={**env, server.SWITCH: "0"})
     given_up = subprocess.Popen([sys.executable, str(kit / "check.py"), str(_slow(tmp_path, 100)), "--timeout", "150"],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(2.0)
+    _job_running(pid)
     given_up.send_signal(signal.SIGINT)
     _, errors = given_up.communicate(timeout=60)
     assert given_up.returncode == 1 and errors.endswith(b"Aborted!\n")
-    assert _served(kit, env, within=20)  # its job stopped: it would have kept the server busy for 100 s
+    deadline = time.monotonic() + 20  # its job stopped at once: it would have kept the server busy for 100 s
+    while pid in _servers_in(runtime) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pid not in _servers_in(runtime)  # interrupted wherever it was: it serves no more
+    assert _served(kit, env, within=60)  # the next check ran on its own and started a new server
     assert _check(kit, WORK[0], env=env) == expected
-    assert _servers_in(runtime) == [pid]
 
 
 def test_a_server_stopped_midway_leaves_the_check_to_its_own_process(kit, runtime, tmp_path):
@@ -242,7 +282,7 @@ def test_a_server_stopped_midway_leaves_the_check_to_its_own_process(kit, runtim
     expected = _check(kit, slow, env={**env, server.SWITCH: "0"})
     checking = subprocess.Popen([sys.executable, str(kit / "check.py"), str(slow)], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(1.0)
+    _job_running(pid)
     os.kill(pid, signal.SIGTERM)
     output, errors = checking.communicate(timeout=120)
     assert (checking.returncode, output, errors) == expected
@@ -255,7 +295,8 @@ def test_a_server_stopped_midway_leaves_the_check_to_its_own_process(kit, runtim
 def test_a_server_killed_outright_is_replaced(kit, runtime):
     env, pid = _served_from_the_start(kit, runtime)
     os.kill(pid, signal.SIGKILL)
-    while pid in _servers_in(runtime):
+    deadline = time.monotonic() + 10
+    while pid in _servers_in(runtime) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert list(runtime.rglob("check-*[!k]"))  # its socket is left behind
     assert "numpy" in _imports_of_a_check(kit, WORK[0], env)  # nobody answers there: the check runs itself
@@ -275,10 +316,10 @@ def test_a_server_runs_nothing_but_a_check(kit, runtime, tmp_path):
             connection.settimeout(30)
             assert connection.recv(100) == b""  # no answer at all
     assert not written.exists()
-    assert _servers_in(runtime) == [pid] and _served(kit, env, within=10)
+    assert _only_server(runtime) == pid and _served(kit, env, within=10)
 
 
-def test_the_files_a_server_watches_include_its_libraries(kit, runtime):
+def test_the_files_a_server_watches_include_its_libraries():
     import numpy
 
     watched = server._files_in_use()
@@ -295,7 +336,7 @@ def click_module_file() -> str:
 
 def test_a_folder_others_may_enter_or_swap_is_not_used(runtime, monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    folder = runtime / f"rnn-grader-{os.geteuid()}"
+    folder = runtime / f"rnn-grader-checks-{os.geteuid()}"
     folder.mkdir()
     folder.chmod(0o755)
     assert server._private_folder() is None
