@@ -60,15 +60,17 @@ def runtime():
 
 
 def _servers_in(folder: Path) -> list[int]:
-    found = []
+    """The servers listening in `folder`, or starting to (not a server's own child between its fork and exec)."""
+    parents = {}
     for entry in Path("/proc").iterdir():
         try:
-            command = (entry / "cmdline").read_bytes()
-        except (OSError, ValueError):
+            command = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) if command else 0
+        except (OSError, ValueError, IndexError):
             continue
-        if entry.name.isdigit() and str(folder).encode() in command and b"serve(" in command:
-            found.append(int(entry.name))
-    return found
+        if str(folder).encode() in command and b"serve(" in command:
+            parents[int(entry.name)] = parent
+    return [pid for pid, parent in parents.items() if parent not in parents]
 
 
 NO_PYTEST = """
