@@ -295,6 +295,32 @@ def test_a_server_stopped_midway_leaves_the_check_to_its_own_process(kit, runtim
     assert pid not in _servers_in(runtime)
 
 
+def test_a_check_a_busy_server_does_not_take_runs_on_its_own(kit, runtime, tmp_path):
+    env, pid = _served_from_the_start(kit, runtime)
+    expected = _check(kit, WORK[1], env={**env, server.SWITCH: "0"})
+    busy = subprocess.Popen([sys.executable, str(kit / "check.py"), str(_slow(tmp_path, 100)), "--timeout", "150"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        _job_running(pid)
+        assert "numpy" in _imports_of_a_check(kit, WORK[1], env)  # not taken within the second: it ran itself
+        assert _check(kit, WORK[1], env=env) == expected
+    finally:
+        busy.send_signal(signal.SIGINT)
+        busy.communicate(timeout=60)
+
+
+def test_a_check_stopped_by_sigterm_starts_no_server(kit, runtime, tmp_path):
+    env = _environment(runtime)
+    checking = subprocess.Popen([sys.executable, str(kit / "check.py"), str(_slow(tmp_path, 100)), "--timeout", "150"],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60  # until its own sandbox runs the job
+    while len(_descendants(checking.pid)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    checking.send_signal(signal.SIGTERM)
+    assert checking.wait(timeout=60) == 128 + signal.SIGTERM
+    assert not _servers_in(runtime)
+
+
 def test_a_server_killed_outright_is_replaced(kit, runtime):
     env, pid = _served_from_the_start(kit, runtime)
     os.kill(pid, signal.SIGKILL)
