@@ -159,6 +159,31 @@ def _compare_arrays(got: np.ndarray, expected: np.ndarray, tolerance: Tolerance)
     return Comparison(False, "returned the right shape but wrong values", _value_detail(errors, worst, scale, allowed))
 
 
+def all_within(pairs: list[tuple[Any, Any]], tolerance: Tolerance) -> bool:
+    """Whether `compare(got, expected, tolerance).ok` holds for every (got, expected) pair, in one numpy
+    operation for them all: the verdict of many right answers for about the cost of one. False also when a
+    value is anything but a numeric array of its expected shape, or an expected value is not one array: then
+    `compare` each pair, which accepts the other forms and says what is wrong."""
+    gots, wants = [], []
+    for got, want in pairs:
+        if not isinstance(want, np.ndarray) or type(got) is not np.ndarray:
+            return False
+        if got.shape != want.shape or got.dtype.kind not in "biuf":
+            return False
+        if want.size:  # an empty array of the right shape is right
+            gots.append(got.ravel())
+            wants.append(want.ravel())
+    if not wants:
+        return True
+    expected = np.concatenate(wants)
+    sizes = [len(want) for want in wants]
+    starts = np.cumsum([0, *sizes[:-1]])
+    scales = np.maximum.reduceat(np.abs(expected), starts)  # each pair's largest expected magnitude
+    allowed = np.repeat(tolerance.atol + tolerance.rtol * scales, sizes)  # allowed_error, per pair
+    errors = np.abs(np.concatenate(gots).astype(np.float64, copy=False) - expected)
+    return bool((errors <= allowed).all())  # NaN and infinity compare False: then each pair says which
+
+
 def equal_to_each(got: Any, candidates: list[Any], tolerance: Tolerance) -> list[bool]:
     """For each candidate, `compare(got, candidate, tolerance).ok`, in bulk: the student's value is converted once
     per shape, and the candidates of one shape are compared with it in one numpy operation, with no words for

@@ -23,7 +23,15 @@ from exercises.models import (
 )
 from grader.cases.draw import Case
 from grader.judge import numerical_gradient
-from grader.judge.compare import Comparison, answer_count_problem, compare, compare_each, output_names, tolerance_for
+from grader.judge.compare import (
+    Comparison,
+    all_within,
+    answer_count_problem,
+    compare,
+    compare_each,
+    output_names,
+    tolerance_for,
+)
 from grader.judge.diagnoses import GENERIC, generic_hint
 from grader.judge.expected import Expected, call_args
 from grader.judge.hidden_feedback import case_name, detailed, raised
@@ -246,14 +254,36 @@ def judge_function(question: CodeQuestion, evidence: Evidence, cases: list[Case]
         return _result(question, 0, status, evidence.import_problem or _missing_message(question.function, evidence))
     if item.records and item.records[0].error and len(item.records) == 1 and len(cases) > 1:
         return _result(question, 0, "error", f"{question.function}: {item.records[0].error}")
-    verdicts = [
-        _judge_code_case(question, record, index, case, evidence, expected)
-        for index, (record, case) in enumerate(zip(item.records, cases))
-    ]
+    if _all_right(question, item.records, cases, expected):
+        verdicts = [
+            _CaseVerdict(case, True, parts=(RIGHT,) * output_count(question)) for _, case in zip(item.records, cases)
+        ]
+    else:
+        verdicts = [
+            _judge_code_case(question, record, index, case, evidence, expected)
+            for index, (record, case) in enumerate(zip(item.records, cases))
+        ]
     if item.status == "done":  # finished, yet some results are missing: the student's code removed them
         verdicts += [_CaseVerdict(case, False, "gave no result that could be read") for case in cases[len(verdicts) :]]
     diagnosis = _question_diagnosis(verdicts, expected.exercise.handout, output_count(question))
     return _function_result(question, verdicts, diagnosis, item, cases, expected.exercise, evidence.timeout)
+
+
+def _all_right(question: CodeQuestion, records: list[Record], cases: list[Case], expected: Expected) -> bool:
+    """Whether the answer is right on every case, judged in bulk (False: judge case by case, which says what is
+    wrong, or accepts an answer in another form)."""
+    count, pairs = output_count(question), []
+    for record, case in zip(records, cases):
+        want = expected.answer(question, case)
+        if record.error is not None:
+            return False
+        if count == 1:
+            pairs.append((record.value, want))
+        elif isinstance(record.value, list) and isinstance(want, tuple) and len(record.value) == len(want) == count:
+            pairs += zip(record.value, want)
+        else:
+            return False
+    return all_within(pairs, tolerance_for(question, expected.exercise))
 
 
 def _unavailable(question: Any, evidence: Evidence) -> QuestionResult | None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from exercises.models import Tolerance
-from grader.judge.compare import compare
+from grader.judge.compare import all_within, compare
 from grader.run.protocol import TooBig, Unsupported
 
 TOL = Tolerance(rtol=1e-4, atol=1e-8)
@@ -67,3 +67,58 @@ def test_messages_never_contain_expected_values():
     assert outcome.problem == "returned the right shape but wrong values"
     for value in MATRIX.ravel():
         assert f"{value:.3g}" not in outcome.problem + outcome.detail
+
+
+def _variants(expected: np.ndarray, rng: np.random.Generator) -> list:
+    """Answers near and far from `expected`: exact, within and just past the tolerance, float32, integers, NaN,
+    infinity, zeros, another shape, a list of columns, None."""
+    allowed = TOL.atol + TOL.rtol * float(np.abs(expected).max(initial=0.0))
+    nudged = expected.copy()
+    if nudged.size:
+        nudged.flat[rng.integers(nudged.size)] += allowed * rng.choice([0.5, 0.999, 1.001, 2.0])
+    poisoned = expected.copy()
+    if poisoned.size:
+        poisoned.flat[0] = rng.choice([np.nan, np.inf, -np.inf])
+    columns = [c for c in expected.T] if expected.ndim == 2 else expected
+    return [
+        expected.copy(),
+        nudged,
+        expected.astype(np.float32),
+        np.rint(expected).astype(int),
+        poisoned,
+        np.zeros_like(expected),
+        expected.reshape(-1),
+        columns,
+        None,
+    ]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_judgement_in_bulk_is_the_judgement_one_by_one(seed):
+    """`all_within` says True exactly when every pair compares equal one by one, except that it may say False for a
+    form it leaves to `compare` (a list of columns): then the caller compares one by one."""
+    rng = np.random.default_rng(seed)
+    shapes = [(4, 1), (3, 5), (), (0, 3), (1,), (6, 6)]
+    pairs = []
+    for _ in range(rng.integers(1, 6)):
+        expected = rng.normal(scale=10.0 ** rng.integers(-3, 4), size=shapes[rng.integers(len(shapes))])
+        pairs.append((_variants(expected, rng)[rng.choice([0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8])], expected))
+    one_by_one = all(compare(got, expected, TOL).ok for got, expected in pairs)
+    in_bulk = all_within(pairs, TOL)
+    if in_bulk:
+        assert one_by_one
+    elif all(isinstance(got, np.ndarray) and got.shape == want.shape for got, want in pairs):
+        assert not one_by_one  # arrays of the right shape: the bulk verdict is the verdict
+
+
+def test_many_right_answers_are_right_in_bulk_and_one_wrong_entry_is_not():
+    rng = np.random.default_rng(0)
+    expected = [rng.normal(size=(5, 3)) for _ in range(12)]
+    pairs = [(want.astype(np.float32), want) for want in expected]
+    assert all_within(pairs, TOL)
+    allowed = TOL.atol + TOL.rtol * float(np.abs(expected[7]).max())
+    pairs[7] = (expected[7].copy(), expected[7])
+    pairs[7][0][2, 1] += 0.999 * allowed  # within the tolerance of that case's own scale
+    assert all_within(pairs, TOL) and compare(*pairs[7], TOL).ok
+    pairs[7][0][2, 1] += 0.002 * allowed  # just past it
+    assert not all_within(pairs, TOL) and not compare(*pairs[7], TOL).ok
