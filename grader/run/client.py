@@ -36,6 +36,9 @@ from grader.run.boot import (
     take_early_boot,
 )
 from grader.run.protocol import (
+    LOAD_ERRORS_FILE,
+    MAX_LOAD_ERROR_CHARS,
+    MAX_LOAD_ERRORS,
     OUTPUT_FILE,
     STOP_MARK,
     UNITS_FILE,
@@ -410,6 +413,7 @@ class SandboxPool:
                 item.id: self._read_item(out_dir, index, status)
                 for index, (item, status) in enumerate(zip(job.items, statuses))
             }
+            outcome["load_errors"] = read_load_errors(out_dir, outcome.get("load_errors"))
         finally:
             if out_dir is not None:
                 os.close(out_dir)
@@ -540,6 +544,34 @@ def read_records(path: Path, max_elements: int, dir_fd: int | None = None) -> li
         if info.st_size > MAX_RECORD_FILE:
             return [Record(error="the returned data was larger than allowed")]
         return [parse_record(line, max_elements) for line in handle if line.strip()]
+
+
+def read_load_errors(out_dir: int | None, count: object) -> list[str]:
+    """The messages of what stopped parts of the code as it loaded: as many as its supervisor was told of, read from
+    the file the student process wrote them to (untrusted, as a record is)."""
+    if type(count) is not int or count <= 0:
+        return []
+    count = min(count, MAX_LOAD_ERRORS)
+    unreadable = ["an error stopped part of the code, and its message could not be read"]
+    if out_dir is None:
+        return unreadable
+    try:
+        fd = os.open(LOAD_ERRORS_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=out_dir)
+    except OSError:
+        return unreadable
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return unreadable
+        try:
+            errors = json.loads(handle.read(MAX_LOAD_ERROR_BYTES + 1)[:MAX_LOAD_ERROR_BYTES])
+        except ValueError:
+            return unreadable
+    if not isinstance(errors, list) or not errors:
+        return unreadable
+    return [str(error)[:MAX_LOAD_ERROR_CHARS] for error in errors[:count]]
+
+
+MAX_LOAD_ERROR_BYTES = MAX_LOAD_ERRORS * (12 * MAX_LOAD_ERROR_CHARS + 8)  # each message at its longest, escaped
 
 
 def parse_record(line: bytes, max_elements: int) -> Record:

@@ -123,6 +123,9 @@ def job_record(job_dir: Path) -> bytes:
 
 
 OUTPUT_FILE = "output"  # in a job's folder: what its student code printed, up to the cap, as bytes
+LOAD_ERRORS_FILE = "load-errors.json"  # beside the records: the messages of what stopped parts of the code as it loaded
+MAX_LOAD_ERRORS = 50  # messages kept, each cut at MAX_LOAD_ERROR_CHARS
+MAX_LOAD_ERROR_CHARS = 500
 UNITS_FILE = "units.json"  # in a job's folder, beside its box: the code units, read by the student process only
 
 

@@ -25,6 +25,8 @@ import numpy as np
 from grader.read.units import Unit
 from grader.run.protocol import (
     ALLOWED_DTYPES,
+    MAX_LOAD_ERROR_CHARS,
+    MAX_LOAD_ERRORS,
     Item,
     Request,
     decode_array,
@@ -387,11 +389,17 @@ THREAD_STACK_BYTES = 512 * 1024
 
 
 def serve(
-    request: Request, first_item: int, events: Events, confinement: tuple[str, bool], records: dict[int, int]
+    request: Request,
+    first_item: int,
+    events: Events,
+    confinement: tuple[str, bool],
+    records: dict[int, int],
+    errors_fd: int | None = None,
 ) -> None:
     """Load once, then fetch items from `first_item` on, writing each record as soon as it exists into the
     item's file, already open (`records`: item index to descriptor). `confinement`: the level reached, and
-    whether every scratch folder is private."""
+    whether every scratch folder is private. The load's error messages go to `errors_fd` (the first run's), and
+    only their number to the supervisor."""
     events.send(event="isolation", level=confinement[0], private_scratch=confinement[1])
     threading.stack_size(THREAD_STACK_BYTES)  # threads a student leaves running cost little address space
     guard_imports(request.forbidden_modules, request.allowed_modules, events, request.package)
@@ -399,7 +407,12 @@ def serve(
     if request.package:
         make_package(request.package)
     namespaces, errors = load_units(request.units, request.package)
-    events.send(event="loaded", errors=errors)
+    if errors_fd is not None:
+        os.ftruncate(errors_fd, 0)  # what the code wrote into it as it loaded does not count
+        os.lseek(errors_fd, 0, os.SEEK_SET)
+        with os.fdopen(errors_fd, "w", encoding="utf-8") as handle:
+            json.dump([error[:MAX_LOAD_ERROR_CHARS] for error in errors[:MAX_LOAD_ERRORS]], handle)
+    events.send(event="loaded", errors=len(errors))
     files = {unit.label for unit in request.units}
     files |= {f"{u.label}, cell {n}" for u in request.units for n in range(1, len(u.cells) + 1)}
     encoder = RawEncoder(request.limits.max_elements)

@@ -21,7 +21,16 @@ from pathlib import Path
 
 from grader.run import isolation, student
 from grader.run.file_cap import FileCap
-from grader.run.protocol import OUTPUT_FILE, STOP_MARK, UNITS_FILE, Request, TimeLimits, read_units
+from grader.run.protocol import (
+    LOAD_ERRORS_FILE,
+    MAX_LOAD_ERRORS,
+    OUTPUT_FILE,
+    STOP_MARK,
+    UNITS_FILE,
+    Request,
+    TimeLimits,
+    read_units,
+)
 
 READ_CHUNK = 1 << 20
 F_SETPIPE_SZ = 1031  # fcntl: a larger pipe, so floods of output cost fewer reads
@@ -41,7 +50,7 @@ class Outcome:
     level: str
     load: str = "ok"  # ok, timeout, crashed
     load_detail: str = ""
-    load_errors: list[str] = field(default_factory=list)
+    load_errors: int = 0  # how many messages the student process wrote to LOAD_ERRORS_FILE (never read here)
     items: list[ItemStatus] = field(default_factory=list)
     output_dropped: int = 0  # bytes printed past the cap (what was kept is in the job's OUTPUT_FILE)
     forbidden_imports: list[str] = field(default_factory=list)
@@ -215,9 +224,9 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         os.dup2(output_w, 2)
         os.dup2(events_w, 3)
         os.closerange(4, 65536)
-        records = _open_records(
-            Path(request.records) if request.records else box.parent / "out", first, len(request.items)
-        )
+        folder = Path(request.records) if request.records else box.parent / "out"
+        records = _open_records(folder, first, len(request.items))
+        errors_fd = _open_load_errors(folder) if first == 0 else None
         request = replace(request, units=read_units(box.parent / UNITS_FILE))  # only here: the student's own code
         level, private = isolation.confine(
             request.limits, uid, len(request.items), request.isolation, request.hidden_paths
@@ -225,7 +234,7 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         for stream in (sys.stdout, sys.stderr):
             assert isinstance(stream, io.TextIOWrapper)  # the supervisor process's own standard streams
             stream.reconfigure(line_buffering=True)
-        student.serve(request, first, student.Events(3), (level, private), records)
+        student.serve(request, first, student.Events(3), (level, private), records, errors_fd)
         sys.stdout.flush()
     except BaseException:  # noqa: BLE001 - report and leave; student code may raise anything
         code = 70
@@ -234,6 +243,17 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         except BaseException:  # noqa: BLE001
             pass
     os._exit(code)
+
+
+def _open_load_errors(folder: Path) -> int:
+    """The file the first run's load errors go to, beside the records: their text is the student code's, so it never
+    passes through this process (which serves later jobs, and whose memory later student processes inherit)."""
+    folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        return os.open(LOAD_ERRORS_FILE, flags, 0o644, dir_fd=folder_fd)
+    finally:
+        os.close(folder_fd)
 
 
 def _open_records(folder: Path, first: int, count: int) -> dict[int, int]:
@@ -383,11 +403,11 @@ def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> 
     elif kind == "loaded" and not run.loaded:
         run.loaded = True
         outcome.marks.setdefault("loaded", now)
-        errors = event.get("errors", [])
-        if errors:
-            _STUDENT_TEXT[:] = [True]
-        if run.first_item == 0 and isinstance(errors, list):
-            outcome.load_errors = [str(e)[:500] for e in errors][:50]
+        count = event.get("errors")
+        if type(count) is not int or count < 0:
+            return False
+        if run.first_item == 0:
+            outcome.load_errors = min(count, MAX_LOAD_ERRORS)
         return True
     elif kind == "start" and run.loaded and run.current is None and item == run.next_item < len(outcome.items):
         run.current = item  # events come through a descriptor student code can write: only progress counts
