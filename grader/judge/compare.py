@@ -184,18 +184,40 @@ def all_within(pairs: list[tuple[Any, Any]], tolerance: Tolerance) -> bool:
     return bool((errors <= allowed).all())  # NaN and infinity compare False: then each pair says which
 
 
-def equal_to_each(got: Any, candidates: list[Any], tolerance: Tolerance) -> list[bool]:
-    """For each candidate, `compare(got, candidate, tolerance).ok`, in bulk: the student's value is converted once
-    per shape, and the candidates of one shape are compared with it in one numpy operation, with no words for
-    the student (the known mistakes a wrong answer is matched against)."""
-    equal = [False] * len(candidates)
+@dataclass(frozen=True)
+class Candidates:
+    """Values one answer is matched against at once (`equal_to_each`), prepared once for every answer: those of one
+    shape stacked into rows, with each row's largest magnitude; those of several parts, compared one by one."""
+
+    count: int
+    several: list[tuple[int, Any]]  # (position, value) of the candidates with several parts
+    by_shape: list[tuple[tuple[int, ...], list[int], np.ndarray, np.ndarray]]  # shape, positions, rows, their scales
+
+
+def prepared(candidates: list[Any]) -> Candidates:
+    several: list[tuple[int, Any]] = []
     by_shape: dict[tuple[int, ...], list[int]] = {}
     for index, candidate in enumerate(candidates):
         if isinstance(candidate, tuple):
-            equal[index] = compare(got, candidate, tolerance).ok
+            several.append((index, candidate))
         else:
             by_shape.setdefault(np.shape(candidate), []).append(index)
+    stacks = []
     for shape, indices in by_shape.items():
+        rows = np.stack([np.asarray(candidates[n], dtype=np.float64) for n in indices]).reshape(len(indices), -1)
+        stacks.append((shape, indices, rows, np.abs(rows).max(axis=1, initial=0.0)))
+    return Candidates(len(candidates), several, stacks)
+
+
+def equal_to_each(got: Any, candidates: list[Any] | Candidates, tolerance: Tolerance) -> list[bool]:
+    """For each candidate, `compare(got, candidate, tolerance).ok`, in bulk: the student's value is converted once
+    per shape, and the candidates of one shape are compared with it in one numpy operation, with no words for
+    the student (the known mistakes a wrong answer is matched against; `prepared` once for many answers)."""
+    table = candidates if isinstance(candidates, Candidates) else prepared(candidates)
+    equal = [False] * table.count
+    for index, candidate in table.several:
+        equal[index] = compare(got, candidate, tolerance).ok
+    for shape, indices, rows, scales in table.by_shape:
         array, _ = as_array(got, shape)
         if array is None or array.shape != shape or not np.isfinite(array).all():
             continue
@@ -203,9 +225,8 @@ def equal_to_each(got: Any, candidates: list[Any], tolerance: Tolerance) -> list
             for n in indices:
                 equal[n] = True
             continue
-        expected = np.stack([np.asarray(candidates[n], dtype=np.float64) for n in indices]).reshape(len(indices), -1)
-        worst = np.abs(expected - array.reshape(1, -1)).max(axis=1)
-        allowed = tolerance.atol + tolerance.rtol * np.abs(expected).max(axis=1)  # allowed_error, per candidate
+        worst = np.abs(rows - array.reshape(1, -1)).max(axis=1)
+        allowed = tolerance.atol + tolerance.rtol * scales  # allowed_error, per candidate
         for n, ok in zip(indices, worst <= allowed):
             equal[n] = bool(ok)
     return equal

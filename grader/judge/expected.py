@@ -10,6 +10,7 @@ import numpy as np
 from exercises.bank import resolve
 from exercises.models import BackwardQuestion, Exercise, FunctionQuestion, NumericQuestion
 from grader.cases.draw import Case, numeric_case
+from grader.judge.compare import Candidates, prepared
 from grader.judge.diagnoses import answer_changes, generic_hint
 
 
@@ -27,6 +28,7 @@ class Expected:
         self.exercise = exercise
         self._answers: dict[tuple[str, str], Any] = {}
         self._mistakes: dict[tuple[str, str], list[KnownMistake]] = {}
+        self._candidates: dict[tuple[str, str], tuple[list[int], list[Candidates]]] = {}
 
     def resolve(self, path: str) -> Any:
         """A callable the exercise names (a kit replays what the reference answered instead)."""
@@ -76,6 +78,16 @@ class Expected:
             self._mistakes[key] = self._compute_mistakes(question, case)
         return self._mistakes[key]
 
+    def mistake_candidates(
+        self, question: FunctionQuestion | BackwardQuestion, case: Case, count: int
+    ) -> tuple[list[int], list[Candidates]]:
+        """`per_output` of the mistakes on this case, each output's values prepared for matching in bulk."""
+        key = (question.id, case.label)
+        if key not in self._candidates:
+            usable, values = per_output(self.mistakes(question, case), count)
+            self._candidates[key] = usable, [prepared(each) for each in values]
+        return self._candidates[key]
+
     def listed_mistakes(self, question: FunctionQuestion | BackwardQuestion) -> list[Any]:
         return list(resolve(self.exercise, question.mistakes)) if question.mistakes else []
 
@@ -104,6 +116,14 @@ class Expected:
 
     def _call(self, path: str, question: Any, case: Case, cache: Any = None) -> Any:
         return _call_with(resolve(self.exercise, path), question, case, cache)
+
+
+def per_output(known: list[KnownMistake], count: int) -> tuple[list[int], list[list[Any]]]:
+    """The positions of the mistakes whose value has `count` outputs (every mistake when there is one output),
+    and per output those mistakes' values for it."""
+    values = [mistake.value if count > 1 else (mistake.value,) for mistake in known]
+    usable = [n for n, value in enumerate(values) if count == 1 or isinstance(value, tuple) and len(value) == count]
+    return usable, [[values[n][index] for n in usable] for index in range(count)]
 
 
 def named_outputs(mistake: Any) -> tuple[str, ...]:

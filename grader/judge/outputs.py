@@ -15,9 +15,9 @@ from typing import Any, Literal
 import numpy as np
 
 from exercises.models import CodeQuestion, Tolerance
-from grader.judge.compare import as_array, compare, equal_to_each
+from grader.judge.compare import Candidates, as_array, compare, equal_to_each
 from grader.judge.diagnoses import generic_hint
-from grader.judge.expected import KnownMistake
+from grader.judge.expected import KnownMistake, per_output
 from grader.results import OutputResult
 
 
@@ -58,14 +58,20 @@ def part(value: Any, index: int, count: int) -> Any:
 
 
 def diagnose_parts(
-    got: Sequence[Any], want: Sequence[Any], wrong: list[int], known: list[KnownMistake], context: tuple
+    got: Sequence[Any],
+    want: Sequence[Any],
+    wrong: list[int],
+    known: list[KnownMistake],
+    context: tuple,
+    candidates: tuple[list[int], list[Candidates]] | None = None,
 ) -> dict[int, tuple[str, str]]:
     """(diagnosis, hint) of each wrong output on one case. A known mistake whose every output equals the
     answer's names them all (the first such, in the order tried); otherwise each wrong output takes the first
-    that gives it, then a constant factor. `context` is (names, tolerance, where a factor may be shown or None)."""
+    that gives it, then a constant factor. `context` is (names, tolerance, where a factor may be shown or None);
+    `candidates`, the known mistakes' values as `Expected.mistake_candidates` prepares them (else prepared here)."""
     names, tolerance, shown_on = context
     every = list(range(len(got)))
-    equal = list(zip(known, _equal_outputs(known, got, tolerance)))
+    equal = list(zip(known, _equal_outputs(known, got, tolerance, candidates)))
     whole = next((mistake for mistake, found in equal if found == every), None)
     found: dict[int, tuple[str, str]] = {}
     for index in wrong:
@@ -85,14 +91,17 @@ def _names(mistake: KnownMistake, output: str) -> bool:
     return not mistake.outputs or output in mistake.outputs
 
 
-def _equal_outputs(known: list[KnownMistake], got: Sequence[Any], tolerance: Tolerance) -> list[list[int]]:
+def _equal_outputs(
+    known: list[KnownMistake],
+    got: Sequence[Any],
+    tolerance: Tolerance,
+    candidates: tuple[list[int], list[Candidates]] | None,
+) -> list[list[int]]:
     """Per known mistake, the outputs equal to what it gives (each output against every mistake at once)."""
-    count = len(got)
-    values = [mistake.value if count > 1 else (mistake.value,) for mistake in known]
-    usable = [n for n, value in enumerate(values) if count == 1 or isinstance(value, tuple) and len(value) == count]
+    usable, values = candidates or per_output(known, len(got))
     found: list[list[int]] = [[] for _ in known]
-    for index in range(count):
-        for n, same in zip(usable, equal_to_each(got[index], [values[n][index] for n in usable], tolerance)):
+    for index in range(len(got)):
+        for n, same in zip(usable, equal_to_each(got[index], values[index], tolerance)):
             if same:
                 found[n].append(index)
     return found

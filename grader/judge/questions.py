@@ -347,7 +347,8 @@ def _case_diagnoses(
     got, wanted = [part(record.value, n, count) for n in range(count)], [part(want, n, count) for n in range(count)]
     shown_on = None if case.hidden else case.label
     context = (output_names(question.compared_outputs, count), tolerance_for(question, expected.exercise), shown_on)
-    return diagnose_parts(got, wanted, wrong, expected.mistakes(question, case), context)
+    candidates = expected.mistake_candidates(question, case, count)
+    return diagnose_parts(got, wanted, wrong, expected.mistakes(question, case), context, candidates)
 
 
 def _question_diagnosis(verdicts: list[_CaseVerdict], handout: dict[str, int], count: int) -> tuple[str | None, str]:
