@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import queue
 import struct
 import threading
 from pathlib import Path
@@ -46,11 +47,11 @@ class FileCap:
         return self.fd
 
     def close_later(self) -> None:
-        """Closed in a thread of its own: closing an inotify descriptor waits for a kernel grace period (about 8 ms),
-        which the supervisor's next job need not wait for (the student processes drop their copies before any code
-        runs)."""
+        """Closed by a thread of the process's own: closing an inotify descriptor waits for a kernel grace period
+        (about 8 ms), which the supervisor's next job need not wait for (the student processes drop their copies
+        before any code runs). One thread serves every job: starting one a job cost more than the job's own work."""
         if self.fd >= 0:
-            threading.Thread(target=os.close, args=(self.fd,), daemon=True).start()
+            _closer().put(self.fd)
             self.fd = -1
 
     def over(self) -> bool:
@@ -101,3 +102,22 @@ class FileCap:
             self.count += 1
             if entry.is_dir(follow_symlinks=False):
                 self._watch_tree(Path(entry.path))
+
+
+_to_close: list[queue.SimpleQueue[int]] = []  # this process's closing thread's queue, once it runs
+
+
+def _closer() -> queue.SimpleQueue[int]:
+    if not _to_close:
+        waiting: queue.SimpleQueue[int] = queue.SimpleQueue()
+        threading.Thread(target=_close_each, args=(waiting,), daemon=True).start()
+        _to_close.append(waiting)
+    return _to_close[0]
+
+
+def _close_each(waiting: queue.SimpleQueue[int]) -> None:
+    while True:
+        try:
+            os.close(waiting.get())
+        except OSError:
+            pass
