@@ -7,7 +7,7 @@ take a `GradingResults` and nothing else.
 from __future__ import annotations
 
 import unicodedata
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -137,28 +137,32 @@ def undiagnosed(question: QuestionResult) -> bool:
     return question.diagnosis is None or any(o.status == "failed" and o.diagnosis is None for o in question.outputs)
 
 
-def undiagnosed_counts(results: GradingResults) -> dict[str, int]:
-    """Per question, how many submissions got it wrong in a way no known mistake explains."""
-    counts: dict[str, int] = {}
-    for submission in results.submissions:
-        for question in submission.questions:
-            if undiagnosed(question):
-                counts[question.id] = counts.get(question.id, 0) + 1
-    return counts
-
-
 def diagnoses_of(question: QuestionResult) -> list[str]:
     """The question's diagnosis and those of its wrong outputs, each once."""
     found = [question.diagnosis, *(o.diagnosis for o in question.outputs if o.status == "failed")]
     return list(dict.fromkeys(d for d in found if d))
 
 
-def diagnosis_counts(results: GradingResults) -> dict[str, dict[str, int]]:
-    """Per question, how many submissions hit each diagnosis, most common first: the class's mistakes."""
+class ClassCounts(NamedTuple):
+    """What a class's results add up to, for every format's summary."""
+
+    diagnoses: dict[str, dict[str, int]]  # per question, how many submissions hit each diagnosis, most common first
+    undiagnosed: dict[str, int]  # per question, how many got it wrong in a way no known mistake explains
+    awaiting_review: int  # parts, over every submission
+
+
+def class_counts(results: GradingResults) -> ClassCounts:
+    """The class's counts, in one pass over its submissions (a class kept on disk is read once more for each)."""
     counts: dict[str, dict[str, int]] = {}
+    unexplained: dict[str, int] = {}
+    pending = 0
     for submission in results.submissions:
+        pending += len(awaiting_review(submission))
         for question in submission.questions:
             for diagnosis in diagnoses_of(question):
                 per_question = counts.setdefault(question.id, {})
                 per_question[diagnosis] = per_question.get(diagnosis, 0) + 1
-    return {qid: dict(sorted(found.items(), key=lambda item: (-item[1], item[0]))) for qid, found in counts.items()}
+            if undiagnosed(question):
+                unexplained[question.id] = unexplained.get(question.id, 0) + 1
+    ordered = {qid: dict(sorted(found.items(), key=lambda item: (-item[1], item[0]))) for qid, found in counts.items()}
+    return ClassCounts(ordered, unexplained, pending)

@@ -32,8 +32,7 @@ from grader.results import (
     GradingResults,
     SubmissionResult,
     awaiting_review,
-    diagnosis_counts,
-    undiagnosed_counts,
+    class_counts,
 )
 
 INSTALL_HINT = "pip install 'rnn-grader[report]'"
@@ -224,7 +223,7 @@ def _percent(sub: SubmissionResult) -> float:
 def _top_diagnoses(results: GradingResults) -> list[tuple[str, list[tuple[str, str, int]]]]:
     """Per question, its rows: (kind, label, count) of its most common diagnoses, of how many more were left
     out, and of the wrong answers no known mistake explains (kinds `diagnosis`, `more`, `undiagnosed`)."""
-    counts, unexplained = diagnosis_counts(results), undiagnosed_counts(results)
+    counts, unexplained, _ = class_counts(results)
     order = dict.fromkeys(q.id for sub in results.submissions for q in sub.questions)
     table = []
     for qid in (qid for qid in order if qid in counts or qid in unexplained):

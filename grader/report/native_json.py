@@ -26,9 +26,8 @@ from grader.results import (
     QuestionResult,
     SubmissionResult,
     awaiting_review,
-    diagnosis_counts,
+    class_counts,
     shown,
-    undiagnosed_counts,
 )
 
 
@@ -73,13 +72,11 @@ def _class_counts(results: GradingResults) -> dict[str, Any]:
     counts: dict[str, Any] = {}
     if results.isolation:
         counts["isolation"] = results.isolation
-    diagnoses = diagnosis_counts(results)
+    diagnoses, unexplained, pending = class_counts(results)
     if diagnoses:
         counts["diagnoses"] = diagnoses
-    unexplained = undiagnosed_counts(results)
     if unexplained:
         counts["undiagnosed"] = unexplained
-    pending = sum(len(awaiting_review(sub)) for sub in results.submissions)
     if pending:
         counts["parts_awaiting_review"] = pending
     return counts

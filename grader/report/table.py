@@ -32,8 +32,7 @@ from grader.results import (
     QuestionResult,
     SubmissionResult,
     awaiting_review,
-    diagnosis_counts,
-    undiagnosed_counts,
+    class_counts,
 )
 
 _SHOW_FEEDBACK = {"failed", "error", "timeout", "missing", "review"}
@@ -69,7 +68,7 @@ def stream(results: GradingResults) -> Iterator[str]:
 def _class_mistakes(results: GradingResults) -> list[str]:
     """Per question, the known mistakes the class made and how many made each, then how many answers were
     wrong with no known mistake (what the catalogue lacks)."""
-    counts, unexplained = diagnosis_counts(results), undiagnosed_counts(results)
+    counts, unexplained, _ = class_counts(results)
     if not (counts or unexplained) or len(results.submissions) < 2:
         return []
     lines = ["mistakes in this class:"]
