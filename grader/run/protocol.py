@@ -9,6 +9,7 @@ nothing is ever unpickled.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import math
 import os
@@ -150,15 +151,20 @@ def encode_array(array: np.ndarray) -> dict[str, Any]:
 def decode_array(data: dict[str, Any], max_elements: int) -> np.ndarray:
     """An array from JSON, refusing unknown dtypes, bad sizes and oversized shapes."""
     dtype_name = data.get("dtype")
-    if not isinstance(dtype_name, str) or dtype_name not in ALLOWED_DTYPES:
+    dtype = _DTYPES.get(dtype_name) if isinstance(dtype_name, str) else None
+    if dtype is None:
         raise ValueError(f"array of unsupported dtype {dtype_name!r}")
     shape = _shape(data.get("shape"))
-    if math.prod(max(n, 1) for n in shape) > max_elements:  # an empty dimension does not excuse a huge one
+    if math.prod([max(n, 1) for n in shape]) > max_elements:  # an empty dimension does not excuse a huge one
         raise ValueError(f"array of shape {shape} is larger than allowed")
-    if not isinstance(data.get("data"), str):
+    text = data.get("data")
+    if not isinstance(text, str):
         raise ValueError("array without its data")
-    raw = base64.b64decode(data["data"], validate=True)
-    return np.frombuffer(raw, dtype=np.dtype(dtype_name)).reshape(shape).copy()
+    raw = binascii.a2b_base64(text, strict_mode=True)  # base64.b64decode(validate=True), less its wrapping
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+_DTYPES = {name: np.dtype(name) for name in ALLOWED_DTYPES}
 
 
 def _shape(value: Any) -> tuple[int, ...]:
