@@ -148,7 +148,7 @@ class ClassCounts(NamedTuple):
 
     diagnoses: dict[str, dict[str, int]]  # per question, how many submissions hit each diagnosis, most common first
     undiagnosed: dict[str, int]  # per question, how many got it wrong in a way no known mistake explains
-    awaiting_review: int  # parts, over every submission
+    parts_awaiting_review: int  # over every submission
 
 
 def class_counts(results: GradingResults) -> ClassCounts:

@@ -180,8 +180,8 @@ def all_within(pairs: list[tuple[Any, Any]], tolerance: Tolerance) -> bool:
     starts = np.cumsum([0, *sizes[:-1]])
     scales = np.maximum.reduceat(np.abs(expected), starts)  # each pair's largest expected magnitude
     allowed = np.repeat(tolerance.atol + tolerance.rtol * scales, sizes)  # allowed_error, per pair
-    errors = np.abs(np.concatenate(gots).astype(np.float64, copy=False) - expected)
-    return bool((errors <= allowed).all())  # NaN and infinity compare False: then each pair says which
+    got = np.concatenate(gots).astype(np.float64, copy=False)
+    return bool(np.isfinite(got).all() and (np.abs(got - expected) <= allowed).all())
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ class Expected:
         self.exercise = exercise
         self._answers: dict[tuple[str, str], Any] = {}
         self._mistakes: dict[tuple[str, str], list[KnownMistake]] = {}
-        self._candidates: dict[tuple[str, str], tuple[list[int], list[Candidates]]] = {}
+        self._tables: dict[tuple[str, str], MistakeTable] = {}
 
     def resolve(self, path: str) -> Any:
         """A callable the exercise names (a kit replays what the reference answered instead)."""
@@ -78,15 +78,14 @@ class Expected:
             self._mistakes[key] = self._compute_mistakes(question, case)
         return self._mistakes[key]
 
-    def mistake_candidates(
-        self, question: FunctionQuestion | BackwardQuestion, case: Case, count: int
-    ) -> tuple[list[int], list[Candidates]]:
-        """`per_output` of the mistakes on this case, each output's values prepared for matching in bulk."""
+    def mistake_table(self, question: FunctionQuestion | BackwardQuestion, case: Case) -> MistakeTable:
+        """The mistakes on this case, with each output's values prepared once for matching many answers."""
         key = (question.id, case.label)
-        if key not in self._candidates:
-            usable, values = per_output(self.mistakes(question, case), count)
-            self._candidates[key] = usable, [prepared(each) for each in values]
-        return self._candidates[key]
+        if key not in self._tables:
+            known = self.mistakes(question, case)
+            usable, values = _per_output(known, output_count(question))
+            self._tables[key] = MistakeTable(known, usable, [prepared(each) for each in values])
+        return self._tables[key]
 
     def listed_mistakes(self, question: FunctionQuestion | BackwardQuestion) -> list[Any]:
         return list(resolve(self.exercise, question.mistakes)) if question.mistakes else []
@@ -118,7 +117,21 @@ class Expected:
         return _call_with(resolve(self.exercise, path), question, case, cache)
 
 
-def per_output(known: list[KnownMistake], count: int) -> tuple[list[int], list[list[Any]]]:
+class MistakeTable(NamedTuple):
+    """A case's known mistakes, and per output the values of those that give every output, prepared for
+    `equal_to_each`."""
+
+    known: list[KnownMistake]
+    usable: list[int]  # the positions in `known` of the mistakes with a value for every output
+    per_output: list[Candidates]
+
+
+def output_count(question: Any) -> int:
+    """How many outputs are judged one by one: each compared output, or the whole answer as one."""
+    return max(1, len(question.compared_outputs))
+
+
+def _per_output(known: list[KnownMistake], count: int) -> tuple[list[int], list[list[Any]]]:
     """The positions of the mistakes whose value has `count` outputs (every mistake when there is one output),
     and per output those mistakes' values for it."""
     values = [mistake.value if count > 1 else (mistake.value,) for mistake in known]

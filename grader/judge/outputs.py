@@ -15,9 +15,9 @@ from typing import Any, Literal
 import numpy as np
 
 from exercises.models import CodeQuestion, Tolerance
-from grader.judge.compare import Candidates, as_array, compare, equal_to_each
+from grader.judge.compare import as_array, compare, equal_to_each
 from grader.judge.diagnoses import generic_hint
-from grader.judge.expected import KnownMistake, per_output
+from grader.judge.expected import KnownMistake, MistakeTable
 from grader.results import OutputResult
 
 
@@ -33,11 +33,6 @@ class PartVerdict:
 
 RIGHT = PartVerdict(True)
 WRONG = PartVerdict(False)
-
-
-def output_count(question: CodeQuestion) -> int:
-    """How many outputs are judged one by one: each compared output, or the whole answer as one."""
-    return max(1, len(question.compared_outputs))
 
 
 def shares(question: CodeQuestion) -> list[float]:
@@ -58,20 +53,14 @@ def part(value: Any, index: int, count: int) -> Any:
 
 
 def diagnose_parts(
-    got: Sequence[Any],
-    want: Sequence[Any],
-    wrong: list[int],
-    known: list[KnownMistake],
-    context: tuple,
-    candidates: tuple[list[int], list[Candidates]] | None = None,
+    got: Sequence[Any], want: Sequence[Any], wrong: list[int], mistakes: MistakeTable, context: tuple
 ) -> dict[int, tuple[str, str]]:
     """(diagnosis, hint) of each wrong output on one case. A known mistake whose every output equals the
     answer's names them all (the first such, in the order tried); otherwise each wrong output takes the first
-    that gives it, then a constant factor. `context` is (names, tolerance, where a factor may be shown or None);
-    `candidates`, the known mistakes' values as `Expected.mistake_candidates` prepares them (else prepared here)."""
+    that gives it, then a constant factor. `context` is (names, tolerance, where a factor may be shown or None)."""
     names, tolerance, shown_on = context
     every = list(range(len(got)))
-    equal = list(zip(known, _equal_outputs(known, got, tolerance, candidates)))
+    equal = list(zip(mistakes.known, _equal_outputs(mistakes, got, tolerance)))
     whole = next((mistake for mistake, found in equal if found == every), None)
     found: dict[int, tuple[str, str]] = {}
     for index in wrong:
@@ -91,17 +80,11 @@ def _names(mistake: KnownMistake, output: str) -> bool:
     return not mistake.outputs or output in mistake.outputs
 
 
-def _equal_outputs(
-    known: list[KnownMistake],
-    got: Sequence[Any],
-    tolerance: Tolerance,
-    candidates: tuple[list[int], list[Candidates]] | None,
-) -> list[list[int]]:
+def _equal_outputs(mistakes: MistakeTable, got: Sequence[Any], tolerance: Tolerance) -> list[list[int]]:
     """Per known mistake, the outputs equal to what it gives (each output against every mistake at once)."""
-    usable, values = candidates or per_output(known, len(got))
-    found: list[list[int]] = [[] for _ in known]
-    for index in range(len(got)):
-        for n, same in zip(usable, equal_to_each(got[index], values[index], tolerance)):
+    found: list[list[int]] = [[] for _ in mistakes.known]
+    for index, candidates in enumerate(mistakes.per_output):
+        for n, same in zip(mistakes.usable, equal_to_each(got[index], candidates, tolerance)):
             if same:
                 found[n].append(index)
     return found

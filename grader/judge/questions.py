@@ -33,7 +33,7 @@ from grader.judge.compare import (
     tolerance_for,
 )
 from grader.judge.diagnoses import GENERIC, generic_hint
-from grader.judge.expected import Expected, call_args
+from grader.judge.expected import Expected, call_args, output_count
 from grader.judge.hidden_feedback import case_name, detailed, raised
 from grader.judge.outputs import (
     RIGHT,
@@ -41,7 +41,6 @@ from grader.judge.outputs import (
     PartVerdict,
     diagnose_parts,
     dominant,
-    output_count,
     output_hints,
     output_results,
     outputs_summary,
@@ -236,7 +235,7 @@ class _CaseVerdict:
     problem: str = ""
     raised: bool = False
     note: str = ""  # said once, whatever the verdict (a backward excused by its own forward)
-    parts: tuple[PartVerdict, ...] = ()  # one per output (`outputs.output_count`); none: every one as `passed`
+    parts: tuple[PartVerdict, ...] = ()  # one per output (`expected.output_count`); none: every one as `passed`
 
     def output(self, index: int) -> PartVerdict:
         if self.parts:
@@ -272,17 +271,19 @@ def judge_function(question: CodeQuestion, evidence: Evidence, cases: list[Case]
 def _all_right(question: CodeQuestion, records: list[Record], cases: list[Case], expected: Expected) -> bool:
     """Whether the answer is right on every case, judged in bulk (False: judge case by case, which says what is
     wrong, or accepts an answer in another form)."""
-    count, pairs = output_count(question), []
+    count = output_count(question)
+    pairs: list[tuple[Any, Any]] = []
     for record, case in zip(records, cases):
+        parts = [record.value] if count == 1 else record.value
+        if record.error is not None or not isinstance(parts, list) or len(parts) != count:
+            return False
+        if not all(type(part) is np.ndarray for part in parts):  # another form: `compare` accepts it case by case
+            return False
         want = expected.answer(question, case)
-        if record.error is not None:
+        wants = [want] if count == 1 else list(want) if isinstance(want, tuple) else []
+        if len(wants) != count:
             return False
-        if count == 1:
-            pairs.append((record.value, want))
-        elif isinstance(record.value, list) and isinstance(want, tuple) and len(record.value) == len(want) == count:
-            pairs += zip(record.value, want)
-        else:
-            return False
+        pairs += zip(parts, wants)
     return all_within(pairs, tolerance_for(question, expected.exercise))
 
 
@@ -347,8 +348,7 @@ def _case_diagnoses(
     got, wanted = [part(record.value, n, count) for n in range(count)], [part(want, n, count) for n in range(count)]
     shown_on = None if case.hidden else case.label
     context = (output_names(question.compared_outputs, count), tolerance_for(question, expected.exercise), shown_on)
-    candidates = expected.mistake_candidates(question, case, count)
-    return diagnose_parts(got, wanted, wrong, expected.mistakes(question, case), context, candidates)
+    return diagnose_parts(got, wanted, wrong, expected.mistake_table(question, case), context)
 
 
 def _question_diagnosis(verdicts: list[_CaseVerdict], handout: dict[str, int], count: int) -> tuple[str | None, str]:

@@ -183,8 +183,9 @@ PYTHON2_SYNTAX = {
 
 
 # Without one of these words or statements a file cannot be Python 2 only, and most files skip the parse below.
-# Each is a plain search, found where the statement may start (a superset: parsing decides): one pattern of them
-# all, tried at every character, took a millisecond and more a file.
+# The words are plain substring searches, the statements patterns that begin with their keyword (a superset of
+# what Python 2 needs: parsing decides); one pattern of them all, tried at every character, took a millisecond
+# and more a file.
 PYTHON2_WORDS = tuple(sorted(PYTHON2_NAMES | PYTHON2_METHODS))
 PYTHON2_STATEMENTS = tuple(re.compile(p) for p in (r"print[ \t]+[^\s(=,)]", r"exec[ \t]+[^\s(=,)]", r"except[^:\n]*,"))
 

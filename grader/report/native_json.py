@@ -43,7 +43,7 @@ def stream(results: GradingResults) -> Iterator[str]:
         "exercise": results.exercise,
         "grader_version": results.grader_version,
         "submissions": [],
-        **_class_counts(results),
+        **_after_submissions(results),
     }
     text = json.dumps(document, indent=2) + "\n"
     if not results.submissions:
@@ -67,7 +67,7 @@ def _indented(text: str, prefix: str) -> str:
     return "\n".join(prefix + line for line in text.split("\n"))
 
 
-def _class_counts(results: GradingResults) -> dict[str, Any]:
+def _after_submissions(results: GradingResults) -> dict[str, Any]:
     """The keys after the submissions, where they have a value: isolation, the class's mistakes, parts to review."""
     counts: dict[str, Any] = {}
     if results.isolation:

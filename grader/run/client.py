@@ -37,6 +37,7 @@ from grader.run.boot import (
 )
 from grader.run.protocol import (
     LOAD_ERRORS_FILE,
+    MAX_LOAD_ERROR_BYTES,
     MAX_LOAD_ERROR_CHARS,
     MAX_LOAD_ERRORS,
     OUTPUT_FILE,
@@ -563,15 +564,12 @@ def read_load_errors(out_dir: int | None, count: object) -> list[str]:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
             return unreadable
         try:
-            errors = json.loads(handle.read(MAX_LOAD_ERROR_BYTES + 1)[:MAX_LOAD_ERROR_BYTES])
-        except ValueError:
+            errors = json.loads(handle.read(MAX_LOAD_ERROR_BYTES))
+        except (ValueError, RecursionError):  # cut at the cap, or whatever the code wrote there (it holds it open)
             return unreadable
     if not isinstance(errors, list) or not errors:
         return unreadable
     return [str(error)[:MAX_LOAD_ERROR_CHARS] for error in errors[:count]]
-
-
-MAX_LOAD_ERROR_BYTES = MAX_LOAD_ERRORS * (12 * MAX_LOAD_ERROR_CHARS + 8)  # each message at its longest, escaped
 
 
 def parse_record(line: bytes, max_elements: int) -> Record:

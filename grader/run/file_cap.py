@@ -105,6 +105,7 @@ class FileCap:
 
 
 _to_close: list[queue.SimpleQueue[int]] = []  # this process's closing thread's queue, once it runs
+os.register_at_fork(after_in_child=_to_close.clear)  # a forked child has no such thread: it starts its own
 
 
 def _closer() -> queue.SimpleQueue[int]:

@@ -127,6 +127,7 @@ OUTPUT_FILE = "output"  # in a job's folder: what its student code printed, up t
 LOAD_ERRORS_FILE = "load-errors.json"  # beside the records: the messages of what stopped parts of the code as it loaded
 MAX_LOAD_ERRORS = 50  # messages kept, each cut at MAX_LOAD_ERROR_CHARS
 MAX_LOAD_ERROR_CHARS = 500
+MAX_LOAD_ERROR_BYTES = MAX_LOAD_ERRORS * (12 * MAX_LOAD_ERROR_CHARS + 8)  # the file: each message at its longest
 UNITS_FILE = "units.json"  # in a job's folder, beside its box: the code units, read by the student process only
 
 
@@ -160,7 +161,7 @@ def decode_array(data: dict[str, Any], max_elements: int) -> np.ndarray:
     text = data.get("data")
     if not isinstance(text, str):
         raise ValueError("array without its data")
-    raw = binascii.a2b_base64(text, strict_mode=True)  # base64.b64decode(validate=True), less its wrapping
+    raw = binascii.a2b_base64(text, strict_mode=True)  # as base64.b64decode(validate=True), stricter on padding
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 

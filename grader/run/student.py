@@ -388,6 +388,19 @@ def _guarded(produce: Callable[[], dict[str, Any]], files: set[str]) -> dict[str
 THREAD_STACK_BYTES = 512 * 1024
 
 
+def _write_load_errors(errors_fd: int, errors: list[str]) -> None:
+    """The load's messages, into the file the supervisor opened for them; what the code wrote there as it loaded
+    does not count. Code that closed or replaced the descriptor loses only the messages (the grader then says
+    that something raised), never the run."""
+    try:
+        os.ftruncate(errors_fd, 0)
+        os.lseek(errors_fd, 0, os.SEEK_SET)
+        with os.fdopen(errors_fd, "w", encoding="utf-8") as handle:
+            json.dump([error[:MAX_LOAD_ERROR_CHARS] for error in errors[:MAX_LOAD_ERRORS]], handle)
+    except (OSError, ValueError):
+        pass
+
+
 def serve(
     request: Request,
     first_item: int,
@@ -407,11 +420,8 @@ def serve(
     if request.package:
         make_package(request.package)
     namespaces, errors = load_units(request.units, request.package)
-    if errors_fd is not None:
-        os.ftruncate(errors_fd, 0)  # what the code wrote into it as it loaded does not count
-        os.lseek(errors_fd, 0, os.SEEK_SET)
-        with os.fdopen(errors_fd, "w", encoding="utf-8") as handle:
-            json.dump([error[:MAX_LOAD_ERROR_CHARS] for error in errors[:MAX_LOAD_ERRORS]], handle)
+    if errors_fd is not None and errors:
+        _write_load_errors(errors_fd, errors)
     events.send(event="loaded", errors=len(errors))
     files = {unit.label for unit in request.units}
     files |= {f"{u.label}, cell {n}" for u in request.units for n in range(1, len(u.cells) + 1)}

@@ -225,8 +225,7 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         os.dup2(events_w, 3)
         os.closerange(4, 65536)
         folder = Path(request.records) if request.records else box.parent / "out"
-        records = _open_records(folder, first, len(request.items))
-        errors_fd = _open_load_errors(folder) if first == 0 else None
+        records, errors_fd = _open_records(folder, first, len(request.items))
         request = replace(request, units=read_units(box.parent / UNITS_FILE))  # only here: the student's own code
         level, private = isolation.confine(
             request.limits, uid, len(request.items), request.isolation, request.hidden_paths
@@ -245,24 +244,17 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
     os._exit(code)
 
 
-def _open_load_errors(folder: Path) -> int:
-    """The file the first run's load errors go to, beside the records: their text is the student code's, so it never
-    passes through this process (which serves later jobs, and whose memory later student processes inherit)."""
-    folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-        return os.open(LOAD_ERRORS_FILE, flags, 0o644, dir_fd=folder_fd)
-    finally:
-        os.close(folder_fd)
-
-
-def _open_records(folder: Path, first: int, count: int) -> dict[int, int]:
+def _open_records(folder: Path, first: int, count: int) -> tuple[dict[int, int], int | None]:
     """The files the items' values go to, opened before the process is confined, in the job's folder beside
-    the box: as root that folder is root's, so student code can write into these files and create nothing."""
+    the box: as root that folder is root's, so student code can write into these files and create nothing. With
+    them, for the run that loads first, the file its load errors go to: their text is the student code's, so it
+    never passes through this process (which serves later jobs, and whose memory later student processes inherit)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
     folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
-        return {index: os.open(f"{index}.jsonl", flags, 0o644, dir_fd=folder_fd) for index in range(first, count)}
+        records = {index: os.open(f"{index}.jsonl", flags, 0o644, dir_fd=folder_fd) for index in range(first, count)}
+        errors = os.open(LOAD_ERRORS_FILE, flags, 0o644, dir_fd=folder_fd) if first == 0 else None
+        return records, errors
     finally:
         os.close(folder_fd)
 
@@ -383,7 +375,7 @@ OWN_EVENTS = {
     "done": {"event", "item"},
     "forbidden-import": {"event", "module"},
 }
-_STUDENT_TEXT = [False]  # whether the job sent this process text its code chose (error messages, stray bytes)
+_STUDENT_TEXT = [False]  # whether the job sent this process text its code chose (forged events, stray bytes)
 
 
 def kept_student_text() -> bool:
@@ -401,11 +393,11 @@ def _apply_event(event: dict, run: _Run, outcome: Outcome, request: Request) -> 
         outcome.marks.setdefault("confined", now)
         return True
     elif kind == "loaded" and not run.loaded:
-        run.loaded = True
-        outcome.marks.setdefault("loaded", now)
         count = event.get("errors")
         if type(count) is not int or count < 0:
             return False
+        run.loaded = True
+        outcome.marks.setdefault("loaded", now)
         if run.first_item == 0:
             outcome.load_errors = min(count, MAX_LOAD_ERRORS)
         return True

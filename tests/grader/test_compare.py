@@ -90,10 +90,13 @@ def _variants(expected: np.ndarray, rng: np.random.Generator) -> list:
         expected.reshape(-1),
         columns,
         None,
+        expected.astype(np.float16),
+        expected > 0,
+        np.abs(np.rint(expected)).astype(np.uint8),
     ]
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(200))
 def test_a_judgement_in_bulk_is_the_judgement_one_by_one(seed):
     """`all_within` says True exactly when every pair compares equal one by one, except that it may say False for a
     form it leaves to `compare` (a list of columns): then the caller compares one by one."""
@@ -102,13 +105,30 @@ def test_a_judgement_in_bulk_is_the_judgement_one_by_one(seed):
     pairs = []
     for _ in range(rng.integers(1, 6)):
         expected = rng.normal(scale=10.0 ** rng.integers(-3, 4), size=shapes[rng.integers(len(shapes))])
-        pairs.append((_variants(expected, rng)[rng.choice([0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8])], expected))
+        if rng.random() < 0.1 and expected.size:  # an expected value that is not finite
+            expected.flat[0] = rng.choice([np.nan, np.inf, -np.inf])
+        with np.errstate(invalid="ignore", over="ignore"):  # the variants cast NaN and infinity to integers
+            variant = _variants(expected, rng)[rng.choice([0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])]
+        pairs.append((variant, expected))
     one_by_one = all(compare(got, expected, TOL).ok for got, expected in pairs)
     in_bulk = all_within(pairs, TOL)
     if in_bulk:
         assert one_by_one
     elif all(isinstance(got, np.ndarray) and got.shape == want.shape for got, want in pairs):
         assert not one_by_one  # arrays of the right shape: the bulk verdict is the verdict
+
+
+@pytest.mark.parametrize("where", [0, 5])
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_a_non_finite_answer_is_wrong_in_bulk_as_one_by_one_whatever_is_expected(where, value):
+    """A value that is not finite is wrong, even against an expected value that is not finite either."""
+    expected = np.arange(12.0).reshape(4, 3)
+    expected.flat[5] = np.inf
+    got = expected.copy()
+    got.flat[5] = 0.0
+    got.flat[where] = value
+    assert not compare(got, expected, TOL).ok
+    assert not all_within([(got, expected)], TOL)
 
 
 def test_many_right_answers_are_right_in_bulk_and_one_wrong_entry_is_not():

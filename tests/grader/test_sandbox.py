@@ -1209,6 +1209,26 @@ def test_a_job_whose_code_raises_as_it_loads_keeps_its_supervisor_and_its_messag
     assert value(runs["first"], "parent") == value(runs["raising"], "parent") == value(runs["after"], "parent")
 
 
+def test_a_load_errors_file_the_code_overwrites_later_leaves_the_batch_and_its_answers_alone(tmp_path):
+    """Code can keep a copy of the descriptor its load errors go to and, once they are written, overwrite them with
+    anything (here JSON nested past any parser's depth): the grader then says that something raised, the job's
+    answers stand, and the batch goes on."""
+    cells = [
+        "import os\nKEPT = [os.dup(fd) for fd in range(4, 64) if _is_open(fd)]\n",
+        "raise ValueError('x')\n",
+        "def answer():\n    for fd in KEPT:\n        try:\n            os.pwrite(fd, b'[' * 100_000, 0)\n"
+        "        except OSError:\n            pass\n    return 42.0\n",
+    ]
+    opened = "import os\ndef _is_open(fd):\n    try:\n        os.fstat(fd)\n        return True\n    except OSError:\n        return False\n"
+    asking = Item(id="answer", kind="call", name="answer", calls=[[]])
+    hostile = Job("hostile", [], [Unit(kind="cells", label="n.ipynb", cells=[opened, *cells])], [asking])
+    after = Job("after", [], [Unit(kind="cells", label="m.ipynb", cells=["def answer():\n    return 7.0\n"])], [asking])
+    with SandboxPool(FAST, jobs=1) as pool:
+        runs = {run.key: run for run in pool.run([hostile, after])}
+    assert value(runs["hostile"], "answer") == 42.0 and value(runs["after"], "answer") == 7.0
+    assert runs["hostile"].load_errors == ["an error stopped part of the code, and its message could not be read"]
+
+
 def test_load_errors_are_reported_whatever_the_code_wrote_into_their_file(tmp_path):
     """Code that writes into the file its load errors go to (it holds it open as it loads) does not replace them."""
     cells = [
