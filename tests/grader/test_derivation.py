@@ -218,6 +218,12 @@ FRAGMENTS = [
 ]
 
 
+@pytest.mark.parametrize("written", ["x^¹", "x_²", "h^{³}_t", "W_H^¹ h_{t-1}"])
+def test_superscript_digits_after_a_caret_or_underscore_are_read_not_a_grader_error(written):
+    for result in _written(f"## Equations\n$$h_t = {written}$$\n").values():
+        assert result.status != "error", result.staff_log
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=6)), max_size=40))
 def test_written_grading_never_raises(pieces):

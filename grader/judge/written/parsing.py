@@ -269,7 +269,7 @@ def _token(token: Any) -> Any:
 
 
 def _word(text: str) -> Any:
-    if text.isdigit():
+    if text.isdecimal():  # not isdigit: a superscript digit (`¹`) is a digit no float() reads
         return Num(float(text))
     if text.lower() in FUNCTION_WORDS and len(text) > 1:
         return Func(text.lower())
