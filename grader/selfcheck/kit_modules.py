@@ -36,6 +36,7 @@ LAZY_MODULES = (
     "grader.judge.written.gradient",
     "grader.judge.written.context",
     "grader.judge.written.grammar",
+    "grader.judge.written.grammar_tables",
 )
 
 

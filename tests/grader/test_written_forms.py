@@ -4,6 +4,9 @@ name. Each form is checked both ways: written right it passes, with one slip in 
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("lark")
@@ -438,3 +441,49 @@ def test_an_entry_defined_as_a_vector_goes_to_review_quickly():
 def test_a_later_states_claim_in_a_relative_clause_is_named(sentence):
     status, diagnosis, feedback = _statuses(_with_model(sentence))["chain"]
     assert (status, diagnosis) == ("failed", "later-states-in-chain"), feedback
+
+
+def test_the_kept_grammar_tables_are_the_grammars():
+    """The derivation parser is loaded from tables kept with the code: they must be this grammar's (after a change
+    to grammar.py, remake them as grammar_tables.py's docstring says); made by another lark, they are not used."""
+    import lark
+
+    from grader.judge.written import grammar_tables, parsing
+    from grader.judge.written.grammar import GRAMMAR
+
+    assert grammar_tables.GRAMMAR_SHA256 == parsing._digest(GRAMMAR), "grammar.py changed: remake grammar_tables.py"
+    if grammar_tables.LARK_VERSION == lark.__version__:
+        assert parsing._saved_parser(GRAMMAR) is not None
+    else:
+        assert parsing._saved_parser(GRAMMAR) is None  # built from the grammar instead
+
+
+def test_the_kept_parser_reads_every_row_of_the_corpus_as_a_parser_built_from_the_grammar():
+    import lark
+
+    from grader.judge.written import grammar_tables, parsing
+    from grader.judge.written.grammar import GRAMMAR
+
+    kept = parsing._saved_parser(GRAMMAR)
+    if kept is None:  # tables of another lark: nothing kept is used, so there is nothing to compare
+        assert lark.__version__ != grammar_tables.LARK_VERSION
+        return
+    built = lark.Lark(GRAMMAR, parser=parsing.PARSER, maybe_placeholders=True)
+    corpus = Path(__file__).parents[1] / "corpus" / "writeups"
+    rows = [
+        row.strip()
+        for path in sorted(corpus.rglob("*.md"))
+        for block in re.findall(r"\$\$(.+?)\$\$|\$([^$\n]+)\$", path.read_text(encoding="utf-8"), flags=re.S)
+        for row in "".join(block).split("\\\\")
+        if row.strip()
+    ]
+    assert len(rows) > 2000
+    for row in rows:
+        assert _read(kept, row) == _read(built, row), row
+
+
+def _read(parser, text):
+    try:
+        return parser.parse(text)
+    except Exception as exc:  # noqa: BLE001 - which error it is, and where, compared as well (not its wording,
+        return type(exc).__name__, getattr(exc, "line", None), getattr(exc, "column", None)  # which lists a set)

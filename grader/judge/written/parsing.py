@@ -9,9 +9,11 @@ that cannot be parsed is kept as an `Unreadable` with its line number, never an 
 from __future__ import annotations
 
 import bisect
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from grader.judge.written.macros import expand, macros
@@ -193,7 +195,55 @@ def _parser() -> Any:
 
     from grader.judge.written.grammar import GRAMMAR
 
-    return Lark(GRAMMAR, parser="lalr", maybe_placeholders=True)
+    return _saved_parser(GRAMMAR) or Lark(GRAMMAR, parser=PARSER, maybe_placeholders=True)
+
+
+PARSER = "lalr"
+TABLES_MODULE = Path(__file__).with_name("grammar_tables.py")
+
+
+def _saved_parser(grammar: str) -> Any:
+    """The parser from the tables kept with the code (`grammar_tables.py`) when they are this grammar's, made by
+    this version of lark: loaded in a tenth of the 0.1 s that building them takes. Else None: built again."""
+    import lark
+
+    try:
+        from grader.judge.written import grammar_tables as kept
+    except ImportError:
+        return None
+    if (kept.GRAMMAR_SHA256, kept.LARK_VERSION) != (_digest(grammar), lark.__version__):
+        return None
+    try:
+        return lark.Lark._load_from_dict(kept.TABLES["data"], kept.TABLES["memo"])
+    except Exception:  # noqa: BLE001 - tables this lark cannot read: built again
+        return None
+
+
+def tables_source(grammar: str) -> str:
+    """The text of `grammar_tables.py` for `grammar`: its LALR tables as lark serializes them, a Python literal."""
+    import lark
+
+    parser = lark.Lark(grammar, parser=PARSER, maybe_placeholders=True)
+    data, memo = parser.memo_serialize([lark.lexer.TerminalDef, lark.grammar.Rule])
+    return (
+        f'"""The derivation grammar\'s LALR tables, as lark serializes them: loaded instead of built (parsing.py).\n\n'
+        f"Made by `python -c 'from grader.judge.written.parsing import write_tables; write_tables()'`;\n"
+        f"tables of another grammar or lark version are not used (tests/grader/test_written_forms.py says when to\n"
+        f'remake them)."""\n\n'
+        f"GRAMMAR_SHA256 = {_digest(grammar)!r}\n"
+        f"LARK_VERSION = {lark.__version__!r}\n"
+        f"TABLES = {{'data': {data!r}, 'memo': {memo!r}}}\n"
+    )
+
+
+def write_tables() -> None:
+    from grader.judge.written.grammar import GRAMMAR
+
+    TABLES_MODULE.write_text(tables_source(GRAMMAR), encoding="utf-8")
+
+
+def _digest(grammar: str) -> str:
+    return hashlib.sha256(grammar.encode()).hexdigest()
 
 
 def parse_rows(text: str) -> list[Rel]:
