@@ -225,7 +225,7 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
         os.dup2(events_w, 3)
         os.closerange(4, 65536)
         folder = Path(request.records) if request.records else box.parent / "out"
-        records, errors_fd = _open_records(folder, first, len(request.items))
+        records, errors_fd = _open_outputs(folder, first, len(request.items))
         request = replace(request, units=read_units(box.parent / UNITS_FILE))  # only here: the student's own code
         level, private = isolation.confine(
             request.limits, uid, len(request.items), request.isolation, request.hidden_paths
@@ -244,7 +244,7 @@ def _become_student(request: Request, box: Path, uid: int | None, first: int, ev
     os._exit(code)
 
 
-def _open_records(folder: Path, first: int, count: int) -> tuple[dict[int, int], int | None]:
+def _open_outputs(folder: Path, first: int, count: int) -> tuple[dict[int, int], int | None]:
     """The files the items' values go to, opened before the process is confined, in the job's folder beside
     the box: as root that folder is root's, so student code can write into these files and create nothing. With
     them, for the run that loads first, the file its load errors go to: their text is the student code's, so it

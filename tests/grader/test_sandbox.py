@@ -1209,6 +1209,20 @@ def test_a_job_whose_code_raises_as_it_loads_keeps_its_supervisor_and_its_messag
     assert value(runs["first"], "parent") == value(runs["raising"], "parent") == value(runs["after"], "parent")
 
 
+IS_OPEN = "import os\ndef _is_open(fd):\n    try:\n        os.fstat(fd)\n        return True\n    except OSError:\n        return False\n"
+UNREADABLE_LOAD_ERRORS = ["an error stopped part of the code, and its message could not be read"]
+
+
+def _notebook_run(cells: list[str]) -> RunResult:
+    """One notebook job asking for the value of ANSWER."""
+    job = Job(
+        "a", [], [Unit(kind="cells", label="n.ipynb", cells=cells)], [Item(id="ANSWER", kind="value", name="ANSWER")]
+    )
+    with SandboxPool(FAST, jobs=1) as pool:
+        (run,) = list(pool.run([job]))
+    return run
+
+
 def test_a_load_errors_file_the_code_overwrites_later_leaves_the_batch_and_its_answers_alone(tmp_path):
     """Code can keep a copy of the descriptor its load errors go to and, once they are written, overwrite them with
     anything (here JSON nested past any parser's depth): the grader then says that something raised, the job's
@@ -1219,28 +1233,28 @@ def test_a_load_errors_file_the_code_overwrites_later_leaves_the_batch_and_its_a
         "def answer():\n    for fd in KEPT:\n        try:\n            os.pwrite(fd, b'[' * 100_000, 0)\n"
         "        except OSError:\n            pass\n    return 42.0\n",
     ]
-    opened = "import os\ndef _is_open(fd):\n    try:\n        os.fstat(fd)\n        return True\n    except OSError:\n        return False\n"
     asking = Item(id="answer", kind="call", name="answer", calls=[[]])
-    hostile = Job("hostile", [], [Unit(kind="cells", label="n.ipynb", cells=[opened, *cells])], [asking])
+    hostile = Job("hostile", [], [Unit(kind="cells", label="n.ipynb", cells=[IS_OPEN, *cells])], [asking])
     after = Job("after", [], [Unit(kind="cells", label="m.ipynb", cells=["def answer():\n    return 7.0\n"])], [asking])
     with SandboxPool(FAST, jobs=1) as pool:
         runs = {run.key: run for run in pool.run([hostile, after])}
     assert value(runs["hostile"], "answer") == 42.0 and value(runs["after"], "answer") == 7.0
-    assert runs["hostile"].load_errors == ["an error stopped part of the code, and its message could not be read"]
+    assert runs["hostile"].load_errors == UNREADABLE_LOAD_ERRORS
 
 
-def test_load_errors_are_reported_whatever_the_code_wrote_into_their_file(tmp_path):
+def test_code_that_closes_its_load_errors_file_loses_only_their_messages():
+    """The load-errors file is the last descriptor opened before the code runs: closed by the code, the messages
+    cannot be written, yet the run goes on, its answers stand, and the grader says that something raised."""
+    close = "os.close(max(fd for fd in range(4, 64) if _is_open(fd)))\n"
+    run = _notebook_run([IS_OPEN, close, "raise ValueError('x')\n", "ANSWER = 42\n"])
+    assert value(run, "ANSWER") == 42 and run.load_errors == UNREADABLE_LOAD_ERRORS
+
+
+def test_load_errors_are_reported_whatever_the_code_wrote_into_their_file():
     """Code that writes into the file its load errors go to (it holds it open as it loads) does not replace them."""
-    cells = [
-        "import os\nfor fd in range(4, 64):\n    try:\n        os.write(fd, b'{not json')\n    except OSError:\n"
-        "        pass\n",
-        "raise ValueError('x')\n",
-        "ANSWER = 42\n",
-    ]
-    job = Job(
-        "a", [], [Unit(kind="cells", label="n.ipynb", cells=cells)], [Item(id="ANSWER", kind="value", name="ANSWER")]
+    scribble = (
+        "for fd in range(4, 64):\n    try:\n        os.write(fd, b'{not json')\n    except OSError:\n        pass\n"
     )
-    with SandboxPool(FAST, jobs=1) as pool:
-        (run,) = list(pool.run([job]))
+    run = _notebook_run([IS_OPEN, scribble, "raise ValueError('x')\n", "ANSWER = 42\n"])
     assert value(run, "ANSWER") == 42
     assert len(run.load_errors) == 1 and "ValueError: x" in run.load_errors[0]

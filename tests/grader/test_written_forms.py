@@ -444,18 +444,38 @@ def test_a_later_states_claim_in_a_relative_clause_is_named(sentence):
 
 
 def test_the_kept_grammar_tables_are_the_grammars():
-    """The derivation parser is loaded from tables kept with the code: they must be this grammar's (after a change
-    to grammar.py, remake them as grammar_tables.py's docstring says); made by another lark, they are not used."""
+    """The derivation parser is loaded from tables kept with the code: they must be this grammar's, built with these
+    options (after a change to either, remake them as grammar_tables.py's docstring says); made by another lark,
+    they are not used and the parser is built."""
     import lark
 
     from grader.judge.written import grammar_tables, parsing
     from grader.judge.written.grammar import GRAMMAR
 
     assert grammar_tables.GRAMMAR_SHA256 == parsing._digest(GRAMMAR), "grammar.py changed: remake grammar_tables.py"
-    if grammar_tables.LARK_VERSION == lark.__version__:
-        assert parsing._saved_parser(GRAMMAR) is not None
+    kept = parsing._saved_parser(GRAMMAR)
+    assert (kept is not None) is (grammar_tables.LARK_VERSION == lark.__version__)
+
+
+@pytest.mark.parametrize("damage", ["no module", "another grammar", "tables lark cannot read", "a broken module"])
+def test_a_parser_is_built_whatever_is_wrong_with_the_kept_tables(monkeypatch, damage):
+    import sys
+
+    from grader.judge.written import grammar_tables, parsing
+    from grader.judge.written.grammar import GRAMMAR
+
+    if damage == "no module":
+        monkeypatch.setitem(sys.modules, "grader.judge.written.grammar_tables", None)
+        monkeypatch.delattr(sys.modules["grader.judge.written"], "grammar_tables")
+    elif damage == "another grammar":
+        monkeypatch.setattr(grammar_tables, "GRAMMAR_SHA256", "0" * 64)
+    elif damage == "tables lark cannot read":
+        monkeypatch.setitem(grammar_tables.TABLES, "memo", {"not": "tables"})
     else:
-        assert parsing._saved_parser(GRAMMAR) is None  # built from the grammar instead
+        monkeypatch.delattr(grammar_tables, "LARK_VERSION")
+    monkeypatch.setattr(parsing, "_parser", parsing._parser.__wrapped__)  # not the parser this process keeps
+    assert parsing._saved_parser(GRAMMAR) is None
+    assert parsing.parse_rows(r"h_t = \tanh(W_H h_{t-1})")
 
 
 def test_the_kept_parser_reads_every_row_of_the_corpus_as_a_parser_built_from_the_grammar():
@@ -465,10 +485,10 @@ def test_the_kept_parser_reads_every_row_of_the_corpus_as_a_parser_built_from_th
     from grader.judge.written.grammar import GRAMMAR
 
     kept = parsing._saved_parser(GRAMMAR)
-    if kept is None:  # tables of another lark: nothing kept is used, so there is nothing to compare
-        assert lark.__version__ != grammar_tables.LARK_VERSION
+    if kept is None:  # tables made by another lark are not used (the parser is built): nothing kept to compare
+        assert grammar_tables.LARK_VERSION != lark.__version__
         return
-    built = lark.Lark(GRAMMAR, parser=parsing.PARSER, maybe_placeholders=True)
+    built = parsing.built_parser(GRAMMAR)
     corpus = Path(__file__).parents[1] / "corpus" / "writeups"
     rows = [
         row.strip()

@@ -191,31 +191,34 @@ class MathSyntaxError(ValueError):
 
 @lru_cache(maxsize=1)
 def _parser() -> Any:
-    from lark import Lark
-
     from grader.judge.written.grammar import GRAMMAR
 
-    return _saved_parser(GRAMMAR) or Lark(GRAMMAR, parser=PARSER, maybe_placeholders=True)
+    return _saved_parser(GRAMMAR) or built_parser(GRAMMAR)
 
 
-PARSER = "lalr"
+LARK_OPTIONS = {"parser": "lalr", "maybe_placeholders": True}
 TABLES_MODULE = Path(__file__).with_name("grammar_tables.py")
 
 
+def built_parser(grammar: str) -> Any:
+    from lark import Lark
+
+    return Lark(grammar, **LARK_OPTIONS)
+
+
 def _saved_parser(grammar: str) -> Any:
-    """The parser from the tables kept with the code (`grammar_tables.py`) when they are this grammar's, made by
-    this version of lark: loaded in a tenth of the 0.1 s that building them takes. Else None: built again."""
+    """The parser from the tables kept with the code (`grammar_tables.py`) when they are this grammar's, with these
+    options, made by the installed lark: loaded in a tenth of the 0.1 s that building them takes. Else (no such
+    module, a damaged one, other tables, a lark that cannot read them) None: built again."""
     import lark
 
     try:
         from grader.judge.written import grammar_tables as kept
-    except ImportError:
-        return None
-    if (kept.GRAMMAR_SHA256, kept.LARK_VERSION) != (_digest(grammar), lark.__version__):
-        return None
-    try:
+
+        if (kept.GRAMMAR_SHA256, kept.LARK_VERSION) != (_digest(grammar), lark.__version__):
+            return None
         return lark.Lark._load_from_dict(kept.TABLES["data"], kept.TABLES["memo"])
-    except Exception:  # noqa: BLE001 - tables this lark cannot read: built again
+    except Exception:  # noqa: BLE001 - whatever is wrong with the kept tables, the grammar is there to build from
         return None
 
 
@@ -223,8 +226,7 @@ def tables_source(grammar: str) -> str:
     """The text of `grammar_tables.py` for `grammar`: its LALR tables as lark serializes them, a Python literal."""
     import lark
 
-    parser = lark.Lark(grammar, parser=PARSER, maybe_placeholders=True)
-    data, memo = parser.memo_serialize([lark.lexer.TerminalDef, lark.grammar.Rule])
+    data, memo = built_parser(grammar).memo_serialize([lark.lexer.TerminalDef, lark.grammar.Rule])
     return (
         f'"""The derivation grammar\'s LALR tables, as lark serializes them: loaded instead of built (parsing.py).\n\n'
         f"Made by `python -c 'from grader.judge.written.parsing import write_tables; write_tables()'`;\n"
@@ -243,7 +245,8 @@ def write_tables() -> None:
 
 
 def _digest(grammar: str) -> str:
-    return hashlib.sha256(grammar.encode()).hexdigest()
+    """What the tables depend on besides lark's version: the grammar and the options it is built with."""
+    return hashlib.sha256(f"{grammar}\0{sorted(LARK_OPTIONS.items())!r}".encode()).hexdigest()
 
 
 def parse_rows(text: str) -> list[Rel]:
