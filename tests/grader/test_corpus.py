@@ -48,8 +48,7 @@ def test_hostile_neighbours_do_not_change_anyone_elses_result(batch):
         # Printed output is left out: a demo printing unseeded random numbers differs run to run; and so do the
         # times the code took, which depend on what else the machine was doing.
         assert batch[key].model_dump(exclude={"output", "seconds", "cpu_s", "wall_s"}) == submission.model_dump(
-            exclude={"output", "seconds", "cpu_s", "wall_s"}
-        ), key
+            exclude={"output", "seconds", "cpu_s", "wall_s"}), key
 
 
 def test_judging_in_bulk_gives_every_verdict_and_word_of_judging_case_by_case(monkeypatch):
@@ -83,18 +82,11 @@ def test_nothing_was_unpickled_or_forged(batch):
 
 # Attacks the weakest level must still contain (it has no separate uid, so tampering and
 # fork loops are the stronger levels' job; see grader/run/isolation.py).
-RLIMITS_LEVEL_ATTACKS = [
-    "hostile/infinite_loop_grad_W_H.py",
-    "hostile/infinite_loop_import.py",
-    "hostile/setsid_orphan.py",
-    "hostile/os_exit_in_function.py",
-    "hostile/sigterm_ignored_loop.py",
-    "hostile/print_200mb.py",
-    "hostile/memory_bomb_numpy.py",
-    "hostile/never_ending_thread.py",
-    "hostile/environ_leak.py",
-    "correct/student02_vectorised.py",
-]
+RLIMITS_LEVEL_ATTACKS = ["hostile/infinite_loop_grad_W_H.py", "hostile/infinite_loop_import.py",
+                         "hostile/setsid_orphan.py", "hostile/os_exit_in_function.py",
+                         "hostile/sigterm_ignored_loop.py", "hostile/print_200mb.py",
+                         "hostile/memory_bomb_numpy.py", "hostile/never_ending_thread.py",
+                         "hostile/environ_leak.py", "correct/student02_vectorised.py"]
 
 
 def test_the_rlimits_level_still_contains_hangs_crashes_and_escapes():

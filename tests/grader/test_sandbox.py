@@ -34,12 +34,8 @@ def run(tmp_path: Path, source: str, names: list[str], limits: Limits = FAST, ca
     """Load `source` as student.py and call each named function once (or fetch it as a value)."""
     path = tmp_path / "student.py"
     path.write_text(textwrap.dedent(source))
-    items = [
-        Item(id=name, kind="call", name=name, calls=calls or [[]])
-        if not name.isupper()
-        else Item(id=name, kind="value", name=name)
-        for name in names
-    ]
+    items = [Item(id=name, kind="call", name=name, calls=calls or [[]]) if not name.isupper()
+             else Item(id=name, kind="value", name=name) for name in names]
     job = Job("k", [(path, "student.py")], [Unit(kind="module", label="student.py", path="student.py")], items)
     with SandboxPool(limits, jobs=1, protected_packages=PROTECTED_PACKAGES) as pool:
         return next(pool.run([job]))
@@ -52,16 +48,12 @@ def value(result: RunResult, name: str):
 
 
 def test_values_come_back_as_plain_data(tmp_path):
-    result = run(
-        tmp_path,
-        """
+    result = run(tmp_path, """
         import numpy as np
         def pair(): return (np.ones((2, 1)), [np.zeros(2), 3.5])
         def scalar(): return np.float32(2.5)
         SHAPES = {"W_H": (7, 7), "h_t": "7x1"}
-    """,
-        ["pair", "scalar", "SHAPES"],
-    )
+    """, ["pair", "scalar", "SHAPES"])
     hs, rest = value(result, "pair")
     # Structure and dtype survive; nothing is unpickled.
     assert hs.shape == (2, 1) and rest[1].shape == () and float(rest[1]) == 3.5
@@ -80,9 +72,7 @@ def test_values_come_back_through_the_disk_where_the_ram_file_system_is_small(tm
 
 
 def test_hostile_return_values_are_judged_as_data(tmp_path):
-    result = run(
-        tmp_path,
-        """
+    result = run(tmp_path, """
         import numpy as np, os
         class Liar(np.ndarray):
             def __eq__(self, other): return True
@@ -91,9 +81,7 @@ def test_hostile_return_values_are_judged_as_data(tmp_path):
         def liar(): return np.zeros((2, 2)).view(Liar)
         def payload(): return Payload()
         def huge(): return np.zeros(5000)
-    """,
-        ["liar", "payload", "huge"],
-    )
+    """, ["liar", "payload", "huge"])
     liar = value(result, "liar")
     # An ndarray subclass arrives as a plain array of its numbers: its __eq__ never runs here.
     assert type(liar) is np.ndarray and not liar.any()
@@ -103,35 +91,26 @@ def test_hostile_return_values_are_judged_as_data(tmp_path):
 
 
 def test_a_hang_costs_only_its_question_and_keeps_earlier_cases(tmp_path):
-    result = run(
-        tmp_path,
-        """
+    result = run(tmp_path, """
         calls = []
         def slow(x):
             if float(x) > 1: 
                 while True: pass
             return x
         def fine(x): return x
-    """,
-        ["slow", "fine"],
-        calls=[[encode_array(np.array(1.0))], [encode_array(np.array(2.0))]],
-    )
+    """, ["slow", "fine"], calls=[[encode_array(np.array(1.0))], [encode_array(np.array(2.0))]])
     slow = result.items["slow"]
     assert slow.status == "timeout" and len(slow.records) == 1  # the case before the hang is kept
     assert result.items["fine"].status == "done" and len(result.items["fine"].records) == 2
 
 
 def test_exit_inside_a_function_costs_only_that_question(tmp_path):
-    result = run(
-        tmp_path,
-        """
+    result = run(tmp_path, """
         import os, sys
         def quits(): os._exit(3)
         def raises(): sys.exit(1)
         def fine(): return 1.0
-    """,
-        ["quits", "raises", "fine"],
-    )
+    """, ["quits", "raises", "fine"])
     assert result.items["quits"].status == "crashed" and "code 3" in result.items["quits"].detail
     # sys.exit is an exception like any other: reported, not obeyed.
     assert "SystemExit" in result.items["raises"].records[0].error
@@ -142,15 +121,11 @@ def test_every_time_limit_comes_from_the_one_timeout_and_a_timeout_is_said(tmp_p
     # Each limit backs up the one before: a step's deadline, a process's CPU, the whole job, the grader's guard.
     times = FAST.times(item_count=2)
     assert times.step == FAST.timeout < times.cpu <= times.job < times.guard
-    result = run(
-        tmp_path,
-        """
+    result = run(tmp_path, """
         import os, signal, time
         def sleeps(): time.sleep(30)
         def killed(): os.kill(os.getpid(), signal.SIGKILL)
-    """,
-        ["sleeps", "killed"],
-    )
+    """, ["sleeps", "killed"])
     # Sleeping spends no CPU: the step's wall-clock deadline times it out; a process killed before it is a crash.
     assert result.items["sleeps"].status == "timeout" and "time limit" in result.items["sleeps"].detail
     assert result.items["killed"].status == "crashed" and "SIGKILL" in result.items["killed"].detail
@@ -164,18 +139,13 @@ def test_load_hang_and_load_exit_are_reported(tmp_path):
 
 
 def test_memory_limit(tmp_path):
-    result = run(
-        tmp_path,
-        """
+    result = run(tmp_path, """
         import numpy as np
         def bomb(): return np.ones(10**10).sum()
         def listbomb():
             x = []
             while True: x.append(bytearray(10**7))
-    """,
-        ["bomb", "listbomb"],
-        limits=Limits(timeout=5.0, memory_mb=512),
-    )
+    """, ["bomb", "listbomb"], limits=Limits(timeout=5.0, memory_mb=512))
     assert "MemoryError" in result.items["bomb"].records[0].error
     assert result.items["listbomb"].status in ("done", "crashed")
     assert result.items["listbomb"].status == "crashed" or "MemoryError" in result.items["listbomb"].records[0].error
@@ -189,9 +159,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_processes_that_escape_with_setsid_are_killed(tmp_path):
-    result = run(
-        tmp_path,
-        """
+    result = run(tmp_path, """
         import os, time
         def escape():
             read, write = os.pipe()
@@ -208,9 +176,7 @@ def test_processes_that_escape_with_setsid_are_killed(tmp_path):
             os.close(write)
             return [int(line) for line in os.read(read, 1000).decode().split()]
         def fine(): return 1.0
-    """,
-        ["escape", "fine"],
-    )
+    """, ["escape", "fine"])
     escaped = [int(pid) for pid in value(result, "escape")]
     assert len(escaped) == 3 and result.items["fine"].status == "done"
     # Every escaped process is gone once the run is over.
@@ -219,9 +185,7 @@ def test_processes_that_escape_with_setsid_are_killed(tmp_path):
 
 @pytest.mark.skipif(not AS_ROOT, reason="a separate uid needs root")
 def test_fork_loop_is_bounded_and_cleaned_up(tmp_path):
-    result = run(
-        tmp_path,
-        """
+    result = run(tmp_path, """
         import os, time
         def forks():
             made = 0
@@ -234,10 +198,7 @@ def test_fork_loop_is_bounded_and_cleaned_up(tmp_path):
                 except OSError:
                     break
             return made
-    """,
-        ["forks"],
-        limits=Limits(timeout=5.0, max_processes=16),
-    )
+    """, ["forks"], limits=Limits(timeout=5.0, max_processes=16))
     assert float(value(result, "forks")) < 16  # the process limit stopped the loop
 
 
@@ -253,9 +214,7 @@ def test_secrets_files_and_network_are_out_of_reach(tmp_path, monkeypatch):
     neighbour.parent.mkdir()
     neighbour.write_text("def grad_W_H(): ...\n")
     grader_source = Path(__file__).parents[2] / "grader" / "judge.py"
-    result = run(
-        tmp_path,
-        f"""
+    result = run(tmp_path, f"""
         import os, socket, glob
         def environment(): return dict(os.environ)
         def scan():
@@ -288,9 +247,7 @@ def test_secrets_files_and_network_are_out_of_reach(tmp_path, monkeypatch):
                 except OSError:
                     outcomes.append("denied")
             return outcomes
-    """,
-        ["environment", "scan", "network", "write_outside", "tamper"],
-    )
+    """, ["environment", "scan", "network", "write_outside", "tamper"])
     listener.close()
     assert "RNN_GRADER_TEST_SECRET" not in value(result, "environment")
     assert float(value(result, "scan")) == 0
@@ -303,9 +260,7 @@ def test_secrets_files_and_network_are_out_of_reach(tmp_path, monkeypatch):
 
 
 def test_output_is_capped_and_imports_of_the_grader_flagged(tmp_path):
-    result = run(
-        tmp_path,
-        """
+    result = run(tmp_path, """
         import sys
         for _ in range(2000): print("x" * 1000)
         try:
@@ -313,10 +268,7 @@ def test_output_is_capped_and_imports_of_the_grader_flagged(tmp_path):
         except ImportError:
             pass
         def fine(): return 1.0
-    """,
-        ["fine"],
-        limits=Limits(timeout=2.0, output_cap=5000),
-    )
+    """, ["fine"], limits=Limits(timeout=2.0, output_cap=5000))
     assert len(result.output) <= 5000 and result.output_dropped > 0
     assert "reference.solution" in result.forbidden_imports or "reference" in result.forbidden_imports
     assert float(value(result, "fine")) == 1.0
@@ -332,20 +284,8 @@ def test_missing_names_and_non_functions(tmp_path):
 def test_root_without_namespace_rights_degrades_instead_of_failing(tmp_path):
     """Like a container whose root lacks CAP_SYS_ADMIN: grading still works, at a weaker stated level."""
     source = Path(__file__).parents[1] / "corpus/correct/student01_loops.py"
-    command = [
-        "setpriv",
-        "--bounding-set",
-        "-sys_admin",
-        sys.executable,
-        "-m",
-        "grader",
-        "grade",
-        str(source),
-        "--format",
-        "json",
-        "--timeout",
-        "5",
-    ]
+    command = ["setpriv", "--bounding-set", "-sys_admin", sys.executable, "-m", "grader", "grade", str(source),
+               "--format", "json", "--timeout", "5"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -360,9 +300,8 @@ def test_a_batch_survives_the_death_of_the_warm_process(tmp_path, how):
     path = tmp_path / "slow.py"
     path.write_text("import time\ndef f():\n    time.sleep(0.3)\n    return 1.0\n")
     unit = Unit(kind="module", label="slow.py", path="slow.py")
-    jobs = [
-        Job(str(n), [(path, "slow.py")], [unit], [Item(id="f", kind="call", name="f", calls=[[]])]) for n in range(6)
-    ]
+    jobs = [Job(str(n), [(path, "slow.py")], [unit], [Item(id="f", kind="call", name="f", calls=[[]])])
+            for n in range(6)]
     results = []
     with SandboxPool(FAST, jobs=2) as pool:
         for result in pool.run(jobs):
@@ -390,29 +329,21 @@ def test_stopping_the_grader_leaves_no_process_and_no_files(tmp_path, stop):
     klass = tmp_path / "class"
     klass.mkdir()
     for n in range(3):
-        (klass / f"s{n}.py").write_text(
-            "import os, time\nif os.fork() == 0:\n    os.setsid()\nwhile True:\n    time.sleep(1)\n"
-        )
+        (klass / f"s{n}.py").write_text("import os, time\nif os.fork() == 0:\n    os.setsid()\n"
+                                        "while True:\n    time.sleep(1)\n")
     before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
-    batch = subprocess.Popen(
-        [sys.executable, "-m", "grader", "grade", str(klass), "--timeout", "60", "--jobs", "2"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    batch = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(klass), "--timeout", "60", "--jobs", "2"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not [
-        path
-        for path in glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*/job*/started")
-        if str(Path(path).parents[1]) not in before
-    ]:
+    while time.monotonic() < deadline and not [path for path in glob.glob(
+            f"{tempfile.gettempdir()}/rnn-grader-*/job*/started") if str(Path(path).parents[1]) not in before]:
         time.sleep(0.05)
     time.sleep(0.5)  # let the student code start its loops
     batch.send_signal(stop)
     batch.wait(timeout=30)
     deadline = time.monotonic() + 15
     while (_zygote_processes() or set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) - before) and (
-        time.monotonic() < deadline
-    ):
+            time.monotonic() < deadline):
         time.sleep(0.1)
     assert _zygote_processes() == []  # the warm process, supervisors and student code share its command line
     assert set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) - before == set()
@@ -422,8 +353,7 @@ def _left_behind(before: set[str]) -> tuple[list[str], set[str]]:
     """Warm processes and batch folders still there after a command, waited for up to 15 s."""
     deadline = time.monotonic() + 15
     while (_zygote_processes() or set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) - before) and (
-        time.monotonic() < deadline
-    ):
+            time.monotonic() < deadline):
         time.sleep(0.1)
     return _zygote_processes(), set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) - before
 
@@ -501,11 +431,8 @@ def test_a_check_killed_while_the_warm_process_boots_leaves_nothing(tmp_path):
     """A hard kill in the first moments of a check, when the warm process may still be importing."""
     work = Path(__file__).parents[1] / "corpus" / "correct" / "student02_vectorised.py"
     before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
-    check = subprocess.Popen(
-        [sys.executable, "-m", "grader", "check", str(work), "--exercise", "rnn-bptt"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    check = subprocess.Popen([sys.executable, "-m", "grader", "check", str(work), "--exercise", "rnn-bptt"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not _zygote_processes():
         time.sleep(0.005)
@@ -525,8 +452,7 @@ def test_without_root_the_namespaces_level_covers_and_keeps_no_capabilities(tmp_
     """The grader run as an ordinary user (uid 1234 in a user namespace): the `namespaces` level."""
     reference = Path(__file__).parents[2] / "reference"
     attacker = tmp_path / "attacker.py"
-    attacker.write_text(
-        textwrap.dedent(f"""
+    attacker.write_text(textwrap.dedent(f"""
         import ctypes, os
         unmounted = ctypes.CDLL(None, use_errno=True).umount2({str(reference)!r}.encode(), 2)
         try:  # covered by an empty folder, or gone with the private /tmp when the checkout lives under /tmp
@@ -535,25 +461,10 @@ def test_without_root_the_namespaces_level_covers_and_keeps_no_capabilities(tmp_
             seen = []
         capabilities = open("/proc/self/status").read().split("CapEff:")[1].split()[0]
         SHAPES = {{"W_H": f"{{unmounted}} {{seen}} {{capabilities}}"}}
-    """)
-    )
-    command = [
-        "unshare",
-        "--map-user=1234",
-        "--map-group=1234",
-        sys.executable,
-        "-m",
-        "grader",
-        "grade",
-        str(attacker),
-        str(Path(__file__).parents[1] / "corpus/correct/student02_vectorised.py"),
-        "--format",
-        "json",
-        "--timeout",
-        "5",
-        "--secret",
-        "s",
-    ]
+    """))
+    command = ["unshare", "--map-user=1234", "--map-group=1234", sys.executable, "-m", "grader", "grade",
+               str(attacker), str(Path(__file__).parents[1] / "corpus/correct/student02_vectorised.py"),
+               "--format", "json", "--timeout", "5", "--secret", "s"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -573,8 +484,7 @@ def test_a_class_s_code_cannot_write_what_a_later_batch_reads_from_the_cache_fol
     request.addfinalizer(lambda: shutil.rmtree(cache))  # sandbox's private /tmp would hide it anyway
     planted = cache / "rnn-grader" / "matplotlib" / "fontlist-v390.json"  # not made yet: the grader makes its folder
     attacker = tmp_path / "attacker.py"
-    attacker.write_text(
-        textwrap.dedent(f"""
+    attacker.write_text(textwrap.dedent(f"""
         import os
         try:
             os.makedirs({str(planted.parent)!r}, exist_ok=True)
@@ -583,27 +493,11 @@ def test_a_class_s_code_cannot_write_what_a_later_batch_reads_from_the_cache_fol
         except OSError as error:
             outcome = type(error).__name__
         SHAPES = {{"W_H": outcome}}
-    """)
-    )
-    command = [
-        "unshare",
-        "--map-user=1234",
-        "--map-group=1234",
-        sys.executable,
-        "-m",
-        "grader",
-        "grade",
-        str(attacker),
-        "--format",
-        "json",
-        "--timeout",
-        "5",
-        "--secret",
-        "s",
-    ]
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=120, env=os.environ | {"XDG_CACHE_HOME": str(cache)}
-    )
+    """))
+    command = ["unshare", "--map-user=1234", "--map-group=1234", sys.executable, "-m", "grader", "grade",
+               str(attacker), "--format", "json", "--timeout", "5", "--secret", "s"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=os.environ | {
+        "XDG_CACHE_HOME": str(cache)})
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["isolation"] == "namespaces"
@@ -618,8 +512,7 @@ def test_other_submissions_gradebook_and_secret_are_out_of_sight(tmp_path):
     klass.mkdir(mode=0o755)
     (klass / "bob.py").write_text("SECRET_WORK = 1\n")
     (tmp_path / "secret.txt").write_text("TOPSECRET-123\n")
-    (klass / "eve.py").write_text(
-        textwrap.dedent(f"""
+    (klass / "eve.py").write_text(textwrap.dedent(f"""
         import glob, os
         seen = []
         for path in glob.glob("/proc/[0-9]*/cmdline"):
@@ -634,23 +527,9 @@ def test_other_submissions_gradebook_and_secret_are_out_of_sight(tmp_path):
             except OSError:
                 return []
         SHAPES = {{"W_H": repr([leaks, listing({str(klass)!r}), listing({str(tmp_path)!r})])}}
-    """)
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "grader",
-        "grade",
-        str(klass),
-        "--format",
-        "json",
-        "--timeout",
-        "5",
-        "--secret-file",
-        str(tmp_path / "secret.txt"),
-        "--gradebook",
-        str(tmp_path / "book.sqlite"),
-    ]
+    """))
+    command = [sys.executable, "-m", "grader", "grade", str(klass), "--format", "json", "--timeout", "5",
+               "--secret-file", str(tmp_path / "secret.txt"), "--gradebook", str(tmp_path / "book.sqlite")]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     eve = json.loads(done.stdout)["submissions"][1]
@@ -663,8 +542,7 @@ def test_other_submissions_gradebook_and_secret_are_out_of_sight(tmp_path):
 def test_forged_progress_events_cannot_extend_a_job_or_reach_the_next(tmp_path):
     """Student code writes 'start' events to the supervisor's pipe to stay alive, and attacks later jobs."""
     attacker = tmp_path / "attacker.py"
-    attacker.write_text(
-        textwrap.dedent("""
+    attacker.write_text(textwrap.dedent("""
         import glob, os, time
         root = os.path.dirname(os.path.dirname(os.getcwd()))
         def f():
@@ -681,15 +559,12 @@ def test_forged_progress_events_cannot_extend_a_job_or_reach_the_next(tmp_path):
                     except OSError:
                         pass
                 time.sleep(0.1)
-    """)
-    )
+    """))
     honest = tmp_path / "honest.py"
     honest.write_text("def f():\n    return 1.0\n")
     item = Item(id="f", kind="call", name="f", calls=[[]])
-    jobs = [
-        Job(name, [(path, "s.py")], [Unit(kind="module", label="s.py", path="s.py")], [item])
-        for name, path in (("attacker", attacker), ("honest", honest))
-    ]
+    jobs = [Job(name, [(path, "s.py")], [Unit(kind="module", label="s.py", path="s.py")], [item])
+            for name, path in (("attacker", attacker), ("honest", honest))]
     started = time.monotonic()
     with SandboxPool(FAST, jobs=1) as pool:
         results = {r.key: r for r in pool.run(jobs)}
@@ -725,9 +600,8 @@ def test_a_released_pool_stops_its_warm_process_while_the_caller_still_holds_it(
     (tmp_path / "s.py").write_text("def f():\n    return 1.0\n")
     item = Item(id="f", kind="call", name="f", calls=[[]])
     with SandboxPool(FAST, jobs=1) as pool:
-        [result] = pool.run(
-            [Job("0", [(tmp_path / "s.py", "s.py")], [Unit(kind="module", label="s.py", path="s.py")], [item])]
-        )
+        [result] = pool.run([Job("0", [(tmp_path / "s.py", "s.py")], [Unit(kind="module", label="s.py", path="s.py")],
+                                 [item])])
         [warm] = pool._warm_processes.values()
         pool.release()
         code = warm.process.wait(timeout=10)
@@ -749,9 +623,8 @@ def test_folders_of_a_dead_grader_are_swept_by_the_next_one(tmp_path):
     shutil.rmtree(alive)
 
 
-def _preloaded(
-    tmp_path: Path, preload: list[str], plots: list[bool], jobs_at_once: int = 2, plain: bool = True
-) -> list[bool]:
+def _preloaded(tmp_path: Path, preload: list[str], plots: list[bool], jobs_at_once: int = 2,
+               plain: bool = True) -> list[bool]:
     path = tmp_path / "student.py"
     path.write_text("import sys\nLOADED_BEFORE = 'json.tool' in sys.modules\n")
     unit = Unit(kind="module", label="student.py", path="student.py")
@@ -835,16 +708,13 @@ def test_a_warm_process_is_stopped_whatever_it_does_with_the_request(monkeypatch
         monkeypatch.setattr(os, "pidfd_open", lambda pid: (_ for _ in ()).throw(OSError(38, "not here")))
     ignoring = "signal.signal(signal.SIGTERM, signal.SIG_IGN)" if on_terminate != "ends" else "pass"
     code = f"import signal, sys, time; {ignoring}; print('set', flush=True); time.sleep(0 if sys.argv[1] == 'ended already' else 60)"
-    process = subprocess.Popen(
-        [sys.executable, "-c", code, on_terminate], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
+    process = subprocess.Popen([sys.executable, "-c", code, on_terminate], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert process.stdout.readline() == b"set\n"
     if on_terminate == "ended already":
         process.wait()
     boot.stop_process(process)
     expected = {"ends": -signal.SIGTERM, "ignores it": -signal.SIGKILL, "ended already": 0}.get(
-        on_terminate, -signal.SIGKILL
-    )
+        on_terminate, -signal.SIGKILL)
     assert process.returncode == expected and process.stdin.closed and process.stdout.closed
 
 
@@ -870,14 +740,10 @@ def test_a_batch_whose_font_list_is_not_kept_leaves_none_behind(tmp_path, monkey
 
 
 def test_every_job_reports_where_its_time_went(tmp_path):
-    result = run(
-        tmp_path,
-        """
+    result = run(tmp_path, """
         import numpy as np
         def work(): return np.linalg.inv(np.eye(50) * 2).sum()
-    """,
-        ["work"],
-    )
+    """, ["work"])
     steps = ["prepare", "hand-over", "fork", "confine", "load", "calls", "exit", "clean-up", "notice", "collect"]
     assert all(step in result.timings and result.timings[step] >= 0 for step in steps), result.timings
     assert 0 < result.timings["student-cpu"] < 5 and result.timings["student-peak-mb"] > 1
@@ -888,10 +754,8 @@ def test_a_caller_that_stops_reading_early_does_not_wait_for_the_other_jobs(tmp_
     path = tmp_path / "student.py"
     path.write_text("import time\ndef slow():\n    time.sleep(0.8)\n    return 1.0\n")
     unit = Unit(kind="module", label="student.py", path="student.py")
-    jobs = [
-        Job(str(n), [(path, "student.py")], [unit], [Item(id="slow", kind="call", name="slow", calls=[[]])])
-        for n in range(6)
-    ]
+    jobs = [Job(str(n), [(path, "student.py")], [unit], [Item(id="slow", kind="call", name="slow", calls=[[]])])
+            for n in range(6)]
     started = time.monotonic()
     with SandboxPool(FAST, jobs=1) as pool:
         first = next(pool.run(jobs))
@@ -904,8 +768,7 @@ def test_what_a_submission_may_import_does_not_depend_on_its_classmates(tmp_path
     """matplotlib loaded once for the class brings its own dependencies (PIL among them): student code in an
     exercise that allows only numpy is still refused them, as it would be in a batch without matplotlib."""
     path = tmp_path / "student.py"
-    path.write_text(
-        textwrap.dedent("""
+    path.write_text(textwrap.dedent("""
         import matplotlib.pyplot as plt
         try:
             import PIL
@@ -913,8 +776,7 @@ def test_what_a_submission_may_import_does_not_depend_on_its_classmates(tmp_path
         except ModuleNotFoundError:
             GOT_PIL = 0
         PLOTTED = len(plt.plot([1.0, 2.0]))
-    """)
-    )
+    """))
     unit = Unit(kind="module", label="student.py", path="student.py")
     items = [Item(id=name, kind="value", name=name) for name in ("GOT_PIL", "PLOTTED")]
     results = {}
@@ -951,12 +813,8 @@ def test_a_warm_process_started_early_serves_only_jobs_that_want_what_it_loaded(
 def test_a_file_named_out_in_a_submission_is_just_the_students_file(tmp_path):
     (tmp_path / "student.py").write_text("TEXT = open('out').read()\n")
     (tmp_path / "out").write_text("the student's own notes")
-    job = Job(
-        "k",
-        [(tmp_path / "student.py", "student.py"), (tmp_path / "out", "out")],
-        [Unit(kind="module", label="student.py", path="student.py")],
-        [Item(id="TEXT", kind="value", name="TEXT")],
-    )
+    job = Job("k", [(tmp_path / "student.py", "student.py"), (tmp_path / "out", "out")],
+              [Unit(kind="module", label="student.py", path="student.py")], [Item(id="TEXT", kind="value", name="TEXT")])
     with SandboxPool(FAST, jobs=1) as pool:
         assert value(next(pool.run([job])), "TEXT") == "the student's own notes"
 
@@ -1025,7 +883,7 @@ def test_a_submissions_cpu_and_wall_time_come_from_the_kernel(tmp_path):
     assert submission["wall_s"] >= 0.95 * submission["cpu_s"], submission  # the CPU was spent one process at a time
 
 
-FLOOD = """
+FLOOD = '''
 import os
 
 
@@ -1037,9 +895,9 @@ def flood():
 
 def count():
     return len(os.listdir("."))
-"""
+'''
 
-AT_THE_USER_LEVEL = """
+AT_THE_USER_LEVEL = '''
 import json, sys
 from pathlib import Path
 from grader.read.units import Unit
@@ -1055,14 +913,14 @@ with SandboxPool(Limits(timeout=20.0), jobs=1) as pool:
             "count": result.items["count"].records[0].value.item(), "folder": str(pool._tmp),
             "uid": pool._uid_base + 1, "jobs_left": [p.name for p in pool._tmp.glob("job*")]}
 print(json.dumps(seen))
-"""
+'''
 
-DROP_SYS_ADMIN = """
+DROP_SYS_ADMIN = '''
 import os, sys
 from grader.run import isolation
 isolation._enter_namespaces([])  # a mount namespace where the interpreter under /root is reachable by any uid
 os.execv("/usr/bin/setpriv", ["setpriv", "--bounding-set", "-sys_admin", sys.executable, *sys.argv[1:]])
-"""
+'''
 
 
 @pytest.mark.skipif(not AS_ROOT or not os.path.exists("/usr/bin/setpriv"), reason="needs root and setpriv")
@@ -1073,13 +931,9 @@ def test_a_user_level_job_making_100000_files_is_stopped_at_the_cap_and_leaves_n
     (tmp_path / "student.py").write_text(FLOOD)
     (tmp_path / "run.py").write_text(AT_THE_USER_LEVEL)
     (tmp_path / "drop.py").write_text(DROP_SYS_ADMIN)
-    done = subprocess.run(
-        [sys.executable, str(tmp_path / "drop.py"), str(tmp_path / "run.py"), str(tmp_path / "student.py")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).parents[2],
-    )
+    done = subprocess.run([sys.executable, str(tmp_path / "drop.py"), str(tmp_path / "run.py"),
+                           str(tmp_path / "student.py")], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
     assert seen["level"] == "user"
@@ -1087,12 +941,8 @@ def test_a_user_level_job_making_100000_files_is_stopped_at_the_cap_and_leaves_n
     assert seen["flood"] == ["crashed", f"stopped at the limit of {cap:,} files made in its folder"]
     assert cap < seen["count"] <= 2 * cap  # stopped at the cap, not after 100,000; the folder is its own
     assert seen["jobs_left"] == [] and not os.path.exists(seen["folder"])  # its folder went with the job
-    left = [
-        entry.path
-        for folder in ("/tmp", "/var/tmp", "/dev/shm")
-        for entry in os.scandir(folder)
-        if entry.stat(follow_symlinks=False).st_uid == seen["uid"]
-    ]
+    left = [entry.path for folder in ("/tmp", "/var/tmp", "/dev/shm") for entry in os.scandir(folder)
+            if entry.stat(follow_symlinks=False).st_uid == seen["uid"]]
     assert left == []
 
 
@@ -1120,7 +970,7 @@ EARLIER_JOB_LEAVES = {
     "code": "# LEAK" + "739182645501\n",
     "output": "print('LEAK' + '7391' + '82645501')\n",
     "an error": "raise ValueError('LEAK' + '7391' + '82645501')\n",
-    "stray events": 'import os\nos.write(3, (\'{"event": "x", "note": "LEAK\' + \'7391\' + \'82645501"}\\n\').encode())\n',
+    "stray events": "import os\nos.write(3, ('{\"event\": \"x\", \"note\": \"LEAK' + '7391' + '82645501\"}\\n').encode())\n",
 }
 
 
@@ -1130,19 +980,11 @@ def test_no_job_finds_an_earlier_jobs_work_in_the_memory_it_inherits(tmp_path, l
     process may hold what an earlier job's code was, printed, raised or wrote to the sandbox, or a student scanning
     their own memory finds a classmate's work."""
     notebook_cells = [EARLIER_JOB_LEAVES[left], "ANSWER = 41 + 1\n"]
-    first = Job(
-        "a",
-        [],
-        [Unit(kind="cells", label="a.ipynb", cells=notebook_cells)],
-        [Item(id="ANSWER", kind="value", name="ANSWER")],
-    )
+    first = Job("a", [], [Unit(kind="cells", label="a.ipynb", cells=notebook_cells)],
+                [Item(id="ANSWER", kind="value", name="ANSWER")])
     (tmp_path / "scan.py").write_text(MEMORY_SCAN)
-    second = Job(
-        "b",
-        [(tmp_path / "scan.py", "scan.py")],
-        [Unit(kind="module", label="scan.py", path="scan.py")],
-        [Item(id="leaked", kind="call", name="leaked", calls=[[]])],
-    )
+    second = Job("b", [(tmp_path / "scan.py", "scan.py")], [Unit(kind="module", label="scan.py", path="scan.py")],
+                 [Item(id="leaked", kind="call", name="leaked", calls=[[]])])
     limits = Limits(timeout=20.0, memory_mb=1024, max_elements=1000)
     with SandboxPool(limits, jobs=1) as pool:
         runs = {run.key: run for run in pool.run([first, second])}
