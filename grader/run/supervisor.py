@@ -248,7 +248,7 @@ def _open_outputs(folder: Path, first: int, count: int) -> tuple[dict[int, int],
     """The files the items' values go to, opened before the process is confined, in the job's folder beside
     the box: as root that folder is root's, so student code can write into these files and create nothing. With
     them, for the run that loads first, the file its load errors go to: their text is the student code's, so it
-    never passes through this process (which serves later jobs, and whose memory later student processes inherit)."""
+    never passes through the supervisor (which serves later jobs, and whose memory later student processes inherit)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
     folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
