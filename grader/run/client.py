@@ -431,16 +431,20 @@ class SandboxPool:
 
 
 def _read_output(path: Path, cap: int) -> str:
-    """What the student code printed, as its supervisor kept it (no more than the cap): a regular file, not a link,
-    never waited on (student code may have made something else there first)."""
+    """What the student code printed, as its supervisor kept it (no more than the cap)."""
+    kept = _regular_file_bytes(path, cap)
+    return kept.decode("utf-8", "replace") if kept is not None else ""
+
+
+def _regular_file_bytes(path: Path | str, cap: int, dir_fd: int | None = None) -> bytes | None:
+    """At most `cap` bytes of a file student code may have made or replaced: a regular file, not a link, never
+    waited on (a FIFO made there first); None for anything else."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
     except OSError:
-        return ""
+        return None
     with os.fdopen(descriptor, "rb") as kept:
-        if not stat.S_ISREG(os.fstat(kept.fileno()).st_mode):
-            return ""
-        return kept.read(cap).decode("utf-8", "replace")
+        return kept.read(cap) if stat.S_ISREG(os.fstat(kept.fileno()).st_mode) else None
 
 
 def _records_folder() -> Path | None:
@@ -554,19 +558,13 @@ def read_load_errors(out_dir: int | None, count: object) -> list[str]:
         return []
     count = min(count, MAX_LOAD_ERRORS)
     unreadable = ["an error stopped part of the code, and its message could not be read"]
-    if out_dir is None:
+    kept = _regular_file_bytes(LOAD_ERRORS_FILE, MAX_LOAD_ERROR_BYTES, out_dir) if out_dir is not None else None
+    if kept is None:
         return unreadable
     try:
-        fd = os.open(LOAD_ERRORS_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=out_dir)
-    except OSError:
+        errors = json.loads(kept)
+    except (ValueError, RecursionError):  # cut at the cap, or whatever the code wrote there (it holds it open)
         return unreadable
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            return unreadable
-        try:
-            errors = json.loads(handle.read(MAX_LOAD_ERROR_BYTES))
-        except (ValueError, RecursionError):  # cut at the cap, or whatever the code wrote there (it holds it open)
-            return unreadable
     if not isinstance(errors, list) or not errors:
         return unreadable
     return [str(error)[:MAX_LOAD_ERROR_CHARS] for error in errors[:count]]

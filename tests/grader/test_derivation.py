@@ -218,8 +218,8 @@ FRAGMENTS = [
 ]
 
 
-@pytest.mark.parametrize("written", ["x^¹", "x_¹", "h^{⁴}_t", "W_H^⁹ h_{t-1}", "x¹", "W⁰"])
-def test_superscript_digits_after_a_caret_or_underscore_are_read_not_a_grader_error(written):
+@pytest.mark.parametrize("written", ["x^¹", "x_¹", "h^{⁴}_t", "W_H^⁹ h_{t-1}", "x¹", "W⁰", "x_①", "h^②_t"])
+def test_digits_no_float_reads_are_read_not_a_grader_error(written):
     for result in _written(f"## Equations\n$$h_t = {written}$$\n").values():
         assert result.status != "error", result.staff_log
 
