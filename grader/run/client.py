@@ -41,11 +41,13 @@ from grader.run.protocol import (
     MAX_LOAD_ERROR_CHARS,
     MAX_LOAD_ERRORS,
     OUTPUT_FILE,
+    RECORDS_SUFFIX,
     STOP_MARK,
     UNITS_FILE,
     Item,
     ItemResult,
     Limits,
+    RawBytes,
     Record,
     Request,
     RunResult,
@@ -426,7 +428,7 @@ class SandboxPool:
     def _read_item(self, out_dir: int | None, index: int, status: dict[str, str]) -> ItemResult:
         result = ItemResult(status=status["status"], detail=status["detail"])
         if result.status != "not-run" and out_dir is not None:
-            result.records = read_records(Path(f"{index}.jsonl"), self.limits.max_elements, dir_fd=out_dir)
+            result.records = read_records(Path(f"{index}{RECORDS_SUFFIX}"), self.limits.max_elements, dir_fd=out_dir)
         return result
 
 
@@ -548,7 +550,7 @@ def read_records(path: Path, max_elements: int, dir_fd: int | None = None) -> li
             return [Record(error="the returned data could not be read")]
         if info.st_size > MAX_RECORD_FILE:
             return [Record(error="the returned data was larger than allowed")]
-        return [parse_record(line, max_elements) for line in handle if line.strip()]
+        return parse_records(handle.read(MAX_RECORD_FILE), max_elements)
 
 
 def read_load_errors(out_dir: int | None, count: object) -> list[str]:
@@ -570,14 +572,36 @@ def read_load_errors(out_dir: int | None, count: object) -> list[str]:
     return [str(error)[:MAX_LOAD_ERROR_CHARS] for error in errors[:count]]
 
 
-def parse_record(line: bytes, max_elements: int) -> Record:
-    """One line the sandbox wrote, as the grader reads it: a value, an error message, or missing."""
+UNREADABLE = "the returned data could not be read"
+
+
+def parse_records(data: bytes, max_elements: int) -> list[Record]:
+    """The records of a file the sandbox wrote (protocol.record_bytes), read as untrusted data: each line, then the
+    bytes of the arrays it names. Past anything unreadable, where the next record starts is unknown: that record
+    says so, and reading stops."""
+    records, at = [], 0
+    while at < len(data):
+        end = data.find(b"\n", at)
+        if end < 0:
+            end = len(data)
+        raw = RawBytes(data, end + 1)
+        if data[at:end].strip():
+            record = _parsed(data[at:end], max_elements, raw)
+            records.append(record or Record(error=UNREADABLE))
+            if record is None:
+                break
+        at = raw.at
+    return records
+
+
+def _parsed(line: bytes, max_elements: int, raw: RawBytes) -> Record | None:
+    """One record: a value, an error message from student code, or missing; None when it cannot be read."""
     try:
-        data = json.loads(line)
+        data = json.loads(line.decode())
         if data.get("missing"):
             return Record(missing=True)
         if "error" in data:
             return Record(error=str(data["error"])[:1000])
-        return Record(value=decode_raw(data["value"], max_elements))
+        return Record(value=decode_raw(data["value"], max_elements, raw))
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
-        return Record(error="the returned data could not be read")
+        return None

@@ -1,9 +1,10 @@
-"""What crosses the sandbox boundary, as plain JSON: requests in, statuses and raw values out.
+"""What crosses the sandbox boundary: requests in, statuses and raw values out.
 
 Shared by the grader process and the sandbox; imports nothing but the standard library, numpy and the
-code units a submission was read into (grader/read/units.py).
-Arrays travel as base64 of their bytes with an explicit dtype from a short allow-list, so
-nothing is ever unpickled.
+code units a submission was read into (grader/read/units.py). Requests and statuses are JSON, and so are the
+arrays the grader sends (base64 of their bytes). A returned value is a record: one line of JSON that describes it,
+each array by a dtype from a short allow-list and a shape, followed by those arrays' raw bytes, in the order the
+line names them. Nothing is ever unpickled.
 """
 
 from __future__ import annotations
@@ -151,10 +152,7 @@ def encode_array(array: np.ndarray) -> dict[str, Any]:
 
 def decode_array(data: dict[str, Any], max_elements: int) -> np.ndarray:
     """An array from JSON, refusing unknown dtypes, bad sizes and oversized shapes."""
-    dtype_name = data.get("dtype")
-    dtype = _DTYPES.get(dtype_name) if isinstance(dtype_name, str) else None
-    if dtype is None:
-        raise ValueError(f"array of unsupported dtype {dtype_name!r}")
+    dtype = _dtype(data.get("dtype"))
     shape = _shape(data.get("shape"))
     if math.prod([max(n, 1) for n in shape]) > max_elements:  # an empty dimension does not excuse a huge one
         raise ValueError(f"array of shape {shape} is larger than allowed")
@@ -168,9 +166,16 @@ def decode_array(data: dict[str, Any], max_elements: int) -> np.ndarray:
 _DTYPES = {name: np.dtype(name) for name in ALLOWED_DTYPES}
 
 
+def _dtype(name: Any) -> np.dtype:
+    dtype = _DTYPES.get(name) if type(name) is str else None
+    if dtype is None:
+        raise ValueError(f"array of unsupported dtype {name!r}")
+    return dtype
+
+
 def _shape(value: Any) -> tuple[int, ...]:
     """A shape as JSON: a list of non-negative ints."""
-    if not isinstance(value, list) or not all(type(n) is int and n >= 0 for n in value):
+    if type(value) is not list or not all(type(n) is int and n >= 0 for n in value):
         raise ValueError(f"malformed shape {str(value)[:100]}")
     return tuple(value)
 
@@ -189,21 +194,44 @@ class TooBig:
     shape: tuple[int, ...]
 
 
-def decode_raw(tree: Any, max_elements: int, depth: int = 0) -> Any:
-    """A value tree written by the sandbox, checked node by node; raises ValueError on anything odd."""
-    if not isinstance(tree, dict) or depth > 10:
+RECORDS_SUFFIX = ".rec"  # an item's file of returned records, `<item index>.rec`
+
+
+def record_bytes(record: dict[str, Any], arrays: list[np.ndarray]) -> bytes:
+    """One record as written: its line of JSON (which escapes line breaks), then its arrays' bytes in C order."""
+    return b"".join([json.dumps(record).encode(), b"\n", *(array.tobytes(order="C") for array in arrays)])
+
+
+class RawBytes:
+    """A records file's bytes, read array by array from `at` (where a record's line ends)."""
+
+    def __init__(self, data: bytes, at: int) -> None:
+        self.data, self.at = data, at
+
+    def take(self, size: int) -> int:
+        """Where the next `size` bytes start; ValueError when the file ends first."""
+        start, self.at = self.at, self.at + size
+        if self.at > len(self.data):
+            raise ValueError("the data ended inside an array")
+        return start
+
+
+def decode_raw(tree: Any, max_elements: int, raw: RawBytes, depth: int = 0) -> Any:
+    """A value tree written by the sandbox, its arrays' bytes taken from `raw`, checked node by node; raises
+    ValueError on anything odd."""
+    if type(tree) is not dict or depth > 10:
         raise ValueError("malformed value")
     kind = tree.get("t")
+    if kind == "array":
+        return _returned_array(tree, max_elements, raw)
+    if kind == "seq":
+        return [decode_raw(item, max_elements, raw, depth + 1) for item in _items(tree)]
     if kind == "none":
         return None
     if kind == "text":
         return str(tree.get("v", ""))[:2000]
-    if kind == "array":
-        return decode_array(tree, max_elements)
-    if kind == "seq":
-        return [decode_raw(item, max_elements, depth + 1) for item in _items(tree)]
     if kind == "map":
-        return {str(key): decode_raw(value, max_elements, depth + 1) for key, value in _items(tree, pairs=True)}
+        return {str(key): decode_raw(value, max_elements, raw, depth + 1) for key, value in _items(tree, pairs=True)}
     if kind == "too-big":
         return TooBig(_shape(tree.get("shape", [])))
     if kind == "unsupported":
@@ -211,10 +239,23 @@ def decode_raw(tree: Any, max_elements: int, depth: int = 0) -> Any:
     raise ValueError(f"unknown value kind {kind!r}")
 
 
+def _returned_array(node: dict[str, Any], max_elements: int, raw: RawBytes) -> np.ndarray:
+    """An array the sandbox returned: an allowed dtype, a shape within the limit, and exactly its bytes."""
+    dtype = _dtype(node.get("dtype"))
+    shape = _shape(node.get("shape"))
+    count = bound = 1
+    for size in shape:
+        count, bound = count * size, bound * max(size, 1)  # an empty dimension does not excuse a huge one
+    if bound > max_elements:
+        raise ValueError(f"array of shape {shape} is larger than allowed")
+    start = raw.take(count * dtype.itemsize)
+    return np.frombuffer(raw.data, dtype, count, start).reshape(shape).copy()
+
+
 def _items(tree: dict[str, Any], pairs: bool = False) -> list[Any]:
     """A seq's items, or a map's [key, value] pairs, as a list."""
     items = tree.get("items", [])
-    if not isinstance(items, list) or pairs and not all(isinstance(p, list) and len(p) == 2 for p in items):
+    if type(items) is not list or pairs and not all(type(p) is list and len(p) == 2 for p in items):
         raise ValueError("malformed items")
     return items
 

@@ -16,7 +16,7 @@ import sys
 import threading
 import traceback
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from grader.run.protocol import (
     Item,
     Request,
     decode_array,
-    encode_array,
+    record_bytes,
 )
 
 MAX_TEXT = 2_000
@@ -251,88 +251,107 @@ def lookup(namespaces: list[dict[str, Any]], name: str) -> Any:
 
 
 class RawEncoder:
-    """Student data as plain JSON; anything that is not numbers, text or containers is named, not kept."""
+    """Student data as a plain tree for a record's line, its arrays' bytes apart (protocol.record_bytes); anything
+    that is not numbers, text or containers is named, not kept."""
 
     def __init__(self, max_elements: int) -> None:
         self.max_elements = max_elements
 
-    def encode(self, value: Any, depth: int = 0) -> dict[str, Any]:
+    def encode(self, value: Any) -> tuple[dict[str, Any], list[np.ndarray]]:
+        """The value's tree, and the arrays it names, in order."""
+        arrays: list[np.ndarray] = []
+        return self._encode(value, arrays, 0), arrays
+
+    def _encode(self, value: Any, arrays: list[np.ndarray], depth: int) -> dict[str, Any]:
+        if type(value) is np.ndarray and depth <= MAX_DEPTH:  # what most answers are, first
+            return self._array(value, arrays)
         if depth > MAX_DEPTH:
             return {"t": "unsupported", "type": "nesting too deep"}
         if value is None:
             return {"t": "none"}
         if isinstance(value, (bool, int, float, np.generic)):
-            return self._number(value)
+            return self._number(value, arrays)
         if type(value) is str:
             return {"t": "text", "v": value[:MAX_TEXT]}
         if isinstance(value, np.ndarray):
-            return self._array(np.asarray(value))
+            return self._array(np.asarray(value), arrays)
         if isinstance(value, dict):
             items = list(value.items())[:MAX_ITEMS]
-            return {"t": "map", "items": [[str(k)[:200], self.encode(v, depth + 1)] for k, v in items]}
+            return {"t": "map", "items": [[str(k)[:200], self._encode(v, arrays, depth + 1)] for k, v in items]}
         if isinstance(value, (list, tuple)):
-            return {"t": "seq", "items": [self.encode(v, depth + 1) for v in list(value)[:MAX_ITEMS]]}
+            return {"t": "seq", "items": [self._encode(v, arrays, depth + 1) for v in list(value)[:MAX_ITEMS]]}
         if hasattr(value, "__array__"):
-            return self._array(np.asarray(value))
+            return self._array(np.asarray(value), arrays)
         return {"t": "unsupported", "type": type(value).__name__[:100]}
 
-    def _number(self, value: Any) -> dict[str, Any]:
+    def _number(self, value: Any, arrays: list[np.ndarray]) -> dict[str, Any]:
         try:
-            return self._array(np.asarray(value).reshape(()))
+            return self._array(np.asarray(value).reshape(()), arrays)
         except (TypeError, ValueError):
             return {"t": "unsupported", "type": type(value).__name__[:100]}
 
-    def _array(self, array: np.ndarray) -> dict[str, Any]:
-        if array.dtype == object:
+    def _array(self, array: np.ndarray, arrays: list[np.ndarray]) -> dict[str, Any]:
+        name = _ALLOWED_NAMES.get(array.dtype)
+        if name is None and array.dtype.kind == "O":
             try:
                 array = array.astype(np.float64)
             except (TypeError, ValueError):
                 return {"t": "unsupported", "type": "array of objects"}
         if array.size > self.max_elements:
             return {"t": "too-big", "shape": list(array.shape)}
-        if array.dtype.name not in ALLOWED_DTYPES:
+        if name is None and array.dtype.byteorder not in "=|":  # the other byte order: sent in this machine's
+            array = array.astype(array.dtype.newbyteorder("="))
+        name = _ALLOWED_NAMES.get(array.dtype)
+        if name is None:
             return {"t": "unsupported", "type": f"array of {array.dtype.name}"}
-        return {"t": "array", **encode_array(array.view(np.ndarray))}
+        arrays.append(array.view(np.ndarray))
+        return {"t": "array", "dtype": name, "shape": list(array.shape)}
+
+
+_ALLOWED_NAMES = {np.dtype(name): name for name in ALLOWED_DTYPES}  # native byte order only
 
 
 # ---------------------------------------------------------------- items
 
 
-def fetch(item: Item, namespaces: list[dict[str, Any]], files: set[str], encoder: RawEncoder):
+Returned = tuple[dict[str, Any], list[np.ndarray]]  # a record's tree and the arrays it names (record_bytes)
+
+
+def fetch(item: Item, namespaces: list[dict[str, Any]], files: set[str], encoder: RawEncoder) -> Iterator[Returned]:
     """Yield one record per call (or one for a value): the raw value, or what went wrong."""
     target = lookup(namespaces, item.name)
     if target is None:
-        yield {"missing": True}
+        yield {"missing": True}, []
     elif item.kind == "value":
         yield _guarded(lambda: encoder.encode(target), files)
     elif not callable(target):
-        yield {"error": f"{item.name} is a {type(target).__name__}, not a function"}
+        yield {"error": f"{item.name} is a {type(target).__name__}, not a function"}, []
     elif item.kind == "chain":
         yield from _fetch_chain(item, target, namespaces, files, encoder)
     else:
         for args in item.calls:
 
-            def produce(args: list[dict] = args) -> dict[str, Any]:
-                return encoder.encode(_call(target, args, item.drop, encoder))
+            def produce(args: list[dict] = args) -> tuple[dict[str, Any], list[np.ndarray]]:
+                return encoder.encode(_call(target, args, item.drop))
 
             yield _guarded(produce, files)
 
 
 def _fetch_chain(
     item: Item, backward: Callable[..., Any], namespaces: list[dict[str, Any]], files: set[str], encoder: RawEncoder
-):
+) -> Iterator[Returned]:
     """A backward fed by the student's own forward: the cache is made and used here, never sent out."""
     drop = item.drop
     if drop is None:  # the grader makes chain items only for a forward with a cache
         raise ValueError(f"chain item {item.id} does not say where the forward returns its cache")
     forward = lookup(namespaces, item.forward)
     if not callable(forward):
-        yield {"error": f"needs {item.forward}, whose cache it takes, and no function {item.forward} was found"}
+        yield {"error": f"needs {item.forward}, whose cache it takes, and no function {item.forward} was found"}, []
         return
     for args in item.calls:
 
-        def produce(args: list[dict] = args) -> dict[str, Any]:
-            return encoder.encode(_chain(forward, backward, args, item, drop, encoder))
+        def produce(args: list[dict] = args) -> tuple[dict[str, Any], list[np.ndarray]]:
+            return encoder.encode(_chain(forward, backward, args, item, drop))
 
         yield _guarded(produce, files)
 
@@ -343,9 +362,8 @@ def _chain(
     args: list[dict],
     item: Item,
     drop: int,
-    encoder: RawEncoder,
 ) -> Any:
-    returned = _call(forward, args[: item.split], None, encoder)
+    returned = _call(forward, args[: item.split], None)
     if not isinstance(returned, (tuple, list)) or len(returned) <= drop:
         raise ValueError(f"{item.forward} returned {type(returned).__name__}, not its outputs and the cache")
     upstream = [_argument(arg) for arg in args[item.split :]]
@@ -369,7 +387,7 @@ def _argument(encoded: dict) -> np.ndarray:
     return encoded[DECODED].copy()
 
 
-def _call(function: Callable[..., Any], encoded_args: list[dict], drop: int | None, encoder: RawEncoder) -> Any:
+def _call(function: Callable[..., Any], encoded_args: list[dict], drop: int | None) -> Any:
     """The function's return value; with `drop`, without the value at that index (a cache stays here)."""
     returned = function(*[_argument(arg) for arg in encoded_args])
     if drop is None or not isinstance(returned, (tuple, list)) or len(returned) <= drop:
@@ -378,11 +396,12 @@ def _call(function: Callable[..., Any], encoded_args: list[dict], drop: int | No
     return kept[0] if len(kept) == 1 else kept
 
 
-def _guarded(produce: Callable[[], dict[str, Any]], files: set[str]) -> dict[str, Any]:
+def _guarded(produce: Callable[[], Returned], files: set[str]) -> Returned:
     try:
-        return {"value": produce()}
+        tree, arrays = produce()
+        return {"value": tree}, arrays
     except BaseException as exc:  # noqa: BLE001 - student code raised: that is the answer
-        return {"error": describe_exception(exc, files)}
+        return {"error": describe_exception(exc, files)}, []
 
 
 THREAD_STACK_BYTES = 512 * 1024
@@ -430,8 +449,8 @@ def serve(
         events.send(event="start", item=index)
         os.ftruncate(records[index], 0)  # what student code wrote into it before its turn does not count
         os.lseek(records[index], 0, os.SEEK_SET)
-        with os.fdopen(records[index], "w", encoding="utf-8") as handle:
-            for record in fetch(request.items[index], namespaces, files, encoder):
-                handle.write(json.dumps(record) + "\n")
+        with os.fdopen(records[index], "wb") as handle:
+            for record, arrays in fetch(request.items[index], namespaces, files, encoder):
+                handle.write(record_bytes(record, arrays))
                 handle.flush()
         events.send(event="done", item=index)

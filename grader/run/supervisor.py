@@ -25,6 +25,7 @@ from grader.run.protocol import (
     LOAD_ERRORS_FILE,
     MAX_LOAD_ERRORS,
     OUTPUT_FILE,
+    RECORDS_SUFFIX,
     STOP_MARK,
     UNITS_FILE,
     Request,
@@ -252,7 +253,9 @@ def _open_outputs(folder: Path, first: int, count: int) -> tuple[dict[int, int],
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
     folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
-        records = {index: os.open(f"{index}.jsonl", flags, 0o644, dir_fd=folder_fd) for index in range(first, count)}
+        records = {
+            index: os.open(f"{index}{RECORDS_SUFFIX}", flags, 0o644, dir_fd=folder_fd) for index in range(first, count)
+        }
         errors = os.open(LOAD_ERRORS_FILE, flags, 0o644, dir_fd=folder_fd) if first == 0 else None
         return records, errors
     finally:

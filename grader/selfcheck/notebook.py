@@ -8,7 +8,6 @@ table) are read from the notebook as last saved, since a kernel never sees Markd
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,8 @@ from grader.pipeline import build_items, gather_evidence
 from grader.read.submission import read_submission
 from grader.report.feedback import render_question
 from grader.results import QuestionResult
-from grader.run.client import parse_record
-from grader.run.protocol import ItemResult, Limits
+from grader.run.client import parse_records
+from grader.run.protocol import ItemResult, Limits, record_bytes
 from grader.run.student import RawEncoder, decode_arguments, fetch
 from grader.selfcheck.kit import Kit, load_kit
 
@@ -118,9 +117,7 @@ def _items(kit: Kit, namespace: dict[str, Any]) -> dict[str, ItemResult]:
     items = build_items(kit.exercise, kit.cases)
     decode_arguments(items)  # as the sandbox's warm process does: each call gets a fresh copy
     for item in items:
-        records = [
-            parse_record(json.dumps(raw).encode(), encoder.max_elements)
-            for raw in fetch(item, [namespace], {NOTEBOOK}, encoder)
-        ]
+        returned = [record_bytes(*raw) for raw in fetch(item, [namespace], {NOTEBOOK}, encoder)]
+        records = parse_records(b"".join(returned), encoder.max_elements)
         fetched[item.id] = ItemResult("done", records=records)
     return fetched

@@ -47,6 +47,17 @@ def value(result: RunResult, name: str):
     return record.value
 
 
+def test_arrays_in_the_other_byte_order_come_back_as_their_values(tmp_path):
+    # dtype.name is "float64" for big-endian floats too: sent as they were, their bytes read back as other numbers
+    result = run(tmp_path, """
+        import numpy as np
+        def big(): return np.array([[1.5], [-2.0]], dtype=">f8")
+        def ints(): return [np.arange(3, dtype=">i4"), np.array(7, dtype="<u2")]
+    """, ["big", "ints"])
+    assert value(result, "big").tolist() == [[1.5], [-2.0]] and value(result, "big").dtype == np.float64
+    assert [part.tolist() for part in value(result, "ints")] == [[0, 1, 2], 7]
+
+
 def test_values_come_back_as_plain_data(tmp_path):
     result = run(tmp_path, """
         import numpy as np
@@ -553,7 +564,7 @@ def test_forged_progress_events_cannot_extend_a_job_or_reach_the_next(tmp_path):
                         os.write(3, ('{"event": "start", "item": %d}\\n' % item).encode())
                     except OSError:
                         pass
-                for path in glob.glob(root + "/job*/box/out/*.jsonl"):
+                for path in glob.glob(root + "/job*/out/*.rec"):
                     try:
                         open(path, "w").write('{"error": "sabotaged"}\\n')
                     except OSError:

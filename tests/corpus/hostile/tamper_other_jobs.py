@@ -31,7 +31,7 @@ def _other_jobs():
 def _tamper():
     for path in _other_jobs():
         try:
-            if os.path.isfile(path) and path.endswith((".json", ".jsonl", ".py")):
+            if os.path.isfile(path) and path.endswith((".json", ".rec", ".py")):
                 with open(path, "w") as handle:
                     handle.write('{"value": {"t": "none"}}\n')
             elif os.path.isdir(path) and path.rstrip("/").endswith("out"):
