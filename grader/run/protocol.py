@@ -14,7 +14,7 @@ import binascii
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +90,8 @@ class Request:
         """As JSON, with the items (the same for every submission of a batch) in a file written once, and without the
         code units: those go in a file of their own (`units_json`) that only the student process reads, so that the
         sandbox's own processes never hold a student's code."""
-        data = asdict(replace(self, items=[], units=[]))
-        del data["items"], data["units"]
-        return {**data, "items_file": items_file}
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("items", "units")}
+        return {**data, "limits": asdict(self.limits), "items_file": items_file}
 
     @classmethod
     def from_json(cls, data: dict[str, Any], items: list[Item]) -> Request:
