@@ -14,6 +14,7 @@ import random
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import tempfile
 import threading
@@ -28,7 +29,10 @@ from grader.run.boot import (
     RECORDS_PARENT,
     STOP_SECONDS,
     SandboxError,
+    SpareProcess,
     batch_folder,
+    boot,
+    boot_with_spare,
     kept_fonts,
     made_cache_folder,
     remove_folder,
@@ -136,18 +140,27 @@ class SandboxPool:
         started early serves the first kind whose modules include what it loaded; one that loaded modules no kind
         wants (a wrong guess) is stopped: they would weigh on every fork and count against the memory limit."""
         booted, self._booted = self._booted, None
+        spare = booted.spare if booted is not None else None
+        kinds = ([False] if self.plain else []) + ([True] if self.preload else [])
         try:
-            for plots in ([False] if self.plain else []) + ([True] if self.preload else []):
+            for count, plots in enumerate(kinds, 1):
                 config = self._warm_config(plots)
-                taken = booted if booted is not None and set(booted.preload) <= set(config["preload"]) else None
-                self._warm_processes[plots] = WarmProcess(
-                    self._tmp, config, taken.process if taken else None, self._fonts
-                )
-                booted = None if taken is not None else booted
+                process: subprocess.Popen[bytes] | SpareProcess
+                if booted is not None and set(booted.preload) <= set(config["preload"]):
+                    process, booted = booted.process, None
+                elif spare is not None:
+                    process, spare = spare, None
+                elif count < len(kinds):  # the next kind's process is this one's spare
+                    process, spare = boot_with_spare(self._tmp, fonts=self._fonts)
+                else:
+                    process = boot(self._tmp, fonts=self._fonts)
+                self._warm_processes[plots] = WarmProcess(self._tmp, config, process, self._fonts)
         except BaseException:
             self.__exit__()
             raise
         finally:
+            if spare is not None:
+                spare.close()
             if booted is not None:
                 stop_process(booted.process)
         return self
@@ -166,6 +179,7 @@ class SandboxPool:
             "isolation": self.isolation,
             "hidden": self._covered,
             "preload": self.preload if plots else [],
+            "fonts": str(self._fonts or "") if plots else "",  # a spare was booted without them
             "records": str(self._records or ""),
             "supervisors": self.jobs,  # each runs one job at a time, job after job
         }

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from grader.run.boot import SandboxError, boot, stop_process
+from grader.run.boot import SPARE_LINE, SandboxError, SpareProcess, boot, stop_process
 from grader.run.protocol import job_record
 
 POLL_SECONDS = 0.2
@@ -22,10 +22,16 @@ class WarmProcess:
     """A warm process serving the batch folder `folder` with the settings `config` (see grader/run/zygote.py)."""
 
     def __init__(
-        self, folder: Path, config: dict, booted: subprocess.Popen[bytes] | None = None, fonts: Path | None = None
+        self,
+        folder: Path,
+        config: dict,
+        booted: subprocess.Popen[bytes] | SpareProcess | None = None,
+        fonts: Path | None = None,
     ) -> None:
         self.folder, self.config, self.fonts = folder, config, fonts
-        self.process = booted if booted is not None else boot(folder, fonts=fonts)
+        self.process: subprocess.Popen[bytes] | SpareProcess = (
+            booted if booted is not None else boot(folder, fonts=fonts)
+        )
         self.ready = False
         self._configure()
 
@@ -74,9 +80,18 @@ class WarmProcess:
             if time.monotonic() > deadline:
                 raise SandboxError(f"the sandbox process was not ready after {READY_SECONDS:g} s")
             readable, _, _ = select.select([self.stdout], [], [], POLL_SECONDS)
-            if readable and self.stdout.readline().strip() != b"ready":
+            line = self.read_line() if readable else None
+            if line is not None and line.strip() != b"ready":
                 raise SandboxError("the sandbox process did not start")
-            self.ready = bool(readable)
+            self.ready = line is not None
+
+    def read_line(self) -> bytes | None:
+        """Its next line, or None for the line a spare names itself with (first of all, once), which is taken here."""
+        line = self.stdout.readline()
+        if isinstance(self.process, SpareProcess) and line.startswith(SPARE_LINE) and not self.process.pid:
+            self.process.named(line)
+            return None
+        return line
 
     def begin_stop(self) -> None:
         """Ask it to stop, without waiting: `stop` waits for it."""
@@ -93,8 +108,8 @@ def lines_from(processes: list[WarmProcess]) -> list[str]:
     readable, _, _ = select.select([p.stdout for p in processes], [], [], POLL_SECONDS)
     lines = []
     for process in processes:
-        if process.stdout in readable:
-            line = process.stdout.readline().decode(errors="replace").strip()
+        if process.stdout in readable and (read := process.read_line()) is not None:
+            line = read.decode(errors="replace").strip()
             if line == "ready":
                 process.ready = True
             else:

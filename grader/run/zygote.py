@@ -14,6 +14,7 @@ import gc
 import importlib
 import json
 import os
+import select
 import signal
 import stat
 import sys
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.run import isolation, student, supervisor
-from grader.run.boot import KEPT_FONTS_ENV, remove_folder
+from grader.run.boot import KEPT_FONTS_ENV, SPARE_LINE, remove_folder
 from grader.run.protocol import JOB_RECORD, STOP_MARK, Item, Request
 
 PR_SET_PDEATHSIG = 1
@@ -192,6 +193,8 @@ def serve(supervisors: int) -> None:
             pid, status = os.wait()
         except ChildProcessError:
             break
+        if pid not in running:  # the spare this process forked, which has ended
+            continue
         running.discard(pid)
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
         if code == supervisor.NO_MORE_JOBS:  # stdin ended
@@ -278,9 +281,10 @@ def _claimed(job_dir: Path) -> bool:
 
 
 def _wait_for_supervisors() -> None:
+    """Every child of this process group (not a spare, which has a session of its own) has ended."""
     while True:
         try:
-            os.wait()
+            os.waitpid(0, 0)
         except ChildProcessError:
             return
 
@@ -295,6 +299,13 @@ def _remove_the_batchs_folders() -> None:
 
 
 _grader_pid = 0
+_grader_pidfd = -1  # a spare's: the grader is not its parent, so it watches the grader's pidfd
+
+
+def _grader_alive() -> bool:
+    if _grader_pidfd >= 0:
+        return not select.select([_grader_pidfd], [], [], 0)[0]
+    return os.getppid() == _grader_pid
 
 
 def _shut_down(signum: int, frame: object) -> None:
@@ -302,13 +313,13 @@ def _shut_down(signum: int, frame: object) -> None:
     and only then we exit. The files are the grader's while it lives; if it is gone, nobody else will
     remove them, so we do. A SIGHUP while the grader is still our parent came from the end of the grader's
     thread that started us (the kernel sends it then too): the grader lives on, and so do we."""
-    if signum == signal.SIGHUP and os.getppid() == _grader_pid:
+    if signum == signal.SIGHUP and _grader_alive():
         return
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     os.killpg(0, signal.SIGTERM)  # this process group is the warm process and its supervisors
     _wait_for_supervisors()
-    if signum == signal.SIGHUP and os.getppid() != _grader_pid:  # by now re-parenting shows
+    if signum == signal.SIGHUP and not _grader_alive():  # by now re-parenting shows
         _remove_the_batchs_folders()
     os._exit(0)
 
@@ -330,6 +341,42 @@ def _watch_the_grader(grader_pid: int) -> None:
     ignored, and none follows): so we also look, twice a second, and stop once the grader is gone."""
     while os.getppid() == grader_pid:
         time.sleep(0.5)
+    os.kill(os.getpid(), signal.SIGHUP)
+
+
+def _forked_spare(descriptors: str) -> bool:
+    """Fork the spare (boot.boot_with_spare): a warm process of its own, with this one's imports so far, reading
+    its settings and jobs from the first of `descriptors` and writing to the second, in a session of its own (each
+    warm process stops its own supervisors), watching the grader through a pidfd. True in the spare."""
+    global _grader_pidfd
+    spare_in, spare_out = (int(number) for number in descriptors.split(","))
+    grader = os.pidfd_open(_grader_pid)
+    if not _grader_alive():  # the grader ended before the pidfd was made: it may name another process
+        _shut_down(signal.SIGHUP, None)
+    signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)  # until the spare is in a session of its own
+    pid = os.fork()
+    if pid:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
+        for descriptor in (spare_in, spare_out, grader):
+            os.close(descriptor)
+        return False
+    os.setsid()
+    os.dup2(spare_in, 0)
+    os.dup2(spare_out, 1)
+    for descriptor in (spare_in, spare_out):
+        os.close(descriptor)
+    _grader_pidfd = grader
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
+    try:
+        os.write(1, SPARE_LINE + b"%d\n" % os.getpid())
+    except OSError:  # the grader closed it unused
+        os._exit(0)
+    threading.Thread(target=_watch_from_the_spare, daemon=True).start()
+    return True
+
+
+def _watch_from_the_spare() -> None:
+    select.select([_grader_pidfd], [], [])
     os.kill(os.getpid(), signal.SIGHUP)
 
 
@@ -369,21 +416,27 @@ def _report_grader_error(job_dir: Path, text: str) -> None:
 
 
 def main() -> None:
-    """argv: [root of the grader, the grader's pid, JSON [plotting modules to import at once]]. Boots (imports)
-    at once; then reads its batch's settings, a JSON line on stdin: {"isolation": ..., "hidden": [folders to
-    cover], "preload": [modules], "records": the folder of returned values or "", "supervisors": how many}. The
-    grader can start this process before it knows them (`boot.start_early`), and hands over jobs only once it has
-    said it is ready (its buffered stdin has read nothing past the settings then)."""
+    """argv: [root of the grader, the grader's pid, JSON [plotting modules to import at once], and for a process with
+    a spare, "IN,OUT": the descriptors of the spare's pipes]. Boots (imports) at once (a spare is forked half-way,
+    and imports only what its settings name); then reads its batch's settings, a JSON line on stdin: {"isolation":
+    ..., "hidden": [folders to cover], "preload": [modules], "fonts": where matplotlib's font list is kept or "",
+    "records": the folder of returned values or "", "supervisors": how many}. The grader can start this process
+    before it knows them (`boot.start_early`), and hands over jobs only once it has said it is ready (its buffered
+    stdin has read nothing past the settings then)."""
     _stop_with_the_grader(int(sys.argv[2]))
     preload_common()
-    preload(json.loads(sys.argv[3]) if len(sys.argv) > 3 else [])
+    spare = len(sys.argv) > 4 and _forked_spare(sys.argv[4])
+    preload(json.loads(sys.argv[3]) if len(sys.argv) > 3 and not spare else [])
     line = sys.stdin.readline()
-    if not line:  # the grader ended before it needed us
-        _remove_the_batchs_folders()
+    if not line:  # the grader ended before it needed us (a spare: it did not need it)
+        if not spare:
+            _remove_the_batchs_folders()
         return
     config = json.loads(line)
     global _records_folder
     _records_folder = config.get("records", "")
+    if config.get("fonts"):  # where matplotlib's font list is kept, for a process booted without it (a spare)
+        os.environ[KEPT_FONTS_ENV] = config["fonts"]
     preload(config.get("preload", []))
     isolation.enter_shared_namespaces(config["isolation"], [Path(p) for p in config["hidden"]])
     gc.freeze()  # children's collections then skip what is loaded now, so fewer pages get copied

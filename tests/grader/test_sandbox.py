@@ -23,6 +23,7 @@ import pytest
 
 from grader.read.flags import PROTECTED_PACKAGES
 from grader.read.units import Unit
+from grader.run.boot import SpareProcess, batch_folder, boot_with_spare, start_early
 from grader.run.client import Job, RunResult, SandboxPool
 from grader.run.protocol import Item, Limits, TooBig, Unsupported, encode_array
 
@@ -334,13 +335,20 @@ def _zygote_processes() -> list[str]:
     return [line for line in listing.splitlines() if "grader.run.zygote" in line]
 
 
+PLOTTING = pytest.param(True, marks=pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None,
+                                                      reason="needs matplotlib (the report extra)"))
+
+
+@pytest.mark.parametrize("plotting", [False, PLOTTING], ids=["plain", "plotting"])
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL])
-def test_stopping_the_grader_leaves_no_process_and_no_files(tmp_path, stop):
-    """A CI cancel (SIGTERM) or a hard kill mid-batch: student code, supervisors and files all go."""
+def test_stopping_the_grader_leaves_no_process_and_no_files(tmp_path, stop, plotting):
+    """A CI cancel (SIGTERM) or a hard kill mid-batch: student code, supervisors and files all go; with a class
+    of which some plot, those of both warm processes (the second is the first's spare)."""
     klass = tmp_path / "class"
     klass.mkdir()
     for n in range(3):
-        (klass / f"s{n}.py").write_text("import os, time\nif os.fork() == 0:\n    os.setsid()\n"
+        plots = "import matplotlib.pyplot\n" if plotting and n == 1 else ""
+        (klass / f"s{n}.py").write_text(plots + "import os, time\nif os.fork() == 0:\n    os.setsid()\n"
                                         "while True:\n    time.sleep(1)\n")
     before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
     batch = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(klass), "--timeout", "60", "--jobs", "2"],
@@ -388,9 +396,9 @@ from grader import launch
 from grader.run import boot
 seen = {}
 start_early = boot.start_early
-def watched(preload, fonts):
+def watched(preload, fonts, **options):
     seen["click loaded at the start"] = "click" in sys.modules
-    start_early(preload, fonts)
+    start_early(preload, fonts, **options)
     seen["process"] = boot._early[0].process if boot._early else None
 boot.start_early = watched
 def after_the_command():  # registered first, so it runs after the entry point's own exit handler
@@ -658,13 +666,57 @@ def test_modules_a_batch_imports_are_loaded_once_before_the_jobs_that_import_the
     assert _preloaded(tmp_path, ["json.tool"], [True], plain=False) == [True]
 
 
-def _plotting_batch(tmp_path: Path, own_work: bool = True, isolation: str = "auto") -> None:
+def test_the_second_warm_process_is_the_first_ones_spare_and_leaves_nothing(tmp_path):
+    """A batch that wants a warm process of each kind starts one interpreter: the second is a spare the first forked
+    once numpy was imported, before anything of a kind's; it serves its own kind, and goes with the pool."""
+    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    path = tmp_path / "student.py"
+    path.write_text("import sys\nLOADED_BEFORE = 'json.tool' in sys.modules\n")
+    unit = Unit(kind="module", label="student.py", path="student.py")
+    items = [Item(id="LOADED_BEFORE", kind="value", name="LOADED_BEFORE")]
+    jobs = [Job(str(n), [(path, "student.py")], [unit], items, plots=n % 2 == 0) for n in range(4)]
+    with SandboxPool(FAST, jobs=2, preload=["json.tool"]) as pool:
+        runs = sorted(pool.run(jobs), key=lambda run: int(run.key))
+        first, spare = pool._warm_processes[False].process, pool._warm_processes[True].process
+        assert isinstance(spare, SpareProcess) and spare.poll() is None
+        parent = int(Path(f"/proc/{spare.pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        groups = os.getpgid(first.pid), os.getpgid(spare.pid)  # each stops its own supervisors: a group of its own
+    assert parent == first.pid and groups == (first.pid, spare.pid)  # forked by the first, not started by the grader
+    assert [bool(value(run, "LOADED_BEFORE")) for run in runs] == [True, False, True, False]
+    assert first.poll() is not None and spare.poll() is not None
+    assert _left_behind(before) == ([], set())
+
+
+def test_an_unused_spare_leaves_without_touching_the_batch(tmp_path):
+    """A batch of one kind closes the spare: it leaves at once, and the batch it shares a folder with goes on."""
+    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    process, spare = boot_with_spare(batch_folder())
+    folder = Path(f"/proc/{process.pid}/cwd").resolve()
+    spare.close()
+    assert spare.pid == 0 and spare.poll() == -1  # closed before it said its pid: not ours to watch any more
+    deadline = time.monotonic() + 15
+    while len(_zygote_processes()) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_zygote_processes()) == 1 and folder.is_dir()  # the spare is gone; the batch's folder is not
+    process.stdin.close()  # no settings: the warm process leaves, and removes its folder
+    process.wait(timeout=30)
+    assert _left_behind(before) == ([], set())
+
+
+def _plotting_batch(tmp_path: Path, own_work: bool = True, isolation: str = "auto", both_kinds: bool = False) -> None:
+    """A batch whose job plots; `both_kinds`: and one that does not, after an early start that guessed no plotting
+    (so the plotting warm process is that start's spare)."""
     path = tmp_path / "student.py"
     path.write_text("import matplotlib.pyplot as plt\nVALUE = 1.0\n")
     unit = Unit(kind="module", label="student.py", path="student.py")
-    job = Job("0", [(path, "student.py")], [unit], [Item(id="VALUE", kind="value", name="VALUE")], plots=True)
-    with SandboxPool(FAST, preload=["matplotlib.pyplot"], plain=False, own_work=own_work, isolation=isolation) as pool:
-        assert value(next(pool.run([job])), "VALUE") == 1.0
+    jobs = [Job(str(n), [(path, "student.py")], [unit], [Item(id="VALUE", kind="value", name="VALUE")], plots=n == 0)
+            for n in range(2 if both_kinds else 1)]
+    if both_kinds:
+        start_early([], None, spare=True)
+    with SandboxPool(FAST, preload=["matplotlib.pyplot"], plain=both_kinds, own_work=own_work,
+                     isolation=isolation) as pool:
+        assert [value(run, "VALUE") for run in pool.run(jobs)] == [1.0] * len(jobs)
+        assert isinstance(pool._warm_for(True).process, SpareProcess) == both_kinds
 
 
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib (the report extra)")
@@ -681,6 +733,9 @@ def test_matplotlibs_font_list_is_made_once_not_by_every_batch(tmp_path, monkeyp
     font_list.write_text(json.dumps(fonts))
     _plotting_batch(tmp_path)
     assert json.loads(font_list.read_text()).get("kept_between_batches") is True
+    font_list.unlink()  # the plotting warm process a spare, booted without the kept list's folder: kept all the same
+    _plotting_batch(tmp_path, both_kinds=True)
+    assert [p.name for p in kept.iterdir()] == [font_list.name]
 
 
 def test_a_font_list_is_kept_only_where_no_students_code_can_write_it(tmp_path, monkeypatch):
