@@ -330,6 +330,11 @@ def test_a_batch_survives_the_death_of_the_warm_process(tmp_path, how):
     assert all("stopped" in error for error in errors), errors
 
 
+def _batch_folders() -> set[str]:
+    """The batches' folders: on disk, and in RAM (the values jobs return)."""
+    return set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) | set(glob.glob("/dev/shm/rnn-grader-*"))
+
+
 def _zygote_processes() -> list[str]:
     listing = subprocess.run(["ps", "-ww", "-eo", "pid=,args="], capture_output=True, text=True).stdout  # full width
     return [line for line in listing.splitlines() if "grader.run.zygote" in line]
@@ -350,7 +355,7 @@ def test_stopping_the_grader_leaves_no_process_and_no_files(tmp_path, stop, plot
         plots = "import matplotlib.pyplot\n" if plotting and n == 1 else ""
         (klass / f"s{n}.py").write_text(plots + "import os, time\nif os.fork() == 0:\n    os.setsid()\n"
                                         "while True:\n    time.sleep(1)\n")
-    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    before = _batch_folders()
     batch = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(klass), "--timeout", "60", "--jobs", "2"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
@@ -361,20 +366,20 @@ def test_stopping_the_grader_leaves_no_process_and_no_files(tmp_path, stop, plot
     batch.send_signal(stop)
     batch.wait(timeout=30)
     deadline = time.monotonic() + 15
-    while (_zygote_processes() or set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) - before) and (
+    while (_zygote_processes() or _batch_folders() - before) and (
             time.monotonic() < deadline):
         time.sleep(0.1)
     assert _zygote_processes() == []  # the warm process, supervisors and student code share its command line
-    assert set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) - before == set()
+    assert _batch_folders() - before == set()
 
 
 def _left_behind(before: set[str]) -> tuple[list[str], set[str]]:
     """Warm processes and batch folders still there after a command, waited for up to 15 s."""
     deadline = time.monotonic() + 15
-    while (_zygote_processes() or set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) - before) and (
+    while (_zygote_processes() or _batch_folders() - before) and (
             time.monotonic() < deadline):
         time.sleep(0.1)
-    return _zygote_processes(), set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) - before
+    return _zygote_processes(), _batch_folders() - before
 
 
 def test_a_check_without_code_stops_the_warm_process_it_started_early(tmp_path):
@@ -383,7 +388,7 @@ def test_a_check_without_code_stops_the_warm_process_it_started_early(tmp_path):
     folder = tmp_path / "homework"
     folder.mkdir()
     (folder / "derivation.md").write_text("$$ h_t = \\tanh(W_H h_{t-1} + W_X x_t) $$\n")
-    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    before = _batch_folders()
     command = [sys.executable, "-m", "grader", "check", str(folder), "--exercise", "rnn-bptt"]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
@@ -415,7 +420,7 @@ def test_the_entry_point_starts_a_checks_sandbox_first_and_stops_it_when_unused(
     """`check FILE` as typed: the warm process starts before click (and numpy, pydantic) is imported; the check
     takes it over, and a command that never gets there (a usage error, --help) stops it on the way out."""
     work = Path(__file__).parents[1] / "corpus" / "correct" / "student02_vectorised.py"
-    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    before = _batch_folders()
     command = [sys.executable, "-c", ENTRY_PROBE, "check", str(work), *arguments]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == {"--no-such-option": 2}.get("".join(arguments), 1 if not arguments else 0), done.stderr
@@ -440,7 +445,7 @@ def test_an_early_sandbox_started_with_other_settings_is_not_taken_over():
         "    print(boot._early[0].process is first, first.poll() is not None)\n"
         "print(boot.started_early())\n"
     )
-    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    before = _batch_folders()
     done = subprocess.run([sys.executable, "-c", probe, str(work)], capture_output=True, text=True, timeout=60)
     assert done.stdout.splitlines() == ["True", "False True", "False"], done.stderr
     assert _left_behind(before) == ([], set())
@@ -449,7 +454,7 @@ def test_an_early_sandbox_started_with_other_settings_is_not_taken_over():
 def test_a_check_killed_while_the_warm_process_boots_leaves_nothing(tmp_path):
     """A hard kill in the first moments of a check, when the warm process may still be importing."""
     work = Path(__file__).parents[1] / "corpus" / "correct" / "student02_vectorised.py"
-    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    before = _batch_folders()
     check = subprocess.Popen([sys.executable, "-m", "grader", "check", str(work), "--exercise", "rnn-bptt"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
@@ -572,7 +577,7 @@ def test_forged_progress_events_cannot_extend_a_job_or_reach_the_next(tmp_path):
                         os.write(3, ('{"event": "start", "item": %d}\\n' % item).encode())
                     except OSError:
                         pass
-                for path in glob.glob(root + "/job*/out/*.rec"):
+                for path in glob.glob(root + "/job*/out/*.rec") + glob.glob("/dev/shm/rnn-grader-*/job*/*.rec"):
                     try:
                         open(path, "w").write('{"error": "sabotaged"}\\n')
                     except OSError:
@@ -669,7 +674,7 @@ def test_modules_a_batch_imports_are_loaded_once_before_the_jobs_that_import_the
 def test_the_second_warm_process_is_the_first_ones_spare_and_leaves_nothing(tmp_path):
     """A batch that wants a warm process of each kind starts one interpreter: the second is a spare the first forked
     once numpy was imported, before anything of a kind's; it serves its own kind, and goes with the pool."""
-    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    before = _batch_folders()
     path = tmp_path / "student.py"
     path.write_text("import sys\nLOADED_BEFORE = 'json.tool' in sys.modules\n")
     unit = Unit(kind="module", label="student.py", path="student.py")
@@ -689,7 +694,7 @@ def test_the_second_warm_process_is_the_first_ones_spare_and_leaves_nothing(tmp_
 
 def test_an_unused_spare_leaves_without_touching_the_batch(tmp_path):
     """A batch of one kind closes the spare: it leaves at once, and the batch it shares a folder with goes on."""
-    before = set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*"))
+    before = _batch_folders()
     process, spare = boot_with_spare(batch_folder())
     folder = Path(f"/proc/{process.pid}/cwd").resolve()
     spare.close()

@@ -1,5 +1,5 @@
 # HOSTILE corpus entry: tampers with everything it can find at import and from grad_W_y: the
-# other submissions' sandbox folders and result files under the system temp folder (overwritten
+# other submissions' sandbox folders and result files under the system temp folder and /dev/shm (overwritten
 # with garbage, removed where possible), and the grader's own source files (opened for writing
 # only, never changed, so a failure of the sandbox cannot damage a checkout). Answers are correct.
 import glob
@@ -17,6 +17,7 @@ def _other_jobs():
     """Everything in this batch's folder (two levels above the working directory) and in other batches'."""
     roots = {os.path.dirname(os.path.dirname(os.getcwd()))}
     roots |= set(glob.glob(os.path.join(tempfile.gettempdir(), "rnn-grader-*")))
+    roots |= set(glob.glob("/dev/shm/rnn-grader-*"))  # where the values jobs return are, when it exists
     seen = 0
     for root in roots:
         for folder, _, files in os.walk(root):
