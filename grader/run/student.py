@@ -46,8 +46,12 @@ class Events:
         self._fd = fd
 
     def send(self, **event: Any) -> None:
-        line = (json.dumps(event) + "\n").encode()
-        os.write(self._fd, line[:60_000])
+        self.send_all([event])
+
+    def send_all(self, events: list[dict[str, Any]]) -> None:
+        """Events that happen together, in one write: the supervisor wakes once for them."""
+        lines = "".join(json.dumps(event) + "\n" for event in events).encode()
+        os.write(self._fd, lines[:60_000])
 
 
 # ---------------------------------------------------------------- import guards
@@ -441,16 +445,17 @@ def serve(
     namespaces, errors = load_units(request.units, request.package)
     if errors_fd is not None and errors:
         _write_load_errors(errors_fd, errors)
-    events.send(event="loaded", errors=len(errors))
     files = {unit.label for unit in request.units}
     files |= {f"{u.label}, cell {n}" for u in request.units for n in range(1, len(u.cells) + 1)}
     encoder = RawEncoder(request.limits.max_elements)
+    ended = [{"event": "loaded", "errors": len(errors)}]  # sent with the next item's start
     for index in range(first_item, len(request.items)):
-        events.send(event="start", item=index)
+        events.send_all([*ended, {"event": "start", "item": index}])
         os.ftruncate(records[index], 0)  # what student code wrote into it before its turn does not count
         os.lseek(records[index], 0, os.SEEK_SET)
         with os.fdopen(records[index], "wb") as handle:
             for record, arrays in fetch(request.items[index], namespaces, files, encoder):
                 handle.write(record_bytes(record, arrays))
                 handle.flush()
-        events.send(event="done", item=index)
+        ended = [{"event": "done", "item": index}]
+    events.send_all(ended)
