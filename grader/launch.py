@@ -91,7 +91,8 @@ def _start(paths: tuple[str, ...], isolation: str, own_work: bool) -> None:
         return
     plotting = display_imports_of_file(files[0]) if len(paths) == len(files) == 1 else []
     _started_with[:] = [(isolation, own_work)]
-    start_early(plotting, kept_fonts(isolation, own_work) if plotting else None, spare=len(files) != 1)
+    class_of_files = not own_work and len(files) != 1  # a check is one submission: one kind of warm process
+    start_early(plotting, kept_fonts(isolation, own_work) if plotting else None, spare=class_of_files)
 
 
 def start_for_checks() -> None:

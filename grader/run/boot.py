@@ -143,8 +143,9 @@ SPARE_LINE = b"spare "  # how a spare's first line starts: `spare <its pid>`
 
 class SpareProcess:
     """A spare warm process (`boot_with_spare`), handled as a Popen is: the booted process's child, not the grader's,
-    so it is watched and signalled through a pidfd, made from the pid its first line names (`named`, by whoever
-    reads that line; waited for only where the pid is needed at once)."""
+    so it is watched and signalled through a pidfd, made from the pid its first line names. That line is read byte
+    by byte from the pipe itself (`take_first_line`), never through `stdout`'s buffer: what follows it (`ready`)
+    stays in the pipe, where select sees it."""
 
     def __init__(self, stdin: IO[bytes], stdout: IO[bytes]) -> None:
         self.stdin, self.stdout = stdin, stdout
@@ -152,8 +153,18 @@ class SpareProcess:
         self.pid = 0
         self._pidfd: int | None = None
 
-    def named(self, line: bytes) -> None:
-        """Its first line, `spare <pid>`; anything else (an empty line: it ended first) means it is gone."""
+    def first_line_due(self) -> bool:
+        """Whether its first line is still to be read (`take_first_line`), before any other."""
+        return self._pidfd is None and self.returncode is None
+
+    def take_first_line(self) -> None:
+        """Its first line, `spare <pid>` (waited for); anything else (the end: it left first) means it is gone."""
+        line, descriptor = b"", self.stdout.fileno()
+        while not line.endswith(b"\n") and len(line) < 40:
+            byte = os.read(descriptor, 1)
+            if not byte:
+                break
+            line += byte
         try:
             pid = int(line.removeprefix(SPARE_LINE))
             self._pidfd = os.pidfd_open(pid)  # its pid's process until it is reaped (by the warm process)
@@ -162,39 +173,47 @@ class SpareProcess:
             self.returncode = -1
 
     def _known(self) -> bool:
-        """Whether its pidfd is open, waiting for its first line if no one has read it yet."""
-        if self._pidfd is None and self.returncode is None:
-            self.named(self.stdout.readline())
+        """Whether its pidfd is open, waiting for its first line if it has not been read yet."""
+        if self.first_line_due():
+            self.take_first_line()
         return self._pidfd is not None
 
     def poll(self) -> int | None:
         """None while it runs (or has not said its pid yet), else its return code (0: not ours to know)."""
-        if self.returncode is None and self._pidfd is None and select.select([self.stdout], [], [], 0)[0]:
-            self.named(self.stdout.readline())  # its first line, come by now (or the end: it is gone)
+        if self.first_line_due() and select.select([self.stdout], [], [], 0)[0]:
+            self.take_first_line()  # come by now (or the end: it is gone)
         if self.returncode is None and self._pidfd is not None and select.select([self._pidfd], [], [], 0)[0]:
             self._ended()
         return self.returncode
 
-    def wait(self) -> int:
+    def wait(self, timeout: float | None = None) -> int:
         if self.returncode is None and self._known():
             assert self._pidfd is not None
-            select.select([self._pidfd], [], [])
+            if not select.select([self._pidfd], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired("the spare warm process", timeout or 0.0)
             self._ended()
         return self.returncode if self.returncode is not None else -1
 
-    def terminate(self) -> None:
-        self._signal(signal.SIGTERM)
+    def ends_within(self, seconds: float) -> bool:
+        try:
+            self.wait(seconds)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
-    def kill(self) -> None:
-        self._signal(signal.SIGKILL)
-
-    def _signal(self, number: int) -> None:
+    def send_signal(self, number: int) -> None:
         if self.returncode is None and self._known():
             assert self._pidfd is not None
             try:
                 signal.pidfd_send_signal(self._pidfd, number)
             except ProcessLookupError:
                 self._ended()
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
 
     def _ended(self) -> None:
         self.returncode = 0
@@ -294,6 +313,8 @@ def _ends_within(process: subprocess.Popen[bytes] | SpareProcess, seconds: float
     already gone."""
     if process.poll() is not None:
         return True
+    if isinstance(process, SpareProcess):  # its own pidfd: its pid may be another's once the warm process reaps it
+        return process.ends_within(seconds)
     pidfd = os.pidfd_open(process.pid)  # Linux 5.3, as the supervisor's own pidfds
     try:
         waiting = select.poll()

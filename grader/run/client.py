@@ -549,6 +549,9 @@ def _open_real_directory(path: Path) -> int | None:
         return None
 
 
+UNREADABLE = "the returned data could not be read"
+
+
 def read_records(path: Path, max_elements: int, dir_fd: int | None = None) -> list[Record]:
     """The records a student process wrote, read as untrusted data: regular files only, size-capped, validated.
 
@@ -561,10 +564,11 @@ def read_records(path: Path, max_elements: int, dir_fd: int | None = None) -> li
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
-            return [Record(error="the returned data could not be read")]
+            return [Record(error=UNREADABLE)]
         if info.st_size > MAX_RECORD_FILE:
             return [Record(error="the returned data was larger than allowed")]
-        return parse_records(handle.read(MAX_RECORD_FILE), max_elements)
+        # its size as it was seen: `read(cap)` would reserve the whole cap, 256 MB, for every file
+        return parse_records(handle.read(info.st_size), max_elements)
 
 
 def read_load_errors(out_dir: int | None, count: object) -> list[str]:
@@ -586,9 +590,6 @@ def read_load_errors(out_dir: int | None, count: object) -> list[str]:
     return [str(error)[:MAX_LOAD_ERROR_CHARS] for error in errors[:count]]
 
 
-UNREADABLE = "the returned data could not be read"
-
-
 def parse_records(data: bytes, max_elements: int) -> list[Record]:
     """The records of a file the sandbox wrote (protocol.record_bytes), read as untrusted data: each line, then the
     bytes of the arrays it names. Past anything unreadable, where the next record starts is unknown: that record
@@ -598,10 +599,10 @@ def parse_records(data: bytes, max_elements: int) -> list[Record]:
         end = data.find(b"\n", at)
         if end < 0:
             end = len(data)
-        raw = RawBytes(data, end + 1)
-        if data[at:end].strip():
-            record = _parsed(data[at:end], max_elements, raw)
-            records.append(record or Record(error=UNREADABLE))
+        line, raw = data[at:end], RawBytes(data, end + 1)
+        if line.strip():
+            record = _parsed(line, max_elements, raw)
+            records.append(Record(error=UNREADABLE) if record is None else record)
             if record is None:
                 break
         at = raw.at

@@ -1,7 +1,8 @@
 """Inside the sandbox: load the submission's code, fetch the requested items, write raw values.
 
 Runs in the confined child process. Everything student code can touch here is its own result:
-the grader reads only the JSON lines written to the files it opened in `out/`, as data.
+the grader reads only the records written to the files the supervisor opened for the items (protocol.record_bytes), as
+data.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ import numpy as np
 
 from grader.read.units import Unit
 from grader.run.protocol import (
-    ALLOWED_DTYPES,
+    DTYPE_NAMES,
     MAX_LOAD_ERROR_CHARS,
     MAX_LOAD_ERRORS,
     Item,
     Request,
     decode_array,
+    elements_bound,
     record_bytes,
 )
 
@@ -295,24 +297,21 @@ class RawEncoder:
             return {"t": "unsupported", "type": type(value).__name__[:100]}
 
     def _array(self, array: np.ndarray, arrays: list[np.ndarray]) -> dict[str, Any]:
-        name = _ALLOWED_NAMES.get(array.dtype)
+        name = DTYPE_NAMES.get(array.dtype)
         if name is None and array.dtype.kind == "O":
             try:
                 array = array.astype(np.float64)
             except (TypeError, ValueError):
                 return {"t": "unsupported", "type": "array of objects"}
-        if array.size > self.max_elements:
+        if elements_bound(array.shape) > self.max_elements:  # as the grader counts it
             return {"t": "too-big", "shape": list(array.shape)}
         if name is None and array.dtype.byteorder not in "=|":  # the other byte order: sent in this machine's
             array = array.astype(array.dtype.newbyteorder("="))
-        name = _ALLOWED_NAMES.get(array.dtype)
+        name = DTYPE_NAMES.get(array.dtype)
         if name is None:
             return {"t": "unsupported", "type": f"array of {array.dtype.name}"}
         arrays.append(array.view(np.ndarray))
         return {"t": "array", "dtype": name, "shape": list(array.shape)}
-
-
-_ALLOWED_NAMES = {np.dtype(name): name for name in ALLOWED_DTYPES}  # native byte order only
 
 
 # ---------------------------------------------------------------- items

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from grader.run.boot import SPARE_LINE, SandboxError, SpareProcess, boot, stop_process
+from grader.run.boot import SandboxError, SpareProcess, boot, stop_process
 from grader.run.protocol import job_record
 
 POLL_SECONDS = 0.2
@@ -87,11 +87,10 @@ class WarmProcess:
 
     def read_line(self) -> bytes | None:
         """Its next line, or None for the line a spare names itself with (first of all, once), which is taken here."""
-        line = self.stdout.readline()
-        if isinstance(self.process, SpareProcess) and line.startswith(SPARE_LINE) and not self.process.pid:
-            self.process.named(line)
+        if isinstance(self.process, SpareProcess) and self.process.first_line_due():
+            self.process.take_first_line()
             return None
-        return line
+        return self.stdout.readline()
 
     def begin_stop(self) -> None:
         """Ask it to stop, without waiting: `stop` waits for it."""

@@ -2,8 +2,10 @@
 
 Started by the grader with a scrubbed environment. Forks its supervisors once for the batch; they read the jobs
 from stdin, one fixed-size record each (the job's folder, padded), and for each write
-`outcome.json` into its job directory and then the line `done <job directory>` to stdout. Holds no expected answers
-and imports nothing of the judge.
+`outcome.json` into its job directory and then the line `done <job directory>` to stdout; the process itself writes
+`ready` once its supervisors are forked. A process started for a class forks a spare half-way (`_forked_spare`), a
+warm process of its own on pipes of its own, whose first line is `spare <its pid>`. Holds no expected answers and
+imports nothing of the judge.
 """
 
 from __future__ import annotations
@@ -293,7 +295,10 @@ _records_folder = ""  # the batch's folder of returned values, when it is not in
 
 
 def _remove_the_batchs_folders() -> None:
-    remove_folder(Path.cwd())
+    try:
+        remove_folder(Path.cwd())
+    except OSError:  # removed already (by the grader)
+        pass
     if _records_folder:
         remove_folder(Path(_records_folder))
 
@@ -312,7 +317,8 @@ def _shut_down(signum: int, frame: object) -> None:
     """SIGTERM (the grader asks) or SIGHUP (the grader died): every supervisor kills its student code,
     and only then we exit. The files are the grader's while it lives; if it is gone, nobody else will
     remove them, so we do. A SIGHUP while the grader is still our parent came from the end of the grader's
-    thread that started us (the kernel sends it then too): the grader lives on, and so do we."""
+    thread that started us (the kernel sends it then too): the grader lives on, and so do we. (A spare, whose parent
+    is the warm process that forked it, asks the grader's pidfd instead: `_grader_alive`.)"""
     if signum == signal.SIGHUP and _grader_alive():
         return
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -428,9 +434,10 @@ def main() -> None:
     spare = len(sys.argv) > 4 and _forked_spare(sys.argv[4])
     preload(json.loads(sys.argv[3]) if len(sys.argv) > 3 and not spare else [])
     line = sys.stdin.readline()
-    if not line:  # the grader ended before it needed us (a spare: it did not need it)
-        if not spare:
-            _remove_the_batchs_folders()
+    if not line and spare:  # the grader did not need it: gone at once, touching nothing
+        os._exit(0)
+    if not line:  # the grader ended before it needed us
+        _remove_the_batchs_folders()
         return
     config = json.loads(line)
     global _records_folder

@@ -453,7 +453,7 @@ def test_decode_raw_decodes_any_tree_or_raises_value_error(tree: object, raw: by
          "too-big-none"],
 )
 def test_malformed_trees_raise_value_error(tree: dict) -> None:
-    # these escaped client._record (which catches ValueError, TypeError, KeyError, AttributeError,
+    # these escaped client._parsed (which catches ValueError, TypeError, KeyError, AttributeError,
     # RecursionError; OverflowError got past it and ended the grading run)
     with pytest.raises(ValueError):
         decode_raw(tree, MAX_ELEMENTS, RawBytes(b"", 0))
@@ -463,6 +463,21 @@ def test_an_empty_dimension_does_not_excuse_a_huge_one() -> None:
     # (0, 2**62) is an empty array numpy would happily make; refused like any oversized shape
     with pytest.raises(ValueError, match="larger than allowed"):
         decode_raw({"t": "array", "dtype": "int8", "shape": [0, 2**62]}, MAX_ELEMENTS, RawBytes(b"", 0))
+
+
+def test_a_shape_of_more_dimensions_than_numpy_allows_is_refused_at_once() -> None:
+    # student code can write its own records: a product of two million large sizes would take the grader an hour
+    with fast(0.5), pytest.raises(ValueError, match="malformed shape"):
+        decode_raw({"t": "array", "dtype": "int8", "shape": [4_000_000] * 2_000_000}, MAX_ELEMENTS, RawBytes(b"", 0))
+
+
+def test_an_empty_array_the_grader_would_refuse_is_sent_as_too_big_and_the_rest_still_comes_back() -> None:
+    # the sandbox counts sizes as the grader does: (0, 100) is over the limit of 64, not 0 elements
+    tree, arrays = RawEncoder(MAX_ELEMENTS).encode([np.zeros((0, 100)), np.ones(2)])
+    data = record_bytes({"value": tree}, arrays) + record_bytes({"value": {"t": "none"}}, [])
+    first, second = parse_records(data, MAX_ELEMENTS)
+    assert first.value[0] == TooBig((0, 100)) and first.value[1].tolist() == [1.0, 1.0]
+    assert second.error is None and second.value is None
 
 
 def test_an_array_takes_exactly_its_bytes_and_no_more_than_there_are() -> None:

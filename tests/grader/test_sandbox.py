@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import array
 import contextlib
+import fcntl
 import glob
 import importlib.util
 import json
 import os
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import textwrap
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -23,9 +28,18 @@ import pytest
 
 from grader.read.flags import PROTECTED_PACKAGES
 from grader.read.units import Unit
-from grader.run.boot import SpareProcess, batch_folder, boot_with_spare, start_early
+from grader.run import warm as warm_module
+from grader.run.boot import (
+    SpareProcess,
+    batch_folder,
+    boot_with_spare,
+    remove_folder,
+    start_early,
+    stop_process,
+)
 from grader.run.client import Job, RunResult, SandboxPool
 from grader.run.protocol import Item, Limits, TooBig, Unsupported, encode_array
+from grader.run.warm import WarmProcess
 
 AS_ROOT = os.geteuid() == 0
 FAST = Limits(timeout=1.0, memory_mb=1024, max_elements=1000)
@@ -359,9 +373,9 @@ def test_stopping_the_grader_leaves_no_process_and_no_files(tmp_path, stop, plot
     batch = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(klass), "--timeout", "60", "--jobs", "2"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not [path for path in glob.glob(
-            f"{tempfile.gettempdir()}/rnn-grader-*/job*/started") if str(Path(path).parents[1]) not in before]:
-        time.sleep(0.05)
+    while time.monotonic() < deadline and len([path for path in glob.glob(
+            f"{tempfile.gettempdir()}/rnn-grader-*/job*/started") if str(Path(path).parents[1]) not in before]) < 2:
+        time.sleep(0.05)  # both jobs running: with a class that plots, one of them in the spare
     time.sleep(0.5)  # let the student code start its loops
     batch.send_signal(stop)
     batch.wait(timeout=30)
@@ -692,17 +706,47 @@ def test_the_second_warm_process_is_the_first_ones_spare_and_leaves_nothing(tmp_
     assert _left_behind(before) == ([], set())
 
 
+def test_a_spare_ready_before_anyone_reads_it_is_seen_ready(monkeypatch):
+    """Its first line (its pid) and `ready` may both wait in the pipe before the grader looks: reading the first
+    must leave `ready` where select sees it (a buffered read took both, and the batch waited 120 s, then failed)."""
+    monkeypatch.setattr(warm_module, "READY_SECONDS", 10.0)
+    before = _batch_folders()
+    folder = batch_folder()
+    process, spare = boot_with_spare(folder)
+    config = {"isolation": "auto", "hidden": [], "preload": [], "fonts": "", "records": "", "supervisors": 1}
+    warm = WarmProcess(folder, config, spare)
+    deadline = time.monotonic() + 60
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    while not children.read_text().split() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pid = int(children.read_text().split()[0])
+    both = len(f"spare {pid}\n") + len("ready\n")
+    waiting = array.array("i", [0])
+    while waiting[0] < both and time.monotonic() < deadline:  # both lines in the pipe, none read
+        time.sleep(0.01)
+        fcntl.ioctl(spare.stdout.fileno(), termios.FIONREAD, waiting)
+    assert waiting[0] == both
+    warm.await_ready(threading.Event())
+    assert warm.ready and spare.pid == pid
+    warm.stop()
+    stop_process(process)
+    remove_folder(folder)  # the pool's, which a pool removes as it ends
+    assert _left_behind(before) == ([], set())
+
+
 def test_an_unused_spare_leaves_without_touching_the_batch(tmp_path):
     """A batch of one kind closes the spare: it leaves at once, and the batch it shares a folder with goes on."""
     before = _batch_folders()
     process, spare = boot_with_spare(batch_folder())
     folder = Path(f"/proc/{process.pid}/cwd").resolve()
+    with pytest.raises(subprocess.TimeoutExpired):
+        spare.wait(timeout=0.1)  # it has said its pid (read here), and waits for settings
+    gone = os.pidfd_open(spare.pid)
     spare.close()
-    assert spare.pid == 0 and spare.poll() == -1  # closed before it said its pid: not ours to watch any more
-    deadline = time.monotonic() + 15
-    while len(_zygote_processes()) > 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(_zygote_processes()) == 1 and folder.is_dir()  # the spare is gone; the batch's folder is not
+    assert spare.poll() == -1  # no longer ours to watch
+    assert select.select([gone], [], [], 15)[0], "the spare did not leave"
+    os.close(gone)
+    assert process.poll() is None and folder.is_dir()  # the warm process and the batch's folder are untouched
     process.stdin.close()  # no settings: the warm process leaves, and removes its folder
     process.wait(timeout=30)
     assert _left_behind(before) == ([], set())
