@@ -115,23 +115,27 @@ class TreePoller:
 
 
 def _descendants(root: int) -> dict[int, int]:
-    """{pid: depth below root} of every living descendant of `root`."""
+    """{pid: depth below root} of every living descendant of `root`, by role: a warm process's spare (its child in
+    a session of its own, grader/run/zygote.py) is a warm process too, at depth 1."""
     children: dict[int, list[int]] = {}
+    leads_session: set[int] = set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 stat = Path(f"/proc/{entry}/stat").read_text()
             except OSError:
                 continue
-            parent = int(stat.rsplit(")", 1)[1].split()[1])  # the name in parentheses may hold spaces
-            children.setdefault(parent, []).append(int(entry))
+            fields = stat.rsplit(")", 1)[1].split()  # the name in parentheses may hold spaces
+            children.setdefault(int(fields[1]), []).append(int(entry))
+            if int(fields[3]) == int(entry):
+                leads_session.add(int(entry))
     depths: dict[int, int] = {}
     frontier = [(root, 0)]
     while frontier:
         pid, depth = frontier.pop()
         for child in children.get(pid, []):
-            depths[child] = depth + 1
-            frontier.append((child, depth + 1))
+            depths[child] = 1 if depth == 1 and child in leads_session else depth + 1
+            frontier.append((child, depths[child]))
     return depths
 
 

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import bench_grading
+import bench_memory
 from bench_grading import (
     CORPUS,
     EXERCISE,
@@ -221,7 +222,9 @@ def numpy_starts(count: int) -> float:
 
 
 def peak_memory(folder: Path, jobs: int, output: Path) -> dict[str, float]:
-    """The grader's peak resident memory while grading `folder`, and its warm process's, in MB."""
+    """The grader's peak resident memory while grading `folder`, and its largest warm process's (polled from
+    /proc: a spare warm process is not the grader's child, so the kernel's count of reaped children misses it),
+    in MB."""
     probe = (
         "import atexit, resource, sys\n"
         "def report():\n"
@@ -233,15 +236,13 @@ def peak_memory(folder: Path, jobs: int, output: Path) -> dict[str, float]:
         "sys.argv[0] = 'rnn-grader'\n"
         "main()\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe, *grade_command(folder, jobs, output)[1:]],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    line = next(line for line in done.stderr.splitlines() if line.startswith("PEAK "))
-    own, children = (int(value) / 1024 for value in line.split()[1:])
-    return {"grader_mb": own, "warm_process_mb": children}
+    command = [sys.executable, "-c", probe, *grade_command(folder, jobs, output)[1:]]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    with bench_memory.TreePoller(process.pid) as poller:
+        _, errors = process.communicate()
+    line = next(line for line in errors.splitlines() if line.startswith("PEAK "))
+    own = int(line.split()[1]) / 1024
+    return {"grader_mb": own, "warm_process_mb": poller.by_role()[0].get("warm process", 0.0)}
 
 
 # ----------------------------------------------------------------------------------- the breakdown

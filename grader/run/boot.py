@@ -187,6 +187,7 @@ class SpareProcess:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
+        """Until it ends (the timeout counts from when its first line has been read, waited for if it has not)."""
         if self.returncode is None and self._known():
             assert self._pidfd is not None
             if not select.select([self._pidfd], [], [], timeout)[0]:

@@ -14,6 +14,7 @@ import binascii
 import json
 import math
 import os
+import reprlib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,7 @@ def decode_array(data: dict[str, Any], max_elements: int) -> np.ndarray:
 _DTYPES = {name: np.dtype(name) for name in ALLOWED_DTYPES}
 DTYPE_NAMES = {dtype: name for name, dtype in _DTYPES.items()}  # in this machine's byte order only
 MAX_DIMENSIONS = 64  # numpy's own limit: a shape of more is no array's
+MAX_SIZE = np.iinfo(np.intp).max  # and no dimension is larger
 
 
 def elements_bound(shape: tuple[int, ...] | list[int]) -> int:
@@ -181,9 +183,12 @@ def _dtype(name: Any) -> np.dtype:
 
 
 def _shape(value: Any) -> tuple[int, ...]:
-    """A shape as JSON: a list of non-negative ints."""
-    if type(value) is not list or len(value) > MAX_DIMENSIONS or not all(type(n) is int and n >= 0 for n in value):
-        raise ValueError(f"malformed shape {str(value)[:100]}")
+    """A shape as JSON: a list of at most MAX_DIMENSIONS ints, each from 0 to the largest an array's size can be
+    (what comes back is untrusted: a longer list, or larger ints, would cost the grader a product of huge numbers)."""
+    if type(value) is not list or len(value) > MAX_DIMENSIONS:
+        raise ValueError(f"malformed shape {reprlib.repr(value)}")
+    if not all(type(n) is int and 0 <= n <= MAX_SIZE for n in value):
+        raise ValueError(f"malformed shape {reprlib.repr(value)}")
     return tuple(value)
 
 

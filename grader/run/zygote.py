@@ -192,11 +192,11 @@ def serve(supervisors: int) -> None:
     replaced = 0.0
     while running:
         try:
-            pid, status = os.wait()
+            # its supervisors, in its process group: a spare it forked (a session of its own) stays unreaped, so its
+            # pid is no other process's while the grader may still signal it
+            pid, status = os.waitpid(0, 0)
         except ChildProcessError:
             break
-        if pid not in running:  # the spare this process forked, which has ended
-            continue
         running.discard(pid)
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
         if code == supervisor.NO_MORE_JOBS:  # stdin ended

@@ -715,40 +715,56 @@ def test_a_spare_ready_before_anyone_reads_it_is_seen_ready(monkeypatch):
     process, spare = boot_with_spare(folder)
     config = {"isolation": "auto", "hidden": [], "preload": [], "fonts": "", "records": "", "supervisors": 1}
     warm = WarmProcess(folder, config, spare)
-    deadline = time.monotonic() + 60
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
-    while not children.read_text().split() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    pid = int(children.read_text().split()[0])
-    both = len(f"spare {pid}\n") + len("ready\n")
-    waiting = array.array("i", [0])
-    while waiting[0] < both and time.monotonic() < deadline:  # both lines in the pipe, none read
-        time.sleep(0.01)
-        fcntl.ioctl(spare.stdout.fileno(), termios.FIONREAD, waiting)
-    assert waiting[0] == both
-    warm.await_ready(threading.Event())
-    assert warm.ready and spare.pid == pid
-    warm.stop()
-    stop_process(process)
-    remove_folder(folder)  # the pool's, which a pool removes as it ends
+    try:
+        deadline = time.monotonic() + 60
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        while not children.read_text().split() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        pid = int(children.read_text().split()[0])
+        both = len(f"spare {pid}\n") + len("ready\n")
+        waiting = array.array("i", [0])
+        while waiting[0] < both and time.monotonic() < deadline:  # both lines in the pipe, none read
+            time.sleep(0.01)
+            fcntl.ioctl(spare.stdout.fileno(), termios.FIONREAD, waiting)
+        assert waiting[0] == both
+        warm.await_ready(threading.Event())
+        assert warm.ready and spare.pid == pid
+    finally:
+        warm.stop()
+        stop_process(process)
+        remove_folder(folder)  # the pool's, which a pool removes as it ends
     assert _left_behind(before) == ([], set())
 
 
-def test_an_unused_spare_leaves_without_touching_the_batch(tmp_path):
-    """A batch of one kind closes the spare: it leaves at once, and the batch it shares a folder with goes on."""
+@pytest.mark.parametrize("when", ["once it has said its pid", "before it is forked"])
+def test_an_unused_spare_leaves_without_touching_the_batch(when):
+    """A batch of one kind closes the spare: it leaves at once (before it has said its pid, or waiting for its
+    settings), and the warm process and the batch's folder go on."""
     before = _batch_folders()
     process, spare = boot_with_spare(batch_folder())
     folder = Path(f"/proc/{process.pid}/cwd").resolve()
-    with pytest.raises(subprocess.TimeoutExpired):
-        spare.wait(timeout=0.1)  # it has said its pid (read here), and waits for settings
-    gone = os.pidfd_open(spare.pid)
-    spare.close()
-    assert spare.poll() == -1  # no longer ours to watch
-    assert select.select([gone], [], [], 15)[0], "the spare did not leave"
-    os.close(gone)
-    assert process.poll() is None and folder.is_dir()  # the warm process and the batch's folder are untouched
-    process.stdin.close()  # no settings: the warm process leaves, and removes its folder
-    process.wait(timeout=30)
+    try:
+        if when == "once it has said its pid":
+            with pytest.raises(subprocess.TimeoutExpired):
+                spare.wait(timeout=0.1)  # it has said its pid (read here), and waits for settings
+            gone = os.pidfd_open(spare.pid)
+        spare.close()
+        assert spare.poll() == -1  # no longer ours to watch
+        if when == "once it has said its pid":
+            assert select.select([gone], [], [], 15)[0], "the spare did not leave"
+            os.close(gone)
+        else:  # the warm process forks it later, and it finds its pipe closed
+            children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+            deadline = time.monotonic() + 60
+            while len(_zygote_processes()) < 2 and not children.read_text().split() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            while len(_zygote_processes()) > 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert len(_zygote_processes()) == 1, "the spare did not leave"
+        assert process.poll() is None and folder.is_dir()  # the warm process and the batch's folder are untouched
+    finally:
+        process.stdin.close()  # no settings: the warm process leaves, and removes its folder
+        process.wait(timeout=30)
     assert _left_behind(before) == ([], set())
 
 
