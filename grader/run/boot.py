@@ -157,9 +157,12 @@ class SpareProcess:
         """Whether its first line is still to be read (`take_first_line`), before any other."""
         return self._pidfd is None and self.returncode is None
 
-    def take_first_line(self) -> None:
-        """Its first line, `spare <pid>` (waited for); anything else (the end: it left first) means it is gone."""
+    def take_first_line(self, timeout: float | None = None) -> None:
+        """Its first line, `spare <pid>` (waited for, at most `timeout` seconds: then it is still due); anything else
+        (the end: it left first) means it is gone. The line is written at once: once it starts, it is all there."""
         line, descriptor = b"", self.stdout.fileno()
+        if timeout is not None and not select.select([descriptor], [], [], timeout)[0]:
+            return
         while not line.endswith(b"\n") and len(line) < 40:
             byte = os.read(descriptor, 1)
             if not byte:
@@ -187,11 +190,17 @@ class SpareProcess:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        """Until it ends (the timeout counts from when its first line has been read, waited for if it has not)."""
-        if self.returncode is None and self._known():
-            assert self._pidfd is not None
-            if not select.select([self._pidfd], [], [], timeout)[0]:
-                raise subprocess.TimeoutExpired("the spare warm process", timeout or 0.0)
+        """Until it ends, or `timeout` seconds (its first line waited for within them, if it has not been read)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        if self.first_line_due():
+            self.take_first_line(left())
+        if self.first_line_due() or self._pidfd is not None and not select.select([self._pidfd], [], [], left())[0]:
+            raise subprocess.TimeoutExpired("the spare warm process", timeout or 0.0)
+        if self._pidfd is not None:
             self._ended()
         return self.returncode if self.returncode is not None else -1
 

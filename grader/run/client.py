@@ -44,6 +44,7 @@ from grader.run.protocol import (
     MAX_LOAD_ERROR_BYTES,
     MAX_LOAD_ERROR_CHARS,
     MAX_LOAD_ERRORS,
+    MAX_RECORD_LINE,
     OUTPUT_FILE,
     RECORDS_SUFFIX,
     STOP_MARK,
@@ -601,7 +602,8 @@ def parse_records(data: bytes, max_elements: int) -> list[Record]:
             end = len(data)
         line, raw = data[at:end], RawBytes(data, end + 1)
         if line.strip():
-            record = _parsed(line, max_elements, raw)
+            # a longer line is no record the sandbox writes: never parsed, so it costs no memory
+            record = _parsed(line, max_elements, raw) if len(line) <= MAX_RECORD_LINE else None
             records.append(Record(error=UNREADABLE) if record is None else record)
             if record is None:
                 break

@@ -209,9 +209,16 @@ class TooBig:
 RECORDS_SUFFIX = ".rec"  # an item's file of returned records, `<item index>.rec`
 
 
+MAX_RECORD_LINE = 4 * 1024 * 1024  # bytes of a record's line: 10,000 numbers in a list take under half a megabyte
+
+
 def record_bytes(record: dict[str, Any], arrays: list[np.ndarray]) -> bytes:
-    """One record as written: its line of JSON (which escapes line breaks), then its arrays' bytes in C order."""
-    return b"".join([json.dumps(record).encode(), b"\n", *(array.tobytes(order="C") for array in arrays)])
+    """One record as written: its line of JSON (which escapes line breaks), then its arrays' bytes in C order. A value
+    whose line would be longer than the grader reads is sent as unsupported."""
+    line = json.dumps(record).encode()
+    if len(line) > MAX_RECORD_LINE:
+        line, arrays = json.dumps({"value": {"t": "unsupported", "type": "value too large to describe"}}).encode(), []
+    return b"".join([line, b"\n", *(array.tobytes(order="C") for array in arrays)])
 
 
 class RawBytes:

@@ -27,8 +27,16 @@ from hypothesis.extra import numpy as hnp
 
 from grader.read.answers import ANSWER_SUFFIXES, AnswerFileError, parse_answer_file
 from grader.read.notebook import NotebookError, plain_python, read_notebook
-from grader.run.client import Record, parse_records, read_records
-from grader.run.protocol import ALLOWED_DTYPES, RawBytes, TooBig, Unsupported, decode_raw, record_bytes
+from grader.run.client import UNREADABLE, Record, parse_records, read_records
+from grader.run.protocol import (
+    ALLOWED_DTYPES,
+    MAX_RECORD_LINE,
+    RawBytes,
+    TooBig,
+    Unsupported,
+    decode_raw,
+    record_bytes,
+)
 from grader.run.student import RawEncoder
 from grader.read.shapes import ShapeParseError, parse_shape
 from grader.read.submission import Submission, discover, read_submission
@@ -482,6 +490,14 @@ def test_an_empty_array_the_grader_would_refuse_is_sent_as_too_big_and_the_rest_
     first, second = parse_records(data, MAX_ELEMENTS)
     assert first.value[0] == TooBig((0, 100)) and first.value[1].tolist() == [1.0, 1.0]
     assert second.error is None and second.value is None
+
+
+def test_a_record_line_longer_than_the_sandbox_writes_is_not_parsed_and_a_value_that_long_is_sent_unsupported():
+    with fast(0.5):
+        assert parse_records(b"[" * (MAX_RECORD_LINE + 1) + b"\n", MAX_ELEMENTS) == [Record(error=UNREADABLE)]
+    tree, arrays = RawEncoder(MAX_ELEMENTS).encode([[0.0] * 10_000] * 10)  # 100,000 numbers: a line of 4.8 MB
+    [record] = parse_records(record_bytes({"value": tree}, arrays), MAX_ELEMENTS)
+    assert record.value == Unsupported("value too large to describe")
 
 
 def test_an_array_takes_exactly_its_bytes_and_no_more_than_there_are() -> None:

@@ -706,6 +706,21 @@ def test_the_second_warm_process_is_the_first_ones_spare_and_leaves_nothing(tmp_
     assert _left_behind(before) == ([], set())
 
 
+def test_waiting_for_a_spare_that_has_not_said_its_pid_keeps_to_the_timeout():
+    said, silent = os.pipe()  # a spare's pipe that nothing is written to yet
+    spare = SpareProcess(os.fdopen(os.dup(silent), "wb"), os.fdopen(said, "rb"))
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        spare.wait(timeout=0.2)
+    assert time.monotonic() - started < 5 and spare.first_line_due()
+    os.write(silent, b"spare 1\n")  # pid 1: here, a process that outlives the test
+    with pytest.raises(subprocess.TimeoutExpired):
+        spare.wait(timeout=0.2)
+    assert spare.pid == 1 and not spare.first_line_due()
+    spare.close()
+    os.close(silent)
+
+
 def test_a_spare_ready_before_anyone_reads_it_is_seen_ready(monkeypatch):
     """Its first line (its pid) and `ready` may both wait in the pipe before the grader looks: reading the first
     must leave `ready` where select sees it (a buffered read took both, and the batch waited 120 s, then failed)."""
@@ -745,8 +760,9 @@ def test_an_unused_spare_leaves_without_touching_the_batch(when):
     folder = Path(f"/proc/{process.pid}/cwd").resolve()
     try:
         if when == "once it has said its pid":
+            spare.take_first_line()  # waited for: once numpy is loaded
             with pytest.raises(subprocess.TimeoutExpired):
-                spare.wait(timeout=0.1)  # it has said its pid (read here), and waits for settings
+                spare.wait(timeout=0.1)  # it waits for settings
             gone = os.pidfd_open(spare.pid)
         spare.close()
         assert spare.poll() == -1  # no longer ours to watch
