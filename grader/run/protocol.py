@@ -185,9 +185,11 @@ def _dtype(name: Any) -> np.dtype:
 def _shape(value: Any) -> tuple[int, ...]:
     """A shape as JSON: a list of at most MAX_DIMENSIONS ints, each from 0 to the largest an array's size can be
     (what comes back is untrusted: a longer list, or larger ints, would cost the grader a product of huge numbers)."""
-    if type(value) is not list or len(value) > MAX_DIMENSIONS:
-        raise ValueError(f"malformed shape {reprlib.repr(value)}")
-    if not all(type(n) is int and 0 <= n <= MAX_SIZE for n in value):
+    if (
+        type(value) is not list
+        or len(value) > MAX_DIMENSIONS  # first: a longer list is never walked
+        or not all(type(n) is int and 0 <= n <= MAX_SIZE for n in value)
+    ):
         raise ValueError(f"malformed shape {reprlib.repr(value)}")
     return tuple(value)
 
@@ -207,8 +209,6 @@ class TooBig:
 
 
 RECORDS_SUFFIX = ".rec"  # an item's file of returned records, `<item index>.rec`
-
-
 MAX_RECORD_LINE = 4 * 1024 * 1024  # bytes of a record's line: 10,000 numbers in a list take under half a megabyte
 
 
