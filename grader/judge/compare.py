@@ -159,29 +159,36 @@ def _compare_arrays(got: np.ndarray, expected: np.ndarray, tolerance: Tolerance)
     return Comparison(False, "returned the right shape but wrong values", _value_detail(errors, worst, scale, allowed))
 
 
-def all_within(pairs: list[tuple[Any, Any]], tolerance: Tolerance) -> bool:
-    """Whether `compare(got, expected, tolerance).ok` holds for every (got, expected) pair, in one numpy
-    operation for them all: the verdict of many right answers for about the cost of one. False also when a
-    value is anything but a numeric array of its expected shape, or an expected value is not one array: then
-    `compare` each pair, which accepts the other forms and says what is wrong."""
-    gots, wants = [], []
-    for got, want in pairs:
+def within_each(pairs: list[tuple[Any, Any]], tolerance: Tolerance) -> list[bool]:
+    """For each (got, expected) pair, whether `compare(got, expected, tolerance).ok` holds, in one numpy operation
+    for them all: the verdicts of many answers for about the cost of one. False also for a pair whose value is
+    anything but a numeric array of its expected shape, or whose expected value is not one array: `compare` that
+    pair, which accepts the other forms and says what is wrong."""
+    right = [False] * len(pairs)
+    gots, wants, judged = [], [], []
+    for index, (got, want) in enumerate(pairs):
         if not isinstance(want, np.ndarray) or type(got) is not np.ndarray:
-            return False
+            continue
         if got.shape != want.shape or got.dtype.kind not in "biuf":
-            return False
-        if want.size:  # an empty array of the right shape is right
-            gots.append(got.ravel())
-            wants.append(want.ravel())
-    if not wants:
-        return True
+            continue
+        if not want.size:  # an empty array of the right shape is right
+            right[index] = True
+            continue
+        gots.append(got.ravel())
+        wants.append(want.ravel())
+        judged.append(index)
+    if not judged:
+        return right
     expected = np.concatenate(wants)
     sizes = [len(want) for want in wants]
     starts = np.cumsum([0, *sizes[:-1]])
     scales = np.maximum.reduceat(np.abs(expected), starts)  # each pair's largest expected magnitude
     allowed = np.repeat(tolerance.atol + tolerance.rtol * scales, sizes)  # allowed_error, per pair
     got = np.concatenate(gots).astype(np.float64, copy=False)
-    return bool(np.isfinite(got).all() and (np.abs(got - expected) <= allowed).all())
+    entries_right = np.isfinite(got) & (np.abs(got - expected) <= allowed)
+    for index, ok in zip(judged, np.logical_and.reduceat(entries_right, starts).tolist()):
+        right[index] = ok
+    return right
 
 
 @dataclass(frozen=True)

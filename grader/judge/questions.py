@@ -25,12 +25,12 @@ from grader.cases.draw import Case
 from grader.judge import numerical_gradient
 from grader.judge.compare import (
     Comparison,
-    all_within,
     answer_count_problem,
     compare,
     compare_each,
     output_names,
     tolerance_for,
+    within_each,
 )
 from grader.judge.diagnoses import GENERIC, generic_hint
 from grader.judge.expected import Expected, call_args, output_count
@@ -253,38 +253,41 @@ def judge_function(question: CodeQuestion, evidence: Evidence, cases: list[Case]
         return _result(question, 0, status, evidence.import_problem or _missing_message(question.function, evidence))
     if item.records and item.records[0].error and len(item.records) == 1 and len(cases) > 1:
         return _result(question, 0, "error", f"{question.function}: {item.records[0].error}")
-    if _all_right(question, item.records, cases, expected):
-        verdicts = [
-            _CaseVerdict(case, True, parts=(RIGHT,) * output_count(question)) for _, case in zip(item.records, cases)
-        ]
-    else:
-        verdicts = [
-            _judge_code_case(question, record, index, case, evidence, expected)
-            for index, (record, case) in enumerate(zip(item.records, cases))
-        ]
+    count = output_count(question)
+    right = _right_in_bulk(question, item.records, cases, expected)
+    verdicts = [
+        _CaseVerdict(case, True, parts=(RIGHT,) * count)
+        if ok
+        else _judge_code_case(question, record, index, case, evidence, expected)
+        for index, (record, case, ok) in enumerate(zip(item.records, cases, right))
+    ]
     if item.status == "done":  # finished, yet some results are missing: the student's code removed them
         verdicts += [_CaseVerdict(case, False, "gave no result that could be read") for case in cases[len(verdicts) :]]
     diagnosis = _question_diagnosis(verdicts, expected.exercise.handout, output_count(question))
     return _function_result(question, verdicts, diagnosis, item, cases, expected.exercise, evidence.timeout)
 
 
-def _all_right(question: CodeQuestion, records: list[Record], cases: list[Case], expected: Expected) -> bool:
-    """Whether the answer is right on every case, judged in bulk (False: judge case by case, which says what is
-    wrong, or accepts an answer in another form)."""
+def _right_in_bulk(question: CodeQuestion, records: list[Record], cases: list[Case], expected: Expected) -> list[bool]:
+    """Per case, whether the answer is right on it, judged in bulk for every case at once (False: judge that case on
+    its own, which says what is wrong, or accepts an answer in another form)."""
     count = output_count(question)
     pairs: list[tuple[Any, Any]] = []
-    for record, case in zip(records, cases):
+    owners: list[int] = []  # the case of each pair
+    for index, (record, case) in enumerate(zip(records, cases)):
         parts = [record.value] if count == 1 else record.value
         if record.error is not None or not isinstance(parts, list) or len(parts) != count:
-            return False
-        if not all(type(part) is np.ndarray for part in parts):  # another form: `compare` accepts it case by case
-            return False
+            continue
         want = expected.answer(question, case)
         wants = [want] if count == 1 else list(want) if isinstance(want, tuple) else []
-        if len(wants) != count:
-            return False
-        pairs += zip(parts, wants)
-    return all_within(pairs, tolerance_for(question, expected.exercise))
+        if len(wants) == count:
+            pairs += zip(parts, wants)
+            owners += [index] * count
+    right = [False] * min(len(records), len(cases))
+    for index in owners:
+        right[index] = True
+    for index, ok in zip(owners, within_each(pairs, tolerance_for(question, expected.exercise))):
+        right[index] = right[index] and ok
+    return right
 
 
 def _unavailable(question: Any, evidence: Evidence) -> QuestionResult | None:

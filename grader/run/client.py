@@ -59,11 +59,13 @@ from grader.run.protocol import (
     decode_raw,
     step_timings,
     units_json,
+    write_file,
 )
 from grader.run.warm import WarmProcess, lines_from
 
 MAX_RECORD_FILE = 256 * 1024 * 1024
 FIRST_JOB_WAIT_SECONDS = 2.0  # past it, `await_first_job` returns anyway: what it orders only saves time
+ENDED_POLL_SECONDS = 0.1  # how often the folders of running jobs are looked at, besides their `done` lines
 SWITCH_SECONDS = 0.0005  # how long a thread waiting for the interpreter may wait (Python's default is 5 ms)
 
 
@@ -135,6 +137,7 @@ class SandboxPool:
         self._switch_interval = sys.getswitchinterval()
         self._stopping = threading.Event()
         self._first_job = threading.Event()  # set once `run`'s first job is ready to hand over
+        self._next_poll = 0.0  # when `_wait_for_done` next looks into the running jobs' folders
 
     def __enter__(self) -> SandboxPool:
         """The warm processes boot while the caller prepares; a job waits for its own to be ready. The process
@@ -295,13 +298,13 @@ class SandboxPool:
         self._counter += 1
         job_dir = self._tmp / f"job{self._counter}"
         box = job_dir / "box"
-        box.mkdir(parents=True)
+        os.mkdir(job_dir)
+        os.chmod(job_dir, 0o711)  # whatever the umask: the sandbox uid passes through to its box
+        os.mkdir(box, 0o700)  # the sandbox uid's, when there is one: nobody else may enter it
         records = self._records / job_dir.name if self._records else None
-        job_dir.chmod(0o711)
+        uid = self._uid_base + self._counter if self._uid_base else None
         for source, name in job.files:
-            target = box / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+            _copy_into_box(source, box, name, uid)
         request = Request(
             job.units,
             job.items,
@@ -316,11 +319,9 @@ class SandboxPool:
             str(records or ""),
         )
         items_file = self._items_file(job.items)
-        (job_dir / "request.json").write_text(json.dumps(request.to_json(str(items_file))), encoding="utf-8")
-        (job_dir / "request.json").chmod(0o600)
-        (job_dir / UNITS_FILE).write_text(units_json(job.units), encoding="utf-8")
-        (job_dir / UNITS_FILE).chmod(0o600)
-        self._give_box(box, self._counter)
+        write_file(job_dir / "request.json", json.dumps(request.to_json(str(items_file))).encode(), mode=0o600)
+        write_file(job_dir / UNITS_FILE, units_json(job.units).encode(), mode=0o600)
+        _give(box, uid)
         (records or job_dir / "out").mkdir(mode=0o755)  # the grader's: student code gets only the files opened there
         took = time.monotonic() - began
         return _Running(job, job_dir, prepare_seconds=took, records=records)
@@ -344,15 +345,6 @@ class SandboxPool:
             self._items_files[path] = items  # keeps `items` alive, so its id is not reused
         return path
 
-    def _give_box(self, box: Path, job_number: int) -> None:
-        """The box belongs to the sandbox uid, when there is one; nobody else may enter it."""
-        box.chmod(0o700)
-        if not self._uid_base:
-            return
-        uid = self._uid_base + job_number
-        for path in [box, *box.rglob("*")]:
-            os.chown(path, uid, uid, follow_symlinks=False)
-
     def _send(self, job_dir: Path, plots: bool) -> None:
         """Hand a job to its warm process (once ready); if it has died, a new one takes every job not yet started."""
         warm = self._warm_for(plots)
@@ -365,22 +357,26 @@ class SandboxPool:
             self._replace(plots)
 
     def _wait_for_done(self, running: dict[str, _Running]) -> list[str]:
-        """Names of finished (or overdue) jobs. If a warm process dies, a new one serves the rest."""
-        while True:
-            now = time.monotonic()
-            ended = [
-                name
-                for name, run in running.items()
-                if run.deadline < now or _has_ended(run.job_dir) or _lost(run.job_dir)
-            ]
-            if ended or self._stopping.is_set():
-                return ended
+        """Names of finished (or overdue) jobs: those a `done` line names and, looked for in their folders every
+        ENDED_POLL_SECONDS, those that ended unannounced (their line lost with a warm process that died), are overdue
+        or were lost. If a warm process dies, a new one serves the rest."""
+        while not self._stopping.is_set():
+            if (now := time.monotonic()) >= self._next_poll:
+                self._next_poll = now + ENDED_POLL_SECONDS
+                ended = [
+                    name
+                    for name, run in running.items()
+                    if run.deadline < now or _has_ended(run.job_dir) or _lost(run.job_dir)
+                ]
+                if ended:
+                    return ended
             for plots, warm in list(self._warm_processes.items()):
                 if not warm.alive():
                     self._replace(plots)
             done = [line.removeprefix("done ") for line in lines_from(list(self._warm_processes.values()))]
             if finished := [name for name in done if name in running]:
                 return finished
+        return []
 
     def _replace(self, plots: bool) -> None:
         """A new warm process; jobs the old one never started are handed over again.
@@ -445,6 +441,22 @@ class SandboxPool:
         if result.status != "not-run" and out_dir is not None:
             result.records = read_records(Path(f"{index}{RECORDS_SUFFIX}"), self.limits.max_elements, dir_fd=out_dir)
         return result
+
+
+def _copy_into_box(source: Path, box: Path, name: str, uid: int | None) -> None:
+    """A submission's file copied into its box, it (and any folder made for it) the sandbox uid's if there is one."""
+    target = box / name
+    for folder in reversed(target.relative_to(box).parents[:-1]):  # a file in a folder of the submission's
+        if not (box / folder).is_dir():
+            os.mkdir(box / folder, 0o755)
+            _give(box / folder, uid)
+    shutil.copyfile(source, target)
+    _give(target, uid)
+
+
+def _give(path: Path, uid: int | None) -> None:
+    if uid is not None:
+        os.chown(path, uid, uid, follow_symlinks=False)
 
 
 def _read_output(path: Path, cap: int) -> str:

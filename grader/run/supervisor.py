@@ -31,9 +31,11 @@ from grader.run.protocol import (
     Request,
     TimeLimits,
     read_units,
+    write_file,
 )
 
 READ_CHUNK = 1 << 20
+EVENT_CHUNK = 1 << 16  # our events are a few short lines: a read of READ_CHUNK would map and unmap a megabyte each
 F_SETPIPE_SZ = 1031  # fcntl: a larger pipe, so floods of output cost fewer reads
 MAX_EVENT_BYTES = 1_000_000
 
@@ -306,7 +308,7 @@ def _drain(run: _Run, outcome: Outcome, open_fds: set[int], output: CapturedOutp
 def _read_into(fd: int, run: _Run, outcome: Outcome, output: CapturedOutput) -> bool:
     if fd == run.output:
         return output.read(fd)
-    data = os.read(fd, READ_CHUNK)
+    data = os.read(fd, EVENT_CHUNK)
     if not data:
         return False
     _take_events(data, run, outcome)
@@ -336,16 +338,11 @@ class CapturedOutput:
         return count > 0
 
     def write_and_wipe(self, path: Path) -> None:
-        """Written to `path` (not through a file planted there first: then it is lost, by the job's own doing)."""
+        """Written to `path` (not through a file planted there first: then it is lost, by the job's own doing); no
+        file when nothing was printed (the grader reads none as nothing)."""
         try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_NONBLOCK
-            descriptor = os.open(path, flags, 0o600)
-            try:
-                kept = memoryview(self.buffer)[: self.size]
-                while kept:
-                    kept = kept[os.write(descriptor, kept) :]
-            finally:
-                os.close(descriptor)
+            if self.size:
+                write_file(path, memoryview(self.buffer)[: self.size], os.O_EXCL | os.O_NONBLOCK, 0o600)
         except OSError:
             pass
         finally:
@@ -477,5 +474,5 @@ def write_outcome(outcome: Outcome, path: Path) -> None:
     partial = path.with_suffix(".partial")
     data = {f.name: getattr(outcome, f.name) for f in fields(outcome)}  # asdict's deep copy cost 1 ms a job
     data["items"] = [{"status": item.status, "detail": item.detail} for item in outcome.items]
-    partial.write_text(json.dumps(data), encoding="utf-8")
+    write_file(partial, json.dumps(data).encode())
     os.replace(partial, path)

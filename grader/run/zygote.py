@@ -31,7 +31,7 @@ import numpy as np
 
 from grader.run import isolation, student, supervisor
 from grader.run.boot import KEPT_FONTS_ENV, SPARE_LINE, remove_folder
-from grader.run.protocol import JOB_RECORD, STOP_MARK, Item, Request
+from grader.run.protocol import JOB_RECORD, STOP_MARK, Item, Request, write_file
 
 PR_SET_PDEATHSIG = 1
 
@@ -272,7 +272,7 @@ def _claimed(job_dir: Path) -> bool:
         return False
     supervisor.JOB_FOLDER[:] = [job_dir]  # before its pid is known: a stop from then on reaches this job
     try:  # whole or absent, as the grader may be reading
-        (job_dir / "supervisor.partial").write_text(str(os.getpid()))
+        write_file(job_dir / "supervisor.partial", b"%d" % os.getpid())
         os.replace(job_dir / "supervisor.partial", job_dir / "supervisor.pid")
     except OSError:
         pass

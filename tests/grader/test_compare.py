@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from exercises.models import Tolerance
-from grader.judge.compare import all_within, compare
+from grader.judge.compare import compare, within_each
 from grader.run.protocol import TooBig, Unsupported
 
 TOL = Tolerance(rtol=1e-4, atol=1e-8)
@@ -98,8 +98,8 @@ def _variants(expected: np.ndarray, rng: np.random.Generator) -> list:
 
 @pytest.mark.parametrize("seed", range(200))
 def test_a_judgement_in_bulk_is_the_judgement_one_by_one(seed):
-    """`all_within` says True exactly when every pair compares equal one by one, except that it may say False for a
-    form it leaves to `compare` (a list of columns): then the caller compares one by one."""
+    """`within_each` says of each pair what comparing it on its own says, except that it may say False for a form it
+    leaves to `compare` (a list of columns): then the caller compares that pair on its own."""
     rng = np.random.default_rng(seed)
     shapes = [(4, 1), (3, 5), (), (0, 3), (1,), (6, 6)]
     pairs = []
@@ -110,12 +110,14 @@ def test_a_judgement_in_bulk_is_the_judgement_one_by_one(seed):
         with np.errstate(invalid="ignore", over="ignore"):  # the variants cast NaN and infinity to integers
             variant = _variants(expected, rng)[rng.choice([0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])]
         pairs.append((variant, expected))
-    one_by_one = all(compare(got, expected, TOL).ok for got, expected in pairs)
-    in_bulk = all_within(pairs, TOL)
-    if in_bulk:
-        assert one_by_one
-    elif all(isinstance(got, np.ndarray) and got.shape == want.shape for got, want in pairs):
-        assert not one_by_one  # arrays of the right shape: the bulk verdict is the verdict
+    one_by_one = [compare(got, expected, TOL).ok for got, expected in pairs]
+    in_bulk = within_each(pairs, TOL)
+    assert len(in_bulk) == len(pairs)
+    for (got, want), bulk, alone in zip(pairs, in_bulk, one_by_one):
+        if bulk:
+            assert alone
+        elif isinstance(got, np.ndarray) and got.shape == want.shape:
+            assert not alone  # an array of the right shape: the bulk verdict is the verdict
 
 
 @pytest.mark.parametrize("where", [0, 5])
@@ -128,17 +130,17 @@ def test_a_non_finite_answer_is_wrong_in_bulk_as_one_by_one_whatever_is_expected
     got.flat[5] = 0.0
     got.flat[where] = value
     assert not compare(got, expected, TOL).ok
-    assert not all_within([(got, expected)], TOL)
+    assert within_each([(got, expected)], TOL) == [False]
 
 
 def test_many_right_answers_are_right_in_bulk_and_one_wrong_entry_is_not():
     rng = np.random.default_rng(0)
     expected = [rng.normal(size=(5, 3)) for _ in range(12)]
     pairs = [(want.astype(np.float32), want) for want in expected]
-    assert all_within(pairs, TOL)
+    assert within_each(pairs, TOL) == [True] * 12
     allowed = TOL.atol + TOL.rtol * float(np.abs(expected[7]).max())
     pairs[7] = (expected[7].copy(), expected[7])
     pairs[7][0][2, 1] += 0.999 * allowed  # within the tolerance of that case's own scale
-    assert all_within(pairs, TOL) and compare(*pairs[7], TOL).ok
+    assert within_each(pairs, TOL) == [True] * 12 and compare(*pairs[7], TOL).ok
     pairs[7][0][2, 1] += 0.002 * allowed  # just past it
-    assert not all_within(pairs, TOL) and not compare(*pairs[7], TOL).ok
+    assert within_each(pairs, TOL) == [True] * 7 + [False] + [True] * 4 and not compare(*pairs[7], TOL).ok
