@@ -268,18 +268,28 @@ def _open_outputs(folder: Path, first: int, count: int) -> tuple[dict[int, int],
 def _watch(
     run: _Run, request: Request, outcome: Outcome, ends_at: float, files: FileCap, output: CapturedOutput
 ) -> None:
-    """Read events and output until the student process ends, overruns its deadline or makes too many files."""
+    """Read events and output until the student process ends, overruns its deadline or makes too many files. Once
+    output is read, the pipe waits OUTPUT_PAUSE_SECONDS before it is read again: code that prints line after line
+    wakes this process at most a hundred times a second, not once a line (the pipe holds a megabyte meanwhile)."""
     open_fds = {run.events, run.output}
     watched = [run.pidfd] + ([files.fd] if files.fd >= 0 else [])
+    output_resumes = 0.0
     while True:
-        remaining = min(run.deadline, ends_at) - time.monotonic()
+        now = time.monotonic()
+        remaining = min(run.deadline, ends_at) - now
         if remaining <= 0:
             run.timed_out = True
+            _take_output_left(run, open_fds, output)
             return
-        readable, _, _ = select.select(list(open_fds) + watched, [], [], min(remaining, 1.0))
+        waiting, wait = list(open_fds), min(remaining, 1.0)
+        if now < output_resumes and run.output in open_fds:
+            waiting.remove(run.output)
+            wait = min(wait, output_resumes - now)
+        readable, _, _ = select.select(waiting + watched, [], [], wait)
         for fd in readable:
             if fd == files.fd and files.over():
                 run.too_many_files = request.limits.scratch_files
+                _take_output_left(run, open_fds, output)
                 return
             if fd == files.fd:
                 continue
@@ -290,8 +300,32 @@ def _watch(
                 run.exit_status = status
                 _drain(run, outcome, open_fds, output)
                 return
-            if not _read_into(fd, run, outcome, output):
+            if fd != run.output:
+                if not _read_into(fd, run, outcome, output):
+                    open_fds.discard(fd)
+                continue
+            count = output.read(fd)
+            if not count:
                 open_fds.discard(fd)
+            pause = OUTPUT_PAUSE_SECONDS if count < OUTPUT_FLOOD else 0.0  # a flood is read on at once
+            output_resumes = time.monotonic() + pause
+
+
+OUTPUT_PAUSE_SECONDS = 0.01
+OUTPUT_FLOOD = 256 * 1024  # bytes read at once that show code printing faster than pauses would let it
+
+
+def _take_output_left(run: _Run, open_fds: set[int], output: CapturedOutput) -> None:
+    """What the output pipe holds when a run is stopped (its writer may still be writing: a few reads, no more)."""
+    if run.output not in open_fds:
+        return
+    os.set_blocking(run.output, False)
+    try:
+        for _ in range(4):
+            if not output.read(run.output):
+                return
+    except BlockingIOError:
+        pass
 
 
 def _drain(run: _Run, outcome: Outcome, open_fds: set[int], output: CapturedOutput) -> None:
@@ -307,7 +341,7 @@ def _drain(run: _Run, outcome: Outcome, open_fds: set[int], output: CapturedOutp
 
 def _read_into(fd: int, run: _Run, outcome: Outcome, output: CapturedOutput) -> bool:
     if fd == run.output:
-        return output.read(fd)
+        return output.read(fd) > 0
     data = os.read(fd, EVENT_CHUNK)
     if not data:
         return False
@@ -325,8 +359,8 @@ class CapturedOutput:
         self.dropped = 0
         self._spill = bytearray()  # what is past the cap, read only to be counted (made when first needed)
 
-    def read(self, fd: int) -> bool:
-        """Take what the pipe holds; False at its end."""
+    def read(self, fd: int) -> int:
+        """Take what the pipe holds: how many bytes (0 at its end)."""
         room = memoryview(self.buffer)[self.size :]
         if not len(room) and not self._spill:
             self._spill = bytearray(READ_CHUNK)
@@ -335,7 +369,7 @@ class CapturedOutput:
             self.size += count
         else:
             self.dropped += count
-        return count > 0
+        return count
 
     def write_and_wipe(self, path: Path) -> None:
         """Written to `path` (not through a file planted there first: then it is lost, by the job's own doing); no

@@ -285,6 +285,27 @@ def test_secrets_files_and_network_are_out_of_reach(tmp_path, monkeypatch):
     assert result.level == "user+namespaces"
 
 
+def test_every_line_printed_before_a_hang_comes_back_in_order(tmp_path):
+    """Output is read in pauses (code printing line after line wakes its supervisor at most a hundred times a
+    second): what was printed up to the moment a question hung still comes back whole, the last line included."""
+    result = run(tmp_path, """
+        import time
+        def first():
+            print("loaded")
+            return 1.0
+        def hangs():
+            for n in range(300):
+                print(f"line {n}")
+                if n % 60 == 0:
+                    time.sleep(0.003)
+            print("last words", flush=True)
+            while True:
+                pass
+    """, ["first", "hangs"], limits=Limits(timeout=1.0))
+    assert result.items["hangs"].status == "timeout"
+    assert result.output.splitlines() == ["loaded", *(f"line {n}" for n in range(300)), "last words"]
+
+
 def test_output_is_capped_and_imports_of_the_grader_flagged(tmp_path):
     result = run(tmp_path, """
         import sys
