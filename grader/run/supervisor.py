@@ -268,28 +268,29 @@ def _open_outputs(folder: Path, first: int, count: int) -> tuple[dict[int, int],
 def _watch(
     run: _Run, request: Request, outcome: Outcome, ends_at: float, files: FileCap, output: CapturedOutput
 ) -> None:
-    """Read events and output until the student process ends, overruns its deadline or makes too many files. Once
-    output is read, the pipe waits OUTPUT_PAUSE_SECONDS before it is read again: code that prints line after line
-    wakes this process at most a hundred times a second, not once a line (the pipe holds a megabyte meanwhile)."""
+    """Read events and output until the student process ends, overruns its deadline or makes too many files. Its
+    exit, and the files it makes, are seen at once; its pipes are read PIPE_PAUSE_SECONDS apart unless it floods
+    them: code that prints line after line, or answers question after question, wakes this process a hundred
+    times a second at most rather than at every line (a pipe holds a megabyte meanwhile). A deadline counts the
+    events sent up to it, so a step's limit is at most a pause longer."""
     open_fds = {run.events, run.output}
     watched = [run.pidfd] + ([files.fd] if files.fd >= 0 else [])
-    output_resumes = 0.0
+    pipes_resume = 0.0
     while True:
         now = time.monotonic()
-        remaining = min(run.deadline, ends_at) - now
-        if remaining <= 0:
-            run.timed_out = True
-            _take_output_left(run, open_fds, output)
-            return
-        waiting, wait = list(open_fds), min(remaining, 1.0)
-        if now < output_resumes and run.output in open_fds:
-            waiting.remove(run.output)
-            wait = min(wait, output_resumes - now)
-        readable, _, _ = select.select(waiting + watched, [], [], wait)
+        if min(run.deadline, ends_at) <= now:
+            _take_what_waits(run, outcome, open_fds, output)  # an event sent during a pause moves the deadline
+            if min(run.deadline, ends_at) <= time.monotonic():
+                run.timed_out = True
+                return
+        paused = now < pipes_resume
+        wait = min(run.deadline - now, ends_at - now, pipes_resume - now if paused else 1.0, 1.0)
+        readable, _, _ = select.select(watched if paused else list(open_fds) + watched, [], [], max(wait, 0.0))
+        largest = 0
         for fd in readable:
             if fd == files.fd and files.over():
                 run.too_many_files = request.limits.scratch_files
-                _take_output_left(run, open_fds, output)
+                _take_what_waits(run, outcome, open_fds, output)
                 return
             if fd == files.fd:
                 continue
@@ -300,32 +301,27 @@ def _watch(
                 run.exit_status = status
                 _drain(run, outcome, open_fds, output)
                 return
-            if fd != run.output:
-                if not _read_into(fd, run, outcome, output):
-                    open_fds.discard(fd)
-                continue
-            count = output.read(fd)
+            count = _read_into(fd, run, outcome, output)
             if not count:
                 open_fds.discard(fd)
-            pause = OUTPUT_PAUSE_SECONDS if count < OUTPUT_FLOOD else 0.0  # a flood is read on at once
-            output_resumes = time.monotonic() + pause
+            largest = max(largest, count)
+        if largest:
+            pipes_resume = time.monotonic() + (PIPE_PAUSE_SECONDS if largest < PIPE_FLOOD else 0.0)
 
 
-OUTPUT_PAUSE_SECONDS = 0.01
-OUTPUT_FLOOD = 256 * 1024  # bytes read at once that show code printing faster than pauses would let it
+PIPE_PAUSE_SECONDS = 0.01
+PIPE_FLOOD = 256 * 1024  # bytes read at once that show code writing faster than pauses would let it
 
 
-def _take_output_left(run: _Run, open_fds: set[int], output: CapturedOutput) -> None:
-    """What the output pipe holds when a run is stopped (its writer may still be writing: a few reads, no more)."""
-    if run.output not in open_fds:
-        return
-    os.set_blocking(run.output, False)
-    try:
-        for _ in range(4):
-            if not output.read(run.output):
-                return
-    except BlockingIOError:
-        pass
+def _take_what_waits(run: _Run, outcome: Outcome, open_fds: set[int], output: CapturedOutput) -> None:
+    """What the pipes hold now, when a run is to be stopped (a few reads at most: its writers may be writing)."""
+    for _ in range(4):
+        readable, _, _ = select.select(list(open_fds), [], [], 0)
+        if not readable:
+            return
+        for fd in readable:
+            if not _read_into(fd, run, outcome, output):
+                open_fds.discard(fd)
 
 
 def _drain(run: _Run, outcome: Outcome, open_fds: set[int], output: CapturedOutput) -> None:
@@ -339,14 +335,13 @@ def _drain(run: _Run, outcome: Outcome, open_fds: set[int], output: CapturedOutp
             pass
 
 
-def _read_into(fd: int, run: _Run, outcome: Outcome, output: CapturedOutput) -> bool:
+def _read_into(fd: int, run: _Run, outcome: Outcome, output: CapturedOutput) -> int:
+    """What one read of a pipe took: its byte count, 0 at its end."""
     if fd == run.output:
-        return output.read(fd) > 0
+        return output.read(fd)
     data = os.read(fd, EVENT_CHUNK)
-    if not data:
-        return False
     _take_events(data, run, outcome)
-    return True
+    return len(data)
 
 
 class CapturedOutput:
