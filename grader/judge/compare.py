@@ -185,7 +185,8 @@ def within_each(pairs: list[tuple[Any, Any]], tolerance: Tolerance) -> list[bool
     scales = np.maximum.reduceat(np.abs(expected), starts)  # each pair's largest expected magnitude
     allowed = np.repeat(tolerance.atol + tolerance.rtol * scales, sizes)  # allowed_error, per pair
     got = np.concatenate(gots).astype(np.float64, copy=False)
-    entries_right = np.isfinite(got) & (np.abs(got - expected) <= allowed)
+    with np.errstate(invalid="ignore", over="ignore"):  # infinity less infinity: not finite, so wrong anyway
+        entries_right = np.isfinite(got) & (np.abs(got - expected) <= allowed)
     for index, ok in zip(judged, np.logical_and.reduceat(entries_right, starts).tolist()):
         right[index] = ok
     return right

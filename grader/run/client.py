@@ -300,7 +300,8 @@ class SandboxPool:
         box = job_dir / "box"
         os.mkdir(job_dir)
         os.chmod(job_dir, 0o711)  # whatever the umask: the sandbox uid passes through to its box
-        os.mkdir(box, 0o700)  # the sandbox uid's, when there is one: nobody else may enter it
+        os.mkdir(box)
+        os.chmod(box, 0o700)  # the sandbox uid's, when there is one: nobody else may enter it
         records = self._records / job_dir.name if self._records else None
         uid = self._uid_base + self._counter if self._uid_base else None
         for source, name in job.files:
@@ -357,9 +358,9 @@ class SandboxPool:
             self._replace(plots)
 
     def _wait_for_done(self, running: dict[str, _Running]) -> list[str]:
-        """Names of finished (or overdue) jobs: those a `done` line names and, looked for in their folders every
-        ENDED_POLL_SECONDS, those that ended unannounced (their line lost with a warm process that died), are overdue
-        or were lost. If a warm process dies, a new one serves the rest."""
+        """Names of finished (or overdue) jobs: those a `done` line names and, looked for in their folders at most
+        every ENDED_POLL_SECONDS, those that ended unannounced (their line lost with a warm process that died), are
+        overdue or were lost. If a warm process dies, a new one serves the rest."""
         while not self._stopping.is_set():
             if (now := time.monotonic()) >= self._next_poll:
                 self._next_poll = now + ENDED_POLL_SECONDS

@@ -213,9 +213,10 @@ MAX_RECORD_LINE = 4 * 1024 * 1024  # bytes of a record's line: 10,000 numbers in
 
 
 def write_file(path: Path, data: memoryview | bytes, flags: int = os.O_TRUNC, mode: int = 0o644) -> None:
-    """`data` into a file made at `path`, never through a link planted there (os.open's `flags` added)."""
+    """`data` into a file made at `path` (os.open's `flags` added), never through a link planted there nor waiting
+    on a FIFO."""
     data = memoryview(data)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | flags, mode)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | flags, mode)
     try:
         while data:
             data = data[os.write(descriptor, data) :]

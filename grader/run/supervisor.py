@@ -36,7 +36,7 @@ from grader.run.protocol import (
 
 READ_CHUNK = 1 << 20
 EVENT_CHUNK = 1 << 16  # our events are a few short lines: a read of READ_CHUNK would map and unmap a megabyte each
-F_SETPIPE_SZ = 1031  # fcntl: a larger pipe, so floods of output cost fewer reads
+F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032  # fcntl: a larger pipe, so floods of output cost fewer reads; its size
 MAX_EVENT_BYTES = 1_000_000
 
 
@@ -75,6 +75,7 @@ class _Run:
     first_item: int
     next_item: int
     step: float = 0.0  # seconds each step may take (TimeLimits.step)
+    output_room: int = READ_CHUNK  # bytes the output pipe holds
     forked_at: float = 0.0
     loaded: bool = False
     current: int | None = None
@@ -195,6 +196,7 @@ def _launch(request: Request, box: Path, uid: int | None, first_item: int) -> _R
         fcntl.fcntl(output_r, F_SETPIPE_SZ, READ_CHUNK)
     except OSError:
         pass  # the system's limit on pipe sizes: the default size only costs speed
+    output_room = fcntl.fcntl(output_r, F_GETPIPE_SZ)
     # SIGTERM (and SIGUSR1) wait until the child is registered in _LIVE, so `stop` can never miss it.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGUSR1})
     pid = os.fork()
@@ -207,6 +209,7 @@ def _launch(request: Request, box: Path, uid: int | None, first_item: int) -> _R
     os.close(events_w)
     os.close(output_w)
     run = _Run(pid=pid, events=events_r, output=output_r, pidfd=pidfd, first_item=first_item, next_item=first_item)
+    run.output_room = output_room
     run.forked_at, run.step = time.monotonic(), _times(request).step
     run.deadline = run.forked_at + run.step
     return run
@@ -270,11 +273,12 @@ def _watch(
 ) -> None:
     """Read events and output until the student process ends, overruns its deadline or makes too many files. Its
     exit, and the files it makes, are seen at once; its pipes are read PIPE_PAUSE_SECONDS apart unless it floods
-    them: code that prints line after line, or answers question after question, wakes this process a hundred
-    times a second at most rather than at every line (a pipe holds a megabyte meanwhile). A deadline counts the
-    events sent up to it, so a step's limit is at most a pause longer."""
+    them (a read of half what a pipe holds): code that prints line after line, or answers question after question,
+    wakes this process a hundred times a second at most rather than at every line (the pipe keeps what is written
+    meanwhile). A deadline counts the events sent up to it, so a step's limit is at most a pause longer."""
     open_fds = {run.events, run.output}
     watched = [run.pidfd] + ([files.fd] if files.fd >= 0 else [])
+    floods = {run.events: EVENT_CHUNK // 2, run.output: min(READ_CHUNK, run.output_room) // 2}
     pipes_resume = 0.0
     while True:
         now = time.monotonic()
@@ -286,7 +290,7 @@ def _watch(
         paused = now < pipes_resume
         wait = min(run.deadline - now, ends_at - now, pipes_resume - now if paused else 1.0, 1.0)
         readable, _, _ = select.select(watched if paused else list(open_fds) + watched, [], [], max(wait, 0.0))
-        largest = 0
+        took, flooded = False, False
         for fd in readable:
             if fd == files.fd and files.over():
                 run.too_many_files = request.limits.scratch_files
@@ -304,13 +308,12 @@ def _watch(
             count = _read_into(fd, run, outcome, output)
             if not count:
                 open_fds.discard(fd)
-            largest = max(largest, count)
-        if largest:
-            pipes_resume = time.monotonic() + (PIPE_PAUSE_SECONDS if largest < PIPE_FLOOD else 0.0)
+            took, flooded = took or count > 0, flooded or count >= floods[fd]
+        if took:
+            pipes_resume = time.monotonic() + (0.0 if flooded else PIPE_PAUSE_SECONDS)
 
 
 PIPE_PAUSE_SECONDS = 0.01
-PIPE_FLOOD = 256 * 1024  # bytes read at once that show code writing faster than pauses would let it
 
 
 def _take_what_waits(run: _Run, outcome: Outcome, open_fds: set[int], output: CapturedOutput) -> None:
@@ -371,7 +374,7 @@ class CapturedOutput:
         file when nothing was printed (the grader reads none as nothing)."""
         try:
             if self.size:
-                write_file(path, memoryview(self.buffer)[: self.size], os.O_EXCL | os.O_NONBLOCK, 0o600)
+                write_file(path, memoryview(self.buffer)[: self.size], os.O_EXCL, 0o600)
         except OSError:
             pass
         finally:

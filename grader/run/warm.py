@@ -4,6 +4,7 @@ ready, handed jobs (records its supervisors read), read for `done` lines, stoppe
 from __future__ import annotations
 
 import json
+import os
 import select
 import subprocess
 import threading
@@ -15,6 +16,7 @@ from grader.run.boot import SandboxError, SpareProcess, boot, stop_process
 from grader.run.protocol import job_record
 
 POLL_SECONDS = 0.2
+LINES_CHUNK = 1 << 16
 READY_SECONDS = 120.0  # for the warm process's imports (a first matplotlib builds its font cache)
 
 
@@ -33,13 +35,14 @@ class WarmProcess:
             booted if booted is not None else boot(folder, fonts=fonts)
         )
         self.ready = False
+        self._partial = b""  # the start of a line whose end is still to come
         self._configure()
 
     def restart(self, stopping: threading.Event) -> None:
         """A new process in place of a dead one, waited for until it is ready (or `stopping` is set)."""
         self.stop()
         self.process = boot(self.folder, fonts=self.fonts)
-        self.ready = False
+        self.ready, self._partial = False, b""
         self._configure()
         self.await_ready(stopping)
 
@@ -80,17 +83,23 @@ class WarmProcess:
             if time.monotonic() > deadline:
                 raise SandboxError(f"the sandbox process was not ready after {READY_SECONDS:g} s")
             readable, _, _ = select.select([self.stdout], [], [], POLL_SECONDS)
-            line = self.read_line() if readable else None
-            if line is not None and line.strip() != b"ready":
+            lines = self.read_lines() if readable else []
+            if lines and lines[0].strip() != b"ready":
                 raise SandboxError("the sandbox process did not start")
-            self.ready = line is not None
+            self.ready = bool(lines)
 
-    def read_line(self) -> bytes | None:
-        """Its next line, or None for the line a spare names itself with (first of all, once), which is taken here."""
+    def read_lines(self) -> list[bytes]:
+        """The lines come since the last call (once select says some came), read from the pipe itself: two written
+        together are both taken, and none is left in a buffer select cannot see. The line a spare names itself with
+        (first of all, once) is taken here, not among them; b"" is the end."""
         if isinstance(self.process, SpareProcess) and self.process.first_line_due():
             self.process.take_first_line()
-            return None
-        return self.stdout.readline()
+            return []
+        data = os.read(self.stdout.fileno(), LINES_CHUNK)
+        if not data:
+            return [b""]
+        *lines, self._partial = (self._partial + data).split(b"\n")
+        return lines
 
     def begin_stop(self) -> None:
         """Ask it to stop, without waiting: `stop` waits for it."""
@@ -107,7 +116,7 @@ def lines_from(processes: list[WarmProcess]) -> list[str]:
     readable, _, _ = select.select([p.stdout for p in processes], [], [], POLL_SECONDS)
     lines = []
     for process in processes:
-        if process.stdout in readable and (read := process.read_line()) is not None:
+        for read in process.read_lines() if process.stdout in readable else []:
             line = read.decode(errors="replace").strip()
             if line == "ready":
                 process.ready = True

@@ -415,7 +415,7 @@ def _report_done(job_dir: Path) -> None:
 def _report_grader_error(job_dir: Path, text: str) -> None:
     try:
         partial = job_dir / "grader-error.partial"
-        partial.write_text(text, encoding="utf-8")
+        write_file(partial, text.encode("utf-8", "replace"))
         os.replace(partial, job_dir / "grader-error.txt")  # whole or absent: the grader may be polling
     except OSError:
         pass

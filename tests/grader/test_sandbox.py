@@ -306,6 +306,87 @@ def test_every_line_printed_before_a_hang_comes_back_in_order(tmp_path):
     assert result.output.splitlines() == ["loaded", *(f"line {n}" for n in range(300)), "last words"]
 
 
+def test_an_event_sent_during_a_pause_still_moves_the_deadline(tmp_path):
+    """The supervisor reads a job's pipes in pauses: at a deadline it first takes what they hold, so a question that
+    ended (and the next that started) just before it is not a timeout, and the output waiting there is kept."""
+    from types import SimpleNamespace
+
+    from grader.run import supervisor
+    from grader.run.file_cap import FileCap
+
+    events_r, events_w = os.pipe()
+    output_r, output_w = os.pipe()
+    sleeper = subprocess.Popen(["sleep", "30"])
+    pidfd = os.pidfd_open(sleeper.pid)
+    try:
+        run = supervisor._Run(pid=sleeper.pid, events=events_r, output=output_r, pidfd=pidfd, first_item=0,
+                              next_item=0, step=0.3, loaded=True, current=0)
+        outcome = supervisor.Outcome(level="", items=[supervisor.ItemStatus(), supervisor.ItemStatus()])
+        os.write(events_w, b'{"event": "done", "item": 0}\n{"event": "start", "item": 1}\n')
+        os.write(output_w, b"printed just in time\n")
+        run.deadline = time.monotonic() - 0.01  # passed: the events came during a pause, unread
+        output = supervisor.CapturedOutput(1000)
+        began = time.monotonic()
+        supervisor._watch(run, SimpleNamespace(limits=Limits()), outcome, began + 10, FileCap(tmp_path, 100), output)
+        assert outcome.items[0].status == "done" and run.current == 1
+        assert run.timed_out and time.monotonic() - began >= 0.25  # item 1's own step ran out, not item 0's
+        assert bytes(output.buffer[: output.size]) == b"printed just in time\n"
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        for descriptor in (events_r, events_w, output_r, output_w, pidfd):
+            os.close(descriptor)
+
+
+def test_done_lines_written_together_are_all_taken_at_once():
+    """Two supervisors finishing together can put both `done` lines in one read: both are taken (one left in a
+    buffer select cannot see would keep its job's slot idle until the next look into the folders)."""
+    process = subprocess.Popen(["printf", "ready\\ndone /x/job1\\ndone /x/job2\\ndone /x/jo"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    process.wait()
+    warm = WarmProcess.__new__(WarmProcess)  # the real reading, over a process that only wrote those lines
+    warm.process, warm.ready, warm._partial = process, False, b""
+    try:
+        assert warm_module.lines_from([warm]) == ["done /x/job1", "done /x/job2"]
+        assert warm.ready and warm._partial == b"done /x/jo"  # the start of a line still to come is kept
+    finally:
+        process.stdin.close()
+        process.stdout.close()
+
+
+def test_the_supervisors_files_are_never_written_through_a_planted_link(tmp_path):
+    from grader.run.protocol import write_file
+    from grader.run.supervisor import CapturedOutput
+
+    target = tmp_path / "elsewhere"
+    target.write_text("kept")
+    (tmp_path / "outcome.partial").symlink_to(target)
+    with pytest.raises(OSError):
+        write_file(tmp_path / "outcome.partial", b"{}")
+    assert target.read_text() == "kept"
+    silent = CapturedOutput(100)
+    silent.write_and_wipe(tmp_path / "output")
+    assert not (tmp_path / "output").exists()  # nothing printed: no file, read as nothing
+
+
+def test_a_submissions_files_in_folders_are_its_own_in_the_box(tmp_path):
+    """Files in a folder of the submission's, and the folder, belong to the job (its uid as root): it may write there."""
+    (tmp_path / "helpers.py").write_text("SCALE = 2.0\n")
+    (tmp_path / "student.py").write_text(textwrap.dedent("""
+        import os
+        def owned():
+            mine = [os.stat(p).st_uid == os.getuid() for p in ("pkg", "pkg/helpers.py", "student.py")]
+            open("pkg/new.txt", "w").write("x")
+            return float(sum(mine))
+    """))
+    items = [Item(id="owned", kind="call", name="owned", calls=[[]])]
+    files = [(tmp_path / "student.py", "student.py"), (tmp_path / "helpers.py", "pkg/helpers.py")]
+    job = Job("k", files, [Unit(kind="module", label="student.py", path="student.py")], items)
+    with SandboxPool(FAST, jobs=1, protected_packages=PROTECTED_PACKAGES) as pool:
+        result = next(pool.run([job]))
+    assert float(value(result, "owned")) == 3.0
+
+
 def test_output_is_capped_and_imports_of_the_grader_flagged(tmp_path):
     result = run(tmp_path, """
         import sys
