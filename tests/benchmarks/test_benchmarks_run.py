@@ -15,6 +15,7 @@ CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 sys.path.insert(0, str(BENCHMARKS))
 
 import bench_judging  # noqa: E402
+import bench_parts  # noqa: E402
 import bench_targets  # noqa: E402
 
 
@@ -32,6 +33,19 @@ def test_the_targets_breakdown_times_every_stage_of_a_class(small_class):
     stages = bench_targets.breakdown(small_class, 2)
     assert stages["submissions"] == 3 and stages["with_code"] == 2
     assert all(stages["ms_per_submission"][stage] > 0 for stage in ("read", "judge", "hand-over", "collect"))
+
+
+def test_every_part_bench_parts_counts_is_still_in_the_grader(small_class, tmp_path):
+    """bench_parts wraps the grader's functions by name: each must still exist, run and be counted."""
+    import json
+    import subprocess
+
+    parts_file = tmp_path / "parts.json"
+    command = bench_parts.counting_command(BENCHMARKS.parent, small_class, tmp_path / "out.json", parts_file)
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    counted = json.loads(parts_file.read_text())
+    assert set(counted["parts_s"]) == set(bench_parts.PARTS) and all(counted["parts_s"].values())
+    assert counted["process_cpu_s"] >= sum(counted["parts_s"].values())
 
 
 def test_the_judging_benchmark_times_a_tree_against_itself(small_class):
