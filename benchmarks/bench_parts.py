@@ -35,7 +35,7 @@ PARTS = {
     "reading values back": ("grader.run.client", "SandboxPool._read_result"),
     "preparing a job": ("grader.run.client", "SandboxPool._prepare"),
     "waiting for jobs to end": ("grader.run.client", "SandboxPool._wait_for_done"),
-    "removing a job's folders": ("grader.run.client", "remove_folder"),
+    "removing folders (each job's, the batch's)": ("grader.run.client", "remove_folder"),
 }
 
 # Run as `python -c PROBE TREE OUT rnn-grader-arguments...`: the grader of TREE, its parts counted into OUT.
@@ -43,6 +43,8 @@ PROBE = """
 import atexit, importlib, json, resource, sys, time
 tree, out = sys.argv[1], sys.argv[2]
 sys.path.insert(0, tree)
+from grader import cli
+cli.prepare_the_process()  # as the command does, before numpy and pydantic load (one maths thread: none spins)
 parts, spent = json.loads(sys.argv[3]), {}
 
 def counted(name, function):
@@ -68,7 +70,6 @@ def written():
         json.dump({"process_cpu_s": usage.ru_utime + usage.ru_stime, "parts_s": spent}, handle)
 
 atexit.register(written)
-from grader import cli
 sys.argv = ["rnn-grader", *sys.argv[4:]]
 cli.run()
 """
@@ -120,13 +121,16 @@ def main() -> None:
                     progress(f"round {number} {version}: {runs[version][-1]}")
     medians = {version: {part: 1000 * median([r[part] for r in rounds]) / size for part in rounds[0]}
                for version, rounds in runs.items()}
-    print(f"{args.name} ({size} submissions, --jobs 2): ms per submission, medians of {args.runs} rounds")
-    print(f"  {'':<32} {'current':>8} {'baseline':>9} {'ratio':>6}")
+    paired = {part: median([now[part] / then[part] for now, then in zip(runs["current"], runs["baseline"])
+                            if then[part]]) for part in runs["current"][0]}
+    print(f"{args.name} ({size} submissions, --jobs 2): ms per submission, medians of {args.runs} rounds, and the")
+    print("  median of each round's ratio (the two versions ran one after the other: steadier when the machine drifts)")
+    print(f"  {'':<42} {'current':>8} {'baseline':>9} {'ratio':>6} {'by round':>9}")
     for part, now in medians["current"].items():
         then = medians["baseline"][part]
-        print(f"  {part:<32} {now:8.2f} {then:9.2f} {now / then if then else float('nan'):6.2f}")
+        print(f"  {part:<42} {now:8.2f} {then:9.2f} {now / then if then else float('nan'):6.2f} {paired[part]:9.2f}")
     results = {"baseline": args.baseline, "class": args.name, "submissions": size, "machine": machine(),
-               "runs": runs, "ms_per_submission": medians}
+               "runs": runs, "ms_per_submission": medians, "paired_median": paired}
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 

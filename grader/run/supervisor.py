@@ -75,7 +75,7 @@ class _Run:
     first_item: int
     next_item: int
     step: float = 0.0  # seconds each step may take (TimeLimits.step)
-    output_room: int = READ_CHUNK  # bytes the output pipe holds
+    pipe_rooms: tuple[int, int] = (EVENT_CHUNK, READ_CHUNK)  # bytes the events and the output pipes hold
     forked_at: float = 0.0
     loaded: bool = False
     current: int | None = None
@@ -196,7 +196,7 @@ def _launch(request: Request, box: Path, uid: int | None, first_item: int) -> _R
         fcntl.fcntl(output_r, F_SETPIPE_SZ, READ_CHUNK)
     except OSError:
         pass  # the system's limit on pipe sizes: the default size only costs speed
-    output_room = fcntl.fcntl(output_r, F_GETPIPE_SZ)
+    rooms = fcntl.fcntl(events_r, F_GETPIPE_SZ), fcntl.fcntl(output_r, F_GETPIPE_SZ)
     # SIGTERM (and SIGUSR1) wait until the child is registered in _LIVE, so `stop` can never miss it.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGUSR1})
     pid = os.fork()
@@ -209,7 +209,7 @@ def _launch(request: Request, box: Path, uid: int | None, first_item: int) -> _R
     os.close(events_w)
     os.close(output_w)
     run = _Run(pid=pid, events=events_r, output=output_r, pidfd=pidfd, first_item=first_item, next_item=first_item)
-    run.output_room = output_room
+    run.pipe_rooms = rooms
     run.forked_at, run.step = time.monotonic(), _times(request).step
     run.deadline = run.forked_at + run.step
     return run
@@ -273,12 +273,15 @@ def _watch(
 ) -> None:
     """Read events and output until the student process ends, overruns its deadline or makes too many files. Its
     exit, and the files it makes, are seen at once; its pipes are read PIPE_PAUSE_SECONDS apart unless it floods
-    them (a read of half what a pipe holds): code that prints line after line, or answers question after question,
+    them (a read of half what it can take): code that prints line after line, or answers question after question,
     wakes this process a hundred times a second at most rather than at every line (the pipe keeps what is written
-    meanwhile). A deadline counts the events sent up to it, so a step's limit is at most a pause longer."""
+    meanwhile). At a deadline the pipes are read first: the events sent up to it count, so a step's limit is at most
+    a pause longer, never shorter."""
     open_fds = {run.events, run.output}
     watched = [run.pidfd] + ([files.fd] if files.fd >= 0 else [])
-    floods = {run.events: EVENT_CHUNK // 2, run.output: min(READ_CHUNK, run.output_room) // 2}
+    events_room, output_room = run.pipe_rooms
+    # half of what a read can take: of the pipe, and of the output's cap (what is kept is read into its room)
+    floods = {run.events: min(EVENT_CHUNK, events_room) // 2, run.output: min(output_room, len(output.buffer)) // 2}
     pipes_resume = 0.0
     while True:
         now = time.monotonic()
@@ -317,7 +320,8 @@ PIPE_PAUSE_SECONDS = 0.01
 
 
 def _take_what_waits(run: _Run, outcome: Outcome, open_fds: set[int], output: CapturedOutput) -> None:
-    """What the pipes hold now, when a run is to be stopped (a few reads at most: its writers may be writing)."""
+    """What the pipes hold now, at a deadline or when a run is stopped (a few reads at most: its writers may be
+    writing)."""
     for _ in range(4):
         readable, _, _ = select.select(list(open_fds), [], [], 0)
         if not readable:

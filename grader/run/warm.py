@@ -91,7 +91,7 @@ class WarmProcess:
     def read_lines(self) -> list[bytes]:
         """The lines come since the last call (once select says some came), read from the pipe itself: two written
         together are both taken, and none is left in a buffer select cannot see. The line a spare names itself with
-        (first of all, once) is taken here, not among them; b"" is the end."""
+        (first of all, once) is taken here, not among them; at the end, [b""]."""
         if isinstance(self.process, SpareProcess) and self.process.first_line_due():
             self.process.take_first_line()
             return []

@@ -306,31 +306,43 @@ def test_every_line_printed_before_a_hang_comes_back_in_order(tmp_path):
     assert result.output.splitlines() == ["loaded", *(f"line {n}" for n in range(300)), "last words"]
 
 
-def test_an_event_sent_during_a_pause_still_moves_the_deadline(tmp_path):
+def test_an_event_sent_during_a_pause_still_moves_the_deadline(tmp_path, monkeypatch):
     """The supervisor reads a job's pipes in pauses: at a deadline it first takes what they hold, so a question that
-    ended (and the next that started) just before it is not a timeout, and the output waiting there is kept."""
+    ended (and the next that started) during a pause is not a timeout, and output printed during the last pause
+    before a real timeout is kept."""
     from types import SimpleNamespace
 
     from grader.run import supervisor
     from grader.run.file_cap import FileCap
 
+    monkeypatch.setattr(supervisor, "PIPE_PAUSE_SECONDS", 1.0)  # a pause long enough to write into, surely
     events_r, events_w = os.pipe()
     output_r, output_w = os.pipe()
     sleeper = subprocess.Popen(["sleep", "30"])
     pidfd = os.pidfd_open(sleeper.pid)
+
+    def student():  # after the first read has begun a pause: question 0 ends and 1 starts, then 1 prints and hangs
+        time.sleep(0.1)
+        os.write(events_w, b'{"event": "done", "item": 0}\n{"event": "start", "item": 1}\n')
+        time.sleep(0.4)
+        os.write(output_w, b"printed in the last pause\n")
+
     try:
         run = supervisor._Run(pid=sleeper.pid, events=events_r, output=output_r, pidfd=pidfd, first_item=0,
                               next_item=0, step=0.3, loaded=True, current=0)
         outcome = supervisor.Outcome(level="", items=[supervisor.ItemStatus(), supervisor.ItemStatus()])
-        os.write(events_w, b'{"event": "done", "item": 0}\n{"event": "start", "item": 1}\n')
-        os.write(output_w, b"printed just in time\n")
-        run.deadline = time.monotonic() - 0.01  # passed: the events came during a pause, unread
         output = supervisor.CapturedOutput(1000)
+        os.write(output_w, b"first\n")  # read at once: the pause begins
         began = time.monotonic()
+        run.deadline = began + 0.3
+        writer = threading.Thread(target=student)
+        writer.start()
         supervisor._watch(run, SimpleNamespace(limits=Limits()), outcome, began + 10, FileCap(tmp_path, 100), output)
-        assert outcome.items[0].status == "done" and run.current == 1
-        assert run.timed_out and time.monotonic() - began >= 0.25  # item 1's own step ran out, not item 0's
-        assert bytes(output.buffer[: output.size]) == b"printed just in time\n"
+        elapsed = time.monotonic() - began
+        writer.join()
+        assert outcome.items[0].status == "done" and run.current == 1 and run.timed_out
+        assert 0.45 < elapsed < 0.95  # question 1's own step ran out (0.1 + 0.3 s), not question 0's, nor the job's
+        assert bytes(output.buffer[: output.size]) == b"first\nprinted in the last pause\n"
     finally:
         sleeper.kill()
         sleeper.wait()
@@ -364,11 +376,17 @@ def test_the_supervisors_files_are_never_written_through_a_planted_link(tmp_path
     with pytest.raises(OSError):
         write_file(tmp_path / "outcome.partial", b"{}")
     assert target.read_text() == "kept"
+    os.mkfifo(tmp_path / "output.partial")  # nobody reads it: never waited on
+    began = time.monotonic()
+    with pytest.raises(OSError):
+        write_file(tmp_path / "output.partial", b"{}")
+    assert time.monotonic() - began < 1.0
     silent = CapturedOutput(100)
     silent.write_and_wipe(tmp_path / "output")
     assert not (tmp_path / "output").exists()  # nothing printed: no file, read as nothing
 
 
+@pytest.mark.skipif(not AS_ROOT, reason="a job has a uid of its own only when the grader runs as root")
 def test_a_submissions_files_in_folders_are_its_own_in_the_box(tmp_path):
     """Files in a folder of the submission's, and the folder, belong to the job (its uid as root): it may write there."""
     (tmp_path / "helpers.py").write_text("SCALE = 2.0\n")
