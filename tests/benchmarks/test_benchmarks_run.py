@@ -14,6 +14,7 @@ BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 sys.path.insert(0, str(BENCHMARKS))
 
+import bench_fork  # noqa: E402
 import bench_judging  # noqa: E402
 import bench_parts  # noqa: E402
 import bench_targets  # noqa: E402
@@ -46,6 +47,12 @@ def test_every_part_bench_parts_counts_is_still_in_the_grader(small_class, tmp_p
     counted = json.loads(parts_file.read_text())
     assert set(counted["parts_s"]) == set(bench_parts.PARTS) and all(counted["parts_s"].values())
     assert counted["process_cpu_s"] >= sum(counted["parts_s"].values())
+
+
+def test_the_kernels_charges_are_measured_for_a_bare_interpreter():
+    charges = bench_fork.measured("")
+    assert set(charges) == {"fork_parent_ms", "fork_child_ms", "page_copied_us", "wake_up_us"}
+    assert all(value > 0 for value in charges.values())
 
 
 def test_the_judging_benchmark_times_a_tree_against_itself(small_class):
