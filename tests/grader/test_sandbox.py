@@ -315,7 +315,7 @@ def test_an_event_sent_during_a_pause_still_moves_the_deadline(tmp_path, monkeyp
     from grader.run import supervisor
     from grader.run.file_cap import FileCap
 
-    monkeypatch.setattr(supervisor, "PIPE_PAUSE_SECONDS", 1.0)  # a pause long enough to write into, surely
+    monkeypatch.setattr(supervisor, "PIPE_PAUSE_SECONDS", 3.0)  # a pause long enough to write into, surely
     events_r, events_w = os.pipe()
     output_r, output_w = os.pipe()
     sleeper = subprocess.Popen(["sleep", "30"])
@@ -324,24 +324,24 @@ def test_an_event_sent_during_a_pause_still_moves_the_deadline(tmp_path, monkeyp
     def student():  # after the first read has begun a pause: question 0 ends and 1 starts, then 1 prints and hangs
         time.sleep(0.1)
         os.write(events_w, b'{"event": "done", "item": 0}\n{"event": "start", "item": 1}\n')
-        time.sleep(0.4)
+        time.sleep(0.6)
         os.write(output_w, b"printed in the last pause\n")
 
     try:
         run = supervisor._Run(pid=sleeper.pid, events=events_r, output=output_r, pidfd=pidfd, first_item=0,
-                              next_item=0, step=0.3, loaded=True, current=0)
+                              next_item=0, step=0.6, loaded=True, current=0)
         outcome = supervisor.Outcome(level="", items=[supervisor.ItemStatus(), supervisor.ItemStatus()])
         output = supervisor.CapturedOutput(1000)
         os.write(output_w, b"first\n")  # read at once: the pause begins
         began = time.monotonic()
-        run.deadline = began + 0.3
+        run.deadline = began + 0.6
         writer = threading.Thread(target=student)
         writer.start()
         supervisor._watch(run, SimpleNamespace(limits=Limits()), outcome, began + 10, FileCap(tmp_path, 100), output)
         elapsed = time.monotonic() - began
         writer.join()
         assert outcome.items[0].status == "done" and run.current == 1 and run.timed_out
-        assert 0.45 < elapsed < 0.95  # question 1's own step ran out (0.1 + 0.3 s), not question 0's, nor the job's
+        assert 1.0 < elapsed < 2.5  # question 1's own step ran out (0.6 + 0.6 s), not question 0's, nor the job's
         assert bytes(output.buffer[: output.size]) == b"first\nprinted in the last pause\n"
     finally:
         sleeper.kill()
