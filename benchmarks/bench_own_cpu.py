@@ -4,7 +4,8 @@
     python benchmarks/bench_own_cpu.py --baseline COMMIT            # 5 rounds of each class
     python benchmarks/bench_own_cpu.py --baseline COMMIT --runs 3 --classes py notebooks
 
-The classes are bench_targets.py's (150 notebooks, 200 .py files, 1,000 mixed), and on request a class of one.
+The classes are bench_targets.py's (150 notebooks, 200 .py files, 1,000 mixed), and on request a class of one (a
+.py file, or a notebook that plots).
 In each round, each class is graded with `--jobs 2` by this tree and by COMMIT (checked out with `git worktree`,
 run with this interpreter and its own packages first on the path), one after the other (which goes first
 alternates), each in a cpuacct cgroup of its own. Reported per class, medians over the rounds: the wall time, the
@@ -34,6 +35,7 @@ CLASSES = {
     "py": {"py": 200},
     "mixed": bench_targets.mixed_counts(1000),
     "one": {"py": 1},  # a class of one, as a Gradescope or CI job grades it: start-up is all there is
+    "one-notebook": {"notebook": 1},  # and one that plots: the plotting warm process's start too
 }
 DEFAULT_CLASSES = ["notebooks", "py", "mixed"]
 RESULTS_FILE = ROOT / "benchmarks" / "own_cpu.json"
