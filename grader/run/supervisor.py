@@ -306,7 +306,7 @@ def _watch(
                 outcome.marks["exited"] = time.monotonic()
                 outcome.student_peak_mb = max(outcome.student_peak_mb, usage.ru_maxrss / 1024)
                 run.exit_status = status
-                _drain(run, outcome, open_fds, output)
+                _take_what_waits(run, outcome, open_fds, output)
                 return
             count = _read_into(fd, run, outcome, output)
             if not count:
@@ -320,8 +320,8 @@ PIPE_PAUSE_SECONDS = 0.01
 
 
 def _take_what_waits(run: _Run, outcome: Outcome, open_fds: set[int], output: CapturedOutput) -> None:
-    """What the pipes hold now, at a deadline or when a run is stopped (a few reads at most: its writers may be
-    writing)."""
+    """What the pipes hold now, at a deadline, when a run is stopped or once it has exited, without waiting for
+    stray writers: a few reads at most (a read takes what a pipe holds; a process the job left may go on writing)."""
     for _ in range(4):
         readable, _, _ = select.select(list(open_fds), [], [], 0)
         if not readable:
@@ -329,17 +329,6 @@ def _take_what_waits(run: _Run, outcome: Outcome, open_fds: set[int], output: Ca
         for fd in readable:
             if not _read_into(fd, run, outcome, output):
                 open_fds.discard(fd)
-
-
-def _drain(run: _Run, outcome: Outcome, open_fds: set[int], output: CapturedOutput) -> None:
-    """After exit, take what is already in the pipes without waiting for stray writers."""
-    for fd in list(open_fds):
-        os.set_blocking(fd, False)
-        try:
-            while _read_into(fd, run, outcome, output):
-                pass
-        except BlockingIOError:
-            pass
 
 
 def _read_into(fd: int, run: _Run, outcome: Outcome, output: CapturedOutput) -> int:
