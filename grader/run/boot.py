@@ -26,9 +26,12 @@ ROOT = Path(grader.__file__).resolve().parent.parent
 BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.run.zygote import main; main()"
 PASSED_THROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PATH")
 FOLDER_PREFIX = "rnn-grader-"
-# Where the values a job returns are written, when it is a RAM file system: a job writes a file per item there, and
-# on a disk's journaled file system each file made and removed costs the grader's processes milliseconds of CPU.
-RECORDS_PARENT = Path("/dev/shm")
+# Where a batch's folders go (each job's folder and box, the values it returns) when it is a RAM file system with
+# room: a job makes and removes folders and files, and on a disk's journaled file system each costs the grader's
+# processes CPU (1.7 ms a job here, a tenth of ours). Docker's default is 64 MB: one that small is not used, as a
+# full one would fail a correct answer's write as the student's crash.
+RAM_FOLDER = Path("/dev/shm")
+RAM_ROOM = 1 << 30  # bytes free it needs
 STOP_SECONDS = 10.0
 KEPT_FONTS_ENV = "RNN_GRADER_KEPT_FONTS"  # tells the warm process where matplotlib's font list is kept (kept_fonts)
 
@@ -40,10 +43,21 @@ class SandboxError(Exception):
 def batch_folder() -> Path:
     """The batch's folder: the warm process's working directory, with a folder per job."""
     _sweep_abandoned_folders()
-    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=ram_folder()))
     folder.chmod(0o711)
     (folder / "grader.pid").write_text(str(os.getpid()))
     return folder
+
+
+def ram_folder() -> Path | None:
+    """The RAM file system, where it is a real folder with room for a batch; None: the disk's temporary folder."""
+    if RAM_FOLDER.is_symlink():
+        return None
+    try:
+        stats = os.statvfs(RAM_FOLDER)
+    except OSError:
+        return None
+    return RAM_FOLDER if stats.f_bavail * stats.f_frsize >= RAM_ROOM else None
 
 
 def boot(folder: Path, preload: list[str] | None = None, fonts: Path | None = None) -> subprocess.Popen[bytes]:
@@ -336,7 +350,7 @@ def _ends_within(process: subprocess.Popen[bytes] | SpareProcess, seconds: float
 
 def _sweep_abandoned_folders() -> None:
     """Folders left by a grader that died before it could clean up (killed at its very start)."""
-    parents = {Path(tempfile.gettempdir()), RECORDS_PARENT}
+    parents = {Path(tempfile.gettempdir()), RAM_FOLDER}
     for folder in [found for parent in parents for found in parent.glob(f"{FOLDER_PREFIX}*")]:
         try:
             os.kill(int((folder / "grader.pid").read_text()), 0)

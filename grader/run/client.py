@@ -26,7 +26,6 @@ from pathlib import Path
 from grader.read.units import Unit
 from grader.run.boot import (
     FOLDER_PREFIX,
-    RECORDS_PARENT,
     STOP_SECONDS,
     SandboxError,
     SpareProcess,
@@ -35,6 +34,7 @@ from grader.run.boot import (
     boot_with_spare,
     kept_fonts,
     made_cache_folder,
+    ram_folder,
     remove_folder,
     stop_process,
     take_early_boot,
@@ -479,27 +479,16 @@ def _regular_file_bytes(path: Path | str, cap: int, dir_fd: int | None = None) -
 
 def _records_folder() -> Path | None:
     """A folder of the batch's for the values jobs return, on a RAM file system (None where there is none)."""
-    if RECORDS_PARENT.is_symlink() or not _room_for_records(RECORDS_PARENT):
+    parent = ram_folder()
+    if parent is None:
         return None
     try:
-        folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=RECORDS_PARENT))
+        folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=parent))
     except OSError:
         return None
     folder.chmod(0o711)
     (folder / "grader.pid").write_text(str(os.getpid()))
     return folder
-
-
-RECORDS_ROOM = 1 << 30  # bytes a RAM file system needs free to hold returned values (Docker's default is 64 MB)
-
-
-def _room_for_records(parent: Path) -> bool:
-    """Whether the RAM file system has room for any batch's returned values (else they go to the job's disk)."""
-    try:
-        stats = os.statvfs(parent)
-    except OSError:
-        return False
-    return stats.f_bavail * stats.f_frsize >= RECORDS_ROOM
 
 
 def _package_dirs(names: list[str]) -> list[str]:

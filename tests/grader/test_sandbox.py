@@ -89,10 +89,15 @@ def test_values_come_back_as_plain_data(tmp_path):
 
 def test_values_come_back_through_the_disk_where_the_ram_file_system_is_small(tmp_path, monkeypatch):
     """Docker's /dev/shm is 64 MB: too small a RAM file system is not used, and values come back all the same."""
-    from grader.run import client
+    from grader.run import boot, client
 
-    monkeypatch.setattr(client, "RECORDS_ROOM", 1 << 62)
+    monkeypatch.setattr(boot, "RAM_ROOM", 1 << 62)
     assert client._records_folder() is None
+    folder = batch_folder()
+    try:
+        assert folder.parent == Path(tempfile.gettempdir())
+    finally:
+        shutil.rmtree(folder)
     result = run(tmp_path, "import numpy as np\ndef big(): return np.arange(500.0)\n", ["big"])
     assert value(result, "big").shape == (500,) and float(value(result, "big")[-1]) == 499.0
 
@@ -465,7 +470,7 @@ def test_a_batch_survives_the_death_of_the_warm_process(tmp_path, how):
 
 
 def _batch_folders() -> set[str]:
-    """The batches' folders: on disk, and in RAM (the values jobs return)."""
+    """The batches' folders: on disk, and in RAM (where they go when it has room)."""
     return set(glob.glob(f"{tempfile.gettempdir()}/rnn-grader-*")) | set(glob.glob("/dev/shm/rnn-grader-*"))
 
 
@@ -493,8 +498,8 @@ def test_stopping_the_grader_leaves_no_process_and_no_files(tmp_path, stop, plot
     batch = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(klass), "--timeout", "60", "--jobs", "2"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len([path for path in glob.glob(
-            f"{tempfile.gettempdir()}/rnn-grader-*/job*/started") if str(Path(path).parents[1]) not in before]) < 2:
+    while time.monotonic() < deadline and len([path for batch in _batch_folders() - before
+                                               for path in glob.glob(f"{batch}/job*/started")]) < 2:
         time.sleep(0.05)  # both jobs running: with a class that plots, one of them in the spare
     time.sleep(0.5)  # let the student code start its loops
     batch.send_signal(stop)

@@ -125,7 +125,7 @@ except OSError:
 WHERE = os.getcwd()
 SEES = sorted(os.listdir("."))
 ORIGINAL_WRITABLE = 0  # its folder as the grader made it, where it is still reachable
-ORIGINALS = glob.glob("/tmp/rnn-grader-*/job*/box")
+ORIGINALS = glob.glob("/tmp/rnn-grader-*/job*/box") + glob.glob("/dev/shm/rnn-grader-*/job*/box")
 for original in ORIGINALS:
     try:
         open(os.path.join(original, "written-here"), "w").close()
