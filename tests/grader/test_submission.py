@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from grader.read.notebook import plain_python
+from grader.read.notebook import NotebookError, plain_python, read_notebook
 from grader.read.submission import discover, python2_reason, read_submission
 
 
@@ -48,6 +49,46 @@ def test_notebook_code_and_markdown_are_separated(tmp_path):
     [unit] = sub.units
     assert unit.cells == ["pass\nimport numpy as np", "", "x = 1"]
     assert "boxed" in sub.writeup
+
+
+def _as_nbformat_reads_it(text: str) -> tuple[list[str], list[str]]:
+    """Code and Markdown cells as nbformat's own reading gives them (what the grader read before)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbformat's own complaints of the file it reads
+        read = nbformat.reads(text, as_version=4)
+    cells = [(c.cell_type, "".join(c.source) if isinstance(c.source, list) else c.source) for c in read.cells]
+    return [plain_python(s) for kind, s in cells if kind == "code"], [s for kind, s in cells if kind == "markdown"]
+
+
+def test_a_format_4_notebook_reads_as_nbformat_reads_it_lists_of_lines_and_stray_metadata_included(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Task 1\n$$h_t : 7 \\times 1$$"),
+                nbformat.v4.new_code_cell("%matplotlib inline\nimport numpy as np"),
+                nbformat.v4.new_raw_cell("raw text, neither code nor prose"),
+                nbformat.v4.new_code_cell("def f(x):\n    return 2 * x\n")]
+    saved = json.loads(nbformat.writes(nb))
+    saved["cells"][1]["source"] = ["%matplotlib inline\n", "import numpy as np"]  # as Jupyter saves sources
+    saved["metadata"]["made_up"] = {"by": "an extension"}  # invalid to the schema: still a notebook
+    del saved["cells"][3]["id"]  # an old 4.x file's cells have none
+    text = json.dumps(saved)
+    assert read_notebook(text) == _as_nbformat_reads_it(text)
+    assert read_notebook(text)[0] == ["pass\nimport numpy as np", "def f(x):\n    return 2 * x\n"]
+
+
+def test_a_format_3_notebook_is_converted_as_nbformat_converts_it(tmp_path):
+    old = nbformat.v3.new_notebook(worksheets=[nbformat.v3.new_worksheet(cells=[
+        nbformat.v3.new_text_cell("markdown", source="$$W_H : 7 \\times 7$$"),
+        nbformat.v3.new_code_cell(input="x = 1\ny = x + 1"),
+    ])])
+    text = nbformat.v3.writes_json(old)
+    assert read_notebook(text) == (["x = 1\ny = x + 1"], ["$$W_H : 7 \\times 7$$"])
+    assert read_notebook(text) == _as_nbformat_reads_it(text)
+
+
+@pytest.mark.parametrize("text", ['{"nbformat": 4}', '{"nbformat": 4, "cells": 3}', "[1, 2]", '{"nbformat": 99}'])
+def test_json_that_is_no_notebook_is_refused_with_nbformats_reason(text):
+    with pytest.raises(NotebookError, match="not a valid notebook"):
+        read_notebook(text)
 
 
 @pytest.mark.parametrize(
