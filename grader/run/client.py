@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -438,10 +438,10 @@ class SandboxPool:
         return result, marks
 
     def _read_item(self, out_dir: int | None, index: int, status: dict[str, str]) -> ItemResult:
-        result = ItemResult(status=status["status"], detail=status["detail"])
-        if result.status != "not-run" and out_dir is not None:
-            result.records = read_records(Path(f"{index}{RECORDS_SUFFIX}"), self.limits.max_elements, dir_fd=out_dir)
-        return result
+        if status["status"] == "not-run" or out_dir is None:
+            return ItemResult(status["status"], status["detail"])
+        unread = records_later(Path(f"{index}{RECORDS_SUFFIX}"), self.limits.max_elements, dir_fd=out_dir)
+        return ItemResult(status["status"], status["detail"], unread=unread)
 
 
 def _copy_into_box(source: Path, box: Path, name: str, uid: int | None) -> None:
@@ -560,17 +560,23 @@ def read_records(path: Path, max_elements: int, dir_fd: int | None = None) -> li
 
     Opened through the directory's descriptor, without following links, so nothing can be swapped in.
     """
+    return records_later(path, max_elements, dir_fd)()
+
+
+def records_later(path: Path, max_elements: int, dir_fd: int | None = None) -> Callable[[], list[Record]]:
+    """`read_records`, the file read now and its bytes parsed when the records are asked for."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)  # a FIFO must not block
     except OSError:
-        return []
+        return list
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            return [Record(error=UNREADABLE)]
+            return lambda: [Record(error=UNREADABLE)]
         if info.st_size > MAX_RECORD_FILE:
-            return [Record(error="the returned data was larger than allowed")]
-        return parse_records(_read_at_most(fd, info.st_size), max_elements)  # its size as it was seen: no cap reserved
+            return lambda: [Record(error="the returned data was larger than allowed")]
+        data = _read_at_most(fd, info.st_size)  # its size as it was seen: no cap reserved
+        return lambda: parse_records(data, max_elements)
     finally:
         os.close(fd)
 

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import reprlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -301,11 +302,41 @@ class Record:
     missing: bool = False
 
 
-@dataclass
 class ItemResult:
-    status: str  # done, timeout, crashed, not-run
-    detail: str = ""
-    records: list[Record] = field(default_factory=list)
+    """What one item gave back: its status, and its records, given as a list or, as the grader reads a job, as
+    the records file's bytes, parsed the first time they are asked for (`unread`): the probes of a gradient check,
+    most of a job's arrays, are looked at only where a backward is wrong, and so are never read for most jobs."""
+
+    __slots__ = ("status", "detail", "_records", "_unread")
+
+    def __init__(
+        self,
+        status: str,  # done, timeout, crashed, not-run
+        detail: str = "",
+        records: list[Record] | None = None,
+        unread: Callable[[], list[Record]] | None = None,
+    ) -> None:
+        self.status, self.detail = status, detail
+        self._records = records if records is not None else []
+        self._unread = unread
+
+    @property
+    def records(self) -> list[Record]:
+        if self._unread is not None:
+            self._records, self._unread = self._unread(), None
+        return self._records
+
+    @records.setter
+    def records(self, records: list[Record]) -> None:
+        self._records, self._unread = records, None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ItemResult):
+            return NotImplemented
+        return (self.status, self.detail, self.records) == (other.status, other.detail, other.records)
+
+    def __repr__(self) -> str:
+        return f"ItemResult(status={self.status!r}, detail={self.detail!r}, records={self.records!r})"
 
 
 @dataclass

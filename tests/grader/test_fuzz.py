@@ -27,7 +27,7 @@ from hypothesis.extra import numpy as hnp
 
 from grader.read.answers import ANSWER_SUFFIXES, AnswerFileError, parse_answer_file
 from grader.read.notebook import NotebookError, plain_python, read_notebook
-from grader.run.client import UNREADABLE, Record, parse_records, read_records
+from grader.run.client import UNREADABLE, Record, parse_records, read_records, records_later
 from grader.run.protocol import (
     ALLOWED_DTYPES,
     MAX_RECORD_LINE,
@@ -568,6 +568,21 @@ def test_read_records_reads_any_file(lines: list[bytes]) -> None:
             records = read_records(path, MAX_ELEMENTS)
     assert all(isinstance(record, Record) for record in records)
     assert len(records) <= sum(1 for line in data.split(b"\n") if line.strip())
+
+
+def test_records_read_later_are_the_files_bytes_as_they_were_when_the_job_was_collected(tmp_path: Path) -> None:
+    # a job's folder is removed once it is collected; an item's records may be parsed only when judged, later
+    tree, arrays = RawEncoder(MAX_ELEMENTS).encode([np.arange(6.0).reshape(2, 3), "text"])
+    path = tmp_path / "0.rec"
+    path.write_bytes(record_bytes({"value": tree}, arrays) + b'{"error": "ValueError: no"}\n')
+    now = read_records(path, MAX_ELEMENTS)
+    later = records_later(path, MAX_ELEMENTS)
+    path.write_bytes(b'{"value": {"t": "none"}}\n')  # what student code left running might write next
+    path.unlink()
+    [value, error] = later()
+    assert value.value[0].tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]] and value.value[1] == "text"
+    assert error == now[1] == Record(error="ValueError: no") and str(now[0]) == str(value)
+    assert records_later(tmp_path / "never-written.rec", MAX_ELEMENTS)() == []
 
 
 def test_read_records_does_not_wait_on_a_fifo(tmp_path: Path) -> None:
