@@ -84,7 +84,7 @@ def _start(paths: tuple[str, ...], isolation: str, own_work: bool) -> None:
 
     from grader.read import CODE_SUFFIXES
     from grader.read.flags import display_imports_of_file
-    from grader.run.boot import kept_fonts, start_early
+    from grader.run.boot import kept_fonts, ram_for_jobs, start_early
 
     files = [Path(path) for path in paths if _is_file(Path(path))]
     if len(files) == len(paths) and all(file.suffix.lower() not in CODE_SUFFIXES for file in files):
@@ -92,7 +92,8 @@ def _start(paths: tuple[str, ...], isolation: str, own_work: bool) -> None:
     plotting = display_imports_of_file(files[0]) if len(paths) == len(files) == 1 else []
     _started_with[:] = [(isolation, own_work)]
     class_of_files = not own_work and len(files) != 1  # a check is one submission: one kind of warm process
-    start_early(plotting, kept_fonts(isolation, own_work) if plotting else None, spare=class_of_files)
+    fonts = kept_fonts(isolation, own_work) if plotting else None
+    start_early(plotting, fonts, spare=class_of_files, in_ram=not own_work and ram_for_jobs(isolation))
 
 
 def start_for_checks() -> None:

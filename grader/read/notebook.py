@@ -39,7 +39,7 @@ def _cells(text: str) -> list[Any]:
     millisecond a notebook, and 80 ms to import it."""
     try:
         notebook = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's depth: nbformat says which
         notebook = None
     if isinstance(notebook, dict) and notebook.get("nbformat") == 4 and isinstance(notebook.get("cells"), list):
         return [cell for cell in notebook["cells"] if isinstance(cell, dict)]

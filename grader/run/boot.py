@@ -26,10 +26,11 @@ ROOT = Path(grader.__file__).resolve().parent.parent
 BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.run.zygote import main; main()"
 PASSED_THROUGH_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PATH")
 FOLDER_PREFIX = "rnn-grader-"
-# Where a batch's folders go (each job's folder and box, the values it returns) when it is a RAM file system with
-# room: a job makes and removes folders and files, and on a disk's journaled file system each costs the grader's
-# processes CPU (1.7 ms a job here, a tenth of ours). Docker's default is 64 MB: one that small is not used, as a
-# full one would fail a correct answer's write as the student's crash.
+# Where a batch's folders go (each job's folder and box) when every job works in a private tmpfs of its own, and
+# the values jobs return at every level, when it is a RAM file system with room: a job makes and removes folders and
+# files, and on a disk's journaled file system each costs the grader's processes CPU (1.7 ms a job here, a tenth of
+# ours). Docker's default is 64 MB: one that small is not used, as a full one would fail a correct answer's write as
+# the student's crash.
 RAM_FOLDER = Path("/dev/shm")
 RAM_ROOM = 1 << 30  # bytes free it needs
 STOP_SECONDS = 10.0
@@ -40,18 +41,45 @@ class SandboxError(Exception):
     """The sandbox itself failed (not the student's code)."""
 
 
-def batch_folder() -> Path:
-    """The batch's folder: the warm process's working directory, with a folder per job."""
+def batch_folder(in_ram: bool = False) -> Path:
+    """The batch's folder: the warm process's working directory, with a folder per job. `in_ram`: in the RAM file
+    system where it has room (`ram_for_jobs`), else in the system's temporary folder."""
     _sweep_abandoned_folders()
-    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=ram_folder()))
+    parent = ram_folder() if in_ram else None
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=parent))
+    except OSError:
+        if parent is None:
+            raise
+        folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
     folder.chmod(0o711)
     (folder / "grader.pid").write_text(str(os.getpid()))
     return folder
 
 
+def ram_for_jobs(isolation: str) -> bool:
+    """Whether a batch's job folders may be in RAM: only where each job runs as a uid of its own in mount namespaces
+    (root, isolation auto, allowed to mount), so that its code works in a copy of its box inside its own capped
+    tmpfs and the box is read-only to it. Elsewhere a job writes in its box, which must not fill the machine's RAM."""
+    return os.geteuid() == 0 and isolation == "auto" and _may_mount()
+
+
+CAP_SYS_ADMIN = 21
+
+
+def _may_mount() -> bool:
+    """Whether this process has CAP_SYS_ADMIN, without which no mount namespace is made (a container's default)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            effective = next(line for line in status if line.startswith("CapEff:"))
+        return bool(int(effective.split()[1], 16) >> CAP_SYS_ADMIN & 1)
+    except (OSError, ValueError, StopIteration, IndexError):
+        return False
+
+
 def ram_folder() -> Path | None:
     """The RAM file system, where it is a real folder with room for a batch; None: the disk's temporary folder."""
-    if RAM_FOLDER.is_symlink():
+    if RAM_FOLDER.is_symlink() or not os.access(RAM_FOLDER, os.W_OK | os.X_OK):
         return None
     try:
         stats = os.statvfs(RAM_FOLDER)
@@ -274,14 +302,15 @@ class Booted:
 _early: list[Booted] = []  # a warm process started before any pool wanted it, for the next pool to take
 
 
-def start_early(preload: list[str] | None, fonts: Path | None, spare: bool = False) -> None:
+def start_early(preload: list[str] | None, fonts: Path | None, spare: bool = False, in_ram: bool = False) -> None:
     """Start the warm process now, so that its interpreter and imports overlap the caller's own (a student's check
     waits for both); the next SandboxPool made takes it over, and `stop_unused_early` stops it if none does. Where it
     cannot start, nothing is started: the pool tries again, and says why it cannot. `preload`: plotting modules the
     work to grade imports (one file's), imported at once too; `fonts`: as for `boot`; `spare`: with a spare
-    (`boot_with_spare`), for work that may want a warm process of each kind (a folder, not one file)."""
+    (`boot_with_spare`), for work that may want a warm process of each kind (a folder, not one file); `in_ram`: as
+    for `batch_folder`."""
     try:
-        folder = batch_folder()
+        folder = batch_folder(in_ram)
     except OSError:
         return
     try:

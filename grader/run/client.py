@@ -35,6 +35,7 @@ from grader.run.boot import (
     kept_fonts,
     made_cache_folder,
     ram_folder,
+    ram_for_jobs,
     remove_folder,
     stop_process,
     take_early_boot,
@@ -124,7 +125,7 @@ class SandboxPool:
         self._uid_base = random.randrange(200_000, 2_000_000_000) if separate_uid else 0
         self._fonts = kept_fonts(isolation, own_work) if self.preload else None
         booted = take_early_boot()
-        self._tmp = booted.folder if booted else batch_folder()
+        self._tmp = booted.folder if booted else batch_folder(ram_for_jobs(isolation))
         self._records = _records_folder()  # None: each job's values go to its own folder's out/
         self._booted = booted
         # By whether their jobs plot: a warm process that loaded the plotting libraries is twice the size of one
@@ -262,17 +263,22 @@ class SandboxPool:
         over before the finished job's result is read."""
         pending = iter(jobs)
         running: dict[str, _Running] = {}
-        ready = self._prepare(next(pending, None))
+        unprepared: list[RunResult] = []  # jobs whose files could not be written (a full disk): each its own error
+        ready = self._prepare_next(pending, unprepared)
         self._first_job.set()
 
         def fill() -> None:
             nonlocal ready
             while len(running) < self.jobs and ready is not None and not self._stopping.is_set():
                 running[str(ready.job_dir)] = self._start(ready)
-                ready = self._prepare(next(pending, None))
+                ready = self._prepare_next(pending, unprepared)
 
         fill()
-        while running and not self._stopping.is_set():
+        while (running or unprepared) and not self._stopping.is_set():
+            while unprepared:
+                yield unprepared.pop(0)
+            if not running:
+                break
             finished = [running.pop(name) for name in self._wait_for_done(running)]
             noticed = time.monotonic()
             for run in finished:
@@ -289,6 +295,17 @@ class SandboxPool:
     def _budget(self, job: Job) -> float:
         """The supervisor keeps its own, shorter limit; this one only guards against a stuck supervisor."""
         return self.limits.times(len(job.items)).guard
+
+    def _prepare_next(self, pending: Iterator[Job], unprepared: list[RunResult]) -> _Running | None:
+        """The next job whose folder could be prepared; those that could not go to `unprepared`, with the reason."""
+        for job in pending:
+            try:
+                return self._prepare(job)
+            except OSError as exc:
+                remove_folder(self._tmp / f"job{self._counter}")
+                message = f"the grader could not write this submission's files for the sandbox: {exc.strerror or exc}"
+                unprepared.append(RunResult(job.key, grader_error=message))
+        return None
 
     def _prepare(self, job: Job | None) -> _Running | None:
         """The job's folder, files and request, written before the sandbox is ready for it."""

@@ -28,6 +28,7 @@ import pytest
 
 from grader.read.flags import PROTECTED_PACKAGES
 from grader.read.units import Unit
+from grader.run import boot as boot_module
 from grader.run import warm as warm_module
 from grader.run.boot import (
     SpareProcess,
@@ -93,13 +94,44 @@ def test_values_come_back_through_the_disk_where_the_ram_file_system_is_small(tm
 
     monkeypatch.setattr(boot, "RAM_ROOM", 1 << 62)
     assert client._records_folder() is None
-    folder = batch_folder()
+    folder = batch_folder(in_ram=True)
     try:
         assert folder.parent == Path(tempfile.gettempdir())
     finally:
         shutil.rmtree(folder)
     result = run(tmp_path, "import numpy as np\ndef big(): return np.arange(500.0)\n", ["big"])
     assert value(result, "big").shape == (500,) and float(value(result, "big")[-1]) == 499.0
+
+
+def test_a_jobs_folder_is_in_ram_only_where_its_code_works_in_a_private_tmpfs(tmp_path):
+    """Where a job's code works in its own folder (no mount namespace: `rlimits` here), that folder is on the disk:
+    what ordinary code saves there must not fill the machine's RAM. As root with namespaces, its code works in a
+    capped tmpfs of its own, and the job's folder is in RAM."""
+    (tmp_path / "s.py").write_text("import os\nWHERE = os.getcwd()\n")
+    job = Job("k", [(tmp_path / "s.py", "s.py")], [Unit(kind="module", label="s.py", path="s.py")],
+              [Item(id="WHERE", kind="value", name="WHERE")])
+    with SandboxPool(Limits(), isolation="rlimits") as pool:
+        result = next(pool.run([job]))
+    where = result.items["WHERE"].records[0].value
+    assert where.startswith(tempfile.gettempdir() + "/rnn-grader-") and where.endswith("/box")
+    if os.geteuid() == 0 and boot_module.ram_for_jobs("auto"):
+        with SandboxPool(Limits()) as pool:
+            assert pool._tmp.parent == Path("/dev/shm")
+            result = next(pool.run([job]))
+        assert result.level == "user+namespaces" and result.items["WHERE"].records[0].value == "/tmp/submission"
+
+
+def test_a_job_whose_files_cannot_be_written_gets_its_own_error_and_the_batch_goes_on(tmp_path):
+    """A full disk, or a file gone between reading and grading: that submission's error, not the batch's."""
+    (tmp_path / "s.py").write_text("X = 41 + 1\n")
+    unit, item = Unit(kind="module", label="s.py", path="s.py"), Item(id="X", kind="value", name="X")
+    jobs = [Job("gone", [(tmp_path / "gone.py", "s.py")], [unit], [item]),
+            Job("kept", [(tmp_path / "s.py", "s.py")], [unit], [item])]
+    with SandboxPool(Limits(), jobs=1) as pool:
+        results = {result.key: result for result in pool.run(jobs)}
+        assert [path.name for path in pool._tmp.iterdir() if path.name.startswith("job")] == []
+    assert "could not write this submission's files" in results["gone"].grader_error
+    assert results["kept"].grader_error is None and results["kept"].items["X"].records[0].value == 42
 
 
 def test_hostile_return_values_are_judged_as_data(tmp_path):
@@ -772,13 +804,16 @@ def test_a_released_pool_stops_its_warm_process_while_the_caller_still_holds_it(
     assert float(result.items["f"].records[0].value) == 1.0 and code == 0 and not folder.exists()
 
 
-def test_folders_of_a_dead_grader_are_swept_by_the_next_one(tmp_path):
+@pytest.mark.parametrize("parent", [None, "/dev/shm"])
+def test_folders_of_a_dead_grader_are_swept_by_the_next_one(tmp_path, parent):
+    if parent is not None and not os.access(parent, os.W_OK):
+        pytest.skip(f"no writable {parent} on this machine")
     gone = subprocess.Popen(["true"])
     gone.wait()
-    abandoned = Path(tempfile.mkdtemp(prefix="rnn-grader-"))
+    abandoned = Path(tempfile.mkdtemp(prefix="rnn-grader-", dir=parent))
     (abandoned / "grader.pid").write_text(str(gone.pid))
-    (abandoned / "job1").mkdir()
-    alive = Path(tempfile.mkdtemp(prefix="rnn-grader-"))
+    (abandoned / "job1" / "box").mkdir(parents=True)
+    alive = Path(tempfile.mkdtemp(prefix="rnn-grader-", dir=parent))
     (alive / "grader.pid").write_text(str(os.getpid()))  # a grader still running: left alone
     with SandboxPool(FAST, jobs=1):
         pass

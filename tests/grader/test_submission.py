@@ -85,7 +85,8 @@ def test_a_format_3_notebook_is_converted_as_nbformat_converts_it(tmp_path):
     assert read_notebook(text) == _as_nbformat_reads_it(text)
 
 
-@pytest.mark.parametrize("text", ['{"nbformat": 4}', '{"nbformat": 4, "cells": 3}', "[1, 2]", '{"nbformat": 99}'])
+@pytest.mark.parametrize(
+    "text", ['{"nbformat": 4}', '{"nbformat": 4, "cells": 3}', "[1, 2]", '{"nbformat": 99}', "[" * 5000])
 def test_json_that_is_no_notebook_is_refused_with_nbformats_reason(text):
     with pytest.raises(NotebookError, match="not a valid notebook"):
         read_notebook(text)
