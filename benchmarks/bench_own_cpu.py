@@ -5,7 +5,8 @@
     python benchmarks/bench_own_cpu.py --baseline COMMIT --runs 3 --classes py notebooks
 
 The classes are bench_targets.py's (150 notebooks, 200 .py files, 1,000 mixed), and on request a class of one (a
-.py file, or a notebook that plots).
+.py file, or a notebook that plots) or 150 .py files of the cs231n-rnn exercise (`cs231n`: its backward questions
+check the student's gradients against their own forward, so most of what a job returns is probes).
 In each round, each class is graded with `--jobs 2` by this tree and by COMMIT (checked out with `git worktree`,
 run with this interpreter and its own packages first on the path), one after the other (which goes first
 alternates), each in a cpuacct cgroup of its own. Reported per class, medians over the rounds: the wall time, the
@@ -36,14 +37,16 @@ CLASSES = {
     "mixed": bench_targets.mixed_counts(1000),
     "one": {"py": 1},  # a class of one, as a Gradescope or CI job grades it: start-up is all there is
     "one-notebook": {"notebook": 1},  # and one that plots: the plotting warm process's start too
+    "cs231n": {"cs231n": 150},  # tests/corpus/cs231n's files, graded as cs231n-rnn
 }
+EXERCISES = {"cs231n": "cs231n-rnn"}  # the exercise of a class, where it is not rnn-bptt
 DEFAULT_CLASSES = ["notebooks", "py", "mixed"]
 RESULTS_FILE = ROOT / "benchmarks" / "own_cpu.json"
 
 
-def graded(tree: Path, folder: Path, output: Path, expected: int) -> dict[str, float]:
+def graded(tree: Path, folder: Path, output: Path, expected: int, exercise: str = "rnn-bptt") -> dict[str, float]:
     """One grading by the grader in `tree`: wall seconds, CPU of every process, the students' CPU."""
-    command = bench_versions.grade_command(tree, folder, 2, output)
+    command = bench_versions.grade_command(tree, folder, 2, output, exercise)
     group = bench_targets._new_cgroup()
     if group is None:
         raise SystemExit("a cpuacct cgroup (v1, as root) is needed to count every process of a run")
@@ -83,7 +86,8 @@ def main() -> None:
                 for round_number in range(1, args.runs + 1):
                     versions = (("current", ROOT), ("baseline", baseline))
                     for version, tree in versions if round_number % 2 else versions[::-1]:  # neither always first
-                        runs[version].append(graded(tree, folder, workdir / "out.json", size))
+                        exercise = EXERCISES.get(name, "rnn-bptt")
+                        runs[version].append(graded(tree, folder, workdir / "out.json", size, exercise))
                         progress(f"{name} round {round_number} {version}: {runs[version][-1]}")
                 results["classes"][name] = {"submissions": size, "runs": runs} | report(name, runs, size)
     args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -64,6 +64,7 @@ WRITEUP_SOURCES = sorted((CORPUS / "writeups").rglob("*.md")) + [
     ROOT / "tests" / "examples" / "student_answer_rnn_bptt.md"
 ]
 HOSTILE_SOURCES = sorted((CORPUS / "hostile").glob("*.py"))
+CS231N_SOURCES = sorted((CORPUS / "cs231n" / "correct").glob("*.py")) + sorted((CORPUS / "cs231n" / "wrong").glob("*.py"))
 TARGETS = {
     "notebooks_vs_nbgrader": (">=", 100.0, "nbgrader per notebook / ours per notebook"),
     "py_vs_numpy_start": ("<=", 0.2, "ours per .py file / one python -c 'import numpy'"),
@@ -135,7 +136,7 @@ def _submission(kind: str, index: int, number: int) -> tuple[str, str]:
     if kind == "writeup":
         source = WRITEUP_SOURCES[index % len(WRITEUP_SOURCES)]
         return source.name, f"<!-- student {number:04d} -->\n" + source.read_text(encoding="utf-8")
-    sources = HOSTILE_SOURCES if kind == "hostile" else PYTHON_SOURCES
+    sources = {"hostile": HOSTILE_SOURCES, "cs231n": CS231N_SOURCES}.get(kind, PYTHON_SOURCES)
     source = sources[index % len(sources)]
     return source.name, python_variant(source, number)
 

@@ -30,8 +30,8 @@ BOOT = ("import sys; root = sys.argv.pop(1); sys.path.insert(0, root); import gr
 RESULTS_FILE = ROOT / "benchmarks" / "versions.json"
 
 
-def grade_command(source: Path, folder: Path, jobs: int, output: Path) -> list[str]:
-    return [sys.executable, "-c", BOOT, str(source), "grade", str(folder), "--exercise", "rnn-bptt",
+def grade_command(source: Path, folder: Path, jobs: int, output: Path, exercise: str = "rnn-bptt") -> list[str]:
+    return [sys.executable, "-c", BOOT, str(source), "grade", str(folder), "--exercise", exercise,
             "--jobs", str(jobs), "--secret", "bench", "--format", "json", "-o", str(output)]
 
 

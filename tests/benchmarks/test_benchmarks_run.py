@@ -3,8 +3,10 @@ class of three, so a change inside the grader that breaks one is seen with the t
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,8 +18,10 @@ sys.path.insert(0, str(BENCHMARKS))
 
 import bench_fork  # noqa: E402
 import bench_judging  # noqa: E402
+import bench_own_cpu  # noqa: E402
 import bench_parts  # noqa: E402
 import bench_targets  # noqa: E402
+import bench_versions  # noqa: E402
 
 
 @pytest.fixture
@@ -75,3 +79,17 @@ def test_a_students_check_is_timed_as_installed_from_a_wheel(tmp_path):
     work = CORPUS / "correct" / "student02_vectorised.py"
     check = subprocess.run([str(python.parent / "rnn-grader"), "check", str(work)], capture_output=True, text=True)
     assert check.returncode == 1 and re.search(r"PASS\s+rnn_step", check.stdout), check.stdout + check.stderr
+
+
+
+def test_the_cs231n_class_of_bench_own_cpu_is_graded_as_its_exercise(tmp_path):
+    """A class of another exercise: its files come from that exercise's corpus, and its grading names it."""
+    folder, output = tmp_path / "cs231n", tmp_path / "out.json"
+    assert bench_targets.write_folder(folder, {"cs231n": 3}) == 3
+    corpus = {path.name for path in (CORPUS / "cs231n").glob("*/*.py")}
+    assert all(path.name.split("_", 1)[1] in corpus for path in folder.iterdir())
+    command = bench_versions.grade_command(BENCHMARKS.parent, folder, 1, output, bench_own_cpu.EXERCISES["cs231n"])
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    graded = json.loads(output.read_text())
+    assert graded["exercise"] == "cs231n-rnn" and len(graded["submissions"]) == 3
+    assert all(s["status"] == "graded" and s["cpu_s"] > 0 for s in graded["submissions"])
