@@ -8,6 +8,7 @@ Sizes must be positive whole numbers: letters ("H x 1") are never resolved.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import re
@@ -53,6 +54,7 @@ def describe(shape: tuple[int, ...]) -> str:
     return "×".join(str(size) for size in shape)
 
 
+@functools.lru_cache(maxsize=4096)  # a class writes the same few answers ("7x1") over and over
 def _parse_text(text: str) -> tuple[int, ...]:
     core = _strip_notation(text)
     if not core.strip():

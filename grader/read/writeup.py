@@ -13,6 +13,7 @@ The text returned for a symbol is its answer as written, to be read by `grader.r
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -51,6 +52,7 @@ _SYMBOL = (
 _SYMBOL_RE = re.compile(_SYMBOL)
 
 
+@functools.lru_cache(maxsize=4096)  # a write-up names the same few symbols hundreds of times
 def normalise_symbol(spelling: str) -> str:
     """Canonical spelling of a symbol: W_{H} -> W_H, \\mathbf{h}_t -> h_t, \\hat y_t -> ŷ_t."""
     text, previous = unicodedata.normalize("NFC", spelling), None
@@ -389,6 +391,7 @@ def _variables(expression: str, table: _SymbolTable) -> list[str | None]:
     return found
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_variable(token: str) -> bool:
     """h_{t-1} is a variable; \\tanh, \\frac, \\text{Softmax} are not."""
     base = re.split(r"[_^]", normalise_symbol(token), maxsplit=1)[0]
