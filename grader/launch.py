@@ -93,7 +93,7 @@ def _start(paths: tuple[str, ...], isolation: str, own_work: bool) -> None:
     _started_with[:] = [(isolation, own_work)]
     class_of_files = not own_work and len(files) != 1  # a check is one submission: one kind of warm process
     fonts = kept_fonts(isolation, own_work) if plotting else None
-    start_early(plotting, fonts, spare=class_of_files, in_ram=not own_work and ram_for_jobs(isolation))
+    start_early(plotting, fonts, spare=class_of_files, in_ram=ram_for_jobs(isolation, own_work))
 
 
 def start_for_checks() -> None:

@@ -54,8 +54,20 @@ def describe(shape: tuple[int, ...]) -> str:
     return "×".join(str(size) for size in shape)
 
 
-@functools.lru_cache(maxsize=4096)  # a class writes the same few answers ("7x1") over and over
 def _parse_text(text: str) -> tuple[int, ...]:
+    """A short answer's shape is remembered: a class writes the same few ("7x1") over and over."""
+    return _remembered_shape(text) if len(text) <= REMEMBERED_CHARS else _shape_of_text(text)
+
+
+REMEMBERED_CHARS = 200  # longer text is read afresh, so what a cache keeps stays small
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered_shape(text: str) -> tuple[int, ...]:
+    return _shape_of_text(text)
+
+
+def _shape_of_text(text: str) -> tuple[int, ...]:
     core = _strip_notation(text)
     if not core.strip():
         raise _error(text, "the answer is empty; write a shape such as 7x1")

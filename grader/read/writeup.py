@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from grader.read.shapes import ShapeParseError, parse_shape
+from grader.read.shapes import REMEMBERED_CHARS, ShapeParseError, parse_shape
 
 __all__ = ["normalise_symbol", "shapes_from_text"]
 
@@ -52,9 +52,18 @@ _SYMBOL = (
 _SYMBOL_RE = re.compile(_SYMBOL)
 
 
-@functools.lru_cache(maxsize=4096)  # a write-up names the same few symbols hundreds of times
 def normalise_symbol(spelling: str) -> str:
-    """Canonical spelling of a symbol: W_{H} -> W_H, \\mathbf{h}_t -> h_t, \\hat y_t -> ŷ_t."""
+    """Canonical spelling of a symbol: W_{H} -> W_H, \\mathbf{h}_t -> h_t, \\hat y_t -> ŷ_t. A short one's is
+    remembered: a write-up names the same few symbols hundreds of times."""
+    return _remembered_symbol(spelling) if len(spelling) <= REMEMBERED_CHARS else _normalised(spelling)
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered_symbol(spelling: str) -> str:
+    return _normalised(spelling)
+
+
+def _normalised(spelling: str) -> str:
     text, previous = unicodedata.normalize("NFC", spelling), None
     while text != previous:  # wrappers and accents nest: \mathbf{\hat{y}}
         previous = text
@@ -391,7 +400,6 @@ def _variables(expression: str, table: _SymbolTable) -> list[str | None]:
     return found
 
 
-@functools.lru_cache(maxsize=4096)
 def _is_variable(token: str) -> bool:
     """h_{t-1} is a variable; \\tanh, \\frac, \\text{Softmax} are not."""
     base = re.split(r"[_^]", normalise_symbol(token), maxsplit=1)[0]

@@ -6,6 +6,7 @@ pydantic or the exercise, so that the two interpreters' start-ups overlap (a stu
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import select
@@ -47,32 +48,64 @@ def batch_folder(in_ram: bool = False) -> Path:
     _sweep_abandoned_folders()
     parent = ram_folder() if in_ram else None
     try:
-        folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=parent))
+        return _made_batch_folder(parent)
     except OSError:
         if parent is None:
             raise
-        folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
-    folder.chmod(0o711)
-    (folder / "grader.pid").write_text(str(os.getpid()))
+        return _made_batch_folder(None)
+
+
+def _made_batch_folder(parent: Path | None) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=parent))
+    try:
+        folder.chmod(0o711)
+        (folder / "grader.pid").write_text(str(os.getpid()))
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)  # without its pid file, no later sweep would remove it
+        raise
     return folder
 
 
-def ram_for_jobs(isolation: str) -> bool:
+def ram_for_jobs(isolation: str, own_work: bool = False) -> bool:
     """Whether a batch's job folders may be in RAM: only where each job runs as a uid of its own in mount namespaces
-    (root, isolation auto, allowed to mount), so that its code works in a copy of its box inside its own capped
-    tmpfs and the box is read-only to it. Elsewhere a job writes in its box, which must not fill the machine's RAM."""
-    return os.geteuid() == 0 and isolation == "auto" and _may_mount()
+    (root, isolation auto, and a mount in a namespace of its own works here), so that its code works in a copy of its
+    box inside its own capped tmpfs and the box is read-only to it. Elsewhere a job writes in its box, which must not
+    fill the machine's RAM; a student's check of their own work keeps to the disk too."""
+    return not own_work and os.geteuid() == 0 and isolation == "auto" and _mounts_work()
 
 
 CAP_SYS_ADMIN = 21
+CLONE_NEWNS, MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x00020000, 2, 4, 1 << 14, 1 << 18
 
 
-def _may_mount() -> bool:
-    """Whether this process has CAP_SYS_ADMIN, without which no mount namespace is made (a container's default)."""
+@functools.cache
+def _mounts_work() -> bool:
+    """Whether a child of this process can make a mount namespace and mount a tmpfs in it, what a job's private
+    folders need: CAP_SYS_ADMIN first (a container's default has none), then a child that tries (a security
+    profile may refuse mounts to a process that has it)."""
+    if not _has_capability(CAP_SYS_ADMIN):
+        return False
+    import ctypes  # only here: the check of a student's own work never needs it
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    unshare, mount = libc.unshare, libc.mount  # looked up before the fork: the child only calls them
+    child = os.fork()
+    if child == 0:
+        works = (
+            unshare(CLONE_NEWNS) == 0
+            and mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == 0
+            and mount(b"tmpfs", bytes(RAM_FOLDER), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k") == 0
+        )
+        os._exit(0 if works else 1)
+    _, status = os.waitpid(child, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _has_capability(number: int) -> bool:
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             effective = next(line for line in status if line.startswith("CapEff:"))
-        return bool(int(effective.split()[1], 16) >> CAP_SYS_ADMIN & 1)
+        return bool(int(effective.split()[1], 16) >> number & 1)
     except (OSError, ValueError, StopIteration, IndexError):
         return False
 

@@ -125,7 +125,7 @@ class SandboxPool:
         self._uid_base = random.randrange(200_000, 2_000_000_000) if separate_uid else 0
         self._fonts = kept_fonts(isolation, own_work) if self.preload else None
         booted = take_early_boot()
-        self._tmp = booted.folder if booted else batch_folder(ram_for_jobs(isolation))
+        self._tmp = booted.folder if booted else batch_folder(ram_for_jobs(isolation, own_work))
         self._records = _records_folder()  # None: each job's values go to its own folder's out/
         self._booted = booted
         # By whether their jobs plot: a warm process that loaded the plotting libraries is twice the size of one
@@ -299,6 +299,8 @@ class SandboxPool:
     def _prepare_next(self, pending: Iterator[Job], unprepared: list[RunResult]) -> _Running | None:
         """The next job whose folder could be prepared; those that could not go to `unprepared`, with the reason."""
         for job in pending:
+            if self._stopping.is_set():
+                return None
             try:
                 return self._prepare(job)
             except OSError as exc:

@@ -114,11 +114,26 @@ def test_a_jobs_folder_is_in_ram_only_where_its_code_works_in_a_private_tmpfs(tm
         result = next(pool.run([job]))
     where = result.items["WHERE"].records[0].value
     assert where.startswith(tempfile.gettempdir() + "/rnn-grader-") and where.endswith("/box")
-    if os.geteuid() == 0 and boot_module.ram_for_jobs("auto"):
+    assert not boot_module.ram_for_jobs("rlimits") and not boot_module.ram_for_jobs("auto", own_work=True)
+    if boot_module.ram_for_jobs("auto") and boot_module.ram_folder() is not None:
         with SandboxPool(Limits()) as pool:
             assert pool._tmp.parent == Path("/dev/shm")
             result = next(pool.run([job]))
         assert result.level == "user+namespaces" and result.items["WHERE"].records[0].value == "/tmp/submission"
+
+
+@pytest.mark.skipif(not boot_module._has_capability(boot_module.CAP_SYS_ADMIN), reason="needs CAP_SYS_ADMIN")
+def test_where_a_mount_fails_despite_the_capability_job_folders_stay_on_the_disk(tmp_path, monkeypatch):
+    """CAP_SYS_ADMIN is not enough where a security profile refuses mounts: the rule tries one in a child and
+    follows what it got (here a mount over a folder that does not exist)."""
+    boot_module._mounts_work.cache_clear()
+    try:
+        assert boot_module._mounts_work()  # this machine: root may mount in a namespace of its own
+        monkeypatch.setattr(boot_module, "RAM_FOLDER", tmp_path / "absent")
+        boot_module._mounts_work.cache_clear()
+        assert not boot_module._mounts_work() and not boot_module.ram_for_jobs("auto")
+    finally:
+        boot_module._mounts_work.cache_clear()
 
 
 def test_a_job_whose_files_cannot_be_written_gets_its_own_error_and_the_batch_goes_on(tmp_path):
