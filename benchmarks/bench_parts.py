@@ -8,7 +8,8 @@ Each round grades the class with `--jobs 2` by both versions in turn (which goes
 out with `git worktree`), each in a cpuacct cgroup of its own, the grader's process started with its chosen
 functions wrapped to count their thread CPU (`time.thread_time`; each is called a few times a submission, so the
 counting costs little). Reported per submission, medians over the rounds: the grader's process (its own CPU, from
-the kernel) and in it judging, reading the values back, preparing a job's folder, waiting for jobs to end and
+the kernel) and in it judging (parsing the returned values included, counted apart too: an item's are parsed when
+judging first asks for them), reading the values back, preparing a job's folder, waiting for jobs to end and
 removing their folders; the rest of our processes together (the warm processes and the supervisors: every process of
 the command less the grader's and the students'); the students' own CPU. One round varies by 10 to 20 % on this
 machine: compare the versions of one run only.
@@ -32,6 +33,7 @@ from bench_grading import ROOT, machine, median, progress
 # (module, attribute path): the functions whose thread CPU is counted, where the tree has them
 PARTS = {
     "judging": ("grader.pipeline", "judge_submission"),
+    "parsing the values (in judging: each item's when first asked for)": ("grader.run.client", "parse_records"),
     "reading values back": ("grader.run.client", "SandboxPool._read_result"),
     "preparing a job": ("grader.run.client", "SandboxPool._prepare"),
     "waiting for jobs to end": ("grader.run.client", "SandboxPool._wait_for_done"),
