@@ -48,14 +48,16 @@ def batch_folder(in_ram: bool = False) -> Path:
     _sweep_abandoned_folders()
     parent = ram_folder() if in_ram else None
     try:
-        return _made_batch_folder(parent)
+        return made_grader_folder(parent)
     except OSError:
         if parent is None:
             raise
-        return _made_batch_folder(None)
+        return made_grader_folder(None)
 
 
-def _made_batch_folder(parent: Path | None) -> Path:
+def made_grader_folder(parent: Path | None) -> Path:
+    """A folder of the grader's in `parent` (None: the system's temporary folder), marked with its pid so that a
+    later grader sweeps it if this one dies first."""
     folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=parent))
     try:
         folder.chmod(0o711)

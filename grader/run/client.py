@@ -16,7 +16,6 @@ import signal
 import stat
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -25,7 +24,6 @@ from pathlib import Path
 
 from grader.read.units import Unit
 from grader.run.boot import (
-    FOLDER_PREFIX,
     STOP_SECONDS,
     SandboxError,
     SpareProcess,
@@ -34,6 +32,7 @@ from grader.run.boot import (
     boot_with_spare,
     kept_fonts,
     made_cache_folder,
+    made_grader_folder,
     ram_folder,
     ram_for_jobs,
     remove_folder,
@@ -502,12 +501,9 @@ def _records_folder() -> Path | None:
     if parent is None:
         return None
     try:
-        folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=parent))
+        return made_grader_folder(parent)
     except OSError:
         return None
-    folder.chmod(0o711)
-    (folder / "grader.pid").write_text(str(os.getpid()))
-    return folder
 
 
 def _package_dirs(names: list[str]) -> list[str]:

@@ -304,8 +304,8 @@ class Record:
 
 class ItemResult:
     """What one item gave back: its status, and its records, given as a list or, as the grader reads a job, as
-    the records file's bytes, parsed the first time they are asked for (`unread`): the probes of a gradient check,
-    most of a job's arrays, are looked at only where a backward is wrong, and so are never read for most jobs."""
+    the records file's bytes, parsed the first time they are asked for (`unread`): in an exercise with gradient
+    checks, their probes (most of a job's arrays there) are looked at only where a backward is wrong."""
 
     __slots__ = ("status", "detail", "_records", "_unread")
 

@@ -208,8 +208,15 @@ def _launch(request: Request, box: Path, uid: int | None, first_item: int) -> _R
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGUSR1})
     os.close(events_w)
     os.close(output_w)
-    run = _Run(pid=pid, events=events_r, output=output_r, pidfd=pidfd, first_item=first_item, next_item=first_item)
-    run.pipe_rooms = rooms
+    run = _Run(
+        pid=pid,
+        events=events_r,
+        output=output_r,
+        pidfd=pidfd,
+        first_item=first_item,
+        next_item=first_item,
+        pipe_rooms=rooms,
+    )
     run.forked_at, run.step = time.monotonic(), _times(request).step
     run.deadline = run.forked_at + run.step
     return run
