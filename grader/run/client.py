@@ -6,6 +6,7 @@ is, per item, what happened and the raw values that came back.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -56,9 +57,10 @@ from grader.run.protocol import (
     Record,
     Request,
     RunResult,
-    decode_raw,
     step_timings,
     units_json,
+    value_from,
+    value_plan,
     write_file,
 )
 from grader.run.warm import WarmProcess, lines_from
@@ -647,11 +649,27 @@ def parse_records(data: bytes, max_elements: int) -> list[Record]:
 def _parsed(line: bytes, max_elements: int, raw: RawBytes) -> Record | None:
     """One record: a value, an error message from student code, or missing; None when it cannot be read."""
     try:
-        data = json.loads(line.decode())
-        if data.get("missing"):
-            return Record(missing=True)
-        if "error" in data:
-            return Record(error=str(data["error"])[:1000])
-        return Record(value=decode_raw(data["value"], max_elements, raw))
+        plan = _record_plan(line, max_elements) if len(line) <= REMEMBERED_LINE else _plan_of(line, max_elements)
+        if plan[0] is not None:
+            return Record(missing=plan[0] == "missing", error=plan[1])
+        return Record(value=value_from(plan[1], raw))
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
+
+
+REMEMBERED_LINE = 512  # bytes: a line of a few arrays, of which a class writes the same few thousands of times
+
+
+@functools.lru_cache(maxsize=1024)
+def _record_plan(line: bytes, max_elements: int) -> tuple:
+    return _plan_of(line, max_elements)
+
+
+def _plan_of(line: bytes, max_elements: int) -> tuple:
+    """A record's line read and checked: ("missing", None), ("error", its message) or (None, the value's plan)."""
+    data = json.loads(line.decode())
+    if data.get("missing"):
+        return "missing", None
+    if "error" in data:
+        return "error", str(data["error"])[:1000]
+    return None, value_plan(data["value"], max_elements)

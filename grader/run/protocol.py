@@ -248,38 +248,63 @@ class RawBytes:
         return start
 
 
-def decode_raw(tree: Any, max_elements: int, raw: RawBytes, depth: int = 0) -> Any:
+def decode_raw(tree: Any, max_elements: int, raw: RawBytes) -> Any:
     """A value tree written by the sandbox, its arrays' bytes taken from `raw`, checked node by node; raises
     ValueError on anything odd."""
+    return value_from(value_plan(tree, max_elements), raw)
+
+
+# A value's plan: the tree checked, with what each node needs from the bytes that follow its line. The same line
+# always has the same plan, so a class's thousands of records of a few shapes are checked once per line.
+ARRAY, SEQ, MAP, FIXED = range(4)
+
+
+def value_plan(tree: Any, max_elements: int, depth: int = 0) -> tuple:
+    """`tree` checked node by node (ValueError on anything odd): (ARRAY, dtype, shape, count), (SEQ, plans),
+    (MAP, (key, plan) pairs) or (FIXED, an immutable value)."""
     if type(tree) is not dict or depth > 10:
         raise ValueError("malformed value")
     kind = tree.get("t")
     if kind == "array":
-        return _returned_array(tree, max_elements, raw)
+        return _array_plan(tree, max_elements)
     if kind == "seq":
-        return [decode_raw(item, max_elements, raw, depth + 1) for item in _items(tree)]
+        return SEQ, tuple(value_plan(item, max_elements, depth + 1) for item in _items(tree))
     if kind == "none":
-        return None
+        return FIXED, None
     if kind == "text":
-        return str(tree.get("v", ""))[:2000]
+        return FIXED, str(tree.get("v", ""))[:2000]
     if kind == "map":
-        return {str(key): decode_raw(value, max_elements, raw, depth + 1) for key, value in _items(tree, pairs=True)}
+        pairs = _items(tree, pairs=True)
+        return MAP, tuple((str(key), value_plan(value, max_elements, depth + 1)) for key, value in pairs)
     if kind == "too-big":
-        return TooBig(_shape(tree.get("shape", [])))
+        return FIXED, TooBig(_shape(tree.get("shape", [])))
     if kind == "unsupported":
-        return Unsupported(str(tree.get("type", "object"))[:100])
+        return FIXED, Unsupported(str(tree.get("type", "object"))[:100])
     raise ValueError(f"unknown value kind {kind!r}")
 
 
-def _returned_array(node: dict[str, Any], max_elements: int, raw: RawBytes) -> np.ndarray:
-    """An array the sandbox returned: an allowed dtype, a shape within the limit, and exactly its bytes."""
+def _array_plan(node: dict[str, Any], max_elements: int) -> tuple:
+    """An array the sandbox returned: an allowed dtype and a shape within the limit."""
     dtype = _dtype(node.get("dtype"))
     shape = _shape(node.get("shape"))
     if elements_bound(shape) > max_elements:
         raise ValueError(f"array of shape {shape} is larger than allowed")
-    count = math.prod(shape)
-    start = raw.take(count * dtype.itemsize)
-    return np.frombuffer(raw.data, dtype, count, start).reshape(shape).copy()
+    return ARRAY, dtype, shape, math.prod(shape)
+
+
+def value_from(plan: tuple, raw: RawBytes) -> Any:
+    """The value a plan describes, each array exactly its bytes, taken from `raw` in order (a fresh copy: the
+    file's bytes are not kept alive by it)."""
+    kind = plan[0]
+    if kind == ARRAY:
+        _, dtype, shape, count = plan
+        start = raw.take(count * dtype.itemsize)
+        return np.frombuffer(raw.data, dtype, count, start).reshape(shape).copy()
+    if kind == SEQ:
+        return [value_from(item, raw) for item in plan[1]]
+    if kind == MAP:
+        return {key: value_from(value, raw) for key, value in plan[1]}
+    return plan[1]
 
 
 def _items(tree: dict[str, Any], pairs: bool = False) -> list[Any]:

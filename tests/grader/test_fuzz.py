@@ -492,6 +492,21 @@ def test_an_empty_array_the_grader_would_refuse_is_sent_as_too_big_and_the_rest_
     assert second.error is None and second.value is None
 
 
+def test_records_of_one_line_read_once_each_get_their_own_bytes_and_the_size_limit_they_were_read_at() -> None:
+    # a line's reading is remembered (a class writes the same few lines thousands of times): never its values
+    tree, arrays = RawEncoder(MAX_ELEMENTS).encode({"h": [np.arange(3.0), np.ones((2, 2))], "n": None})
+    first_file = record_bytes({"value": tree}, arrays)
+    second_file = record_bytes({"value": tree}, [arrays[0] * 10, arrays[1] * 7])
+    [first] = parse_records(first_file, MAX_ELEMENTS)
+    [second] = parse_records(second_file, MAX_ELEMENTS)
+    first.value["h"][0][0] = 99.0
+    assert second.value["h"][0].tolist() == [0.0, 10.0, 20.0] and second.value["h"][1].tolist() == [[7.0] * 2] * 2
+    assert first.value["h"][1].tolist() == [[1.0] * 2] * 2 and first.value["n"] is None
+    assert parse_records(first_file[:-8], MAX_ELEMENTS) == [Record(error=UNREADABLE)]  # its bytes cut short
+    assert parse_records(first_file, 3) == [Record(error=UNREADABLE)]  # (2, 2) is over a limit of 3 elements
+    assert parse_records(first_file, MAX_ELEMENTS)[0].value["h"][0].tolist() == [0.0, 1.0, 2.0]
+
+
 def test_a_record_line_longer_than_the_sandbox_writes_is_not_parsed_and_a_value_that_long_is_sent_unsupported():
     with fast(0.5):
         assert parse_records(b"[" * (MAX_RECORD_LINE + 1) + b"\n", MAX_ELEMENTS) == [Record(error=UNREADABLE)]
