@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from grader.judge.written.parsing import Add, Apply, BigOp, Frac, Func, Hadamard, Index, Mul, Neg, Num, Pow, Sym
-from grader.judge.written.symbols import key
+from grader.judge.written.symbols import base_key, key
 
 
 class NotEvaluable(ValueError):
@@ -93,7 +93,7 @@ def _symbol(tree: Sym, env: dict[str, np.ndarray], names: dict[str, str], bound:
         return env[name]
     if tree.sub is None and tree.base in bound:  # an index, or a size (`V` in a sum's limit)
         return np.asarray(float(bound[tree.base]))
-    whole = names.get(key(Sym(tree.base, None, tree.hat)))
+    whole = names.get(base_key(tree))
     if tree.sub is not None and whole in env and env[whole].ndim == 2 and min(env[whole].shape) > 1:
         return _indexed(Index(Sym(tree.base, None, tree.hat), tree.sub), env, names, bound)  # `W_{ij}`
     if tree.sub is not None and len(tree.sub) >= 2:  # ŷ_{t,k}: entry k of ŷ_t

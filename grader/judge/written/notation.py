@@ -26,7 +26,7 @@ from grader.judge.written.parsing import (
     parse_math,
     walk,
 )
-from grader.judge.written.symbols import kept_on, key
+from grader.judge.written.symbols import base_key, key
 
 ACTIVATIONS = ("tanh", "sigma", "sigmoid", "relu")
 
@@ -50,11 +50,6 @@ class Notation:
             if found is not None:
                 return found, symbol.sub[0]
         return None
-
-
-def base_key(symbol: Sym) -> str:
-    """The key of the symbol without its subscript (`h` for `h_{t-1}`), kept on the symbol like its key."""
-    return kept_on(symbol, "_base_key", lambda whole: key(Sym(whole.base, None, whole.hat)))
 
 
 def from_exercise(symbols: dict[str, list[str]], per_step: set[str], previous: dict[str, str]) -> Notation:

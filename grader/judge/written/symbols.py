@@ -16,7 +16,7 @@ def key(tree: Any) -> str:
     return kept_on(tree, "_key", _symbol_key) if isinstance(tree, Sym) else _key(tree)
 
 
-def kept_on(symbol: Sym, name: str, derive: Callable[[Sym], T]) -> T:
+def kept_on(symbol: Any, name: str, derive: Callable[[Any], T]) -> T:
     """What `derive` makes of a symbol, made once and kept on it under `name` (trees are immutable): judging a
     derivation asks for the same symbols' keys, and what is derived from them, hundreds of thousands of times."""
     known = symbol.__dict__.get(name)
@@ -24,6 +24,11 @@ def kept_on(symbol: Sym, name: str, derive: Callable[[Sym], T]) -> T:
         known = derive(symbol)
         object.__setattr__(symbol, name, known)
     return known
+
+
+def base_key(symbol: Sym) -> str:
+    """The key of the symbol without its subscript (`h` for `h_{t-1}`), kept on the symbol like its key."""
+    return kept_on(symbol, "_base_key", lambda whole: key(Sym(whole.base, None, whole.hat)))
 
 
 def _symbol_key(tree: Sym) -> str:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from grader.judge.written.evaluate import FUNCTIONS, TRANSPOSE_MARKS, NotEvaluable, OutOfRange, entry
-from grader.judge.written.notation import Notation, base_key
+from grader.judge.written.notation import Notation
 from grader.judge.written.parsing import (
     Add,
     Apply,
@@ -34,7 +35,7 @@ from grader.judge.written.parsing import (
     Sym,
     walk,
 )
-from grader.judge.written.symbols import kept_on, key
+from grader.judge.written.symbols import base_key, kept_on, key
 
 MAX_DEPTH = 100
 MAX_STEPS_OF_WORK = 200_000  # evaluations of one formula: far beyond any derivation, short of a hang
@@ -185,7 +186,7 @@ class Unrolled:
         if isinstance(tree, Add):
             return _add([self._value(term, bound, depth) for term in tree.terms])
         if isinstance(tree, Mul):
-            return self._product(tree.factors, bound, depth)
+            return self._product(kept_on(tree, "_grouped", _grouped), bound, depth)
         if isinstance(tree, Hadamard):
             return _hadamard([self._value(f, bound, depth) for f in tree.factors])
         if isinstance(tree, Apply):
@@ -309,10 +310,12 @@ class Unrolled:
         if symbol.sub is None or len(symbol.sub) != 1 or not isinstance(symbol.sub[0], Sym):
             return None
         letters = symbol.sub[0].base
-        quantity = self.notation.fixed.get(key(Sym(symbol.base, None, symbol.hat)))
-        if quantity is None or len(letters) != 2 or not letters.isalpha() or symbol.sub[0].sub is not None:
+        if len(letters) != 2 or not letters.isalpha() or symbol.sub[0].sub is not None:
             return None
-        positions = tuple(self.position(Sym(letter), bound) for letter in letters)
+        quantity = self.notation.fixed.get(base_key(symbol))
+        if quantity is None:
+            return None
+        positions = tuple(self.position(_letter(letter), bound) for letter in letters)
         return _element(self._fixed(quantity), positions)
 
     def _fixed(self, quantity: str) -> np.ndarray:
@@ -487,7 +490,7 @@ class Unrolled:
     # ------------------------------------------------------------ operators
 
     def _product(self, factors: tuple[Any, ...], bound: dict[str, int], depth: int) -> Value:
-        factors = tuple(part for factor in factors for part in _bracket_group(factor))
+        """The product of a Mul's factors, grouped (`_grouped`)."""
         values: list[Value] = []
         for factor, binding in reversed(self._written_out(factors, bound)):  # a function applies to what follows
             if isinstance(factor, Func):
@@ -504,9 +507,9 @@ class Unrolled:
     def _written_out(self, factors: tuple[Any, ...], bound: dict[str, int]) -> list[tuple[Any, dict[str, int]]]:
         """(factor, its index values) in order, `D_k W^T D_{k+1} W^T ⋯ W^T D_t` written out in full: the unit
         between the last two stepped factors before `⋯`, repeated up to the last one after it."""
-        dots = [i for i, factor in enumerate(factors) if isinstance(factor, Dots)]
-        if not dots:
+        if not any(isinstance(factor, Dots) for factor in factors):
             return [(factor, bound) for factor in factors]
+        dots = [i for i, factor in enumerate(factors) if isinstance(factor, Dots)]
         before, after = factors[: dots[0]], factors[dots[0] + 1 :]
         stepped = [(i, found) for i, f in enumerate(before) if (found := self._stepped(f, bound)) is not None]
         if not stepped:
@@ -622,8 +625,14 @@ def _index_parts(index: Any) -> tuple[Any, ...] | None:
     if isinstance(index, tuple) and all(isinstance(p, Sym) and p.sub is None for p in index):
         return index
     if isinstance(index, Sym) and index.sub is None and index.base.isalpha() and index.base.islower():
-        return tuple(Sym(letter) for letter in index.base) if len(index.base) == 2 else (index,)
+        return tuple(_letter(letter) for letter in index.base) if len(index.base) == 2 else (index,)
     return None
+
+
+@lru_cache(maxsize=128)
+def _letter(letter: str) -> Sym:
+    """The symbol of one index letter (`i` of `W_{ij}`), one object for every entry: its key is kept on it."""
+    return Sym(letter)
 
 
 def _entry_variable(variable: str, body: Any) -> bool:
@@ -665,6 +674,11 @@ def _symbolic(index: Any) -> bool:
     if isinstance(index, Add):
         return any(_symbolic(term) for term in index.terms)
     return False
+
+
+def _grouped(product: Mul) -> tuple[Any, ...]:
+    """A product's factors, a bracketed sum after a factor read as a factor of its own (`_bracket_group`)."""
+    return tuple(part for factor in product.factors for part in _bracket_group(factor))
 
 
 def _bracket_group(factor: Any) -> tuple[Any, ...]:
