@@ -225,7 +225,8 @@ _SHAPE_NOTATION = re.compile(r"\\mathbb\s*\{?\s*R\s*\}?\s*\^|ℝ\s*\^|\\R\s*\^|\
 def _explicit_statement(clause: str, table: _SymbolTable) -> tuple[str, str] | None:
     """(symbol, answer) when the clause states a listed symbol's shape and nothing else."""
     clause = _unbox_statement(clause)
-    for relation in _RELATION.finditer(clause):
+    relations = list(_RELATION.finditer(clause))
+    for relation in relations:
         if relation.start() > _LONGEST_SUBJECT:  # every later subject is longer still
             break
         symbol = _subject(clause[: relation.start()], table)
@@ -234,12 +235,12 @@ def _explicit_statement(clause: str, table: _SymbolTable) -> tuple[str, str] | N
         answer = _answer_core(clause[relation.end() :])
         if answer:
             return symbol, answer
-    return _defined_then_shaped(clause, table)
+    return _defined_then_shaped(clause, relations, table)
 
 
-def _defined_then_shaped(clause: str, table: _SymbolTable) -> tuple[str, str] | None:
-    """`z_t = W_y h_t : \\boxed{10 \\times 1}`: a definition whose last relation states the shape."""
-    relations = list(_RELATION.finditer(clause))
+def _defined_then_shaped(clause: str, relations: list[re.Match[str]], table: _SymbolTable) -> tuple[str, str] | None:
+    """`z_t = W_y h_t : \\boxed{10 \\times 1}`: a definition whose last relation (of `relations`, the clause's)
+    states the shape."""
     if len(relations) < 2 or clause[relations[0].start() : relations[0].end()].strip() != "=":
         return None
     symbol = _subject(clause[: relations[0].start()], table)
