@@ -136,6 +136,15 @@ class Unrolled:
         self.spent = 0  # evaluations of the formula in hand
         self.descending = True  # ∏_{j=k+1}^{t} J_j as J_t ⋯ J_{k+1}
         self.shift = 0  # 1 when the write-up numbers steps from 0 (h_{-1} the state before the first)
+        self._quantities: dict[int, tuple[Any, tuple[str, Any] | None]] = {}  # by node: (node, its quantity)
+
+    def quantity(self, symbol: Any) -> tuple[str, Any] | None:
+        """`notation.quantity`, remembered for each node (a formula's value at every entry asks for the same few
+        symbols' thousands of times; its notation does not change while it is judged)."""
+        known = self._quantities.get(id(symbol))
+        if known is None or known[0] is not symbol:  # the node is kept with it, so its id names no other
+            known = self._quantities[id(symbol)] = (symbol, self.notation.quantity(symbol))
+        return known[1]
 
     # ------------------------------------------------------------ entry point
 
@@ -214,7 +223,7 @@ class Unrolled:
         target = self._target_entry(symbol, bound)
         if target is not None:
             return target
-        found = self.notation.quantity(symbol)
+        found = self.quantity(symbol)
         if found is not None:
             quantity, index = found
             return self._fixed(quantity) if index is None else self._step(quantity, self.index(index, bound))
@@ -254,7 +263,7 @@ class Unrolled:
         step, entry = self.index(symbol.sub[0], bound), self.position(symbol.sub[1], bound)
         definitions = self.defined.get(_defined_key(symbol))
         vector_symbol = _vector_of(symbol)
-        if definitions and self.notation.quantity(vector_symbol) is None:
+        if definitions and self.quantity(vector_symbol) is None:
             return self._entry_definition(symbol, definitions, step, entry, depth)
         vector = self._value(vector_symbol, bound, depth)
         return _element(vector, (entry,))
@@ -298,7 +307,7 @@ class Unrolled:
 
     def position(self, tree: Any, bound: dict[str, int]) -> int:
         """An entry's number, from 1: an index, or the target word (`y_t` as one-hot)."""
-        found = self.notation.quantity(tree) if isinstance(tree, Sym) else None
+        found = self.quantity(tree) if isinstance(tree, Sym) else None
         if found is not None and found[0] == self.model.get("target", "y") and found[1] is not None:
             onehot = self._step(found[0], self.index(found[1], bound))
             if onehot is not ZERO:
@@ -339,7 +348,7 @@ class Unrolled:
         if symbol.sub is None or len(symbol.sub) != 1 or not isinstance(symbol.sub[0], Sym):
             return None
         inner = symbol.sub[0]
-        found = self.notation.quantity(inner)
+        found = self.quantity(inner)
         if found and found[0] == self.model.get("target", "y") and found[1] is not None:
             return self._step(found[0], self.index(found[1], bound))
         return None
@@ -444,7 +453,7 @@ class Unrolled:
         return np.asarray(value, dtype=np.float64)
 
     def _known_derivative(self, top: Any, bottom: Any, bound: dict[str, int]) -> Value:
-        upper, lower = self.notation.quantity(top), self.notation.quantity(bottom)
+        upper, lower = self.quantity(top), self.quantity(bottom)
         if upper is None or lower is None:
             raise NotEvaluable("it uses a derivative it does not work out")
         step = self.index(upper[1], bound) if upper[1] is not None else None
@@ -566,7 +575,7 @@ class Unrolled:
     def _big(self, tree: BigOp, bound: dict[str, int], depth: int) -> Value:
         if tree.var is None:
             raise NotEvaluable("a sum or product without its index")
-        entries = tree.op == "sum" and _entry_variable(tree.var, tree.body)
+        entries = tree.op == "sum" and kept_on(tree, "_over_entries", _over_entries)
         if entries and tree.low is None and tree.high is None:
             return self._entry_sum(tree, bound, depth)
         low = self.index(tree.low, bound) if tree.low is not None else 1 - self.shift  # `\sum_t`: every step
@@ -635,6 +644,11 @@ def _letter(letter: str) -> Sym:
     return Sym(letter)
 
 
+def _over_entries(tree: BigOp) -> bool:
+    """Does the sum run over entries (`_entry_variable`)? Kept on its node."""
+    return _entry_variable(str(tree.var), tree.body)
+
+
 def _entry_variable(variable: str, body: Any) -> bool:
     """Is `variable` an entry index in the body (`h_{t,m}`, `(W_H)_{mi}`), not a step?"""
     for node in walk(body):
@@ -700,11 +714,17 @@ def _vector_of(symbol: Sym) -> Sym:
 
 
 def _defined_key(lhs: Any) -> str:
-    """What a definition defines, without its index: `δ` for δ_t and δ_{T+1}; `∂L/∂h` for ∂L/∂h_t. Kept on a
-    symbol, as its key is."""
+    """What a definition defines, without its index: `δ` for δ_t and δ_{T+1}; `∂L/∂h` for ∂L/∂h_t. Kept on the
+    node (a symbol, a derivative), as a symbol's key is."""
     if isinstance(lhs, Sym):
         return kept_on(lhs, "_defined_key", _symbol_defined_key)
-    if isinstance(lhs, Frac) and isinstance(lhs.num, Partial) and isinstance(lhs.den, Partial):
+    if isinstance(lhs, Frac):
+        return kept_on(lhs, "_defined_key", _fraction_defined_key)
+    return repr(lhs)
+
+
+def _fraction_defined_key(lhs: Frac) -> str:
+    if isinstance(lhs.num, Partial) and isinstance(lhs.den, Partial):
         return "∂" + _defined_key(lhs.num.arg) + "/∂" + _defined_key(lhs.den.arg) + _shift(lhs)
     return repr(lhs)
 
