@@ -113,14 +113,15 @@ def _position(tree: Any, env: dict[str, np.ndarray], names: dict[str, str], boun
 
 
 def entry(value: np.ndarray, positions: list[int]) -> np.ndarray:
-    """Entries numbered from 1, as students number them; OutOfRange past the end."""
+    """Entries numbered from 1, as students number them; OutOfRange past the end. An entry is numpy's scalar, as
+    arithmetic on entries gives: a formula evaluated entry by entry builds no array for each."""
     if any(p < 1 for p in positions):
         raise NotEvaluable("it uses an entry numbered below 1")
     try:
         if len(positions) == 1 and value.ndim == 2 and value.shape[1] == 1:
-            return np.asarray(value[positions[0] - 1, 0])
+            return value[positions[0] - 1, 0]
         if len(positions) == 2 and value.ndim == 2:
-            return np.asarray(value[positions[0] - 1, positions[1] - 1])
+            return value[positions[0] - 1, positions[1] - 1]
     except IndexError:
         raise OutOfRange("an entry past the end") from None
     raise NotEvaluable("it picks entries the grader cannot tell")
