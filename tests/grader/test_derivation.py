@@ -340,3 +340,35 @@ def test_a_gradient_stated_right_and_as_a_slip_goes_to_review():
         "A common mistake would be $$\\frac{\\partial L}{\\partial W_H} = \\sum_{t=1}^{T} \\delta_t h_t^T$$\n"
     )
     assert _written(text)["derivation.gradient"].status == "review"
+
+
+COMPONENTS = WRITEUPS / "blind-e" / "e2" / "s07_components.md"  # ∂L/∂W^H_{ij} with inner sums over v and m
+
+
+def _only_boxed_gradient(text: str) -> str:
+    """The write-up with its gradient stated once, in the boxed entry-by-entry form (its other forms dropped)."""
+    stated = ("\\frac{\\partial L}{\\partial W^H_{ij}} =", "\\frac{\\partial L}{\\partial W_H} =")
+    return "\n".join(
+        line for line in text.splitlines() if "\\boxed" in line or not any(form in line for form in stated)
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        (None, "passed"),
+        (("W^H_{mi}\\rho_{t+1,m}", "W^H_{im}\\rho_{t+1,m}"), "review"),  # W_H, not its transpose: reads i in `_{im}`
+        (("\\,h_{t-1,j}}", "\\,h_{t-1,i}}"), "review"),  # the outer product's column read at i
+    ],
+    ids=["right", "untransposed", "wrong-column"],
+)
+def test_an_entry_by_entry_gradient_is_judged_at_every_entry(change, status):
+    # its sums over v and m read i (some only as a letter of `_{mi}`) and never j: each is worked out once per
+    # (t, i) and kept for every j, never for another i
+    text = _only_boxed_gradient(COMPONENTS.read_text())
+    if change is not None:
+        assert change[0] in text
+        text = text.replace(change[0], change[1])
+    gradient = _written(text)["derivation.gradient"]
+    assert gradient.status == status, gradient.feedback
+    assert change is None or "its value is not the gradient, nor a known slip's" in gradient.feedback

@@ -573,6 +573,20 @@ class Unrolled:
         return base ** float(exponent)
 
     def _big(self, tree: BigOp, bound: dict[str, int], depth: int) -> Value:
+        """A sum or product, remembered by the values of the indices it reads: an entry-by-entry formula sums
+        `\\sum_v W_{vi} …` again for every j of (i, j) otherwise. What it reads through a definition is the
+        definition's, remembered by that definition's own indices (`_own_definition`); its value is kept with the
+        node, which so stays alive (its id names no other). A failure is not remembered."""
+        names = kept_on(tree, "_index_names", _index_names)
+        memo_key = ("Σ", id(tree), *sorted(item for item in bound.items() if item[0] in names or len(item[0]) > 1))
+        known = self.memo.get(memo_key)
+        if known is not None and known[0] is tree:
+            return known[1]
+        value = self._big_value(tree, bound, depth)
+        self.memo[memo_key] = (tree, value)
+        return value
+
+    def _big_value(self, tree: BigOp, bound: dict[str, int], depth: int) -> Value:
         if tree.var is None:
             raise NotEvaluable("a sum or product without its index")
         entries = tree.op == "sum" and kept_on(tree, "_over_entries", _over_entries)
@@ -642,6 +656,16 @@ def _index_parts(index: Any) -> tuple[Any, ...] | None:
 def _letter(letter: str) -> Sym:
     """The symbol of one index letter (`i` of `W_{ij}`), one object for every entry: its key is kept on it."""
     return Sym(letter)
+
+
+def _index_names(tree: Any) -> frozenset[str]:
+    """Every name a tree may read an index by: each symbol's, and each letter of it (`W_{mi}` reads m and i)."""
+    names: set[str] = set()
+    for node in walk(tree):
+        if isinstance(node, Sym):
+            names.add(node.base)
+            names.update(node.base)
+    return frozenset(names)
 
 
 def _over_entries(tree: BigOp) -> bool:
