@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -372,3 +373,19 @@ def test_an_entry_by_entry_gradient_is_judged_at_every_entry(change, status):
     gradient = _written(text)["derivation.gradient"]
     assert gradient.status == status, gradient.feedback
     assert change is None or "its value is not the gradient, nor a known slip's" in gradient.feedback
+
+
+def test_the_environments_equations_are_checked_on_are_drawn_once_and_cannot_be_changed():
+    # every write-up of a class is checked on the same seeded draws: drawn once, shared, so read-only
+    from grader.judge.written import given_shapes
+    from grader.judge.written.equations import draw_environments
+
+    question = next(q for q in WRITTEN if q.kind == "equations")
+    reference = Expected(EXERCISE).resolve(question.reference)
+    given = given_shapes(question, EXERCISE.handout)
+    first, second = (draw_environments(given, question.onehot, reference) for _ in range(2))
+    assert [env.keys() for env in first] == [env.keys() for env in second] and len(first) > 1
+    for one, other in zip(first, second):
+        assert all(np.array_equal(one[name], other[name]) for name in one)
+    assert not any(value.flags.writeable for env in first for value in env.values())
+    assert not np.array_equal(first[0][next(iter(given))], first[1][next(iter(given))])  # draws differ

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -61,21 +62,31 @@ def mentions(tree: Any, names: dict[str, str]) -> set[str]:
 
 
 def draw_environments(given: dict[str, tuple[int, ...]], onehot: list[str], reference: Callable[..., Any]):
-    """DRAWS environments: the given arrays drawn at random, and every quantity the reference computes."""
+    """DRAWS environments: the given arrays drawn at random, and every quantity the reference computes. The same
+    for every write-up of a class (the draws are seeded): drawn once, their arrays read-only."""
+    return list(_drawn(tuple(given.items()), tuple(onehot), reference))
+
+
+@lru_cache(maxsize=8)
+def _drawn(
+    given: tuple[tuple[str, tuple[int, ...]], ...], onehot: tuple[str, ...], reference: Callable[..., Any]
+) -> tuple[dict[str, np.ndarray], ...]:
     generator = np.random.default_rng(SEED)
     environments = []
     for _ in range(DRAWS):
         env = {}
-        for name, shape in given.items():
+        for name, shape in given:
             if name in onehot:
                 value = np.zeros(shape)
                 value[generator.integers(shape[0]), 0] = 1.0
             else:
                 value = generator.normal(scale=0.7, size=shape)
             env[name] = value
-        env.update({name: np.asarray(value, dtype=np.float64) for name, value in reference(**env).items()})
+        env.update({name: np.array(value, dtype=np.float64) for name, value in reference(**env).items()})
+        for value in env.values():
+            value.flags.writeable = False
         environments.append(env)
-    return environments
+    return tuple(environments)
 
 
 def agrees(
