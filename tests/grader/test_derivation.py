@@ -384,8 +384,25 @@ def test_the_environments_equations_are_checked_on_are_drawn_once_and_cannot_be_
     reference = Expected(EXERCISE).resolve(question.reference)
     given = given_shapes(question, EXERCISE.handout)
     first, second = (draw_environments(given, question.onehot, reference) for _ in range(2))
-    assert [env.keys() for env in first] == [env.keys() for env in second] and len(first) > 1
+    assert all(one is other for one, other in zip(first, second)) and len(first) > 1  # drawn once
     for one, other in zip(first, second):
         assert all(np.array_equal(one[name], other[name]) for name in one)
     assert not any(value.flags.writeable for env in first for value in env.values())
     assert not np.array_equal(first[0][next(iter(given))], first[1][next(iter(given))])  # draws differ
+
+
+def test_what_judging_a_formula_remembers_is_bounded(monkeypatch):
+    # sums are remembered by the indices they read, up to a cap; what a node's quantity is goes with the node
+    from grader.judge.written import unroll
+    from grader.judge.written.context import build_context
+
+    monkeypatch.setattr(unroll, "MAX_REMEMBERED", 50)
+    question = next(q for q in WRITTEN if q.kind == "gradient")
+    unrolled = build_context(question, COMPONENTS.read_text(), EXERCISE.handout, Expected(EXERCISE).resolve).unrolled
+    unrolled.memo = {}
+    nested = parse_math("\\sum_{a=1}^{T}\\sum_{b=1}^{T}\\sum_{c=1}^{T}\\sum_{m=1}^{7} h_{a,m} h_{b,m} h_{c,m}")
+    value = unrolled.value(nested)
+    assert len(unrolled.memo) == 50  # 156 sums worked out, 50 kept
+    h = np.hstack([np.asarray(unrolled.model["per_step"]["h_t"][t]) for t in range(1, unrolled.count + 1)])
+    assert np.isclose(float(value), float(np.einsum("ma,mb,mc->", h, h, h)))
+    assert not hasattr(unrolled, "_quantities")

@@ -39,6 +39,7 @@ from grader.judge.written.symbols import base_key, kept_on, key
 
 MAX_DEPTH = 100
 MAX_STEPS_OF_WORK = 200_000  # evaluations of one formula: far beyond any derivation, short of a hang
+MAX_REMEMBERED = 20_000  # values a convention's memo holds, past which a sum is no longer remembered
 
 
 class _Zero:
@@ -136,15 +137,19 @@ class Unrolled:
         self.spent = 0  # evaluations of the formula in hand
         self.descending = True  # ∏_{j=k+1}^{t} J_j as J_t ⋯ J_{k+1}
         self.shift = 0  # 1 when the write-up numbers steps from 0 (h_{-1} the state before the first)
-        self._quantities: dict[int, tuple[Any, tuple[str, Any] | None]] = {}  # by node: (node, its quantity)
 
     def quantity(self, symbol: Any) -> tuple[str, Any] | None:
-        """`notation.quantity`, remembered for each node (a formula's value at every entry asks for the same few
-        symbols' thousands of times; its notation does not change while it is judged)."""
-        known = self._quantities.get(id(symbol))
-        if known is None or known[0] is not symbol:  # the node is kept with it, so its id names no other
-            known = self._quantities[id(symbol)] = (symbol, self.notation.quantity(symbol))
-        return known[1]
+        """`notation.quantity`, kept on the node with the notation it was found in (a formula's value at every
+        entry asks for the same few symbols' thousands of times; a write-up's notation does not change while it is
+        judged, and a node another write-up shares is asked again in that one's). Kept on the node, it goes with
+        it: the nodes made while evaluating leave nothing behind."""
+        known = getattr(symbol, "__dict__", {}).get("_quantity")
+        if known is not None and known[0] is self.notation:
+            return known[1]
+        found = self.notation.quantity(symbol)
+        if hasattr(symbol, "__dict__"):
+            object.__setattr__(symbol, "_quantity", (self.notation, found))
+        return found
 
     # ------------------------------------------------------------ entry point
 
@@ -576,14 +581,17 @@ class Unrolled:
         """A sum or product, remembered by the values of the indices it reads: an entry-by-entry formula sums
         `\\sum_v W_{vi} …` again for every j of (i, j) otherwise. What it reads through a definition is the
         definition's, remembered by that definition's own indices (`_own_definition`); its value is kept with the
-        node, which so stays alive (its id names no other). A failure is not remembered."""
+        node, which so stays alive (its id names no other). A failure is not remembered, nor anything once the
+        memo holds MAX_REMEMBERED values. A sum found here is not worked out again, so its work counts once
+        against MAX_STEPS_OF_WORK: a formula that only repeats the same sums is evaluated, not refused as too long."""
         names = kept_on(tree, "_index_names", _index_names)
         memo_key = ("Σ", id(tree), *sorted(item for item in bound.items() if item[0] in names or len(item[0]) > 1))
         known = self.memo.get(memo_key)
         if known is not None and known[0] is tree:
             return known[1]
         value = self._big_value(tree, bound, depth)
-        self.memo[memo_key] = (tree, value)
+        if len(self.memo) < MAX_REMEMBERED:
+            self.memo[memo_key] = (tree, value)
         return value
 
     def _big_value(self, tree: BigOp, bound: dict[str, int], depth: int) -> Value:
