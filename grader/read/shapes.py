@@ -8,11 +8,12 @@ Sizes must be positive whole numbers: letters ("H x 1") are never resolved.
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 import re
 import reprlib
+
+from grader.remembered import SHORT_TEXT, remembered_when_short
 
 __all__ = ["ShapeParseError", "describe", "parse_shape"]
 
@@ -54,20 +55,9 @@ def describe(shape: tuple[int, ...]) -> str:
     return "×".join(str(size) for size in shape)
 
 
+@remembered_when_short(SHORT_TEXT)
 def _parse_text(text: str) -> tuple[int, ...]:
-    """A short answer's shape is remembered: a class writes the same few ("7x1") over and over."""
-    return _remembered_shape(text) if len(text) <= REMEMBERED_CHARS else _shape_of_text(text)
-
-
-REMEMBERED_CHARS = 200  # longer text is read afresh, so what a cache keeps stays small
-
-
-@functools.lru_cache(maxsize=4096)
-def _remembered_shape(text: str) -> tuple[int, ...]:
-    return _shape_of_text(text)
-
-
-def _shape_of_text(text: str) -> tuple[int, ...]:
+    """An answer's shape (a class writes the same few, "7x1", over and over)."""
     core = _strip_notation(text)
     if not core.strip():
         raise _error(text, "the answer is empty; write a shape such as 7x1")

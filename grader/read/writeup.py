@@ -13,7 +13,6 @@ The text returned for a symbol is its answer as written, to be read by `grader.r
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 import unicodedata
@@ -21,7 +20,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from grader.read.shapes import REMEMBERED_CHARS, ShapeParseError, parse_shape
+from grader.read.shapes import ShapeParseError, parse_shape
+from grader.remembered import SHORT_TEXT, remembered_when_short
 
 __all__ = ["normalise_symbol", "shapes_from_text"]
 
@@ -52,18 +52,10 @@ _SYMBOL = (
 _SYMBOL_RE = re.compile(_SYMBOL)
 
 
+@remembered_when_short(SHORT_TEXT)
 def normalise_symbol(spelling: str) -> str:
-    """Canonical spelling of a symbol: W_{H} -> W_H, \\mathbf{h}_t -> h_t, \\hat y_t -> ŷ_t. A short one's is
-    remembered: a write-up names the same few symbols hundreds of times."""
-    return _remembered_symbol(spelling) if len(spelling) <= REMEMBERED_CHARS else _normalised(spelling)
-
-
-@functools.lru_cache(maxsize=4096)
-def _remembered_symbol(spelling: str) -> str:
-    return _normalised(spelling)
-
-
-def _normalised(spelling: str) -> str:
+    """Canonical spelling of a symbol: W_{H} -> W_H, \\mathbf{h}_t -> h_t, \\hat y_t -> ŷ_t (a write-up names the
+    same few symbols hundreds of times)."""
     text, previous = unicodedata.normalize("NFC", spelling), None
     while text != previous:  # wrappers and accents nest: \mathbf{\hat{y}}
         previous = text

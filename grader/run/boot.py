@@ -77,7 +77,6 @@ def ram_for_jobs(isolation: str, own_work: bool = False) -> bool:
 
 
 CAP_SYS_ADMIN = 21
-CLONE_NEWNS, MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x00020000, 2, 4, 1 << 14, 1 << 18
 
 
 @functools.cache
@@ -87,18 +86,18 @@ def _mounts_work() -> bool:
     profile may refuse mounts to a process that has it)."""
     if not _has_capability(CAP_SYS_ADMIN):
         return False
-    import ctypes  # only here: the check of a student's own work never needs it
+    from grader.run import mounts  # only here (ctypes): the check of a student's own work never needs it
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    unshare, mount = libc.unshare, libc.mount  # looked up before the fork: the child only calls them
+    mounts.libc.unshare, mounts.libc.mount  # noqa: B018 - found (and kept) before the fork: the child only calls them
     child = os.fork()
     if child == 0:
-        works = (
-            unshare(CLONE_NEWNS) == 0
-            and mount(None, b"/", None, MS_REC | MS_PRIVATE, None) == 0
-            and mount(b"tmpfs", bytes(RAM_FOLDER), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=64k") == 0
-        )
-        os._exit(0 if works else 1)
+        try:
+            mounts.check(mounts.libc.unshare(mounts.CLONE_NEWNS), "unshare")
+            mounts.mount(None, "/", None, mounts.MS_REC | mounts.MS_PRIVATE)
+            mounts.mount("tmpfs", str(RAM_FOLDER), "tmpfs", mounts.MS_NOSUID | mounts.MS_NODEV, "size=64k")
+        except BaseException:  # noqa: BLE001 - whatever stops it, the child leaves and says no
+            os._exit(1)
+        os._exit(0)
     _, status = os.waitpid(child, 0)
     return os.waitstatus_to_exitcode(status) == 0
 

@@ -6,7 +6,6 @@ is, per item, what happened and the raw values that came back.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import json
 import os
@@ -24,6 +23,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from grader.read.units import Unit
+from grader.remembered import remembered_when_short
 from grader.run.boot import (
     STOP_SECONDS,
     SandboxError,
@@ -649,7 +649,7 @@ def parse_records(data: bytes, max_elements: int) -> list[Record]:
 def _parsed(line: bytes, max_elements: int, raw: RawBytes) -> Record | None:
     """One record: a value, an error message from student code, or missing; None when it cannot be read."""
     try:
-        plan = _record_plan(line, max_elements) if len(line) <= REMEMBERED_LINE else _plan_of(line, max_elements)
+        plan = _record_plan(line, max_elements)
         if plan[0] is not None:
             return Record(missing=plan[0] == "missing", error=plan[1])
         return Record(value=value_from(plan[1], raw))
@@ -657,15 +657,8 @@ def _parsed(line: bytes, max_elements: int, raw: RawBytes) -> Record | None:
         return None
 
 
-REMEMBERED_LINE = 512  # bytes: a line of a few arrays, of which a class writes the same few thousands of times
-
-
-@functools.lru_cache(maxsize=1024)
+@remembered_when_short(512, kept=1024)  # bytes: a line of a few arrays; a class writes the same few thousands of times
 def _record_plan(line: bytes, max_elements: int) -> tuple:
-    return _plan_of(line, max_elements)
-
-
-def _plan_of(line: bytes, max_elements: int) -> tuple:
     """A record's line read and checked: ("missing", None), ("error", its message) or (None, the value's plan)."""
     data = json.loads(line.decode())
     if data.get("missing"):

@@ -16,13 +16,14 @@ def key(tree: Any) -> str:
     return kept_on(tree, "_key", _symbol_key) if isinstance(tree, Sym) else _key(tree)
 
 
-def kept_on(symbol: Any, name: str, derive: Callable[[Any], T]) -> T:
-    """What `derive` makes of a symbol, made once and kept on it under `name` (trees are immutable): judging a
-    derivation asks for the same symbols' keys, and what is derived from them, hundreds of thousands of times."""
-    known = symbol.__dict__.get(name)
+def kept_on(node: Any, name: str, derive: Callable[[Any], T]) -> T:
+    """What `derive` makes of a tree's node (a symbol, a product, a sum), made once and kept on it under `name`
+    (trees are immutable): judging a derivation asks for the same symbols' keys, and what is derived from them,
+    hundreds of thousands of times."""
+    known = node.__dict__.get(name)
     if known is None:
-        known = derive(symbol)
-        object.__setattr__(symbol, name, known)
+        known = derive(node)
+        object.__setattr__(node, name, known)
     return known
 
 

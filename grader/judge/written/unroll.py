@@ -521,9 +521,9 @@ class Unrolled:
     def _written_out(self, factors: tuple[Any, ...], bound: dict[str, int]) -> list[tuple[Any, dict[str, int]]]:
         """(factor, its index values) in order, `D_k W^T D_{k+1} W^T ⋯ W^T D_t` written out in full: the unit
         between the last two stepped factors before `⋯`, repeated up to the last one after it."""
-        if not any(isinstance(factor, Dots) for factor in factors):
-            return [(factor, bound) for factor in factors]
         dots = [i for i, factor in enumerate(factors) if isinstance(factor, Dots)]
+        if not dots:
+            return [(factor, bound) for factor in factors]
         before, after = factors[: dots[0]], factors[dots[0] + 1 :]
         stepped = [(i, found) for i, f in enumerate(before) if (found := self._stepped(f, bound)) is not None]
         if not stepped:
