@@ -13,7 +13,7 @@ import numbers
 import re
 import reprlib
 
-from grader.remembered import SHORT_TEXT, remembered_when_short
+from grader.read.remembered import SHORT_TEXT, remembered_when_short
 
 __all__ = ["ShapeParseError", "describe", "parse_shape"]
 

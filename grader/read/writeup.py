@@ -20,8 +20,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from grader.read.remembered import SHORT_TEXT, remembered_when_short
 from grader.read.shapes import ShapeParseError, parse_shape
-from grader.remembered import SHORT_TEXT, remembered_when_short
 
 __all__ = ["normalise_symbol", "shapes_from_text"]
 

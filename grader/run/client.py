@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from grader.read.remembered import remembered_when_short
 from grader.read.units import Unit
-from grader.remembered import remembered_when_short
 from grader.run.boot import (
     STOP_SECONDS,
     SandboxError,
