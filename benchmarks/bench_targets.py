@@ -15,7 +15,8 @@ Ours and the interpreter starts are timed in interleaved rounds (median of --run
 command in a subprocess, its whole wall time, checked to have reported every submission. With `--jobs 2` each
 class is also measured against its floor: the limit is the students' own CPU (the sum of every submission's
 `cpu_s`) over the 2 jobs, and our own CPU is every process of the command's (a cpuacct cgroup around it) less
-the students'. Then one more grading of the mixed class runs in this process, stage by stage, for the breakdown:
+the students'; each class is graded at half its size too, which splits our own CPU into a class's start and a cost
+per submission. Then one more grading of the mixed class runs in this process, stage by stage, for the breakdown:
 the grader's own stages timed here, the sandbox's from the marks its supervisor records for every submission.
 """
 
@@ -71,6 +72,8 @@ TARGETS = {
     "mixed_seconds": ("<", 30.0, "the mixed class, --jobs 2, whole command (s)"),
 }
 CLASSES = {"notebooks": "notebooks_j2", "py": "python_j2", "mixed": "mixed_j2"}  # measured against their floor
+# The same classes at half their size: ours grows by the cost of a submission, and the rest is a class's start.
+HALVES = {label: f"{name}_half" for label, name in CLASSES.items()}
 FLOOR_TARGETS = {
     "wall_over_limit": ("<=", 1.15, "wall / limit (the students' CPU over 2 jobs)"),
     "own_cpu_ms": ("<=", 10.0, "our own CPU per submission (ms), all processes"),
@@ -338,8 +341,12 @@ def measure(plan: Plan, args: argparse.Namespace, work: Path) -> dict:
     write_folder(python, {"py": plan.python_files})
     counts = mixed_counts(plan.mixed)
     write_folder(mixed, counts)
+    halves = {"notebooks": plan.notebooks // 2, "py": plan.python_files // 2, "mixed": plan.mixed // 2}
+    write_folder(work / "notebooks_half", {"notebook": halves["notebooks"]})
+    write_folder(work / "python_half", {"py": halves["py"]})
+    write_folder(work / "mixed_half", mixed_counts(halves["mixed"]))
     progress(f"classes in {work}: {plan.notebooks} notebooks, {plan.python_files} .py files, mixed {counts}")
-    floors: dict[str, list[FloorRun]] = {name: [] for name in CLASSES.values()}
+    floors: dict[str, list[FloorRun]] = {name: [] for name in [*CLASSES.values(), *HALVES.values()]}
 
     def against_the_floor(name: str, folder: Path, expected: int, output: str) -> Callable[[], float]:
         def measure_once() -> float:
@@ -355,6 +362,10 @@ def measure(plan: Plan, args: argparse.Namespace, work: Path) -> dict:
         "python_j2": against_the_floor("python_j2", python, plan.python_files, "py2.json"),
         "numpy_starts": lambda: numpy_starts(plan.python_files),
         "mixed_j2": against_the_floor("mixed_j2", mixed, plan.mixed, "mixed2.json"),
+        **{
+            HALVES[label]: against_the_floor(HALVES[label], work / f"{folder}_half", halves[label], f"{label}_half.json")
+            for label, folder in (("notebooks", "notebooks"), ("py", "python"), ("mixed", "mixed"))
+        },
     }
     times = measure_rounds(contenders, plan.runs)
     progress("peak memory (mixed class, --jobs 2):")
@@ -423,6 +434,8 @@ def results_of(plan: Plan, measured: dict) -> dict:
         verdicts["mixed_seconds"] = f"not measured ({plan.mixed} submissions, not 1,000)"
     floors = {label: floor_of(measured["floors"][name]) for label, name in CLASSES.items()}
     for label, floor in floors.items():
+        floor.update(start_and_each(measured["floors"][CLASSES[label]], measured["floors"][HALVES[label]]))
+    for label, floor in floors.items():
         for key, (op, bound, _) in FLOOR_TARGETS.items():
             verdicts[f"{label}_{key}"] = _verdict(floor.get(key), op, bound)
     return {"per_item": per, "ratios": ratios, "against_the_floor": floors, "targets": verdicts}
@@ -450,6 +463,18 @@ def floor_of(runs: list[dict]) -> dict:
         "all_cpu_ms": None if run["tree_cpu_s"] is None else 1000 * run["tree_cpu_s"] / run["submissions"],
         "own_cpu_ms": None if own is None else 1000 * own,
     }
+
+
+def start_and_each(whole: list[dict], half: list[dict]) -> dict:
+    """Our own CPU split into a class's start and the cost of each submission, from the class and its half (the
+    median of each's rounds): each submission is the slope between them, the start what is left of the whole."""
+    if not whole or not half or any(run["tree_cpu_s"] is None for run in [*whole, *half]):
+        return {"start_ms": None, "each_ms": None}
+    own_whole = statistics.median(run["tree_cpu_s"] - run["students_cpu_s"] for run in whole)
+    own_half = statistics.median(run["tree_cpu_s"] - run["students_cpu_s"] for run in half)
+    count, half_count = whole[0]["submissions"], half[0]["submissions"]
+    each = (own_whole - own_half) / (count - half_count)
+    return {"start_ms": 1000 * (own_whole - count * each), "each_ms": 1000 * each}
 
 
 def report(plan: Plan, measured: dict, results: dict) -> str:
@@ -514,6 +539,10 @@ def floor_lines(results: dict) -> list[str]:
         "  (per submission: the students' CPU is the sum of their cpu_s; ours is every process of the command, from a"
         " cpuacct cgroup, less theirs)"
     )
+    lines.append("  our own CPU as a class's start and a cost per submission (from the class and its half, medians):")
+    for label, floor in results["against_the_floor"].items():
+        if floor.get("each_ms") is not None:
+            lines.append(f"  {label:<10} start {floor['start_ms']:6.0f} ms, then {floor['each_ms']:5.1f} ms a submission")
     return lines
 
 
