@@ -63,11 +63,12 @@ from grader.run.protocol import (
     value_plan,
     write_file,
 )
-from grader.run.warm import WarmProcess, lines_from
+from grader.run.warm import WarmProcess, await_one_ready, lines_from
 
 MAX_RECORD_FILE = 256 * 1024 * 1024
 FIRST_JOB_WAIT_SECONDS = 2.0  # past it, `await_first_job` returns anyway: what it orders only saves time
 ENDED_POLL_SECONDS = 0.1  # how often the folders of running jobs are looked at, besides their `done` lines
+PARKED_JOBS = 16  # prepared jobs passed over, at most, while their warm process starts (the plotting one)
 SWITCH_SECONDS = 0.0005  # how long a thread waiting for the interpreter may wait (Python's default is 5 ms)
 
 
@@ -265,14 +266,31 @@ class SandboxPool:
         pending = iter(jobs)
         running: dict[str, _Running] = {}
         unprepared: list[RunResult] = []  # jobs whose files could not be written (a full disk): each its own error
+        parked: list[_Running] = []  # prepared, passed over while their warm process was still starting
         ready = self._prepare_next(pending, unprepared)
         self._first_job.set()
 
         def fill() -> None:
             nonlocal ready
-            while len(running) < self.jobs and ready is not None and not self._stopping.is_set():
-                running[str(ready.job_dir)] = self._start(ready)
-                ready = self._prepare_next(pending, unprepared)
+            while len(running) < self.jobs and not self._stopping.is_set():
+                waiting = parked + ([ready] if ready is not None else [])
+                if not waiting:
+                    return
+                start = next((run for run in waiting if self._warm_for(run.job.plots).takes_jobs_now()), None)
+                if start is None and ready is not None and len(parked) < PARKED_JOBS:
+                    parked.append(ready)  # a core need not idle while the plotting modules load: the next job
+                    ready = self._prepare_next(pending, unprepared)
+                    continue
+                if start is None and running:
+                    return
+                if start is None:  # nothing runs: wait until one of their warm processes is ready
+                    await_one_ready(list({self._warm_for(run.job.plots) for run in waiting}), self._stopping)
+                    continue
+                if start is ready:
+                    ready = self._prepare_next(pending, unprepared)
+                else:
+                    parked.remove(start)
+                running[str(start.job_dir)] = self._start(start)
 
         fill()
         while (running or unprepared) and not self._stopping.is_set():

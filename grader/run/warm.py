@@ -78,15 +78,21 @@ class WarmProcess:
 
     def await_ready(self, stopping: threading.Event) -> None:
         """Until the process says it is ready (its imports done), or `stopping` is set."""
-        deadline = time.monotonic() + READY_SECONDS
-        while not self.ready and not stopping.is_set():
-            if time.monotonic() > deadline:
-                raise SandboxError(f"the sandbox process was not ready after {READY_SECONDS:g} s")
-            readable, _, _ = select.select([self.stdout], [], [], POLL_SECONDS)
-            lines = self.read_lines() if readable else []
-            if lines and lines[0].strip() != b"ready":
-                raise SandboxError("the sandbox process did not start")
-            self.ready = bool(lines)
+        await_one_ready([self], stopping)
+
+    def takes_jobs_now(self) -> bool:
+        """Whether a job handed over now would not wait for the process's imports, looked at without waiting: it
+        has said it is ready, or it is gone (the hand-over replaces it, as any job's would)."""
+        if not self.ready and self.alive() and select.select([self.stdout], [], [], 0)[0]:
+            self.take_ready_line()
+        return self.ready or not self.alive()
+
+    def take_ready_line(self) -> None:
+        """Once its stdout is readable, before it has any job (so `ready` is the only line it can write)."""
+        lines = self.read_lines()
+        if lines and lines[0].strip() != b"ready":
+            raise SandboxError("the sandbox process did not start")
+        self.ready = bool(lines)
 
     def read_lines(self) -> list[bytes]:
         """The lines come since the last call (once select says some came), read from the pipe itself: two written
@@ -108,6 +114,18 @@ class WarmProcess:
 
     def stop(self) -> None:
         stop_process(self.process)
+
+
+def await_one_ready(processes: list[WarmProcess], stopping: threading.Event) -> None:
+    """Until one of the processes says it is ready (its imports done), or `stopping` is set."""
+    deadline = time.monotonic() + READY_SECONDS
+    while not any(process.ready for process in processes) and not stopping.is_set():
+        if time.monotonic() > deadline:
+            raise SandboxError(f"the sandbox process was not ready after {READY_SECONDS:g} s")
+        readable, _, _ = select.select([process.stdout for process in processes], [], [], POLL_SECONDS)
+        for process in processes:
+            if process.stdout in readable:
+                process.take_ready_line()
 
 
 def lines_from(processes: list[WarmProcess]) -> list[str]:

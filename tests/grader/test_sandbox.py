@@ -881,6 +881,21 @@ def test_the_second_warm_process_is_the_first_ones_spare_and_leaves_nothing(tmp_
     assert _left_behind(before) == ([], set())
 
 
+@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib (the report extra)")
+def test_jobs_that_do_not_plot_run_while_the_plotting_modules_load(tmp_path):
+    """A first job that plots waits for its warm process to import matplotlib (a third of a second here), but no
+    core waits with it: the jobs after it that do not plot run meanwhile, and it runs once its process is ready."""
+    path = tmp_path / "student.py"
+    path.write_text("import time\nSTARTED = time.monotonic()\n")  # one clock for every process of the machine
+    unit = Unit(kind="module", label="student.py", path="student.py")
+    item = Item(id="STARTED", kind="value", name="STARTED")
+    jobs = [Job(str(n), [(path, "student.py")], [unit], [item], plots=n == 0) for n in range(4)]
+    with SandboxPool(FAST, jobs=1, preload=["matplotlib.pyplot"]) as pool:
+        started = {int(run.key): value(run, "STARTED") for run in pool.run(jobs)}
+    assert sorted(started) == [0, 1, 2, 3]
+    assert started[1] < started[2] < started[3] and started[1] < started[0]  # in their order, the plotting one later
+
+
 def test_waiting_for_a_spare_that_has_not_said_its_pid_keeps_to_the_timeout():
     said, silent = os.pipe()  # a spare's pipe that nothing is written to yet
     spare = SpareProcess(os.fdopen(os.dup(silent), "wb"), os.fdopen(said, "rb"))
