@@ -473,6 +473,8 @@ def start_and_each(whole: list[dict], half: list[dict]) -> dict:
     own_whole = statistics.median(run["tree_cpu_s"] - run["students_cpu_s"] for run in whole)
     own_half = statistics.median(run["tree_cpu_s"] - run["students_cpu_s"] for run in half)
     count, half_count = whole[0]["submissions"], half[0]["submissions"]
+    if count == half_count:  # a class of one: no slope to take
+        return {"start_ms": None, "each_ms": None}
     each = (own_whole - own_half) / (count - half_count)
     return {"start_ms": 1000 * (own_whole - count * each), "each_ms": 1000 * each}
 

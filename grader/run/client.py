@@ -270,46 +270,65 @@ class SandboxPool:
         ready = self._prepare_next(pending, unprepared)
         self._first_job.set()
 
+        def waiting() -> list[_Running]:
+            return parked + ([ready] if ready is not None else [])
+
         def fill() -> None:
             nonlocal ready
-            while len(running) < self.jobs and not self._stopping.is_set():
-                waiting = parked + ([ready] if ready is not None else [])
-                if not waiting:
-                    return
-                start = next((run for run in waiting if self._warm_for(run.job.plots).takes_jobs_now()), None)
+            while len(running) < self.jobs and (queue := waiting()) and not self._stopping.is_set():
+                start = self._startable(queue)
                 if start is None and ready is not None and len(parked) < PARKED_JOBS:
                     parked.append(ready)  # a core need not idle while the plotting modules load: the next job
                     ready = self._prepare_next(pending, unprepared)
                     continue
-                if start is None and running:
+                if start is None:  # their warm processes are still starting: the loop below waits for one
                     return
-                if start is None:  # nothing runs: wait until one of their warm processes is ready
-                    await_one_ready(list({self._warm_for(run.job.plots) for run in waiting}), self._stopping)
-                    continue
                 if start is ready:
                     ready = self._prepare_next(pending, unprepared)
                 else:
                     parked.remove(start)
                 running[str(start.job_dir)] = self._start(start)
 
-        fill()
-        while (running or unprepared) and not self._stopping.is_set():
-            while unprepared:
-                yield unprepared.pop(0)
-            if not running:
-                break
-            finished = [running.pop(name) for name in self._wait_for_done(running)]
-            noticed = time.monotonic()
-            for run in finished:
-                run.noticed = noticed
-                self._in_flight.pop(run.job_dir, None)
-                if not _has_ended(run.job_dir):
-                    _stop_supervisor(run.job_dir)  # overdue: it must not outlive its files
+        def may_start_more() -> bool:
+            """A free place, and a job passed over whose warm process has since said it is ready."""
+            return len(running) < self.jobs and any(warm.ready for warm in self._warm_processes_of(waiting()))
+
+        try:
             fill()
-            for run in finished:
-                result = self._collect(run)
-                result.seconds = round(time.monotonic() - run.started, 4)
-                yield result
+            while (running or unprepared or waiting()) and not self._stopping.is_set():
+                while unprepared:
+                    yield unprepared.pop(0)
+                if not running and waiting():  # nothing runs: until one of their warm processes is ready
+                    await_one_ready(self._warm_processes_of(waiting()), self._stopping)
+                    fill()
+                    continue
+                if not running:
+                    break
+                finished = [running.pop(name) for name in self._wait_for_done(running, may_start_more)]
+                noticed = time.monotonic()
+                for run in finished:
+                    run.noticed = noticed
+                    self._in_flight.pop(run.job_dir, None)
+                    if not _has_ended(run.job_dir):
+                        _stop_supervisor(run.job_dir)  # overdue: it must not outlive its files
+                fill()
+                for run in finished:
+                    result = self._collect(run)
+                    result.seconds = round(time.monotonic() - run.started, 4)
+                    yield result
+        finally:
+            for unstarted in waiting():  # stopped before they ran: their folders go now, not with the pool
+                remove_folder(unstarted.job_dir)
+                if unstarted.records is not None:
+                    remove_folder(unstarted.records)
+
+    def _startable(self, waiting: list[_Running]) -> _Running | None:
+        """The first of the waiting jobs whose warm process takes jobs now (each process looked at once)."""
+        taking = {warm: warm.takes_jobs_now() for warm in self._warm_processes_of(waiting)}
+        return next((run for run in waiting if taking[self._warm_for(run.job.plots)]), None)
+
+    def _warm_processes_of(self, runs: list[_Running]) -> list[WarmProcess]:
+        return list(dict.fromkeys(self._warm_for(run.job.plots) for run in runs))
 
     def _budget(self, job: Job) -> float:
         """The supervisor keeps its own, shorter limit; this one only guards against a stuck supervisor."""
@@ -395,10 +414,11 @@ class SandboxPool:
         except OSError:
             self._replace(plots)
 
-    def _wait_for_done(self, running: dict[str, _Running]) -> list[str]:
+    def _wait_for_done(self, running: dict[str, _Running], may_start_more: Callable[[], bool]) -> list[str]:
         """Names of finished (or overdue) jobs: those a `done` line names and, looked for in their folders at most
         every ENDED_POLL_SECONDS, those that ended unannounced (their line lost with a warm process that died), are
-        overdue or were lost. If a warm process dies, a new one serves the rest."""
+        overdue or were lost; none, as soon as `may_start_more` (a warm process has become ready for a job
+        waiting). If a warm process dies, a new one serves the rest."""
         while not self._stopping.is_set():
             if (now := time.monotonic()) >= self._next_poll:
                 self._next_poll = now + ENDED_POLL_SECONDS
@@ -415,6 +435,8 @@ class SandboxPool:
             done = [line.removeprefix("done ") for line in lines_from(list(self._warm_processes.values()))]
             if finished := [name for name in done if name in running]:
                 return finished
+            if may_start_more():
+                return []
         return []
 
     def _replace(self, plots: bool) -> None:

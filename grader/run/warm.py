@@ -88,8 +88,13 @@ class WarmProcess:
         return self.ready or not self.alive()
 
     def take_ready_line(self) -> None:
-        """Once its stdout is readable, before it has any job (so `ready` is the only line it can write)."""
+        """Once its stdout is readable, before it has any job (so `ready` is the only line it can write). At the
+        end of its output it is gone, or going: it is made sure to be, so that a job's hand-over replaces it."""
         lines = self.read_lines()
+        if lines == [b""]:
+            self.process.kill()
+            self.process.wait()
+            return
         if lines and lines[0].strip() != b"ready":
             raise SandboxError("the sandbox process did not start")
         self.ready = bool(lines)
@@ -117,9 +122,10 @@ class WarmProcess:
 
 
 def await_one_ready(processes: list[WarmProcess], stopping: threading.Event) -> None:
-    """Until one of the processes says it is ready (its imports done), or `stopping` is set."""
+    """Until one of the processes says it is ready (its imports done) or is gone (a job's hand-over replaces it),
+    or `stopping` is set."""
     deadline = time.monotonic() + READY_SECONDS
-    while not any(process.ready for process in processes) and not stopping.is_set():
+    while not any(process.ready or not process.alive() for process in processes) and not stopping.is_set():
         if time.monotonic() > deadline:
             raise SandboxError(f"the sandbox process was not ready after {READY_SECONDS:g} s")
         readable, _, _ = select.select([process.stdout for process in processes], [], [], POLL_SECONDS)

@@ -883,17 +883,31 @@ def test_the_second_warm_process_is_the_first_ones_spare_and_leaves_nothing(tmp_
 
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib (the report extra)")
 def test_jobs_that_do_not_plot_run_while_the_plotting_modules_load(tmp_path):
-    """A first job that plots waits for its warm process to import matplotlib (a third of a second here), but no
-    core waits with it: the jobs after it that do not plot run meanwhile, and it runs once its process is ready."""
+    """A first job that plots waits for its warm process to import matplotlib, but no core waits with it: the jobs
+    after it that do not plot run meanwhile, and it runs once its process is ready. The plotting process is held
+    (stopped) while it imports, from the moment it says its pid, until the other jobs are done."""
     path = tmp_path / "student.py"
-    path.write_text("import time\nSTARTED = time.monotonic()\n")  # one clock for every process of the machine
+    path.write_text("VALUE = 1.0\n")
     unit = Unit(kind="module", label="student.py", path="student.py")
-    item = Item(id="STARTED", kind="value", name="STARTED")
+    item = Item(id="VALUE", kind="value", name="VALUE")
     jobs = [Job(str(n), [(path, "student.py")], [unit], [item], plots=n == 0) for n in range(4)]
-    with SandboxPool(FAST, jobs=1, preload=["matplotlib.pyplot"]) as pool:
-        started = {int(run.key): value(run, "STARTED") for run in pool.run(jobs)}
-    assert sorted(started) == [0, 1, 2, 3]
-    assert started[1] < started[2] < started[3] and started[1] < started[0]  # in their order, the plotting one later
+    order = []
+    with SandboxPool(FAST, jobs=2, preload=["matplotlib.pyplot"]) as pool:
+        spare = pool._warm_processes[True].process
+        assert isinstance(spare, SpareProcess)
+        spare.take_first_line(timeout=30)
+        os.kill(spare.pid, signal.SIGSTOP)  # a third of a second of imports ahead of it
+        held_until = threading.Timer(20.0, os.kill, (spare.pid, signal.SIGCONT))  # a scheduler that waits for it
+        held_until.start()
+        try:
+            for run in pool.run(jobs):
+                order.append((int(run.key), value(run, "VALUE")))
+                if len(order) == 3:
+                    os.kill(spare.pid, signal.SIGCONT)
+        finally:
+            held_until.cancel()
+            os.kill(spare.pid, signal.SIGCONT)
+    assert sorted(order[:3]) == [(1, 1.0), (2, 1.0), (3, 1.0)] and order[3] == (0, 1.0)
 
 
 def test_waiting_for_a_spare_that_has_not_said_its_pid_keeps_to_the_timeout():
