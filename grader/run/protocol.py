@@ -16,7 +16,7 @@ import math
 import os
 import reprlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +92,8 @@ class Request:
         """As JSON, with the items (the same for every submission of a batch) in a file written once, and without the
         code units: those go in a file of their own (`units_json`) that only the student process reads, so that the
         sandbox's own processes never hold a student's code."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("items", "units")}
-        return {**data, "limits": asdict(self.limits), "items_file": items_file}
+        data = {name: value for name, value in shallow_fields(self).items() if name not in ("items", "units")}
+        return {**data, "limits": shallow_fields(self.limits), "items_file": items_file}
 
     @classmethod
     def from_json(cls, data: dict[str, Any], items: list[Item]) -> Request:
@@ -134,7 +134,13 @@ UNITS_FILE = "units.json"  # in a job's folder, beside its box: the code units, 
 
 
 def units_json(units: list[Unit]) -> str:
-    return json.dumps([asdict(unit) for unit in units])
+    return json.dumps([shallow_fields(unit) for unit in units])
+
+
+def shallow_fields(instance: Any) -> dict[str, Any]:
+    """A dataclass's fields as they are, for JSON: `asdict` deep-copies every list and dict first, which a job
+    handed over, or its outcome, paid for every time."""
+    return {f.name: getattr(instance, f.name) for f in fields(instance)}
 
 
 def read_units(path: Path) -> list[Unit]:
