@@ -263,7 +263,8 @@ class SandboxPool:
 
     def _schedule(self, jobs: list[Job]) -> Iterator[RunResult]:
         """Keep `self.jobs` jobs running, the next one's folder ready; a finished job's successor is handed
-        over before the finished job's result is read."""
+        over before the finished job's result is read. A job whose warm process is still starting (importing the
+        plotting modules) is passed over, and starts first once that process is ready."""
         pending = iter(jobs)
         running: dict[str, _Running] = {}
         unprepared: list[RunResult] = []  # jobs whose files could not be written (a full disk): each its own error
