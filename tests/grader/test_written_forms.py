@@ -507,3 +507,63 @@ def _read(parser, text):
         return parser.parse(text)
     except Exception as exc:  # noqa: BLE001 - which error it is, and where, compared as well (not its wording,
         return type(exc).__name__, getattr(exc, "line", None), getattr(exc, "column", None)  # which lists a set)
+
+
+LOSS_AS_A_SUM = r"""
+$$a_t = W_H h_{t-1} + W_x x_t, \qquad h_t = \tanh(a_t), \qquad z_t = W_y h_t, \qquad \hat y_t = \operatorname{softmax}(z_t)$$
+$$L = \sum_{t=1}^{T} -\log \hat y_t[y_t]$$
+"""
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        r"L = \sum_{t=1}^{T} -\log \hat y_t[y_t]",
+        r"L = -\sum_{t=1}^{T} \log \hat y_t[y_t]",
+        r"L = \sum_t L_t = -\sum_{t=1}^{T} \log \hat y_t[y_t]",
+        r"L = -\sum_{k=1}^{T} \log \hat y_k[y_k]",
+    ],
+)
+def test_a_loss_given_only_as_the_total_states_each_steps_loss(loss):
+    text = LOSS_AS_A_SUM.replace(r"L = \sum_{t=1}^{T} -\log \hat y_t[y_t]", loss)
+    status, _, feedback = _statuses(text)["equations"]
+    assert status == "passed", feedback
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        r"L = \sum_{t=1}^{T} \log \hat y_t[y_t]",  # the sign lost
+        r"L = -\sum_{t=1}^{T} \log \hat y_t[h_t]",  # the wrong entry
+    ],
+)
+def test_a_wrong_total_loss_is_not_passed(loss):
+    text = LOSS_AS_A_SUM.replace(r"L = \sum_{t=1}^{T} -\log \hat y_t[y_t]", loss)
+    status, _, feedback = _statuses(text)["equations"]
+    assert status != "passed", feedback
+
+
+JACOBIAN_NAMED_J = r"""
+$$a_t = W_H h_{t-1} + W_x x_t, \qquad h_t = \tanh(a_t), \qquad z_t = W_y h_t, \qquad \hat y_t = \operatorname{softmax}(z_t)$$
+$$L_t = -\log \hat y_t[y_t], \qquad L = \sum_t L_t$$
+
+With $D_t = \operatorname{diag}(1 - h_t \odot h_t)$, the Jacobians between hidden states:
+$$J_{t,k} := \frac{\partial h_t}{\partial h_k} = D_t W_H\, D_{t-1} W_H \cdots D_{k+1} W_H, \qquad J_{t,t} = I$$
+"""
+
+
+def test_a_jacobian_named_like_a_loss_is_not_read_as_the_loss():
+    """`J_t` may spell the step's loss, but a student who defines `J_{t,k}` as a derivative means their own."""
+    status, _, feedback = _statuses(JACOBIAN_NAMED_J)["equations"]
+    assert status == "passed", feedback
+    slipped = JACOBIAN_NAMED_J.replace(r"z_t = W_y h_t", r"z_t = W_H h_t")
+    assert _statuses(slipped)["equations"][0] == "failed"
+
+
+def test_bars_for_gradients_keep_the_quantities_they_decorate():
+    """`\\bar h_t := ∂L/∂h_t` is the student's own derivative; `h_t` stays the hidden state."""
+    text = LOSS_AS_A_SUM + r"""
+$$\bar h_t = \partial L/\partial h_t, \qquad \bar a_t = \bar h_t \odot (1 - h_t \odot h_t)$$
+"""
+    status, _, feedback = _statuses(text)["equations"]
+    assert status == "passed", feedback

@@ -14,7 +14,7 @@ import numpy as np
 
 from grader.judge.written.context import Context
 from grader.judge.written.evaluate import NotEvaluable, evaluate
-from grader.judge.written.parsing import Add, Apply, Dots, Func, Index, Mul, Reading, Sym, walk
+from grader.judge.written.parsing import Add, Apply, BigOp, Dots, Func, Index, Mul, Neg, Reading, Sym, walk
 from grader.judge.written.symbols import key, name_of, spellings
 from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
 
@@ -28,6 +28,7 @@ class Statement:
     source: str
     lhs: Any
     rhs: Any
+    quantity: str | None = None  # what it states, when read from another statement (not from `lhs`)
 
 
 def statements(reading: Reading) -> list[Statement]:
@@ -105,16 +106,17 @@ def judge_equations(
 ) -> WrittenVerdict:
     environments = draw_environments(given, question.onehot, reference)
     sizes = context.sizes
-    names = {**spellings(question.symbols), **context.names}
+    names = _theirs(spellings(question.symbols), context)
     wanted = list(question.equations)
     right: dict[str, Statement] = {}
     wrong: dict[str, tuple[Statement, str, str]] = {}
     unverified: dict[str, list[tuple[Statement, str]]] = {}
-    for statement in statements(context.reading):
-        quantity = name_of(statement.lhs, names)
+    stated = statements(context.reading)
+    for statement in [*stated, *_step_losses(stated, question.roles, names)]:
+        quantity = statement.quantity or name_of(statement.lhs, names)
         entry = _entry_of(statement.lhs, names)
         if entry is not None and entry in wanted:  # `ŷ_{t,k} = …`: checked entry by entry
-            local = {**spellings(question.symbols, question.local_symbols.get(entry)), **context.names}
+            local = _theirs(spellings(question.symbols, question.local_symbols.get(entry)), context)
             reason = _entrywise(statement, entry, environments, local, sizes)
             if reason is None:
                 right.setdefault(entry, statement)
@@ -123,7 +125,7 @@ def judge_equations(
             continue
         if quantity is None or quantity not in wanted:
             continue
-        local = {**spellings(question.symbols, question.local_symbols.get(quantity)), **context.names}
+        local = _theirs(spellings(question.symbols, question.local_symbols.get(quantity)), context)
         if quantity in question.local_symbols:
             local.update(spellings({}, question.local_symbols[quantity]))
         used = mentions(statement.rhs, local)
@@ -142,6 +144,31 @@ def judge_equations(
     contradicted = {q for q, found in unverified.items() if any(not _abbreviated(st.rhs) for st, _ in found)}
     covered = _covered(wanted, right, wrong, names) - contradicted
     return _verdict(question, context, wanted, covered, wrong, unverified)
+
+
+def _step_losses(stated: list[Statement], roles: dict[str, str], names: dict[str, str]) -> Iterator[Statement]:
+    """`L = -\\sum_t \\log ŷ_t[y_t]` (or `\\sum_t L_t = …`) states the step's loss: the body of the sum."""
+    loss, step_loss = roles.get("loss"), roles.get("step_loss")
+    if loss is None or step_loss is None:
+        return
+    for statement in stated:
+        lhs, rhs = statement.lhs, statement.rhs
+        whole = name_of(lhs, names) == loss or (
+            isinstance(lhs, BigOp) and lhs.op == "sum" and name_of(lhs.body, names) == step_loss
+        )
+        sign = isinstance(rhs, Neg)
+        total = rhs.arg if sign else rhs
+        if whole and isinstance(total, BigOp) and total.op == "sum":
+            body = Neg(total.body) if sign else total.body
+            yield replace(statement, rhs=body, quantity=step_loss)
+
+
+def _theirs(exercise_spellings: dict[str, str], context: Context) -> dict[str, str]:
+    """The exercise's spellings under the write-up's own names, less those of a letter the student defines as a
+    derivative (`J_{t,k} := ∂h_t/∂h_k` is not an entry of the loss the exercise may spell `J_t`)."""
+    own = context.notation.derivatives
+    kept = {k: v for k, v in exercise_spellings.items() if k.split("_", 1)[0] not in own} if own else exercise_spellings
+    return {**kept, **context.names}
 
 
 def _abbreviated(tree: Any) -> bool:

@@ -13,7 +13,7 @@ first_term: [ADDOP] term
 term: lead_factor (MULOP? factor)* (MULOP? bigop)?
     | bigop
 
-bigop: BIGOP limits term
+bigop: BIGOP limits [ADDOP] term  // `\sum_t -\log …`: a sign may open the body
 limits: [lower] [upper]
 lower: SUB_OPEN relation "}" | SUB_CHAR | SUB_CMD
 upper: SUP_OPEN relation "}" | SUP_CHAR | SUP_CMD

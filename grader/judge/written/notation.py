@@ -37,6 +37,7 @@ class Notation:
 
     steps: dict[str, str] = field(default_factory=dict)  # base key -> per-step quantity (h -> h_t)
     fixed: dict[str, str] = field(default_factory=dict)  # whole key -> quantity (W_H -> W_H, L -> L)
+    derivatives: set[str] = field(default_factory=set)  # base keys the student defines as derivatives (J in J_{t,k})
 
     def quantity(self, symbol: Any) -> tuple[str, Any] | None:
         """(quantity, its time index tree) for `h_{t-1}`; (quantity, None) for a weight or `L`."""
@@ -152,12 +153,15 @@ def _aliases(statements: list[tuple[Sym, Any]], found: Notation) -> None:
 def _own_derivatives(statements: list[tuple[Sym, Any]], found: Notation) -> None:
     """`J_j := ∂h_j/∂h_{j-1}`: J is the student's own name for a derivative, whatever the exercise spells so (J_t)."""
     own = {
-        lhs.base
+        base_key(lhs)
         for lhs, rhs in statements
         if lhs.sub is not None and isinstance(rhs, Frac) and isinstance(rhs.num, Partial)
     }
     for written in [k for k in found.fixed if k.split("_", 1)[0] in own]:
         del found.fixed[written]
+    for base in own:
+        found.steps.pop(base, None)
+    found.derivatives.update(own)
 
 
 def _assign(table: dict[str, str], written: str, quantity: str) -> None:

@@ -397,7 +397,8 @@ def _bigop(children: list[Any]) -> BigOp:
     elif low is not None:
         var = _name(low.parts[0])
     high_tree = high.parts[0] if high is not None and high.parts else None
-    return BigOp(op, var, low_tree, high_tree, _build(children[2]))
+    sign, body = children[2], _build(children[3])
+    return BigOp(op, var, low_tree, high_tree, Neg(body) if sign is not None and str(sign) != "+" else body)
 
 
 def _limit(node: Any) -> Rel | None:
