@@ -567,3 +567,38 @@ $$\bar h_t = \partial L/\partial h_t, \qquad \bar a_t = \bar h_t \odot (1 - h_t 
 """
     status, _, feedback = _statuses(text)["equations"]
     assert status == "passed", feedback
+
+
+MODEL = r"""
+$$a_t = W_H h_{t-1} + W_x x_t, \qquad h_t = \tanh(a_t), \qquad z_t = W_y h_t, \qquad \hat y_t = \operatorname{softmax}(z_t), \qquad L_t = -\log \hat y_t[y_t]$$
+"""
+
+
+@pytest.mark.parametrize(
+    "chain",
+    [
+        # a chain against the flow, and the weight's way in with the flow, in one row
+        r"$$L_t \leftarrow \hat y_t \leftarrow z_t \leftarrow h_t \leftarrow a_t \leftarrow h_{t-1} \leftarrow \cdots,"
+        r"\qquad W_H \to a_k \text{ for every } k \le t$$",
+        # the weight's way in said in words, either way round
+        r"$L_t \to \hat y_t \to z_t \to h_t \to a_t \to h_{t-1} \to a_{t-1} \to \dots$, with $W_H$ entering every $a_k$.",
+        r"$L_t \to \hat y_t \to z_t \to h_t \to a_t \to h_{t-1} \to \dots$, and each $a_k$ contains $W_H$.",
+        # the values' flow throughout
+        r"$$W_H \to a_t \to h_t \to z_t \to \hat y_t \to L_t, \qquad h_{t-1} \to a_t$$",
+    ],
+)
+def test_a_chain_is_read_whichever_way_its_arrows_point(chain):
+    status, _, feedback = _statuses(MODEL + "\n**Chain.** " + chain + "\n")["chain"]
+    assert status == "passed", feedback
+
+
+@pytest.mark.parametrize(
+    "chain",
+    [
+        r"$L_t \to \hat y_t \to z_t \to h_t \to a_t$, with $W_H$ entering $a_t$.",  # never back through h_{t-1}
+        r"$L_t \to h_t \to z_t \to \hat y_t$, with $W_H$ entering $a_t$, $a_t$ contains $h_{t-1}$.",  # out of order
+    ],
+)
+def test_a_chain_turned_around_is_still_not_passed_when_it_is_wrong(chain):
+    status, _, feedback = _statuses(MODEL + "\n**Chain.** " + chain + "\n")["chain"]
+    assert status != "passed", feedback

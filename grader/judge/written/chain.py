@@ -122,28 +122,63 @@ LOSS_LINE = re.compile(r"^[^\S\n]*\$*[^\S\n]*(?:L|J|\\ell|\\mathcal)[^\n]*", re.
 NEGATION = re.compile(r"\b(not|only|never|no)\b|n't", re.IGNORECASE)
 
 
-def token_edges(context: Context) -> list[tuple[str, str]]:
+def token_edges(context: Context, rank: dict[str, float] | None = None) -> list[tuple[str, str]]:
     """Every "depends on" that a row written with arrows states, read element by element, parsed or not.
 
     `A → B` makes A depend on B (rows of `←` are read by the reversed graph); an element that is an equation
     (`z_t = W_y h_t`) makes its left side depend on what its right side names; an element naming several
-    (`(W_H, h_{t-1})`, cases) branches."""
+    (`(W_H, h_{t-1})`, cases) branches. With the model's `rank`, a row written the way values flow is turned
+    around (`_as_dependencies`)."""
     texts = [row.text for row in context.reading.rows] + [row.text for row in context.reading.unreadable]
     edges: list[tuple[str, str]] = []
     for text in texts:
         if not (ARROW.search(text) or BACK_ARROW.search(text)):
             continue
         previous: list[str] = []
+        row: list[tuple[str, str]] = []
         for element in re.split(ARROW.pattern + "|" + BACK_ARROW.pattern, text):
             names = _names_in(element, context)
             if not names:
                 continue
             heads = names[:1] if "=" in element else names
             if "=" in element:
-                edges += [(names[0], other) for other in names[1:] if other != names[0]]
-            edges += [(before, head) for before in previous for head in heads if before != head]
+                row += [(names[0], other) for other in names[1:] if other != names[0]]
+            row += [(before, head) for before in previous for head in heads if before != head]
             previous = heads[-1:] if "=" not in element else heads
+        edges += _as_dependencies(row, rank) if rank else row
     return edges
+
+
+def model_rank(question: Any) -> dict[str, float]:
+    """How far each quantity of the chain is from the loss (L_t 0, ŷ_t 1, …, W_H last); a_t sits between h_t and
+    W_H, and h_{t-1} beside W_H (both enter a_t)."""
+    rank: dict[str, float] = {name: float(place) for place, name in enumerate(question.chain)}
+    state, weight = rank.get(question.recurrent), rank.get(question.chain[-1])
+    preactivation = question.roles.get("preactivation")
+    if state is not None and weight is not None:
+        if preactivation and preactivation not in rank:
+            rank[preactivation] = (state + weight) / 2
+        rank.setdefault(question.previous, weight)
+    return rank
+
+
+def _as_dependencies(pairs: list[tuple[str, str]], rank: dict[str, float]) -> list[tuple[str, str]]:
+    """One row's or sentence's links as "depends on": turned around when most of those between the model's
+    quantities run away from the loss (`W_H → a_t`, `h_t → z_t → ŷ_t`: values flowing, not dependencies)."""
+    flowing = depending = 0
+    for first, second in pairs:
+        if first in rank and second in rank and rank[first] != rank[second]:
+            if rank[first] > rank[second]:
+                flowing += 1
+            else:
+                depending += 1
+    return [(second, first) for first, second in pairs] if flowing > depending else pairs
+
+
+def _oriented(order: list[str], rank: dict[str, float]) -> list[str]:
+    """A chain in the order written, read as "depends on" (`_as_dependencies`)."""
+    pairs = list(zip(order, order[1:]))
+    return order[::-1] if pairs and _as_dependencies(pairs, rank) != pairs else order
 
 
 def _names_in(element: str, context: Context) -> list[str]:
@@ -175,7 +210,10 @@ def _plain_braces(text: str) -> str:
     return text
 
 
-DEPENDS = re.compile(r"depend|function of|computed from|comes from|feeds into", re.IGNORECASE)
+DEPENDS = re.compile(  # words linking quantities in a sentence, either way round (`_as_dependencies` orients them)
+    r"depend|function of|computed from|comes from|feeds into|contain|\benters?\b|\bentering\b|appears? in|\buses?\b",
+    re.IGNORECASE,
+)
 
 
 def prose_chains(context: Context) -> list[list[str]]:
@@ -252,9 +290,10 @@ def _flat(text: str) -> str:
 def judge_chain(question: Any, context: Context) -> WrittenVerdict:
     names = context.names or spellings(question.symbols)
     reading = context.reading
-    said = token_edges(context)
+    rank = model_rank(question)
+    said = token_edges(context, rank)
     orders = [order for order, _ in arrow_chains(reading, names)] + product_chains(reading, names)
-    orders += prose_chains(context)
+    orders = [_oriented(order, rank) for order in orders + prose_chains(context)]
     in_chains = {name for pair in said for name in pair} | {name for order in orders for name in order}
     kept = (question.chain[0], question.chain[-1], question.recurrent)
     wanted = [q for q in question.chain if q in in_chains or q in kept]  # ŷ_t → h_t where z_t is never named
