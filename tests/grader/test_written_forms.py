@@ -602,3 +602,55 @@ def test_a_chain_is_read_whichever_way_its_arrows_point(chain):
 def test_a_chain_turned_around_is_still_not_passed_when_it_is_wrong(chain):
     status, _, feedback = _statuses(MODEL + "\n**Chain.** " + chain + "\n")["chain"]
     assert status != "passed", feedback
+
+
+CASES_CHAIN = MODEL + r"""
+**Chain.**
+\[
+  L_t \;\longrightarrow\; \hat y_t \;\longrightarrow\; z_t \;\longrightarrow\; h_t \;\longrightarrow\; a_t
+  \;\longrightarrow\;
+  \begin{cases}
+    W_H & \text{(directly)},\\[2pt]
+    \bm{h}_{t-1} \longrightarrow \bm{a}_{t-1} \longrightarrow \bigl\{W_H,\ \bm{h}_{t-2} \longrightarrow \cdots \longrightarrow W_H\bigr\}.
+  \end{cases}
+\]
+"""
+
+
+def test_a_chain_that_branches_in_cases_keeps_its_branches_together():
+    status, _, feedback = _statuses(CASES_CHAIN)["chain"]
+    assert status == "passed", feedback
+    stops = CASES_CHAIN.split(r"\bm{h}_{t-1}")[0] + r"\end{cases}" + "\n" + r"\]"
+    assert _statuses(stops.replace(r"\text{(directly)},\\[2pt]", r"\text{(directly)}"))["chain"][0] != "passed"
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        # the arrow row's L_t and the sentence's L_t are two claims: the first must not swallow the second
+        "$L_t \\to \\hat y_t \\to z_t \\to h_t \\to a_t \\to W_H$\n\n"
+        "So $L_t$ depends on $W_H$ through the hidden states $h_t, h_{t+1}, \\dots, h_T$.",
+        # the loss under the write-up's own name
+        "$E_t \\to \\hat y_t \\to z_t \\to h_t \\to a_t \\to W_H$. "
+        "The states are linked both ways, so $E_t$ depends on all hidden states $h_1, \\dots, h_T$.",
+    ],
+)
+def test_a_claim_that_the_loss_depends_on_later_states_is_found(claim):
+    model = MODEL.replace("L_t = ", "E_t = ") if "E_t" in claim else MODEL
+    status, diagnosis, feedback = _statuses(model + "\n" + claim + "\n")["chain"]
+    assert (status, diagnosis) == ("failed", "later-states-in-chain"), feedback
+
+
+ALIGNAT = r"""
+\begin{alignat}{2}
+  a_t &= W_H h_{t-1} + W_x x_t, &\qquad h_t &= \tanh(a_t), \\
+  z_t &= W_y h_t, &\qquad \hat y_t &= \operatorname{softmax}(z_t), \\
+  L_t &= -\log \hat y_t[y_t] & &
+\end{alignat}
+"""
+
+
+def test_an_alignat_environment_is_read():
+    status, _, feedback = _statuses(ALIGNAT)["equations"]
+    assert status == "passed", feedback
+    assert _statuses(ALIGNAT.replace("W_y h_t", "W_H h_t"))["equations"][0] == "failed"

@@ -5,6 +5,8 @@ possibly an equation) and from products of partial derivatives (`∂L_t/∂ŷ_t 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -102,8 +104,8 @@ def _adjacent(order: list[str], wanted: list[str], first: str, second: str) -> b
 BACK_ARROW = re.compile(r"\\(?:long)?leftarrow|\\gets(?![A-Za-z])|<-")
 ARROW = re.compile(r"\\(?:long)?rightarrow|\\to(?![A-Za-z])|->|\\longrightarrow|\\Rightarrow|\\mapsto")
 SYMBOL = re.compile(r"(?:\\hat\s*\{?\s*)?\\?[A-Za-z]+\}?(?:\s*_\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9]))?")
-LATER = re.compile(
-    r"\b(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?[^.]{0,80}?\b"
+LOSS_NAMES = (r"L", r"J", r"\\ell", r"\\mathcal\s*\{?L\}?")  # the step's loss, besides the write-up's own name
+VERBS = (
     r"(?:[Dd]epend|reach|is (?:affected|influenced|computed from)|is a function of|involves|uses|needs|requires|sees)"
 )
 OBJECT_BEFORE = re.compile(r"\b(?:affect|influenc|feed|into|reach|enter)\w*[^.]{0,60}$", re.I)  # `h_t reaches L_t, …`
@@ -112,13 +114,33 @@ TEXT_COMMAND = re.compile(r"\\(?:text|mathrm|textrm|mbox)\s*\{([^{}]*)\}")
 CLAUSE_END = re.compile(  # where the claim about L_t stops: a new sentence, clause, subject or aside
     r"[.?!;(]\s?|:\s*\n|\n\s*\n|,\s*and\b|\b(?:while|whereas|but|total|overall)\b"
 )
-AS_FUNCTION = re.compile(
-    r"\b(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?\s*(?:\\left)?\s*\(((?:[^()]|\([^()]*\)){1,160})\)"
-)
-LOSS_FIRST = re.compile(  # an arrow row that starts from the step's loss: what follows is what L_t depends on
-    r"^\s*(?:L|J|\\ell|\\mathcal\s*\{?L\}?)_\{?t\}?\s*(?:\\;|\\,|\\quad|\s)*(?:\\(?:long)?(?:left|right)arrow|\\to|\\gets|<-|->)"
-)
-LOSS_LINE = re.compile(r"^[^\S\n]*\$*[^\S\n]*(?:L|J|\\ell|\\mathcal)[^\n]*", re.M)  # a line that starts with L_t
+
+
+@dataclass(frozen=True)
+class LossPatterns:
+    """Where a write-up speaks of the step's loss (`L_t`, or its own name for it, `E_t`)."""
+
+    symbol: re.Pattern  # the loss at step t
+    claim: re.Pattern  # `L_t … depends`: a claim about what it depends on
+    as_function: re.Pattern  # `L_t(h_1, …, h_T)`
+    first: re.Pattern  # an arrow row starting from it: what follows is what L_t depends on
+    line: re.Pattern  # a line that starts with it
+
+
+@lru_cache(maxsize=64)
+def loss_patterns(own: tuple[str, ...] = ()) -> LossPatterns:
+    names = "|".join((*LOSS_NAMES, *(re.escape(name) for name in own)))
+    at_t = rf"\b(?:{names})_\{{?t\}}?"
+    arrow = r"(?:\\(?:long)?(?:left|right)arrow|\\to|\\gets|<-|->)"
+    return LossPatterns(
+        symbol=re.compile(at_t),
+        claim=re.compile(at_t + r"[^.]{0,80}?\b" + VERBS),
+        as_function=re.compile(at_t + r"\s*(?:\\left)?\s*\(((?:[^()]|\([^()]*\)){1,160})\)"),
+        first=re.compile(r"^\s*" + at_t + r"\s*(?:\\;|\\,|\\quad|\s)*" + arrow),
+        line=re.compile(rf"^[^\S\n]*\$*[^\S\n]*(?:{names})[^\n]*", re.M),
+    )
+
+
 NEGATION = re.compile(r"\b(not|only|never|no)\b|n't", re.IGNORECASE)
 
 
@@ -258,20 +280,22 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
     if not bases:
         return None
     names = "|".join(re.escape(b) for b in bases)
+    step_loss = question.roles.get("step_loss")
+    loss = loss_patterns(tuple(sorted(b for b, q in context.notation.steps.items() if q == step_loss and b.isalpha())))
     later = re.compile(r"(?<![A-Za-z])(?:" + names + r")\s*_\s*(?:\{\s*(?:T|n|N|t\s*\+\s*1)\s*\}|T\b|n\b)")
-    for match in AS_FUNCTION.finditer(text):  # `L_t = L_t(h_t, h_{t+1}, \dots, h_T)`: said in symbols
+    for match in loss.as_function.finditer(text):  # `L_t = L_t(h_t, h_{t+1}, \dots, h_T)`: said in symbols
         arguments = re.sub(r"\{\s*([A-Za-z])\s*\}", r"\1", re.sub(r"\\(mathbf|boldsymbol|bm)\s*", "", match.group(1)))
         if later.search(arguments):
             return text.count("\n", 0, match.start()) + 1, " ".join(match.group(0).split())[:100]
     listed = re.compile(  # `… ← h_t, h_{t+1}, …`: the state at t listed with the next one
         rf"(?<![A-Za-z])(?:{names})\s*_\s*\{{?\s*t\s*\}}?\s*,(?:\\[,;:]|\s)*(?:{names})\s*_\s*\{{\s*t\s*\+\s*1\s*\}}"
     )
-    for match in LOSS_LINE.finditer(text):  # an arrow chain from L_t that lists later states
+    for match in loss.line.finditer(text):  # an arrow chain from L_t that lists later states
         chain = match.group(0).replace("$", " ").strip()
-        if LOSS_FIRST.match(chain) and listed.search(_flat(chain)):
+        if loss.first.match(chain) and listed.search(_flat(chain)):
             return text.count("\n", 0, match.start()) + 1, " ".join(chain.split())[:100]
     text = TEXT_COMMAND.sub(lambda match: " " + match.group(1) + " ", text)  # `\\text{so } L_t \\text{ reaches }`
-    for match in LATER.finditer(text):
+    for match in _each_match(loss.claim, loss.symbol, text):
         before = re.split(r"[,.;:]", text[max(0, match.start() - 80) : match.start()])[-1]
         if OBJECT_BEFORE.search(before) and not RELATIVE_CLAUSE.match(text, match.start()):
             continue  # `h_t reaches L_t, …`: in this clause L_t is what is reached, not what depends
@@ -281,6 +305,15 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
             line = text.count("\n", 0, match.start()) + 1
             return line, " ".join(sentence.split())[:100]
     return None
+
+
+def _each_match(pattern: re.Pattern, start: re.Pattern, text: str) -> Iterator[re.Match]:
+    """`pattern` matched from every place `start` finds, overlaps included: `L_t → … → W_H. So L_t depends on …`
+    holds two claims, and the first one's match would swallow the second's subject."""
+    for place in start.finditer(text):
+        match = pattern.match(text, place.start())
+        if match is not None:
+            yield match
 
 
 def _flat(text: str) -> str:

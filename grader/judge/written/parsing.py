@@ -479,7 +479,11 @@ _BUILDERS: dict[str, Any] = {
 
 # ---------------------------------------------------------------- finding the math in a write-up
 
-MATH_ENVIRONMENTS = ("equation", "equation*", "align", "align*", "aligned", "gather", "gather*", "multline", "eqnarray")
+MATH_ENVIRONMENTS = (
+    *("equation", "equation*", "align", "align*", "aligned", "gather", "gather*", "multline", "multline*"),
+    *("eqnarray", "eqnarray*", "flalign", "flalign*", "displaymath", "math", "alignat", "alignat*"),
+)
+_COLUMNS = re.compile(r"\s*\{\s*\d+\s*\}")  # `\begin{alignat}{2}`: the number of column pairs
 
 
 @dataclass(frozen=True)
@@ -600,7 +604,8 @@ def _delimiters(text: str, start: int) -> tuple[str, str]:
     for environment in MATH_ENVIRONMENTS:
         opener = "\\begin{" + environment + "}"
         if text.startswith(opener, start):
-            return opener, "\\end{" + environment + "}"
+            columns = _COLUMNS.match(text, start + len(opener)) if environment.startswith("alignat") else None
+            return opener + (columns.group(0) if columns else ""), "\\end{" + environment + "}"
     return "", ""
 
 
@@ -705,11 +710,35 @@ def _parse_piece(source: str) -> Rel | str:
     return rows[0] if len(rows) == 1 else "it holds several statements the grader could not tell apart"
 
 
+_BRANCHES = re.compile(
+    r"(?:\\(?:long)?(?:right|left)arrow|\\to|->|\\gets)(?:\s|\\[;,:! ])*"  # an arrow, then cases
+    r"\\begin\{cases\}(?:(?!\\(?:begin|end)\{cases\}).)*?\\end\{cases\}",  # with no cases inside
+    re.S,
+)
+_ROW_BREAK = re.compile(r"\\\\(?:\s*\[[^\]\n]{0,12}\])?")  # `\\`, `\\[2pt]`
+
+
+def _branches_in_one_row(text: str) -> str:
+    """`a_t → \\begin{cases} W_H \\\\ h_{t-1} → … \\end{cases}`: the branches of a chain, one row that branches, not
+    rows of their own (each would lose the link from a_t). The text keeps its length, so offsets hold."""
+    for _ in range(3):  # cases within cases, the innermost first
+        if "cases" not in text:
+            break
+        text = _BRANCHES.sub(_as_a_group, text)
+    return text
+
+
+def _as_a_group(branches: re.Match) -> str:
+    """`→ \\begin{cases} A \\\\ B \\end{cases}` as `→ \\{ A, B \\}`, which a chain's row reads as its branches."""
+    text = _ROW_BREAK.sub(lambda row_break: ", " + " " * (len(row_break.group(0)) - 2), branches.group(0))
+    return text.replace("\\begin{cases}", "\\{" + " " * 11).replace("\\end{cases}", "\\}" + " " * 9)
+
+
 def _rows_of(segment: Segment) -> list[tuple[int, str]]:
     """(offset in the segment, text) of each row (`\\\\`-separated), a row continuing the one above joined to it."""
     rows: list[tuple[int, str]] = []
     offset = 0
-    for piece in segment.text.split("\\\\"):
+    for piece in _branches_in_one_row(segment.text).split("\\\\"):
         stripped = piece.strip().lstrip("&").strip()
         if rows and stripped[:1] in "+-" and stripped and "=" not in stripped:
             rows[-1] = (rows[-1][0], rows[-1][1] + " " + stripped)
