@@ -654,3 +654,27 @@ def test_an_alignat_environment_is_read():
     status, _, feedback = _statuses(ALIGNAT)["equations"]
     assert status == "passed", feedback
     assert _statuses(ALIGNAT.replace("W_y h_t", "W_H h_t"))["equations"][0] == "failed"
+
+
+NAMED_RECURSION = MODEL + r"""
+Let $\delta_t := \partial L/\partial a_t$, with $\delta_{T+1} = 0$:
+$$\delta_t = (1 - h_t^2) \odot \left[ W_y^\top(\hat y_t - \mathbb 1_{y_t}) + W_H^\top \delta_{t+1} \right] \ \ (t \le T)$$
+$$\frac{\partial L}{\partial W_H} = \sum_{t=1}^{T} \delta_t\, h_{t-1}^\top$$
+"""
+
+
+def test_a_recursion_with_a_bracket_after_a_product_sign_and_its_steps_noted_is_read_and_checked():
+    assert _statuses(NAMED_RECURSION)["gradient"][0] == "passed"
+    slipped = NAMED_RECURSION.replace(r"W_H^\top \delta_{t+1}", r"W_H \delta_{t+1}")
+    status, diagnosis, feedback = _statuses(slipped)["gradient"]
+    assert status == "failed", feedback
+
+
+def test_a_symbol_whose_computation_could_not_be_read_is_not_taken_at_its_names_value():
+    """`δ_t := ∂L/∂a_t` names what δ_t should be; what the student computed for it is on a row the grader could not
+    read. Taking δ_t at its name's value would pass a wrong recursion, so a person looks, right or wrong."""
+    unreadable = NAMED_RECURSION.replace(r"\ \ (t \le T)$$", r"~!$$")
+    for text in (unreadable, unreadable.replace(r"W_H^\top \delta_{t+1}", r"W_H \delta_{t+1}")):
+        status, _, feedback = _statuses(text)["gradient"]
+        assert status == "review", feedback
+        assert "could not be read" in feedback

@@ -15,7 +15,14 @@ import numpy as np
 from grader.judge.written.evaluate import NotEvaluable
 from grader.judge.written.notation import Notation
 from grader.judge.written.parsing import Frac, Func, Index, Mul, Partial, Reading, Row, Sym
-from grader.judge.written.unroll import Unrolled, definitions, index_variable, step_offset, time_index
+from grader.judge.written.unroll import (
+    Unrolled,
+    definitions,
+    index_variable,
+    step_offset,
+    time_index,
+    unread_definitions,
+)
 
 PROBE_STEP = 2  # a step with one before it and one after it, where local derivatives are compared
 
@@ -45,7 +52,7 @@ RTOL, ATOL = 1e-6, 1e-9
 def evaluator(
     model: dict, notation: Notation, reading: Reading, steps: tuple[str, ...], sizes: dict[str, int] | None = None
 ) -> Unrolled:
-    return Unrolled(model, notation, definitions(reading), steps, sizes or {})
+    return Unrolled(model, notation, definitions(reading), steps, sizes or {}, unread_definitions(reading))
 
 
 def gradient_findings(unrolled: Unrolled, reading: Reading, loss: str, weight: str) -> list[Finding]:

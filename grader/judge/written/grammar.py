@@ -10,8 +10,9 @@ relation: sum ((REL | REL_ARROW) sum)*
 
 ?sum: first_term (ADDOP term)*
 first_term: [ADDOP] term
-term: lead_factor (MULOP? factor)* (MULOP? bigop)?
+term: lead_factor (MULOP? factor | MULOP bracket)* (MULOP? bigop)?
     | bigop
+bracket: "[" sum "]"  // `A \odot [B + C]`: after a product sign a bracket groups (after a symbol it indexes)
 
 bigop: BIGOP limits [ADDOP] term  // `\sum_t -\log …`: a sign may open the body
 limits: [lower] [upper]
@@ -38,6 +39,7 @@ subscript: relation ("," relation)*
      | TEXTCMD "{" text_words "}"         -> text
      | HAT postfix                        -> hat
      | STYLE "{" sum "}"                  -> style
+     | STYLE NUMBER                       -> style_number  // `\mathbb 1_{y_t}`
      | FRAC "{" sum "}" "{" sum "}"       -> frac
      | PARTIAL postfix                    -> partial
      | "(" sum ")"                        -> group

@@ -124,9 +124,15 @@ def _defined_after(row: str) -> str:
     return after.strip().rstrip(".,;") + " = " + before
 
 
+_CONDITION_NOTE = re.compile(  # `δ_t = … (t < T)`: for which steps a formula holds, not part of it
+    r"(?:\s|\\[ ,;:!]|\\q?quad)*\(\s*(?:\\text\s*\{\s*for\s*\}\s*)?[a-z]\s*"
+    r"(?:<|>|≤|≥|\\(?:le|leq|ge|geq|lt|gt|ne|neq)(?![A-Za-z]))\s*[^()]{1,20}\)\s*[.,;]?\s*$"
+)
+
+
 def normalize(row: str) -> str:
     """One row of math in the grammar's LaTeX."""
-    stripped = _SHAPE_NOTE.sub("", row) if "=" in row else row
+    stripped = _CONDITION_NOTE.sub("", _SHAPE_NOTE.sub("", row)) if "=" in row else row
     if not stripped.rstrip().endswith("="):  # `z_t = W_y h_t : \boxed{10 \times 1}`: a shape after an equation
         row = stripped
     row = _UNICODE_SUB.sub(lambda m: "_{" + "".join(SUBSCRIPT_LETTERS[c] for c in m.group(0)) + "}", row)  # `hₜ₋₁`

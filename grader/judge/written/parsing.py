@@ -473,6 +473,8 @@ _BUILDERS: dict[str, Any] = {
     "frac": lambda c: Frac(_build(c[1]), _build(c[2])),
     "partial": lambda c: Partial(_build(c[-1])),
     "group": lambda c: _build(c[0]),
+    "bracket": lambda c: _build(c[0]),
+    "style_number": lambda c: Num(float(str(c[1]))),
     "dots": lambda c: Dots(),
 }
 

@@ -8,6 +8,7 @@ Jacobians) and a wrong one is told apart by its value. Anything the evaluator ca
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -33,6 +34,7 @@ from grader.judge.written.parsing import (
     Pow,
     Reading,
     Sym,
+    parse_math,
     walk,
 )
 from grader.judge.written.symbols import base_key, kept_on, key
@@ -81,6 +83,24 @@ def definitions(reading: Reading) -> list[Definition]:
     return found
 
 
+def unread_definitions(reading: Reading) -> dict[str, int]:
+    """{defined key: line} of the rows that could not be read but begin `A = …` (`δ_t = (1 - h_t^2) ⊙ …` in a form
+    the grammar does not know): there the write-up computes A, so A's name alone (`δ_t := ∂L/∂a_t`) does not say
+    what it computed."""
+    found: dict[str, int] = {}
+    for row in reading.unreadable:
+        lhs_text = re.split(r":=|=", row.text or "", maxsplit=1)
+        if len(lhs_text) < 2:
+            continue
+        try:
+            lhs = entry_derivative(parse_math(lhs_text[0])) or parse_math(lhs_text[0])
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(lhs, (Sym, Frac)):
+            found.setdefault(_defined_key(lhs), row.line)
+    return found
+
+
 def _computed_first(candidates: list) -> list:
     """(definition, binding) pairs without those that only name a derivative (`δ_t := ∂L/∂a_t`) when the write-up
     also computes the thing: its own computation is judged, never replaced by the value of its name."""
@@ -126,8 +146,10 @@ class Unrolled:
         found: list[Definition],
         steps: tuple[str, ...],
         sizes: dict[str, int] | None = None,
+        unread: dict[str, int] | None = None,
     ) -> None:
         self.model, self.notation, self.steps = model, notation, steps
+        self.unread = unread or {}  # what rows the grader could not read define (`unread_definitions`)
         self.sizes = sizes or {}  # the sizes the model was built at (`V` in `\\sum_{m=1}^{V}`)
         self.count = int(model["steps"])
         self.defined: dict[str, list[Definition]] = {}
@@ -395,6 +417,10 @@ class Unrolled:
         general = [(d, b) for d, b in bindings if b is not None and _has_variable(d.lhs, self.steps)]
         problem: NotEvaluable | None = None
         tried = _computed_first(exact + general)
+        named_only = tried and all(_is_derivative(d.rhs) for d, _ in tried)
+        unread = self.unread.get(_defined_key(candidates[0].lhs)) if named_only else None
+        if unread is not None:
+            raise NotEvaluable(f"what line {unread} computes for it could not be read")
         for definition, binding in tried:
             try:
                 return self._value(definition.rhs, binding, depth)
