@@ -678,3 +678,32 @@ def test_a_symbol_whose_computation_could_not_be_read_is_not_taken_at_its_names_
         status, _, feedback = _statuses(text)["gradient"]
         assert status == "review", feedback
         assert "could not be read" in feedback
+
+
+def test_a_later_form_of_an_equality_states_the_quantity_too():
+    """`E_t = -\\sum_k y_{tk} \\ln ŷ_{tk} = -\\ln ŷ_t[y_t]`: the first form is not read, the second is right."""
+    text = MODEL.replace(
+        r"L_t = -\log \hat y_t[y_t]", r"L_t = -\sum_{k=1}^{10} y_{tk} \ln \hat y_{tk} = -\ln \hat y_t[y_t]"
+    )
+    status, _, feedback = _statuses(text)["equations"]
+    assert status == "passed", feedback
+    slipped = text.replace(r"= -\ln \hat y_t[y_t]", r"= -\ln \hat y_t[y_t] = W_H h_{t-1} + W_x x_t")
+    assert _statuses(slipped)["equations"][0] != "passed"
+
+
+MIN_CHAR = r"""
+$$h_t = \tanh(W_{hh} h_{t-1} + W_{xh} x_t), \qquad y_t = W_{hy} h_t, \qquad p_t = \mathrm{softmax}(y_t)$$
+$$L_t = -\log p_t[c_t], \qquad L = \sum_t L_t$$
+"""
+
+
+def test_logits_named_y_are_the_logits_when_the_prediction_is_their_softmax():
+    status, _, feedback = _statuses(MIN_CHAR)["equations"]
+    assert status == "passed", feedback
+    assert _statuses(MIN_CHAR.replace(r"y_t = W_{hy} h_t", r"y_t = W_{hh} h_t"))["equations"][0] == "failed"
+
+
+def test_the_prediction_written_without_its_softmax_is_still_a_mistake():
+    text = MODEL.replace(r"\hat y_t = \operatorname{softmax}(z_t)", r"y_t = W_y h_t")
+    status, diagnosis, feedback = _statuses(text)["equations"]
+    assert status != "passed", feedback

@@ -19,6 +19,7 @@ from grader.judge.written.symbols import key, name_of, spellings
 from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
 
 DRAWS = 3
+DIFFERS = "its value is not the model's"
 SEED = 20261126
 
 
@@ -29,16 +30,25 @@ class Statement:
     lhs: Any
     rhs: Any
     quantity: str | None = None  # what it states, when read from another statement (not from `lhs`)
+    later: bool = False  # a later form of an equality that continues (`A = B = C`'s `A = C`)
 
 
 def statements(reading: Reading) -> list[Statement]:
-    """Every `lhs = rhs` of the write-up, chains included (`L_t = … → ŷ_t = …` states two)."""
+    """Every `lhs = rhs` of the write-up, chains included (`L_t = … → ŷ_t = …` states two), and each later form of
+    an equality that continues (`L_t = -\\sum_k y_{t,k} \\log ŷ_{t,k} = -\\log ŷ_t[y_t]` states L_t twice)."""
     found = []
     for row in reading.rows:
         rel = row.rel
+        start = None
         for index, op in enumerate(rel.ops):
-            if op == "=":
-                found.append(Statement(row.line, row.source, rel.parts[index], rel.parts[index + 1]))
+            if op != "=":
+                start = None
+                continue
+            found.append(Statement(row.line, row.source, rel.parts[index], rel.parts[index + 1]))
+            if start is not None:
+                found.append(Statement(row.line, row.source, rel.parts[start], rel.parts[index + 1], later=True))
+            else:
+                start = index
     return found
 
 
@@ -120,7 +130,7 @@ def judge_equations(
             reason = _entrywise(statement, entry, environments, local, sizes)
             if reason is None:
                 right.setdefault(entry, statement)
-            else:
+            elif not statement.later:
                 unverified.setdefault(entry, []).append((statement, reason))
             continue
         if quantity is None or quantity not in wanted:
@@ -135,7 +145,8 @@ def judge_equations(
         if outcome is None:
             right.setdefault(quantity, statement)
         elif outcome[1] is None:
-            unverified.setdefault(quantity, []).append((statement, outcome[0]))
+            if not statement.later or outcome[0] == DIFFERS:  # a later form the grader cannot evaluate is let be
+                unverified.setdefault(quantity, []).append((statement, outcome[0]))
         else:
             wrong.setdefault(quantity, (statement, outcome[0], outcome[1]))
     for quantity in [q for q in wrong if q in right or q in _covered(wanted, right, {}, names)]:
@@ -209,7 +220,7 @@ def _check(
     try:
         if agrees(statement.rhs, quantity, environments, names, sizes):
             return None
-        reason = "its value is not the model's"
+        reason = DIFFERS
     except NotEvaluable as exc:
         reason = str(exc)
     shown = _label(quantity, question)

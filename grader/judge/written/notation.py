@@ -252,6 +252,8 @@ def _outputs(statements: list[tuple[Sym, Any]], state: Sym, found: Notation, rol
             _assign(found.fixed, key(pair[0]), roles["output_weight"])
         if (isinstance(argument, Sym) and key(argument) in logits) or pair:
             _assign(found.steps, base_key(lhs), roles["prediction"])
+        if isinstance(argument, Sym) and key(argument) in logits and base_key(argument) != base_key(lhs):
+            found.steps[base_key(argument)] = roles["logits"]  # `y_t = W_hy h_t, p_t = softmax(y_t)`: y is theirs
 
 
 def _losses(statements: list[tuple[Sym, Any]], found: Notation, roles: dict[str, str]) -> None:
