@@ -707,3 +707,28 @@ def test_the_prediction_written_without_its_softmax_is_still_a_mistake():
     text = MODEL.replace(r"\hat y_t = \operatorname{softmax}(z_t)", r"y_t = W_y h_t")
     status, diagnosis, feedback = _statuses(text)["equations"]
     assert status != "passed", feedback
+
+
+TOTAL_DERIVATIVES = MODEL + r"""
+$$\frac{dL}{dW_H} = \sum_{t=1}^{T}\Big[(1-h_t\odot h_t)\odot\Big(W_y^\top(\hat y_t-e_{y_t}) + W_H^\top\frac{dL}{da_{t+1}}\Big)\Big]\,h_{t-1}^\top$$
+"""
+
+TWO_STEP_SYMBOL = MODEL + r"""
+Let $\delta_k^{(t)} := \partial L_t/\partial a_k$ for $k \le t$:
+$$\delta_t^{(t)} = (1 - h_t \odot h_t) \odot W_y^\top(\hat y_t - e_{y_t}), \qquad \delta_k^{(t)} = (1 - h_k \odot h_k) \odot \left(W_H^\top \delta_{k+1}^{(t)}\right)$$
+$$\frac{\partial L}{\partial W_H} = \sum_{t=1}^{T}\sum_{k=1}^{t} \delta_k^{(t)}\, h_{k-1}^\top$$
+"""
+
+
+@pytest.mark.parametrize(
+    "text, slip_found",
+    [(TOTAL_DERIVATIVES, ("review",)), (TWO_STEP_SYMBOL, ("failed",))],
+    ids=["d-over-d", "two-steps"],
+)
+def test_gradients_in_total_derivatives_or_with_a_symbol_of_two_steps_are_checked_by_value(text, slip_found):
+    """Right, they pass by value; with the transpose left out, never (a named slip, or a value a person looks at:
+    the total derivative written in the formula is taken at its name's value, so the whole is no catalogued slip)."""
+    status, _, feedback = _statuses(text)["gradient"]
+    assert status == "passed", feedback
+    slipped = text.replace(r"W_H^\top", r"W_H", 1)
+    assert _statuses(slipped)["gradient"][0] in slip_found

@@ -58,7 +58,10 @@ _OPERAND = rf"(?:\((?:[^()]|\([^()]*\))*\)(?:_\{{[^{{}}]*\}})?|{_SYMBOL})"
 _ASCII_DERIVATIVE = re.compile(
     rf"(?<![A-Za-z\\])([d∂]|\\partial\s*)\s*({_OPERAND})\s*/\s*(?:[d∂]|\\partial)\s*({_OPERAND})"
 )
-_LATEX_D = re.compile(r"\\frac\s*\{\s*(?:\\mathrm\{d\}|d)\s*([^{}]*)\}\s*\{\s*(?:\\mathrm\{d\}|d)\s*([^{}]*)\}")
+_BRACED = r"((?:[^{}]|\{[^{}]*\})*)"  # what a group holds, one level of groups within (`a_{t+1}`)
+_LATEX_D = re.compile(
+    rf"\\frac\s*\{{\s*(?:\\mathrm\{{d\}}|d)\s*{_BRACED}\}}\s*\{{\s*(?:\\mathrm\{{d\}}|d)\s*{_BRACED}\}}"
+)
 _HAT_WORD = re.compile(r"(?<![A-Za-z\\])([A-Za-z])(?:(?:hat|_hat|-hat)(?=_|\b|\[|\()|\^(?=_))")
 _BIG_WORD = re.compile(r"(?<![A-Za-z\\])(sum|prod)(?=\s*_|\s*\()")
 _GREEK_WORD = re.compile(r"(?<![A-Za-z\\])(" + "|".join(GREEK) + r")(?![A-Za-z])")
@@ -80,7 +83,10 @@ _STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|pmb|vec|mathit|mathsf|mathcal|bf)(
 _IMPLIES = re.compile(r"\\(Longleftrightarrow|Longrightarrow|Rightarrow|implies|iff|Leftrightarrow)(?![A-Za-z])")
 _RANGE = re.compile(r"^\s*[a-z]\s*(=|\\in)\s*([-\w{}\\ ,]*(\\[lc]?dots|\.\.\.)[-\w{}\\ ,]*|[-\w{}\\ ]+)[.,]?\s*$")
 _DOTTED_RANGE = re.compile(r"_\{\s*([a-z])\s*=\s*([^{}.]+?)\s*\.\.\.?\s*([^{}.]+?)\s*\}")
-_TWO_STEPS = re.compile(r"(?<![\\A-Za-z])([A-Za-z])\s*_\s*(\{[^{}]*\}|[A-Za-z0-9])\s*\^\s*\{\s*\(([^(){}]*)\)\s*\}")
+_TWO_STEPS = re.compile(  # `g_t^{(k)}`, `\\gamma_k^{(t)}`: a quantity with two steps
+    r"((?<![\\A-Za-z])[A-Za-z]|\\(?:" + "|".join(GREEK) + r")(?![A-Za-z]))"
+    r"\s*_\s*(\{[^{}]*\}|[A-Za-z0-9])\s*\^\s*\{\s*\(([^(){}]*)\)\s*\}"
+)
 _STEP_SUPER = re.compile(
     r"((?<![\\A-Za-z_^])[a-z]|\\(?:" + "|".join(GREEK) + r"))\s*\^\s*(?:\{\s*([tksT](?:\s*[-+]\s*\d+)?)\s*\}|([tksT]))"
     r"(?![A-Za-z])(?!\s*\^)(\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))?"
