@@ -732,3 +732,21 @@ def test_gradients_in_total_derivatives_or_with_a_symbol_of_two_steps_are_checke
     assert status == "passed", feedback
     slipped = text.replace(r"W_H^\top", r"W_H", 1)
     assert _statuses(slipped)["gradient"][0] in slip_found
+
+
+NG = r"""
+$$u^{\langle t\rangle} = W_{aa}\,a^{\langle t-1\rangle} + W_{ax}\,x^{\langle t\rangle}, \qquad a^{\langle t\rangle} = \tanh\left(u^{\langle t\rangle}\right)$$
+$$z^{\langle t\rangle} = W_{ya}\,a^{\langle t\rangle}, \qquad \hat y^{\langle t\rangle} = \mathrm{softmax}\left(z^{\langle t\rangle}\right), \qquad \ell(z^{\langle t\rangle}, y^{\langle t\rangle}) = -\log \hat y^{\langle t\rangle}[y^{\langle t\rangle}]$$
+
+Chain: $\ell(z^{\langle t\rangle}, y^{\langle t\rangle}) \rightarrow \hat y^{\langle t\rangle} \rightarrow z^{\langle t\rangle} \rightarrow a^{\langle t\rangle} \rightarrow u^{\langle t\rangle} \rightarrow \{W_{aa}, a^{\langle t-1\rangle}\}$,
+and $a^{\langle t-1\rangle} \rightarrow u^{\langle t-1\rangle} \rightarrow \{W_{aa}, a^{\langle t-2\rangle}\}$, and so on.
+"""
+
+
+def test_steps_in_angle_brackets_with_the_state_named_a_and_a_loss_of_the_steps_values():
+    """Ng's courses: `a^{<t>}` is the hidden state (the exercise's `a_t` is the pre-activation, here `u`), and
+    d2l's `\\ell(o_t, y_t)` is the loss of step t."""
+    found = _statuses(NG)
+    assert (found["equations"][0], found["chain"][0]) == ("passed", "passed"), found
+    swapped = NG.replace(r"z^{\langle t\rangle} = W_{ya}\,a^{\langle t\rangle}", r"z^{\langle t\rangle} = W_{aa}\,a^{\langle t\rangle}")
+    assert _statuses(swapped)["equations"][0] == "failed"

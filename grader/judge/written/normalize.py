@@ -69,6 +69,7 @@ _DROPPED = re.compile(
     r"\\(tag|label|eqref|ref|hspace|vspace)\*?\s*\{[^{}]*\}|\\(nonumber|notag|displaystyle|limits|qedhere)\b"
     r"|\\in\s*(\\[,;:! ]\s*)*\\mathbb\s*\{?R\}?(\^\s*\{[^{}]*\}|\^\s*\S)?|\\in\s*\\\{[^{}]*\\\}"
 )
+_ANGLE_STEP = re.compile(r"\^\s*\{\s*(?:\\langle|⟨|<)\s*([^{}<>]*?)\s*(?:\\rangle|⟩|>)\s*\}")  # `a^{⟨t⟩}`
 _TIME_SUPERSCRIPT = re.compile(r"([A-Za-z}])\s*\^\s*\{\s*\(([^(){}]*)\)\s*\}(\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))?")
 _COPY = re.compile(
     r"(?<![\\A-Za-z])([WUV](?:\s*_\s*(?:\{[^{}]*\}|[A-Za-z]))?)\s*\^\s*\{\s*\(\s*[a-z](?:\s*[-+]\s*\d+)?\s*\)\s*\}"
@@ -110,6 +111,10 @@ _PRIMED_INDEX = re.compile(r"(?<=[_\[{,])(\s*)([a-z])'(?=\s*[\]},=])")
 _UNICODE_SUB = re.compile("[ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₀₁₂₃₄₅₆₇₈₉₊₋]+")
 SUBSCRIPT_LETTERS = dict(zip("ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₀₁₂₃₄₅₆₇₈₉₊₋", "aehijklmnoprstuvx0123456789+-"))
 _FUNCTION_ARGUMENTS = re.compile(r"^(\s*[A-Za-z]\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))\s*\([^()=]*\)\s*(?=&?\s*=)")
+_LOSS_OF_STEP = re.compile(  # `\\ell(o_t, y_t)`: d2l's loss of step t, written as a function of that step's values
+    r"(\\ell|\\mathcal\s*\{?\s*L\s*\}?|(?<![\\A-Za-z])[LJ])\s*\(((?:[^()]|\([^()]*\))*?_\s*\{?\s*t\s*\}?(?![-+\w])"
+    r"(?:[^()]|\([^()]*\))*)\)"
+)
 _GLUED_SUB = re.compile(r"(?<![\\A-Za-z])([A-Z])_([A-Za-z])([a-z])(?=\s*_)")
 _WORD_SUB = re.compile(r"(?<![\\A-Za-z])([A-Z])_([a-z]{2,3})(?![A-Za-z{])")
 _PHANTOM = re.compile(r"\\[hv]?phantom\s*\{")
@@ -156,10 +161,12 @@ def normalize(row: str) -> str:
     row = _BRACKET_STEP.sub(_bracket_step, row)  # `h[t-1]`, `p[t][i]`: the step as a subscript
     row = _PAREN_SUB.sub(lambda m: "_{" + m.group(1) + "}", row)  # `h_(t-1)`
     row = _GLUED.sub(r"\1 \2", row)  # `Ux_t + Ws_{t-1}`: a matrix times a vector, written without a space
+    row = _ANGLE_STEP.sub(r"^{(\1)}", row)  # the step in angle brackets (Ng's courses), as `^{(t)}`
     row = _COPY.sub(lambda m: m.group(1) + " ", row)  # `W^{(t)}`: the copy of W used at step t, W itself
     row = _TWO_STEPS.sub(lambda m: f"{m.group(1)}_{{{_ungrouped(m.group(2))},{m.group(3)}}}", row)  # `g_t^{(k)}`
     row = _STEP_SUPER.sub(_step_super, row)  # `h^t`, `\\varepsilon^{t+1}`, `z^t_{y_t}`: the step as a superscript
     row = _TIME_SUPERSCRIPT.sub(_time_superscript, row)  # `h^{(t)}`, `h^{(t)}_i`
+    row = _LOSS_OF_STEP.sub(lambda m: m.group(1) + "_{t} ", row)  # `\\ell(o_t, y_t)`: the loss of step t
     row = _SUPER_PAIR.sub(lambda m: f"({m.group(1)})_{{{m.group(2)}{m.group(3)}}}", row)  # `W_{hh}^{ij}`
     row = _GLUED.sub(r"\1 \2", row)  # again, for what a superscript step became: `Ux^{(t)}` is `Ux_{t}`
     row = _STYLE.sub(" ", row)

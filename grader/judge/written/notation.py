@@ -110,8 +110,10 @@ def infer(reading: Reading, notation: Notation, roles: dict[str, str]) -> Notati
         if named is not None and key(named) in defined:
             _assign(found.steps, base_key(named), roles["preactivation"])
             argument = defined[key(named)]
-        if _recurrence(argument, lhs, found, roles):
-            _assign(found.steps, base_key(lhs), roles["state"])
+        if _recurrence(argument, lhs, found, roles):  # the recurrence shows which letter is which, whatever the
+            found.steps[base_key(lhs)] = roles["state"]  # exercise spells so (Ng's a^{<t>} is the state, not a_t)
+            if named is not None and key(named) in defined:
+                found.steps[base_key(named)] = roles["preactivation"]
             _outputs(statements, lhs, found, roles)
             break
     _losses(statements, found, roles)
