@@ -750,3 +750,18 @@ def test_steps_in_angle_brackets_with_the_state_named_a_and_a_loss_of_the_steps_
     assert (found["equations"][0], found["chain"][0]) == ("passed", "passed"), found
     swapped = NG.replace(r"z^{\langle t\rangle} = W_{ya}\,a^{\langle t\rangle}", r"z^{\langle t\rangle} = W_{aa}\,a^{\langle t\rangle}")
     assert _statuses(swapped)["equations"][0] == "failed"
+
+
+GOODFELLOW = r"""
+$$a^{(t)} = W_H h^{(t-1)} + W_x x^{(t)}, \qquad h^{(t)} = \tanh(a^{(t)}), \qquad z^{(t)} = W_y h^{(t)}, \qquad \hat y^{(t)} = \operatorname{softmax}(z^{(t)})$$
+$$\nabla_{h^{(t)}} L = W_y^\top (\hat y^{(t)} - e_{y^{(t)}}) + W_H^\top \operatorname{diag}\big(1 - (h^{(t+1)})^2\big)\, \nabla_{h^{(t+1)}} L$$
+$$\nabla_{W_H} L = \sum_{t=1}^{T} \operatorname{diag}\big(1 - (h^{(t)})^2\big)\,\big(\nabla_{h^{(t)}} L\big)\, h^{(t-1)\top}$$
+"""
+
+
+def test_a_step_and_a_transpose_in_one_superscript():
+    """Goodfellow et al. write `h^{(t-1)\\top}`: the state at t-1, transposed."""
+    status, _, feedback = _statuses(GOODFELLOW)["gradient"]
+    assert status == "passed", feedback
+    status, diagnosis, _ = _statuses(GOODFELLOW.replace(r"h^{(t-1)\top}", r"h^{(t)\top}"))["gradient"]
+    assert (status, diagnosis) == ("failed", "wrong-state-in-outer-product")

@@ -70,6 +70,9 @@ _DROPPED = re.compile(
     r"|\\in\s*(\\[,;:! ]\s*)*\\mathbb\s*\{?R\}?(\^\s*\{[^{}]*\}|\^\s*\S)?|\\in\s*\\\{[^{}]*\\\}"
 )
 _ANGLE_STEP = re.compile(r"\^\s*\{\s*(?:\\langle|⟨|<)\s*([^{}<>]*?)\s*(?:\\rangle|⟩|>)\s*\}")  # `a^{⟨t⟩}`
+_TIME_AND_TRANSPOSE = re.compile(  # `h^{(t-1)\\top}`: the step and a transpose in one superscript
+    r"([A-Za-z}])\s*\^\s*\{\s*\(([^(){}]*)\)\s*(?:\\top|\\intercal|\\mathsf\s*\{\s*T\s*\}|T|')\s*\}"
+)
 _TIME_SUPERSCRIPT = re.compile(r"([A-Za-z}])\s*\^\s*\{\s*\(([^(){}]*)\)\s*\}(\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))?")
 _COPY = re.compile(
     r"(?<![\\A-Za-z])([WUV](?:\s*_\s*(?:\{[^{}]*\}|[A-Za-z]))?)\s*\^\s*\{\s*\(\s*[a-z](?:\s*[-+]\s*\d+)?\s*\)\s*\}"
@@ -165,6 +168,7 @@ def normalize(row: str) -> str:
     row = _COPY.sub(lambda m: m.group(1) + " ", row)  # `W^{(t)}`: the copy of W used at step t, W itself
     row = _TWO_STEPS.sub(lambda m: f"{m.group(1)}_{{{_ungrouped(m.group(2))},{m.group(3)}}}", row)  # `g_t^{(k)}`
     row = _STEP_SUPER.sub(_step_super, row)  # `h^t`, `\\varepsilon^{t+1}`, `z^t_{y_t}`: the step as a superscript
+    row = _TIME_AND_TRANSPOSE.sub(r"\1_{\2}^{\\top}", row)
     row = _TIME_SUPERSCRIPT.sub(_time_superscript, row)  # `h^{(t)}`, `h^{(t)}_i`
     row = _LOSS_OF_STEP.sub(lambda m: m.group(1) + "_{t} ", row)  # `\\ell(o_t, y_t)`: the loss of step t
     row = _SUPER_PAIR.sub(lambda m: f"({m.group(1)})_{{{m.group(2)}{m.group(3)}}}", row)  # `W_{hh}^{ij}`
