@@ -765,3 +765,100 @@ def test_a_step_and_a_transpose_in_one_superscript():
     assert status == "passed", feedback
     status, diagnosis, _ = _statuses(GOODFELLOW.replace(r"h^{(t-1)\top}", r"h^{(t)\top}"))["gradient"]
     assert (status, diagnosis) == ("failed", "wrong-state-in-outer-product")
+
+
+# What a review of the forms above tried against them: correct parts that must not fail, mistakes that must not pass.
+
+M = MODEL + "\n"
+NG_MODEL = r"""
+$$u^{\langle t\rangle} = W_{aa}a^{\langle t-1\rangle} + W_{ax}x^{\langle t\rangle}, \qquad a^{\langle t\rangle} = \tanh(u^{\langle t\rangle})$$
+$$z^{\langle t\rangle} = W_{ya}a^{\langle t\rangle}, \qquad \hat y^{\langle t\rangle} = \mathrm{softmax}(z^{\langle t\rangle}), \qquad \mathcal{L}^{\langle t\rangle} = -\log \hat y^{\langle t\rangle}[y^{\langle t\rangle}]$$
+"""
+NG_ROW = r"$$\mathcal{L}^{\langle t\rangle} \rightarrow \hat y^{\langle t\rangle} \rightarrow z^{\langle t\rangle} \rightarrow a^{\langle t\rangle} \rightarrow u^{\langle t\rangle} \rightarrow W_{aa}$$"
+TRUNCATED = M + r"$$L_t \rightarrow \hat y_t \rightarrow z_t \rightarrow h_t \rightarrow W_H$$" + "\n"
+
+CORRECT_CHAINS = {
+    "recursion in words, angle brackets": NG_MODEL
+    + "## Dependency chain\n"
+    + NG_ROW
+    + r" and $u^{\langle t\rangle}$ also contains $a^{\langle t-1\rangle}$, which was itself computed with $W_{aa}$"
+    r" from $a^{\langle t-2\rangle}$, and so on down to $a^{\langle 0\rangle}$.",
+    "later losses, truly": M
+    + r"$$L_t \rightarrow \hat y_t \rightarrow z_t \rightarrow h_t \rightarrow W_H, \qquad h_t \rightarrow h_{t-1}"
+    r" \rightarrow \dots \rightarrow h_1$$"
+    + "\n"
+    + r"Since $h_t$ affects $L_t, L_{t+1}, \dots, L_T$, the gradient $\frac{\partial L}{\partial h_t}$ depends on"
+    r" $\frac{\partial L}{\partial h_{t+1}}$ as well.",
+}
+
+
+@pytest.mark.parametrize("text", CORRECT_CHAINS.values(), ids=CORRECT_CHAINS.keys())
+def test_a_correct_chain_in_the_new_forms_is_never_failed(text):
+    status, _, feedback = _statuses(text)["chain"]
+    assert status != "failed", feedback
+
+
+WRONG_CHAINS = {
+    "held back, contains": TRUNCATED + r"Here $h_{t-1}$ is treated as a constant input, so $h_t$ contains $W_H$ only directly.",
+    "held back, uses": TRUNCATED + r"The formula uses $h_t$ and $h_{t-1}$ from the forward pass.",
+    "held back, appears": TRUNCATED + r"$W_H$ appears in $h_t$; we hold $h_{t-1}$ fixed.",
+    "later, contains": M
+    + r"$L_t$ contains $\hat y_t$, which contains $z_t$, which contains $h_t$, which contains $W_H$ and $h_{t-1}$."
+    r" So $L_t$ contains $W_H$ through $h_t, h_{t+1}, \dots, h_T$.",
+    "later, angle brackets": NG_MODEL
+    + NG_ROW
+    + "\n"
+    + r"$$a^{\langle t\rangle} \rightarrow a^{\langle t-1\rangle} \rightarrow \dots$$"
+    + "\n"
+    + r"So $\mathcal{L}^{\langle t\rangle}$ depends on $W_{aa}$ through all the hidden states $a^{\langle t\rangle},"
+    r" a^{\langle t+1\rangle}, \dots, a^{\langle T_x\rangle}$.",
+    "later, a branch": M
+    + r"$$L_t \rightarrow \hat y_t \rightarrow z_t \rightarrow h_t \rightarrow \begin{cases} W_H \\ h_{t-1} \\ h_{t+1}"
+    r" \end{cases}$$",
+    "later, arrows with the flow": M
+    + r"$$W_H \to h_t \to h_{t+1} \to \dots \to h_T \to L_t, \qquad h_{t-1} \to h_t$$",
+    "later, arrows through the output": M + r"$$h_{t-1} \to h_t \to h_{t+1} \to \hat y_t \to L_t$$",
+    "later, arrows against the flow": M + r"$$L_t \leftarrow h_{t+1} \leftarrow h_t \leftarrow h_{t-1}$$",
+}
+
+
+@pytest.mark.parametrize("text", WRONG_CHAINS.values(), ids=WRONG_CHAINS.keys())
+def test_a_wrong_chain_in_the_new_forms_is_never_passed(text):
+    status, _, feedback = _statuses(text)["chain"]
+    assert status != "passed", feedback
+
+
+M4 = MODEL.split(r"\qquad L_t")[0] + "$$\n"
+WRONG_EQUATIONS = {
+    "loss from step 2": M4 + r"$$L = -\sum_{t=2}^T \log \hat{y}_t[y_t]$$",
+    "loss to step T-1": M4 + r"$$L = -\sum_{t=1}^{T-1} \log \hat{y}_t[y_t]$$",
+    "loss to step t": M4 + r"$$L = -\sum_{k=1}^{t} \log \hat{y}_k[y_k]$$",
+    "loss not of the step summed": M4 + r"$$L = -\sum_{k=1}^{T} \log \hat{y}_t[y_t]$$",
+    "loss summed over entries": M4 + r"$$L = -\sum_i \log \hat y_t[y_t]$$",
+    "tanh twice": r"$$a_t = \tanh(W_H a_{t-1} + W_x x_t)$$ $$h_t = \tanh(a_t)$$ $$z_t = W_y h_t$$"
+    r" $$\hat y_t = \operatorname{softmax}(z_t)$$ $$L_t = -\log \hat y_t[y_t]$$",
+    "logits in the loss": r"$$a_t = W_H h_{t-1} + W_x x_t, \quad h_t = \tanh(a_t), \quad y_t = W_y h_t, \quad"
+    r" p_t = \text{softmax}(y_t), \quad L_t = -y_t^\top \log p_t$$",
+    "an entry's later form": MODEL.replace(
+        r"\hat y_t = \operatorname{softmax}(z_t)",
+        r"\hat y_{t,k} = \frac{e^{z_{t,k}}}{\sum_j e^{z_{t,j}}} = \frac{e^{z_{t,k}}}{\sum_j e^{h_{t,j}}}",
+    ),
+}
+
+
+@pytest.mark.parametrize("text", WRONG_EQUATIONS.values(), ids=WRONG_EQUATIONS.keys())
+def test_wrong_equations_in_the_new_forms_are_never_passed(text):
+    status, _, feedback = _statuses(text)["equations"]
+    assert status != "passed", feedback
+
+
+def test_a_recursion_of_a_derivative_that_could_not_be_read_is_not_taken_at_its_names_value():
+    text = M + (
+        r"$$\frac{\partial L}{\partial h_t} = W_y^\top(\hat y_t - e_{y_t}) + W_H \{(1-h_{t+1}^2) \odot"
+        r" \frac{\partial L}{\partial h_{t+1}}\} ~!$$"
+        "\n"
+        r"$$\frac{\partial L}{\partial W_H} = \sum_{t=1}^{T} \Big[(1 - h_t^2) \odot \frac{\partial L}{\partial h_t}\Big]"
+        r" h_{t-1}^\top$$"
+    )
+    status, _, feedback = _statuses(text)["gradient"]
+    assert status != "passed", feedback

@@ -12,7 +12,20 @@ from typing import Any
 
 from grader.judge.written.context import Context
 from grader.judge.written.equations import mentions
-from grader.judge.written.parsing import Frac, MathSyntaxError, Mul, Partial, Reading, Sym, parse_math, walk
+from grader.judge.written.normalize import steps_in_prose
+from grader.judge.written.parsing import (
+    Frac,
+    MathSyntaxError,
+    Mul,
+    Partial,
+    Reading,
+    Row,
+    Sym,
+    Unreadable,
+    branches_in_one_row,
+    parse_math,
+    walk,
+)
 from grader.judge.written.symbols import key, name_of, spellings
 from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
 
@@ -105,8 +118,9 @@ BACK_ARROW = re.compile(r"\\(?:long)?leftarrow|\\gets(?![A-Za-z])|<-")
 ARROW = re.compile(r"\\(?:long)?rightarrow|\\to(?![A-Za-z])|->|\\longrightarrow|\\Rightarrow|\\mapsto")
 SYMBOL = re.compile(r"(?:\\hat\s*\{?\s*)?\\?[A-Za-z]+\}?(?:\s*_\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9]))?")
 LOSS_NAMES = (r"L", r"J", r"\\ell", r"\\mathcal\s*\{?L\}?")  # the step's loss, besides the write-up's own name
-VERBS = (
-    r"(?:[Dd]epend|reach|is (?:affected|influenced|computed from)|is a function of|involves|uses|needs|requires|sees)"
+VERBS = (  # what a claim about L_t says of it
+    r"(?:[Dd]epend|reach|is (?:affected|influenced|computed from)|is a function of|involves|uses|needs|requires|sees"
+    r"|contain)"
 )
 OBJECT_BEFORE = re.compile(r"\b(?:affect|influenc|feed|into|reach|enter)\w*[^.]{0,60}$", re.I)  # `h_t reaches L_t, …`
 RELATIVE_CLAUSE = re.compile(r"\S+?\$?\s*,?\s*(?:which|that)\b")  # `feeds into L_t, which depends on …`
@@ -130,7 +144,7 @@ class LossPatterns:
 @lru_cache(maxsize=64)
 def loss_patterns(own: tuple[str, ...] = ()) -> LossPatterns:
     names = "|".join((*LOSS_NAMES, *(re.escape(name) for name in own)))
-    at_t = rf"\b(?:{names})_\{{?t\}}?"
+    at_t = rf"(?<![A-Za-z\\])(?:{names})_(?:t\b|\{{\s*t\s*\}})"  # `L_t`, `L_{t}`; never `L_{t+1}`
     arrow = r"(?:\\(?:long)?(?:left|right)arrow|\\to|\\gets|<-|->)"
     return LossPatterns(
         symbol=re.compile(at_t),
@@ -151,15 +165,29 @@ def token_edges(context: Context, rank: dict[str, float] | None = None) -> list[
     (`z_t = W_y h_t`) makes its left side depend on what its right side names; an element naming several
     (`(W_H, h_{t-1})`, cases) branches. With the model's `rank`, a row written the way values flow is turned
     around (`_as_dependencies`)."""
-    texts = [row.text for row in context.reading.rows] + [row.text for row in context.reading.unreadable]
     edges: list[tuple[str, str]] = []
-    for text in texts:
+    for _, _, row in _arrow_rows(context):
+        edges += _as_dependencies(row, rank) if rank else row
+    return edges
+
+
+LATER_STATE = "a state after step t"  # a node of `_arrow_rows` for what `_later_states_pattern` finds
+
+
+def _arrow_rows(context: Context, later: re.Pattern | None = None) -> Iterator[tuple[int, str, list[tuple[str, str]]]]:
+    """(line, source, its links in the order written) of every row written with arrows; with `later`, an element
+    naming a state after step t is the node LATER_STATE."""
+    rows: list[Row | Unreadable] = [*context.reading.rows, *context.reading.unreadable]
+    for source_row in rows:
+        text = source_row.text
         if not (ARROW.search(text) or BACK_ARROW.search(text)):
             continue
         previous: list[str] = []
         row: list[tuple[str, str]] = []
         for element in re.split(ARROW.pattern + "|" + BACK_ARROW.pattern, text):
             names = _names_in(element, context)
+            if later is not None and later.search(_flat(element)):
+                names.append(LATER_STATE)
             if not names:
                 continue
             heads = names[:1] if "=" in element else names
@@ -167,8 +195,37 @@ def token_edges(context: Context, rank: dict[str, float] | None = None) -> list[
                 row += [(names[0], other) for other in names[1:] if other != names[0]]
             row += [(before, head) for before in previous for head in heads if before != head]
             previous = heads[-1:] if "=" not in element else heads
-        edges += _as_dependencies(row, rank) if rank else row
-    return edges
+        yield source_row.line, source_row.source, row
+
+
+STATE_AHEAD = re.compile(r"^\s*([A-Za-z])\s*_\s*\{\s*t\s*\+\s*1\s*\}\s*=\s*\\?tanh(?!.*t\s*\+\s*1)")
+
+
+def _states_defined_ahead(context: Context, question: Any) -> bool:
+    """`h_{t+1} = \\tanh(a_t)`: the write-up numbers its states one ahead, so `h_{t+1}` is no later state."""
+    for row in context.reading.rows:
+        ahead = STATE_AHEAD.match(_flat(row.text))
+        if ahead and context.notation.steps.get(ahead.group(1)) == question.recurrent:
+            return True
+    return False
+
+
+def _later_state_in_arrows(context: Context, question: Any, rank: dict[str, float]) -> tuple[int, str] | None:
+    """A row of arrows along which L_t depends on a state after step t (`W_H → h_t → h_{t+1} → L_t`,
+    `L_t ← h_{t+1} ← h_t`), read as "depends on" whichever way it is written."""
+    later = _later_states_pattern(question, context)
+    if later is None:
+        return None
+    loss, preactivation = question.chain[0], question.roles.get("preactivation")
+    for line, source, row in _arrow_rows(context, later):
+        if not any(LATER_STATE in pair for pair in row) or not any(loss in pair for pair in row):
+            continue
+        links = _as_dependencies(row, rank)
+        if (LATER_STATE, preactivation) in links:  # `… z_t → h_{t+1} → a_t`: states numbered one ahead
+            continue
+        if _reaches(_graph([list(pair) for pair in links]), loss, LATER_STATE, set()):
+            return line, source
+    return None
 
 
 def model_rank(question: Any) -> dict[str, float]:
@@ -232,23 +289,31 @@ def _plain_braces(text: str) -> str:
     return text
 
 
-DEPENDS = re.compile(  # words linking quantities in a sentence, either way round (`_as_dependencies` orients them)
-    r"depend|function of|computed from|comes from|feeds into|contain|\benters?\b|\bentering\b|appears? in|\buses?\b",
-    re.IGNORECASE,
-)
+DEPENDS = re.compile(r"depend|function of|computed from|comes from|feeds into", re.IGNORECASE)
+CONTAINS = re.compile(r"contain|\benters?\b|\bentering\b", re.IGNORECASE)  # `a_t contains W_H`, `W_H enters a_k`
+HELD = re.compile(r"\b(?:constant|fixed|held|treat\w*)\b", re.IGNORECASE)  # `h_{t-1} is held fixed`: no link
 
 
-def prose_chains(context: Context) -> list[list[str]]:
+def prose_chains(context: Context, question: Any) -> list[list[str]]:
     """`$L_t$ depends on $\\hat y_t$, which depends on $z_t$ …`: a chain said in words, in the order written."""
-    text = context.section_text("chain") or context.text
+    text = steps_in_prose(context.section_text("chain") or context.text)
     chains = []
+    later = _later_states_pattern(question, context)
     for sentence in re.split(r"(?<=[.!?])\s+|\n\s*\n", text):
-        if not DEPENDS.search(sentence) or len(sentence) > 600:
+        if len(sentence) > 600 or not (DEPENDS.search(sentence) or _contains(sentence)):
             continue
+        if later is not None and later.search(_flat(sentence)):
+            continue  # a claim about later states is `later_states`' to judge, never evidence for the chain
         order = _names_in(sentence.replace("$", " "), context)
         if len(order) >= 2:
             chains.append(order)
     return chains
+
+
+def _contains(sentence: str) -> bool:
+    """`a_k contains W_H`, `W_H enters every a_k`: a link said in words, unless the sentence holds something back
+    (`h_t contains W_H only directly`, `h_{t-1} is treated as a constant`)."""
+    return bool(CONTAINS.search(sentence)) and not NEGATION.search(sentence) and not HELD.search(sentence)
 
 
 def _graph(orders: list[list[str]]) -> dict[str, set[str]]:
@@ -273,16 +338,28 @@ def _reaches(graph: dict[str, set[str]], start: str, goal: str, avoid: set[str])
     return False
 
 
+def _state_names(question: Any, context: Context) -> str:
+    """The write-up's letters for the state and the pre-activation (what precedes L_t at every step), as a regex."""
+    earlier = {question.recurrent, question.roles.get("preactivation")}
+    return "|".join(re.escape(b) for b, quantity in context.notation.steps.items() if quantity in earlier)
+
+
+def _later_states_pattern(question: Any, context: Context) -> re.Pattern | None:
+    """`h_{t+1}`, `h_T`, `a_n`: a state (or pre-activation) after step t."""
+    names = _state_names(question, context)
+    if not names:
+        return None
+    return re.compile(r"(?<![A-Za-z])(?:" + names + r")\s*_\s*(?:\{\s*(?:T|n|N|t\s*\+\s*1)\s*\}|T\b|n\b)")
+
+
 def later_states(text: str, question: Any, context: Context) -> tuple[int, str] | None:
     """A sentence saying L_t depends on hidden states after step t (`… through h_1, …, h_T`)."""
-    earlier = {question.recurrent, question.roles.get("preactivation")}  # what precedes L_t at every step
-    bases = [base for base, quantity in context.notation.steps.items() if quantity in earlier]
-    if not bases:
+    later = _later_states_pattern(question, context)
+    if later is None:
         return None
-    names = "|".join(re.escape(b) for b in bases)
+    names = _state_names(question, context)
     step_loss = question.roles.get("step_loss")
     loss = loss_patterns(tuple(sorted(b for b, q in context.notation.steps.items() if q == step_loss and b.isalpha())))
-    later = re.compile(r"(?<![A-Za-z])(?:" + names + r")\s*_\s*(?:\{\s*(?:T|n|N|t\s*\+\s*1)\s*\}|T\b|n\b)")
     for match in loss.as_function.finditer(text):  # `L_t = L_t(h_t, h_{t+1}, \dots, h_T)`: said in symbols
         arguments = re.sub(r"\{\s*([A-Za-z])\s*\}", r"\1", re.sub(r"\\(mathbf|boldsymbol|bm)\s*", "", match.group(1)))
         if later.search(arguments):
@@ -294,6 +371,9 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
         chain = match.group(0).replace("$", " ").strip()
         if loss.first.match(chain) and listed.search(_flat(chain)):
             return text.count("\n", 0, match.start()) + 1, " ".join(chain.split())[:100]
+    claim = _later_state_in_a_branch(text, loss, later)
+    if claim is not None:
+        return claim
     text = TEXT_COMMAND.sub(lambda match: " " + match.group(1) + " ", text)  # `\\text{so } L_t \\text{ reaches }`
     for match in _each_match(loss.claim, loss.symbol, text):
         before = re.split(r"[,.;:]", text[max(0, match.start() - 80) : match.start()])[-1]
@@ -304,6 +384,25 @@ def later_states(text: str, question: Any, context: Context) -> tuple[int, str] 
         if later.search(_flat(sentence)) and not NEGATION.search(sentence):
             line = text.count("\n", 0, match.start()) + 1
             return line, " ".join(sentence.split())[:100]
+    return None
+
+
+DISPLAY_END = re.compile(r"\$\$|\\\]|\n\s*\n")
+BRANCHES = re.compile(r"\\\{((?:[^{}]|\{[^{}]*\})*)\\\}|\(([^()]*)\)")  # `\\{W_H, h_{t-1}\\}`, `(W_H, h_{t-1})`
+
+
+def _later_state_in_a_branch(text: str, loss: LossPatterns, later: re.Pattern) -> tuple[int, str] | None:
+    """A chain from L_t whose branches (`→ \\{W_H, h_{t-1}, h_{t+1}\\}`, or cases) hold a state after step t."""
+    text = branches_in_one_row(text)
+    for match in loss.line.finditer(text):
+        opening = re.match(r"[^\S\n]*\$*", text[match.start() :])
+        end = DISPLAY_END.search(text, match.start() + len(opening.group(0) if opening else ""))
+        block = text[match.start() : end.start() if end else len(text)]  # the chain's display, not the prose after
+        if not loss.first.match(block.replace("$", " ").strip()):
+            continue
+        for group in BRANCHES.finditer(block):
+            if later.search(_flat(group.group(1) or group.group(2) or "")):
+                return text.count("\n", 0, match.start()) + 1, " ".join(block.split())[:100]
     return None
 
 
@@ -326,7 +425,7 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
     rank = model_rank(question)
     said = token_edges(context, rank)
     orders = [order for order, _ in arrow_chains(reading, names)] + product_chains(reading, names)
-    orders = [_oriented(order, rank) for order in orders + prose_chains(context)]
+    orders = [_oriented(order, rank) for order in orders + prose_chains(context, question)]
     in_chains = {name for pair in said for name in pair} | {name for order in orders for name in order}
     kept = (question.chain[0], question.chain[-1], question.recurrent)
     wanted = [q for q in question.chain if q in in_chains or q in kept]  # ŷ_t → h_t where z_t is never named
@@ -337,7 +436,10 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
         return failed(
             0.5, [f"{quoted(first.line, first.source)}: {_derivative_slip(first.outcome)}."], first.outcome, note
         )
-    claim = later_states(context.text, question, context)
+    claim = None
+    if not _states_defined_ahead(context, question):
+        claim = later_states(steps_in_prose(context.text), question, context)
+        claim = claim or _later_state_in_arrows(context, question, rank)
     if claim is not None:
         problem = (
             f"{quoted(*claim)}: L_t depends only on the hidden states up to step t; later states come after it "
@@ -413,13 +515,13 @@ def _without_model_equations(context: Context) -> str:
         for row in context.reading.rows
         if row.rel.ops == ("=",) and (context.notation.quantity(row.rel.parts[0]) or ("", None))[1] is not None
     }
-    lines = context.text.split("\n")
+    lines = steps_in_prose(context.text).split("\n")
     return "\n".join(line for number, line in enumerate(lines, 1) if number not in model_lines)
 
 
 def _recursion_in_prose(context: Context, question: Any) -> bool:
     """The chain's own section names the state one step back (`… and through $h_{t-1}$ …`)."""
-    section = context.section_text("chain")
+    section = steps_in_prose(context.section_text("chain"))
     for token in SYMBOL.findall(section):
         if _token_name(token.strip(), context) == question.previous:
             return True

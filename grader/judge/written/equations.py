@@ -14,12 +14,14 @@ import numpy as np
 
 from grader.judge.written.context import Context
 from grader.judge.written.evaluate import NotEvaluable, evaluate
-from grader.judge.written.parsing import Add, Apply, BigOp, Dots, Func, Index, Mul, Neg, Reading, Sym, walk
+from grader.judge.written.parsing import Add, Apply, BigOp, Dots, Func, Index, Mul, Neg, Num, Reading, Sym, walk
 from grader.judge.written.symbols import key, name_of, spellings
 from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
 
 DRAWS = 3
 DIFFERS = "its value is not the model's"
+ENTRIES_DIFFER = "its entries are not the model's"
+STEP_COUNTS = ("T", "n", "N", "\\tau", "T_x")
 SEED = 20261126
 
 
@@ -122,7 +124,7 @@ def judge_equations(
     wrong: dict[str, tuple[Statement, str, str]] = {}
     unverified: dict[str, list[tuple[Statement, str]]] = {}
     stated = statements(context.reading)
-    for statement in [*stated, *_step_losses(stated, question.roles, names)]:
+    for statement in [*stated, *_step_losses(stated, question.roles, names, sizes.get("T", 0))]:
         quantity = statement.quantity or name_of(statement.lhs, names)
         entry = _entry_of(statement.lhs, names)
         if entry is not None and entry in wanted:  # `ŷ_{t,k} = …`: checked entry by entry
@@ -130,14 +132,16 @@ def judge_equations(
             reason = _entrywise(statement, entry, environments, local, sizes)
             if reason is None:
                 right.setdefault(entry, statement)
-            elif not statement.later:
+            elif not statement.later or reason == ENTRIES_DIFFER:
                 unverified.setdefault(entry, []).append((statement, reason))
             continue
         if quantity is None or quantity not in wanted:
             continue
         local = _theirs(spellings(question.symbols, question.local_symbols.get(quantity)), context)
-        if quantity in question.local_symbols:
-            local.update(spellings({}, question.local_symbols[quantity]))
+        if quantity in question.local_symbols:  # y_t is the target in the loss, unless the student's y are logits
+            logits = question.roles.get("logits")
+            kept = spellings({}, question.local_symbols[quantity]).items()
+            local.update({k: v for k, v in kept if logits is None or context.names.get(k) != logits})
         used = mentions(statement.rhs, local)
         if not used or quantity in used:  # `h_t = 7 × 1` is a shape, `h_t = h_t` says nothing
             continue
@@ -157,7 +161,9 @@ def judge_equations(
     return _verdict(question, context, wanted, covered, wrong, unverified)
 
 
-def _step_losses(stated: list[Statement], roles: dict[str, str], names: dict[str, str]) -> Iterator[Statement]:
+def _step_losses(
+    stated: list[Statement], roles: dict[str, str], names: dict[str, str], steps: int
+) -> Iterator[Statement]:
     """`L = -\\sum_t \\log ŷ_t[y_t]` (or `\\sum_t L_t = …`) states the step's loss: the body of the sum."""
     loss, step_loss = roles.get("loss"), roles.get("step_loss")
     if loss is None or step_loss is None:
@@ -169,9 +175,35 @@ def _step_losses(stated: list[Statement], roles: dict[str, str], names: dict[str
         )
         sign = isinstance(rhs, Neg)
         total = rhs.arg if sign else rhs
-        if whole and isinstance(total, BigOp) and total.op == "sum":
+        if whole and isinstance(total, BigOp) and total.op == "sum" and _over_every_step(total, steps):
             body = Neg(total.body) if sign else total.body
             yield replace(statement, rhs=body, quantity=step_loss)
+
+
+def _over_every_step(total: BigOp, steps: int) -> bool:
+    """`\\sum_t`, `\\sum_{t=1}^{T}`, `\\sum_{t=0}^{T-1}`, `\\sum_{k=1}^{5}`: a sum over every step whose body is that
+    step's (`\\sum_{t=2}^{T}`, `\\sum_{k=1}^{T} L_t` and `\\sum_i` are not the loss of each step)."""
+    variable = total.var
+    if variable is None or not any(isinstance(n, Sym) and n.sub and Sym(variable) in n.sub for n in walk(total.body)):
+        return False
+    low, high = _bound(total.low), _bound(total.high)
+    if low is None and high is None:
+        return True
+    return (low, high) in ((1, "T"), (1, steps), (0, "T-1"), (0, steps - 1))
+
+
+def _bound(tree: Any) -> Any:
+    """A sum's bound as 1, 5, "T" or "T-1" (T, n, N, τ for the number of steps); "?" for anything else."""
+    if tree is None:
+        return None
+    if isinstance(tree, Num):
+        return int(tree.value) if tree.value == int(tree.value) else "?"
+    if isinstance(tree, Sym) and key(tree) in STEP_COUNTS:
+        return "T"
+    if isinstance(tree, Add) and len(tree.terms) == 2 and _bound(tree.terms[0]) == "T":
+        last = tree.terms[1]
+        return "T-1" if isinstance(last, Neg) and isinstance(last.arg, Num) and last.arg.value == 1 else "?"
+    return "?"
 
 
 def _theirs(exercise_spellings: dict[str, str], context: Context) -> dict[str, str]:
@@ -198,7 +230,7 @@ def _entrywise(statement: Statement, quantity: str, environments, names: dict[st
             want = env[quantity].reshape(-1)
             got = [evaluate(statement.rhs, env, names, {**sizes, index.base: k + 1}) for k in range(want.size)]
             if not np.allclose(np.asarray(got, dtype=float).reshape(-1), want, rtol=1e-6, atol=1e-9):
-                return "its entries are not the model's"
+                return ENTRIES_DIFFER
     except (NotEvaluable, ValueError) as exc:
         return str(exc) or "its entries could not be computed"
     return None

@@ -6,6 +6,7 @@ Pure text to text; nothing here decides what the math means.
 
 from __future__ import annotations
 
+import functools
 import re
 
 GREEK = (
@@ -58,7 +59,7 @@ _OPERAND = rf"(?:\((?:[^()]|\([^()]*\))*\)(?:_\{{[^{{}}]*\}})?|{_SYMBOL})"
 _ASCII_DERIVATIVE = re.compile(
     rf"(?<![A-Za-z\\])([d∂]|\\partial\s*)\s*({_OPERAND})\s*/\s*(?:[d∂]|\\partial)\s*({_OPERAND})"
 )
-_BRACED = r"((?:[^{}]|\{[^{}]*\})*)"  # what a group holds, one level of groups within (`a_{t+1}`)
+_BRACED = r"((?=[A-Za-z\\(])(?:[^{}]|\{[^{}]*\})*)"  # a symbol, one level of groups within (`a_{t+1}`, not `_k`)
 _LATEX_D = re.compile(
     rf"\\frac\s*\{{\s*(?:\\mathrm\{{d\}}|d)\s*{_BRACED}\}}\s*\{{\s*(?:\\mathrm\{{d\}}|d)\s*{_BRACED}\}}"
 )
@@ -71,7 +72,7 @@ _DROPPED = re.compile(
 )
 _ANGLE_STEP = re.compile(r"\^\s*\{\s*(?:\\langle|⟨|<)\s*([^{}<>]*?)\s*(?:\\rangle|⟩|>)\s*\}")  # `a^{⟨t⟩}`
 _TIME_AND_TRANSPOSE = re.compile(  # `h^{(t-1)\\top}`: the step and a transpose in one superscript
-    r"([A-Za-z}])\s*\^\s*\{\s*\(([^(){}]*)\)\s*(?:\\top|\\intercal|\\mathsf\s*\{\s*T\s*\}|T|')\s*\}"
+    r"([A-Za-z}])\s*\^\s*\{\s*\(([^(){}]*)\)\s*(?:\\top|\\intercal|\\mathsf\s*\{\s*T\s*\}|T)\s*\}"
 )
 _TIME_SUPERSCRIPT = re.compile(r"([A-Za-z}])\s*\^\s*\{\s*\(([^(){}]*)\)\s*\}(\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))?")
 _COPY = re.compile(
@@ -142,6 +143,17 @@ _CONDITION_NOTE = re.compile(  # `δ_t = … (t < T)`: for which steps a formula
     r"(?:\s|\\[ ,;:!]|\\q?quad)*\(\s*(?:\\text\s*\{\s*for\s*\}\s*)?[a-z]\s*"
     r"(?:<|>|≤|≥|\\(?:le|leq|ge|geq|lt|gt|ne|neq)(?![A-Za-z]))\s*[^()]{1,20}\)\s*[.,;]?\s*$"
 )
+
+
+@functools.lru_cache(maxsize=8)
+def steps_in_prose(text: str) -> str:
+    """The steps written as superscripts (`h^{(t-1)}`, `a^{⟨t⟩}`, `h^{(t-1)\\top}`) as subscripts, in a whole text,
+    for what reads the prose around the math: its lines stay where they were."""
+    if "^" not in text:
+        return text
+    text = _ANGLE_STEP.sub(r"^{(\1)}", text)
+    text = _TIME_AND_TRANSPOSE.sub(r"\1_{\2}^{\\top}", text)
+    return _TIME_SUPERSCRIPT.sub(_time_superscript, text)
 
 
 def normalize(row: str) -> str:

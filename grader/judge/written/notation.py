@@ -110,10 +110,8 @@ def infer(reading: Reading, notation: Notation, roles: dict[str, str]) -> Notati
         if named is not None and key(named) in defined:
             _assign(found.steps, base_key(named), roles["preactivation"])
             argument = defined[key(named)]
-        if _recurrence(argument, lhs, found, roles):  # the recurrence shows which letter is which, whatever the
-            found.steps[base_key(lhs)] = roles["state"]  # exercise spells so (Ng's a^{<t>} is the state, not a_t)
-            if named is not None and key(named) in defined:
-                found.steps[base_key(named)] = roles["preactivation"]
+        if _recurrence(argument, lhs, found, roles):
+            _assign_state(found, base_key(lhs), statements, roles["state"])
             _outputs(statements, lhs, found, roles)
             break
     _losses(statements, found, roles)
@@ -164,6 +162,17 @@ def _own_derivatives(statements: list[tuple[Sym, Any]], found: Notation) -> None
     for base in own:
         found.steps.pop(base, None)
     found.derivatives.update(own)
+
+
+def _assign_state(found: Notation, written: str, statements: list[tuple[Sym, Any]], state: str) -> None:
+    """The letter whose own previous step feeds its activation is the state, even where the exercise spells it
+    otherwise (Ng's `a^{⟨t⟩}`), unless the write-up also defines the exercise's own state letter (`a_t = \\tanh(W_H
+    a_{t-1} + …)` beside `h_t = \\tanh(a_t)`: then one of the two is a mistake, which `_assign` leaves to find)."""
+    own = {base for base, quantity in found.steps.items() if quantity == state and base != written}
+    if any(lhs.sub is not None and base_key(lhs) in own for lhs, _ in statements):
+        _assign(found.steps, written, state)
+    else:
+        found.steps[written] = state
 
 
 def _assign(table: dict[str, str], written: str, quantity: str) -> None:

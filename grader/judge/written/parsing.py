@@ -164,6 +164,7 @@ class Reading:
     rows: tuple[Row, ...]
     unreadable: tuple[Unreadable, ...]
     truncated: bool = False
+    unread_plain: tuple[Unreadable, ...] = ()  # plain lines that looked like math and were not (prose, mostly)
 
 
 def walk(tree: Any):
@@ -720,7 +721,7 @@ _BRANCHES = re.compile(
 _ROW_BREAK = re.compile(r"\\\\(?:\s*\[[^\]\n]{0,12}\])?")  # `\\`, `\\[2pt]`
 
 
-def _branches_in_one_row(text: str) -> str:
+def branches_in_one_row(text: str) -> str:
     """`a_t → \\begin{cases} W_H \\\\ h_{t-1} → … \\end{cases}`: the branches of a chain, one row that branches, not
     rows of their own (each would lose the link from a_t). The text keeps its length, so offsets hold."""
     for _ in range(3):  # cases within cases, the innermost first
@@ -740,7 +741,7 @@ def _rows_of(segment: Segment) -> list[tuple[int, str]]:
     """(offset in the segment, text) of each row (`\\\\`-separated), a row continuing the one above joined to it."""
     rows: list[tuple[int, str]] = []
     offset = 0
-    for piece in _branches_in_one_row(segment.text).split("\\\\"):
+    for piece in branches_in_one_row(segment.text).split("\\\\"):
         stripped = piece.strip().lstrip("&").strip()
         if rows and stripped[:1] in "+-" and stripped and "=" not in stripped:
             rows[-1] = (rows[-1][0], rows[-1][1] + " " + stripped)
@@ -755,6 +756,7 @@ def read_writeup(text: str) -> Reading:
     """Every statement in the math of a write-up, parsed; unreadable rows named. Never raises on any text."""
     rows: list[Row] = []
     unreadable: list[Unreadable] = []
+    unread_plain: list[Unreadable] = []
     newlines = [newline.start() for newline in NEWLINE.finditer(text)]
     defined = macros(text)
     segments = [s for s in math_segments(text) if s.text.strip() and is_relevant(expand(s.text, defined))]
@@ -775,7 +777,10 @@ def read_writeup(text: str) -> Reading:
                     rows.append(Row(line, shown, parsed, piece))
                 elif not segment.plain:
                     unreadable.append(Unreadable(line, shown, parsed, piece))
-    return Reading(tuple(rows), tuple(_once(unreadable)), truncated=len(segments) > MAX_ROWS)
+                else:
+                    unread_plain.append(Unreadable(line, shown, parsed, piece))
+    truncated = len(segments) > MAX_ROWS
+    return Reading(tuple(rows), tuple(_once(unreadable)), truncated, tuple(unread_plain))
 
 
 def _once(unreadable: list[Unreadable]) -> list[Unreadable]:

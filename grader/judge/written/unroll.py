@@ -88,8 +88,8 @@ def unread_definitions(reading: Reading) -> dict[str, int]:
     the grammar does not know): there the write-up computes A, so A's name alone (`δ_t := ∂L/∂a_t`) does not say
     what it computed."""
     found: dict[str, int] = {}
-    for row in reading.unreadable:
-        lhs_text = re.split(r":=|=", row.text or "", maxsplit=1)
+    for row in (*reading.unreadable, *reading.unread_plain):
+        lhs_text = re.split(r":=|\\coloneqq|\\equiv|=", row.text or "", maxsplit=1)
         if len(lhs_text) < 2:
             continue
         try:
@@ -474,6 +474,9 @@ class Unrolled:
         own = self._own_definition(tree, bound, depth)
         if own is not None:
             return own
+        unread = self.unread.get(_defined_key(tree))
+        if unread is not None:  # `∂L/∂h_t = …` on a row it could not read: what the student computed is unknown
+            raise NotEvaluable(f"what line {unread} computes for it could not be read")
         return self._known_derivative(tree.num.arg, tree.den.arg, bound)
 
     def model_derivative(self, top: Any, bottom: Any, bound: dict[str, int]) -> np.ndarray:
