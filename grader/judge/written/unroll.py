@@ -90,15 +90,21 @@ def unread_definitions(reading: Reading) -> dict[str, int]:
     found: dict[str, int] = {}
     for row in (*reading.unreadable, *reading.unread_plain):
         lhs_text = re.split(r":=|\\coloneqq|\\equiv|=", row.text or "", maxsplit=1)
-        if len(lhs_text) < 2:
-            continue
-        try:
-            lhs = entry_derivative(parse_math(lhs_text[0])) or parse_math(lhs_text[0])
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(lhs, (Sym, Frac)):
-            found.setdefault(_defined_key(lhs), row.line)
+        defined = _key_defined_by(lhs_text[0].strip()) if len(lhs_text) == 2 else None
+        if defined is not None:
+            found.setdefault(defined, row.line)
     return found
+
+
+@lru_cache(maxsize=4096)
+def _key_defined_by(lhs_text: str) -> str | None:
+    """The key of what `lhs_text = …` defines, or None (a write-up's rows repeat the same few left sides)."""
+    try:
+        lhs = parse_math(lhs_text)
+    except (ValueError, RecursionError):
+        return None
+    lhs = entry_derivative(lhs) or lhs
+    return _defined_key(lhs) if isinstance(lhs, (Sym, Frac)) else None
 
 
 def _computed_first(candidates: list) -> list:
