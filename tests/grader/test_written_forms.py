@@ -862,3 +862,17 @@ def test_a_recursion_of_a_derivative_that_could_not_be_read_is_not_taken_at_its_
     )
     status, _, feedback = _statuses(text)["gradient"]
     assert status != "passed", feedback
+
+
+def test_a_claim_about_later_states_between_mathjax_delimiters_is_found():
+    """`\\(h_1, \\dots, h_T\\)`: MathJax's parentheses are math, not an aside that ends the claim."""
+    text = M + (
+        r"\(L_t\) depends on \(\hat y_t\), which depends on \(z_t\), which depends on \(h_t\)."
+        "\n"
+        r"\[ L_t \to \hat y_t \to z_t \to h_t \to a_t \to h_{t-1} \to \dots \to h_1 \]"
+        "\n"
+        r"So \(L_t\) depends on \(W_H\) through all the hidden states of the sentence, \(h_1, h_2, \dots, h_T\)."
+    )
+    status, diagnosis, feedback = _statuses(text)["chain"]
+    assert (status, diagnosis) == ("failed", "later-states-in-chain"), feedback
+    assert _statuses(text.replace(r"h_1, h_2, \dots, h_T", r"h_1, h_2, \dots, h_t"))["chain"][0] == "passed"
