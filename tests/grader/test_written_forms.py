@@ -876,3 +876,13 @@ def test_a_claim_about_later_states_between_mathjax_delimiters_is_found():
     status, diagnosis, feedback = _statuses(text)["chain"]
     assert (status, diagnosis) == ("failed", "later-states-in-chain"), feedback
     assert _statuses(text.replace(r"h_1, h_2, \dots, h_T", r"h_1, h_2, \dots, h_t"))["chain"][0] == "passed"
+
+
+def test_steps_in_parentheses_in_plain_prose():
+    """Plain text's `h_(t-1)`: the recursion said in words is seen, and so is a claim about later states."""
+    chain = "L_t -> yhat_t -> z_t -> h_t -> a_t -> W_H\n\n"
+    recursion = "a_t also uses h_(t-1), which depends on W_H too, and so on back to h_0.\n"
+    later = "h_t is also needed to compute h_(t+1), ..., h_T, so L_t also depends on W_H through h_(t+1), ..., h_T.\n"
+    assert _statuses(M + chain + recursion)["chain"][0] == "passed"
+    status, diagnosis, feedback = _statuses(M + chain + later)["chain"]
+    assert (status, diagnosis) == ("failed", "later-states-in-chain"), feedback

@@ -145,15 +145,16 @@ _CONDITION_NOTE = re.compile(  # `δ_t = … (t < T)`: for which steps a formula
 )
 
 
+STEP_IN_PARENTHESES = re.compile(r"_\((\s*[A-Za-z](?:\s*[-+]\s*\d+)?\s*)\)")  # plain text's `h_(t+1)`
 MATHJAX_INLINE = re.compile(r"(?<!\\)\\[()]")  # `\\(`, `\\)`, not `\\\\(` (a line break, then a parenthesis)
 
 
 @functools.lru_cache(maxsize=8)
 def steps_in_prose(text: str) -> str:
-    """The steps written as superscripts (`h^{(t-1)}`, `a^{⟨t⟩}`, `h^{(t-1)\\top}`) as subscripts, and MathJax's
-    `\\(…\\)` as `$…$` (its parentheses are no aside), in a whole text, for what reads the prose around the math:
-    its lines stay where they were."""
-    text = MATHJAX_INLINE.sub("$", text)
+    """The steps written as superscripts (`h^{(t-1)}`, `a^{⟨t⟩}`, `h^{(t-1)\\top}`) or in parentheses (`h_(t+1)`) as
+    subscripts, and MathJax's `\\(…\\)` as `$…$` (its parentheses are no aside), in a whole text, for what reads
+    the prose around the math: its lines stay where they were."""
+    text = STEP_IN_PARENTHESES.sub(r"_{\1}", MATHJAX_INLINE.sub("$", text))
     if "^" not in text:
         return text
     text = _ANGLE_STEP.sub(r"^{(\1)}", text)
