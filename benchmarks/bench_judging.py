@@ -51,8 +51,8 @@ pipeline.judge_submission = timed_judge
 
 
 def forget_readings():
-    from grader.judge.written import chain, context, parsing
-    for cached in (parsing.read_writeup, parsing._parse_piece, chain._token_tree):
+    from grader.judge.written import context, links, parsing
+    for cached in (parsing.read_writeup, parsing._parse_piece, links.token_tree):
         cached.cache_clear()
     context._RECENT.clear()
 

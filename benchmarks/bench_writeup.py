@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from exercises.bank import load_exercise  # noqa: E402
-from grader.judge.written import chain, context, parsing  # noqa: E402
+from grader.judge.written import context, links, parsing  # noqa: E402
 from grader.judge.expected import Expected  # noqa: E402
 from grader.judge.questions import Evidence, judge_question  # noqa: E402
 
@@ -44,7 +44,7 @@ def _clear() -> None:
     parsing.read_writeup.cache_clear()
     parsing._parse_piece.cache_clear()
     context._RECENT.clear()
-    chain._token_tree.cache_clear()
+    links.token_tree.cache_clear()
 
 
 def timed(action) -> float:

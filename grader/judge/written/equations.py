@@ -19,8 +19,6 @@ from grader.judge.written.symbols import key, name_of, spellings
 from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
 
 DRAWS = 3
-DIFFERS = "its value is not the model's"
-ENTRIES_DIFFER = "its entries are not the model's"
 STEP_COUNTS = ("T", "n", "N", "\\tau", "T_x")
 SEED = 20261126
 
@@ -33,6 +31,15 @@ class Statement:
     rhs: Any
     quantity: str | None = None  # what it states, when read from another statement (not from `lhs`)
     later: bool = False  # a later form of an equality that continues (`A = B = C`'s `A = C`)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Why an equation is not the model's: a named slip (`diagnosis`), or a problem a person looks at."""
+
+    problem: str
+    diagnosis: str | None = None
+    evaluated: bool = True  # its value was worked out (and differs); False: it could not be
 
 
 def statements(reading: Reading) -> list[Statement]:
@@ -129,11 +136,7 @@ def judge_equations(
         entry = _entry_of(statement.lhs, names)
         if entry is not None and entry in wanted:  # `ŷ_{t,k} = …`: checked entry by entry
             local = _theirs(spellings(question.symbols, question.local_symbols.get(entry)), context)
-            reason = _entrywise(statement, entry, environments, local, sizes)
-            if reason is None:
-                right.setdefault(entry, statement)
-            elif not statement.later or reason == ENTRIES_DIFFER:
-                unverified.setdefault(entry, []).append((statement, reason))
+            _sort(statement, entry, _entrywise(statement, entry, environments, local, sizes), right, wrong, unverified)
             continue
         if quantity is None or quantity not in wanted:
             continue
@@ -145,20 +148,35 @@ def judge_equations(
         used = mentions(statement.rhs, local)
         if not used or quantity in used:  # `h_t = 7 × 1` is a shape, `h_t = h_t` says nothing
             continue
-        outcome = _check(question, quantity, statement, environments, local, sizes)
-        if outcome is None:
-            right.setdefault(quantity, statement)
-        elif outcome[1] is None:
-            if not statement.later or outcome[0] == DIFFERS:  # a later form the grader cannot evaluate is let be
-                unverified.setdefault(quantity, []).append((statement, outcome[0]))
-        else:
-            wrong.setdefault(quantity, (statement, outcome[0], outcome[1]))
+        _sort(
+            statement,
+            quantity,
+            _check(question, quantity, statement, environments, local, sizes),
+            right,
+            wrong,
+            unverified,
+        )
     for quantity in [q for q in wrong if q in right or q in _covered(wanted, right, {}, names)]:
         statement, problem, _ = wrong.pop(quantity)  # stated right elsewhere too: a person decides which counts
         unverified.setdefault(quantity, []).append((statement, "it is stated both right and wrong"))
     contradicted = {q for q, found in unverified.items() if any(not _abbreviated(st.rhs) for st, _ in found)}
     covered = _covered(wanted, right, wrong, names) - contradicted
     return _verdict(question, context, wanted, covered, wrong, unverified)
+
+
+def _sort(statement: Statement, quantity: str, outcome: Outcome | None, right: dict, wrong: dict, unverified: dict):
+    """Where one statement's outcome goes: right, wrong (a named slip), or doubted (a person looks). A later form of
+    an equality (`A = B = C`'s `A = C`) is never charged as a slip, and doubted only when its value was worked out:
+    its middle may be prose the reader took for math (`h_t = \\tanh(a_t) \\text{ so } a_t = …`)."""
+    if outcome is None:
+        right.setdefault(quantity, statement)
+    elif statement.later:
+        if outcome.evaluated:
+            unverified.setdefault(quantity, []).append((statement, outcome.problem))
+    elif outcome.diagnosis is None:
+        unverified.setdefault(quantity, []).append((statement, outcome.problem))
+    else:
+        wrong.setdefault(quantity, (statement, outcome.problem, outcome.diagnosis))
 
 
 def _step_losses(
@@ -219,20 +237,20 @@ def _abbreviated(tree: Any) -> bool:
     return any(isinstance(node, Dots) for node in walk(tree))
 
 
-def _entrywise(statement: Statement, quantity: str, environments, names: dict[str, str], sizes) -> str | None:
+def _entrywise(statement: Statement, quantity: str, environments, names: dict[str, str], sizes) -> Outcome | None:
     """None when every entry agrees; else why it could not be verified."""
     lhs = statement.lhs
     index = lhs.index if isinstance(lhs, Index) else lhs.sub[1]
     if not (isinstance(index, Sym) and index.sub is None):
-        return "its entries are named in a way the grader does not follow"
+        return Outcome("its entries are named in a way the grader does not follow", evaluated=False)
     try:
         for env in environments:
             want = env[quantity].reshape(-1)
             got = [evaluate(statement.rhs, env, names, {**sizes, index.base: k + 1}) for k in range(want.size)]
             if not np.allclose(np.asarray(got, dtype=float).reshape(-1), want, rtol=1e-6, atol=1e-9):
-                return ENTRIES_DIFFER
+                return Outcome("its entries are not the model's")
     except (NotEvaluable, ValueError) as exc:
-        return str(exc) or "its entries could not be computed"
+        return Outcome(str(exc) or "its entries could not be computed", evaluated=False)
     return None
 
 
@@ -245,16 +263,14 @@ def _entry_of(lhs: Any, names: dict[str, str]) -> str | None:
     return None
 
 
-def _check(
-    question: Any, quantity: str, statement: Statement, environments, names, sizes
-) -> tuple[str, str | None] | None:
-    """None when the equation is right; (the slip, its diagnosis) for a recognised slip; (why, None) otherwise."""
+def _check(question: Any, quantity: str, statement: Statement, environments, names, sizes) -> Outcome | None:
+    """None when the equation is right; else the slip that repairs it, or why it is not the model's."""
     try:
         if agrees(statement.rhs, quantity, environments, names, sizes):
             return None
-        reason = DIFFERS
+        outcome = Outcome("its value is not the model's")
     except NotEvaluable as exc:
-        reason = str(exc)
+        outcome = Outcome(str(exc), evaluated=False)
     shown = _label(quantity, question)
     for candidate, message, diagnosis in _repairs(question, quantity, statement.rhs, names, sizes):
         try:
@@ -262,8 +278,8 @@ def _check(
         except NotEvaluable:
             continue
         if fixed:
-            return f"{quoted(statement.line, statement.source)}: {shown} {message}", diagnosis
-    return reason, None
+            return Outcome(f"{quoted(statement.line, statement.source)}: {shown} {message}", diagnosis)
+    return outcome
 
 
 def _label(quantity: str, question: Any) -> str:

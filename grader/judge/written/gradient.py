@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from grader.judge.written.chain import DERIVATIVE_SLIPS, partial_pair
+from grader.judge.written.chain import DERIVATIVE_SLIPS
 from grader.judge.written.checks import Finding, gradient_findings
 from grader.judge.written.context import Context
 from grader.judge.written.evaluate import NotEvaluable, evaluate
+from grader.judge.written.links import partial_pair
 from grader.judge.written.parsing import Add, BigOp, Mul, Neg, Num, Reading, Sym, walk
 from grader.judge.written.symbols import key, name_of, spellings
 from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review

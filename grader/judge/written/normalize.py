@@ -6,8 +6,8 @@ Pure text to text; nothing here decides what the math means.
 
 from __future__ import annotations
 
-import functools
 import re
+from functools import lru_cache
 
 GREEK = (
     "alpha beta gamma delta epsilon varepsilon zeta eta theta iota kappa lambda mu nu xi rho sigma tau "
@@ -83,7 +83,12 @@ _SUPER_PAIR = re.compile(
 )
 _IVERSON = re.compile(r"(?:\\mathbb\s*\{?1\}?|\\mathbf\s*\{?1\}?)?\s*\[\s*([a-z]'?)\s*=\s*([^\[\]=]{1,20}?)\s*\]")
 _GLUED = re.compile(r"(?<![\\A-Za-z])([A-Z])([a-z])(?=\s*_)")
-_PAREN_SUB = re.compile(r"_\(([^()]*)\)")
+_PAREN_SUB = re.compile(r"_\(([^()]*)\)")  # `h_(t-1)`
+_CONDITION_NOTE = re.compile(  # `δ_t = … (t < T)`: for which steps a formula holds, not part of it
+    r"(?:\s|\\[ ,;:!]|\\q?quad)*\(\s*(?:\\text\s*\{\s*for\s*\}\s*)?[a-z]\s*"
+    r"(?:<|>|≤|≥|\\(?:le|leq|ge|geq|lt|gt|ne|neq)(?![A-Za-z]))\s*[^()]{1,20}\)\s*[.,;]?\s*$"
+)
+MATHJAX_INLINE = re.compile(r"(?<!\\)\\[()]")  # `\\(`, `\\)`, not `\\\\(` (a line break, then a parenthesis)
 _STYLE = re.compile(r"\\(mathbf|boldsymbol|bm|pmb|vec|mathit|mathsf|mathcal|bf)(?![A-Za-z])\s*")
 _IMPLIES = re.compile(r"\\(Longleftrightarrow|Longrightarrow|Rightarrow|implies|iff|Leftrightarrow)(?![A-Za-z])")
 _RANGE = re.compile(r"^\s*[a-z]\s*(=|\\in)\s*([-\w{}\\ ,]*(\\[lc]?dots|\.\.\.)[-\w{}\\ ,]*|[-\w{}\\ ]+)[.,]?\s*$")
@@ -139,22 +144,12 @@ def _defined_after(row: str) -> str:
     return after.strip().rstrip(".,;") + " = " + before
 
 
-_CONDITION_NOTE = re.compile(  # `δ_t = … (t < T)`: for which steps a formula holds, not part of it
-    r"(?:\s|\\[ ,;:!]|\\q?quad)*\(\s*(?:\\text\s*\{\s*for\s*\}\s*)?[a-z]\s*"
-    r"(?:<|>|≤|≥|\\(?:le|leq|ge|geq|lt|gt|ne|neq)(?![A-Za-z]))\s*[^()]{1,20}\)\s*[.,;]?\s*$"
-)
-
-
-STEP_IN_PARENTHESES = re.compile(r"_\((\s*[A-Za-z](?:\s*[-+]\s*\d+)?\s*)\)")  # plain text's `h_(t+1)`
-MATHJAX_INLINE = re.compile(r"(?<!\\)\\[()]")  # `\\(`, `\\)`, not `\\\\(` (a line break, then a parenthesis)
-
-
-@functools.lru_cache(maxsize=8)
+@lru_cache(maxsize=8)
 def steps_in_prose(text: str) -> str:
     """The steps written as superscripts (`h^{(t-1)}`, `a^{⟨t⟩}`, `h^{(t-1)\\top}`) or in parentheses (`h_(t+1)`) as
     subscripts, and MathJax's `\\(…\\)` as `$…$` (its parentheses are no aside), in a whole text, for what reads
     the prose around the math: its lines stay where they were."""
-    text = STEP_IN_PARENTHESES.sub(r"_{\1}", MATHJAX_INLINE.sub("$", text))
+    text = _PAREN_SUB.sub(lambda m: "_{" + m.group(1) + "}", MATHJAX_INLINE.sub("$", text))
     if "^" not in text:
         return text
     text = _ANGLE_STEP.sub(r"^{(\1)}", text)
@@ -334,6 +329,7 @@ def split_statements(row: str) -> list[str]:
     pieces that state nothing (`t = 1, \\dots, T`, `W_H \\in \\mathbb{R}^{7×7}`) are left out."""
     if "=" in row:  # `… = … \Longrightarrow … = …`: two statements; without `=`, an arrow of a chain
         row = _IMPLIES.sub(lambda _: " \\qquad ", row)
+    row = _LINKING_WORD.sub(lambda _: " \\qquad ", row)  # `h_t = \\tanh(a_t) \\text{ where } a_t = …`
     pieces = [_defined_after(piece) for piece in _split_top_level(_branches(row))]
     return [piece for piece in pieces if _states_something(piece)]
 
@@ -373,6 +369,7 @@ def _split_top_level_commas(text: str) -> list[str]:
     return [*pieces, text[start:]]
 
 
+_LINKING_WORD = re.compile(r"\\(?:text|mathrm|textrm|mbox)\s*\{\s*(?:where|with|and|for|so|hence|i\.e\.,?)\s*\}")
 SEPARATORS = ("\\qquad", "\\quad", ";", ",", "&&", "\\text{and}", "\\text{ and }", "\\;\\;", "\\text{where}")
 
 

@@ -166,10 +166,12 @@ def _own_derivatives(statements: list[tuple[Sym, Any]], found: Notation) -> None
 
 def _assign_state(found: Notation, written: str, statements: list[tuple[Sym, Any]], state: str) -> None:
     """The letter whose own previous step feeds its activation is the state, even where the exercise spells it
-    otherwise (Ng's `a^{⟨t⟩}`), unless the write-up also defines the exercise's own state letter (`a_t = \\tanh(W_H
-    a_{t-1} + …)` beside `h_t = \\tanh(a_t)`: then one of the two is a mistake, which `_assign` leaves to find)."""
+    otherwise (Ng's `a^{⟨t⟩}`), unless the write-up also uses the exercise's own state letter (`a_t = \\tanh(W_H
+    a_{t-1} + …)` beside `h_t = \\tanh(a_t)` or `z_t = W_y h_t`: then one of the two is a mistake, which `_assign`
+    leaves to find)."""
     own = {base for base, quantity in found.steps.items() if quantity == state and base != written}
-    if any(lhs.sub is not None and base_key(lhs) in own for lhs, _ in statements):
+    used = {base_key(node) for pair in statements for node in walk(pair) if isinstance(node, Sym) and node.sub}
+    if own & used:
         _assign(found.steps, written, state)
     else:
         found.steps[written] = state

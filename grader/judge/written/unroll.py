@@ -83,13 +83,18 @@ def definitions(reading: Reading) -> list[Definition]:
     return found
 
 
+DEFINED_BY = re.compile(  # how a row says what its left side is: `=`, `:=`, `\\triangleq`, an assignment's `←`
+    r":=|\\(?:coloneqq|equiv|triangleq|doteq|leftarrow|gets)(?![A-Za-z])|\\stackrel\s*\{[^{}]*\}\s*\{=\}|<-|="
+)
+
+
 def unread_definitions(reading: Reading) -> dict[str, int]:
     """{defined key: line} of the rows that could not be read but begin `A = …` (`δ_t = (1 - h_t^2) ⊙ …` in a form
     the grammar does not know): there the write-up computes A, so A's name alone (`δ_t := ∂L/∂a_t`) does not say
     what it computed."""
     found: dict[str, int] = {}
     for row in (*reading.unreadable, *reading.unread_plain):
-        lhs_text = re.split(r":=|\\coloneqq|\\equiv|=", row.text or "", maxsplit=1)
+        lhs_text = DEFINED_BY.split(row.text or "", maxsplit=1)
         defined = _key_defined_by(lhs_text[0].strip()) if len(lhs_text) == 2 else None
         if defined is not None:
             found.setdefault(defined, row.line)
@@ -105,6 +110,10 @@ def _key_defined_by(lhs_text: str) -> str | None:
         return None
     lhs = entry_derivative(lhs) or lhs
     return _defined_key(lhs) if isinstance(lhs, (Sym, Frac)) else None
+
+
+def _unread(line: int) -> NotEvaluable:
+    return NotEvaluable(f"what line {line} computes for it could not be read")
 
 
 def _computed_first(candidates: list) -> list:
@@ -426,7 +435,7 @@ class Unrolled:
         named_only = tried and all(_is_derivative(d.rhs) for d, _ in tried)
         unread = self.unread.get(_defined_key(candidates[0].lhs)) if named_only else None
         if unread is not None:
-            raise NotEvaluable(f"what line {unread} computes for it could not be read")
+            raise _unread(unread)
         for definition, binding in tried:
             try:
                 return self._value(definition.rhs, binding, depth)
@@ -482,7 +491,7 @@ class Unrolled:
             return own
         unread = self.unread.get(_defined_key(tree))
         if unread is not None:  # `∂L/∂h_t = …` on a row it could not read: what the student computed is unknown
-            raise NotEvaluable(f"what line {unread} computes for it could not be read")
+            raise _unread(unread)
         return self._known_derivative(tree.num.arg, tree.den.arg, bound)
 
     def model_derivative(self, top: Any, bottom: Any, bound: dict[str, int]) -> np.ndarray:
