@@ -956,3 +956,33 @@ $$a_t = \tanh(W_H a_{t-1} + W_x x_t)$$ $$z_t = W_y h_t$$ $$\hat y_t = \operatorn
 $$L_t = -\log \hat y_t[y_t]$$
 """
     assert _statuses(text)["equations"][0] != "passed"
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        (r"a_t = W_H h_{t-1} + W_x x_t", r"a_t = W_H h_t-1 + W_x x_t"),  # typed in a hurry
+        (r"a_t = W_H h_{t-1} + W_x x_t", r"\text{model: } a_t = W_H h_{t-1} + W_x x_t"),  # a label before it
+        (r"a_t = W_H h_{t-1} + W_x x_t", "𝑎_𝑡 = 𝑊_𝐻 ℎ_(𝑡−1) + 𝑊_𝑥 𝑥_𝑡"),  # a word processor's italic letters
+    ],
+    ids=["h_t-1", "label", "italic"],
+)
+def test_rushed_labelled_or_italic_equations_are_read(old, new):
+    text = MODEL.replace(old, new)
+    status, _, feedback = _statuses(text)["equations"]
+    assert status == "passed", feedback
+    assert _statuses(text.replace(r"W_y h_t", r"W_H h_t"))["equations"][0] == "failed"
+
+
+def test_a_step_and_a_transpose_in_angle_brackets():
+    """Ng's `a^{⟨t-1⟩ T}`: the state at t-1, transposed."""
+    text = NG_MODEL + (
+        r"$$\delta^{\langle t\rangle} = \big(1 - (a^{\langle t\rangle})^2\big) \ast \big(W_{ya}^\top(\hat y^{\langle t\rangle}"
+        r" - e_{y^{\langle t\rangle}}) + W_{aa}^\top \delta^{\langle t+1\rangle}\big), \qquad \delta^{\langle T+1\rangle} = 0$$"
+        "\n"
+        r"$$\frac{\partial \mathcal{L}}{\partial W_{aa}} = \sum_{t=1}^{5} \delta^{\langle t\rangle}\, a^{\langle t-1\rangle T}$$"
+    )
+    status, _, feedback = _statuses(text)["gradient"]
+    assert status == "passed", feedback
+    status, diagnosis, _ = _statuses(text.replace(r"a^{\langle t-1\rangle T}", r"a^{\langle t\rangle T}"))["gradient"]
+    assert (status, diagnosis) == ("failed", "wrong-state-in-outer-product")

@@ -7,6 +7,7 @@ Pure text to text; nothing here decides what the math means.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 GREEK = (
@@ -70,7 +71,9 @@ _DROPPED = re.compile(
     r"\\(tag|label|eqref|ref|hspace|vspace)\*?\s*\{[^{}]*\}|\\(nonumber|notag|displaystyle|limits|qedhere)\b"
     r"|\\in\s*(\\[,;:! ]\s*)*\\mathbb\s*\{?R\}?(\^\s*\{[^{}]*\}|\^\s*\S)?|\\in\s*\\\{[^{}]*\\\}"
 )
-_ANGLE_STEP = re.compile(r"\^\s*\{\s*(?:\\langle|⟨|<)\s*([^{}<>]*?)\s*(?:\\rangle|⟩|>)\s*\}")  # `a^{⟨t⟩}`
+_ANGLE_STEP = re.compile(  # `a^{⟨t⟩}`, `a^{⟨t-1⟩ T}`
+    r"\^\s*\{\s*(?:\\langle|⟨|<)\s*([^{}<>]*?)\s*(?:\\rangle|⟩|>)\s*(T|\\top|\\intercal)?\s*\}"
+)
 _TIME_AND_TRANSPOSE = re.compile(  # `h^{(t-1)\\top}`: the step and a transpose in one superscript
     r"([A-Za-z}])\s*\^\s*\{\s*\(([^(){}]*)\)\s*(?:\\top|\\intercal|\\mathsf\s*\{\s*T\s*\}|T)\s*\}"
 )
@@ -83,6 +86,11 @@ _SUPER_PAIR = re.compile(
 )
 _IVERSON = re.compile(r"(?:\\mathbb\s*\{?1\}?|\\mathbf\s*\{?1\}?)?\s*\[\s*([a-z]'?)\s*=\s*([^\[\]=]{1,20}?)\s*\]")
 _GLUED = re.compile(r"(?<![\\A-Za-z])([A-Z])([a-z])(?=\s*_)")
+_MATH_LETTER = re.compile("[\U0001d400-\U0001d7ff\u210e]")  # a word processor's italic `𝐿_𝑡`, `ℎ`: plain letters
+_LABEL = re.compile(  # `\\text{model: } a_t = …`: a label, not math
+    r"^\s*(?:\\begin\s*\{[A-Za-z]+\*?\}\s*)?&?\s*\\text\s*\{[^{}]*:\s*\}\s*"
+)
+_RUSHED_STEP = re.compile(r"(?<![\\A-Za-z])([A-Za-z])_([a-z])([-+])(\d)(?![\d_{.^])")
 _PAREN_SUB = re.compile(r"_\(([^()]*)\)")  # `h_(t-1)`
 _CONDITION_NOTE = re.compile(  # `δ_t = … (t < T)`: for which steps a formula holds, not part of it
     r"(?:\s|\\[ ,;:!]|\\q?quad)*\(\s*(?:\\text\s*\{\s*for\s*\}\s*)?[a-z]\s*"
@@ -152,7 +160,7 @@ def steps_in_prose(text: str) -> str:
     text = _PAREN_SUB.sub(lambda m: "_{" + m.group(1) + "}", MATHJAX_INLINE.sub("$", text))
     if "^" not in text:
         return text
-    text = _ANGLE_STEP.sub(r"^{(\1)}", text)
+    text = _ANGLE_STEP.sub(_angle_step, text)
     text = _TIME_AND_TRANSPOSE.sub(r"\1_{\2}^{\\top}", text)
     return _TIME_SUPERSCRIPT.sub(_time_superscript, text)
 
@@ -162,6 +170,8 @@ def normalize(row: str) -> str:
     stripped = _CONDITION_NOTE.sub("", _SHAPE_NOTE.sub("", row)) if "=" in row else row
     if not stripped.rstrip().endswith("="):  # `z_t = W_y h_t : \boxed{10 \times 1}`: a shape after an equation
         row = stripped
+    row = _LABEL.sub("", _MATH_LETTER.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), row))
+    row = _RUSHED_STEP.sub(r"\1_{\2\3\4}", row)  # `h_t-1`, typed in a hurry, is h_{t-1}
     row = _UNICODE_SUB.sub(lambda m: "_{" + "".join(SUBSCRIPT_LETTERS[c] for c in m.group(0)) + "}", row)  # `hₜ₋₁`
     row = _FUNCTION_ARGUMENTS.sub(lambda m: m.group(1) + " ", row)  # `E_t(y_t, \\hat y_t) = …`: the loss E_t
     row = _GLUED_SUB.sub(r"\1_\2 \3", row)  # `W_Hh_{t-1}`, `W_xx_t`: LaTeX reads one letter as the subscript
@@ -177,7 +187,7 @@ def normalize(row: str) -> str:
     row = _BRACKET_STEP.sub(_bracket_step, row)  # `h[t-1]`, `p[t][i]`: the step as a subscript
     row = _PAREN_SUB.sub(lambda m: "_{" + m.group(1) + "}", row)  # `h_(t-1)`
     row = _GLUED.sub(r"\1 \2", row)  # `Ux_t + Ws_{t-1}`: a matrix times a vector, written without a space
-    row = _ANGLE_STEP.sub(r"^{(\1)}", row)  # the step in angle brackets (Ng's courses), as `^{(t)}`
+    row = _ANGLE_STEP.sub(_angle_step, row)  # the step in angle brackets (Ng's courses), as `^{(t)}`
     row = _COPY.sub(lambda m: m.group(1) + " ", row)  # `W^{(t)}`: the copy of W used at step t, W itself
     row = _TWO_STEPS.sub(lambda m: f"{m.group(1)}_{{{_ungrouped(m.group(2))},{m.group(3)}}}", row)  # `g_t^{(k)}`
     row = _STEP_SUPER.sub(_step_super, row)  # `h^t`, `\\varepsilon^{t+1}`, `z^t_{y_t}`: the step as a superscript
@@ -208,6 +218,11 @@ def normalize(row: str) -> str:
 
 
 _GROUP_OPEN = re.compile(r"(\\odot|\\cdot|\\circ|\\left|[*=+\-(])\s*\[|^\s*\[")
+
+
+def _angle_step(match: re.Match[str]) -> str:
+    """The step in angle brackets as `^{(t)}` (Ng's courses), a transpose after it kept: `^{(t-1)\\top}`."""
+    return "^{(" + match.group(1) + ")" + ("\\top" if match.group(2) else "") + "}"
 
 
 def _time_superscript(match: re.Match[str]) -> str:
