@@ -14,7 +14,7 @@ import threading
 import time
 import types
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -196,7 +196,19 @@ def stop_on_terminate(signum: int, frame: object) -> None:
     from grader.selfcheck.server import no_start_later
 
     no_start_later()
+    if _in_a_finalizer(frame):  # raised in a `__del__`, it would be printed and dropped: raise it just after
+        signal.signal(signal.SIGALRM, lambda _, later: stop_on_terminate(signum, later))
+        signal.setitimer(signal.ITIMER_REAL, 0.001)
+        return
     raise Terminated(128 + signum)
+
+
+def _in_a_finalizer(frame: Any) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 @main.command("grade")

@@ -405,3 +405,29 @@ def test_check_refuses_a_folder_of_several_students_with_a_hint(tmp_path):
         shutil.copy(CORPUS / "correct/student01_loops.py", tmp_path / "class" / student / "rnn.py")
     result = invoke("check", str(tmp_path / "class"))
     assert result.exit_code == 2 and "several folders of work" in result.stderr and "rnn-grader grade" in result.stderr
+
+
+def test_a_sigterm_that_lands_in_a_finalizer_stops_the_command_just_after_it():
+    """Raised inside a `__del__`, Python would print the exception and carry on: the stop is raised just after
+    the finalizer instead, so the command still stops, with no traceback on stderr."""
+    import signal
+    import time
+
+    from grader.cli import Terminated, stop_on_terminate
+
+    class Finalized:
+        def __del__(self):
+            stop_on_terminate(signal.SIGTERM, sys._getframe())
+
+    previous = signal.getsignal(signal.SIGALRM)
+    unraisable: list = []
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+    try:
+        with pytest.raises(Terminated) as stopped:
+            Finalized()  # dropped at once: its finalizer runs here
+            time.sleep(1)
+        assert stopped.value.code == 128 + signal.SIGTERM and not unraisable
+    finally:
+        sys.unraisablehook = hook
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
