@@ -986,3 +986,17 @@ def test_a_step_and_a_transpose_in_angle_brackets():
     assert status == "passed", feedback
     status, diagnosis, _ = _statuses(text.replace(r"a^{\langle t-1\rangle T}", r"a^{\langle t\rangle T}"))["gradient"]
     assert (status, diagnosis) == ("failed", "wrong-state-in-outer-product")
+
+
+@pytest.mark.parametrize("apostrophe", ["'", "’"])
+def test_a_claim_of_later_states_after_not_only_is_found(apostrophe):
+    """`L_t doesn't only depend on the past, it also depends on h_{t+1}, …`: "not only" says both."""
+    chain = r"$$L_t \to \hat y_t \to z_t \to h_t \to a_t \to \{W_H, h_{t-1}\}, \qquad h_{t-1} \to a_{t-1} \to \dots$$" + "\n"
+    claim = (
+        f"Something easy to forget: $L_t$ doesn{apostrophe}t only depend on the past, it also depends on the later"
+        r" hidden states $h_{t+1}, \dots, h_T$."
+    )
+    status, diagnosis, feedback = _statuses(M + chain + claim)["chain"]
+    assert (status, diagnosis) == ("failed", "later-states-in-chain"), feedback
+    denied = f"$L_t$ doesn{apostrophe}t depend on the later hidden states $h_{{t+1}}, \\dots, h_T$."
+    assert _statuses(M + chain + denied)["chain"][0] == "passed"

@@ -142,12 +142,13 @@ def _in_words(text: str, question: Any, context: Context, later: re.Pattern) -> 
             continue  # `h_t reaches L_t, …`: in this clause L_t is what is reached, not what depends
         clause = text[match.start() : match.end() + 200]  # the claim about L_t itself, not the next one
         sentence = re.split(CLAUSE_END, clause, maxsplit=1)[0]
-        if later.search(flat(sentence)) and not NEGATION.search(sentence):
+        if later.search(flat(sentence)) and not NEGATION.search(NOT_ONLY.sub(" ", sentence)):
             line = text.count("\n", 0, match.start()) + 1
             return line, " ".join(sentence.split())[:100]
     return None
 
 
+NOT_ONLY = re.compile(r"(?:\bnot|n['’]t)\s+(?:only|just)\b", re.IGNORECASE)  # `doesn't only …, also …`: both said
 MATH_END = re.compile(r"\$|\\\]|\\\)|\n\s*\n")  # where the math of a chain's row ends
 
 
