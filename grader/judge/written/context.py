@@ -37,6 +37,7 @@ class Context:
     previous: dict[str, str] = field(default_factory=dict)  # h_prev -> h_t: a quantity one step back
     unrolled: Unrolled | None = None
     derivatives: list[Finding] = field(default_factory=list)
+    memo: dict[tuple, Any] = field(default_factory=dict)  # what the parts work out of the same text, once
 
     def part_of(self, line: int, text: str) -> str:
         """The part a line belongs to: its heading's, else what it writes (∂ or Σ: gradient; arrows: chain)."""

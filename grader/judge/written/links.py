@@ -156,12 +156,17 @@ def oriented(order: list[str], rank: dict[str, float]) -> list[str]:
 
 
 def names_in(element: str, context: Context) -> list[str]:
-    found: list[str] = []
-    for token in SYMBOL.findall(_plain_braces(element)):
-        name = token_name(token.strip(), context)
-        if name is not None and name not in found:
-            found.append(name)
-    return found
+    """The model's quantities a piece of text names, in order, each once (kept on the context: the rows of arrows
+    are read three times, for the chain and for claims about later states)."""
+    known = context.memo.get(("names", element))
+    if known is None:
+        known = []
+        for token in SYMBOL.findall(_plain_braces(element)):
+            name = token_name(token.strip(), context)
+            if name is not None and name not in known:
+                known.append(name)
+        context.memo[("names", element)] = known
+    return list(known)
 
 
 def token_name(token: str, context: Context) -> str | None:
@@ -199,13 +204,13 @@ def prose_chains(context: Context, question: Any) -> list[list[str]]:
     chains = []
     later = later_states_pattern(question, context)
     for sentence in re.split(r"(?<=[.!?])\s+|\n\s*\n", text):
-        if len(sentence) > 600 or later is not None and later.search(flat(sentence)):
+        depends = DEPENDS.search(sentence) is not None
+        if len(sentence) > 600 or not (depends or _contains(sentence)):
+            continue
+        if later is not None and later.search(flat(sentence)):
             continue  # a claim about later states is `later_states`' to judge, never evidence for the chain
         order = names_in(sentence.replace("$", " "), context)
-        if DEPENDS.search(sentence):
-            chains.append(order)
-        elif _contains(sentence):
-            chains.append(_way_in(order, question.chain[-1]))
+        chains.append(order if depends else _way_in(order, question.chain[-1]))
     return [order for order in chains if len(order) >= 2]
 
 
