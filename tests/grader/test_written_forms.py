@@ -1000,3 +1000,14 @@ def test_a_claim_of_later_states_after_not_only_is_found(apostrophe):
     assert (status, diagnosis) == ("failed", "later-states-in-chain"), feedback
     denied = f"$L_t$ doesn{apostrophe}t depend on the later hidden states $h_{{t+1}}, \\dots, h_T$."
     assert _statuses(M + chain + denied)["chain"][0] == "passed"
+
+
+@pytest.mark.parametrize("name", [r"\varphi", r"\phi", r"\sigma"])
+def test_a_general_activation_put_to_tanh_is_tanh(name):
+    """`h_t = \\varphi(a_t)`, with `\\varphi = \\tanh` in the homework: strong students derive for any activation."""
+    general = MODEL.replace(r"h_t = \tanh(a_t)", f"h_t = {name}(a_t)")
+    assert _statuses(general)["equations"][0] == "review"  # which activation, the write-up does not say
+    stated = general + f"\nI keep the activation general and put ${name} = \\tanh$ in at the end.\n"
+    status, _, feedback = _statuses(stated)["equations"]
+    assert status == "passed", feedback
+    assert _statuses(stated.replace(r"z_t = W_y h_t", r"z_t = W_H h_t"))["equations"][0] == "failed"
