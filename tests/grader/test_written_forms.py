@@ -1011,3 +1011,11 @@ def test_a_general_activation_put_to_tanh_is_tanh(name):
     status, _, feedback = _statuses(stated)["equations"]
     assert status == "passed", feedback
     assert _statuses(stated.replace(r"z_t = W_y h_t", r"z_t = W_H h_t"))["equations"][0] == "failed"
+
+
+def test_d2l_loss_named_l_of_the_steps_values():
+    text = MODEL.replace(r"L_t = -\log \hat y_t[y_t]", r"l(\hat y_t, y_t) = -\log \hat y_t[y_t]")
+    text += "\n" + r"$$L = \sum_{t=1}^{T} l(\hat y_t, y_t)$$" + "\n"
+    status, _, feedback = _statuses(text)["equations"]
+    assert status == "passed", feedback
+    assert _statuses(text.replace(r"= -\log \hat y_t[y_t]", r"= \log \hat y_t[y_t]"))["equations"][0] != "passed"

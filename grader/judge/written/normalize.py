@@ -129,7 +129,7 @@ _UNICODE_SUB = re.compile("[ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ�
 SUBSCRIPT_LETTERS = dict(zip("ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ₀₁₂₃₄₅₆₇₈₉₊₋", "aehijklmnoprstuvx0123456789+-"))
 _FUNCTION_ARGUMENTS = re.compile(r"^(\s*[A-Za-z]\s*_\s*(?:\{[^{}]*\}|[A-Za-z0-9]))\s*\([^()=]*\)\s*(?=&?\s*=)")
 _LOSS_OF_STEP = re.compile(  # `\\ell(o_t, y_t)`: d2l's loss of step t, written as a function of that step's values
-    r"(\\ell|\\mathcal\s*\{?\s*L\s*\}?|(?<![\\A-Za-z])[LJ])\s*\(((?:[^()]|\([^()]*\))*?_\s*\{?\s*t\s*\}?(?![-+\w])"
+    r"(\\ell|\\mathcal\s*\{?\s*L\s*\}?|(?<![\\A-Za-z])[LJl])\s*\(((?:[^()]|\([^()]*\))*?_\s*\{?\s*t\s*\}?(?![-+\w])"
     r"(?:[^()]|\([^()]*\))*)\)"
 )
 _GLUED_SUB = re.compile(r"(?<![\\A-Za-z])([A-Z])_([A-Za-z])([a-z])(?=\s*_)")
