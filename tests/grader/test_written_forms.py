@@ -1019,3 +1019,16 @@ def test_d2l_loss_named_l_of_the_steps_values():
     status, _, feedback = _statuses(text)["equations"]
     assert status == "passed", feedback
     assert _statuses(text.replace(r"= -\log \hat y_t[y_t]", r"= \log \hat y_t[y_t]"))["equations"][0] != "passed"
+
+
+def test_a_chain_in_words_with_the_write_ups_own_macros():
+    """`\\h{t}` defined by `\\newcommand`: the prose around the math reads it expanded, like the math."""
+    text = (
+        r"\newcommand{\h}[1]{h_{#1}}" "\n" + MODEL + "\n"
+        r"$L_t$ depends on $\hat y_t$, which depends on $z_t$, which depends on $\h{t}$. Then $\h{t}$ depends on"
+        r" $a_t$, and $a_t$ depends on $W_H$ and on $\h{t-1}$, which again depends on $W_H$ through $a_{t-1}$."
+    )
+    status, _, feedback = _statuses(text)["chain"]
+    assert status == "passed", feedback
+    later = text + "\n" + r"So $L_t$ depends on $W_H$ through $\h{t+1}, \dots, \h{T}$ too."
+    assert _statuses(later)["chain"][:2] == ("failed", "later-states-in-chain")

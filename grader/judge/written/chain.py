@@ -25,7 +25,6 @@ from grader.judge.written.links import (
     token_name,
     token_tree,
 )
-from grader.judge.written.normalize import steps_in_prose
 from grader.judge.written.parsing import Reading, Sym, walk
 from grader.judge.written.symbols import key, name_of, spellings
 from grader.judge.written.verdict import WrittenVerdict, failed, missing, passed, quoted, review
@@ -164,13 +163,13 @@ def _without_model_equations(context: Context) -> str:
         for row in context.reading.rows
         if row.rel.ops == ("=",) and (context.notation.quantity(row.rel.parts[0]) or ("", None))[1] is not None
     }
-    lines = steps_in_prose(context.text).split("\n")
+    lines = context.prose().split("\n")
     return "\n".join(line for number, line in enumerate(lines, 1) if number not in model_lines)
 
 
 def _recursion_in_prose(context: Context, question: Any) -> bool:
     """The chain's own section names the state one step back (`… and through $h_{t-1}$ …`)."""
-    section = steps_in_prose(context.section_text("chain"))
+    section = context.prose("chain")
     for token in SYMBOL.findall(section):
         if token_name(token.strip(), context) == question.previous:
             return True

@@ -12,6 +12,8 @@ from grader.judge.written import notation as notations
 from grader.judge.written.checks import Finding, derivative_findings, evaluator
 from grader.judge.written.einstein import with_implicit_sums
 from grader.judge.written.evaluate import NotEvaluable
+from grader.judge.written.macros import expand, macros
+from grader.judge.written.normalize import steps_in_prose
 from grader.judge.written.parsing import Reading, Sym, Unreadable, read_writeup
 from grader.judge.written.sections import Sections, sections
 from grader.judge.written.symbols import key
@@ -52,6 +54,18 @@ class Context:
 
     def name(self, symbol: Sym) -> str | None:
         return name_in(symbol, self.notation, self.previous)
+
+    def prose(self, part: str | None = None) -> str:
+        """The write-up (or one part's lines) as what reads the prose around the math sees it: the write-up's own
+        macros expanded line by line, steps written as superscripts made subscripts (`steps_in_prose`)."""
+        key = ("prose", part)
+        if key not in self.memo:
+            text = self.section_text(part) if part is not None else self.text
+            defined = macros(self.text)
+            if defined:
+                text = "\n".join(expand(line, defined) for line in text.split("\n"))
+            self.memo[key] = steps_in_prose(text)
+        return self.memo[key]
 
     def section_text(self, part: str) -> str:
         """The lines under this part's own headings (empty when it has none)."""

@@ -23,7 +23,6 @@ from grader.judge.written.links import (
     reaches,
     state_names,
 )
-from grader.judge.written.normalize import steps_in_prose
 from grader.judge.written.parsing import branches_in_one_row
 
 LOSS_NAMES = (r"L", r"J", r"\\ell", r"\\mathcal\s*\{?L\}?")  # the step's loss, besides the write-up's own name
@@ -83,7 +82,7 @@ def later_state_claim(context: Context, question: Any, rank: dict[str, float]) -
     later = later_states_pattern(question, context, next_step=not ahead)
     if later is None:
         return None
-    text = steps_in_prose(context.text)
+    text = context.prose()
     return _in_words(text, question, context, later) or _in_arrows(context, question, rank, later)
 
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from grader.judge.written.context import Context
 from grader.judge.written.equations import mentions
-from grader.judge.written.normalize import steps_in_prose
 from grader.judge.written.parsing import (
     Frac,
     MathSyntaxError,
@@ -200,7 +199,7 @@ HELD = re.compile(r"\b(?:constant|fixed|held|treat\w*)\b", re.IGNORECASE)  # `h_
 
 def prose_chains(context: Context, question: Any) -> list[list[str]]:
     """`$L_t$ depends on $\\hat y_t$, which depends on $z_t$ …`: a chain said in words, in the order written."""
-    text = steps_in_prose(context.section_text("chain") or context.text)
+    text = context.prose("chain") or context.prose()
     chains = []
     later = later_states_pattern(question, context)
     for sentence in re.split(r"(?<=[.!?])\s+|\n\s*\n", text):
