@@ -46,8 +46,8 @@ CORPORA = {
     "blind-k": 0.90,
     "blind-l": 0.80,
     "blind-m": 0.85,
-    "blind-n": 0.70,
-    "blind-o": 0.70,
+    "blind-n": 0.75,
+    "blind-o": 0.80,
 }
 EXERCISE = load_exercise("rnn-bptt")
 PARTS = {q.id.split(".", 1)[1]: q for q in EXERCISE.questions if q.id.startswith("derivation.")}
