@@ -1032,3 +1032,56 @@ def test_a_chain_in_words_with_the_write_ups_own_macros():
     assert status == "passed", feedback
     later = text + "\n" + r"So $L_t$ depends on $W_H$ through $\h{t+1}, \dots, \h{T}$ too."
     assert _statuses(later)["chain"][:2] == ("failed", "later-states-in-chain")
+
+
+# A third review's cases.
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        r"with $\sigma$ the logistic sigmoid. (In a GRU the candidate state would use $\sigma = \tanh$ instead.)",
+        r"(Were $\sigma = \tanh$ the factor would be $1-h_t^2$.)",
+        r"Does the result change if $\sigma = \tanh$?",
+        r"The handout takes $\sigma = \tanh$; I derive it for another one instead, $\sigma(x) = 1/(1+e^{-x})$.",
+    ],
+)
+def test_an_activation_is_tanh_only_when_the_write_up_says_so_outright(note):
+    text = MODEL.replace(r"h_t = \tanh(a_t)", r"h_t = \sigma(a_t)") + "\n" + note + "\n"
+    status, _, feedback = _statuses(text)["equations"]
+    assert status == "review", feedback
+
+
+def test_a_claim_in_a_word_processors_italics_is_read():
+    text = M + (
+        "$$𝐿_𝑡 → 𝑦̂_𝑡 → 𝑧_𝑡 → ℎ_𝑡 → 𝑎_𝑡 → {𝑊_𝐻, ℎ_{𝑡−1}}$$\n"
+        "Note that 𝐿_𝑡 depends on ℎ_𝑡 and on ℎ_{𝑡+1} as well.\n"
+    )
+    assert _statuses(text)["chain"][:2] == ("failed", "later-states-in-chain")
+
+
+@pytest.mark.parametrize("apostrophe", ["'", "’"])
+def test_a_denial_counts_only_before_the_later_state(apostrophe):
+    chain = M + r"$$L_t \to \hat y_t \to z_t \to h_t \to a_t \to \{W_H, h_{t-1}\}, \qquad h_{t-1} \to a_{t-1} \to \dots$$" + "\n"
+    claim = chain + f"$L_t$ depends on $h_{{t+1}}$ too, so I can{apostrophe}t stop the chain at $h_t$."
+    assert _statuses(claim)["chain"][:2] == ("failed", "later-states-in-chain")
+    denial = chain + f"$L_t$ doesn{apostrophe}t depend on $h_{{t+1}}$."
+    assert _statuses(denial)["chain"][0] == "passed"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        r"Note that $L_t$ is not just independent of $h_{t+1}$; it does not depend on any later state.",
+        r"$L_t$ does not just ignore $h_{t+1}$, it cannot depend on it at all.",
+    ],
+)
+def test_not_just_without_also_still_denies(sentence):
+    chain = M + r"$$L_t \to \hat y_t \to z_t \to h_t \to a_t \to \{W_H, h_{t-1}\}, \qquad h_{t-1} \to a_{t-1} \to \dots$$" + "\n"
+    status, _, feedback = _statuses(chain + sentence)["chain"]
+    assert status != "failed", feedback
+
+
+def test_a_subtraction_in_parentheses_is_not_a_step():
+    text = MODEL.replace(r"a_t = W_H h_{t-1} + W_x x_t", r"a_t = W_H (h_t-1) + W_x x_t")
+    assert _statuses(text)["equations"][0] != "passed"

@@ -63,7 +63,7 @@ class Context:
             text = self.section_text(part) if part is not None else self.text
             defined = macros(self.text)
             if defined:
-                text = "\n".join(expand(line, defined) for line in text.split("\n"))
+                text = "\n".join(expand(line, defined).replace("\n", " ") for line in text.split("\n"))
             self.memo[key] = steps_in_prose(text)
         return self.memo[key]
 

@@ -141,13 +141,16 @@ def _in_words(text: str, question: Any, context: Context, later: re.Pattern) -> 
             continue  # `h_t reaches L_t, …`: in this clause L_t is what is reached, not what depends
         clause = text[match.start() : match.end() + 200]  # the claim about L_t itself, not the next one
         sentence = re.split(CLAUSE_END, clause, maxsplit=1)[0]
-        if later.search(flat(sentence)) and not NEGATION.search(NOT_ONLY.sub(" ", sentence)):
+        said = flat(NOT_ONLY.sub(" ", sentence) if ALSO.search(sentence) else sentence)
+        state = later.search(said)
+        if state is not None and not NEGATION.search(said[: state.start()]):  # denied before the state is named
             line = text.count("\n", 0, match.start()) + 1
             return line, " ".join(sentence.split())[:100]
     return None
 
 
 NOT_ONLY = re.compile(r"(?:\bnot|n['’]t)\s+(?:only|just)\b", re.IGNORECASE)  # `doesn't only …, also …`: both said
+ALSO = re.compile(r"\b(?:also|as well|too)\b", re.IGNORECASE)
 MATH_END = re.compile(r"\$|\\\]|\\\)|\n\s*\n")  # where the math of a chain's row ends
 
 

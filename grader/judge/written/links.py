@@ -79,7 +79,7 @@ ARROW = re.compile(r"\\(?:long)?rightarrow|\\to(?![A-Za-z])|->|\\longrightarrow|
 SYMBOL = re.compile(r"(?:\\hat\s*\{?\s*)?\\?[A-Za-z]+\}?(?:\s*_\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9]))?")
 
 
-NEGATION = re.compile(r"\b(not|only|never|no)\b|n['’]t", re.IGNORECASE)
+NEGATION = re.compile(r"\b(not|only|never|no|cannot|independent)\b|n['’]t", re.IGNORECASE)
 
 
 def token_edges(context: Context, rank: dict[str, float]) -> list[tuple[str, str]]:

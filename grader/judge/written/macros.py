@@ -28,9 +28,13 @@ _ACTIVATION_NAMED = re.compile(  # `\\varphi = \\tanh`: a general activation, th
 )
 
 
+_OTHER_ACTIVATION = r"sigmoid|logistic|relu"
+_SUPPOSED = re.compile(r"\b(?:if|were|would|whether|had|instead)\b[^.?!\n]{0,16}$", re.IGNORECASE)  # `if $\\sigma = …`
+
+
 def macros(text: str) -> dict[str, Macro]:
     """Every macro the text defines, by name (without its backslash), and the activation it names tanh."""
-    found = {name: Macro(0, "\\tanh") for name in _ACTIVATION_NAMED.findall(text)}
+    found = {name: Macro(0, "\\tanh") for name in _activations_named_tanh(text)}
     if "command" not in text and "\\def" not in text and "DeclareMathOperator" not in text:
         return found
     for tried, match in enumerate(_DEFINITION.finditer(text)):
@@ -46,6 +50,22 @@ def macros(text: str) -> dict[str, Macro]:
         if len(found) >= MAX_MACROS:
             break
     return found
+
+
+def _activations_named_tanh(text: str) -> set[str]:
+    """`\\varphi = \\tanh`, said outright: not supposed (`if \\sigma = \\tanh`), not beside another activation
+    (`\\sigma` the logistic sigmoid), and the letter not defined otherwise (`\\varphi(x) = 1/(1+e^{-x})`). Else
+    which activation the write-up means is for a person to read."""
+    named = set()
+    for match in _ACTIVATION_NAMED.finditer(text):
+        name = match.group(1)
+        if _SUPPOSED.search(text[max(0, match.start() - 40) : match.start()]):
+            continue
+        beside = rf"\\{name}\b[^.\n]{{0,40}}(?:{_OTHER_ACTIVATION})|(?:{_OTHER_ACTIVATION})[^.\n]{{0,40}}\\{name}\b"
+        otherwise = rf"\\{name}\s*(?:\(\s*\w+\s*\))?\s*=(?!\s*\\tanh)"
+        if not re.search(beside, text, re.IGNORECASE) and not re.search(otherwise, text):
+            named.add(name)
+    return named
 
 
 def expand(row: str, defined: dict[str, Macro]) -> str:

@@ -90,7 +90,7 @@ _MATH_LETTER = re.compile("[\U0001d400-\U0001d7ff\u210e]")  # a word processor's
 _LABEL = re.compile(  # `\\text{model: } a_t = …`: a label, not math
     r"^\s*(?:\\begin\s*\{[A-Za-z]+\*?\}\s*)?&?\s*\\text\s*\{[^{}]*:\s*\}\s*"
 )
-_RUSHED_STEP = re.compile(r"(?<![\\A-Za-z])([A-Za-z])_([a-z])([-+])(\d)(?![\d_{.^])")
+_RUSHED_STEP = re.compile(r"(?<![\\A-Za-z(])([A-Za-z])_([a-z])([-+])(\d)(?![\d_{.^)])")  # not `(h_t-1)`
 _PAREN_SUB = re.compile(r"_\(([^()]*)\)")  # `h_(t-1)`
 _CONDITION_NOTE = re.compile(  # `δ_t = … (t < T)`: for which steps a formula holds, not part of it
     r"(?:\s|\\[ ,;:!]|\\q?quad)*\(\s*(?:\\text\s*\{\s*for\s*\}\s*)?[a-z]\s*"
@@ -155,8 +155,9 @@ def _defined_after(row: str) -> str:
 @lru_cache(maxsize=8)
 def steps_in_prose(text: str) -> str:
     """The steps written as superscripts (`h^{(t-1)}`, `a^{⟨t⟩}`, `h^{(t-1)\\top}`) or in parentheses (`h_(t+1)`) as
-    subscripts, and MathJax's `\\(…\\)` as `$…$` (its parentheses are no aside), in a whole text, for what reads
-    the prose around the math: its lines stay where they were."""
+    subscripts, MathJax's `\\(…\\)` as `$…$` (its parentheses are no aside) and a word processor's italic letters
+    as plain ones, in a whole text, for what reads the prose around the math: its lines stay where they were."""
+    text = _MATH_LETTER.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), text)
     text = _PAREN_SUB.sub(lambda m: "_{" + m.group(1) + "}", MATHJAX_INLINE.sub("$", text))
     if "^" not in text:
         return text
