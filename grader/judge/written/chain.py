@@ -75,7 +75,8 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
     reading = context.reading
     rank = model_rank(question)
     said = token_edges(context, rank)
-    orders = [order for order, _ in arrow_chains(reading, names)] + product_chains(reading, names)
+    arrows = arrow_chains(reading, names)
+    orders = [order for order, _ in arrows] + product_chains(reading, names)
     orders = [oriented(order, rank) for order in orders + prose_chains(context, question)]
     in_chains = {name for pair in said for name in pair} | {name for order in orders for name in order}
     kept = (question.chain[0], question.chain[-1], question.recurrent)
@@ -98,12 +99,12 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
     relevant = bool({name for pair in edges for name in pair} & set(wanted[:-1]))
     graphs = [graph([list(pair) for pair in edges]), graph([[b, a] for a, b in edges])]
     links = [
-        [reaches(graph, first, second, set(wanted) - {first, second}) for first, second in zip(wanted, wanted[1:])]
-        for graph in graphs
+        [reaches(adjacent, first, second, set(wanted) - {first, second}) for first, second in zip(wanted, wanted[1:])]
+        for adjacent in graphs
     ]
     best = max(links, key=sum) if relevant else []
-    recursion = any(reaches(graph, question.recurrent, question.previous, set()) for graph in graphs)
-    recursion = recursion or recursion_shown(reading, question, names, arrow_chains(reading, names))
+    recursion = any(reaches(adjacent, question.recurrent, question.previous, set()) for adjacent in graphs)
+    recursion = recursion or recursion_shown(reading, question, names, arrows)
     recursion = recursion or _recursion_in_prose(context, question) or _recursion_by_value(context, question)
     differing = context.differing("chain")
     if best and all(best) and recursion and differing:
@@ -113,11 +114,11 @@ def judge_chain(question: Any, context: Context) -> WrittenVerdict:
         return passed("The dependency chain is right, including the recursion through earlier steps.", note)
     if not relevant and not context.attempted("chain"):
         return missing("No dependency chain was found in your write-up.")
-    arrow_rows = [
+    with_arrows = [
         (row.line, row.source) for row in reading.rows if ARROW.search(row.text) or BACK_ARROW.search(row.text)
     ]
-    if best and all(best) and arrow_rows and not _mentions_previous(context, question):
-        line, source = arrow_rows[0]
+    if best and all(best) and with_arrows and not _mentions_previous(context, question):
+        line, source = with_arrows[0]
         stops = f"{quoted(line, source)}: the chain stops at {_shown(question.recurrent, question)}"
         problem = f"{stops}: it does not show how the loss reaches the weight through the earlier hidden states."
         return failed(LINKS_SHARE, [problem], "truncated-bptt", note)

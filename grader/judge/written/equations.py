@@ -140,22 +140,12 @@ def judge_equations(
             continue
         if quantity is None or quantity not in wanted:
             continue
-        local = _theirs(spellings(question.symbols, question.local_symbols.get(quantity)), context)
-        if quantity in question.local_symbols:  # y_t is the target in the loss, unless the student's y are logits
-            logits = question.roles.get("logits")
-            kept = spellings({}, question.local_symbols[quantity]).items()
-            local.update({k: v for k, v in kept if logits is None or context.names.get(k) != logits})
+        local = _local_names(question, quantity, context)
         used = mentions(statement.rhs, local)
         if not used or quantity in used:  # `h_t = 7 × 1` is a shape, `h_t = h_t` says nothing
             continue
-        _sort(
-            statement,
-            quantity,
-            _check(question, quantity, statement, environments, local, sizes),
-            right,
-            wrong,
-            unverified,
-        )
+        outcome = _check(question, quantity, statement, environments, local, sizes)
+        _sort(statement, quantity, outcome, right, wrong, unverified)
     for quantity in [q for q in wrong if q in right or q in _covered(wanted, right, {}, names)]:
         statement, problem, _ = wrong.pop(quantity)  # stated right elsewhere too: a person decides which counts
         unverified.setdefault(quantity, []).append((statement, "it is stated both right and wrong"))
@@ -222,6 +212,17 @@ def _bound(tree: Any) -> Any:
         last = tree.terms[1]
         return "T-1" if isinstance(last, Neg) and isinstance(last.arg, Num) and last.arg.value == 1 else "?"
     return "?"
+
+
+def _local_names(question: Any, quantity: str, context: Context) -> dict[str, str]:
+    """The names in one quantity's equation: the exercise's local spellings over the student's own (y_t is the
+    target in the loss), unless the student's y are the logits."""
+    local = _theirs(spellings(question.symbols, question.local_symbols.get(quantity)), context)
+    if quantity in question.local_symbols:
+        logits = question.roles.get("logits")
+        kept = spellings({}, question.local_symbols[quantity]).items()
+        local.update({k: v for k, v in kept if logits is None or context.names.get(k) != logits})
+    return local
 
 
 def _theirs(exercise_spellings: dict[str, str], context: Context) -> dict[str, str]:

@@ -26,26 +26,24 @@ from grader.judge.written.links import (
 from grader.judge.written.parsing import branches_in_one_row
 
 LOSS_NAMES = (r"L", r"J", r"\\ell", r"\\mathcal\s*\{?L\}?")  # the step's loss, besides the write-up's own name
-
-
 VERBS = (  # what a claim about L_t says of it
     r"(?:[Dd]epend|reach|is (?:affected|influenced|computed from)|is a function of|involves|uses|needs|requires|sees"
     r"|contain)"
 )
-
-
 OBJECT_BEFORE = re.compile(r"\b(?:affect|influenc|feed|into|reach|enter)\w*[^.]{0,60}$", re.I)  # `h_t reaches L_t, …`
-
-
 RELATIVE_CLAUSE = re.compile(r"\S+?\$?\s*,?\s*(?:which|that)\b")  # `feeds into L_t, which depends on …`
-
-
 TEXT_COMMAND = re.compile(r"\\(?:text|mathrm|textrm|mbox)\s*\{([^{}]*)\}")
-
-
 CLAUSE_END = re.compile(  # where the claim about L_t stops: a new sentence, clause, subject or aside
     r"[.?!;(]\s?|:\s*\n|\n\s*\n|,\s*and\b|\b(?:while|whereas|but|total|overall)\b"
 )
+NOT_ONLY = re.compile(r"(?:\bnot|n['’]t)\s+(?:only|just)\b", re.IGNORECASE)  # `doesn't only …, also …`: both said
+ALSO = re.compile(r"\b(?:also|as well|too)\b", re.IGNORECASE)
+MATH_END = re.compile(r"\$|\\\]|\\\)|\n\s*\n")  # where the math of a chain's row ends
+ARROW_GROUP = re.compile(  # `→ \\{W_H, h_{t-1}\\}`, `← (W_H, h_{t-1})`: the branches an arrow leads to
+    rf"(?:{ARROW.pattern}|{BACK_ARROW.pattern})(?:\s|\\[,;:! ]|\\(?:left|[bB]igg?l?))*"
+    r"(?:\\\{((?:[^{}]|\{[^{}]*\})*)\\\}|\(([^()]*)\))"
+)
+STATE_AHEAD = re.compile(r"^\s*([A-Za-z])\s*_\s*\{\s*t\s*\+\s*1\s*\}\s*=\s*\\?tanh(?!.*t\s*\+\s*1)")
 
 
 @dataclass(frozen=True)
@@ -71,9 +69,6 @@ def loss_patterns(own: tuple[str, ...] = ()) -> LossPatterns:
         first=re.compile(r"^\s*" + at_t + r"\s*(?:\\;|\\,|\\quad|\s)*" + arrow),
         line=re.compile(rf"^[^\S\n]*\$*[^\S\n]*(?:{names})[^\n]*", re.M),
     )
-
-
-STATE_AHEAD = re.compile(r"^\s*([A-Za-z])\s*_\s*\{\s*t\s*\+\s*1\s*\}\s*=\s*\\?tanh(?!.*t\s*\+\s*1)")
 
 
 def later_state_claim(context: Context, question: Any, rank: dict[str, float]) -> tuple[int, str] | None:
@@ -115,26 +110,40 @@ def _in_arrows(context: Context, question: Any, rank: dict[str, float], later: r
 
 
 def _in_words(text: str, question: Any, context: Context, later: re.Pattern) -> tuple[int, str] | None:
-    """A sentence saying L_t depends on hidden states after step t (`… through h_1, …, h_T`), or an arrow row from
-    L_t that lists them."""
-    names = state_names(question, context)
+    """A claim that L_t depends on hidden states after step t: in symbols, listed in an arrow row from L_t, among
+    a chain's branches, or in a sentence (`… through h_1, …, h_T`)."""
     step_loss = question.roles.get("step_loss")
     loss = loss_patterns(tuple(sorted(b for b, q in context.notation.steps.items() if q == step_loss and b.isalpha())))
-    for match in loss.as_function.finditer(text):  # `L_t = L_t(h_t, h_{t+1}, \dots, h_T)`: said in symbols
-        arguments = re.sub(r"\{\s*([A-Za-z])\s*\}", r"\1", re.sub(r"\\(mathbf|boldsymbol|bm)\s*", "", match.group(1)))
-        if later.search(arguments):
-            return text.count("\n", 0, match.start()) + 1, " ".join(match.group(0).split())[:100]
-    listed = re.compile(  # `… ← h_t, h_{t+1}, …`: the state at t listed with the next one
+    return (
+        _as_arguments(text, loss, later)
+        or _listed(text, loss, state_names(question, context))
+        or _later_state_in_a_branch(text, loss, later)
+        or _in_sentences(TEXT_COMMAND.sub(lambda match: " " + match.group(1) + " ", text), loss, later)
+    )
+
+
+def _as_arguments(text: str, loss: LossPatterns, later: re.Pattern) -> tuple[int, str] | None:
+    """`L_t = L_t(h_t, h_{t+1}, \\dots, h_T)`: said in symbols."""
+    for match in loss.as_function.finditer(text):
+        if later.search(flat(match.group(1))):
+            return _line_of(text, match.start()), " ".join(match.group(0).split())[:100]
+    return None
+
+
+def _listed(text: str, loss: LossPatterns, names: str) -> tuple[int, str] | None:
+    """`L_t ← … ← h_t, h_{t+1}, …`: an arrow row from L_t listing the state at t with the next one."""
+    listed = re.compile(
         rf"(?<![A-Za-z])(?:{names})\s*_\s*\{{?\s*t\s*\}}?\s*,(?:\\[,;:]|\s)*(?:{names})\s*_\s*\{{\s*t\s*\+\s*1\s*\}}"
     )
-    for match in loss.line.finditer(text):  # an arrow chain from L_t that lists later states
+    for match in loss.line.finditer(text):
         chain = match.group(0).replace("$", " ").strip()
         if loss.first.match(chain) and listed.search(flat(chain)):
-            return text.count("\n", 0, match.start()) + 1, " ".join(chain.split())[:100]
-    claim = _later_state_in_a_branch(text, loss, later)
-    if claim is not None:
-        return claim
-    text = TEXT_COMMAND.sub(lambda match: " " + match.group(1) + " ", text)  # `\\text{so } L_t \\text{ reaches }`
+            return _line_of(text, match.start()), " ".join(chain.split())[:100]
+    return None
+
+
+def _in_sentences(text: str, loss: LossPatterns, later: re.Pattern) -> tuple[int, str] | None:
+    """`So L_t depends on W_H through h_1, …, h_T`, unless denied before the state is named."""
     for match in _each_match(loss.claim, loss.symbol, text):
         before = re.split(r"[,.;:]", text[max(0, match.start() - 80) : match.start()])[-1]
         if OBJECT_BEFORE.search(before) and not RELATIVE_CLAUSE.match(text, match.start()):
@@ -143,21 +152,13 @@ def _in_words(text: str, question: Any, context: Context, later: re.Pattern) -> 
         sentence = re.split(CLAUSE_END, clause, maxsplit=1)[0]
         said = flat(NOT_ONLY.sub(" ", sentence) if ALSO.search(sentence) else sentence)
         state = later.search(said)
-        if state is not None and not NEGATION.search(said[: state.start()]):  # denied before the state is named
-            line = text.count("\n", 0, match.start()) + 1
-            return line, " ".join(sentence.split())[:100]
+        if state is not None and not NEGATION.search(said[: state.start()]):
+            return _line_of(text, match.start()), " ".join(sentence.split())[:100]
     return None
 
 
-NOT_ONLY = re.compile(r"(?:\bnot|n['’]t)\s+(?:only|just)\b", re.IGNORECASE)  # `doesn't only …, also …`: both said
-ALSO = re.compile(r"\b(?:also|as well|too)\b", re.IGNORECASE)
-MATH_END = re.compile(r"\$|\\\]|\\\)|\n\s*\n")  # where the math of a chain's row ends
-
-
-ARROW_GROUP = re.compile(  # `→ \\{W_H, h_{t-1}\\}`, `← (W_H, h_{t-1})`: the branches an arrow leads to
-    rf"(?:{ARROW.pattern}|{BACK_ARROW.pattern})(?:\s|\\[,;:! ]|\\(?:left|[bB]igg?l?))*"
-    r"(?:\\\{((?:[^{}]|\{[^{}]*\})*)\\\}|\(([^()]*)\))"
-)
+def _line_of(text: str, position: int) -> int:
+    return text.count("\n", 0, position) + 1
 
 
 def _later_state_in_a_branch(text: str, loss: LossPatterns, later: re.Pattern) -> tuple[int, str] | None:
@@ -171,7 +172,7 @@ def _later_state_in_a_branch(text: str, loss: LossPatterns, later: re.Pattern) -
             continue
         for group in ARROW_GROUP.finditer(block):
             if later.search(flat(group.group(1) or group.group(2) or "")):
-                return text.count("\n", 0, match.start()) + 1, " ".join(block.split())[:100]
+                return _line_of(text, match.start()), " ".join(block.split())[:100]
     return None
 
 

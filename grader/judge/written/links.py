@@ -25,6 +25,15 @@ from grader.judge.written.parsing import (
 )
 from grader.judge.written.symbols import key, name_of
 
+BACK_ARROW = re.compile(r"\\(?:long)?leftarrow|\\gets(?![A-Za-z])|<-")
+ARROW = re.compile(r"\\(?:long)?rightarrow|\\to(?![A-Za-z])|->|\\Rightarrow|\\mapsto")
+SYMBOL = re.compile(r"(?:\\hat\s*\{?\s*)?\\?[A-Za-z]+\}?(?:\s*_\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9]))?")
+NEGATION = re.compile(r"\b(not|only|never|no|cannot|independent)\b|n['’]t", re.IGNORECASE)
+LATER_STATE = "a state after step t"  # a node of `arrow_rows` for what `later_states_pattern` finds
+DEPENDS = re.compile(r"depend|function of|computed from|comes from|feeds into", re.IGNORECASE)
+CONTAINS = re.compile(r"contain|\benters?\b|\bentering\b", re.IGNORECASE)  # `a_t contains W_H`, `W_H enters a_k`
+HELD = re.compile(r"\b(?:constant|fixed|held|treat\w*)\b", re.IGNORECASE)  # `h_{t-1} is held fixed`: no link
+
 
 def partial_pair(node: Any) -> tuple[Any, Any] | None:
     """(numerator, denominator) of ∂A/∂B, else None."""
@@ -70,18 +79,6 @@ def _name(tree: Any, names: dict[str, str]) -> str:
     return name_of(tree, names) or key(tree)
 
 
-BACK_ARROW = re.compile(r"\\(?:long)?leftarrow|\\gets(?![A-Za-z])|<-")
-
-
-ARROW = re.compile(r"\\(?:long)?rightarrow|\\to(?![A-Za-z])|->|\\longrightarrow|\\Rightarrow|\\mapsto")
-
-
-SYMBOL = re.compile(r"(?:\\hat\s*\{?\s*)?\\?[A-Za-z]+\}?(?:\s*_\s*(?:\{(?:[^{}]|\{[^{}]*\})*\}|[A-Za-z0-9]))?")
-
-
-NEGATION = re.compile(r"\b(not|only|never|no|cannot|independent)\b|n['’]t", re.IGNORECASE)
-
-
 def token_edges(context: Context, rank: dict[str, float]) -> list[tuple[str, str]]:
     """Every "depends on" that a row written with arrows states, read element by element, parsed or not.
 
@@ -93,9 +90,6 @@ def token_edges(context: Context, rank: dict[str, float]) -> list[tuple[str, str
     for _, _, links in arrow_rows(context):
         edges += as_dependencies(links, rank)
     return edges
-
-
-LATER_STATE = "a state after step t"  # a node of `arrow_rows` for what `later_states_pattern` finds
 
 
 def arrow_rows(context: Context, later: re.Pattern | None = None) -> Iterator[tuple[int, str, list[tuple[str, str]]]]:
@@ -188,15 +182,6 @@ def _plain_braces(text: str) -> str:
     return text
 
 
-DEPENDS = re.compile(r"depend|function of|computed from|comes from|feeds into", re.IGNORECASE)
-
-
-CONTAINS = re.compile(r"contain|\benters?\b|\bentering\b", re.IGNORECASE)  # `a_t contains W_H`, `W_H enters a_k`
-
-
-HELD = re.compile(r"\b(?:constant|fixed|held|treat\w*)\b", re.IGNORECASE)  # `h_{t-1} is held fixed`: no link
-
-
 def prose_chains(context: Context, question: Any) -> list[list[str]]:
     """`$L_t$ depends on $\\hat y_t$, which depends on $z_t$ …`: a chain said in words, in the order written."""
     text = context.prose("chain") or context.prose()
@@ -229,19 +214,20 @@ def _way_in(order: list[str], weight: str) -> list[str]:
 
 
 def graph(orders: list[list[str]]) -> dict[str, set[str]]:
-    graph: dict[str, set[str]] = {}
+    """What each quantity links to, from chains in order."""
+    adjacent: dict[str, set[str]] = {}
     for order in orders:
         for first, second in zip(order, order[1:]):
-            graph.setdefault(first, set()).add(second)
-    return graph
+            adjacent.setdefault(first, set()).add(second)
+    return adjacent
 
 
-def reaches(graph: dict[str, set[str]], start: str, goal: str, avoid: set[str]) -> bool:
+def reaches(adjacent: dict[str, set[str]], start: str, goal: str, avoid: set[str]) -> bool:
     """A path from `start` to `goal` through quantities outside `avoid` (a_t may stand between h_t and W_H)."""
     seen, frontier = {start}, [start]
     while frontier:
         node = frontier.pop()
-        for following in graph.get(node, ()):
+        for following in adjacent.get(node, ()):
             if following == goal:
                 return True
             if following not in seen and following not in avoid:
